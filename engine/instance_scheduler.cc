@@ -1,0 +1,140 @@
+#include "engine/instance_scheduler.h"
+
+#include <algorithm>
+
+namespace moesim {
+
+InstanceScheduler::InstanceScheduler(const SchedulerConfig& config, const KvFootprint& footprint,
+                                     int64_t total_blocks)
+    : config_(config), footprint_(footprint), pool_(total_blocks) {}
+
+void InstanceScheduler::Enqueue(Request* r) {
+  r->prompt_tokens = r->input_tokens;
+  waiting_.push_back(r);
+}
+
+bool InstanceScheduler::Grow(Request* r, int64_t new_tokens) {
+  const int64_t need = footprint_.BlocksFor(r->kv_tokens + new_tokens) - r->kv_blocks;
+  if (need <= 0) return true;
+  if (!pool_.TryTake(need)) return false;
+  r->kv_blocks += need;
+  return true;
+}
+
+void InstanceScheduler::Preempt(Request* r) {
+  pool_.Give(r->kv_blocks);
+  r->kv_blocks = 0;
+  r->kv_tokens = 0;
+  r->prefilled = 0;
+  r->prompt_tokens = r->input_tokens + r->generated;
+  r->scheduled_tokens = 0;
+  ++r->preemptions;
+  ++preemptions_;
+  waiting_.push_front(r);
+}
+
+void InstanceScheduler::Account(StepBatch& b, const Request& r) const {
+  const double n = double(r.scheduled_tokens);
+  const double ctx = double(r.kv_tokens);  // before this step
+  const double end = ctx + n;
+  if (r.prefilling()) {
+    b.prefill_tokens += r.scheduled_tokens;
+    ++b.prefill_seqs;
+    if (r.prefilled + r.scheduled_tokens >= r.prompt_tokens) ++b.sampled_seqs;
+  } else {
+    ++b.decode_seqs;
+    ++b.sampled_seqs;
+  }
+  // Token j of the chunk (1-based) attends to ctx + j tokens.
+  b.full_pairs += n * ctx + n * (n + 1) / 2;
+  b.full_kv_tokens += end;
+  if (config_.sliding_window_tokens > 0) {
+    const double w = config_.sliding_window_tokens;
+    double pairs = 0;
+    if (end <= w) {
+      pairs = n * ctx + n * (n + 1) / 2;
+    } else {
+      // Tokens at positions up to w attend to all before them, later ones to w tokens.
+      const double full_part = std::max(0.0, w - ctx);
+      pairs = full_part * ctx + full_part * (full_part + 1) / 2 + (n - full_part) * w;
+    }
+    b.sliding_pairs += pairs;
+    b.sliding_kv_tokens += std::min(end, w);
+  }
+}
+
+StepBatch InstanceScheduler::Schedule() {
+  StepBatch batch;
+  scheduled_.clear();
+  int64_t budget = config_.max_num_batched_tokens;
+
+  // 1. Running requests, oldest first; preempt the newest when blocks run out.
+  for (size_t i = 0; i < running_.size() && budget > 0;) {
+    Request* r = running_[i];
+    const int64_t n =
+        r->prefilling() ? std::min(r->prompt_tokens - r->prefilled, budget) : int64_t{1};
+    if (Grow(r, n)) {
+      r->scheduled_tokens = n;
+      budget -= n;
+      scheduled_.push_back(r);
+      ++i;
+      continue;
+    }
+    // Preempt from the back until r fits or r itself is preempted.
+    Request* victim = running_.back();
+    running_.pop_back();
+    Preempt(victim);
+    if (victim == r) break;
+  }
+
+  // 2. Admit waiting requests (FIFO) with a prompt chunk.
+  while (!waiting_.empty() && budget > 0 &&
+         static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
+    Request* r = waiting_.front();
+    const int64_t n = std::min(r->prompt_tokens - r->prefilled, budget);
+    if (!Grow(r, n)) break;
+    waiting_.pop_front();
+    r->scheduled_tokens = n;
+    budget -= n;
+    running_.push_back(r);
+    scheduled_.push_back(r);
+  }
+
+  for (const Request* r : scheduled_) Account(batch, *r);
+  return batch;
+}
+
+std::vector<Request*> InstanceScheduler::Complete(double now_s) {
+  std::vector<Request*> finished;
+  for (Request* r : scheduled_) {
+    const int64_t n = r->scheduled_tokens;
+    r->scheduled_tokens = 0;
+    r->kv_tokens += n;
+    bool samples = true;
+    if (r->prefilling()) {
+      r->prefilled += n;
+      samples = !r->prefilling();
+    }
+    if (samples) {
+      ++r->generated;
+      if (!r->first_token_s) r->first_token_s = now_s;
+      if (r->generated >= r->output_tokens) {
+        r->finish_s = now_s;
+        finished.push_back(r);
+      }
+    }
+  }
+  scheduled_.clear();
+  if (!finished.empty()) {
+    for (Request* r : finished) {
+      pool_.Give(r->kv_blocks);
+      r->kv_blocks = 0;
+    }
+    running_.erase(std::remove_if(running_.begin(), running_.end(),
+                                  [](const Request* r) { return r->finish_s.has_value(); }),
+                   running_.end());
+  }
+  return finished;
+}
+
+}  // namespace moesim

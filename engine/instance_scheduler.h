@@ -1,0 +1,66 @@
+// Continuous batching for one serving instance (vLLM-V1-like), independent of SimGrid.
+//
+// Each step: every running request gets its tokens first (one decode token, or the next chunk
+// of its prompt), in admission order, allocating KV blocks; when blocks run out the most
+// recently admitted request is preempted (recompute: its blocks are freed and it returns to the
+// front of the queue with its generated tokens added to its prompt). Then waiting requests are
+// admitted in FIFO order while the token budget, max_num_seqs and free blocks allow, each with a
+// prompt chunk. Complete() applies the step: prompts advance, a request whose prompt finished
+// samples its first (next) token, decoding requests sample one token, finished requests free
+// their blocks.
+//
+//   InstanceScheduler s(config, footprint, pool_blocks);
+//   s.Enqueue(&req);
+//   StepBatch b = s.Schedule();   // execute it, then at the step's end time:
+//   for (Request* done : s.Complete(now)) ...
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "engine/request.h"
+#include "models/decode_step.h"
+#include "models/kv_cache.h"
+
+namespace moesim {
+
+struct SchedulerConfig {
+  int64_t max_num_seqs = 0;
+  int64_t max_num_batched_tokens = 0;
+  int sliding_window_tokens = 0;  // 0: model has no sliding layers
+};
+
+class InstanceScheduler {
+ public:
+  InstanceScheduler(const SchedulerConfig& config, const KvFootprint& footprint,
+                    int64_t total_blocks);
+
+  void Enqueue(Request* request);
+  bool HasWork() const { return !running_.empty() || !waiting_.empty(); }
+
+  // Forms the next step. An empty batch (tokens() == 0) means nothing can run now.
+  StepBatch Schedule();
+  // Applies the last scheduled step at simulated time `now_s`; returns finished requests.
+  std::vector<Request*> Complete(double now_s);
+
+  int64_t running() const { return static_cast<int64_t>(running_.size()); }
+  int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
+  const PagedKvPool& pool() const { return pool_; }
+  int64_t preemptions() const { return preemptions_; }
+
+ private:
+  bool Grow(Request* r, int64_t new_tokens);  // takes blocks for kv_tokens + new_tokens
+  void Preempt(Request* r);
+  void Account(StepBatch& batch, const Request& r) const;
+
+  SchedulerConfig config_;
+  const KvFootprint& footprint_;
+  PagedKvPool pool_;
+  std::deque<Request*> waiting_;
+  std::vector<Request*> running_;  // admission order
+  std::vector<Request*> scheduled_;
+  int64_t preemptions_ = 0;
+};
+
+}  // namespace moesim

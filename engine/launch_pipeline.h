@@ -1,0 +1,70 @@
+// When each kernel of a step runs on the GPU, given how the host launches it.
+//
+// The host first does the step's CPU work (scheduling, input preparation: host_step_overhead +
+// host_per_seq_overhead × running sequences), during which the GPU is idle. Then:
+//  * eager mode: the CPU issues one kernel every eager_launch_gap; the GPU starts a kernel at
+//    max(its issue time, end of the previous kernel), so long kernels let the CPU run ahead and
+//    short kernels leave the GPU idle between launches (seed 000's ~33 µs gaps);
+//  * CUDA-graph mode: one replay is issued after graph_launch; every node then runs back to back
+//    with graph_node added to its duration.
+// The step ends when the last kernel ends (the host waits for sampled tokens).
+//
+// Every fidelity level of the step executor drives this same recurrence, so they agree exactly
+// on an isolated instance; they differ in which durations come from SimGrid activities.
+// Times are absolute simulated seconds.
+#pragma once
+
+#include <cstdint>
+
+#include "models/kernel_cost.h"
+#include "models/runtime_spec.h"
+
+namespace moesim {
+
+// Where the GPU time of one instance went (seconds, per GPU, summed over steps).
+struct TimeBreakdown {
+  double compute_s = 0;    // kernels whose roofline is compute-bound (floor included)
+  double memory_s = 0;     // kernels whose roofline is memory-bound (floor included)
+  double launch_s = 0;     // GPU idle waiting for a kernel launch / graph-node overhead
+  double host_s = 0;       // GPU idle while the host does per-step CPU work
+  double comm_s = 0;       // collectives
+  double flops = 0;        // per GPU
+  double hbm_bytes = 0;    // per GPU
+  int64_t kernels = 0;
+
+  double Busy() const { return compute_s + memory_s + comm_s; }
+  double Total() const { return compute_s + memory_s + launch_s + host_s + comm_s; }
+  void Add(const TimeBreakdown& o);
+};
+
+class LaunchPipeline {
+ public:
+  explicit LaunchPipeline(const RuntimeSpec& runtime) : runtime_(runtime) {}
+
+  // Starts a step at `now_s` with `running_seqs` sequences in the batch.
+  void BeginStep(double now_s, int64_t running_seqs);
+  // Places a kernel of known duration; returns its GPU end time.
+  double Kernel(const KernelTime& t, const Op& op);
+  // For collectives whose duration SimGrid decides: the GPU start time of the next op...
+  double NextStart();
+  // ...and, once SimGrid has run it, its end time.
+  void CollectiveDone(double end_s);
+  // End of the step's GPU work.
+  double gpu_free_s() const { return gpu_free_s_; }
+
+  const TimeBreakdown& breakdown() const { return breakdown_; }
+  void ResetBreakdown() { breakdown_ = TimeBreakdown(); }
+
+ private:
+  double Issue();  // issue time of the next op; advances the CPU
+  void Place(double start_s);
+
+  const RuntimeSpec& runtime_;
+  double cpu_s_ = 0;
+  double gpu_free_s_ = 0;
+  bool first_in_step_ = true;
+  double pending_start_s_ = 0;
+  TimeBreakdown breakdown_;
+};
+
+}  // namespace moesim

@@ -1,0 +1,40 @@
+#include "engine/metrics.h"
+
+#include <algorithm>
+
+namespace moesim {
+
+MetricsCollector::MetricsCollector(int instances, double warmup_s, double end_s)
+    : warmup_s_(warmup_s), end_s_(end_s), instances_(instances) {}
+
+void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreakdown& b) {
+  if (s.end_s < warmup_s_ || s.end_s > end_s_) return;
+  InstanceTotals& t = instances_[instance];
+  const double d = s.end_s - s.start_s;
+  t.step_time_s += d;
+  ++t.steps;
+  t.tokens += s.tokens;
+  t.output_tokens += s.output_tokens;
+  t.running_weighted += double(s.running) * d;
+  t.waiting_weighted += double(s.waiting) * d;
+  const double kv = s.kv_total_blocks > 0 ? double(s.kv_used_blocks) / s.kv_total_blocks : 0.0;
+  t.kv_used_weighted += kv * d;
+  t.kv_peak = std::max(t.kv_peak, kv);
+  t.max_running = std::max(t.max_running, s.running);
+  t.breakdown.Add(b);
+}
+
+void MetricsCollector::OnRequestFinished(const Request& r) {
+  if (!r.finish_s || *r.finish_s < warmup_s_ || *r.finish_s > end_s_) return;
+  RequestRecord rec;
+  rec.arrival_s = r.arrival_s;
+  rec.first_token_s = r.first_token_s.value_or(*r.finish_s);
+  rec.finish_s = *r.finish_s;
+  rec.input_tokens = r.input_tokens;
+  rec.output_tokens = r.output_tokens;
+  rec.preemptions = r.preemptions;
+  preemptions_ += r.preemptions;
+  requests_.push_back(rec);
+}
+
+}  // namespace moesim

@@ -1,0 +1,72 @@
+// Collection of per-request, per-step and per-instance measurements during a simulation,
+// restricted to the measurement window [warmup_s, end_s]. Pure C++ (no SimGrid): the actors
+// report events, the report builder reads the totals.
+//
+// A step counts when it ends inside the window; a request when it finishes inside it.
+// Time-weighted quantities (running / queued sequences, KV use) are weighted by step duration
+// over the window; instance time not covered by steps is idle.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/launch_pipeline.h"
+#include "engine/request.h"
+#include "models/decode_step.h"
+
+namespace moesim {
+
+struct StepRecord {
+  double start_s = 0;
+  double end_s = 0;
+  int64_t tokens = 0;          // new tokens processed (decode + prefill)
+  int64_t output_tokens = 0;   // tokens sampled
+  int64_t running = 0;
+  int64_t waiting = 0;
+  int64_t kv_used_blocks = 0;
+  int64_t kv_total_blocks = 0;
+};
+
+struct RequestRecord {
+  double arrival_s = 0;
+  double first_token_s = 0;
+  double finish_s = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int preemptions = 0;
+};
+
+struct InstanceTotals {
+  double step_time_s = 0;
+  int64_t steps = 0;
+  int64_t tokens = 0;
+  int64_t output_tokens = 0;
+  double running_weighted = 0;  // Σ running × step duration
+  double waiting_weighted = 0;
+  double kv_used_weighted = 0;  // Σ used / total × duration
+  double kv_peak = 0;
+  int64_t max_running = 0;
+  TimeBreakdown breakdown;      // per GPU of the instance
+};
+
+class MetricsCollector {
+ public:
+  MetricsCollector(int instances, double warmup_s, double end_s);
+
+  void OnStep(int instance, const StepRecord& step, const TimeBreakdown& step_breakdown);
+  void OnRequestFinished(const Request& r);
+
+  double window_s() const { return end_s_ - warmup_s_; }
+  const std::vector<InstanceTotals>& instances() const { return instances_; }
+  const std::vector<RequestRecord>& requests() const { return requests_; }
+  int64_t preemptions() const { return preemptions_; }
+
+ private:
+  double warmup_s_;
+  double end_s_;
+  std::vector<InstanceTotals> instances_;
+  std::vector<RequestRecord> requests_;
+  int64_t preemptions_ = 0;
+};
+
+}  // namespace moesim

@@ -1,0 +1,211 @@
+#include "engine/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_format.h"
+#include "engine/step_model.h"
+
+namespace moesim {
+
+double Percentile(std::vector<double>& v, double pct) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const double pos = pct / 100.0 * double(v.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - double(lo)) * (v[hi] - v[lo]);
+}
+
+namespace {
+
+nlohmann::json Distribution(std::vector<double> v) {
+  double mean = 0;
+  for (double x : v) mean += x;
+  mean = v.empty() ? 0.0 : mean / double(v.size());
+  return {{"mean", mean},
+          {"p50", Percentile(v, 50)},
+          {"p90", Percentile(v, 90)},
+          {"p99", Percentile(v, 99)},
+          {"count", v.size()}};
+}
+
+// tokens / seconds, or null when the subsystem takes no time (unbounded).
+nlohmann::json UpperBound(double tokens, double seconds, int gpus_per_instance) {
+  if (!(seconds > 0)) return nullptr;
+  return tokens / seconds / gpus_per_instance;
+}
+
+}  // namespace
+
+nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m) {
+  const double window = m.window_s();
+  const int instances = s.deployment.instances;
+  const int gpi = s.deployment.gpus_per_instance();
+  const int gpus = s.total_gpus();
+  const GpuSpec& gpu = s.hardware.gpu;
+
+  // --- Totals over instances -----------------------------------------------------------------
+  InstanceTotals all;
+  for (const InstanceTotals& t : m.instances()) {
+    all.step_time_s += t.step_time_s;
+    all.steps += t.steps;
+    all.tokens += t.tokens;
+    all.output_tokens += t.output_tokens;
+    all.running_weighted += t.running_weighted;
+    all.waiting_weighted += t.waiting_weighted;
+    all.kv_used_weighted += t.kv_used_weighted;
+    all.kv_peak = std::max(all.kv_peak, t.kv_peak);
+    all.max_running = std::max(all.max_running, t.max_running);
+    all.breakdown.Add(t.breakdown);
+  }
+  const double instance_time = window * instances;  // per-GPU seconds of one rank per instance
+  const TimeBreakdown& b = all.breakdown;
+  const double idle_s = std::max(0.0, instance_time - b.Total());
+  const double out_tps = double(all.output_tokens) / window;
+
+  nlohmann::json r = nlohmann::json::object();
+  r["scenario"] = s.name;
+  r["plan"] = {{"gpu", gpu.name},
+               {"model", s.model.name},
+               {"runtime", s.runtime.name},
+               {"execution_mode", ExecutionModeName(s.runtime.mode)},
+               {"tensor_parallel", s.deployment.plan.tp},
+               {"expert_parallel", s.deployment.plan.ep},
+               {"instances", instances},
+               {"gpus", gpus},
+               {"fidelity", FidelityName(s.simulation.fidelity)}};
+  r["window_s"] = window;
+
+  // --- Throughput and latency ------------------------------------------------------------------
+  std::vector<double> ttft, tpot, e2e, per_user;
+  for (const RequestRecord& q : m.requests()) {
+    ttft.push_back(q.first_token_s - q.arrival_s);
+    e2e.push_back(q.finish_s - q.arrival_s);
+    if (q.output_tokens > 1) {
+      const double t = (q.finish_s - q.first_token_s) / double(q.output_tokens - 1);
+      tpot.push_back(t);
+      if (t > 0) per_user.push_back(1.0 / t);
+    }
+  }
+  double per_user_mean = 0;
+  for (double x : per_user) per_user_mean += x;
+  per_user_mean = per_user.empty() ? 0.0 : per_user_mean / double(per_user.size());
+  r["throughput"] = {{"output_tok_per_s", out_tps},
+                     {"total_tok_per_s", double(all.tokens) / window},
+                     {"output_tok_per_s_per_instance", out_tps / instances},
+                     {"output_tok_per_s_per_gpu", out_tps / gpus},
+                     {"requests_per_s", double(m.requests().size()) / window},
+                     {"per_user_output_tok_per_s", per_user_mean}};
+  r["latency_s"] = {{"ttft", Distribution(ttft)}, {"tpot", Distribution(tpot)},
+                    {"e2e", Distribution(e2e)}};
+  r["batch"] = {{"mean_running", all.running_weighted / instance_time},
+                {"mean_queued", all.waiting_weighted / instance_time},
+                {"max_running", all.max_running},
+                {"steps", all.steps},
+                {"mean_step_ms", all.steps > 0 ? all.step_time_s / double(all.steps) * 1e3 : 0.0}};
+  const KvFootprint fp = s.Footprint();
+  r["kv"] = {{"capacity_blocks", s.memory.kv_blocks},
+             {"capacity_tokens", s.memory.kv_capacity_tokens},
+             {"block_tokens", fp.block_tokens()},
+             {"mean_utilisation", all.kv_used_weighted / instance_time},
+             {"peak_utilisation", all.kv_peak},
+             {"preemptions", m.preemptions()}};
+  r["memory_gb_per_gpu"] = {{"usable", s.memory.usable_bytes / 1e9},
+                            {"weights", s.memory.weight_bytes / 1e9},
+                            {"activation_reserve", s.memory.reserve_bytes / 1e9},
+                            {"kv_cache", s.memory.kv_budget_bytes / 1e9}};
+
+  // --- Utilisation and time shares (per GPU) ---------------------------------------------------
+  const DType main_dtype = s.model.expert_weight_dtype;
+  const double busy = b.Busy() / instance_time;
+  r["utilisation"] = {
+      {"gpu_busy", busy},
+      {"hbm_bandwidth", b.hbm_bytes / (instance_time * gpu.HbmBytesPerSecond())},
+      {"compute", b.flops / (instance_time * gpu.PeakFlops(main_dtype))},
+      {"compute_dtype", DTypeName(main_dtype)}};
+  const double share_den = instance_time > 0 ? instance_time : 1.0;
+  nlohmann::json shares = {{"compute", b.compute_s / share_den},
+                           {"memory", b.memory_s / share_den},
+                           {"launch_overhead", b.launch_s / share_den},
+                           {"host_overhead", b.host_s / share_den},
+                           {"communication", b.comm_s / share_den},
+                           {"idle", idle_s / share_den}};
+  r["time_share"] = shares;
+
+  // --- Limit attribution -----------------------------------------------------------------------
+  const double mean_running = all.running_weighted / instance_time;
+  const double mean_queued = all.waiting_weighted / instance_time;
+  const double kv_mean = all.kv_used_weighted / instance_time;
+  std::string limit;
+  std::string evidence;
+  if (mean_queued > 0.05 * std::max(1.0, mean_running) && kv_mean > 0.9) {
+    limit = "kv_capacity";
+    evidence = absl::StrFormat(
+        "%.0f sequences queue on average while the KV cache is %.0f%% full (capacity %d tokens)",
+        mean_queued, 100 * kv_mean, s.memory.kv_capacity_tokens);
+  } else if (mean_queued > 0.05 * std::max(1.0, mean_running) &&
+             all.max_running >= s.runtime.max_num_seqs) {
+    limit = "max_num_seqs";
+    evidence = absl::StrFormat(
+        "%.0f sequences queue on average behind the scheduler cap of %d running sequences",
+        mean_queued, s.runtime.max_num_seqs);
+  } else {
+    const std::pair<const char*, double> parts[] = {
+        {"compute", b.compute_s}, {"hbm", b.memory_s}, {"launch_overhead", b.launch_s},
+        {"host_overhead", b.host_s}, {"communication", b.comm_s}, {"idle", idle_s}};
+    const auto* best = &parts[0];
+    for (const auto& p : parts) {
+      if (p.second > best->second) best = &p;
+    }
+    limit = best->first;
+    evidence = absl::StrFormat("%.0f%% of GPU time: compute %.0f%%, HBM %.0f%%, launch %.0f%%, "
+                               "host %.0f%%, communication %.0f%%, idle %.0f%%",
+                               100 * best->second / share_den, 100 * b.compute_s / share_den,
+                               100 * b.memory_s / share_den, 100 * b.launch_s / share_den,
+                               100 * b.host_s / share_den, 100 * b.comm_s / share_den,
+                               100 * idle_s / share_den);
+  }
+  r["limit"] = {{"subsystem", limit}, {"evidence", evidence}};
+
+  // --- Analytic upper bounds in tok/s/GPU ------------------------------------------------------
+  // Each is the throughput if only that subsystem took time, at the simulated operating point:
+  // compute at dense peak, HBM at peak bandwidth, launch/host as simulated, communication as
+  // simulated; kv_capacity is the throughput of the largest decode batch that fits in KV.
+  const double out = double(all.output_tokens);
+  nlohmann::json bounds = nlohmann::json::object();
+  bounds["compute"] = UpperBound(out, b.flops / gpu.PeakFlops(main_dtype), gpi);
+  bounds["hbm"] = UpperBound(out, b.hbm_bytes / gpu.HbmBytesPerSecond(), gpi);
+  bounds["launch_and_host"] = UpperBound(out, b.launch_s + b.host_s, gpi);
+  bounds["communication"] = UpperBound(out, b.comm_s, gpi);
+  const double mean_context =
+      s.workload.input_tokens.Mean() + 0.5 * s.workload.output_tokens.Mean();
+  const int64_t per_seq_blocks = fp.BlocksFor(static_cast<int64_t>(std::ceil(mean_context)));
+  const int64_t kv_seqs = per_seq_blocks > 0 ? s.memory.kv_blocks / per_seq_blocks : 0;
+  if (kv_seqs > 0) {
+    const StepEstimate e = EstimateStep(s, DecodeBatch(s, kv_seqs, mean_context), kv_seqs);
+    bounds["kv_capacity"] = UpperBound(double(kv_seqs), e.seconds, gpi);
+    bounds["kv_capacity_sequences"] = kv_seqs;
+  } else {
+    bounds["kv_capacity"] = 0.0;
+    bounds["kv_capacity_sequences"] = 0;
+  }
+  r["bounds_tok_per_s_per_gpu"] = bounds;
+
+  // --- Power and cost ----------------------------------------------------------------------------
+  const double watts = gpu.idle_w + (gpu.tdp_w - gpu.idle_w) * std::min(1.0, busy);
+  r["power"] = {{"mean_w_per_gpu", watts},
+                {"total_w", watts * gpus},
+                {"joules_per_output_token", out_tps > 0 ? watts * gpus / out_tps : 0.0}};
+  const double usd_per_hour = s.economics.usd_per_gpu_hour * gpus;
+  r["cost"] = {{"usd_per_gpu_hour", s.economics.usd_per_gpu_hour},
+               {"usd_per_hour", usd_per_hour},
+               {"usd_per_million_output_tokens",
+                out_tps > 0 ? nlohmann::json(usd_per_hour / (out_tps * 3600.0) * 1e6) : nlohmann::json(nullptr)}};
+  return r;
+}
+
+}  // namespace moesim

@@ -1,0 +1,23 @@
+// Assembly of a run's report from the collected metrics: throughput, latency percentiles,
+// batch and KV occupancy, utilisation, the time share of every subsystem and the limiting one,
+// analytic upper bounds per subsystem in tok/s/GPU (seed 002 style), power and cost.
+//
+// The report is JSON (keys sorted, numbers in shortest round-trip form) so that the same
+// scenario and seed give byte-identical output. Unbounded bounds are null.
+#pragma once
+
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "engine/metrics.h"
+#include "engine/scenario.h"
+
+namespace moesim {
+
+nlohmann::json BuildReport(const Scenario& scenario, const MetricsCollector& metrics);
+
+// Linear-interpolated percentile (0..100) of `values`; values is sorted in place. 0 if empty.
+double Percentile(std::vector<double>& values, double pct);
+
+}  // namespace moesim

@@ -1,0 +1,258 @@
+#include "engine/scenario.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "models/status_macros.h"
+
+namespace moesim {
+
+const char* FidelityName(Fidelity f) {
+  switch (f) {
+    case Fidelity::kStep:
+      return "step";
+    case Fidelity::kLayer:
+      return "layer";
+    case Fidelity::kKernel:
+      return "kernel";
+  }
+  return "";
+}
+
+namespace {
+
+// Resolves a preset-or-object value at `key` and hands the merged object to `parse`.
+template <typename Spec, typename ParseFn>
+absl::StatusOr<Spec> ResolveAndParse(JsonObjectReader& r, const std::string& key,
+                                     const PresetLibrary& presets, PresetKind kind,
+                                     ParseFn parse) {
+  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* raw, r.Value(key));
+  const JsonLocation where = r.where().Key(key);
+  MOESIM_ASSIGN_OR_RETURN(PresetLibrary::Resolved resolved, presets.Resolve(kind, *raw, where));
+  return parse(*resolved.value, where, resolved.name);
+}
+
+absl::Status ParseHardware(JsonObjectReader r, const PresetLibrary& presets, HardwareSpec& hw) {
+  MOESIM_ASSIGN_OR_RETURN(hw.gpu, ResolveAndParse<GpuSpec>(r, "gpu", presets, PresetKind::kGpu,
+                                                           ParseGpuSpec));
+  MOESIM_ASSIGN_OR_RETURN(int64_t servers, r.IntegerOr("servers", 1, NumberRule::Between(1, 1e5)));
+  hw.servers = static_cast<int>(servers);
+  MOESIM_ASSIGN_OR_RETURN(int64_t gps, r.Integer("gpus_per_server", NumberRule::Between(1, 1024)));
+  hw.gpus_per_server = static_cast<int>(gps);
+  if (hw.gpus_per_server > hw.gpu.scaleup_domain_gpus) {
+    return BadValue(r.where().Key("gpus_per_server"), hw.gpus_per_server,
+                    absl::StrCat("at most the GPU's scale-up domain (", hw.gpu.scaleup_domain_gpus,
+                                 " GPUs for ", hw.gpu.name, ")"));
+  }
+  return r.Finish();
+}
+
+absl::Status ParseModelSection(JsonObjectReader& r, const PresetLibrary& presets, ModelSpec& m) {
+  MOESIM_ASSIGN_OR_RETURN(m, ResolveAndParse<ModelSpec>(r, "model", presets, PresetKind::kModel,
+                                                        ParseModelSpec));
+  return absl::OkStatus();
+}
+
+absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
+  MOESIM_ASSIGN_OR_RETURN(int64_t tp, r.IntegerOr("tensor_parallel", 1, NumberRule::Between(1, 1024)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t ep, r.IntegerOr("expert_parallel", 1, NumberRule::Between(1, 1024)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t inst, r.IntegerOr("instances", 1, NumberRule::Between(1, 1e5)));
+  d.plan.tp = static_cast<int>(tp);
+  d.plan.ep = static_cast<int>(ep);
+  d.instances = static_cast<int>(inst);
+  if (d.plan.ep != 1 && d.plan.ep != d.plan.tp) {
+    return BadValue(r.where().Key("expert_parallel"), ep,
+                    absl::StrCat("1 (experts split tensor-parallel) or tensor_parallel (", tp,
+                                 ": whole experts spread over the instance's GPUs)"));
+  }
+  return r.Finish();
+}
+
+absl::Status ParseSimulation(JsonObjectReader r, SimulationSpec& s) {
+  MOESIM_ASSIGN_OR_RETURN(s.duration_s, r.Number("duration_s", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(s.warmup_s, r.NumberOr("warmup_s", 0.0, NumberRule::NonNegative()));
+  MOESIM_ASSIGN_OR_RETURN(int64_t seed, r.IntegerOr("seed", 1, NumberRule::Between(0, 9e15)));
+  s.seed = static_cast<uint64_t>(seed);
+  MOESIM_ASSIGN_OR_RETURN(std::string f,
+                          r.EnumOr("fidelity", "layer", {"step", "layer", "kernel"}));
+  s.fidelity = f == "step" ? Fidelity::kStep : f == "kernel" ? Fidelity::kKernel : Fidelity::kLayer;
+  if (s.warmup_s >= s.duration_s) {
+    return BadValue(r.where().Key("warmup_s"), s.warmup_s,
+                    absl::StrCat("a number below duration_s (", s.duration_s, ")"));
+  }
+  return r.Finish();
+}
+
+absl::Status ParseReferences(const nlohmann::json& value, const JsonLocation& where,
+                             std::vector<ReferenceMeasurement>& out) {
+  if (!value.is_array()) return BadValue(where, value, "an array of measurements");
+  for (size_t i = 0; i < value.size(); ++i) {
+    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value[i], where.Index(i)));
+    ReferenceMeasurement m;
+    MOESIM_ASSIGN_OR_RETURN(m.metric, r.String("metric"));
+    MOESIM_ASSIGN_OR_RETURN(m.value, r.Number("value", NumberRule::Positive()));
+    MOESIM_ASSIGN_OR_RETURN(m.unit, r.String("unit"));
+    MOESIM_ASSIGN_OR_RETURN(m.source, r.String("source"));
+    MOESIM_ASSIGN_OR_RETURN(m.tolerance_pct, r.Number("tolerance_pct", NumberRule::Positive()));
+    MOESIM_RETURN_IF_ERROR(r.Finish());
+    out.push_back(m);
+  }
+  return absl::OkStatus();
+}
+
+// Whole-plan checks: GPUs, heads, experts, memory.
+absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
+  const JsonLocation dep = root.Key("deployment");
+  const ParallelPlan& p = s.deployment.plan;
+  const HardwareSpec& hw = s.hardware;
+  if (p.tp > hw.gpus_per_server || hw.gpus_per_server % p.tp != 0) {
+    return BadValue(dep.Key("tensor_parallel"), p.tp,
+                    absl::StrCat("a divisor of hardware.gpus_per_server (", hw.gpus_per_server,
+                                 "): an instance lives inside one server's scale-up domain"));
+  }
+  const int cluster_gpus = hw.servers * hw.gpus_per_server;
+  if (s.total_gpus() > cluster_gpus) {
+    return BadValue(dep.Key("instances"), s.deployment.instances,
+                    absl::StrCat("at most ", cluster_gpus / p.tp, " instances of ", p.tp,
+                                 " GPUs on ", cluster_gpus, " GPUs"));
+  }
+  const ModelSpec& m = s.model;
+  const int heads = m.attention.q_heads;
+  if (heads % p.tp != 0) {
+    return BadValue(dep.Key("tensor_parallel"), p.tp,
+                    absl::StrCat("a divisor of the model's ", heads, " attention heads"));
+  }
+  if (m.CountLayers(LayerAttention::kLinear) > 0 && m.linear.v_heads % p.tp != 0) {
+    return BadValue(dep.Key("tensor_parallel"), p.tp,
+                    absl::StrCat("a divisor of the model's ", m.linear.v_heads,
+                                 " linear-attention value heads"));
+  }
+  if (p.ep > 1 && m.moe.routed_experts % p.ep != 0) {
+    return BadValue(dep.Key("expert_parallel"), p.ep,
+                    absl::StrCat("a divisor of the model's ", m.moe.routed_experts,
+                                 " routed experts"));
+  }
+  if (p.ep == 1 && m.moe.expert_inter % p.tp != 0) {
+    return BadValue(dep.Key("tensor_parallel"), p.tp,
+                    absl::StrCat("a divisor of the expert intermediate size ", m.moe.expert_inter,
+                                 " (or set expert_parallel = tensor_parallel)"));
+  }
+  const int64_t longest = s.workload.input_tokens.Max() + s.workload.output_tokens.Max();
+  const KvFootprint fp = s.Footprint();
+  auto mem = PlanMemory(m, hw.gpu, s.runtime, p, fp, longest);
+  if (!mem.ok()) return BadInput(dep, std::string(mem.status().message()));
+  s.memory = *mem;
+  if (s.runtime.max_num_batched_tokens < 1) {
+    return BadValue(root.Key("runtime").Key("max_num_batched_tokens"),
+                    s.runtime.max_num_batched_tokens, "a positive token budget");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::string& file,
+                                       const PresetLibrary& presets) {
+  Scenario s;
+  s.file = file;
+  const JsonLocation root{file, "$"};
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(doc, root));
+  MOESIM_ASSIGN_OR_RETURN(s.name, r.String("name"));
+  MOESIM_ASSIGN_OR_RETURN(s.description, r.StringOr("description", ""));
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader hw, r.Object("hardware"));
+  MOESIM_RETURN_IF_ERROR(ParseHardware(hw, presets, s.hardware));
+  MOESIM_RETURN_IF_ERROR(ParseModelSection(r, presets, s.model));
+  MOESIM_ASSIGN_OR_RETURN(s.runtime, ResolveAndParse<RuntimeSpec>(r, "runtime", presets,
+                                                                  PresetKind::kRuntime,
+                                                                  ParseRuntimeSpec));
+  if (r.Has("deployment")) {
+    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader dep, r.Object("deployment"));
+    MOESIM_RETURN_IF_ERROR(ParseDeployment(dep, s.deployment));
+  }
+  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* workload, r.Value("workload"));
+  MOESIM_ASSIGN_OR_RETURN(s.workload, ParseWorkloadSpec(*workload, root.Key("workload")));
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader sim, r.Object("simulation"));
+  MOESIM_RETURN_IF_ERROR(ParseSimulation(sim, s.simulation));
+  s.economics.usd_per_gpu_hour = s.hardware.gpu.usd_per_hour;
+  if (r.Has("economics")) {
+    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader econ, r.Object("economics"));
+    MOESIM_ASSIGN_OR_RETURN(s.economics.usd_per_gpu_hour,
+                            econ.NumberOr("usd_per_gpu_hour", s.hardware.gpu.usd_per_hour,
+                                          NumberRule::NonNegative()));
+    MOESIM_RETURN_IF_ERROR(econ.Finish());
+  }
+  if (r.Has("reference")) {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* refs, r.Value("reference"));
+    MOESIM_RETURN_IF_ERROR(ParseReferences(*refs, root.Key("reference"), s.references));
+  }
+  MOESIM_RETURN_IF_ERROR(r.Finish());
+  MOESIM_RETURN_IF_ERROR(CheckPlan(s, root));
+  return s;
+}
+
+absl::StatusOr<Scenario> LoadScenario(const std::string& path, const PresetLibrary& presets) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open scenario file"));
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": malformed JSON at byte ", e.byte, ": ", e.what()));
+  }
+  return ParseScenario(doc, path, presets);
+}
+
+nlohmann::json ScenarioToJson(const Scenario& s) {
+  nlohmann::json j = nlohmann::json::object();
+  j["name"] = s.name;
+  j["description"] = s.description;
+  nlohmann::json gpu = GpuSpecToJson(s.hardware.gpu);
+  gpu["preset_resolved"] = s.hardware.gpu.name;
+  j["hardware"] = {{"gpu", gpu},
+                   {"servers", s.hardware.servers},
+                   {"gpus_per_server", s.hardware.gpus_per_server}};
+  nlohmann::json model = ModelSpecToJson(s.model);
+  model["preset_resolved"] = s.model.name;
+  j["model"] = model;
+  nlohmann::json runtime = RuntimeSpecToJson(s.runtime);
+  runtime["preset_resolved"] = s.runtime.name;
+  j["runtime"] = runtime;
+  j["deployment"] = {{"tensor_parallel", s.deployment.plan.tp},
+                     {"expert_parallel", s.deployment.plan.ep},
+                     {"instances", s.deployment.instances}};
+  j["workload"] = WorkloadSpecToJson(s.workload);
+  j["simulation"] = {{"duration_s", s.simulation.duration_s},
+                     {"warmup_s", s.simulation.warmup_s},
+                     {"seed", s.simulation.seed},
+                     {"fidelity", FidelityName(s.simulation.fidelity)}};
+  j["economics"] = {{"usd_per_gpu_hour", s.economics.usd_per_gpu_hour}};
+  nlohmann::json refs = nlohmann::json::array();
+  for (const auto& m : s.references) {
+    refs.push_back({{"metric", m.metric},
+                    {"value", m.value},
+                    {"unit", m.unit},
+                    {"source", m.source},
+                    {"tolerance_pct", m.tolerance_pct}});
+  }
+  if (!refs.empty()) j["reference"] = refs;
+  j["derived"] = {
+      {"total_params", s.model.TotalParams()},
+      {"active_params", s.model.ActiveParams()},
+      {"weight_bytes", s.model.WeightBytes()},
+      {"per_gpu_memory",
+       {{"usable_gb", s.memory.usable_bytes / 1e9},
+        {"weights_gb", s.memory.weight_bytes / 1e9},
+        {"activation_reserve_gb", s.memory.reserve_bytes / 1e9},
+        {"kv_budget_gb", s.memory.kv_budget_bytes / 1e9},
+        {"kv_blocks", s.memory.kv_blocks},
+        {"kv_capacity_tokens", s.memory.kv_capacity_tokens}}}};
+  return j;
+}
+
+}  // namespace moesim

@@ -1,0 +1,96 @@
+// A scenario file, parsed, validated and with every preset resolved.
+//
+// Sections (DESIGN.md §4): name, description, hardware, model, runtime, deployment, workload,
+// simulation, economics, reference. Each spec parses itself (models/*_spec.h); this file
+// composes them and checks the plan as a whole: parallel degrees that divide the GPUs, heads
+// and experts; weights plus one longest sequence that fit in HBM. Every error names the file,
+// the JSON path, the value and the expectation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "absl/status/statusor.h"
+#include "models/decode_step.h"
+#include "models/gpu_spec.h"
+#include "models/kv_cache.h"
+#include "models/memory_plan.h"
+#include "models/model_spec.h"
+#include "models/preset_library.h"
+#include "models/runtime_spec.h"
+#include "models/workload.h"
+
+namespace moesim {
+
+// How faithfully a step is simulated (see engine/step_executor.h).
+enum class Fidelity {
+  kStep,    // analytic step: kernels and collectives from formulas, one SimGrid sleep per step
+  kLayer,   // kernels analytic, every collective a set of SimGrid flows on the platform (default)
+  kKernel,  // every kernel a SimGrid Exec on its GPU host, every collective SimGrid flows
+};
+const char* FidelityName(Fidelity f);
+
+struct HardwareSpec {
+  GpuSpec gpu;
+  int servers = 1;
+  int gpus_per_server = 1;
+};
+
+struct DeploymentSpec {
+  ParallelPlan plan;  // per instance
+  int instances = 1;  // data-parallel replicas, each on its own GPUs
+  int gpus_per_instance() const { return plan.tp; }
+};
+
+struct SimulationSpec {
+  double duration_s = 0;  // simulated time
+  double warmup_s = 0;    // excluded from every metric
+  uint64_t seed = 1;
+  Fidelity fidelity = Fidelity::kLayer;
+};
+
+struct EconomicsSpec {
+  double usd_per_gpu_hour = 0;
+};
+
+// A published measurement a scenario reproduces (scenarios/reference/).
+struct ReferenceMeasurement {
+  std::string metric;  // report path, e.g. "throughput.output_tok_per_s"
+  double value = 0;
+  std::string unit;
+  std::string source;
+  double tolerance_pct = 0;
+};
+
+struct Scenario {
+  std::string file;
+  std::string name;
+  std::string description;
+  HardwareSpec hardware;
+  ModelSpec model;
+  RuntimeSpec runtime;
+  DeploymentSpec deployment;
+  WorkloadSpec workload;
+  SimulationSpec simulation;
+  EconomicsSpec economics;
+  std::vector<ReferenceMeasurement> references;
+  MemoryPlan memory;  // per GPU, derived
+
+  int total_gpus() const { return deployment.instances * deployment.gpus_per_instance(); }
+  KvFootprint Footprint() const {
+    return KvFootprint(model, deployment.plan.tp, runtime.kv_block_tokens);
+  }
+};
+
+// Reads and validates `path`.
+absl::StatusOr<Scenario> LoadScenario(const std::string& path, const PresetLibrary& presets);
+// Same, from an already parsed document (`file` is used in messages).
+absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::string& file,
+                                       const PresetLibrary& presets);
+// The fully resolved scenario: every preset value and default that applied.
+nlohmann::json ScenarioToJson(const Scenario& scenario);
+
+}  // namespace moesim

@@ -1,0 +1,343 @@
+#include "models/decode_step.h"
+
+#include <algorithm>
+
+#include "models/routing.h"
+
+namespace moesim {
+
+namespace {
+
+constexpr double kAct = 2.0;    // bf16 activations
+constexpr double kFp32 = 4.0;   // logits, router scores
+constexpr double kIndex = 4.0;  // int32 expert ids / positions
+constexpr double kQuantBlock = 128.0;  // fp8 activation-scale block (1×128, DeepGEMM style)
+
+// Bytes per element of a GEMM input activation: fp8 with one fp32 scale per 128 values when
+// the weights are fp8 (W8A8), bf16 otherwise.
+double GemmInputBytes(DType weights) {
+  return weights == DType::kFp8 ? 1.0 + kFp32 / kQuantBlock : kAct;
+}
+// FP4 weights on the tensor cores run fp4 math only where the GPU has it (cost model decides);
+// fp8 weights run fp8 math; bf16 runs bf16.
+DType MathDType(DType weights) { return weights; }
+
+class Builder {
+ public:
+  Builder(const ModelSpec& m, const RuntimeSpec& r, const ParallelPlan& p, const StepBatch& b)
+      : m_(m), r_(r), p_(p), b_(b), t_(double(b.tokens())) {}
+
+  StepProgram Build() {
+    StepProgram prog;
+    ops_ = &prog.blocks.emplace_back();
+    Elementwise("embedding", t_ * m_.hidden * kAct * 2);
+    prog.order.push_back(0);
+
+    // One block per distinct (attention kind, ffn kind) pair, in layer order.
+    std::vector<std::pair<int, int>> keys;  // (attention kind, is_moe) -> block index
+    std::vector<int> key_block;
+    for (int layer = 0; layer < m_.layers; ++layer) {
+      const int attn = static_cast<int>(m_.AttentionOf(layer));
+      const int moe = m_.IsMoeLayer(layer) ? 1 : 0;
+      int block = -1;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i] == std::make_pair(attn, moe)) block = key_block[i];
+      }
+      if (block < 0) {
+        block = static_cast<int>(prog.blocks.size());
+        ops_ = &prog.blocks.emplace_back();
+        BuildLayer(m_.AttentionOf(layer), moe == 1);
+        keys.emplace_back(attn, moe);
+        key_block.push_back(block);
+      }
+      prog.order.push_back(block);
+    }
+
+    prog.order.push_back(static_cast<int>(prog.blocks.size()));
+    ops_ = &prog.blocks.emplace_back();
+    BuildHead();
+    return prog;
+  }
+
+ private:
+  void Push(Op op) { ops_->push_back(op); }
+
+  void Elementwise(const char* name, double bytes) {
+    Op op;
+    op.name = name;
+    op.cls = OpClass::kElementwise;
+    op.bytes = bytes;
+    Push(op);
+  }
+
+  void ActQuant(const char* name, double rows, double k) {
+    if (r_.dynamic_activation_quant && m_.weight_dtype == DType::kFp8) {
+      Elementwise(name, rows * k * (kAct + GemmInputBytes(DType::kFp8)));
+    }
+  }
+
+  // Dense GEMM [rows × k] x [k × n] with weights of dtype `w`.
+  void Gemm(const char* name, double rows, double n, double k, DType w) {
+    Op op;
+    op.name = name;
+    op.cls = OpClass::kGemm;
+    op.math_dtype = MathDType(w);
+    op.flops = 2.0 * rows * n * k;
+    op.bytes = n * k * WeightBytesPerElement(w) + rows * k * GemmInputBytes(w) + rows * n * kAct;
+    op.gemm_rows = rows;
+    Push(op);
+  }
+
+  void AllReduce(const char* name, double message_bytes) {
+    if (p_.tp <= 1) return;
+    Op op;
+    op.name = name;
+    op.cls = OpClass::kAllReduce;
+    op.message_bytes = message_bytes;
+    Push(op);
+  }
+
+  void Attention(const char* name, double flops, double kv_bytes, double io_bytes) {
+    Op op;
+    op.name = name;
+    op.cls = OpClass::kAttention;
+    op.math_dtype = DType::kBf16;
+    op.flops = flops;
+    op.bytes = kv_bytes + io_bytes;
+    Push(op);
+  }
+
+  void BuildLayer(LayerAttention kind, bool moe) {
+    const double h = m_.hidden;
+    Elementwise("input_norm", t_ * h * kAct * 3);
+    if (kind == LayerAttention::kLinear) {
+      LinearAttentionBlock();
+    } else if (m_.attention.kind == AttentionKind::kMla) {
+      MlaBlock(kind);
+    } else {
+      GqaBlock(kind);
+    }
+    AllReduce("attn_allreduce", t_ * h * kAct);
+    Elementwise("post_attn_norm", t_ * h * kAct * 3);
+    if (moe) {
+      MoeBlock();
+    } else {
+      DenseFfn(m_.moe.dense_inter);
+    }
+  }
+
+  void GqaBlock(LayerAttention kind) {
+    const AttentionSpec& a = m_.attention;
+    const double h = m_.hidden;
+    const double q = double(a.q_heads) / p_.tp * a.head_dim;
+    const double kv = std::max(1.0, double(a.kv_heads) / p_.tp) * a.head_dim;
+    const double gate = a.output_gate ? 2.0 : 1.0;
+    ActQuant("qkv_act_quant", t_, h);
+    Gemm("qkv_proj", t_, q * gate + 2 * kv, h, m_.weight_dtype);
+    if (a.qk_norm) {
+      Elementwise("q_norm", t_ * q * kAct * 2);
+      Elementwise("k_norm", t_ * kv * kAct * 2);
+    }
+    Elementwise("rope", t_ * (q + kv) * kAct * 2);
+    const double kvb = m_.KvBytesPerTokenPerLayer(p_.tp);
+    Elementwise("kv_cache_write", t_ * (2 * kv * kAct + kvb));
+    const bool sliding = kind == LayerAttention::kSliding;
+    const double pairs = sliding ? b_.sliding_pairs : b_.full_pairs;
+    const double kv_tokens = sliding ? b_.sliding_kv_tokens : b_.full_kv_tokens;
+    Attention("attention", 4.0 * (double(a.q_heads) / p_.tp) * a.head_dim * pairs,
+              kv_tokens * kvb, t_ * q * kAct * 2);
+    if (a.output_gate) Elementwise("output_gate", t_ * q * kAct * 3);
+    ActQuant("o_act_quant", t_, q);
+    Gemm("o_proj", t_, h, q, m_.weight_dtype);
+  }
+
+  void MlaBlock(LayerAttention kind) {
+    const AttentionSpec& a = m_.attention;
+    const double h = m_.hidden;
+    const double heads = double(a.q_heads) / p_.tp;
+    const double qk = a.qk_nope_dim + a.qk_rope_dim;
+    ActQuant("q_act_quant", t_, h);
+    if (a.q_lora_rank > 0) {
+      Gemm("q_a_proj", t_, a.q_lora_rank, h, m_.weight_dtype);
+      Elementwise("q_a_norm", t_ * a.q_lora_rank * kAct * 2);
+      Gemm("q_b_proj", t_, heads * qk, a.q_lora_rank, m_.weight_dtype);
+    } else {
+      Gemm("q_proj", t_, heads * qk, h, m_.weight_dtype);
+    }
+    Gemm("kv_a_proj", t_, a.kv_lora_rank + a.qk_rope_dim, h, m_.weight_dtype);
+    Elementwise("kv_a_norm", t_ * a.kv_lora_rank * kAct * 2);
+    Elementwise("rope", t_ * (heads + 1) * a.qk_rope_dim * kAct * 2);
+    const double kvb = m_.KvBytesPerTokenPerLayer(p_.tp);
+    Elementwise("kv_cache_write", t_ * ((a.kv_lora_rank + a.qk_rope_dim) * kAct + kvb));
+    // Absorbed MLA: q_nope is projected into the latent space, attention runs on the latent
+    // cache (scores over kv_lora + rope, values over kv_lora), then the output is projected
+    // back per head. The kv_b weights are read by the two absorb GEMMs.
+    Gemm("q_absorb", t_, heads * a.kv_lora_rank, a.qk_nope_dim, DType::kBf16);
+    const bool sliding = kind == LayerAttention::kSliding;
+    const double pairs = sliding ? b_.sliding_pairs : b_.full_pairs;
+    const double kv_tokens = sliding ? b_.sliding_kv_tokens : b_.full_kv_tokens;
+    Attention("attention",
+              2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_dim) * pairs, kv_tokens * kvb,
+              t_ * heads * (a.kv_lora_rank * 2 + a.qk_rope_dim) * kAct);
+    Gemm("v_absorb", t_, heads * a.v_head_dim, a.kv_lora_rank, DType::kBf16);
+    ActQuant("o_act_quant", t_, heads * a.v_head_dim);
+    Gemm("o_proj", t_, h, heads * a.v_head_dim, m_.weight_dtype);
+  }
+
+  void LinearAttentionBlock() {
+    const LinearAttentionSpec& l = m_.linear;
+    const double h = m_.hidden;
+    const double qk = 2.0 * l.k_heads * l.k_dim / p_.tp;
+    const double v = double(l.v_heads) * l.v_dim / p_.tp;
+    const double seqs = double(b_.seqs());
+    const double state = m_.LinearStateBytesPerLayer(p_.tp);
+    ActQuant("in_proj_act_quant", t_, h);
+    Gemm("in_proj", t_, qk + 2 * v + 2.0 * l.v_heads / p_.tp, h, m_.weight_dtype);
+    // Causal conv over the last conv_kernel-1 inputs: the bf16 conv state is read and written.
+    const double conv_state = (qk + v) * (l.conv_kernel - 1) * kAct;
+    Elementwise("conv1d", t_ * (qk + v) * kAct * 2 + 2.0 * seqs * conv_state);
+    // Recurrent state update and readout: ~4 FLOPs per state element per token, the state
+    // read and written once per sequence.
+    Attention("linear_attention", 4.0 * t_ * (double(l.v_heads) / p_.tp) * l.k_dim * l.v_dim,
+              2.0 * seqs * state, t_ * (qk + 2 * v) * kAct);
+    Elementwise("gated_norm", t_ * v * kAct * 3);
+    ActQuant("out_proj_act_quant", t_, v);
+    Gemm("out_proj", t_, h, v, m_.weight_dtype);
+  }
+
+  void DenseFfn(double inter) {
+    const double h = m_.hidden;
+    const double i = inter / p_.tp;
+    ActQuant("ffn_act_quant", t_, h);
+    Gemm("ffn_gate_up", t_, 2 * i, h, m_.weight_dtype);
+    Elementwise("ffn_silu_mul", t_ * i * kAct * 3);
+    ActQuant("ffn_down_act_quant", t_, i);
+    Gemm("ffn_down", t_, h, i, m_.weight_dtype);
+    AllReduce("ffn_allreduce", t_ * h * kAct);
+  }
+
+  void MoeBlock() {
+    const MoeSpec& e = m_.moe;
+    const double h = m_.hidden;
+    const double experts = e.routed_experts;
+    // Router: replicated on every rank, bf16.
+    Gemm("router", t_, experts, h, DType::kBf16);
+    Elementwise("topk_softmax", t_ * experts * kFp32 + t_ * e.top_k * (kFp32 + kIndex));
+    Elementwise("moe_align", t_ * e.top_k * kIndex * 3);
+
+    const bool expert_parallel = p_.ep > 1;
+    const double shard = expert_parallel ? 1.0 : 1.0 / p_.tp;
+    const double assignments = t_ * e.top_k / (expert_parallel ? p_.ep : 1);
+    const double active =
+        ExpectedDistinctExperts(experts, e.top_k, t_) / (expert_parallel ? p_.ep : 1);
+    const double inter = e.expert_inter * shard;
+    const DType w = m_.expert_weight_dtype;
+    const double in_b = GemmInputBytes(w);
+    if (r_.dynamic_activation_quant && w == DType::kFp8) {
+      Elementwise("moe_act_quant", t_ * h * (kAct + in_b));
+    }
+    const double rows = active > 0 ? assignments / active : 0;
+    Op up;
+    up.name = "experts_gate_up";
+    up.cls = OpClass::kGroupedGemm;
+    up.math_dtype = MathDType(w);
+    up.flops = 2.0 * assignments * h * 2 * inter;
+    up.bytes = active * h * 2 * inter * WeightBytesPerElement(w) + assignments * h * in_b +
+               assignments * 2 * inter * kAct;
+    up.gemm_rows = rows;
+    Push(up);
+    Elementwise("moe_silu_mul", assignments * inter * (kAct * 2 + in_b));
+    if (r_.dynamic_activation_quant && w == DType::kFp8) {
+      Elementwise("moe_down_act_quant", assignments * inter * (kAct + in_b));
+    }
+    Op down = up;
+    down.name = "experts_down";
+    down.flops = 2.0 * assignments * inter * h;
+    down.bytes = active * inter * h * WeightBytesPerElement(w) + assignments * inter * in_b +
+                 assignments * h * kAct;
+    Push(down);
+    Elementwise("moe_combine", assignments * h * kAct + t_ * h * kAct);
+    if (e.shared_experts > 0) {
+      const double si = double(e.shared_inter) * e.shared_experts / p_.tp;
+      ActQuant("shared_act_quant", t_, h);
+      Gemm("shared_gate_up", t_, 2 * si, h, m_.weight_dtype);
+      Elementwise("shared_silu_mul", t_ * si * kAct * 3);
+      ActQuant("shared_down_act_quant", t_, si);
+      Gemm("shared_down", t_, h, si, m_.weight_dtype);
+    }
+    AllReduce("moe_allreduce", t_ * h * kAct);
+  }
+
+  void BuildHead() {
+    const double s = double(b_.sampled_seqs);
+    const double v = double(m_.vocab) / p_.tp;
+    Elementwise("final_norm", s * m_.hidden * kAct * 2);
+    Gemm("lm_head", s, v, m_.hidden, DType::kBf16);
+    AllReduce("logits_gather", s * v * kAct);
+    // Sampling: temperature / softmax / top-p / argmax passes over fp32 logits.
+    Elementwise("sampler_softmax", s * m_.vocab * kFp32 * 2);
+    Elementwise("sampler_top_p", s * m_.vocab * kFp32 * 2);
+    Elementwise("sampler_pick", s * m_.vocab * kFp32);
+  }
+
+  const ModelSpec& m_;
+  const RuntimeSpec& r_;
+  const ParallelPlan& p_;
+  const StepBatch& b_;
+  const double t_;
+  std::vector<Op>* ops_ = nullptr;
+};
+
+}  // namespace
+
+int64_t StepProgram::KernelCount() const {
+  int64_t n = 0;
+  for (int b : order) n += static_cast<int64_t>(blocks[b].size());
+  return n;
+}
+
+double StepProgram::TotalFlops() const {
+  double x = 0;
+  for (int b : order)
+    for (const Op& op : blocks[b]) x += op.flops;
+  return x;
+}
+
+double StepProgram::TotalBytes() const {
+  double x = 0;
+  for (int b : order)
+    for (const Op& op : blocks[b]) x += op.bytes;
+  return x;
+}
+
+double StepProgram::TotalMessageBytes() const {
+  double x = 0;
+  for (int b : order)
+    for (const Op& op : blocks[b]) x += op.message_bytes;
+  return x;
+}
+
+StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
+                             const ParallelPlan& plan, const StepBatch& batch) {
+  return Builder(model, runtime, plan, batch).Build();
+}
+
+ExpertBlockWork ExpertBlock(const ModelSpec& model, double tokens, double assignments,
+                            double active_experts, double inter_shard) {
+  const double h = model.hidden;
+  const double inter = model.moe.expert_inter * inter_shard;
+  const DType w = model.expert_weight_dtype;
+  const double in_b = GemmInputBytes(w);
+  ExpertBlockWork work;
+  work.flops = 2.0 * assignments * h * 2 * inter + 2.0 * assignments * inter * h;
+  work.weight_bytes = active_experts * 3.0 * h * inter * WeightBytesPerElement(w);
+  work.activation_bytes = tokens * h * kAct                // input hidden states
+                          + assignments * h * in_b         // scattered (quantised) input
+                          + assignments * 2 * inter * kAct // GEMM1 output
+                          + assignments * inter * in_b     // SwiGLU + quant output
+                          + assignments * h * kAct         // GEMM2 output
+                          + tokens * h * kAct;             // combined output
+  return work;
+}
+
+}  // namespace moesim

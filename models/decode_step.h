@@ -1,0 +1,88 @@
+// The operators of one forward step of a MoE transformer on one GPU of an instance.
+//
+// A step processes `StepBatch` (decode tokens plus chunked-prefill tokens) through every layer.
+// BuildStepProgram() turns it into the per-GPU kernel list of a vLLM-style implementation
+// (unfused norms, separate dynamic fp8 activation-quant kernels when the runtime says so, the
+// two-kernel fused-MoE of vLLM, all-reduce after attention and after the FFN when TP > 1),
+// each kernel with its FLOPs and HBM bytes. The kernel time is the cost model's business
+// (kernel_cost.h); the order and the launch overhead are the step executor's.
+//
+// Identical layers share one op block: `order` lists block indices in execution order, so a
+// 61-layer step costs a handful of block builds, not 61.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/dtype.h"
+#include "models/model_spec.h"
+#include "models/runtime_spec.h"
+
+namespace moesim {
+
+// How one instance is split over its GPUs (all inside one scale-up domain for now).
+struct ParallelPlan {
+  int tp = 1;  // attention / dense tensor parallelism
+  int ep = 1;  // routed experts: ep == tp spreads whole experts over the tp GPUs (expert
+               // parallel), ep == 1 splits every expert's intermediate dim tp ways
+};
+
+// What one step of one instance processes.
+struct StepBatch {
+  int64_t decode_seqs = 0;     // sequences generating one token
+  int64_t prefill_tokens = 0;  // prompt tokens processed this step (chunked prefill)
+  int64_t prefill_seqs = 0;    // sequences contributing prefill tokens
+  int64_t sampled_seqs = 0;    // sequences that sample a token at the end of the step
+  // Full-attention layers: Σ over sequences of (new tokens × tokens attended) and of tokens
+  // whose KV is read.
+  double full_pairs = 0;
+  double full_kv_tokens = 0;
+  // Same for sliding-window layers (attended tokens capped at the window).
+  double sliding_pairs = 0;
+  double sliding_kv_tokens = 0;
+
+  int64_t tokens() const { return decode_seqs + prefill_tokens; }
+  int64_t seqs() const { return decode_seqs + prefill_seqs; }
+};
+
+enum class OpClass { kGemm, kGroupedGemm, kAttention, kElementwise, kAllReduce };
+
+struct Op {
+  const char* name = "";
+  OpClass cls = OpClass::kElementwise;
+  DType math_dtype = DType::kBf16;  // tensor-core format for GEMM / attention math
+  double flops = 0;                 // per GPU
+  double bytes = 0;                 // HBM bytes read + written, per GPU
+  double gemm_rows = 0;             // M of the GEMM (per active expert for grouped GEMMs)
+  double message_bytes = 0;         // all-reduce: bytes per rank
+};
+
+struct StepProgram {
+  std::vector<std::vector<Op>> blocks;
+  std::vector<int> order;
+
+  int64_t KernelCount() const;  // ops in execution order, collectives included
+  double TotalFlops() const;
+  double TotalBytes() const;
+  double TotalMessageBytes() const;
+};
+
+StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
+                             const ParallelPlan& plan, const StepBatch& batch);
+
+// The routed-expert work of one MoE layer on one GPU, counted as one fused block the way
+// seed 001 counts it: every activation tensor once (input hidden bf16, scattered fp8 input
+// with block scales, GEMM1 bf16 output, SwiGLU+quant fp8 output with scales, GEMM2 bf16
+// output, combined bf16 output) and the weights of `active_experts` experts once.
+struct ExpertBlockWork {
+  double flops = 0;
+  double weight_bytes = 0;
+  double activation_bytes = 0;
+};
+// `tokens`: tokens entering the layer; `assignments`: (token, expert) pairs handled by this
+// GPU; `active_experts`: distinct experts whose weights this GPU reads; `inter_shard`: the
+// fraction of every expert's intermediate dimension this GPU holds (1 under EP).
+ExpertBlockWork ExpertBlock(const ModelSpec& model, double tokens, double assignments,
+                            double active_experts, double inter_shard);
+
+}  // namespace moesim

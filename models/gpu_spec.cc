@@ -1,0 +1,80 @@
+#include "models/gpu_spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include "models/status_macros.h"
+
+namespace moesim {
+
+double GpuSpec::PeakFlops(DType dtype) const {
+  switch (dtype) {
+    case DType::kFp4:
+      return (fp4_tflops ? *fp4_tflops : bf16_tflops) * 1e12;
+    case DType::kFp8:
+      return fp8_tflops * 1e12;
+    case DType::kBf16:
+      return bf16_tflops * 1e12;
+  }
+  return bf16_tflops * 1e12;
+}
+
+absl::StatusOr<GpuSpec> ParseGpuSpec(const nlohmann::json& value, const JsonLocation& where,
+                                     const std::string& name) {
+  GpuSpec g;
+  g.name = name;
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
+  MOESIM_ASSIGN_OR_RETURN(g.description, r.StringOr("description", ""));
+  MOESIM_ASSIGN_OR_RETURN(g.bf16_tflops, r.Number("bf16_tflops", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.fp8_tflops, r.Number("fp8_tflops", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.fp4_tflops, r.OptionalNumber("fp4_tflops", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.hbm_gb, r.Number("hbm_gb", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.hbm_tb_per_s, r.Number("hbm_tb_per_s", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.hbm_efficiency, r.Number("hbm_efficiency", NumberRule::Fraction()));
+  MOESIM_ASSIGN_OR_RETURN(g.attention_hbm_efficiency,
+                          r.Number("attention_hbm_efficiency", NumberRule::Fraction()));
+  MOESIM_ASSIGN_OR_RETURN(g.attention_mfu, r.Number("attention_mfu", NumberRule::Fraction()));
+  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* curve, r.Array("gemm_mfu_vs_tokens"));
+  MOESIM_ASSIGN_OR_RETURN(g.gemm_mfu,
+                          EfficiencyCurve::Parse(*curve, where.Key("gemm_mfu_vs_tokens")));
+  MOESIM_ASSIGN_OR_RETURN(g.kernel_floor_us,
+                          r.Number("kernel_floor_us", NumberRule::NonNegative()));
+  MOESIM_ASSIGN_OR_RETURN(g.tdp_w, r.Number("tdp_w", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.idle_w, r.Number("idle_w", NumberRule::NonNegative()));
+  MOESIM_ASSIGN_OR_RETURN(g.usd_per_hour, r.Number("usd_per_hour", NumberRule::NonNegative()));
+  MOESIM_ASSIGN_OR_RETURN(int64_t domain,
+                          r.Integer("scaleup_domain_gpus", NumberRule::Between(1, 1 << 16)));
+  g.scaleup_domain_gpus = static_cast<int>(domain);
+  MOESIM_ASSIGN_OR_RETURN(g.scaleup_gb_per_s,
+                          r.Number("scaleup_gb_per_s", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.scaleup_latency_us,
+                          r.Number("scaleup_latency_us", NumberRule::NonNegative()));
+  MOESIM_RETURN_IF_ERROR(r.Finish());
+  if (g.idle_w >= g.tdp_w) {
+    return BadValue(where.Key("idle_w"), g.idle_w, "a number below tdp_w");
+  }
+  return g;
+}
+
+nlohmann::json GpuSpecToJson(const GpuSpec& g) {
+  nlohmann::json j = nlohmann::json::object();
+  j["description"] = g.description;
+  j["bf16_tflops"] = g.bf16_tflops;
+  j["fp8_tflops"] = g.fp8_tflops;
+  if (g.fp4_tflops) j["fp4_tflops"] = *g.fp4_tflops;
+  j["hbm_gb"] = g.hbm_gb;
+  j["hbm_tb_per_s"] = g.hbm_tb_per_s;
+  j["hbm_efficiency"] = g.hbm_efficiency;
+  j["attention_hbm_efficiency"] = g.attention_hbm_efficiency;
+  j["attention_mfu"] = g.attention_mfu;
+  j["gemm_mfu_vs_tokens"] = g.gemm_mfu.ToJson();
+  j["kernel_floor_us"] = g.kernel_floor_us;
+  j["tdp_w"] = g.tdp_w;
+  j["idle_w"] = g.idle_w;
+  j["usd_per_hour"] = g.usd_per_hour;
+  j["scaleup_domain_gpus"] = g.scaleup_domain_gpus;
+  j["scaleup_gb_per_s"] = g.scaleup_gb_per_s;
+  j["scaleup_latency_us"] = g.scaleup_latency_us;
+  return j;
+}
+
+}  // namespace moesim

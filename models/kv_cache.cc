@@ -1,0 +1,50 @@
+#include "models/kv_cache.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace moesim {
+
+KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens)
+    : model_(model), attention_tp_(attention_tp), block_tokens_(block_tokens) {
+  const double per_layer = model.KvBytesPerTokenPerLayer(attention_tp);
+  full_bytes_per_token_ = per_layer * model.CountLayers(LayerAttention::kFull);
+  sliding_bytes_per_token_ = per_layer * model.CountLayers(LayerAttention::kSliding);
+  state_bytes_ =
+      model.LinearStateBytesPerLayer(attention_tp) * model.CountLayers(LayerAttention::kLinear);
+  if (full_bytes_per_token_ > 0) {
+    block_bytes_ = full_bytes_per_token_ * block_tokens;
+  } else if (sliding_bytes_per_token_ > 0) {
+    block_bytes_ = sliding_bytes_per_token_ * block_tokens;
+  } else {
+    block_bytes_ = std::max(state_bytes_, 1.0);
+  }
+}
+
+double KvFootprint::BytesFor(int64_t tokens) const {
+  const double bt = block_tokens_;
+  const double full_blocks = std::ceil(double(tokens) / bt);
+  const double window = std::min<double>(tokens, model_.sliding_window_tokens);
+  const double sliding_blocks = std::ceil(window / bt);
+  return full_blocks * bt * full_bytes_per_token_ + sliding_blocks * bt * sliding_bytes_per_token_ +
+         state_bytes_;
+}
+
+int64_t KvFootprint::BlocksFor(int64_t tokens) const {
+  return static_cast<int64_t>(std::ceil(BytesFor(tokens) / block_bytes_ - 1e-9));
+}
+
+int64_t KvFootprint::BlocksInBudget(double budget_bytes) const {
+  if (budget_bytes <= 0) return 0;
+  return static_cast<int64_t>(std::floor(budget_bytes / block_bytes_));
+}
+
+bool PagedKvPool::TryTake(int64_t blocks) {
+  if (blocks > free()) return false;
+  used_ += blocks;
+  return true;
+}
+
+void PagedKvPool::Give(int64_t blocks) { used_ = std::max<int64_t>(0, used_ - blocks); }
+
+}  // namespace moesim

@@ -1,0 +1,57 @@
+// Paged KV-cache accounting for one instance (per GPU; every rank of an instance holds the same
+// number of blocks).
+//
+// A block holds `block_tokens` tokens of every full-attention layer (vLLM's paging). Sliding-
+// window layers hold at most the window, and linear-attention layers a fixed state per
+// sequence; both are converted to block equivalents so one pool covers every layer kind.
+//
+//   KvFootprint fp(model, /*attention_tp=*/1, /*block_tokens=*/16);
+//   PagedKvPool pool(fp.BlocksInBudget(80e9));
+//   if (pool.TryTake(fp.BlocksFor(542))) ...
+#pragma once
+
+#include <cstdint>
+
+#include "models/model_spec.h"
+
+namespace moesim {
+
+class KvFootprint {
+ public:
+  KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens);
+
+  double BlockBytes() const { return block_bytes_; }  // bytes of one block on one GPU
+  int block_tokens() const { return block_tokens_; }
+  // Blocks a sequence holding `tokens` tokens needs.
+  int64_t BlocksFor(int64_t tokens) const;
+  // Blocks that fit in `budget_bytes` of one GPU.
+  int64_t BlocksInBudget(double budget_bytes) const;
+  // Bytes one sequence of `tokens` tokens holds on one GPU (block rounding included).
+  double BytesFor(int64_t tokens) const;
+
+ private:
+  const ModelSpec& model_;
+  int attention_tp_;
+  int block_tokens_;
+  double full_bytes_per_token_;     // summed over full-attention layers
+  double sliding_bytes_per_token_;  // summed over sliding-window layers
+  double state_bytes_;              // summed over linear-attention layers
+  double block_bytes_;
+};
+
+// Free/used block counter of one instance.
+class PagedKvPool {
+ public:
+  explicit PagedKvPool(int64_t total_blocks) : total_(total_blocks) {}
+  int64_t total() const { return total_; }
+  int64_t used() const { return used_; }
+  int64_t free() const { return total_ - used_; }
+  bool TryTake(int64_t blocks);
+  void Give(int64_t blocks);
+
+ private:
+  int64_t total_;
+  int64_t used_ = 0;
+};
+
+}  // namespace moesim

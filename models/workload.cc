@@ -1,0 +1,122 @@
+#include "models/workload.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/random/distributions.h"
+#include "models/status_macros.h"
+
+namespace moesim {
+
+double LengthDistribution::Mean() const {
+  switch (kind) {
+    case Kind::kFixed:
+      return double(tokens);
+    case Kind::kUniform:
+      return 0.5 * double(min_tokens + max_tokens);
+    case Kind::kLogNormal:
+      return median_tokens * std::exp(0.5 * sigma * sigma);
+  }
+  return 0;
+}
+
+int64_t LengthDistribution::Max() const { return kind == Kind::kFixed ? tokens : max_tokens; }
+
+namespace {
+
+absl::StatusOr<LengthDistribution> ParseLength(JsonObjectReader r) {
+  LengthDistribution d;
+  const NumberRule count = NumberRule::Between(1, 1e8);
+  MOESIM_ASSIGN_OR_RETURN(std::string kind, r.Enum("kind", {"fixed", "uniform", "lognormal"}));
+  if (kind == "fixed") {
+    d.kind = LengthDistribution::Kind::kFixed;
+    MOESIM_ASSIGN_OR_RETURN(d.tokens, r.Integer("tokens", count));
+  } else if (kind == "uniform") {
+    d.kind = LengthDistribution::Kind::kUniform;
+    MOESIM_ASSIGN_OR_RETURN(d.min_tokens, r.Integer("min_tokens", count));
+    MOESIM_ASSIGN_OR_RETURN(d.max_tokens, r.Integer("max_tokens", count));
+    if (d.max_tokens < d.min_tokens) {
+      return BadValue(r.where().Key("max_tokens"), d.max_tokens, ">= min_tokens");
+    }
+  } else {
+    d.kind = LengthDistribution::Kind::kLogNormal;
+    MOESIM_ASSIGN_OR_RETURN(d.median_tokens, r.Number("median_tokens", NumberRule::AtLeast(1)));
+    MOESIM_ASSIGN_OR_RETURN(d.sigma, r.Number("sigma", NumberRule::Between(0, 5)));
+    MOESIM_ASSIGN_OR_RETURN(d.max_tokens, r.Integer("max_tokens", count));
+  }
+  MOESIM_RETURN_IF_ERROR(r.Finish());
+  return d;
+}
+
+nlohmann::json LengthToJson(const LengthDistribution& d) {
+  switch (d.kind) {
+    case LengthDistribution::Kind::kFixed:
+      return {{"kind", "fixed"}, {"tokens", d.tokens}};
+    case LengthDistribution::Kind::kUniform:
+      return {{"kind", "uniform"}, {"min_tokens", d.min_tokens}, {"max_tokens", d.max_tokens}};
+    case LengthDistribution::Kind::kLogNormal:
+      return {{"kind", "lognormal"},
+              {"median_tokens", d.median_tokens},
+              {"sigma", d.sigma},
+              {"max_tokens", d.max_tokens}};
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<WorkloadSpec> ParseWorkloadSpec(const nlohmann::json& value,
+                                               const JsonLocation& where) {
+  WorkloadSpec s;
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
+  MOESIM_ASSIGN_OR_RETURN(std::string arrival, r.Enum("arrival", {"closed_loop", "poisson"}));
+  if (arrival == "closed_loop") {
+    s.arrival = WorkloadSpec::Arrival::kClosedLoop;
+    MOESIM_ASSIGN_OR_RETURN(s.concurrency, r.Integer("concurrency", NumberRule::Between(1, 1e7)));
+  } else {
+    s.arrival = WorkloadSpec::Arrival::kPoisson;
+    MOESIM_ASSIGN_OR_RETURN(s.rate_per_s, r.Number("rate_per_s", NumberRule::Positive()));
+  }
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader in, r.Object("input_tokens"));
+  MOESIM_ASSIGN_OR_RETURN(s.input_tokens, ParseLength(in));
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader out, r.Object("output_tokens"));
+  MOESIM_ASSIGN_OR_RETURN(s.output_tokens, ParseLength(out));
+  MOESIM_RETURN_IF_ERROR(r.Finish());
+  return s;
+}
+
+nlohmann::json WorkloadSpecToJson(const WorkloadSpec& s) {
+  nlohmann::json j = nlohmann::json::object();
+  if (s.arrival == WorkloadSpec::Arrival::kClosedLoop) {
+    j["arrival"] = "closed_loop";
+    j["concurrency"] = s.concurrency;
+  } else {
+    j["arrival"] = "poisson";
+    j["rate_per_s"] = s.rate_per_s;
+  }
+  j["input_tokens"] = LengthToJson(s.input_tokens);
+  j["output_tokens"] = LengthToJson(s.output_tokens);
+  return j;
+}
+
+double WorkloadGenerator::NextInterarrivalSeconds() {
+  return absl::Exponential<double>(rng_, spec_.rate_per_s);
+}
+
+int64_t WorkloadGenerator::Sample(const LengthDistribution& d) {
+  switch (d.kind) {
+    case LengthDistribution::Kind::kFixed:
+      return d.tokens;
+    case LengthDistribution::Kind::kUniform:
+      return absl::Uniform<int64_t>(absl::IntervalClosed, rng_, d.min_tokens, d.max_tokens);
+    case LengthDistribution::Kind::kLogNormal: {
+      const double x = d.median_tokens * std::exp(d.sigma * absl::Gaussian<double>(rng_));
+      return std::clamp<int64_t>(std::llround(x), 1, d.max_tokens);
+    }
+  }
+  return 1;
+}
+
+}  // namespace moesim

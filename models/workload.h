@@ -1,0 +1,62 @@
+// Request streams: how requests arrive and how long their prompts and outputs are.
+//
+// Arrival processes: closed loop with `concurrency` clients (each sends its next request as soon
+// as the previous one finishes, as in the seed 000 sweep), or open-loop Poisson arrivals at
+// `rate_per_s`. Lengths are fixed, uniform or log-normal (clamped to [1, max_tokens]).
+//
+// Sampling is deterministic for a given seed: the generator owns a std::mt19937_64 and uses
+// Abseil's portable distributions.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "absl/status/statusor.h"
+#include "models/json_reader.h"
+
+namespace moesim {
+
+struct LengthDistribution {
+  enum class Kind { kFixed, kUniform, kLogNormal };
+  Kind kind = Kind::kFixed;
+  int64_t tokens = 0;      // kFixed
+  int64_t min_tokens = 0;  // kUniform (inclusive)
+  int64_t max_tokens = 0;  // kUniform (inclusive) and kLogNormal (clamp)
+  double median_tokens = 0;  // kLogNormal: exp(mu)
+  double sigma = 0;          // kLogNormal: sigma of ln(length)
+
+  double Mean() const;      // expected value (log-normal: of the unclamped distribution)
+  int64_t Max() const;      // largest value the distribution can produce
+};
+
+struct WorkloadSpec {
+  enum class Arrival { kClosedLoop, kPoisson };
+  Arrival arrival = Arrival::kClosedLoop;
+  int64_t concurrency = 0;  // kClosedLoop
+  double rate_per_s = 0;    // kPoisson
+  LengthDistribution input_tokens;
+  LengthDistribution output_tokens;
+};
+
+absl::StatusOr<WorkloadSpec> ParseWorkloadSpec(const nlohmann::json& value,
+                                               const JsonLocation& where);
+nlohmann::json WorkloadSpecToJson(const WorkloadSpec& spec);
+
+// Draws request lengths and inter-arrival gaps.
+class WorkloadGenerator {
+ public:
+  WorkloadGenerator(const WorkloadSpec& spec, uint64_t seed) : spec_(spec), rng_(seed) {}
+  int64_t NextInputTokens() { return Sample(spec_.input_tokens); }
+  int64_t NextOutputTokens() { return Sample(spec_.output_tokens); }
+  double NextInterarrivalSeconds();  // Poisson only
+
+ private:
+  int64_t Sample(const LengthDistribution& d);
+  const WorkloadSpec& spec_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace moesim

@@ -1,0 +1,218 @@
+// moesim: the command-line front end. The only place that parses flags and turns errors into
+// exit codes: 0 ok, 2 bad input (scenario, preset or flag), 1 internal error, 3 `validate` found
+// a prediction outside its tolerance.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_format.h"
+#include "engine/scenario.h"
+#include "engine/simulation.h"
+#include "engine/subprocess.h"
+#include "engine/validation.h"
+#include "models/preset_library.h"
+#include "tools/report_writers.h"
+
+namespace {
+
+using moesim::PresetKind;
+using moesim::PresetLibrary;
+
+constexpr int kExitOk = 0;
+constexpr int kExitInternal = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitOutOfTolerance = 3;
+
+int ExitCodeFor(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kFailedPrecondition:
+      return kExitBadInput;
+    default:
+      return kExitInternal;
+  }
+}
+
+int Fail(const absl::Status& s) {
+  std::cerr << "moesim: " << s.message() << "\n";
+  return ExitCodeFor(s);
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+int CmdRun(const PresetLibrary& presets, const std::string& path, const std::string& json_out,
+           const std::string& csv_out, bool quiet) {
+  auto scenario = moesim::LoadScenario(path, presets);
+  if (!scenario.ok()) return Fail(scenario.status());
+  auto report = moesim::RunSimulation(*scenario);
+  if (!report.ok()) return Fail(report.status());
+  if (!quiet) std::cout << moesim::ReportToText(*report);
+  if (!json_out.empty() && !WriteFile(json_out, moesim::ReportToJson(*report))) {
+    return Fail(absl::InvalidArgumentError(json_out + ": cannot write"));
+  }
+  if (!csv_out.empty() && !WriteFile(csv_out, moesim::ReportToCsv(*report))) {
+    return Fail(absl::InvalidArgumentError(csv_out + ": cannot write"));
+  }
+  return kExitOk;
+}
+
+int CmdExplain(const PresetLibrary& presets, const std::string& path) {
+  auto scenario = moesim::LoadScenario(path, presets);
+  if (!scenario.ok()) return Fail(scenario.status());
+  std::cout << moesim::ScenarioToJson(*scenario).dump(2) << "\n";
+  return kExitOk;
+}
+
+int CmdValidate(const PresetLibrary& presets, const std::string& dir, int jobs) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path().string());
+  }
+  if (ec) return Fail(absl::NotFoundError(dir + ": cannot read directory"));
+  std::sort(files.begin(), files.end());
+  std::vector<moesim::Scenario> scenarios;
+  for (const auto& f : files) {
+    auto s = moesim::LoadScenario(f, presets);
+    if (!s.ok()) return Fail(s.status());
+    if (s->references.empty()) {
+      return Fail(absl::InvalidArgumentError(f + ": $.reference: a reference scenario needs at "
+                                                 "least one published measurement"));
+    }
+    scenarios.push_back(std::move(*s));
+  }
+  if (scenarios.empty()) return Fail(absl::NotFoundError(dir + ": no scenario files (*.json)"));
+  std::vector<moesim::SubprocessJob> work;
+  for (const auto& s : scenarios) {
+    work.push_back([&s]() -> absl::StatusOr<std::string> {
+      auto r = moesim::RunSimulation(s);
+      if (!r.ok()) return r.status();
+      return r->dump();
+    });
+  }
+  const auto results = moesim::RunInSubprocesses(work, jobs);
+  bool all_pass = true;
+  std::printf("%-34s %-34s %12s %12s %8s %6s  %s\n", "scenario", "metric", "measured",
+              "predicted", "error%", "tol%", "result");
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    if (!results[i].ok()) return Fail(results[i].status());
+    const auto report = nlohmann::json::parse(*results[i]);
+    auto rows = moesim::CompareWithReferences(scenarios[i], report);
+    if (!rows.ok()) return Fail(rows.status());
+    for (const auto& r : *rows) {
+      all_pass = all_pass && r.pass;
+      std::printf("%-34s %-34s %12.1f %12.1f %+8.1f %6.1f  %s\n", r.scenario.c_str(),
+                  r.metric.c_str(), r.measured, r.predicted, r.error_pct, r.tolerance_pct,
+                  r.pass ? "pass" : "FAIL");
+    }
+  }
+  std::printf("%s\n", all_pass ? "all predictions within tolerance"
+                                : "some predictions are outside their tolerance");
+  return all_pass ? kExitOk : kExitOutOfTolerance;
+}
+
+int CmdPresets(const PresetLibrary& presets) {
+  std::printf("GPUs (dense TFLOP/s; HBM; power; price)\n");
+  std::printf("  %-8s %8s %8s %8s %9s %9s %7s %8s %6s\n", "name", "bf16", "fp8", "fp4", "HBM GB",
+              "HBM TB/s", "TDP W", "$/GPU-h", "domain");
+  for (const auto& name : presets.Names(PresetKind::kGpu)) {
+    const auto& g = *presets.Find(PresetKind::kGpu, name);
+    std::printf("  %-8s %8.0f %8.0f %8s %9.1f %9.2f %7.0f %8.2f %6d\n", name.c_str(),
+                g["bf16_tflops"].get<double>(), g["fp8_tflops"].get<double>(),
+                g.contains("fp4_tflops")
+                    ? absl::StrFormat("%.0f", g["fp4_tflops"].get<double>()).c_str()
+                    : "-",
+                g["hbm_gb"].get<double>(), g["hbm_tb_per_s"].get<double>(),
+                g["tdp_w"].get<double>(), g["usd_per_hour"].get<double>(),
+                g["scaleup_domain_gpus"].get<int>());
+  }
+  std::printf("\nModels (derived from the architecture)\n");
+  std::printf("  %-20s %6s %8s %6s %10s %10s %10s %12s\n", "name", "layers", "experts", "top-k",
+              "total B", "active B", "weights GB", "KV B/token");
+  for (const auto& name : presets.Names(PresetKind::kModel)) {
+    auto m = moesim::ParseModelSpec(*presets.Find(PresetKind::kModel, name),
+                                    {"models.json", "$." + name}, name);
+    if (!m.ok()) return Fail(m.status());
+    const moesim::KvFootprint fp(*m, 1, 1);
+    std::printf("  %-20s %6d %8d %6d %10.1f %10.1f %10.1f %12.0f\n", name.c_str(), m->layers,
+                m->moe.routed_experts, m->moe.top_k, m->TotalParams() / 1e9,
+                m->ActiveParams() / 1e9, m->WeightBytes() / 1e9,
+                m->KvBytesPerTokenPerLayer(1) *
+                    (m->CountLayers(moesim::LayerAttention::kFull) +
+                     m->CountLayers(moesim::LayerAttention::kSliding)));
+  }
+  std::printf("\nRuntimes (serving stacks)\n");
+  std::printf("  %-14s %-11s %14s %12s %14s %14s\n", "name", "mode", "eager gap us",
+              "graph us", "host/step us", "host/seq us");
+  for (const auto& name : presets.Names(PresetKind::kRuntime)) {
+    const auto& r = *presets.Find(PresetKind::kRuntime, name);
+    std::printf("  %-14s %-11s %14.1f %12.1f %14.1f %14.1f\n", name.c_str(),
+                r["execution_mode"].get<std::string>().c_str(),
+                r["eager_launch_gap_us"].get<double>(), r["graph_launch_us"].get<double>(),
+                r["host_step_overhead_us"].get<double>(),
+                r["host_per_seq_overhead_us"].get<double>());
+  }
+  std::printf("\nEvery value's source: %s/{gpus,models,runtimes}.json\n",
+              PresetLibrary::DefaultDir().c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"moesim: discrete-event simulator of disaggregated MoE decode on GPU clusters"};
+  app.require_subcommand(1);
+  std::string preset_dir = PresetLibrary::DefaultDir();
+  app.add_option("--presets", preset_dir, "directory of preset JSON files")
+      ->check(CLI::ExistingDirectory);
+
+  std::string scenario_path, json_out, csv_out, dir;
+  bool quiet = false;
+  int jobs = 2;
+  auto* run = app.add_subcommand("run", "simulate a scenario and print its report");
+  run->add_option("scenario", scenario_path, "scenario JSON file")->required();
+  run->add_option("--json", json_out, "also write the report as JSON to this file");
+  run->add_option("--csv", csv_out, "also write the report as CSV to this file");
+  run->add_flag("--quiet", quiet, "do not print the text report");
+  auto* validate = app.add_subcommand(
+      "validate", "run every reference scenario in DIR and compare with its measurements");
+  validate->add_option("dir", dir, "directory of reference scenarios")->required();
+  validate->add_option("--jobs", jobs, "simulations run in parallel (one process each)")
+      ->check(CLI::Range(1, 64));
+  auto* explain = app.add_subcommand(
+      "explain", "print the fully resolved scenario, with every preset value and default");
+  explain->add_option("scenario", scenario_path, "scenario JSON file")->required();
+  auto* presets_cmd = app.add_subcommand("presets", "list GPU, model and runtime presets");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitBadInput;
+  }
+
+  try {
+    auto presets = PresetLibrary::Load(preset_dir);
+    if (!presets.ok()) return Fail(presets.status());
+    if (*run) return CmdRun(*presets, scenario_path, json_out, csv_out, quiet);
+    if (*validate) return CmdValidate(*presets, dir, jobs);
+    if (*explain) return CmdExplain(*presets, scenario_path);
+    if (*presets_cmd) return CmdPresets(*presets);
+  } catch (const std::exception& e) {
+    std::cerr << "moesim: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+  return kExitInternal;
+}

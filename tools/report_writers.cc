@@ -1,0 +1,117 @@
+#include "tools/report_writers.h"
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace moesim {
+
+namespace {
+
+double Num(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : 0.0; }
+
+std::string BoundText(const nlohmann::json& j) {
+  return j.is_number() ? absl::StrFormat("%.1f", j.get<double>()) : std::string("unbounded");
+}
+
+void Flatten(const nlohmann::json& j, const std::string& prefix,
+             std::vector<std::pair<std::string, std::string>>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      Flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    }
+  } else if (j.is_string()) {
+    out.emplace_back(prefix, j.get<std::string>());
+  } else {
+    out.emplace_back(prefix, j.dump());
+  }
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+}  // namespace
+
+std::string ReportToJson(const nlohmann::json& report) { return report.dump(2) + "\n"; }
+
+std::string ReportToCsv(const nlohmann::json& report) {
+  std::vector<std::pair<std::string, std::string>> cells;
+  Flatten(report, "", cells);
+  std::vector<std::string> keys, values;
+  for (const auto& [k, v] : cells) {
+    keys.push_back(CsvField(k));
+    values.push_back(CsvField(v));
+  }
+  return absl::StrCat(absl::StrJoin(keys, ","), "\n", absl::StrJoin(values, ","), "\n");
+}
+
+std::string ReportToText(const nlohmann::json& r) {
+  const auto& p = r["plan"];
+  const auto& t = r["throughput"];
+  const auto& l = r["latency_s"];
+  const auto& b = r["batch"];
+  const auto& kv = r["kv"];
+  const auto& u = r["utilisation"];
+  const auto& sh = r["time_share"];
+  const auto& bd = r["bounds_tok_per_s_per_gpu"];
+  std::string s;
+  absl::StrAppendFormat(&s, "moesim report: %s\n", r["scenario"].get<std::string>());
+  absl::StrAppendFormat(&s, "plan: %s x%d, %s via %s (%s), TP=%d EP=%d, %d instance(s), fidelity %s\n",
+                        p["gpu"].get<std::string>(), p["gpus"].get<int>(),
+                        p["model"].get<std::string>(), p["runtime"].get<std::string>(),
+                        p["execution_mode"].get<std::string>(), p["tensor_parallel"].get<int>(),
+                        p["expert_parallel"].get<int>(), p["instances"].get<int>(),
+                        p["fidelity"].get<std::string>());
+  absl::StrAppendFormat(&s, "measured over %.1f s of simulated time\n\n", Num(r["window_s"]));
+  absl::StrAppendFormat(&s, "%-34s %14s\n", "throughput", "");
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s", Num(t["output_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "total tok/s", Num(t["total_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per GPU",
+                        Num(t["output_tok_per_s_per_gpu"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per user",
+                        Num(t["per_user_output_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.2f\n", "requests/s", Num(t["requests_per_s"]));
+  absl::StrAppendFormat(&s, "%-34s %10s %10s %10s\n", "latency (ms)", "p50", "p90", "p99");
+  for (const char* k : {"ttft", "tpot", "e2e"}) {
+    absl::StrAppendFormat(&s, "  %-32s %10.1f %10.1f %10.1f\n", k, Num(l[k]["p50"]) * 1e3,
+                          Num(l[k]["p90"]) * 1e3, Num(l[k]["p99"]) * 1e3);
+  }
+  absl::StrAppendFormat(&s, "batch: %.1f running (max %d), %.1f queued, %d steps of %.2f ms\n",
+                        Num(b["mean_running"]), b["max_running"].get<int>(),
+                        Num(b["mean_queued"]), b["steps"].get<int>(), Num(b["mean_step_ms"]));
+  absl::StrAppendFormat(&s, "KV cache: %d tokens capacity, %.1f%% mean / %.1f%% peak used, %d preemptions\n",
+                        kv["capacity_tokens"].get<int64_t>(), 100 * Num(kv["mean_utilisation"]),
+                        100 * Num(kv["peak_utilisation"]), kv["preemptions"].get<int64_t>());
+  absl::StrAppendFormat(&s, "utilisation: GPU busy %.1f%%, HBM bandwidth %.1f%%, compute %.1f%% (%s peak)\n",
+                        100 * Num(u["gpu_busy"]), 100 * Num(u["hbm_bandwidth"]),
+                        100 * Num(u["compute"]), u["compute_dtype"].get<std::string>());
+  absl::StrAppendFormat(&s, "time share: compute %.1f%%, memory %.1f%%, launch %.1f%%, host %.1f%%, comm %.1f%%, idle %.1f%%\n",
+                        100 * Num(sh["compute"]), 100 * Num(sh["memory"]),
+                        100 * Num(sh["launch_overhead"]), 100 * Num(sh["host_overhead"]),
+                        100 * Num(sh["communication"]), 100 * Num(sh["idle"]));
+  absl::StrAppendFormat(&s, "limit: %s (%s)\n", r["limit"]["subsystem"].get<std::string>(),
+                        r["limit"]["evidence"].get<std::string>());
+  absl::StrAppendFormat(&s, "bounds tok/s/GPU: compute %s, HBM %s, launch+host %s, comm %s, KV capacity %s\n",
+                        BoundText(bd["compute"]), BoundText(bd["hbm"]),
+                        BoundText(bd["launch_and_host"]), BoundText(bd["communication"]),
+                        BoundText(bd["kv_capacity"]));
+  absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",
+                        Num(r["power"]["mean_w_per_gpu"]), Num(r["power"]["joules_per_output_token"]));
+  const auto& c = r["cost"];
+  absl::StrAppendFormat(&s, "cost: $%.2f/GPU-hour, $%.2f/hour, $%s per million output tokens\n",
+                        Num(c["usd_per_gpu_hour"]), Num(c["usd_per_hour"]),
+                        c["usd_per_million_output_tokens"].is_number()
+                            ? absl::StrFormat("%.3f", Num(c["usd_per_million_output_tokens"]))
+                            : std::string("n/a"));
+  return s;
+}
+
+}  // namespace moesim

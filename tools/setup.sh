@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages moesim needs, if any is missing. Idempotent; needs root (or sudo).
+set -euo pipefail
+PACKAGES=(build-essential cmake ninja-build pkg-config libsimgrid-dev libboost-graph-dev
+          nlohmann-json3-dev libabsl-dev catch2 libcli11-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
