@@ -23,13 +23,13 @@ namespace moesim {
 
 // Where the GPU time of one instance went (seconds, per GPU, summed over steps).
 struct TimeBreakdown {
-  double compute_s = 0;    // kernels whose roofline is compute-bound (floor included)
-  double memory_s = 0;     // kernels whose roofline is memory-bound (floor included)
-  double launch_s = 0;     // GPU idle waiting for a kernel launch / graph-node overhead
-  double host_s = 0;       // GPU idle while the host does per-step CPU work
-  double comm_s = 0;       // collectives
-  double flops = 0;        // per GPU
-  double hbm_bytes = 0;    // per GPU
+  double compute_s = 0;  // kernels whose roofline is compute-bound (floor included)
+  double memory_s = 0;   // kernels whose roofline is memory-bound (floor included)
+  double launch_s = 0;   // GPU idle waiting for a kernel launch / graph-node overhead
+  double host_s = 0;     // GPU idle while the host does per-step CPU work
+  double comm_s = 0;     // collectives
+  double flops = 0;      // per GPU
+  double hbm_bytes = 0;  // per GPU
   int64_t kernels = 0;
 
   double Busy() const { return compute_s + memory_s + comm_s; }
@@ -59,7 +59,7 @@ class LaunchPipeline {
   double Issue();  // issue time of the next op; advances the CPU
   void Place(double start_s);
 
-  const RuntimeSpec& runtime_;
+  RuntimeSpec runtime_;  // a copy: the pipeline outlives no one's spec
   double cpu_s_ = 0;
   double gpu_free_s_ = 0;
   bool first_in_step_ = true;

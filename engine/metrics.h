@@ -19,8 +19,8 @@ namespace moesim {
 struct StepRecord {
   double start_s = 0;
   double end_s = 0;
-  int64_t tokens = 0;          // new tokens processed (decode + prefill)
-  int64_t output_tokens = 0;   // tokens sampled
+  int64_t tokens = 0;         // new tokens processed (decode + prefill)
+  int64_t output_tokens = 0;  // tokens sampled
   int64_t running = 0;
   int64_t waiting = 0;
   int64_t kv_used_blocks = 0;
@@ -46,7 +46,7 @@ struct InstanceTotals {
   double kv_used_weighted = 0;  // Σ used / total × duration
   double kv_peak = 0;
   int64_t max_running = 0;
-  TimeBreakdown breakdown;      // per GPU of the instance
+  TimeBreakdown breakdown;  // per GPU of the instance
 };
 
 class MetricsCollector {

@@ -100,8 +100,8 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m) {
                      {"output_tok_per_s_per_gpu", out_tps / gpus},
                      {"requests_per_s", double(m.requests().size()) / window},
                      {"per_user_output_tok_per_s", per_user_mean}};
-  r["latency_s"] = {{"ttft", Distribution(ttft)}, {"tpot", Distribution(tpot)},
-                    {"e2e", Distribution(e2e)}};
+  r["latency_s"] = {
+      {"ttft", Distribution(ttft)}, {"tpot", Distribution(tpot)}, {"e2e", Distribution(e2e)}};
   r["batch"] = {{"mean_running", all.running_weighted / instance_time},
                 {"mean_queued", all.waiting_weighted / instance_time},
                 {"max_running", all.max_running},
@@ -122,18 +122,15 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m) {
   // --- Utilisation and time shares (per GPU) ---------------------------------------------------
   const DType main_dtype = s.model.expert_weight_dtype;
   const double busy = b.Busy() / instance_time;
-  r["utilisation"] = {
-      {"gpu_busy", busy},
-      {"hbm_bandwidth", b.hbm_bytes / (instance_time * gpu.HbmBytesPerSecond())},
-      {"compute", b.flops / (instance_time * gpu.PeakFlops(main_dtype))},
-      {"compute_dtype", DTypeName(main_dtype)}};
+  r["utilisation"] = {{"gpu_busy", busy},
+                      {"hbm_bandwidth", b.hbm_bytes / (instance_time * gpu.HbmBytesPerSecond())},
+                      {"compute", b.flops / (instance_time * gpu.PeakFlops(main_dtype))},
+                      {"compute_dtype", DTypeName(main_dtype)}};
   const double share_den = instance_time > 0 ? instance_time : 1.0;
-  nlohmann::json shares = {{"compute", b.compute_s / share_den},
-                           {"memory", b.memory_s / share_den},
-                           {"launch_overhead", b.launch_s / share_den},
-                           {"host_overhead", b.host_s / share_den},
-                           {"communication", b.comm_s / share_den},
-                           {"idle", idle_s / share_den}};
+  nlohmann::json shares = {
+      {"compute", b.compute_s / share_den},        {"memory", b.memory_s / share_den},
+      {"launch_overhead", b.launch_s / share_den}, {"host_overhead", b.host_s / share_den},
+      {"communication", b.comm_s / share_den},     {"idle", idle_s / share_den}};
   r["time_share"] = shares;
 
   // --- Limit attribution -----------------------------------------------------------------------
@@ -155,19 +152,19 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m) {
         mean_queued, s.runtime.max_num_seqs);
   } else {
     const std::pair<const char*, double> parts[] = {
-        {"compute", b.compute_s}, {"hbm", b.memory_s}, {"launch_overhead", b.launch_s},
+        {"compute", b.compute_s},    {"hbm", b.memory_s},         {"launch_overhead", b.launch_s},
         {"host_overhead", b.host_s}, {"communication", b.comm_s}, {"idle", idle_s}};
     const auto* best = &parts[0];
     for (const auto& p : parts) {
       if (p.second > best->second) best = &p;
     }
     limit = best->first;
-    evidence = absl::StrFormat("%.0f%% of GPU time: compute %.0f%%, HBM %.0f%%, launch %.0f%%, "
-                               "host %.0f%%, communication %.0f%%, idle %.0f%%",
-                               100 * best->second / share_den, 100 * b.compute_s / share_den,
-                               100 * b.memory_s / share_den, 100 * b.launch_s / share_den,
-                               100 * b.host_s / share_den, 100 * b.comm_s / share_den,
-                               100 * idle_s / share_den);
+    evidence = absl::StrFormat(
+        "%.0f%% of GPU time: compute %.0f%%, HBM %.0f%%, launch %.0f%%, "
+        "host %.0f%%, communication %.0f%%, idle %.0f%%",
+        100 * best->second / share_den, 100 * b.compute_s / share_den, 100 * b.memory_s / share_den,
+        100 * b.launch_s / share_den, 100 * b.host_s / share_den, 100 * b.comm_s / share_den,
+        100 * idle_s / share_den);
   }
   r["limit"] = {{"subsystem", limit}, {"evidence", evidence}};
 
@@ -204,7 +201,8 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m) {
   r["cost"] = {{"usd_per_gpu_hour", s.economics.usd_per_gpu_hour},
                {"usd_per_hour", usd_per_hour},
                {"usd_per_million_output_tokens",
-                out_tps > 0 ? nlohmann::json(usd_per_hour / (out_tps * 3600.0) * 1e6) : nlohmann::json(nullptr)}};
+                out_tps > 0 ? nlohmann::json(usd_per_hour / (out_tps * 3600.0) * 1e6)
+                            : nlohmann::json(nullptr)}};
   return r;
 }
 

@@ -27,8 +27,7 @@ namespace {
 // Resolves a preset-or-object value at `key` and hands the merged object to `parse`.
 template <typename Spec, typename ParseFn>
 absl::StatusOr<Spec> ResolveAndParse(JsonObjectReader& r, const std::string& key,
-                                     const PresetLibrary& presets, PresetKind kind,
-                                     ParseFn parse) {
+                                     const PresetLibrary& presets, PresetKind kind, ParseFn parse) {
   MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* raw, r.Value(key));
   const JsonLocation where = r.where().Key(key);
   MOESIM_ASSIGN_OR_RETURN(PresetLibrary::Resolved resolved, presets.Resolve(kind, *raw, where));
@@ -36,8 +35,8 @@ absl::StatusOr<Spec> ResolveAndParse(JsonObjectReader& r, const std::string& key
 }
 
 absl::Status ParseHardware(JsonObjectReader r, const PresetLibrary& presets, HardwareSpec& hw) {
-  MOESIM_ASSIGN_OR_RETURN(hw.gpu, ResolveAndParse<GpuSpec>(r, "gpu", presets, PresetKind::kGpu,
-                                                           ParseGpuSpec));
+  MOESIM_ASSIGN_OR_RETURN(
+      hw.gpu, ResolveAndParse<GpuSpec>(r, "gpu", presets, PresetKind::kGpu, ParseGpuSpec));
   MOESIM_ASSIGN_OR_RETURN(int64_t servers, r.IntegerOr("servers", 1, NumberRule::Between(1, 1e5)));
   hw.servers = static_cast<int>(servers);
   MOESIM_ASSIGN_OR_RETURN(int64_t gps, r.Integer("gpus_per_server", NumberRule::Between(1, 1024)));
@@ -51,14 +50,16 @@ absl::Status ParseHardware(JsonObjectReader r, const PresetLibrary& presets, Har
 }
 
 absl::Status ParseModelSection(JsonObjectReader& r, const PresetLibrary& presets, ModelSpec& m) {
-  MOESIM_ASSIGN_OR_RETURN(m, ResolveAndParse<ModelSpec>(r, "model", presets, PresetKind::kModel,
-                                                        ParseModelSpec));
+  MOESIM_ASSIGN_OR_RETURN(
+      m, ResolveAndParse<ModelSpec>(r, "model", presets, PresetKind::kModel, ParseModelSpec));
   return absl::OkStatus();
 }
 
 absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
-  MOESIM_ASSIGN_OR_RETURN(int64_t tp, r.IntegerOr("tensor_parallel", 1, NumberRule::Between(1, 1024)));
-  MOESIM_ASSIGN_OR_RETURN(int64_t ep, r.IntegerOr("expert_parallel", 1, NumberRule::Between(1, 1024)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t tp,
+                          r.IntegerOr("tensor_parallel", 1, NumberRule::Between(1, 1024)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t ep,
+                          r.IntegerOr("expert_parallel", 1, NumberRule::Between(1, 1024)));
   MOESIM_ASSIGN_OR_RETURN(int64_t inst, r.IntegerOr("instances", 1, NumberRule::Between(1, 1e5)));
   d.plan.tp = static_cast<int>(tp);
   d.plan.ep = static_cast<int>(ep);
@@ -131,9 +132,9 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
                                  " linear-attention value heads"));
   }
   if (p.ep > 1 && m.moe.routed_experts % p.ep != 0) {
-    return BadValue(dep.Key("expert_parallel"), p.ep,
-                    absl::StrCat("a divisor of the model's ", m.moe.routed_experts,
-                                 " routed experts"));
+    return BadValue(
+        dep.Key("expert_parallel"), p.ep,
+        absl::StrCat("a divisor of the model's ", m.moe.routed_experts, " routed experts"));
   }
   if (p.ep == 1 && m.moe.expert_inter % p.tp != 0) {
     return BadValue(dep.Key("tensor_parallel"), p.tp,
@@ -165,9 +166,9 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader hw, r.Object("hardware"));
   MOESIM_RETURN_IF_ERROR(ParseHardware(hw, presets, s.hardware));
   MOESIM_RETURN_IF_ERROR(ParseModelSection(r, presets, s.model));
-  MOESIM_ASSIGN_OR_RETURN(s.runtime, ResolveAndParse<RuntimeSpec>(r, "runtime", presets,
-                                                                  PresetKind::kRuntime,
-                                                                  ParseRuntimeSpec));
+  MOESIM_ASSIGN_OR_RETURN(
+      s.runtime,
+      ResolveAndParse<RuntimeSpec>(r, "runtime", presets, PresetKind::kRuntime, ParseRuntimeSpec));
   if (r.Has("deployment")) {
     MOESIM_ASSIGN_OR_RETURN(JsonObjectReader dep, r.Object("deployment"));
     MOESIM_RETURN_IF_ERROR(ParseDeployment(dep, s.deployment));
@@ -179,9 +180,9 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
   s.economics.usd_per_gpu_hour = s.hardware.gpu.usd_per_hour;
   if (r.Has("economics")) {
     MOESIM_ASSIGN_OR_RETURN(JsonObjectReader econ, r.Object("economics"));
-    MOESIM_ASSIGN_OR_RETURN(s.economics.usd_per_gpu_hour,
-                            econ.NumberOr("usd_per_gpu_hour", s.hardware.gpu.usd_per_hour,
-                                          NumberRule::NonNegative()));
+    MOESIM_ASSIGN_OR_RETURN(
+        s.economics.usd_per_gpu_hour,
+        econ.NumberOr("usd_per_gpu_hour", s.hardware.gpu.usd_per_hour, NumberRule::NonNegative()));
     MOESIM_RETURN_IF_ERROR(econ.Finish());
   }
   if (r.Has("reference")) {
@@ -241,17 +242,16 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
                     {"tolerance_pct", m.tolerance_pct}});
   }
   if (!refs.empty()) j["reference"] = refs;
-  j["derived"] = {
-      {"total_params", s.model.TotalParams()},
-      {"active_params", s.model.ActiveParams()},
-      {"weight_bytes", s.model.WeightBytes()},
-      {"per_gpu_memory",
-       {{"usable_gb", s.memory.usable_bytes / 1e9},
-        {"weights_gb", s.memory.weight_bytes / 1e9},
-        {"activation_reserve_gb", s.memory.reserve_bytes / 1e9},
-        {"kv_budget_gb", s.memory.kv_budget_bytes / 1e9},
-        {"kv_blocks", s.memory.kv_blocks},
-        {"kv_capacity_tokens", s.memory.kv_capacity_tokens}}}};
+  j["derived"] = {{"total_params", s.model.TotalParams()},
+                  {"active_params", s.model.ActiveParams()},
+                  {"weight_bytes", s.model.WeightBytes()},
+                  {"per_gpu_memory",
+                   {{"usable_gb", s.memory.usable_bytes / 1e9},
+                    {"weights_gb", s.memory.weight_bytes / 1e9},
+                    {"activation_reserve_gb", s.memory.reserve_bytes / 1e9},
+                    {"kv_budget_gb", s.memory.kv_budget_bytes / 1e9},
+                    {"kv_blocks", s.memory.kv_blocks},
+                    {"kv_capacity_tokens", s.memory.kv_capacity_tokens}}}};
   return j;
 }
 

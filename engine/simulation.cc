@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include <xbt/log.h>
 #include <nlohmann/json.hpp>
 #include <simgrid/s4u.hpp>
-#include <xbt/log.h>
 
 #include "engine/instance_scheduler.h"
 #include "engine/metrics.h"

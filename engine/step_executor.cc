@@ -23,8 +23,8 @@ void StepExecutor::AllReduce(double message_bytes) {
   std::vector<sg4::CommPtr> comms;
   comms.reserve(tp);
   for (int i = 0; i < tp; ++i) {
-    comms.push_back(sg4::Comm::sendto_async(gpus_[i], gpus_[(i + 1) % tp],
-                                            static_cast<uint64_t>(bytes)));
+    comms.push_back(
+        sg4::Comm::sendto_async(gpus_[i], gpus_[(i + 1) % tp], static_cast<uint64_t>(bytes)));
   }
   for (auto& c : comms) c->wait();
 }

@@ -32,11 +32,11 @@ absl::StatusOr<std::string> ReadResult(const std::string& path, int wait_status)
   const std::string s = text.str();
   std::remove(path.c_str());
   if (!WIFEXITED(wait_status) || s.empty()) {
-    return absl::InternalError(absl::StrCat(
-        "simulation process ended abnormally (",
-        WIFSIGNALED(wait_status) ? absl::StrCat("signal ", WTERMSIG(wait_status))
-                                 : absl::StrCat("exit ", WEXITSTATUS(wait_status)),
-        ")"));
+    return absl::InternalError(absl::StrCat("simulation process ended abnormally (",
+                                            WIFSIGNALED(wait_status)
+                                                ? absl::StrCat("signal ", WTERMSIG(wait_status))
+                                                : absl::StrCat("exit ", WEXITSTATUS(wait_status)),
+                                            ")"));
   }
   if (s[0] == 'O') return s.substr(1);
   const size_t nl = s.find('\n');

@@ -31,8 +31,8 @@ absl::StatusOr<std::vector<ValidationRow>> CompareWithReferences(const Scenario&
     const ReferenceMeasurement& m = s.references[i];
     auto predicted = ReportValue(report, m.metric);
     if (!predicted.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(s.file, ": $.reference[", i,
-                                                     "].metric: ", predicted.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(s.file, ": $.reference[", i, "].metric: ", predicted.status().message()));
     }
     ValidationRow row;
     row.scenario = s.name;

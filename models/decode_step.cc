@@ -8,9 +8,9 @@ namespace moesim {
 
 namespace {
 
-constexpr double kAct = 2.0;    // bf16 activations
-constexpr double kFp32 = 4.0;   // logits, router scores
-constexpr double kIndex = 4.0;  // int32 expert ids / positions
+constexpr double kAct = 2.0;           // bf16 activations
+constexpr double kFp32 = 4.0;          // logits, router scores
+constexpr double kIndex = 4.0;         // int32 expert ids / positions
 constexpr double kQuantBlock = 128.0;  // fp8 activation-scale block (1×128, DeepGEMM style)
 
 // Bytes per element of a GEMM input activation: fp8 with one fp32 scale per 128 values when
@@ -144,8 +144,8 @@ class Builder {
     const bool sliding = kind == LayerAttention::kSliding;
     const double pairs = sliding ? b_.sliding_pairs : b_.full_pairs;
     const double kv_tokens = sliding ? b_.sliding_kv_tokens : b_.full_kv_tokens;
-    Attention("attention", 4.0 * (double(a.q_heads) / p_.tp) * a.head_dim * pairs,
-              kv_tokens * kvb, t_ * q * kAct * 2);
+    Attention("attention", 4.0 * (double(a.q_heads) / p_.tp) * a.head_dim * pairs, kv_tokens * kvb,
+              t_ * q * kAct * 2);
     if (a.output_gate) Elementwise("output_gate", t_ * q * kAct * 3);
     ActQuant("o_act_quant", t_, q);
     Gemm("o_proj", t_, h, q, m_.weight_dtype);
@@ -176,9 +176,8 @@ class Builder {
     const bool sliding = kind == LayerAttention::kSliding;
     const double pairs = sliding ? b_.sliding_pairs : b_.full_pairs;
     const double kv_tokens = sliding ? b_.sliding_kv_tokens : b_.full_kv_tokens;
-    Attention("attention",
-              2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_dim) * pairs, kv_tokens * kvb,
-              t_ * heads * (a.kv_lora_rank * 2 + a.qk_rope_dim) * kAct);
+    Attention("attention", 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_dim) * pairs,
+              kv_tokens * kvb, t_ * heads * (a.kv_lora_rank * 2 + a.qk_rope_dim) * kAct);
     Gemm("v_absorb", t_, heads * a.v_head_dim, a.kv_lora_rank, DType::kBf16);
     ActQuant("o_act_quant", t_, heads * a.v_head_dim);
     Gemm("o_proj", t_, h, heads * a.v_head_dim, m_.weight_dtype);
@@ -331,12 +330,12 @@ ExpertBlockWork ExpertBlock(const ModelSpec& model, double tokens, double assign
   ExpertBlockWork work;
   work.flops = 2.0 * assignments * h * 2 * inter + 2.0 * assignments * inter * h;
   work.weight_bytes = active_experts * 3.0 * h * inter * WeightBytesPerElement(w);
-  work.activation_bytes = tokens * h * kAct                // input hidden states
-                          + assignments * h * in_b         // scattered (quantised) input
-                          + assignments * 2 * inter * kAct // GEMM1 output
-                          + assignments * inter * in_b     // SwiGLU + quant output
-                          + assignments * h * kAct         // GEMM2 output
-                          + tokens * h * kAct;             // combined output
+  work.activation_bytes = tokens * h * kAct                 // input hidden states
+                          + assignments * h * in_b          // scattered (quantised) input
+                          + assignments * 2 * inter * kAct  // GEMM1 output
+                          + assignments * inter * in_b      // SwiGLU + quant output
+                          + assignments * h * kAct          // GEMM2 output
+                          + tokens * h * kAct;              // combined output
   return work;
 }
 

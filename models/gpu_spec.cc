@@ -44,8 +44,7 @@ absl::StatusOr<GpuSpec> ParseGpuSpec(const nlohmann::json& value, const JsonLoca
   MOESIM_ASSIGN_OR_RETURN(int64_t domain,
                           r.Integer("scaleup_domain_gpus", NumberRule::Between(1, 1 << 16)));
   g.scaleup_domain_gpus = static_cast<int>(domain);
-  MOESIM_ASSIGN_OR_RETURN(g.scaleup_gb_per_s,
-                          r.Number("scaleup_gb_per_s", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.scaleup_gb_per_s, r.Number("scaleup_gb_per_s", NumberRule::Positive()));
   MOESIM_ASSIGN_OR_RETURN(g.scaleup_latency_us,
                           r.Number("scaleup_latency_us", NumberRule::NonNegative()));
   MOESIM_RETURN_IF_ERROR(r.Finish());

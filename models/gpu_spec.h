@@ -21,25 +21,25 @@ struct GpuSpec {
   std::string name;
   std::string description;
 
-  double bf16_tflops = 0;                // dense tensor-core peak
-  double fp8_tflops = 0;                 // dense tensor-core peak
-  std::optional<double> fp4_tflops;      // absent: no FP4 tensor cores (falls back to bf16 math)
+  double bf16_tflops = 0;            // dense tensor-core peak
+  double fp8_tflops = 0;             // dense tensor-core peak
+  std::optional<double> fp4_tflops;  // absent: no FP4 tensor cores (falls back to bf16 math)
 
-  double hbm_gb = 0;                     // usable HBM capacity, 1e9 B
-  double hbm_tb_per_s = 0;               // peak HBM bandwidth, 1e12 B/s
-  double hbm_efficiency = 0;             // achieved / peak when streaming weights (§2.1)
-  double attention_hbm_efficiency = 0;   // achieved / peak for paged KV reads in decode (§2.4)
-  double attention_mfu = 0;              // achieved / bf16 peak for attention math (§2.4)
-  EfficiencyCurve gemm_mfu;              // achieved / dense peak vs GEMM rows M (§2.2)
-  double kernel_floor_us = 0;            // shortest possible kernel on this GPU (§2.4)
+  double hbm_gb = 0;                    // usable HBM capacity, 1e9 B
+  double hbm_tb_per_s = 0;              // peak HBM bandwidth, 1e12 B/s
+  double hbm_efficiency = 0;            // achieved / peak when streaming weights (§2.1)
+  double attention_hbm_efficiency = 0;  // achieved / peak for paged KV reads in decode (§2.4)
+  double attention_mfu = 0;             // achieved / bf16 peak for attention math (§2.4)
+  EfficiencyCurve gemm_mfu;             // achieved / dense peak vs GEMM rows M (§2.2)
+  double kernel_floor_us = 0;           // shortest possible kernel on this GPU (§2.4)
 
-  double tdp_w = 0;                      // board power at full load
-  double idle_w = 0;                     // board power with the GPU idle but allocated
-  double usd_per_hour = 0;               // rental price per GPU-hour (§1.3)
+  double tdp_w = 0;         // board power at full load
+  double idle_w = 0;        // board power with the GPU idle but allocated
+  double usd_per_hour = 0;  // rental price per GPU-hour (§1.3)
 
-  int scaleup_domain_gpus = 0;           // GPUs in one NVLink / xGMI domain
-  double scaleup_gb_per_s = 0;           // scale-up bandwidth per GPU per direction (§1.2)
-  double scaleup_latency_us = 0;         // one GPU -> switch -> GPU hop (§3.3)
+  int scaleup_domain_gpus = 0;    // GPUs in one NVLink / xGMI domain
+  double scaleup_gb_per_s = 0;    // scale-up bandwidth per GPU per direction (§1.2)
+  double scaleup_latency_us = 0;  // one GPU -> switch -> GPU hop (§3.3)
 
   // Dense peak in FLOP/s for math in `dtype`; fp4 on a GPU without FP4 units runs as bf16.
   double PeakFlops(DType dtype) const;

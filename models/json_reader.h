@@ -47,9 +47,9 @@ struct NumberRule {
   double max = 1e308;
   bool max_exclusive = false;
 
-  static NumberRule Positive() { return {0.0, true}; }                 // x > 0
-  static NumberRule NonNegative() { return {0.0, false}; }             // x >= 0
-  static NumberRule Fraction() { return {0.0, true, 1.0, false}; }     // 0 < x <= 1
+  static NumberRule Positive() { return {0.0, true}; }              // x > 0
+  static NumberRule NonNegative() { return {0.0, false}; }          // x >= 0
+  static NumberRule Fraction() { return {0.0, true, 1.0, false}; }  // 0 < x <= 1
   static NumberRule Between(double lo, double hi) { return {lo, false, hi, false}; }
   static NumberRule AtLeast(double lo) { return {lo, false}; }
   bool Accepts(double x) const;

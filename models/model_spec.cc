@@ -339,11 +339,16 @@ nlohmann::json ModelSpecToJson(const ModelSpec& m) {
                              {"conv_kernel", m.linear.conv_kernel},
                              {"state_bytes_per_element", m.linear.state_bytes_per_element}};
   }
-  j["moe"] = {{"routed_experts", m.moe.routed_experts}, {"top_k", m.moe.top_k},
-              {"expert_inter", m.moe.expert_inter},     {"shared_experts", m.moe.shared_experts},
-              {"shared_inter", m.moe.shared_inter},     {"first_dense_layers", m.moe.first_dense_layers},
-              {"dense_inter", m.moe.dense_inter},       {"moe_layer_interval", m.moe.moe_layer_interval},
-              {"n_group", m.moe.n_group},               {"topk_group", m.moe.topk_group}};
+  j["moe"] = {{"routed_experts", m.moe.routed_experts},
+              {"top_k", m.moe.top_k},
+              {"expert_inter", m.moe.expert_inter},
+              {"shared_experts", m.moe.shared_experts},
+              {"shared_inter", m.moe.shared_inter},
+              {"first_dense_layers", m.moe.first_dense_layers},
+              {"dense_inter", m.moe.dense_inter},
+              {"moe_layer_interval", m.moe.moe_layer_interval},
+              {"n_group", m.moe.n_group},
+              {"topk_group", m.moe.topk_group}};
   j["mtp_layers"] = m.mtp_layers;
   j["weight_dtype"] = DTypeName(m.weight_dtype);
   j["expert_weight_dtype"] = DTypeName(m.expert_weight_dtype);

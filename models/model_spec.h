@@ -27,9 +27,9 @@ enum class LayerAttention { kFull, kSliding, kLinear };
 struct AttentionSpec {
   AttentionKind kind = AttentionKind::kGqa;
   int q_heads = 0;
-  int kv_heads = 0;        // GQA only
-  int head_dim = 0;        // GQA only
-  bool qk_norm = false;    // per-head RMSNorm of q and k (Qwen3): two extra kernels
+  int kv_heads = 0;          // GQA only
+  int head_dim = 0;          // GQA only
+  bool qk_norm = false;      // per-head RMSNorm of q and k (Qwen3): two extra kernels
   bool output_gate = false;  // gated attention (Qwen3-Next): q_proj also produces a gate
   // MLA only (DeepSeek-V3 / Kimi K2). q_lora_rank 0 means a direct q projection.
   int q_lora_rank = 0;
@@ -54,7 +54,7 @@ struct MoeSpec {
   int top_k = 0;
   int expert_inter = 0;
   int shared_experts = 0;
-  int shared_inter = 0;        // intermediate size of each shared expert
+  int shared_inter = 0;  // intermediate size of each shared expert
   int first_dense_layers = 0;
   int dense_inter = 0;         // intermediate size of dense FFN layers
   int moe_layer_interval = 1;  // every n-th layer is MoE (Llama-4 Maverick: 2)
@@ -74,8 +74,8 @@ struct ModelSpec {
   int sliding_window_tokens = 0;  // required when the pattern has "sliding"
   LinearAttentionSpec linear;     // required when the pattern has "linear"
   MoeSpec moe;
-  int mtp_layers = 0;             // multi-token-prediction draft layers in the checkpoint
-  DType weight_dtype = DType::kBf16;         // attention, dense FFN and shared experts
+  int mtp_layers = 0;                 // multi-token-prediction draft layers in the checkpoint
+  DType weight_dtype = DType::kBf16;  // attention, dense FFN and shared experts
   DType expert_weight_dtype = DType::kBf16;  // routed experts
   DType kv_dtype = DType::kBf16;
   // Embedding, LM head, router and norms stay bf16 (as vLLM / SGLang keep them).
@@ -96,7 +96,7 @@ struct ModelSpec {
   double RouterParams() const;                   // one MoE layer's gate
   double EmbeddingParams() const;                // embedding + (untied) LM head
   double TotalParams() const;
-  double ActiveParams() const;                   // per token, top_k routed experts
+  double ActiveParams() const;  // per token, top_k routed experts
 
   // --- Bytes -------------------------------------------------------------------------------
   double WeightBytes() const;  // whole model (MTP layers excluded), dtypes as above

@@ -149,8 +149,8 @@ std::map<std::string, std::string> PresetLibrary::Sources(PresetKind kind,
 }
 
 absl::StatusOr<PresetLibrary::Resolved> PresetLibrary::Resolve(PresetKind kind,
-                                                                const nlohmann::json& spec,
-                                                                const JsonLocation& where) const {
+                                                               const nlohmann::json& spec,
+                                                               const JsonLocation& where) const {
   if (spec.is_string()) {
     // Shorthand: "gpu": "H200".
     return Resolve(kind, nlohmann::json{{"preset", spec}}, where);

@@ -10,8 +10,8 @@ const char* ExecutionModeName(ExecutionMode mode) {
   return mode == ExecutionMode::kEager ? "eager" : "cuda_graph";
 }
 
-absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value,
-                                             const JsonLocation& where, const std::string& name) {
+absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const JsonLocation& where,
+                                             const std::string& name) {
   RuntimeSpec s;
   s.name = name;
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
@@ -29,7 +29,8 @@ absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value,
                           r.Number("gpu_memory_utilization", NumberRule::Fraction()));
   MOESIM_ASSIGN_OR_RETURN(s.activation_reserve_gb,
                           r.Number("activation_reserve_gb", NumberRule::NonNegative()));
-  MOESIM_ASSIGN_OR_RETURN(int64_t block, r.Integer("kv_block_tokens", NumberRule::Between(1, 4096)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t block,
+                          r.Integer("kv_block_tokens", NumberRule::Between(1, 4096)));
   s.kv_block_tokens = static_cast<int>(block);
   MOESIM_ASSIGN_OR_RETURN(int64_t seqs, r.Integer("max_num_seqs", NumberRule::Between(1, 1e7)));
   s.max_num_seqs = static_cast<int>(seqs);

@@ -10,10 +10,10 @@
 #define MOESIM_STATUS_CONCAT_INNER(a, b) a##b
 #define MOESIM_STATUS_CONCAT(a, b) MOESIM_STATUS_CONCAT_INNER(a, b)
 
-#define MOESIM_RETURN_IF_ERROR(expr)                  \
-  do {                                                \
-    const ::absl::Status moesim_status_ = (expr);     \
-    if (!moesim_status_.ok()) return moesim_status_;  \
+#define MOESIM_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    const ::absl::Status moesim_status_ = (expr);    \
+    if (!moesim_status_.ok()) return moesim_status_; \
   } while (0)
 
 #define MOESIM_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

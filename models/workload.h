@@ -22,14 +22,14 @@ namespace moesim {
 struct LengthDistribution {
   enum class Kind { kFixed, kUniform, kLogNormal };
   Kind kind = Kind::kFixed;
-  int64_t tokens = 0;      // kFixed
-  int64_t min_tokens = 0;  // kUniform (inclusive)
-  int64_t max_tokens = 0;  // kUniform (inclusive) and kLogNormal (clamp)
+  int64_t tokens = 0;        // kFixed
+  int64_t min_tokens = 0;    // kUniform (inclusive)
+  int64_t max_tokens = 0;    // kUniform (inclusive) and kLogNormal (clamp)
   double median_tokens = 0;  // kLogNormal: exp(mu)
   double sigma = 0;          // kLogNormal: sigma of ln(length)
 
-  double Mean() const;      // expected value (log-normal: of the unclamped distribution)
-  int64_t Max() const;      // largest value the distribution can produce
+  double Mean() const;  // expected value (log-normal: of the unclamped distribution)
+  int64_t Max() const;  // largest value the distribution can produce
 };
 
 struct WorkloadSpec {

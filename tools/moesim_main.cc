@@ -104,8 +104,8 @@ int CmdValidate(const PresetLibrary& presets, const std::string& dir, int jobs) 
   }
   const auto results = moesim::RunInSubprocesses(work, jobs);
   bool all_pass = true;
-  std::printf("%-34s %-34s %12s %12s %8s %6s  %s\n", "scenario", "metric", "measured",
-              "predicted", "error%", "tol%", "result");
+  std::printf("%-34s %-34s %12s %12s %8s %6s  %s\n", "scenario", "metric", "measured", "predicted",
+              "error%", "tol%", "result");
   for (size_t i = 0; i < scenarios.size(); ++i) {
     if (!results[i].ok()) return Fail(results[i].status());
     const auto report = nlohmann::json::parse(*results[i]);
@@ -119,7 +119,7 @@ int CmdValidate(const PresetLibrary& presets, const std::string& dir, int jobs) 
     }
   }
   std::printf("%s\n", all_pass ? "all predictions within tolerance"
-                                : "some predictions are outside their tolerance");
+                               : "some predictions are outside their tolerance");
   return all_pass ? kExitOk : kExitOutOfTolerance;
 }
 
@@ -129,14 +129,13 @@ int CmdPresets(const PresetLibrary& presets) {
               "HBM TB/s", "TDP W", "$/GPU-h", "domain");
   for (const auto& name : presets.Names(PresetKind::kGpu)) {
     const auto& g = *presets.Find(PresetKind::kGpu, name);
-    std::printf("  %-8s %8.0f %8.0f %8s %9.1f %9.2f %7.0f %8.2f %6d\n", name.c_str(),
-                g["bf16_tflops"].get<double>(), g["fp8_tflops"].get<double>(),
-                g.contains("fp4_tflops")
-                    ? absl::StrFormat("%.0f", g["fp4_tflops"].get<double>()).c_str()
-                    : "-",
-                g["hbm_gb"].get<double>(), g["hbm_tb_per_s"].get<double>(),
-                g["tdp_w"].get<double>(), g["usd_per_hour"].get<double>(),
-                g["scaleup_domain_gpus"].get<int>());
+    std::printf(
+        "  %-8s %8.0f %8.0f %8s %9.1f %9.2f %7.0f %8.2f %6d\n", name.c_str(),
+        g["bf16_tflops"].get<double>(), g["fp8_tflops"].get<double>(),
+        g.contains("fp4_tflops") ? absl::StrFormat("%.0f", g["fp4_tflops"].get<double>()).c_str()
+                                 : "-",
+        g["hbm_gb"].get<double>(), g["hbm_tb_per_s"].get<double>(), g["tdp_w"].get<double>(),
+        g["usd_per_hour"].get<double>(), g["scaleup_domain_gpus"].get<int>());
   }
   std::printf("\nModels (derived from the architecture)\n");
   std::printf("  %-20s %6s %8s %6s %10s %10s %10s %12s\n", "name", "layers", "experts", "top-k",
@@ -149,13 +148,12 @@ int CmdPresets(const PresetLibrary& presets) {
     std::printf("  %-20s %6d %8d %6d %10.1f %10.1f %10.1f %12.0f\n", name.c_str(), m->layers,
                 m->moe.routed_experts, m->moe.top_k, m->TotalParams() / 1e9,
                 m->ActiveParams() / 1e9, m->WeightBytes() / 1e9,
-                m->KvBytesPerTokenPerLayer(1) *
-                    (m->CountLayers(moesim::LayerAttention::kFull) +
-                     m->CountLayers(moesim::LayerAttention::kSliding)));
+                m->KvBytesPerTokenPerLayer(1) * (m->CountLayers(moesim::LayerAttention::kFull) +
+                                                 m->CountLayers(moesim::LayerAttention::kSliding)));
   }
   std::printf("\nRuntimes (serving stacks)\n");
-  std::printf("  %-14s %-11s %14s %12s %14s %14s\n", "name", "mode", "eager gap us",
-              "graph us", "host/step us", "host/seq us");
+  std::printf("  %-14s %-11s %14s %12s %14s %14s\n", "name", "mode", "eager gap us", "graph us",
+              "host/step us", "host/seq us");
   for (const auto& name : presets.Names(PresetKind::kRuntime)) {
     const auto& r = *presets.Find(PresetKind::kRuntime, name);
     std::printf("  %-14s %-11s %14.1f %12.1f %14.1f %14.1f\n", name.c_str(),

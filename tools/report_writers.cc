@@ -64,12 +64,12 @@ std::string ReportToText(const nlohmann::json& r) {
   const auto& bd = r["bounds_tok_per_s_per_gpu"];
   std::string s;
   absl::StrAppendFormat(&s, "moesim report: %s\n", r["scenario"].get<std::string>());
-  absl::StrAppendFormat(&s, "plan: %s x%d, %s via %s (%s), TP=%d EP=%d, %d instance(s), fidelity %s\n",
-                        p["gpu"].get<std::string>(), p["gpus"].get<int>(),
-                        p["model"].get<std::string>(), p["runtime"].get<std::string>(),
-                        p["execution_mode"].get<std::string>(), p["tensor_parallel"].get<int>(),
-                        p["expert_parallel"].get<int>(), p["instances"].get<int>(),
-                        p["fidelity"].get<std::string>());
+  absl::StrAppendFormat(
+      &s, "plan: %s x%d, %s via %s (%s), TP=%d EP=%d, %d instance(s), fidelity %s\n",
+      p["gpu"].get<std::string>(), p["gpus"].get<int>(), p["model"].get<std::string>(),
+      p["runtime"].get<std::string>(), p["execution_mode"].get<std::string>(),
+      p["tensor_parallel"].get<int>(), p["expert_parallel"].get<int>(), p["instances"].get<int>(),
+      p["fidelity"].get<std::string>());
   absl::StrAppendFormat(&s, "measured over %.1f s of simulated time\n\n", Num(r["window_s"]));
   absl::StrAppendFormat(&s, "%-34s %14s\n", "throughput", "");
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s", Num(t["output_tok_per_s"]));
@@ -85,26 +85,31 @@ std::string ReportToText(const nlohmann::json& r) {
                           Num(l[k]["p90"]) * 1e3, Num(l[k]["p99"]) * 1e3);
   }
   absl::StrAppendFormat(&s, "batch: %.1f running (max %d), %.1f queued, %d steps of %.2f ms\n",
-                        Num(b["mean_running"]), b["max_running"].get<int>(),
-                        Num(b["mean_queued"]), b["steps"].get<int>(), Num(b["mean_step_ms"]));
-  absl::StrAppendFormat(&s, "KV cache: %d tokens capacity, %.1f%% mean / %.1f%% peak used, %d preemptions\n",
-                        kv["capacity_tokens"].get<int64_t>(), 100 * Num(kv["mean_utilisation"]),
-                        100 * Num(kv["peak_utilisation"]), kv["preemptions"].get<int64_t>());
-  absl::StrAppendFormat(&s, "utilisation: GPU busy %.1f%%, HBM bandwidth %.1f%%, compute %.1f%% (%s peak)\n",
-                        100 * Num(u["gpu_busy"]), 100 * Num(u["hbm_bandwidth"]),
-                        100 * Num(u["compute"]), u["compute_dtype"].get<std::string>());
-  absl::StrAppendFormat(&s, "time share: compute %.1f%%, memory %.1f%%, launch %.1f%%, host %.1f%%, comm %.1f%%, idle %.1f%%\n",
+                        Num(b["mean_running"]), b["max_running"].get<int>(), Num(b["mean_queued"]),
+                        b["steps"].get<int>(), Num(b["mean_step_ms"]));
+  absl::StrAppendFormat(
+      &s, "KV cache: %d tokens capacity, %.1f%% mean / %.1f%% peak used, %d preemptions\n",
+      kv["capacity_tokens"].get<int64_t>(), 100 * Num(kv["mean_utilisation"]),
+      100 * Num(kv["peak_utilisation"]), kv["preemptions"].get<int64_t>());
+  absl::StrAppendFormat(
+      &s, "utilisation: GPU busy %.1f%%, HBM bandwidth %.1f%%, compute %.1f%% (%s peak)\n",
+      100 * Num(u["gpu_busy"]), 100 * Num(u["hbm_bandwidth"]), 100 * Num(u["compute"]),
+      u["compute_dtype"].get<std::string>());
+  absl::StrAppendFormat(&s,
+                        "time share: compute %.1f%%, memory %.1f%%, launch %.1f%%, host %.1f%%, "
+                        "comm %.1f%%, idle %.1f%%\n",
                         100 * Num(sh["compute"]), 100 * Num(sh["memory"]),
                         100 * Num(sh["launch_overhead"]), 100 * Num(sh["host_overhead"]),
                         100 * Num(sh["communication"]), 100 * Num(sh["idle"]));
   absl::StrAppendFormat(&s, "limit: %s (%s)\n", r["limit"]["subsystem"].get<std::string>(),
                         r["limit"]["evidence"].get<std::string>());
-  absl::StrAppendFormat(&s, "bounds tok/s/GPU: compute %s, HBM %s, launch+host %s, comm %s, KV capacity %s\n",
-                        BoundText(bd["compute"]), BoundText(bd["hbm"]),
-                        BoundText(bd["launch_and_host"]), BoundText(bd["communication"]),
-                        BoundText(bd["kv_capacity"]));
+  absl::StrAppendFormat(
+      &s, "bounds tok/s/GPU: compute %s, HBM %s, launch+host %s, comm %s, KV capacity %s\n",
+      BoundText(bd["compute"]), BoundText(bd["hbm"]), BoundText(bd["launch_and_host"]),
+      BoundText(bd["communication"]), BoundText(bd["kv_capacity"]));
   absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",
-                        Num(r["power"]["mean_w_per_gpu"]), Num(r["power"]["joules_per_output_token"]));
+                        Num(r["power"]["mean_w_per_gpu"]),
+                        Num(r["power"]["joules_per_output_token"]));
   const auto& c = r["cost"];
   absl::StrAppendFormat(&s, "cost: $%.2f/GPU-hour, $%.2f/hour, $%s per million output tokens\n",
                         Num(c["usd_per_gpu_hour"]), Num(c["usd_per_hour"]),

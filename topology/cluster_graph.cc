@@ -94,8 +94,8 @@ absl::StatusOr<std::vector<RouteHop>> ClusterGraph::Route(int from, int to) cons
   visitor.reached = &reached;
   boost::breadth_first_search(g, boost::vertex(from, g), boost::visitor(visitor));
   if (!reached[to]) {
-    return absl::InvalidArgumentError(absl::StrCat("no route from ", impl_->devices[from].name,
-                                                   " to ", impl_->devices[to].name));
+    return absl::InvalidArgumentError(
+        absl::StrCat("no route from ", impl_->devices[from].name, " to ", impl_->devices[to].name));
   }
   const auto index = boost::get(boost::edge_index, g);
   for (int v = to; v != from;) {

@@ -36,9 +36,8 @@ absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(const ClusterGraph& graph) 
       if (!route.ok()) continue;  // different components: no traffic may flow between them
       std::vector<sg4::LinkInRoute> links;
       for (const RouteHop& hop : *route) {
-        links.emplace_back(p.links[hop.link],
-                           hop.up ? sg4::LinkInRoute::Direction::UP
-                                  : sg4::LinkInRoute::Direction::DOWN);
+        links.emplace_back(p.links[hop.link], hop.up ? sg4::LinkInRoute::Direction::UP
+                                                     : sg4::LinkInRoute::Direction::DOWN);
       }
       zone->add_route(host_of[graph.Gpu(a)]->get_netpoint(), host_of[graph.Gpu(b)]->get_netpoint(),
                       nullptr, nullptr, links, /*symmetrical=*/true);

@@ -1,0 +1,48 @@
+// Small scenarios for engine tests, built from JSON text so they go through the real parser.
+#pragma once
+
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "engine/scenario.h"
+#include "models/preset_library.h"
+
+namespace moesim::testing {
+
+inline const PresetLibrary& Presets() {
+  static const PresetLibrary* lib = [] {
+    auto l = PresetLibrary::Load(MOESIM_SOURCE_DIR "/models/presets");
+    REQUIRE(l.ok());
+    return new PresetLibrary(std::move(*l));
+  }();
+  return *lib;
+}
+
+// Qwen3-30B-A3B on H200 with the given TP (= EP) in one server, closed loop.
+inline nlohmann::json SmallScenarioJson(int tp, int concurrency, const std::string& fidelity) {
+  nlohmann::json doc = nlohmann::json::parse(R"({
+    "name": "engine-test",
+    "hardware": {"gpu": "H200", "gpus_per_server": 8},
+    "model": {"preset": "Qwen3-30B-A3B", "weight_dtype": "fp8"},
+    "runtime": {"preset": "vllm", "execution_mode": "cuda_graph"},
+    "workload": {"arrival": "closed_loop", "concurrency": 16,
+                 "input_tokens": {"kind": "uniform", "min_tokens": 50, "max_tokens": 400},
+                 "output_tokens": {"kind": "uniform", "min_tokens": 20, "max_tokens": 200}},
+    "simulation": {"duration_s": 6, "warmup_s": 1, "seed": 7}
+  })");
+  doc["deployment"] = {{"tensor_parallel", tp}, {"expert_parallel", tp}};
+  doc["simulation"]["fidelity"] = fidelity;
+  doc["workload"]["concurrency"] = concurrency;
+  return doc;
+}
+
+inline Scenario MustParse(const nlohmann::json& doc) {
+  auto s = ParseScenario(doc, "test.json", Presets());
+  INFO((s.ok() ? std::string("ok") : std::string(s.status().message())));
+  REQUIRE(s.ok());
+  return *s;
+}
+
+}  // namespace moesim::testing

@@ -1,0 +1,116 @@
+// Scenario tests: every shipped scenario loads; the default scenario runs through the CLI and
+// prints a report; `moesim validate scenarios/reference` passes its tolerances (seed 000);
+// `moesim run --json` output is byte-identical across runs.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "engine/scenario.h"
+#include "models/preset_library.h"
+
+namespace moesim {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+CommandResult Run(const std::string& args) {
+  const std::string cmd = std::string(MOESIM_BINARY) + " " + args + " 2>&1";
+  CommandResult r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST_CASE("every shipped scenario file loads", "[scenarios]") {
+  auto lib = PresetLibrary::Load(MOESIM_SOURCE_DIR "/models/presets");
+  REQUIRE(lib.ok());
+  int count = 0;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(MOESIM_SOURCE_DIR "/scenarios")) {
+    if (e.path().extension() != ".json") continue;
+    INFO(e.path().string());
+    auto s = LoadScenario(e.path().string(), *lib);
+    if (!s.ok()) FAIL(s.status().message());
+    ++count;
+  }
+  CHECK(count >= 6);
+}
+
+TEST_CASE("moesim run prints the default scenario's report", "[scenarios][cli]") {
+  const CommandResult r = Run("run " MOESIM_SOURCE_DIR "/scenarios/default.json");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("output tok/s") != std::string::npos);
+  CHECK(r.output.find("limit:") != std::string::npos);
+  CHECK(r.output.find("per million output tokens") != std::string::npos);
+}
+
+TEST_CASE("moesim run --json is byte-identical across runs; --csv has one header and one row",
+          "[scenarios][cli][determinism]") {
+  const std::string a = "/tmp/moesim-test-a.json", b = "/tmp/moesim-test-b.json";
+  const std::string csv = "/tmp/moesim-test.csv";
+  const std::string scenario = MOESIM_SOURCE_DIR "/scenarios/default.json";
+  REQUIRE(Run("run --quiet " + scenario + " --json " + a + " --csv " + csv).exit_code == 0);
+  REQUIRE(Run("run --quiet " + scenario + " --json " + b).exit_code == 0);
+  const std::string ja = ReadFile(a);
+  CHECK(ja.size() > 500);
+  CHECK(ja == ReadFile(b));
+  const std::string c = ReadFile(csv);
+  CHECK(std::count(c.begin(), c.end(), '\n') == 2);
+  CHECK(c.find("throughput.output_tok_per_s") != std::string::npos);
+}
+
+TEST_CASE("moesim validate scenarios/reference passes (seed 000 within tolerance)",
+          "[scenarios][reference][seed000]") {
+  const CommandResult r = Run("validate " MOESIM_SOURCE_DIR "/scenarios/reference");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("all predictions within tolerance") != std::string::npos);
+  CHECK(r.output.find("FAIL") == std::string::npos);
+}
+
+TEST_CASE("moesim explain shows resolved presets and defaults", "[scenarios][cli]") {
+  const CommandResult r = Run("explain " MOESIM_SOURCE_DIR "/scenarios/default.json");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("\"eager_launch_gap_us\"") != std::string::npos);  // from the preset
+  CHECK(r.output.find("\"kv_capacity_tokens\"") != std::string::npos);   // derived
+  CHECK(r.output.find("\"fidelity\": \"layer\"") != std::string::npos);  // default
+}
+
+TEST_CASE("moesim presets lists GPUs, models and runtimes", "[cli]") {
+  const CommandResult r = Run("presets");
+  CHECK(r.exit_code == 0);
+  for (const char* name :
+       {"H100", "H200", "B200", "GB200", "B300", "MI300X", "MI355X", "DeepSeek-V3", "Kimi-K2",
+        "Qwen3-30B-A3B", "Qwen3-235B-A22B", "Qwen3-Next-80B-A3B", "gpt-oss-120b", "Mixtral-8x7B",
+        "Hypothetical-2T-FP8", "vllm"}) {
+    INFO(name);
+    CHECK(r.output.find(name) != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace moesim
