@@ -1,5 +1,6 @@
 #include "engine/scenario.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,9 @@ const char* FidelityName(Fidelity f) {
 }
 
 namespace {
+
+// Largest number of requests one simulation may generate (memory stays under ~2 GB).
+constexpr double kMaxRequests = 1e7;
 
 // Resolves a preset-or-object value at `key` and hands the merged object to `parse`.
 template <typename Spec, typename ParseFn>
@@ -73,7 +77,8 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
 }
 
 absl::Status ParseSimulation(JsonObjectReader r, SimulationSpec& s) {
-  MOESIM_ASSIGN_OR_RETURN(s.duration_s, r.Number("duration_s", NumberRule::Positive()));
+  // Bounded so that every run ends: a day of simulated serving is far beyond any steady state.
+  MOESIM_ASSIGN_OR_RETURN(s.duration_s, r.Number("duration_s", NumberRule::PositiveAtMost(86400)));
   MOESIM_ASSIGN_OR_RETURN(s.warmup_s, r.NumberOr("warmup_s", 0.0, NumberRule::NonNegative()));
   MOESIM_ASSIGN_OR_RETURN(int64_t seed, r.IntegerOr("seed", 1, NumberRule::Between(0, 9e15)));
   s.seed = static_cast<uint64_t>(seed);
@@ -190,22 +195,26 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
     MOESIM_RETURN_IF_ERROR(ParseReferences(*refs, root.Key("reference"), s.references));
   }
   MOESIM_RETURN_IF_ERROR(r.Finish());
+  if (s.workload.arrival == WorkloadSpec::Arrival::kPoisson &&
+      s.workload.rate_per_s * s.simulation.duration_s > kMaxRequests) {
+    return BadValue(root.Key("workload").Key("rate_per_s"), s.workload.rate_per_s,
+                    absl::StrCat("at most ", kMaxRequests, " requests over the ",
+                                 s.simulation.duration_s, " s simulated (rate × duration)"));
+  }
   MOESIM_RETURN_IF_ERROR(CheckPlan(s, root));
   return s;
 }
 
 absl::StatusOr<Scenario> LoadScenario(const std::string& path, const PresetLibrary& presets) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open scenario file (not a file)"));
+  }
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open scenario file"));
   std::stringstream text;
   text << in.rdbuf();
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": malformed JSON at byte ", e.byte, ": ", e.what()));
-  }
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json doc, ParseJsonText(text.str(), path));
   return ParseScenario(doc, path, presets);
 }
 

@@ -12,7 +12,7 @@ namespace moesim {
 StepExecutor::StepExecutor(const Scenario& scenario, std::vector<sg4::Host*> gpus)
     : scenario_(scenario),
       gpus_(std::move(gpus)),
-      cost_(scenario.hardware.gpu),
+      cost_(scenario.hardware.gpu, scenario.runtime),
       pipe_(scenario.runtime) {}
 
 void StepExecutor::AllReduce(double message_bytes) {

@@ -20,7 +20,7 @@ double AllReduceSeconds(const Scenario& s, double message_bytes) {
 
 StepEstimate EstimateStep(const Scenario& s, const StepBatch& batch, int64_t running_seqs) {
   const StepProgram program = BuildStepProgram(s.model, s.runtime, s.deployment.plan, batch);
-  const KernelCostModel cost(s.hardware.gpu);
+  const KernelCostModel cost(s.hardware.gpu, s.runtime);
   LaunchPipeline pipe(s.runtime);
   pipe.BeginStep(0.0, running_seqs);
   for (int b : program.order) {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "models/status_macros.h"
 
 namespace moesim {
@@ -24,11 +25,13 @@ absl::StatusOr<GpuSpec> ParseGpuSpec(const nlohmann::json& value, const JsonLoca
   g.name = name;
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
   MOESIM_ASSIGN_OR_RETURN(g.description, r.StringOr("description", ""));
-  MOESIM_ASSIGN_OR_RETURN(g.bf16_tflops, r.Number("bf16_tflops", NumberRule::Positive()));
-  MOESIM_ASSIGN_OR_RETURN(g.fp8_tflops, r.Number("fp8_tflops", NumberRule::Positive()));
-  MOESIM_ASSIGN_OR_RETURN(g.fp4_tflops, r.OptionalNumber("fp4_tflops", NumberRule::Positive()));
-  MOESIM_ASSIGN_OR_RETURN(g.hbm_gb, r.Number("hbm_gb", NumberRule::Positive()));
-  MOESIM_ASSIGN_OR_RETURN(g.hbm_tb_per_s, r.Number("hbm_tb_per_s", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.bf16_tflops, r.Number("bf16_tflops", NumberRule::PositiveAtMost(1e6)));
+  MOESIM_ASSIGN_OR_RETURN(g.fp8_tflops, r.Number("fp8_tflops", NumberRule::PositiveAtMost(1e6)));
+  MOESIM_ASSIGN_OR_RETURN(g.fp4_tflops,
+                          r.OptionalNumber("fp4_tflops", NumberRule::PositiveAtMost(1e6)));
+  MOESIM_ASSIGN_OR_RETURN(g.hbm_gb, r.Number("hbm_gb", NumberRule::PositiveAtMost(1e5)));
+  MOESIM_ASSIGN_OR_RETURN(g.hbm_tb_per_s,
+                          r.Number("hbm_tb_per_s", NumberRule::PositiveAtMost(1e3)));
   MOESIM_ASSIGN_OR_RETURN(g.hbm_efficiency, r.Number("hbm_efficiency", NumberRule::Fraction()));
   MOESIM_ASSIGN_OR_RETURN(g.attention_hbm_efficiency,
                           r.Number("attention_hbm_efficiency", NumberRule::Fraction()));
@@ -37,19 +40,21 @@ absl::StatusOr<GpuSpec> ParseGpuSpec(const nlohmann::json& value, const JsonLoca
   MOESIM_ASSIGN_OR_RETURN(g.gemm_mfu,
                           EfficiencyCurve::Parse(*curve, where.Key("gemm_mfu_vs_tokens")));
   MOESIM_ASSIGN_OR_RETURN(g.kernel_floor_us,
-                          r.Number("kernel_floor_us", NumberRule::NonNegative()));
-  MOESIM_ASSIGN_OR_RETURN(g.tdp_w, r.Number("tdp_w", NumberRule::Positive()));
+                          r.Number("kernel_floor_us", NumberRule::Between(0, 1e6)));
+  MOESIM_ASSIGN_OR_RETURN(g.tdp_w, r.Number("tdp_w", NumberRule::PositiveAtMost(1e5)));
   MOESIM_ASSIGN_OR_RETURN(g.idle_w, r.Number("idle_w", NumberRule::NonNegative()));
   MOESIM_ASSIGN_OR_RETURN(g.usd_per_hour, r.Number("usd_per_hour", NumberRule::NonNegative()));
   MOESIM_ASSIGN_OR_RETURN(int64_t domain,
                           r.Integer("scaleup_domain_gpus", NumberRule::Between(1, 1 << 16)));
   g.scaleup_domain_gpus = static_cast<int>(domain);
-  MOESIM_ASSIGN_OR_RETURN(g.scaleup_gb_per_s, r.Number("scaleup_gb_per_s", NumberRule::Positive()));
+  MOESIM_ASSIGN_OR_RETURN(g.scaleup_gb_per_s,
+                          r.Number("scaleup_gb_per_s", NumberRule::PositiveAtMost(1e6)));
   MOESIM_ASSIGN_OR_RETURN(g.scaleup_latency_us,
-                          r.Number("scaleup_latency_us", NumberRule::NonNegative()));
+                          r.Number("scaleup_latency_us", NumberRule::Between(0, 1e6)));
   MOESIM_RETURN_IF_ERROR(r.Finish());
   if (g.idle_w >= g.tdp_w) {
-    return BadValue(where.Key("idle_w"), g.idle_w, "a number below tdp_w");
+    return BadValue(where.Key("idle_w"), g.idle_w,
+                    absl::StrCat("a number below tdp_w (", g.tdp_w, ")"));
   }
   return g;
 }

@@ -22,6 +22,67 @@ std::string FormatBound(double x) {
 }
 }  // namespace
 
+absl::StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std::string& file) {
+  // Each open object: its keys so far and the path that leads to it.
+  struct Frame {
+    std::set<std::string> keys;
+    std::string path;
+    std::string last_key;
+    bool is_array = false;
+    size_t index = 0;
+  };
+  std::vector<Frame> stack;
+  std::string duplicate;
+  auto child_path = [&stack]() -> std::string {
+    if (stack.empty()) return "$";
+    const Frame& f = stack.back();
+    return f.is_array ? absl::StrCat(f.path, "[", f.index, "]") : f.path + "." + f.last_key;
+  };
+  auto callback = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    switch (event) {
+      case E::object_start:
+      case E::array_start: {
+        Frame f;
+        f.path = child_path();
+        f.is_array = event == E::array_start;
+        stack.push_back(std::move(f));
+        break;
+      }
+      case E::key:
+        if (!stack.empty()) {
+          const std::string k = parsed.get<std::string>();
+          if (!stack.back().keys.insert(k).second && duplicate.empty()) {
+            duplicate = absl::StrCat(stack.back().path, ".", k);
+          }
+          stack.back().last_key = k;
+        }
+        break;
+      case E::object_end:
+      case E::array_end:
+        if (!stack.empty()) stack.pop_back();
+        if (!stack.empty() && stack.back().is_array) ++stack.back().index;
+        break;
+      case E::value:
+        if (!stack.empty() && stack.back().is_array) ++stack.back().index;
+        break;
+    }
+    return true;
+  };
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text, callback);
+  } catch (const nlohmann::json::parse_error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ": malformed JSON at byte ", e.byte, ": ", e.what()));
+  }
+  if (!duplicate.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file, ": ", duplicate, ": duplicate key (each key may appear once per object)"));
+  }
+  return doc;
+}
+
 absl::Status BadValue(const JsonLocation& where, const nlohmann::json& got,
                       const std::string& expected) {
   return absl::InvalidArgumentError(

@@ -34,6 +34,10 @@ struct JsonLocation {
   JsonLocation Index(size_t i) const { return {file, path + "[" + std::to_string(i) + "]"}; }
 };
 
+// Parses JSON text strictly: malformed text and duplicate keys in one object are errors naming
+// `file` (and, for duplicates, the JSON path of the object).
+absl::StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std::string& file);
+
 // The error every parser returns for a bad value: names file, path, value and expectation.
 absl::Status BadValue(const JsonLocation& where, const nlohmann::json& got,
                       const std::string& expected);
@@ -52,6 +56,7 @@ struct NumberRule {
   static NumberRule Fraction() { return {0.0, true, 1.0, false}; }  // 0 < x <= 1
   static NumberRule Between(double lo, double hi) { return {lo, false, hi, false}; }
   static NumberRule AtLeast(double lo) { return {lo, false}; }
+  static NumberRule PositiveAtMost(double hi) { return {0.0, true, hi, false}; }  // 0 < x <= hi
   bool Accepts(double x) const;
   std::string Describe() const;  // e.g. "a number > 0"
 };

@@ -15,7 +15,7 @@ KernelTime KernelCostModel::Time(const Op& op) const {
       break;
     case OpClass::kAttention:
       mfu = gpu_.attention_mfu;
-      bw_eff = gpu_.attention_hbm_efficiency;
+      bw_eff = attention_hbm_efficiency_.value_or(gpu_.attention_hbm_efficiency);
       break;
     case OpClass::kElementwise:
     case OpClass::kAllReduce:

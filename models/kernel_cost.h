@@ -3,7 +3,8 @@
 //   t = max(flops / (peak(dtype) · mfu), bytes / (hbm_bw · efficiency)) + kernel_floor
 //
 // where mfu = gpu.gemm_mfu(M) for GEMMs, gpu.attention_mfu for attention; efficiency =
-// gpu.attention_hbm_efficiency for attention, gpu.hbm_efficiency otherwise. With every
+// the runtime's attention_hbm_efficiency (else the GPU's) for attention, gpu.hbm_efficiency
+// otherwise. With every
 // efficiency 1 and the floor 0 this is the plain roofline of seed 001.
 // Launch overhead is not part of a kernel's time: the step executor adds it by execution mode.
 // All-reduce ops are not costed here (see engine/collectives).
@@ -11,6 +12,7 @@
 
 #include "models/decode_step.h"
 #include "models/gpu_spec.h"
+#include "models/runtime_spec.h"
 
 namespace moesim {
 
@@ -26,10 +28,14 @@ struct KernelTime {
 class KernelCostModel {
  public:
   explicit KernelCostModel(const GpuSpec& gpu) : gpu_(gpu) {}
+  // The runtime may bring its own attention kernel efficiency (RuntimeSpec).
+  KernelCostModel(const GpuSpec& gpu, const RuntimeSpec& runtime)
+      : gpu_(gpu), attention_hbm_efficiency_(runtime.attention_hbm_efficiency) {}
   KernelTime Time(const Op& op) const;
 
  private:
   const GpuSpec& gpu_;
+  std::optional<double> attention_hbm_efficiency_;
 };
 
 }  // namespace moesim

@@ -6,7 +6,7 @@
 namespace moesim {
 
 KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens)
-    : model_(model), attention_tp_(attention_tp), block_tokens_(block_tokens) {
+    : sliding_window_tokens_(model.sliding_window_tokens), block_tokens_(block_tokens) {
   const double per_layer = model.KvBytesPerTokenPerLayer(attention_tp);
   full_bytes_per_token_ = per_layer * model.CountLayers(LayerAttention::kFull);
   sliding_bytes_per_token_ = per_layer * model.CountLayers(LayerAttention::kSliding);
@@ -24,7 +24,7 @@ KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tok
 double KvFootprint::BytesFor(int64_t tokens) const {
   const double bt = block_tokens_;
   const double full_blocks = std::ceil(double(tokens) / bt);
-  const double window = std::min<double>(tokens, model_.sliding_window_tokens);
+  const double window = std::min<double>(tokens, sliding_window_tokens_);
   const double sliding_blocks = std::ceil(window / bt);
   return full_blocks * bt * full_bytes_per_token_ + sliding_blocks * bt * sliding_bytes_per_token_ +
          state_bytes_;
@@ -40,11 +40,14 @@ int64_t KvFootprint::BlocksInBudget(double budget_bytes) const {
 }
 
 bool PagedKvPool::TryTake(int64_t blocks) {
-  if (blocks > free()) return false;
+  if (blocks < 0 || blocks > free()) return false;
   used_ += blocks;
   return true;
 }
 
-void PagedKvPool::Give(int64_t blocks) { used_ = std::max<int64_t>(0, used_ - blocks); }
+void PagedKvPool::Give(int64_t blocks) {
+  if (blocks <= 0) return;
+  used_ = std::max<int64_t>(0, used_ - blocks);
+}
 
 }  // namespace moesim

@@ -30,8 +30,7 @@ class KvFootprint {
   double BytesFor(int64_t tokens) const;
 
  private:
-  const ModelSpec& model_;
-  int attention_tp_;
+  int sliding_window_tokens_;
   int block_tokens_;
   double full_bytes_per_token_;     // summed over full-attention layers
   double sliding_bytes_per_token_;  // summed over sliding-window layers
@@ -46,8 +45,8 @@ class PagedKvPool {
   int64_t total() const { return total_; }
   int64_t used() const { return used_; }
   int64_t free() const { return total_ - used_; }
-  bool TryTake(int64_t blocks);
-  void Give(int64_t blocks);
+  bool TryTake(int64_t blocks);  // false (and nothing taken) if blocks < 0 or > free()
+  void Give(int64_t blocks);     // ignores blocks <= 0; never drops below zero used
 
  private:
   int64_t total_;

@@ -148,12 +148,18 @@ namespace {
 
 const std::vector<std::string> kDTypes = {"bf16", "fp8", "fp4"};
 
-absl::StatusOr<int> PositiveInt(JsonObjectReader& r, const std::string& key) {
-  MOESIM_ASSIGN_OR_RETURN(int64_t v, r.Integer(key, NumberRule::Between(1, 1e9)));
+// Architecture sizes: bounded far above any real model so that derived figures stay finite.
+constexpr double kMaxDimension = 1e7;
+constexpr double kMaxLayers = 1e4;
+
+absl::StatusOr<int> PositiveInt(JsonObjectReader& r, const std::string& key,
+                                double max = kMaxDimension) {
+  MOESIM_ASSIGN_OR_RETURN(int64_t v, r.Integer(key, NumberRule::Between(1, max)));
   return static_cast<int>(v);
 }
 absl::StatusOr<int> IntOr(JsonObjectReader& r, const std::string& key, int fallback, double min) {
-  MOESIM_ASSIGN_OR_RETURN(int64_t v, r.IntegerOr(key, fallback, NumberRule::Between(min, 1e9)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t v,
+                          r.IntegerOr(key, fallback, NumberRule::Between(min, kMaxDimension)));
   return static_cast<int>(v);
 }
 
@@ -235,7 +241,7 @@ absl::StatusOr<ModelSpec> ParseModelSpec(const nlohmann::json& value, const Json
   m.name = name;
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
   MOESIM_ASSIGN_OR_RETURN(m.description, r.StringOr("description", ""));
-  MOESIM_ASSIGN_OR_RETURN(m.layers, PositiveInt(r, "layers"));
+  MOESIM_ASSIGN_OR_RETURN(m.layers, PositiveInt(r, "layers", kMaxLayers));
   MOESIM_ASSIGN_OR_RETURN(m.hidden, PositiveInt(r, "hidden"));
   MOESIM_ASSIGN_OR_RETURN(m.vocab, PositiveInt(r, "vocab"));
   MOESIM_ASSIGN_OR_RETURN(m.tie_embeddings, r.BoolOr("tie_embeddings", false));

@@ -24,6 +24,16 @@ struct Preset {
   std::map<std::string, std::string> sources;
 };
 
+bool HasNumber(const nlohmann::json& j) {
+  if (j.is_number()) return true;
+  if (j.is_array() || j.is_object()) {
+    for (const auto& e : j) {
+      if (HasNumber(e)) return true;
+    }
+  }
+  return false;
+}
+
 bool IsSourcedValue(const nlohmann::json& j) {
   return j.is_object() && j.size() == 2 && j.contains("value") && j.contains("source") &&
          j["source"].is_string();
@@ -46,7 +56,7 @@ absl::Status Strip(nlohmann::json& j, const std::string& path, const std::string
     }
     return absl::OkStatus();
   }
-  if (j.is_number() || j.is_array()) {
+  if (HasNumber(j)) {  // numbers, and arrays holding numbers, need a source
     if (preset_source.empty()) {
       return BadValue(where, j, "a value with a source: {\"value\": ..., \"source\": \"...\"}");
     }
@@ -151,8 +161,11 @@ std::map<std::string, std::string> PresetLibrary::Sources(PresetKind kind,
 absl::StatusOr<PresetLibrary::Resolved> PresetLibrary::Resolve(PresetKind kind,
                                                                const nlohmann::json& spec,
                                                                const JsonLocation& where) const {
+  const std::string expected =
+      absl::StrCat("a ", PresetFileName(kind), " preset: ", absl::StrJoin(Names(kind), ", "));
   if (spec.is_string()) {
     // Shorthand: "gpu": "H200".
+    if (Find(kind, spec.get<std::string>()) == nullptr) return BadValue(where, spec, expected);
     return Resolve(kind, nlohmann::json{{"preset", spec}}, where);
   }
   if (!spec.is_object()) return BadValue(where, spec, "an object or a preset name");
@@ -161,9 +174,6 @@ absl::StatusOr<PresetLibrary::Resolved> PresetLibrary::Resolve(PresetKind kind,
   nlohmann::json overrides = spec;
   if (spec.contains("preset")) {
     const auto& name = spec["preset"];
-    const std::vector<std::string> known = Names(kind);
-    const std::string expected =
-        absl::StrCat("a ", PresetFileName(kind), " preset: ", absl::StrJoin(known, ", "));
     if (!name.is_string()) return BadValue(where.Key("preset"), name, expected);
     const nlohmann::json* base = Find(kind, name.get<std::string>());
     if (base == nullptr) return BadValue(where.Key("preset"), name, expected);

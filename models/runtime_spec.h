@@ -5,6 +5,7 @@
 // scenario overrides under "runtime".
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -37,6 +38,9 @@ struct RuntimeSpec {
   int max_num_seqs = 0;                   // running-sequence cap
   int max_num_batched_tokens = 0;         // token budget per step (decode + chunked prefill)
   bool dynamic_activation_quant = false;  // fp8 GEMMs quantise activations in their own kernel
+  // Achieved / peak HBM bandwidth of this stack's decode-attention kernel (paged KV reads).
+  // Absent: the GPU preset's attention_hbm_efficiency (measured on TRT-LLM kernels) applies.
+  std::optional<double> attention_hbm_efficiency;
 };
 
 const char* ExecutionModeName(ExecutionMode mode);  // "eager", "cuda_graph"

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/random/distributions.h"
+#include "absl/strings/str_cat.h"
 #include "models/status_macros.h"
 
 namespace moesim {
@@ -28,7 +29,7 @@ namespace {
 
 absl::StatusOr<LengthDistribution> ParseLength(JsonObjectReader r) {
   LengthDistribution d;
-  const NumberRule count = NumberRule::Between(1, 1e8);
+  const NumberRule count = NumberRule::Between(1, 1e7);  // tokens per request
   MOESIM_ASSIGN_OR_RETURN(std::string kind, r.Enum("kind", {"fixed", "uniform", "lognormal"}));
   if (kind == "fixed") {
     d.kind = LengthDistribution::Kind::kFixed;
@@ -38,7 +39,8 @@ absl::StatusOr<LengthDistribution> ParseLength(JsonObjectReader r) {
     MOESIM_ASSIGN_OR_RETURN(d.min_tokens, r.Integer("min_tokens", count));
     MOESIM_ASSIGN_OR_RETURN(d.max_tokens, r.Integer("max_tokens", count));
     if (d.max_tokens < d.min_tokens) {
-      return BadValue(r.where().Key("max_tokens"), d.max_tokens, ">= min_tokens");
+      return BadValue(r.where().Key("max_tokens"), d.max_tokens,
+                      absl::StrCat("an integer >= min_tokens (", d.min_tokens, ")"));
     }
   } else {
     d.kind = LengthDistribution::Kind::kLogNormal;
@@ -74,10 +76,10 @@ absl::StatusOr<WorkloadSpec> ParseWorkloadSpec(const nlohmann::json& value,
   MOESIM_ASSIGN_OR_RETURN(std::string arrival, r.Enum("arrival", {"closed_loop", "poisson"}));
   if (arrival == "closed_loop") {
     s.arrival = WorkloadSpec::Arrival::kClosedLoop;
-    MOESIM_ASSIGN_OR_RETURN(s.concurrency, r.Integer("concurrency", NumberRule::Between(1, 1e7)));
+    MOESIM_ASSIGN_OR_RETURN(s.concurrency, r.Integer("concurrency", NumberRule::Between(1, 1e6)));
   } else {
     s.arrival = WorkloadSpec::Arrival::kPoisson;
-    MOESIM_ASSIGN_OR_RETURN(s.rate_per_s, r.Number("rate_per_s", NumberRule::Positive()));
+    MOESIM_ASSIGN_OR_RETURN(s.rate_per_s, r.Number("rate_per_s", NumberRule::PositiveAtMost(1e6)));
   }
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader in, r.Object("input_tokens"));
   MOESIM_ASSIGN_OR_RETURN(s.input_tokens, ParseLength(in));

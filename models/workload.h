@@ -55,7 +55,7 @@ class WorkloadGenerator {
 
  private:
   int64_t Sample(const LengthDistribution& d);
-  const WorkloadSpec& spec_;
+  WorkloadSpec spec_;  // a copy
   std::mt19937_64 rng_;
 };
 
