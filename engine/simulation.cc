@@ -83,17 +83,23 @@ void InstanceActor(World* world, int index) {
   World::Instance& inst = world->instances[index];
   StepExecutor executor(world->scenario, inst.gpus);
   InstanceScheduler& sched = *inst.scheduler;
-  while (true) {
+  const double end_s = world->scenario.simulation.duration_s;
+  // Runs until the end of the simulated period; a step in flight at the end completes (it falls
+  // outside the measurement window) so that no SimGrid activity is abandoned mid-flight.
+  while (sg4::Engine::get_clock() < end_s) {
     {
       std::unique_lock<sg4::Mutex> lock(*inst.mutex);
-      while (!sched.HasWork()) inst.wake->wait(lock);
+      while (!sched.HasWork() && sg4::Engine::get_clock() < end_s) {
+        inst.wake->wait_until(lock, end_s);
+      }
     }
+    if (!sched.HasWork()) break;
     const double start = sg4::Engine::get_clock();
     const StepBatch batch = sched.Schedule();
     if (batch.tokens() == 0) {
       // Nothing fits now (only possible while other requests hold the KV cache): wait for work.
       std::unique_lock<sg4::Mutex> lock(*inst.mutex);
-      inst.wake->wait(lock);
+      inst.wake->wait_until(lock, end_s);
       continue;
     }
     const int64_t running = sched.running();
@@ -179,8 +185,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   }
   for (int i = 0; i < s.deployment.instances; ++i) {
     sg4::Actor::create("instance-" + std::to_string(i), world.instances[i].gpus[0], InstanceActor,
-                       &world, i)
-        ->daemonize();
+                       &world, i);
   }
   sg4::Actor::create("workload-source", platform->frontend, WorkloadSourceActor, &world);
   engine.run();

@@ -11,6 +11,7 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "engine/scenario.h"
 #include "models/preset_library.h"
@@ -110,6 +111,41 @@ TEST_CASE("moesim presets lists GPUs, models and runtimes", "[cli]") {
     INFO(name);
     CHECK(r.output.find(name) != std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace moesim
+
+namespace moesim {
+namespace {
+
+std::string RunJson(const std::string& scenario) {
+  const std::string out =
+      "/tmp/moesim-test-" + std::to_string(std::hash<std::string>()(scenario)) + ".json";
+  const CommandResult r = Run("run --quiet " + scenario + " --json " + out);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  return ReadFile(out);
+}
+
+TEST_CASE("seed 000 at C=4096: running sequences are capped by KV capacity, the rest queue",
+          "[scenarios][kv]") {
+  const auto j =
+      nlohmann::json::parse(RunJson(MOESIM_SOURCE_DIR "/scenarios/reference/seed000_c4096.json"));
+  CHECK(j["limit"]["subsystem"] == "kv_capacity");
+  CHECK(j["batch"]["mean_queued"].get<double>() > 500);
+  CHECK(j["batch"]["mean_running"].get<double>() < 4096);
+  CHECK(j["kv"]["mean_utilisation"].get<double>() > 0.9);
+  CHECK(j["kv"]["preemptions"].get<int>() > 0);
+}
+
+TEST_CASE("TP=8 Poisson scenario: all-reduces show up as communication time", "[scenarios][tp]") {
+  const auto j =
+      nlohmann::json::parse(RunJson(MOESIM_SOURCE_DIR "/scenarios/qwen3-235b-h200-tp8.json"));
+  CHECK(j["plan"]["gpus"] == 8);
+  CHECK(j["time_share"]["communication"].get<double>() > 0.05);
+  CHECK(j["bounds_tok_per_s_per_gpu"]["communication"].is_number());
+  CHECK(j["latency_s"]["ttft"]["p99"].get<double>() >= j["latency_s"]["ttft"]["p50"].get<double>());
 }
 
 }  // namespace
