@@ -10,6 +10,10 @@ void TimeBreakdown::Add(const TimeBreakdown& o) {
   launch_s += o.launch_s;
   host_s += o.host_s;
   comm_s += o.comm_s;
+  for (size_t i = 0; i < comm_tier_s.size(); ++i) {
+    comm_tier_s[i] += o.comm_tier_s[i];
+    tier_bytes[i] += o.tier_bytes[i];
+  }
   flops += o.flops;
   hbm_bytes += o.hbm_bytes;
   kernels += o.kernels;
@@ -59,8 +63,11 @@ double LaunchPipeline::NextStart() {
   return pending_start_s_;
 }
 
-void LaunchPipeline::CollectiveDone(double end_s) {
+void LaunchPipeline::CollectiveDone(double end_s, int bottleneck_tier,
+                                    const std::array<double, 4>& tier_bytes) {
   breakdown_.comm_s += end_s - pending_start_s_;
+  breakdown_.comm_tier_s[bottleneck_tier] += end_s - pending_start_s_;
+  for (size_t i = 0; i < tier_bytes.size(); ++i) breakdown_.tier_bytes[i] += tier_bytes[i];
   ++breakdown_.kernels;
   gpu_free_s_ = end_s;
 }

@@ -14,6 +14,7 @@
 // Times are absolute simulated seconds.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "models/kernel_cost.h"
@@ -28,8 +29,10 @@ struct TimeBreakdown {
   double launch_s = 0;   // GPU idle waiting for a kernel launch / graph-node overhead
   double host_s = 0;     // GPU idle while the host does per-step CPU work
   double comm_s = 0;     // collectives
-  double flops = 0;      // per GPU
-  double hbm_bytes = 0;  // per GPU
+  std::array<double, 4> comm_tier_s{};  // comm_s split by the tier of each collective's bottleneck
+  std::array<double, 4> tier_bytes{};   // payload bytes x links crossed, per tier (whole instance)
+  double flops = 0;                     // per GPU
+  double hbm_bytes = 0;                 // per GPU
   int64_t kernels = 0;
 
   double Busy() const { return compute_s + memory_s + comm_s; }
@@ -47,8 +50,9 @@ class LaunchPipeline {
   double Kernel(const KernelTime& t, const Op& op);
   // For collectives whose duration SimGrid decides: the GPU start time of the next op...
   double NextStart();
-  // ...and, once SimGrid has run it, its end time.
-  void CollectiveDone(double end_s);
+  // ...and, once SimGrid has run it, its end time, bottleneck tier and per-tier bytes.
+  void CollectiveDone(double end_s, int bottleneck_tier = 0,
+                      const std::array<double, 4>& tier_bytes = {});
   // End of the step's GPU work.
   double gpu_free_s() const { return gpu_free_s_; }
 

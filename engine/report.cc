@@ -41,7 +41,8 @@ nlohmann::json UpperBound(double tokens, double seconds, int gpus_per_instance) 
 
 }  // namespace
 
-nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m) {
+nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
+                           const FabricContext& fabric) {
   const double window = m.window_s();
   const int instances = s.deployment.instances;
   const int gpi = s.deployment.gpus_per_instance();
@@ -77,7 +78,8 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m) {
                {"expert_parallel", s.deployment.plan.ep},
                {"instances", instances},
                {"gpus", gpus},
-               {"fidelity", FidelityName(s.simulation.fidelity)}};
+               {"fidelity", FidelityName(s.simulation.fidelity)},
+               {"collectives", CollectiveFidelityName(s.simulation.collectives)}};
   r["window_s"] = window;
 
   // --- Throughput and latency ------------------------------------------------------------------
@@ -183,14 +185,40 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m) {
   const int64_t per_seq_blocks = fp.BlocksFor(static_cast<int64_t>(std::ceil(mean_context)));
   const int64_t kv_seqs = per_seq_blocks > 0 ? s.memory.kv_blocks / per_seq_blocks : 0;
   if (kv_seqs > 0) {
-    const StepEstimate e = EstimateStep(s, DecodeBatch(s, kv_seqs, mean_context), kv_seqs);
+    const StepEstimate e =
+        EstimateStep(s, fabric.tp_ring, DecodeBatch(s, kv_seqs, mean_context), kv_seqs);
     bounds["kv_capacity"] = UpperBound(double(kv_seqs), e.seconds, gpi);
     bounds["kv_capacity_sequences"] = kv_seqs;
   } else {
     bounds["kv_capacity"] = 0.0;
     bounds["kv_capacity_sequences"] = 0;
   }
+  // Communication bound per tier: throughput if only collectives bottlenecked on that tier took
+  // time.
+  nlohmann::json comm_tiers = nlohmann::json::object();
+  for (int t = 0; t < kLinkTierCount; ++t) {
+    comm_tiers[LinkTierName(static_cast<LinkTier>(t))] = UpperBound(out, b.comm_tier_s[t], gpi);
+  }
+  bounds["communication_by_tier"] = comm_tiers;
   r["bounds_tok_per_s_per_gpu"] = bounds;
+
+  // --- Fabric load per tier --------------------------------------------------------------------
+  nlohmann::json tiers = nlohmann::json::object();
+  for (int t = 0; t < kLinkTierCount; ++t) {
+    const double bytes = b.tier_bytes[t];
+    const double rate = bytes / window;
+    const double cap = fabric.tier_capacity_bytes_per_s[t];
+    tiers[LinkTierName(static_cast<LinkTier>(t))] = {
+        {"bytes", bytes},
+        {"gb_per_s", rate / 1e9},
+        {"capacity_gb_per_s", cap / 1e9},
+        {"utilisation", cap > 0 ? rate / cap : 0.0},
+        {"comm_time_share", b.comm_tier_s[t] / share_den}};
+  }
+  r["fabric"] = {{"tiers", tiers},
+                 {"scaleup_fabric", s.cluster().scaleup.name},
+                 {"scaleout_fabric", s.cluster().scaleout.name},
+                 {"interrack_fabric", s.cluster().interrack.name}};
 
   // --- Power and cost ----------------------------------------------------------------------------
   const double watts = gpu.idle_w + (gpu.tdp_w - gpu.idle_w) * std::min(1.0, busy);

@@ -6,16 +6,26 @@
 // scenario and seed give byte-identical output. Unbounded bounds are null.
 #pragma once
 
+#include <array>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "engine/metrics.h"
 #include "engine/scenario.h"
+#include "topology/collective_pattern.h"
 
 namespace moesim {
 
-nlohmann::json BuildReport(const Scenario& scenario, const MetricsCollector& metrics);
+// What the report needs to know of the fabric the deployment uses.
+struct FabricContext {
+  const CollectivePattern* tp_ring = nullptr;  // instance 0's all-reduce (nullptr: TP = 1)
+  // Per tier: Σ bandwidth of the link directions the deployment's collectives cross, B/s.
+  std::array<double, kLinkTierCount> tier_capacity_bytes_per_s{};
+};
+
+nlohmann::json BuildReport(const Scenario& scenario, const MetricsCollector& metrics,
+                           const FabricContext& fabric);
 
 // Linear-interpolated percentile (0..100) of `values`; values is sorted in place. 0 if empty.
 double Percentile(std::vector<double>& values, double pct);

@@ -11,6 +11,12 @@
 
 namespace moesim {
 
+std::vector<int> DeploymentSpec::InstanceGpus(int i) const {
+  std::vector<int> gpus;
+  for (int g = 0; g < gpus_per_instance(); ++g) gpus.push_back(i * gpus_per_instance() + g);
+  return gpus;
+}
+
 const char* FidelityName(Fidelity f) {
   switch (f) {
     case Fidelity::kStep:
@@ -41,15 +47,7 @@ absl::StatusOr<Spec> ResolveAndParse(JsonObjectReader& r, const std::string& key
 absl::Status ParseHardware(JsonObjectReader r, const PresetLibrary& presets, HardwareSpec& hw) {
   MOESIM_ASSIGN_OR_RETURN(
       hw.gpu, ResolveAndParse<GpuSpec>(r, "gpu", presets, PresetKind::kGpu, ParseGpuSpec));
-  MOESIM_ASSIGN_OR_RETURN(int64_t servers, r.IntegerOr("servers", 1, NumberRule::Between(1, 1e5)));
-  hw.servers = static_cast<int>(servers);
-  MOESIM_ASSIGN_OR_RETURN(int64_t gps, r.Integer("gpus_per_server", NumberRule::Between(1, 1024)));
-  hw.gpus_per_server = static_cast<int>(gps);
-  if (hw.gpus_per_server > hw.gpu.scaleup_domain_gpus) {
-    return BadValue(r.where().Key("gpus_per_server"), hw.gpus_per_server,
-                    absl::StrCat("at most the GPU's scale-up domain (", hw.gpu.scaleup_domain_gpus,
-                                 " GPUs for ", hw.gpu.name, ")"));
-  }
+  MOESIM_ASSIGN_OR_RETURN(hw.cluster, ParseClusterSpec(r, hw.gpu, presets));
   return r.Finish();
 }
 
@@ -85,6 +83,17 @@ absl::Status ParseSimulation(JsonObjectReader r, SimulationSpec& s) {
   MOESIM_ASSIGN_OR_RETURN(std::string f,
                           r.EnumOr("fidelity", "layer", {"step", "layer", "kernel"}));
   s.fidelity = f == "step" ? Fidelity::kStep : f == "kernel" ? Fidelity::kKernel : Fidelity::kLayer;
+  const std::string default_collectives = f == "step" ? "analytic" : "flows";
+  MOESIM_ASSIGN_OR_RETURN(
+      std::string c, r.EnumOr("collectives", default_collectives, {"analytic", "ptask", "flows"}));
+  s.collectives = c == "analytic" ? CollectiveFidelity::kAnalytic
+                  : c == "ptask"  ? CollectiveFidelity::kPtask
+                                  : CollectiveFidelity::kFlows;
+  if (s.fidelity == Fidelity::kStep && s.collectives != CollectiveFidelity::kAnalytic) {
+    return BadValue(r.where().Key("collectives"), c,
+                    "\"analytic\" with fidelity \"step\" (the step fidelity simulates nothing "
+                    "below the step)");
+  }
   if (s.warmup_s >= s.duration_s) {
     return BadValue(r.where().Key("warmup_s"), s.warmup_s,
                     absl::StrCat("a number below duration_s (", s.duration_s, ")"));
@@ -113,13 +122,17 @@ absl::Status ParseReferences(const nlohmann::json& value, const JsonLocation& wh
 absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
   const JsonLocation dep = root.Key("deployment");
   const ParallelPlan& p = s.deployment.plan;
-  const HardwareSpec& hw = s.hardware;
-  if (p.tp > hw.gpus_per_server || hw.gpus_per_server % p.tp != 0) {
+  const ClusterSpec& cl = s.cluster();
+  if (cl.gpus_per_server % p.tp != 0 && p.tp % cl.gpus_per_server != 0) {
     return BadValue(dep.Key("tensor_parallel"), p.tp,
-                    absl::StrCat("a divisor of hardware.gpus_per_server (", hw.gpus_per_server,
-                                 "): an instance lives inside one server's scale-up domain"));
+                    absl::StrCat("a divisor or a multiple of hardware.gpus_per_server (",
+                                 cl.gpus_per_server, "), so that instances tile whole servers"));
   }
-  const int cluster_gpus = hw.servers * hw.gpus_per_server;
+  const int cluster_gpus = cl.total_gpus();
+  if (p.tp > cluster_gpus) {
+    return BadValue(dep.Key("tensor_parallel"), p.tp,
+                    absl::StrCat("at most the cluster's ", cluster_gpus, " GPUs"));
+  }
   if (s.total_gpus() > cluster_gpus) {
     return BadValue(dep.Key("instances"), s.deployment.instances,
                     absl::StrCat("at most ", cluster_gpus / p.tp, " instances of ", p.tp,
@@ -148,7 +161,7 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
   }
   const int64_t longest = s.workload.input_tokens.Max() + s.workload.output_tokens.Max();
   const KvFootprint fp = s.Footprint();
-  auto mem = PlanMemory(m, hw.gpu, s.runtime, p, fp, longest);
+  auto mem = PlanMemory(m, s.hardware.gpu, s.runtime, p, fp, longest);
   if (!mem.ok()) return BadInput(dep, std::string(mem.status().message()));
   s.memory = *mem;
   if (s.runtime.max_num_batched_tokens < 1) {
@@ -224,9 +237,9 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   j["description"] = s.description;
   nlohmann::json gpu = GpuSpecToJson(s.hardware.gpu);
   gpu["preset_resolved"] = s.hardware.gpu.name;
-  j["hardware"] = {{"gpu", gpu},
-                   {"servers", s.hardware.servers},
-                   {"gpus_per_server", s.hardware.gpus_per_server}};
+  nlohmann::json hardware = ClusterSpecToJson(s.hardware.cluster);
+  hardware["gpu"] = gpu;
+  j["hardware"] = hardware;
   nlohmann::json model = ModelSpecToJson(s.model);
   model["preset_resolved"] = s.model.name;
   j["model"] = model;
@@ -240,7 +253,8 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   j["simulation"] = {{"duration_s", s.simulation.duration_s},
                      {"warmup_s", s.simulation.warmup_s},
                      {"seed", s.simulation.seed},
-                     {"fidelity", FidelityName(s.simulation.fidelity)}};
+                     {"fidelity", FidelityName(s.simulation.fidelity)},
+                     {"collectives", CollectiveFidelityName(s.simulation.collectives)}};
   j["economics"] = {{"usd_per_gpu_hour", s.economics.usd_per_gpu_hour}};
   nlohmann::json refs = nlohmann::json::array();
   for (const auto& m : s.references) {

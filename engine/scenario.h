@@ -14,6 +14,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "absl/status/statusor.h"
+#include "engine/collective_runner.h"
 #include "models/decode_step.h"
 #include "models/gpu_spec.h"
 #include "models/kv_cache.h"
@@ -22,6 +23,7 @@
 #include "models/preset_library.h"
 #include "models/runtime_spec.h"
 #include "models/workload.h"
+#include "topology/cluster_spec.h"
 
 namespace moesim {
 
@@ -35,14 +37,15 @@ const char* FidelityName(Fidelity f);
 
 struct HardwareSpec {
   GpuSpec gpu;
-  int servers = 1;
-  int gpus_per_server = 1;
+  ClusterSpec cluster;
 };
 
 struct DeploymentSpec {
   ParallelPlan plan;  // per instance
   int instances = 1;  // data-parallel replicas, each on its own GPUs
   int gpus_per_instance() const { return plan.tp; }
+  // Global GPU indices of instance `i` (instances take consecutive GPUs, server-major).
+  std::vector<int> InstanceGpus(int i) const;
 };
 
 struct SimulationSpec {
@@ -50,6 +53,7 @@ struct SimulationSpec {
   double warmup_s = 0;    // excluded from every metric
   uint64_t seed = 1;
   Fidelity fidelity = Fidelity::kLayer;
+  CollectiveFidelity collectives = CollectiveFidelity::kFlows;
 };
 
 struct EconomicsSpec {
@@ -80,6 +84,7 @@ struct Scenario {
   MemoryPlan memory;  // per GPU, derived
 
   int total_gpus() const { return deployment.instances * deployment.gpus_per_instance(); }
+  const ClusterSpec& cluster() const { return hardware.cluster; }
   KvFootprint Footprint() const {
     return KvFootprint(model, deployment.plan.tp, runtime.kv_block_tokens);
   }

@@ -1,5 +1,6 @@
 #include "engine/simulation.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include "engine/step_executor.h"
 #include "models/workload.h"
 #include "topology/cluster_graph.h"
+#include "topology/collective_pattern.h"
 #include "topology/simgrid_platform.h"
 
 namespace sg4 = simgrid::s4u;
@@ -33,9 +35,12 @@ struct World {
   std::deque<Request> requests;  // stable addresses
   int64_t next_id = 0;
 
+  const SimgridPlatform* platform = nullptr;
+
   struct Instance {
     std::unique_ptr<InstanceScheduler> scheduler;
-    std::vector<sg4::Host*> gpus;
+    std::vector<int> gpus;                       // global GPU indices
+    const CollectivePattern* tp_ring = nullptr;  // nullptr when tensor_parallel is 1
     sg4::MutexPtr mutex = sg4::Mutex::create();
     sg4::ConditionVariablePtr wake = sg4::ConditionVariable::create();
   };
@@ -81,7 +86,7 @@ struct World {
 
 void InstanceActor(World* world, int index) {
   World::Instance& inst = world->instances[index];
-  StepExecutor executor(world->scenario, inst.gpus);
+  StepExecutor executor(world->scenario, *world->platform, inst.gpus, inst.tp_ring);
   InstanceScheduler& sched = *inst.scheduler;
   const double end_s = world->scenario.simulation.duration_s;
   // Runs until the end of the simulated period; a step in flight at the end completes (it falls
@@ -160,36 +165,58 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   char arg0[] = "moesim";
   char* argv[] = {arg0, nullptr};
   sg4::Engine engine(&argc, argv);
-  ConfigureSimgridModels();
+  ConfigureSimgridModels(s.simulation.collectives == CollectiveFidelity::kPtask);
 
-  ServerLayout layout;
-  layout.servers = s.hardware.servers;
-  layout.gpus_per_server = s.hardware.gpus_per_server;
-  layout.scaleup.gb_per_s = s.hardware.gpu.scaleup_gb_per_s;
-  layout.scaleup.latency_us = s.hardware.gpu.scaleup_latency_us;
-  auto graph = ClusterGraph::Servers(layout);
+  auto graph = ClusterGraph::Build(s.cluster());
   if (!graph.ok()) return graph.status();
-  auto platform = BuildSimgridPlatform(*graph);
+  // One all-reduce ring per instance; its GPU pairs are the routes the platform needs.
+  std::vector<CollectivePattern> rings;
+  std::vector<std::pair<int, int>> pairs;
+  for (int i = 0; i < s.deployment.instances; ++i) {
+    const std::vector<int> gpus = s.deployment.InstanceGpus(i);
+    if (gpus.size() > 1) {
+      auto ring = CollectivePattern::RingAllReduce(*graph, gpus);
+      if (!ring.ok()) return ring.status();
+      rings.push_back(std::move(*ring));
+      for (size_t k = 0; k < gpus.size(); ++k)
+        pairs.emplace_back(gpus[k], gpus[(k + 1) % gpus.size()]);
+    }
+  }
+  auto platform = BuildSimgridPlatform(*graph, pairs);
   if (!platform.ok()) return platform.status();
 
   World world(s);
+  world.platform = &*platform;
   const SchedulerConfig config{s.runtime.max_num_seqs, s.runtime.max_num_batched_tokens,
                                s.model.sliding_window_tokens};
-  const int tp = s.deployment.plan.tp;
   world.instances.resize(s.deployment.instances);
   for (int i = 0; i < s.deployment.instances; ++i) {
     World::Instance& inst = world.instances[i];
     inst.scheduler =
         std::make_unique<InstanceScheduler>(config, world.footprint, s.memory.kv_blocks);
-    for (int g = 0; g < tp; ++g) inst.gpus.push_back(platform->gpus[i * tp + g]);
+    inst.gpus = s.deployment.InstanceGpus(i);
+    if (!rings.empty()) inst.tp_ring = &rings[i];
   }
   for (int i = 0; i < s.deployment.instances; ++i) {
-    sg4::Actor::create("instance-" + std::to_string(i), world.instances[i].gpus[0], InstanceActor,
-                       &world, i);
+    sg4::Actor::create("instance-" + std::to_string(i), platform->gpus[world.instances[i].gpus[0]],
+                       InstanceActor, &world, i);
   }
   sg4::Actor::create("workload-source", platform->frontend, WorkloadSourceActor, &world);
   engine.run();
-  return BuildReport(s, world.metrics);
+
+  FabricContext fabric;
+  fabric.tp_ring = rings.empty() ? nullptr : &rings[0];
+  std::vector<int> dirs;
+  for (const CollectivePattern& r : rings) {
+    for (int d : r.LinkDirections()) dirs.push_back(d);
+  }
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  for (int d : dirs) {
+    const Link& l = graph->links()[d / 2];
+    fabric.tier_capacity_bytes_per_s[static_cast<int>(l.tier)] += l.gb_per_s * 1e9;
+  }
+  return BuildReport(s, world.metrics, fabric);
 }
 
 }  // namespace moesim

@@ -9,25 +9,15 @@ namespace sg4 = simgrid::s4u;
 
 namespace moesim {
 
-StepExecutor::StepExecutor(const Scenario& scenario, std::vector<sg4::Host*> gpus)
+StepExecutor::StepExecutor(const Scenario& scenario, const SimgridPlatform& platform,
+                           std::vector<int> gpus, const CollectivePattern* tp_ring)
     : scenario_(scenario),
+      platform_(platform),
       gpus_(std::move(gpus)),
+      tp_ring_(tp_ring),
+      collectives_(platform, scenario.simulation.collectives),
       cost_(scenario.hardware.gpu, scenario.runtime),
       pipe_(scenario.runtime) {}
-
-void StepExecutor::AllReduce(double message_bytes) {
-  const int tp = static_cast<int>(gpus_.size());
-  if (tp <= 1) return;
-  sg4::this_actor::sleep_for(scenario_.runtime.allreduce_latency_us * 1e-6);
-  const double bytes = RingAllReduceBytesPerGpu(message_bytes, tp);
-  std::vector<sg4::CommPtr> comms;
-  comms.reserve(tp);
-  for (int i = 0; i < tp; ++i) {
-    comms.push_back(
-        sg4::Comm::sendto_async(gpus_[i], gpus_[(i + 1) % tp], static_cast<uint64_t>(bytes)));
-  }
-  for (auto& c : comms) c->wait();
-}
 
 void StepExecutor::RunKernel(double start_s, double end_s) {
   sg4::this_actor::sleep_until(start_s);
@@ -35,8 +25,8 @@ void StepExecutor::RunKernel(double start_s, double end_s) {
   if (work <= 0) return;
   std::vector<sg4::ExecPtr> execs;
   execs.reserve(gpus_.size());
-  for (sg4::Host* h : gpus_) {
-    execs.push_back(sg4::Exec::init()->set_flops_amount(work)->set_host(h));
+  for (int g : gpus_) {
+    execs.push_back(sg4::Exec::init()->set_flops_amount(work)->set_host(platform_.gpus[g]));
     execs.back()->start();
   }
   for (auto& e : execs) e->wait();
@@ -49,16 +39,25 @@ TimeBreakdown StepExecutor::Run(const StepBatch& batch, int64_t running_seqs) {
   const double now = sg4::Engine::get_clock();
   pipe_.ResetBreakdown();
   pipe_.BeginStep(now, running_seqs);
+  const double launch_us = scenario_.runtime.allreduce_latency_us;
   for (int b : program.order) {
     for (const Op& op : program.blocks[b]) {
       if (op.cls == OpClass::kAllReduce) {
         const double start = pipe_.NextStart();
+        if (tp_ring_ == nullptr) {
+          pipe_.CollectiveDone(start);
+          continue;
+        }
+        CollectiveCost c;
         if (fidelity == Fidelity::kStep) {
-          pipe_.CollectiveDone(start + AllReduceSeconds(scenario_, op.message_bytes));
+          c = tp_ring_->Estimate(op.message_bytes, launch_us);
+          pipe_.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier),
+                               c.tier_bytes);
         } else {
           sg4::this_actor::sleep_until(start);
-          AllReduce(op.message_bytes);
-          pipe_.CollectiveDone(sg4::Engine::get_clock());
+          c = collectives_.Run(*tp_ring_, op.message_bytes, launch_us);
+          pipe_.CollectiveDone(sg4::Engine::get_clock(), static_cast<int>(c.bottleneck_tier),
+                               c.tier_bytes);
         }
         continue;
       }

@@ -6,19 +6,8 @@
 
 namespace moesim {
 
-double RingAllReduceBytesPerGpu(double message_bytes, int tp) {
-  return tp <= 1 ? 0.0 : 2.0 * (tp - 1) / tp * message_bytes;
-}
-
-double AllReduceSeconds(const Scenario& s, double message_bytes) {
-  const int tp = s.deployment.plan.tp;
-  if (tp <= 1) return 0.0;
-  const GpuSpec& gpu = s.hardware.gpu;
-  return (s.runtime.allreduce_latency_us + gpu.scaleup_latency_us) * 1e-6 +
-         RingAllReduceBytesPerGpu(message_bytes, tp) / (gpu.scaleup_gb_per_s * 1e9);
-}
-
-StepEstimate EstimateStep(const Scenario& s, const StepBatch& batch, int64_t running_seqs) {
+StepEstimate EstimateStep(const Scenario& s, const CollectivePattern* tp_ring,
+                          const StepBatch& batch, int64_t running_seqs) {
   const StepProgram program = BuildStepProgram(s.model, s.runtime, s.deployment.plan, batch);
   const KernelCostModel cost(s.hardware.gpu, s.runtime);
   LaunchPipeline pipe(s.runtime);
@@ -27,7 +16,13 @@ StepEstimate EstimateStep(const Scenario& s, const StepBatch& batch, int64_t run
     for (const Op& op : program.blocks[b]) {
       if (op.cls == OpClass::kAllReduce) {
         const double start = pipe.NextStart();
-        pipe.CollectiveDone(start + AllReduceSeconds(s, op.message_bytes));
+        if (tp_ring == nullptr) {
+          pipe.CollectiveDone(start);
+          continue;
+        }
+        const CollectiveCost c =
+            tp_ring->Estimate(op.message_bytes, s.runtime.allreduce_latency_us);
+        pipe.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier), c.tier_bytes);
       } else {
         pipe.Kernel(cost.Time(op), op);
       }

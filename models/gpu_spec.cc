@@ -47,10 +47,9 @@ absl::StatusOr<GpuSpec> ParseGpuSpec(const nlohmann::json& value, const JsonLoca
   MOESIM_ASSIGN_OR_RETURN(int64_t domain,
                           r.Integer("scaleup_domain_gpus", NumberRule::Between(1, 1 << 16)));
   g.scaleup_domain_gpus = static_cast<int>(domain);
-  MOESIM_ASSIGN_OR_RETURN(g.scaleup_gb_per_s,
-                          r.Number("scaleup_gb_per_s", NumberRule::PositiveAtMost(1e6)));
-  MOESIM_ASSIGN_OR_RETURN(g.scaleup_latency_us,
-                          r.Number("scaleup_latency_us", NumberRule::Between(0, 1e6)));
+  MOESIM_ASSIGN_OR_RETURN(g.scaleup_fabric, r.String("scaleup_fabric"));
+  MOESIM_ASSIGN_OR_RETURN(g.scaleout_fabric, r.String("scaleout_fabric"));
+  MOESIM_ASSIGN_OR_RETURN(g.host_fabric, r.String("host_fabric"));
   MOESIM_RETURN_IF_ERROR(r.Finish());
   if (g.idle_w >= g.tdp_w) {
     return BadValue(where.Key("idle_w"), g.idle_w,
@@ -76,8 +75,9 @@ nlohmann::json GpuSpecToJson(const GpuSpec& g) {
   j["idle_w"] = g.idle_w;
   j["usd_per_hour"] = g.usd_per_hour;
   j["scaleup_domain_gpus"] = g.scaleup_domain_gpus;
-  j["scaleup_gb_per_s"] = g.scaleup_gb_per_s;
-  j["scaleup_latency_us"] = g.scaleup_latency_us;
+  j["scaleup_fabric"] = g.scaleup_fabric;
+  j["scaleout_fabric"] = g.scaleout_fabric;
+  j["host_fabric"] = g.host_fabric;
   return j;
 }
 

@@ -37,9 +37,10 @@ struct GpuSpec {
   double idle_w = 0;        // board power with the GPU idle but allocated
   double usd_per_hour = 0;  // rental price per GPU-hour (§1.3)
 
-  int scaleup_domain_gpus = 0;    // GPUs in one NVLink / xGMI domain
-  double scaleup_gb_per_s = 0;    // scale-up bandwidth per GPU per direction (§1.2)
-  double scaleup_latency_us = 0;  // one GPU -> switch -> GPU hop (§3.3)
+  int scaleup_domain_gpus = 0;  // GPUs in one NVLink / xGMI domain
+  std::string scaleup_fabric;   // fabric preset of the NVLink / xGMI port (§1.2)
+  std::string scaleout_fabric;  // fabric preset of the NIC (§1.2)
+  std::string host_fabric;      // fabric preset of the GPU <-> host CPU link (§1.2)
 
   // Dense peak in FLOP/s for math in `dtype`; fp4 on a GPU without FP4 units runs as bf16.
   double PeakFlops(DType dtype) const;

@@ -17,7 +17,8 @@ namespace moesim {
 
 namespace {
 
-constexpr PresetKind kAllKinds[] = {PresetKind::kGpu, PresetKind::kModel, PresetKind::kRuntime};
+constexpr PresetKind kAllKinds[] = {PresetKind::kGpu, PresetKind::kModel, PresetKind::kRuntime,
+                                    PresetKind::kFabric};
 
 struct Preset {
   nlohmann::json value;
@@ -85,6 +86,8 @@ const char* PresetFileName(PresetKind kind) {
       return "models.json";
     case PresetKind::kRuntime:
       return "runtimes.json";
+    case PresetKind::kFabric:
+      return "fabrics.json";
   }
   return "";
 }

@@ -1,4 +1,4 @@
-// Named presets (GPUs, models, serving runtimes) loaded from the JSON files that ship with
+// Named presets (GPUs, models, serving runtimes, fabrics) loaded from the JSON files that ship with
 // moesim in models/presets/, so a user can add a GPU or a model without recompiling.
 //
 // Preset files map a preset name to an object. Any leaf may be written as
@@ -22,9 +22,9 @@
 
 namespace moesim {
 
-enum class PresetKind { kGpu, kModel, kRuntime };
+enum class PresetKind { kGpu, kModel, kRuntime, kFabric };
 
-const char* PresetFileName(PresetKind kind);  // "gpus.json", "models.json", "runtimes.json"
+const char* PresetFileName(PresetKind kind);  // "gpus.json", "models.json", "runtimes.json", ...
 
 class PresetLibrary {
  public:

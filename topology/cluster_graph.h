@@ -1,82 +1,106 @@
 // The cluster as a graph of devices and links (Boost.Graph underneath).
 //
-// Vertices are GPUs and switches; edges are full-duplex links with a per-direction bandwidth,
-// a latency and a tier (scale-up NVLink/NVSwitch so far). Routes are shortest paths in hops.
-// The SimGrid platform (simgrid_platform.h) is built from this graph, never written twice.
+// Vertices: GPUs, NVSwitches (one per scale-up domain), NICs, one leaf switch per rack, one spine
+// (when there are several racks) and one host CPU per server. Edges are full-duplex links with a
+// per-direction bandwidth, a latency, a tier and a fabric:
+//   GPU–NVSwitch  scale_up    (the GPU's NVLink port)
+//   GPU–NIC       scale_out   (PCIe, host fabric bandwidth; a NIC may be shared by several GPUs)
+//   NIC–leaf      scale_out   (the NIC port)
+//   leaf–spine    inter_rack  (the rack's uplink: rack NIC bandwidth / leaf_oversubscription)
+//   GPU–CPU       host        (PCIe or C2C, for KV offload)
+// The spine is one logical switch whose uplinks aggregate the rack's links: the fluid
+// equivalent of ideal ECMP over parallel spine switches.
 //
-// Today the builder knows servers of GPUs on an NVSwitch; racks, NICs and leaf/spine come
-// with the topology issue.
+// Routes are shortest paths in hops that never pass through a GPU or a CPU (they are endpoints,
+// not routers). The SimGrid platform (simgrid_platform.h) is built from this graph.
 //
-//   MOESIM_ASSIGN_OR_RETURN(ClusterGraph g, ClusterGraph::Servers({1, 8, {450, 1.0}}));
-//   std::vector<RouteHop> r = g.Route(g.Gpu(0), g.Gpu(3));  // gpu0 -> nvswitch -> gpu3
+//   MOESIM_ASSIGN_OR_RETURN(ClusterGraph g, ClusterGraph::Build(cluster_spec));
+//   auto route = g.Route(g.Gpu(0), g.Gpu(9));  // gpu -> nic -> leaf -> nic -> gpu
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "models/fabric_spec.h"
+#include "topology/cluster_spec.h"
 
 namespace moesim {
 
-enum class DeviceKind { kGpu, kSwitch };
-enum class LinkTier { kScaleUp };
+enum class DeviceKind { kGpu, kNvSwitch, kNic, kLeaf, kSpine, kCpu };
+enum class LinkTier { kScaleUp = 0, kScaleOut = 1, kInterRack = 2, kHost = 3 };
+inline constexpr int kLinkTierCount = 4;
 
-const char* LinkTierName(LinkTier tier);
+const char* LinkTierName(LinkTier tier);  // "scale_up", "scale_out", "inter_rack", "host"
 
 struct Device {
   DeviceKind kind = DeviceKind::kGpu;
   std::string name;
-  int server = 0;
+  int rack = 0;
+  int server = 0;  // global server index (racks × servers_per_rack)
 };
 
 struct Link {
   std::string name;
-  int a = 0;  // device index of one end ("up" direction is a -> b)
+  int a = 0;  // device index; "up" is a -> b
   int b = 0;
-  double gb_per_s = 0;  // per direction, 1e9 B/s
+  double gb_per_s = 0;  // per direction
   double latency_us = 0;
   LinkTier tier = LinkTier::kScaleUp;
+  const FabricSpec* fabric = nullptr;  // owned by the graph
 };
 
 struct RouteHop {
   int link = 0;
-  bool up = true;  // traversed a -> b
-};
-
-struct ServerLayout {
-  int servers = 1;
-  int gpus_per_server = 1;
-  struct {
-    double gb_per_s = 0;    // NVLink port bandwidth per GPU per direction
-    double latency_us = 0;  // one GPU -> GPU hop through the switch
-  } scaleup;
+  bool up = true;
 };
 
 class ClusterGraph {
  public:
-  // Servers of GPUs, each GPU attached by one port to its server's NVSwitch. A server with a
-  // single GPU has no switch.
-  static absl::StatusOr<ClusterGraph> Servers(const ServerLayout& layout);
+  static absl::StatusOr<ClusterGraph> Build(const ClusterSpec& spec);
 
   ClusterGraph(ClusterGraph&&) noexcept;
   ClusterGraph& operator=(ClusterGraph&&) noexcept;
   ~ClusterGraph();
 
+  const ClusterSpec& spec() const;
   const std::vector<Device>& devices() const;
   const std::vector<Link>& links() const;
-  int gpu_count() const { return static_cast<int>(gpus_.size()); }
-  int Gpu(int global_index) const { return gpus_.at(global_index); }  // device index
+  int gpu_count() const;
+  int Gpu(int global_index) const;  // device index of a GPU
+  int Cpu(int server) const;        // device index of a server's host CPU
 
-  // Shortest path in hops from device `from` to device `to` (empty when from == to). Fails if
-  // the two are not connected.
+  // Shortest route from device `from` to device `to` (empty when equal); fails when none.
+  // Routes are computed once per source and cached.
   absl::StatusOr<std::vector<RouteHop>> Route(int from, int to) const;
+  double RouteLatencyUs(const std::vector<RouteHop>& route) const;
 
  private:
   struct Impl;
   explicit ClusterGraph(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  std::vector<int> gpus_;
 };
+
+// A transfer of `bytes` from one GPU (global index) to another.
+struct Transfer {
+  int src_gpu = 0;
+  int dst_gpu = 0;
+  double bytes = 0;
+};
+
+// Loads of a set of concurrent transfers on every link direction (index 2·link + (up ? 0 : 1)),
+// and the link-load bound: the time the busiest link direction needs, plus the longest route
+// latency. Bytes per tier count every link a byte crosses in that tier.
+struct LinkLoads {
+  std::vector<double> bytes;
+  double bound_s = 0;
+  double max_route_latency_s = 0;
+  int bottleneck_link = -1;  // -1 when no bytes move
+  std::array<double, kLinkTierCount> tier_bytes{};
+};
+absl::StatusOr<LinkLoads> RouteTraffic(const ClusterGraph& graph,
+                                       const std::vector<Transfer>& transfers);
 
 }  // namespace moesim

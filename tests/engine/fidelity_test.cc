@@ -1,6 +1,7 @@
 // The three step-executor fidelities agree exactly on an isolated instance: "step" computes
 // all-reduces in closed form, "layer" runs them as SimGrid flows on the NVLink ports, "kernel"
 // additionally runs every kernel as a SimGrid Exec. Each simulation runs in its own process.
+// Agreement is to 1e-6 relative: SimGrid flows carry whole bytes and solve rates in doubles.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -34,11 +35,11 @@ TEST_CASE("step, layer and kernel fidelity give the same results on an isolated 
   for (const nlohmann::json* other : {&b, &c}) {
     CHECK((*other)["batch"]["steps"] == a["batch"]["steps"]);
     CHECK((*other)["throughput"]["output_tok_per_s"].get<double>() ==
-          Approx(a["throughput"]["output_tok_per_s"].get<double>()).epsilon(1e-9));
+          Approx(a["throughput"]["output_tok_per_s"].get<double>()).epsilon(1e-6));
     CHECK((*other)["batch"]["mean_step_ms"].get<double>() ==
-          Approx(a["batch"]["mean_step_ms"].get<double>()).epsilon(1e-9));
+          Approx(a["batch"]["mean_step_ms"].get<double>()).epsilon(1e-6));
     CHECK((*other)["time_share"]["communication"].get<double>() ==
-          Approx(a["time_share"]["communication"].get<double>()).epsilon(1e-9));
+          Approx(a["time_share"]["communication"].get<double>()).epsilon(1e-6));
   }
   // TP=4 all-reduces took time: the comparison exercised the SimGrid flows.
   CHECK(a["time_share"]["communication"].get<double>() > 0.01);

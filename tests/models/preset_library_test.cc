@@ -248,6 +248,7 @@ TEST_CASE("Load rejects missing files, malformed JSON and sourceless numbers", "
   };
   write("models.json", "{}");
   write("runtimes.json", "{}");
+  write("fabrics.json", "{}");
 
   CHECK_FALSE(PresetLibrary::Load((dir / "nope").string()).ok());
 
@@ -286,6 +287,7 @@ TEST_CASE("Load accepts sourceless non-numeric arrays", "[preset_library]") {
   fs::create_directories(dir);
   std::ofstream(dir / "gpus.json") << "{}";
   std::ofstream(dir / "runtimes.json") << "{}";
+  std::ofstream(dir / "fabrics.json") << "{}";
   std::ofstream(dir / "models.json")
       << "{\"M\": {\"layers\": {\"value\": 2, \"source\": \"s\"}, \"flag\": true,"
          " \"attention_pattern\": [\"sliding\", \"full\"]}}";

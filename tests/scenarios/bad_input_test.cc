@@ -263,10 +263,10 @@ TEST_CASE("zero GPUs per server", "[bad-input]") {
   ExpectError(doc, "$.hardware.gpus_per_server", "got 0", "expected an integer (a number >= 1");
 }
 
-TEST_CASE("zero servers", "[bad-input]") {
+TEST_CASE("zero racks", "[bad-input]") {
   json doc = Base();
-  doc["hardware"]["servers"] = 0;
-  ExpectError(doc, "$.hardware.servers", "got 0", "expected an integer (a number >= 1");
+  doc["hardware"]["racks"] = 0;
+  ExpectError(doc, "$.hardware.racks", "got 0", "expected an integer (a number >= 1");
 }
 
 TEST_CASE("gpu_memory_utilization above 1", "[bad-input]") {
@@ -504,14 +504,14 @@ TEST_CASE("tensor_parallel not dividing gpus_per_server", "[bad-input]") {
   doc["hardware"]["gpus_per_server"] = 8;
   doc["deployment"]["tensor_parallel"] = 3;
   ExpectError(doc, "$.deployment.tensor_parallel", "got 3",
-              "expected a divisor of hardware.gpus_per_server (8)");
+              "expected a divisor or a multiple of hardware.gpus_per_server (8)");
 }
 
-TEST_CASE("tensor_parallel above gpus_per_server", "[bad-input]") {
+TEST_CASE("tensor_parallel above the cluster's GPUs", "[bad-input]") {
   json doc = Base();
-  doc["deployment"]["tensor_parallel"] = 2;  // default.json has one GPU per server
+  doc["deployment"]["tensor_parallel"] = 2;  // default.json has a single GPU
   ExpectError(doc, "$.deployment.tensor_parallel", "got 2",
-              "expected a divisor of hardware.gpus_per_server (1)");
+              "expected at most the cluster's 1 GPUs");
 }
 
 TEST_CASE("tensor_parallel not dividing the attention heads", "[bad-input]") {
@@ -570,7 +570,7 @@ TEST_CASE("gpus_per_server above the scale-up domain", "[bad-input]") {
   json doc = Base();
   doc["hardware"]["gpus_per_server"] = 16;
   ExpectError(doc, "$.hardware.gpus_per_server", "got 16",
-              "expected at most the GPU's scale-up domain (8 GPUs for H200)");
+              "expected a scale-up domain of at most 8 GPUs for H200 (this one has 16)");
 }
 
 // --- Memory -----------------------------------------------------------------------------------

@@ -1,40 +1,143 @@
+// The cluster graph: devices, tiers, routes and link-load bounds.
 #include "topology/cluster_graph.h"
 
 #include <catch2/catch.hpp>
 
+#include "topology/collective_pattern.h"
+
 namespace moesim {
 namespace {
 
-TEST_CASE("a server of 8 GPUs routes every pair through its NVSwitch", "[topology]") {
-  ServerLayout layout;
-  layout.servers = 2;
-  layout.gpus_per_server = 8;
-  layout.scaleup.gb_per_s = 450;
-  layout.scaleup.latency_us = 1.0;
-  auto g = ClusterGraph::Servers(layout);
-  REQUIRE(g.ok());
-  CHECK(g->gpu_count() == 16);
-  CHECK(g->links().size() == 16);
-  auto r = g->Route(g->Gpu(0), g->Gpu(3));
-  REQUIRE(r.ok());
-  REQUIRE(r->size() == 2);
-  CHECK((*r)[0].up);         // gpu0 -> switch
-  CHECK_FALSE((*r)[1].up);   // switch -> gpu3
-  CHECK(g->links()[(*r)[0].link].latency_us + g->links()[(*r)[1].link].latency_us ==
-        Approx(1.0));
-  // Servers are not connected to each other yet (no scale-out fabric).
-  CHECK_FALSE(g->Route(g->Gpu(0), g->Gpu(8)).ok());
-  CHECK(g->Route(g->Gpu(5), g->Gpu(5))->empty());
+FabricSpec Fabric(const std::string& name, double gb_per_s, double latency_us) {
+  FabricSpec f;
+  f.name = name;
+  f.gb_per_s = gb_per_s;
+  f.latency_us = latency_us;
+  f.protocol_efficiency = EfficiencyCurve({{1.0, 1.0}});
+  return f;
 }
 
-TEST_CASE("bad server layouts are rejected", "[topology]") {
-  ServerLayout layout;
-  layout.gpus_per_server = 0;
-  layout.scaleup.gb_per_s = 450;
-  CHECK_FALSE(ClusterGraph::Servers(layout).ok());
-  layout.gpus_per_server = 8;
-  layout.scaleup.gb_per_s = 0;
-  CHECK_FALSE(ClusterGraph::Servers(layout).ok());
+ClusterSpec Spec(int gpus_per_server, int servers_per_rack, int racks) {
+  ClusterSpec s;
+  s.gpus_per_server = gpus_per_server;
+  s.servers_per_rack = servers_per_rack;
+  s.racks = racks;
+  s.nics_per_server = gpus_per_server;
+  s.scaleup = Fabric("nvlink", 450, 0.5);
+  s.scaleout = Fabric("nic", 50, 1.0);
+  s.interrack = Fabric("nic", 50, 1.0);
+  s.host = Fabric("pcie", 64, 1.0);
+  return s;
+}
+
+std::vector<LinkTier> Tiers(const ClusterGraph& g, int a, int b) {
+  auto r = g.Route(g.Gpu(a), g.Gpu(b));
+  REQUIRE(r.ok());
+  std::vector<LinkTier> tiers;
+  for (const RouteHop& h : *r) tiers.push_back(g.links()[h.link].tier);
+  return tiers;
+}
+
+TEST_CASE("routes use NVLink inside a server, NICs across servers, the spine across racks",
+          "[topology]") {
+  auto g = ClusterGraph::Build(Spec(8, 2, 2));
+  REQUIRE(g.ok());
+  CHECK(g->gpu_count() == 32);
+  using T = LinkTier;
+  CHECK(Tiers(*g, 0, 7) == std::vector<T>{T::kScaleUp, T::kScaleUp});
+  // gpu -> (pcie) nic -> leaf -> nic -> (pcie) gpu
+  CHECK(Tiers(*g, 0, 8) == std::vector<T>{T::kScaleOut, T::kScaleOut, T::kScaleOut, T::kScaleOut});
+  // ... -> leaf -> spine -> leaf -> ...
+  CHECK(Tiers(*g, 0, 16) == std::vector<T>{T::kScaleOut, T::kScaleOut, T::kInterRack, T::kInterRack,
+                                           T::kScaleOut, T::kScaleOut});
+  // GPUs and CPUs never forward traffic: the host CPU is a leaf of the graph.
+  auto host = g->Route(g->Gpu(3), g->Cpu(0));
+  REQUIRE(host.ok());
+  CHECK(host->size() == 1);
+  CHECK(g->links()[(*host)[0].link].tier == T::kHost);
+}
+
+TEST_CASE("an NVL72 rack is one scale-up domain across its servers", "[topology]") {
+  ClusterSpec s = Spec(4, 18, 2);
+  s.scaleup_domain = ScaleUpDomain::kRack;
+  auto g = ClusterGraph::Build(s);
+  REQUIRE(g.ok());
+  CHECK(g->gpu_count() == 144);
+  CHECK(Tiers(*g, 0, 71) == std::vector<LinkTier>{LinkTier::kScaleUp, LinkTier::kScaleUp});
+  CHECK(Tiers(*g, 0, 72).size() == 6);  // other rack: through the spine
+}
+
+TEST_CASE("shared NICs: two GPUs behind one NIC share its port", "[topology]") {
+  ClusterSpec s = Spec(8, 2, 1);
+  s.nics_per_server = 4;
+  auto g = ClusterGraph::Build(s);
+  REQUIRE(g.ok());
+  auto a = g->Route(g->Gpu(0), g->Gpu(8));
+  auto b = g->Route(g->Gpu(1), g->Gpu(9));
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK((*a)[1].link == (*b)[1].link);  // same NIC port
+}
+
+TEST_CASE("link-load bound of an all-to-all matches the bottleneck analysis", "[topology]") {
+  // simgrid-notes.md §5.1: 16 GPUs / 2 servers, 1 MB per pair: each GPU's NIC carries
+  // 8 remote peers × 1 MB = 8 MB at 50 GB/s = 160 us (+ route latency).
+  auto g = ClusterGraph::Build(Spec(8, 2, 1));
+  REQUIRE(g.ok());
+  std::vector<Transfer> t;
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 16; ++j)
+      if (i != j) t.push_back({i, j, 1e6});
+  auto loads = RouteTraffic(*g, t);
+  REQUIRE(loads.ok());
+  const double route_latency = 4 * 1.0e-6;  // pcie, nic, nic, pcie hops
+  CHECK(loads->bound_s == Approx(8e6 / 50e9 + route_latency).epsilon(1e-9));
+  CHECK(g->links()[loads->bottleneck_link].tier == LinkTier::kScaleOut);
+  CHECK(loads->tier_bytes[static_cast<int>(LinkTier::kScaleUp)] == Approx(16 * 7 * 2 * 1e6));
+}
+
+TEST_CASE("an oversubscribed spine becomes the bottleneck", "[topology]") {
+  // 32 GPUs / 4 servers / 2 racks, oversubscription 2: each rack uplink carries 16 GPUs × 16
+  // remote GPUs × 1 MB = 256 MB at 16 × 50 / 2 = 400 GB/s = 640 us > NIC's 24 MB / 50 GB/s.
+  ClusterSpec s = Spec(8, 2, 2);
+  s.leaf_oversubscription = 2.0;
+  auto g = ClusterGraph::Build(s);
+  REQUIRE(g.ok());
+  std::vector<Transfer> t;
+  for (int i = 0; i < 32; ++i)
+    for (int j = 0; j < 32; ++j)
+      if (i != j) t.push_back({i, j, 1e6});
+  auto loads = RouteTraffic(*g, t);
+  REQUIRE(loads.ok());
+  CHECK(g->links()[loads->bottleneck_link].tier == LinkTier::kInterRack);
+  CHECK(loads->bound_s - loads->max_route_latency_s == Approx(256e6 / 400e9).epsilon(1e-9));
+}
+
+TEST_CASE("ring all-reduce pattern: ring bytes, steps, and protocol efficiency", "[topology]") {
+  ClusterSpec s = Spec(8, 1, 1);
+  s.scaleup.protocol_efficiency = EfficiencyCurve({{1e6, 0.5}});
+  s.scaleup.step_latency_us = 1.0;
+  auto g = ClusterGraph::Build(s);
+  REQUIRE(g.ok());
+  auto ring = CollectivePattern::RingAllReduce(*g, {0, 1, 2, 3, 4, 5, 6, 7});
+  REQUIRE(ring.ok());
+  CHECK(ring->steps() == 14);
+  const CollectiveCost c = ring->Estimate(8e6, /*launch_us=*/3.0);
+  // Each port: 2·7/8 × 8 MB = 14 MB payload, ÷ 0.5 efficiency = 28 MB at 450 GB/s.
+  CHECK(c.transfer_s == Approx(28e6 / 450e9 + 1.0e-6).epsilon(1e-9));
+  CHECK(c.latency_s == Approx(3e-6 + 14e-6));
+  CHECK(c.bottleneck_tier == LinkTier::kScaleUp);
+}
+
+TEST_CASE("bad cluster shapes are rejected", "[topology]") {
+  ClusterSpec s = Spec(8, 1, 1);
+  s.nics_per_server = 3;
+  CHECK_FALSE(ClusterGraph::Build(s).ok());
+  s = Spec(8, 1, 1);
+  s.scaleout.gb_per_s = 0;
+  CHECK_FALSE(ClusterGraph::Build(s).ok());
+  s = Spec(0, 1, 1);
+  CHECK_FALSE(ClusterGraph::Build(s).ok());
 }
 
 }  // namespace

@@ -1,0 +1,33 @@
+// Runs a collective on SimGrid's clock from the calling actor, at one of three fidelities:
+//
+//  * analytic: sleeps for the link-load bound of the routed traffic (CollectivePattern::Estimate);
+//  * ptask:    one SimGrid parallel task with the per-GPU byte matrix (host/model:ptask_L07),
+//              whose duration is the bottleneck bound when alone and shares links with others;
+//  * flows:    one SimGrid flow per GPU pair (max-min fair sharing per flow, CM02).
+// In every case the collective's latency (launch + step latencies) is a sleep before the
+// transfer. Isolated and balanced, the three agree; under contention or with several
+// interacting bottlenecks ptask and flows differ (../shared/reference/simgrid-notes.md §5.2).
+#pragma once
+
+#include "topology/collective_pattern.h"
+#include "topology/simgrid_platform.h"
+
+namespace moesim {
+
+enum class CollectiveFidelity { kAnalytic, kPtask, kFlows };
+const char* CollectiveFidelityName(CollectiveFidelity f);
+
+class CollectiveRunner {
+ public:
+  CollectiveRunner(const SimgridPlatform& platform, CollectiveFidelity fidelity)
+      : platform_(platform), fidelity_(fidelity) {}
+
+  // Returns the analytic cost with `seconds` replaced by the simulated duration.
+  CollectiveCost Run(const CollectivePattern& pattern, double message_bytes, double launch_us);
+
+ private:
+  const SimgridPlatform& platform_;
+  CollectiveFidelity fidelity_;
+};
+
+}  // namespace moesim

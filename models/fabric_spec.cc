@@ -1,0 +1,35 @@
+#include "models/fabric_spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include "models/status_macros.h"
+
+namespace moesim {
+
+absl::StatusOr<FabricSpec> ParseFabricSpec(const nlohmann::json& value, const JsonLocation& where,
+                                           const std::string& name) {
+  FabricSpec f;
+  f.name = name;
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
+  MOESIM_ASSIGN_OR_RETURN(f.description, r.StringOr("description", ""));
+  MOESIM_ASSIGN_OR_RETURN(f.gb_per_s, r.Number("gb_per_s", NumberRule::PositiveAtMost(1e6)));
+  MOESIM_ASSIGN_OR_RETURN(f.latency_us, r.Number("latency_us", NumberRule::Between(0, 1e6)));
+  MOESIM_ASSIGN_OR_RETURN(f.step_latency_us,
+                          r.Number("step_latency_us", NumberRule::Between(0, 1e6)));
+  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* curve, r.Array("protocol_efficiency_vs_bytes"));
+  MOESIM_ASSIGN_OR_RETURN(
+      f.protocol_efficiency,
+      EfficiencyCurve::Parse(*curve, where.Key("protocol_efficiency_vs_bytes")));
+  MOESIM_RETURN_IF_ERROR(r.Finish());
+  return f;
+}
+
+nlohmann::json FabricSpecToJson(const FabricSpec& f) {
+  return {{"description", f.description},
+          {"gb_per_s", f.gb_per_s},
+          {"latency_us", f.latency_us},
+          {"step_latency_us", f.step_latency_us},
+          {"protocol_efficiency_vs_bytes", f.protocol_efficiency.ToJson()}};
+}
+
+}  // namespace moesim

@@ -1,0 +1,36 @@
+// One class of link (NVLink4, IB NDR 400G, 400GbE, PCIe Gen5 x16, ...): its raw bandwidth,
+// its per-hop latency and how collectives behave on it.
+//
+// Values come from fabric presets (models/presets/fabrics.json, calibration.md §1.2, §3 and
+// calibration/tables_comm.md) with scenario overrides. The SimGrid link carries the raw
+// per-direction bandwidth; protocol overhead of a collective is charged by inflating its bytes
+// on the wire by 1 / protocol_efficiency(message bytes) (NCCL's LL/LL128/Simple protocols and
+// chunking make small and mid-size messages reach a fraction of the line rate).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "absl/status/statusor.h"
+#include "models/efficiency_curve.h"
+#include "models/json_reader.h"
+
+namespace moesim {
+
+struct FabricSpec {
+  std::string name;
+  std::string description;
+  double gb_per_s = 0;                  // raw bandwidth per direction, 1e9 B/s
+  double latency_us = 0;                // one-way latency of one hop (GPU/NIC to switch)
+  double step_latency_us = 0;           // added per ring step of a collective (synchronisation)
+  EfficiencyCurve protocol_efficiency;  // achieved / raw bandwidth vs message bytes per rank
+
+  double BytesPerSecond() const { return gb_per_s * 1e9; }
+};
+
+absl::StatusOr<FabricSpec> ParseFabricSpec(const nlohmann::json& value, const JsonLocation& where,
+                                           const std::string& name);
+nlohmann::json FabricSpecToJson(const FabricSpec& fabric);
+
+}  // namespace moesim

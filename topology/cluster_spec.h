@@ -1,0 +1,55 @@
+// The shape of a cluster: racks × servers × GPUs, the scale-up domain (a server's NVSwitch or a
+// whole NVL72 rack), NICs per server (rail-optimised: one per GPU; fewer: GPUs share NICs),
+// the leaf uplink oversubscription and the fabric of every link class.
+//
+// Parsed from the scenario's "hardware" object (beside "gpu"):
+//   "gpus_per_server": 8, "servers_per_rack": 4, "racks": 2,
+//   "scaleup_domain": "server" | "rack",        (default: "rack" when the GPU's scale-up domain
+//                                                 covers a whole rack of servers, e.g. NVL72)
+//   "nics_per_server": 8, "leaf_oversubscription": 2.0,
+//   "fabrics": {"scaleup": "nvlink4", "scaleout": "ib-ndr-400", "interrack": "ib-ndr-400",
+//               "host": "pcie5-x16"}            (defaults: the GPU preset's fabrics; interrack =
+//                                                 scaleout)
+// Any fabric may be replaced ("400GbE everywhere": scaleup and scaleout "roce-400").
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "absl/status/statusor.h"
+#include "models/fabric_spec.h"
+#include "models/gpu_spec.h"
+#include "models/json_reader.h"
+#include "models/preset_library.h"
+
+namespace moesim {
+
+enum class ScaleUpDomain { kServer, kRack };
+
+struct ClusterSpec {
+  int gpus_per_server = 1;
+  int servers_per_rack = 1;
+  int racks = 1;
+  ScaleUpDomain scaleup_domain = ScaleUpDomain::kServer;
+  int nics_per_server = 1;
+  double leaf_oversubscription = 1.0;  // NIC bandwidth below a leaf / its uplink bandwidth
+  FabricSpec scaleup;
+  FabricSpec scaleout;
+  FabricSpec interrack;
+  FabricSpec host;
+
+  int gpus_per_rack() const { return gpus_per_server * servers_per_rack; }
+  int servers() const { return servers_per_rack * racks; }
+  int total_gpus() const { return gpus_per_rack() * racks; }
+  int scaleup_domain_gpus() const {
+    return scaleup_domain == ScaleUpDomain::kRack ? gpus_per_rack() : gpus_per_server;
+  }
+};
+
+// Reads the cluster keys of `hardware` (everything except "gpu", which the caller reads).
+absl::StatusOr<ClusterSpec> ParseClusterSpec(JsonObjectReader& hardware, const GpuSpec& gpu,
+                                             const PresetLibrary& presets);
+nlohmann::json ClusterSpecToJson(const ClusterSpec& cluster);
+
+}  // namespace moesim

@@ -1,0 +1,134 @@
+#include "topology/collective_pattern.h"
+
+#include <algorithm>
+#include <map>
+
+namespace moesim {
+
+absl::StatusOr<CollectivePattern> CollectivePattern::Make(const ClusterGraph& graph, Kind kind,
+                                                          std::vector<int> gpus,
+                                                          std::vector<Transfer> unit, int steps) {
+  CollectivePattern p;
+  p.graph_ = &graph;
+  p.kind_ = kind;
+  p.gpus_ = std::move(gpus);
+  p.steps_ = steps;
+  for (const Transfer& t : unit) {
+    if (t.bytes <= 0 || t.src_gpu == t.dst_gpu) continue;
+    if (t.src_gpu < 0 || t.dst_gpu < 0 || t.src_gpu >= graph.gpu_count() ||
+        t.dst_gpu >= graph.gpu_count()) {
+      return absl::InvalidArgumentError("collective over a GPU outside the cluster");
+    }
+    auto route = graph.Route(graph.Gpu(t.src_gpu), graph.Gpu(t.dst_gpu));
+    if (!route.ok()) return route.status();
+    Flow f;
+    f.src = t.src_gpu;
+    f.dst = t.dst_gpu;
+    f.share = t.bytes;
+    for (const RouteHop& h : *route) {
+      f.link_dirs.push_back(2 * h.link + (h.up ? 0 : 1));
+      const FabricSpec* fabric = graph.links()[h.link].fabric;
+      f.fabrics.push_back(fabric);
+      p.step_latency_s_ = std::max(p.step_latency_s_, fabric->step_latency_us * 1e-6);
+    }
+    f.route_latency_s = graph.RouteLatencyUs(*route) * 1e-6;
+    p.max_route_latency_s_ = std::max(p.max_route_latency_s_, f.route_latency_s);
+    p.flows_.push_back(std::move(f));
+  }
+  return p;
+}
+
+absl::StatusOr<CollectivePattern> CollectivePattern::RingAllReduce(const ClusterGraph& graph,
+                                                                   std::vector<int> gpus) {
+  const int n = static_cast<int>(gpus.size());
+  std::vector<Transfer> unit;
+  if (n > 1) {
+    for (int i = 0; i < n; ++i) unit.push_back({gpus[i], gpus[(i + 1) % n], 2.0 * (n - 1) / n});
+  }
+  return Make(graph, Kind::kRingAllReduce, std::move(gpus), std::move(unit),
+              n > 1 ? 2 * (n - 1) : 0);
+}
+
+absl::StatusOr<CollectivePattern> CollectivePattern::AllToAll(const ClusterGraph& graph,
+                                                              std::vector<int> gpus) {
+  const int n = static_cast<int>(gpus.size());
+  std::vector<Transfer> unit;
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < n; ++j) {
+      if (i != j) unit.push_back({gpus[i], gpus[j], 1.0 / n});
+    }
+  }
+  return Make(graph, Kind::kAllToAll, std::move(gpus), std::move(unit), n > 1 ? 1 : 0);
+}
+
+absl::StatusOr<CollectivePattern> CollectivePattern::Send(const ClusterGraph& graph, int from_gpu,
+                                                          int to_gpu) {
+  return Make(graph, Kind::kSend, {from_gpu, to_gpu}, {{from_gpu, to_gpu, 1.0}}, 1);
+}
+
+double CollectivePattern::WireBytes(const Flow& f, double message_bytes) const {
+  double eff = 1.0;
+  for (const FabricSpec* fabric : f.fabrics) {
+    eff = std::min(eff, fabric->protocol_efficiency.At(message_bytes));
+  }
+  return f.share * message_bytes / eff;
+}
+
+double CollectivePattern::LatencySeconds(double launch_us) const {
+  if (flows_.empty()) return 0.0;
+  return launch_us * 1e-6 + steps_ * step_latency_s_;
+}
+
+CollectiveCost CollectivePattern::Estimate(double message_bytes, double launch_us) const {
+  CollectiveCost c;
+  if (flows_.empty() || message_bytes <= 0) return c;
+  c.latency_s = LatencySeconds(launch_us);
+  std::map<int, double> loads;  // link direction -> wire bytes
+  for (const Flow& f : flows_) {
+    const double wire = WireBytes(f, message_bytes);
+    for (int d : f.link_dirs) loads[d] += wire;
+  }
+  double worst = 0;
+  int worst_link = -1;
+  const auto& links = graph_->links();
+  for (const auto& [dir, bytes] : loads) {
+    const double s = bytes / (links[dir / 2].gb_per_s * 1e9);
+    if (s > worst) {
+      worst = s;
+      worst_link = dir / 2;
+    }
+  }
+  c.transfer_s = worst + max_route_latency_s_;
+  c.seconds = c.latency_s + c.transfer_s;
+  if (worst_link >= 0) c.bottleneck_tier = links[worst_link].tier;
+  c.tier_bytes = TierBytes(message_bytes);
+  return c;
+}
+
+std::vector<Transfer> CollectivePattern::WireTransfers(double message_bytes) const {
+  std::vector<Transfer> out;
+  out.reserve(flows_.size());
+  for (const Flow& f : flows_) out.push_back({f.src, f.dst, WireBytes(f, message_bytes)});
+  return out;
+}
+
+std::vector<int> CollectivePattern::LinkDirections() const {
+  std::vector<int> dirs;
+  for (const Flow& f : flows_) dirs.insert(dirs.end(), f.link_dirs.begin(), f.link_dirs.end());
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  return dirs;
+}
+
+std::array<double, kLinkTierCount> CollectivePattern::TierBytes(double message_bytes) const {
+  std::array<double, kLinkTierCount> tiers{};
+  const auto& links = graph_->links();
+  for (const Flow& f : flows_) {
+    for (int d : f.link_dirs) {
+      tiers[static_cast<int>(links[d / 2].tier)] += f.share * message_bytes;
+    }
+  }
+  return tiers;
+}
+
+}  // namespace moesim

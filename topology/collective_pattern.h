@@ -1,0 +1,83 @@
+// The traffic of one collective over a group of GPUs, with its routes resolved once, and its
+// analytic cost: the link-load bound over the routed traffic plus the collective's latency.
+//
+//   cost = launch + step_latency × steps + max over link directions (wire bytes / bandwidth)
+//          + longest route latency
+//   wire bytes of a transfer = payload / protocol_efficiency(message bytes) of the slowest
+//          fabric on its route (NCCL-like protocols reach a size-dependent fraction of line rate)
+//
+// Patterns:
+//  * ring all-reduce, one shot per GPU: rank i sends 2(n−1)/n × S to rank i+1 (ring in the
+//    given order, so a server-major order crosses each server boundary once); steps = 2(n−1);
+//  * all-to-all: every ordered pair exchanges S / n; steps = 1;
+//  * send: one transfer of S between two GPUs (pipeline stages); steps = 1.
+// The same wire transfers are what the SimGrid paths (engine/collective_runner.h) send, so on an
+// idle fabric the analytic cost and the simulated one agree.
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "topology/cluster_graph.h"
+
+namespace moesim {
+
+struct CollectiveCost {
+  double seconds = 0;     // total
+  double latency_s = 0;   // launch + steps × step latency (not the route latency)
+  double transfer_s = 0;  // link-load bound incl. the longest route latency
+  LinkTier bottleneck_tier = LinkTier::kScaleUp;
+  std::array<double, kLinkTierCount> tier_bytes{};  // payload bytes × links crossed, per tier
+};
+
+class CollectivePattern {
+ public:
+  enum class Kind { kRingAllReduce, kAllToAll, kSend };
+
+  static absl::StatusOr<CollectivePattern> RingAllReduce(const ClusterGraph& graph,
+                                                         std::vector<int> gpus);
+  static absl::StatusOr<CollectivePattern> AllToAll(const ClusterGraph& graph,
+                                                    std::vector<int> gpus);
+  static absl::StatusOr<CollectivePattern> Send(const ClusterGraph& graph, int from_gpu,
+                                                int to_gpu);
+
+  Kind kind() const { return kind_; }
+  const std::vector<int>& gpus() const { return gpus_; }
+  int steps() const { return steps_; }
+
+  // Analytic cost of one collective with `message_bytes` per rank and a software launch cost.
+  CollectiveCost Estimate(double message_bytes, double launch_us) const;
+  // The latency part alone (launch + steps × the slowest fabric's step latency).
+  double LatencySeconds(double launch_us) const;
+  // The transfers as they go on the wire (payload inflated by protocol efficiency).
+  std::vector<Transfer> WireTransfers(double message_bytes) const;
+  // Link directions (2·link + (up ? 0 : 1)) any transfer of the pattern crosses.
+  std::vector<int> LinkDirections() const;
+  // Payload bytes per tier for one collective (links crossed counted), for fabric-load reports.
+  std::array<double, kLinkTierCount> TierBytes(double message_bytes) const;
+
+ private:
+  struct Flow {
+    int src = 0;
+    int dst = 0;
+    double share = 0;            // payload = share × message bytes
+    std::vector<int> link_dirs;  // 2·link + (up ? 0 : 1)
+    std::vector<const FabricSpec*> fabrics;
+    double route_latency_s = 0;
+  };
+  static absl::StatusOr<CollectivePattern> Make(const ClusterGraph& graph, Kind kind,
+                                                std::vector<int> gpus,
+                                                std::vector<Transfer> unit_transfers, int steps);
+  double WireBytes(const Flow& f, double message_bytes) const;
+
+  const ClusterGraph* graph_ = nullptr;
+  Kind kind_ = Kind::kSend;
+  std::vector<int> gpus_;
+  std::vector<Flow> flows_;
+  int steps_ = 1;
+  double step_latency_s_ = 0;
+  double max_route_latency_s_ = 0;
+};
+
+}  // namespace moesim
