@@ -66,6 +66,13 @@ absl::StatusOr<CollectivePattern> CollectivePattern::Send(const ClusterGraph& gr
   return Make(graph, Kind::kSend, {from_gpu, to_gpu}, {{from_gpu, to_gpu, 1.0}}, 1);
 }
 
+absl::StatusOr<CollectivePattern> CollectivePattern::Custom(const ClusterGraph& graph,
+                                                            std::vector<int> gpus,
+                                                            std::vector<Transfer> shares,
+                                                            int steps) {
+  return Make(graph, Kind::kAllToAll, std::move(gpus), std::move(shares), steps);
+}
+
 double CollectivePattern::WireBytes(const Flow& f, double message_bytes) const {
   double eff = 1.0;
   for (const FabricSpec* fabric : f.fabrics) {

@@ -41,6 +41,9 @@ class CollectivePattern {
                                                     std::vector<int> gpus);
   static absl::StatusOr<CollectivePattern> Send(const ClusterGraph& graph, int from_gpu,
                                                 int to_gpu);
+  // Any traffic: each transfer's bytes are its share of the message (payload = share × S).
+  static absl::StatusOr<CollectivePattern> Custom(const ClusterGraph& graph, std::vector<int> gpus,
+                                                  std::vector<Transfer> shares, int steps);
 
   Kind kind() const { return kind_; }
   const std::vector<int>& gpus() const { return gpus_; }
