@@ -5,8 +5,8 @@
 namespace moesim {
 
 InstanceScheduler::InstanceScheduler(const SchedulerConfig& config, const KvFootprint& footprint,
-                                     int64_t total_blocks)
-    : config_(config), footprint_(footprint), pool_(total_blocks) {}
+                                     PagedKvPool* pool)
+    : config_(config), footprint_(footprint), pool_(pool) {}
 
 void InstanceScheduler::Enqueue(Request* r) {
   r->prompt_tokens = r->input_tokens;
@@ -16,13 +16,13 @@ void InstanceScheduler::Enqueue(Request* r) {
 bool InstanceScheduler::Grow(Request* r, int64_t new_tokens) {
   const int64_t need = footprint_.BlocksFor(r->kv_tokens + new_tokens) - r->kv_blocks;
   if (need <= 0) return true;
-  if (!pool_.TryTake(need)) return false;
+  if (!pool_->TryTake(need)) return false;
   r->kv_blocks += need;
   return true;
 }
 
 void InstanceScheduler::Preempt(Request* r) {
-  pool_.Give(r->kv_blocks);
+  pool_->Give(r->kv_blocks);
   r->kv_blocks = 0;
   r->kv_tokens = 0;
   r->prefilled = 0;
@@ -127,7 +127,7 @@ std::vector<Request*> InstanceScheduler::Complete(double now_s) {
   scheduled_.clear();
   if (!finished.empty()) {
     for (Request* r : finished) {
-      pool_.Give(r->kv_blocks);
+      pool_->Give(r->kv_blocks);
       r->kv_blocks = 0;
     }
     running_.erase(std::remove_if(running_.begin(), running_.end(),

@@ -33,8 +33,9 @@ struct SchedulerConfig {
 
 class InstanceScheduler {
  public:
-  InstanceScheduler(const SchedulerConfig& config, const KvFootprint& footprint,
-                    int64_t total_blocks);
+  // `pool`: the instance's KV blocks, shared by its virtual engines (pipeline parallelism runs
+  // one scheduler per micro-batch in flight over the same GPUs' memory).
+  InstanceScheduler(const SchedulerConfig& config, const KvFootprint& footprint, PagedKvPool* pool);
 
   void Enqueue(Request* request);
   bool HasWork() const { return !running_.empty() || !waiting_.empty(); }
@@ -46,7 +47,7 @@ class InstanceScheduler {
 
   int64_t running() const { return static_cast<int64_t>(running_.size()); }
   int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
-  const PagedKvPool& pool() const { return pool_; }
+  const PagedKvPool& pool() const { return *pool_; }
   int64_t preemptions() const { return preemptions_; }
 
  private:
@@ -56,7 +57,7 @@ class InstanceScheduler {
 
   SchedulerConfig config_;
   const KvFootprint& footprint_;
-  PagedKvPool pool_;
+  PagedKvPool* pool_;
   std::deque<Request*> waiting_;
   std::vector<Request*> running_;  // admission order
   std::vector<Request*> scheduled_;

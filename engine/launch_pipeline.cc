@@ -4,6 +4,24 @@
 
 namespace moesim {
 
+void LaunchPipeline::AddTransfer(double seconds, int tier,
+                                 const std::array<double, 4>& tier_bytes) {
+  breakdown_.comm_s += seconds;
+  breakdown_.comm_tier_s[tier] += seconds;
+  for (size_t i = 0; i < tier_bytes.size(); ++i) breakdown_.tier_bytes[i] += tier_bytes[i];
+}
+
+void TimeBreakdown::Scale(double f) {
+  compute_s *= f;
+  memory_s *= f;
+  launch_s *= f;
+  host_s *= f;
+  comm_s *= f;
+  for (size_t i = 0; i < comm_tier_s.size(); ++i) comm_tier_s[i] *= f;
+  flops *= f;
+  hbm_bytes *= f;
+}
+
 void TimeBreakdown::Add(const TimeBreakdown& o) {
   compute_s += o.compute_s;
   memory_s += o.memory_s;
@@ -19,9 +37,12 @@ void TimeBreakdown::Add(const TimeBreakdown& o) {
   kernels += o.kernels;
 }
 
-void LaunchPipeline::BeginStep(double now_s, int64_t running_seqs) {
+void LaunchPipeline::BeginStep(double now_s, int64_t running_seqs, bool host_work) {
   const double host_s =
-      (runtime_.host_step_overhead_us + runtime_.host_per_seq_overhead_us * running_seqs) * 1e-6;
+      host_work
+          ? (runtime_.host_step_overhead_us + runtime_.host_per_seq_overhead_us * running_seqs) *
+                1e-6
+          : 0.0;
   cpu_s_ = now_s + host_s;
   gpu_free_s_ = now_s;
   if (runtime_.mode == ExecutionMode::kCudaGraph) cpu_s_ += runtime_.graph_launch_us * 1e-6;

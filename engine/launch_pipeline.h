@@ -38,14 +38,18 @@ struct TimeBreakdown {
   double Busy() const { return compute_s + memory_s + comm_s; }
   double Total() const { return compute_s + memory_s + launch_s + host_s + comm_s; }
   void Add(const TimeBreakdown& o);
+  // Scales the per-GPU quantities (times, flops, HBM bytes) — e.g. to average pipeline stages;
+  // tier_bytes (whole-instance totals) and kernel counts are left as they are.
+  void Scale(double f);
 };
 
 class LaunchPipeline {
  public:
   explicit LaunchPipeline(const RuntimeSpec& runtime) : runtime_(runtime) {}
 
-  // Starts a step at `now_s` with `running_seqs` sequences in the batch.
-  void BeginStep(double now_s, int64_t running_seqs);
+  // Starts a step at `now_s` with `running_seqs` sequences in the batch. `host_work`: whether
+  // this GPU's step begins with the host's per-step CPU work (only a pipeline's first stage).
+  void BeginStep(double now_s, int64_t running_seqs, bool host_work = true);
   // Places a kernel of known duration; returns its GPU end time.
   double Kernel(const KernelTime& t, const Op& op);
   // For collectives whose duration SimGrid decides: the GPU start time of the next op...
@@ -58,6 +62,8 @@ class LaunchPipeline {
 
   const TimeBreakdown& breakdown() const { return breakdown_; }
   void ResetBreakdown() { breakdown_ = TimeBreakdown(); }
+  // Adds a transfer outside the kernel stream (a pipeline-stage send) to the breakdown.
+  void AddTransfer(double seconds, int tier, const std::array<double, 4>& tier_bytes);
 
  private:
   double Issue();  // issue time of the next op; advances the CPU

@@ -18,7 +18,7 @@ void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreak
   t.running_weighted += double(s.running) * d;
   t.waiting_weighted += double(s.waiting) * d;
   const double kv = s.kv_total_blocks > 0 ? double(s.kv_used_blocks) / s.kv_total_blocks : 0.0;
-  t.kv_used_weighted += kv * d;
+  t.kv_used_weighted += kv * d * s.share;
   t.kv_peak = std::max(t.kv_peak, kv);
   t.max_running = std::max(t.max_running, s.running);
   t.breakdown.Add(b);

@@ -25,6 +25,9 @@ struct StepRecord {
   int64_t waiting = 0;
   int64_t kv_used_blocks = 0;
   int64_t kv_total_blocks = 0;
+  // Fraction of the instance this record speaks for in time-weighted shared quantities (the KV
+  // pool): 1 / pipeline stages, since that many virtual engines report overlapping steps.
+  double share = 1.0;
 };
 
 struct RequestRecord {

@@ -75,6 +75,7 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
                {"runtime", s.runtime.name},
                {"execution_mode", ExecutionModeName(s.runtime.mode)},
                {"tensor_parallel", s.deployment.plan.tp},
+               {"pipeline_parallel", s.deployment.plan.pp},
                {"expert_parallel", s.deployment.plan.ep},
                {"instances", instances},
                {"gpus", gpus},
@@ -106,7 +107,7 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
       {"ttft", Distribution(ttft)}, {"tpot", Distribution(tpot)}, {"e2e", Distribution(e2e)}};
   r["batch"] = {{"mean_running", all.running_weighted / instance_time},
                 {"mean_queued", all.waiting_weighted / instance_time},
-                {"max_running", all.max_running},
+                {"max_running_per_micro_batch", all.max_running},
                 {"steps", all.steps},
                 {"mean_step_ms", all.steps > 0 ? all.step_time_s / double(all.steps) * 1e3 : 0.0}};
   const KvFootprint fp = s.Footprint();
@@ -147,7 +148,7 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
         "%.0f sequences queue on average while the KV cache is %.0f%% full (capacity %d tokens)",
         mean_queued, 100 * kv_mean, s.memory.kv_capacity_tokens);
   } else if (mean_queued > 0.05 * std::max(1.0, mean_running) &&
-             all.max_running >= s.runtime.max_num_seqs) {
+             all.max_running * s.deployment.plan.pp >= s.runtime.max_num_seqs) {
     limit = "max_num_seqs";
     evidence = absl::StrFormat(
         "%.0f sequences queue on average behind the scheduler cap of %d running sequences",
@@ -184,10 +185,15 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
       s.workload.input_tokens.Mean() + 0.5 * s.workload.output_tokens.Mean();
   const int64_t per_seq_blocks = fp.BlocksFor(static_cast<int64_t>(std::ceil(mean_context)));
   const int64_t kv_seqs = per_seq_blocks > 0 ? s.memory.kv_blocks / per_seq_blocks : 0;
-  if (kv_seqs > 0) {
+  if (kv_seqs > 0 && fabric.instance != nullptr) {
+    // pp micro-batches of kv_seqs / pp sequences in flight; one round takes the longer of the
+    // slowest stage × pp and one micro-batch's trip through every stage.
+    const int pp = s.deployment.plan.pp;
+    const int64_t per_batch = std::max<int64_t>(1, kv_seqs / pp);
     const StepEstimate e =
-        EstimateStep(s, fabric.tp_ring, DecodeBatch(s, kv_seqs, mean_context), kv_seqs);
-    bounds["kv_capacity"] = UpperBound(double(kv_seqs), e.seconds, gpi);
+        EstimateStep(s, *fabric.instance, DecodeBatch(s, per_batch, mean_context), per_batch);
+    const double round = std::max(e.seconds, pp * e.max_stage_s);
+    bounds["kv_capacity"] = UpperBound(double(per_batch * pp), round, gpi);
     bounds["kv_capacity_sequences"] = kv_seqs;
   } else {
     bounds["kv_capacity"] = 0.0;

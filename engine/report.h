@@ -11,15 +11,15 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "engine/instance_fabric.h"
 #include "engine/metrics.h"
 #include "engine/scenario.h"
-#include "topology/collective_pattern.h"
 
 namespace moesim {
 
 // What the report needs to know of the fabric the deployment uses.
 struct FabricContext {
-  const CollectivePattern* tp_ring = nullptr;  // instance 0's all-reduce (nullptr: TP = 1)
+  const InstanceFabric* instance = nullptr;  // instance 0's collective patterns
   // Per tier: Σ bandwidth of the link directions the deployment's collectives cross, B/s.
   std::array<double, kLinkTierCount> tier_capacity_bytes_per_s{};
 };

@@ -17,6 +17,12 @@ std::vector<int> DeploymentSpec::InstanceGpus(int i) const {
   return gpus;
 }
 
+std::vector<int> DeploymentSpec::StageGpus(int i, int stage) const {
+  std::vector<int> gpus;
+  for (int g = 0; g < plan.tp; ++g) gpus.push_back(i * gpus_per_instance() + stage * plan.tp + g);
+  return gpus;
+}
+
 const char* FidelityName(Fidelity f) {
   switch (f) {
     case Fidelity::kStep:
@@ -62,7 +68,10 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
                           r.IntegerOr("tensor_parallel", 1, NumberRule::Between(1, 1024)));
   MOESIM_ASSIGN_OR_RETURN(int64_t ep,
                           r.IntegerOr("expert_parallel", 1, NumberRule::Between(1, 1024)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t pp,
+                          r.IntegerOr("pipeline_parallel", 1, NumberRule::Between(1, 1024)));
   MOESIM_ASSIGN_OR_RETURN(int64_t inst, r.IntegerOr("instances", 1, NumberRule::Between(1, 1e5)));
+  d.plan.pp = static_cast<int>(pp);
   d.plan.tp = static_cast<int>(tp);
   d.plan.ep = static_cast<int>(ep);
   d.instances = static_cast<int>(inst);
@@ -133,10 +142,19 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
     return BadValue(dep.Key("tensor_parallel"), p.tp,
                     absl::StrCat("at most the cluster's ", cluster_gpus, " GPUs"));
   }
+  if (p.tp * p.pp > cluster_gpus) {
+    return BadValue(dep.Key("pipeline_parallel"), p.pp,
+                    absl::StrCat("at most ", cluster_gpus / p.tp, " stages of ", p.tp,
+                                 " GPUs on the cluster's ", cluster_gpus, " GPUs"));
+  }
+  if (p.pp > s.model.layers) {
+    return BadValue(dep.Key("pipeline_parallel"), p.pp,
+                    absl::StrCat("at most the model's ", s.model.layers, " layers"));
+  }
   if (s.total_gpus() > cluster_gpus) {
     return BadValue(dep.Key("instances"), s.deployment.instances,
-                    absl::StrCat("at most ", cluster_gpus / p.tp, " instances of ", p.tp,
-                                 " GPUs on ", cluster_gpus, " GPUs"));
+                    absl::StrCat("at most ", cluster_gpus / (p.tp * p.pp), " instances of ",
+                                 p.tp * p.pp, " GPUs on ", cluster_gpus, " GPUs"));
   }
   const ModelSpec& m = s.model;
   const int heads = m.attention.q_heads;
@@ -247,6 +265,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   runtime["preset_resolved"] = s.runtime.name;
   j["runtime"] = runtime;
   j["deployment"] = {{"tensor_parallel", s.deployment.plan.tp},
+                     {"pipeline_parallel", s.deployment.plan.pp},
                      {"expert_parallel", s.deployment.plan.ep},
                      {"instances", s.deployment.instances}};
   j["workload"] = WorkloadSpecToJson(s.workload);

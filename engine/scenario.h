@@ -43,9 +43,11 @@ struct HardwareSpec {
 struct DeploymentSpec {
   ParallelPlan plan;  // per instance
   int instances = 1;  // data-parallel replicas, each on its own GPUs
-  int gpus_per_instance() const { return plan.tp; }
-  // Global GPU indices of instance `i` (instances take consecutive GPUs, server-major).
+  int gpus_per_instance() const { return plan.tp * plan.pp; }
+  // Global GPU indices of instance `i` (instances take consecutive GPUs, server-major) and of
+  // its pipeline stage `stage` (tp consecutive GPUs).
   std::vector<int> InstanceGpus(int i) const;
+  std::vector<int> StageGpus(int i, int stage) const;
 };
 
 struct SimulationSpec {
@@ -86,7 +88,7 @@ struct Scenario {
   int total_gpus() const { return deployment.instances * deployment.gpus_per_instance(); }
   const ClusterSpec& cluster() const { return hardware.cluster; }
   KvFootprint Footprint() const {
-    return KvFootprint(model, deployment.plan.tp, runtime.kv_block_tokens);
+    return KvFootprint(model, deployment.plan.tp, runtime.kv_block_tokens, deployment.plan.pp);
   }
 };
 

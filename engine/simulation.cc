@@ -10,13 +10,15 @@
 #include <nlohmann/json.hpp>
 #include <simgrid/s4u.hpp>
 
+#include "engine/collective_runner.h"
+#include "engine/instance_fabric.h"
 #include "engine/instance_scheduler.h"
 #include "engine/metrics.h"
 #include "engine/report.h"
 #include "engine/step_executor.h"
+#include "engine/step_model.h"
 #include "models/workload.h"
 #include "topology/cluster_graph.h"
-#include "topology/collective_pattern.h"
 #include "topology/simgrid_platform.h"
 
 namespace sg4 = simgrid::s4u;
@@ -29,20 +31,23 @@ namespace {
 // containers are safe; condition variables carry the wake-ups.
 struct World {
   const Scenario& scenario;
+  const SimgridPlatform& platform;
   KvFootprint footprint;
   MetricsCollector metrics;
   WorkloadGenerator generator;
   std::deque<Request> requests;  // stable addresses
   int64_t next_id = 0;
 
-  const SimgridPlatform* platform = nullptr;
-
+  // One serving instance: pp pipeline stages of tp GPUs, and pp virtual engines (schedulers)
+  // that keep pp micro-batches in flight, sharing the instance's KV blocks.
   struct Instance {
-    std::unique_ptr<InstanceScheduler> scheduler;
-    std::vector<int> gpus;                       // global GPU indices
-    const CollectivePattern* tp_ring = nullptr;  // nullptr when tensor_parallel is 1
+    InstanceFabric fabric;
+    std::unique_ptr<PagedKvPool> pool;
+    std::vector<std::unique_ptr<InstanceScheduler>> engines;
+    std::vector<sg4::ConditionVariablePtr> engine_wake;
+    std::vector<std::unique_ptr<StepExecutor>> stages;
+    std::vector<sg4::MutexPtr> stage_busy;  // one micro-batch per stage at a time (FIFO)
     sg4::MutexPtr mutex = sg4::Mutex::create();
-    sg4::ConditionVariablePtr wake = sg4::ConditionVariable::create();
   };
   std::vector<Instance> instances;
 
@@ -51,26 +56,35 @@ struct World {
   sg4::MutexPtr source_mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr source_wake = sg4::ConditionVariable::create();
 
-  World(const Scenario& s)
+  World(const Scenario& s, const SimgridPlatform& p)
       : scenario(s),
+        platform(p),
         footprint(s.Footprint()),
         metrics(s.deployment.instances, s.simulation.warmup_s, s.simulation.duration_s),
         generator(s.workload, s.simulation.seed) {}
 
-  // Router: the instance with the fewest running + waiting sequences (lowest index on ties).
+  static int64_t Load(const InstanceScheduler& e) { return e.running() + e.waiting(); }
+
+  // Router: the instance, then the virtual engine, with the fewest running + waiting sequences
+  // (lowest index on ties).
   void Route(Request* r) {
     size_t best = 0;
     int64_t best_load = -1;
     for (size_t i = 0; i < instances.size(); ++i) {
-      const int64_t load = instances[i].scheduler->running() + instances[i].scheduler->waiting();
+      int64_t load = 0;
+      for (const auto& e : instances[i].engines) load += Load(*e);
       if (best_load < 0 || load < best_load) {
         best = i;
         best_load = load;
       }
     }
     Instance& inst = instances[best];
-    inst.scheduler->Enqueue(r);
-    inst.wake->notify_all();
+    size_t engine = 0;
+    for (size_t e = 1; e < inst.engines.size(); ++e) {
+      if (Load(*inst.engines[e]) < Load(*inst.engines[engine])) engine = e;
+    }
+    inst.engines[engine]->Enqueue(r);
+    inst.engine_wake[engine]->notify_all();
   }
 
   Request* NewRequest(int64_t client) {
@@ -84,32 +98,54 @@ struct World {
   }
 };
 
-void InstanceActor(World* world, int index) {
+// Drives one virtual engine: forms a micro-batch, runs it through every pipeline stage (waiting
+// for each stage to be free), sends activations between stages, applies the results.
+void VirtualEngineActor(World* world, int index, int engine_index) {
   World::Instance& inst = world->instances[index];
-  StepExecutor executor(world->scenario, *world->platform, inst.gpus, inst.tp_ring);
-  InstanceScheduler& sched = *inst.scheduler;
-  const double end_s = world->scenario.simulation.duration_s;
+  InstanceScheduler& sched = *inst.engines[engine_index];
+  const Scenario& s = world->scenario;
+  const int pp = s.deployment.plan.pp;
+  CollectiveRunner sends(world->platform, s.simulation.collectives);
+  const double end_s = s.simulation.duration_s;
   // Runs until the end of the simulated period; a step in flight at the end completes (it falls
   // outside the measurement window) so that no SimGrid activity is abandoned mid-flight.
   while (sg4::Engine::get_clock() < end_s) {
     {
       std::unique_lock<sg4::Mutex> lock(*inst.mutex);
       while (!sched.HasWork() && sg4::Engine::get_clock() < end_s) {
-        inst.wake->wait_until(lock, end_s);
+        inst.engine_wake[engine_index]->wait_until(lock, end_s);
       }
     }
     if (!sched.HasWork()) break;
     const double start = sg4::Engine::get_clock();
     const StepBatch batch = sched.Schedule();
     if (batch.tokens() == 0) {
-      // Nothing fits now (only possible while other requests hold the KV cache): wait for work.
+      // Nothing fits now (other engines hold the KV cache): wait for work or for the end.
       std::unique_lock<sg4::Mutex> lock(*inst.mutex);
-      inst.wake->wait_until(lock, end_s);
+      inst.engine_wake[engine_index]->wait_until(lock, end_s);
       continue;
     }
     const int64_t running = sched.running();
     const int64_t waiting = sched.waiting();
-    const TimeBreakdown breakdown = executor.Run(batch, running);
+    TimeBreakdown breakdown;
+    for (int stage = 0; stage < pp; ++stage) {
+      {
+        std::unique_lock<sg4::Mutex> busy(*inst.stage_busy[stage]);
+        breakdown.Add(inst.stages[stage]->Run(batch, running));
+      }
+      if (stage + 1 < pp) {
+        const double t0 = sg4::Engine::get_clock();
+        const CollectiveCost c = sends.Run(*inst.fabric.Send(stage), StageActivationBytes(s, batch),
+                                           s.runtime.p2p_latency_us);
+        breakdown.comm_s += sg4::Engine::get_clock() - t0;
+        breakdown.comm_tier_s[static_cast<int>(c.bottleneck_tier)] += sg4::Engine::get_clock() - t0;
+        for (int i = 0; i < kLinkTierCount; ++i) breakdown.tier_bytes[i] += c.tier_bytes[i];
+      }
+    }
+    // Per GPU: average over the stages (each stage is tp of the instance's GPUs).
+    const std::array<double, 4> tier_bytes = breakdown.tier_bytes;
+    breakdown.Scale(1.0 / pp);
+    breakdown.tier_bytes = tier_bytes;
     const double end = sg4::Engine::get_clock();
     std::vector<Request*> done = sched.Complete(end);
     StepRecord rec;
@@ -121,6 +157,7 @@ void InstanceActor(World* world, int index) {
     rec.waiting = waiting;
     rec.kv_used_blocks = sched.pool().used();
     rec.kv_total_blocks = sched.pool().total();
+    rec.share = 1.0 / pp;
     world->metrics.OnStep(index, rec, breakdown);
     if (!done.empty()) {
       for (Request* r : done) {
@@ -128,6 +165,8 @@ void InstanceActor(World* world, int index) {
         world->finished.push_back(r);
       }
       world->source_wake->notify_all();
+      // Freed KV blocks may let another virtual engine admit work.
+      for (auto& wake : inst.engine_wake) wake->notify_all();
     }
   }
 }
@@ -169,54 +208,60 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
 
   auto graph = ClusterGraph::Build(s.cluster());
   if (!graph.ok()) return graph.status();
-  // One all-reduce ring per instance; its GPU pairs are the routes the platform needs.
-  std::vector<CollectivePattern> rings;
+  std::vector<InstanceFabric> fabrics;
   std::vector<std::pair<int, int>> pairs;
   for (int i = 0; i < s.deployment.instances; ++i) {
-    const std::vector<int> gpus = s.deployment.InstanceGpus(i);
-    if (gpus.size() > 1) {
-      auto ring = CollectivePattern::RingAllReduce(*graph, gpus);
-      if (!ring.ok()) return ring.status();
-      rings.push_back(std::move(*ring));
-      for (size_t k = 0; k < gpus.size(); ++k)
-        pairs.emplace_back(gpus[k], gpus[(k + 1) % gpus.size()]);
-    }
+    auto f = BuildInstanceFabric(s, *graph, i);
+    if (!f.ok()) return f.status();
+    for (const auto& p : f->Pairs()) pairs.push_back(p);
+    fabrics.push_back(std::move(*f));
   }
   auto platform = BuildSimgridPlatform(*graph, pairs);
   if (!platform.ok()) return platform.status();
 
-  World world(s);
-  world.platform = &*platform;
+  World world(s, *platform);
   const SchedulerConfig config{s.runtime.max_num_seqs, s.runtime.max_num_batched_tokens,
                                s.model.sliding_window_tokens};
+  const ParallelPlan& plan = s.deployment.plan;
   world.instances.resize(s.deployment.instances);
   for (int i = 0; i < s.deployment.instances; ++i) {
     World::Instance& inst = world.instances[i];
-    inst.scheduler =
-        std::make_unique<InstanceScheduler>(config, world.footprint, s.memory.kv_blocks);
-    inst.gpus = s.deployment.InstanceGpus(i);
-    if (!rings.empty()) inst.tp_ring = &rings[i];
+    inst.fabric = std::move(fabrics[i]);
+    inst.pool = std::make_unique<PagedKvPool>(s.memory.kv_blocks);
+    for (int e = 0; e < plan.pp; ++e) {
+      inst.engines.push_back(
+          std::make_unique<InstanceScheduler>(config, world.footprint, inst.pool.get()));
+      inst.engine_wake.push_back(sg4::ConditionVariable::create());
+    }
+    for (int stage = 0; stage < plan.pp; ++stage) {
+      inst.stages.push_back(std::make_unique<StepExecutor>(
+          s, *platform, s.deployment.StageGpus(i, stage), inst.fabric.Ring(stage), stage));
+      inst.stage_busy.push_back(sg4::Mutex::create());
+    }
   }
   for (int i = 0; i < s.deployment.instances; ++i) {
-    sg4::Actor::create("instance-" + std::to_string(i), platform->gpus[world.instances[i].gpus[0]],
-                       InstanceActor, &world, i);
+    for (int e = 0; e < plan.pp; ++e) {
+      sg4::Actor::create("instance-" + std::to_string(i) + "-engine-" + std::to_string(e),
+                         platform->gpus[s.deployment.StageGpus(i, 0)[0]], VirtualEngineActor,
+                         &world, i, e);
+    }
   }
   sg4::Actor::create("workload-source", platform->frontend, WorkloadSourceActor, &world);
   engine.run();
 
-  FabricContext fabric;
-  fabric.tp_ring = rings.empty() ? nullptr : &rings[0];
+  FabricContext context;
+  context.instance = &world.instances[0].fabric;
   std::vector<int> dirs;
-  for (const CollectivePattern& r : rings) {
-    for (int d : r.LinkDirections()) dirs.push_back(d);
+  for (const auto& inst : world.instances) {
+    for (int d : inst.fabric.LinkDirections()) dirs.push_back(d);
   }
   std::sort(dirs.begin(), dirs.end());
   dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
   for (int d : dirs) {
     const Link& l = graph->links()[d / 2];
-    fabric.tier_capacity_bytes_per_s[static_cast<int>(l.tier)] += l.gb_per_s * 1e9;
+    context.tier_capacity_bytes_per_s[static_cast<int>(l.tier)] += l.gb_per_s * 1e9;
   }
-  return BuildReport(s, world.metrics, fabric);
+  return BuildReport(s, world.metrics, context);
 }
 
 }  // namespace moesim

@@ -10,11 +10,12 @@ namespace sg4 = simgrid::s4u;
 namespace moesim {
 
 StepExecutor::StepExecutor(const Scenario& scenario, const SimgridPlatform& platform,
-                           std::vector<int> gpus, const CollectivePattern* tp_ring)
+                           std::vector<int> gpus, const CollectivePattern* tp_ring, int stage)
     : scenario_(scenario),
       platform_(platform),
       gpus_(std::move(gpus)),
       tp_ring_(tp_ring),
+      stage_(stage),
       collectives_(platform, scenario.simulation.collectives),
       cost_(scenario.hardware.gpu, scenario.runtime),
       pipe_(scenario.runtime) {}
@@ -34,11 +35,11 @@ void StepExecutor::RunKernel(double start_s, double end_s) {
 
 TimeBreakdown StepExecutor::Run(const StepBatch& batch, int64_t running_seqs) {
   const Fidelity fidelity = scenario_.simulation.fidelity;
-  const StepProgram program =
-      BuildStepProgram(scenario_.model, scenario_.runtime, scenario_.deployment.plan, batch);
+  const StepProgram program = BuildStepProgram(scenario_.model, scenario_.runtime,
+                                               scenario_.deployment.plan, batch, stage_);
   const double now = sg4::Engine::get_clock();
   pipe_.ResetBreakdown();
-  pipe_.BeginStep(now, running_seqs);
+  pipe_.BeginStep(now, running_seqs, /*host_work=*/stage_ == 0);
   const double launch_us = scenario_.runtime.allreduce_latency_us;
   for (int b : program.order) {
     for (const Op& op : program.blocks[b]) {

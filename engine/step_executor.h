@@ -28,11 +28,12 @@ namespace moesim {
 
 class StepExecutor {
  public:
-  // `tp_ring`: the instance's all-reduce pattern (nullptr when tensor_parallel is 1).
+  // One pipeline stage of an instance: its GPUs and its all-reduce pattern (nullptr when
+  // tensor_parallel is 1).
   StepExecutor(const Scenario& scenario, const SimgridPlatform& platform, std::vector<int> gpus,
-               const CollectivePattern* tp_ring);
+               const CollectivePattern* tp_ring, int stage);
 
-  // Executes `batch` starting now; returns where this step's GPU time went.
+  // Executes this stage's part of `batch` starting now; returns where its GPU time went.
   TimeBreakdown Run(const StepBatch& batch, int64_t running_seqs);
 
  private:
@@ -42,6 +43,7 @@ class StepExecutor {
   const SimgridPlatform& platform_;
   std::vector<int> gpus_;
   const CollectivePattern* tp_ring_;
+  int stage_;
   CollectiveRunner collectives_;
   KernelCostModel cost_;
   LaunchPipeline pipe_;

@@ -6,31 +6,58 @@
 
 namespace moesim {
 
-StepEstimate EstimateStep(const Scenario& s, const CollectivePattern* tp_ring,
-                          const StepBatch& batch, int64_t running_seqs) {
-  const StepProgram program = BuildStepProgram(s.model, s.runtime, s.deployment.plan, batch);
+double StageActivationBytes(const Scenario& s, const StepBatch& batch) {
+  return double(batch.tokens()) * s.model.hidden * 2.0;
+}
+
+double EstimateStage(const Scenario& s, const CollectivePattern* ring, const StepBatch& batch,
+                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s) {
+  const StepProgram program = BuildStepProgram(s.model, s.runtime, s.deployment.plan, batch, stage);
   const KernelCostModel cost(s.hardware.gpu, s.runtime);
-  LaunchPipeline pipe(s.runtime);
-  pipe.BeginStep(0.0, running_seqs);
+  pipe.BeginStep(now_s, running_seqs, /*host_work=*/stage == 0);
   for (int b : program.order) {
     for (const Op& op : program.blocks[b]) {
       if (op.cls == OpClass::kAllReduce) {
         const double start = pipe.NextStart();
-        if (tp_ring == nullptr) {
+        if (ring == nullptr) {
           pipe.CollectiveDone(start);
           continue;
         }
-        const CollectiveCost c =
-            tp_ring->Estimate(op.message_bytes, s.runtime.allreduce_latency_us);
+        const CollectiveCost c = ring->Estimate(op.message_bytes, s.runtime.allreduce_latency_us);
         pipe.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier), c.tier_bytes);
       } else {
         pipe.Kernel(cost.Time(op), op);
       }
     }
   }
+  return pipe.gpu_free_s();
+}
+
+StepEstimate EstimateStep(const Scenario& s, const InstanceFabric& fabric, const StepBatch& batch,
+                          int64_t running_seqs) {
   StepEstimate e;
-  e.seconds = pipe.gpu_free_s();
-  e.breakdown = pipe.breakdown();
+  const int pp = s.deployment.plan.pp;
+  double t = 0;
+  for (int stage = 0; stage < pp; ++stage) {
+    LaunchPipeline pipe(s.runtime);
+    const double end = EstimateStage(s, fabric.Ring(stage), batch, running_seqs, stage, pipe, t);
+    e.max_stage_s = std::max(e.max_stage_s, end - t);
+    t = end;
+    TimeBreakdown b = pipe.breakdown();
+    if (stage + 1 < pp) {
+      const CollectiveCost c =
+          fabric.Send(stage)->Estimate(StageActivationBytes(s, batch), s.runtime.p2p_latency_us);
+      t += c.seconds;
+      b.comm_s += c.seconds;
+      b.comm_tier_s[static_cast<int>(c.bottleneck_tier)] += c.seconds;
+      for (int i = 0; i < kLinkTierCount; ++i) b.tier_bytes[i] += c.tier_bytes[i];
+    }
+    e.breakdown.Add(b);
+  }
+  const std::array<double, 4> tier_bytes = e.breakdown.tier_bytes;
+  e.breakdown.Scale(1.0 / pp);
+  e.breakdown.tier_bytes = tier_bytes;
+  e.seconds = t;
   return e;
 }
 

@@ -1,30 +1,36 @@
-// Analytic cost of one step of one instance (no SimGrid): the kernel list of the step, each
-// kernel timed by the cost model, launched through the LaunchPipeline, and every all-reduce
-// timed by its CollectivePattern's link-load bound on an idle fabric (the same wire traffic the
-// SimGrid paths send, so the two agree on an isolated instance).
+// Analytic cost of one step of one instance (no SimGrid): the kernel list of every pipeline
+// stage, each kernel timed by the cost model and launched through the LaunchPipeline, every
+// all-reduce and stage send timed by its CollectivePattern's link-load bound on an idle fabric
+// (the same wire traffic the SimGrid paths send, so the two agree on an isolated instance).
 //
 // Used by the "step" fidelity and by the analytic bounds.
 #pragma once
 
 #include <cstdint>
 
+#include "engine/instance_fabric.h"
 #include "engine/launch_pipeline.h"
 #include "engine/scenario.h"
-#include "topology/collective_pattern.h"
 
 namespace moesim {
 
 struct StepEstimate {
-  double seconds = 0;
-  TimeBreakdown breakdown;
+  double seconds = 0;       // one micro-batch through every stage (stages run one after another)
+  double max_stage_s = 0;   // the slowest stage (sets the pipelined period)
+  TimeBreakdown breakdown;  // per GPU, averaged over stages
 };
 
-// Runs one step starting at time 0 with `running_seqs` sequences in the batch; `tp_ring` is the
-// instance's all-reduce pattern (nullptr when tensor_parallel is 1).
-StepEstimate EstimateStep(const Scenario& s, const CollectivePattern* tp_ring,
-                          const StepBatch& batch, int64_t running_seqs);
+// One pipeline stage's kernels for `batch` starting at `now_s`; `ring` may be null (TP = 1).
+double EstimateStage(const Scenario& s, const CollectivePattern* ring, const StepBatch& batch,
+                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s);
+
+StepEstimate EstimateStep(const Scenario& s, const InstanceFabric& fabric, const StepBatch& batch,
+                          int64_t running_seqs);
 
 // A steady decode batch of `seqs` sequences that each hold `context_tokens` tokens.
 StepBatch DecodeBatch(const Scenario& s, int64_t seqs, double context_tokens);
+
+// Bytes of activations one stage hands to the next for `batch` (bf16 hidden states).
+double StageActivationBytes(const Scenario& s, const StepBatch& batch);
 
 }  // namespace moesim

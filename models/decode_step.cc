@@ -24,19 +24,23 @@ DType MathDType(DType weights) { return weights; }
 
 class Builder {
  public:
-  Builder(const ModelSpec& m, const RuntimeSpec& r, const ParallelPlan& p, const StepBatch& b)
-      : m_(m), r_(r), p_(p), b_(b), t_(double(b.tokens())) {}
+  Builder(const ModelSpec& m, const RuntimeSpec& r, const ParallelPlan& p, const StepBatch& b,
+          int stage)
+      : m_(m), r_(r), p_(p), b_(b), t_(double(b.tokens())), stage_(stage) {}
 
   StepProgram Build() {
     StepProgram prog;
-    ops_ = &prog.blocks.emplace_back();
-    Elementwise("embedding", t_ * m_.hidden * kAct * 2);
-    prog.order.push_back(0);
+    const LayerRange range = StageLayers(m_.layers, p_.pp, stage_);
+    if (stage_ == 0) {
+      ops_ = &prog.blocks.emplace_back();
+      Elementwise("embedding", t_ * m_.hidden * kAct * 2);
+      prog.order.push_back(0);
+    }
 
     // One block per distinct (attention kind, ffn kind) pair, in layer order.
     std::vector<std::pair<int, int>> keys;  // (attention kind, is_moe) -> block index
     std::vector<int> key_block;
-    for (int layer = 0; layer < m_.layers; ++layer) {
+    for (int layer = range.first; layer < range.end; ++layer) {
       const int attn = static_cast<int>(m_.AttentionOf(layer));
       const int moe = m_.IsMoeLayer(layer) ? 1 : 0;
       int block = -1;
@@ -53,9 +57,11 @@ class Builder {
       prog.order.push_back(block);
     }
 
-    prog.order.push_back(static_cast<int>(prog.blocks.size()));
-    ops_ = &prog.blocks.emplace_back();
-    BuildHead();
+    if (stage_ == p_.pp - 1) {
+      prog.order.push_back(static_cast<int>(prog.blocks.size()));
+      ops_ = &prog.blocks.emplace_back();
+      BuildHead();
+    }
     return prog;
   }
 
@@ -284,6 +290,7 @@ class Builder {
   const ParallelPlan& p_;
   const StepBatch& b_;
   const double t_;
+  const int stage_;
   std::vector<Op>* ops_ = nullptr;
 };
 
@@ -316,9 +323,16 @@ double StepProgram::TotalMessageBytes() const {
   return x;
 }
 
+LayerRange StageLayers(int layers, int stages, int stage) {
+  const int base = layers / stages;
+  const int extra = layers % stages;
+  const int first = stage * base + std::min(stage, extra);
+  return {first, first + base + (stage < extra ? 1 : 0)};
+}
+
 StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
-                             const ParallelPlan& plan, const StepBatch& batch) {
-  return Builder(model, runtime, plan, batch).Build();
+                             const ParallelPlan& plan, const StepBatch& batch, int stage) {
+  return Builder(model, runtime, plan, batch, stage).Build();
 }
 
 ExpertBlockWork ExpertBlock(const ModelSpec& model, double tokens, double assignments,

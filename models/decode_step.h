@@ -22,7 +22,8 @@ namespace moesim {
 
 // How one instance is split over its GPUs (all inside one scale-up domain for now).
 struct ParallelPlan {
-  int tp = 1;  // attention / dense tensor parallelism
+  int tp = 1;  // attention / dense tensor parallelism (GPUs per pipeline stage)
+  int pp = 1;  // pipeline stages; stage s holds layers StageLayers(layers, pp, s)
   int ep = 1;  // routed experts: ep == tp spreads whole experts over the tp GPUs (expert
                // parallel), ep == 1 splits every expert's intermediate dim tp ways
 };
@@ -67,8 +68,18 @@ struct StepProgram {
   double TotalMessageBytes() const;
 };
 
+// Layers [first, end) of pipeline stage `stage` of `stages` (balanced, earlier stages take the
+// remainder first).
+struct LayerRange {
+  int first = 0;
+  int end = 0;
+};
+LayerRange StageLayers(int layers, int stages, int stage);
+
+// The kernels one GPU of pipeline stage `stage` runs for `batch`: the embedding on the first
+// stage, its layers, the LM head and sampling on the last stage.
 StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
-                             const ParallelPlan& plan, const StepBatch& batch);
+                             const ParallelPlan& plan, const StepBatch& batch, int stage = 0);
 
 // The routed-expert work of one MoE layer on one GPU, counted as one fused block the way
 // seed 001 counts it: every activation tensor once (input hidden bf16, scattered fp8 input

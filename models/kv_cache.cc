@@ -5,13 +5,30 @@
 
 namespace moesim {
 
-KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens)
+KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens,
+                         int pipeline_stages)
     : sliding_window_tokens_(model.sliding_window_tokens), block_tokens_(block_tokens) {
   const double per_layer = model.KvBytesPerTokenPerLayer(attention_tp);
-  full_bytes_per_token_ = per_layer * model.CountLayers(LayerAttention::kFull);
-  sliding_bytes_per_token_ = per_layer * model.CountLayers(LayerAttention::kSliding);
-  state_bytes_ =
-      model.LinearStateBytesPerLayer(attention_tp) * model.CountLayers(LayerAttention::kLinear);
+  // The stage with the most attention layers (then the most linear layers) sets the footprint.
+  int full = 0, sliding = 0, linear = 0;
+  for (int s = 0; s < pipeline_stages; ++s) {
+    const LayerRange range = StageLayers(model.layers, pipeline_stages, s);
+    int f = 0, sl = 0, li = 0;
+    for (int l = range.first; l < range.end; ++l) {
+      const LayerAttention kind = model.AttentionOf(l);
+      f += kind == LayerAttention::kFull ? 1 : 0;
+      sl += kind == LayerAttention::kSliding ? 1 : 0;
+      li += kind == LayerAttention::kLinear ? 1 : 0;
+    }
+    if (s == 0 || f + sl > full + sliding || (f + sl == full + sliding && li > linear)) {
+      full = f;
+      sliding = sl;
+      linear = li;
+    }
+  }
+  full_bytes_per_token_ = per_layer * full;
+  sliding_bytes_per_token_ = per_layer * sliding;
+  state_bytes_ = model.LinearStateBytesPerLayer(attention_tp) * linear;
   if (full_bytes_per_token_ > 0) {
     block_bytes_ = full_bytes_per_token_ * block_tokens;
   } else if (sliding_bytes_per_token_ > 0) {

@@ -12,13 +12,16 @@
 
 #include <cstdint>
 
+#include "models/decode_step.h"
 #include "models/model_spec.h"
 
 namespace moesim {
 
 class KvFootprint {
  public:
-  KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens);
+  // `pipeline_stages`: a GPU holds the KV of its stage's layers only; the footprint is that of
+  // the stage with the most KV.
+  KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens, int pipeline_stages = 1);
 
   double BlockBytes() const { return block_bytes_; }  // bytes of one block on one GPU
   int block_tokens() const { return block_tokens_; }

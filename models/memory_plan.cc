@@ -1,5 +1,7 @@
 #include "models/memory_plan.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 
 namespace moesim {
@@ -9,20 +11,29 @@ double WeightBytesPerGpu(const ModelSpec& m, const ParallelPlan& p) {
   const double expert_b = WeightBytesPerElement(m.expert_weight_dtype);
   const double bf16 = WeightBytesPerElement(DType::kBf16);
   const double expert_split = p.ep > 1 ? p.ep : p.tp;
-  double bytes = m.EmbeddingParams() * bf16 / p.tp;
-  for (int i = 0; i < m.layers; ++i) {
-    const double attn = m.AttentionOf(i) == LayerAttention::kLinear
-                            ? m.LinearAttentionParamsPerLayer()
-                            : m.AttentionParamsPerLayer();
-    bytes += attn * dense_b / p.tp;
-    if (m.IsMoeLayer(i)) {
-      bytes += m.moe.routed_experts * m.ExpertParams() * expert_b / expert_split +
-               m.SharedExpertParams() * dense_b / p.tp + m.RouterParams() * bf16;
-    } else {
-      bytes += m.DenseFfnParams() * dense_b / p.tp;
+  const double embedding = m.vocab * double(m.hidden) * bf16 / p.tp;  // embedding or LM head
+  double worst = 0;
+  for (int s = 0; s < p.pp; ++s) {
+    double bytes = 0;
+    if (s == 0) bytes += embedding;
+    if (s == p.pp - 1 && !m.tie_embeddings) bytes += embedding;
+    if (s == p.pp - 1 && m.tie_embeddings && p.pp > 1) bytes += embedding;  // a copy per end
+    const LayerRange range = StageLayers(m.layers, p.pp, s);
+    for (int i = range.first; i < range.end; ++i) {
+      const double attn = m.AttentionOf(i) == LayerAttention::kLinear
+                              ? m.LinearAttentionParamsPerLayer()
+                              : m.AttentionParamsPerLayer();
+      bytes += attn * dense_b / p.tp;
+      if (m.IsMoeLayer(i)) {
+        bytes += m.moe.routed_experts * m.ExpertParams() * expert_b / expert_split +
+                 m.SharedExpertParams() * dense_b / p.tp + m.RouterParams() * bf16;
+      } else {
+        bytes += m.DenseFfnParams() * dense_b / p.tp;
+      }
     }
+    worst = std::max(worst, bytes);
   }
-  return bytes;
+  return worst;
 }
 
 absl::StatusOr<MemoryPlan> PlanMemory(const ModelSpec& model, const GpuSpec& gpu,

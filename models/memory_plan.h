@@ -3,7 +3,8 @@
 //   usable   = gpu_memory_utilization × HBM
 //   kv       = usable − weights per GPU − activation reserve
 //
-// Weights per GPU: attention, dense FFN, shared experts and the (vocab-parallel) embedding and
+// Weights per GPU (of the fullest pipeline stage; the first stage holds the embedding, the last
+// the LM head): attention, dense FFN, shared experts and the (vocab-parallel) embedding and
 // LM head are split tp ways; routed experts ep ways under expert parallelism or tp ways under
 // expert tensor-parallelism; the router is replicated.
 #pragma once

@@ -25,6 +25,7 @@ absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const 
   MOESIM_ASSIGN_OR_RETURN(s.host_step_overhead_us, r.Number("host_step_overhead_us", us));
   MOESIM_ASSIGN_OR_RETURN(s.host_per_seq_overhead_us, r.Number("host_per_seq_overhead_us", us));
   MOESIM_ASSIGN_OR_RETURN(s.allreduce_latency_us, r.Number("allreduce_latency_us", us));
+  MOESIM_ASSIGN_OR_RETURN(s.p2p_latency_us, r.Number("p2p_latency_us", us));
   MOESIM_ASSIGN_OR_RETURN(s.gpu_memory_utilization,
                           r.Number("gpu_memory_utilization", NumberRule::Fraction()));
   MOESIM_ASSIGN_OR_RETURN(s.activation_reserve_gb,
@@ -53,6 +54,7 @@ nlohmann::json RuntimeSpecToJson(const RuntimeSpec& s) {
                       {"host_step_overhead_us", s.host_step_overhead_us},
                       {"host_per_seq_overhead_us", s.host_per_seq_overhead_us},
                       {"allreduce_latency_us", s.allreduce_latency_us},
+                      {"p2p_latency_us", s.p2p_latency_us},
                       {"gpu_memory_utilization", s.gpu_memory_utilization},
                       {"activation_reserve_gb", s.activation_reserve_gb},
                       {"kv_block_tokens", s.kv_block_tokens},

@@ -31,6 +31,7 @@ struct RuntimeSpec {
   double host_step_overhead_us = 0;     // CPU work per step before the first launch
   double host_per_seq_overhead_us = 0;  // CPU work per running sequence per step
   double allreduce_latency_us = 0;      // fixed cost of one all-reduce kernel beyond its transfer
+  double p2p_latency_us = 0;            // fixed cost of one pipeline-stage send beyond its transfer
 
   double gpu_memory_utilization = 0;      // fraction of HBM the engine may use
   double activation_reserve_gb = 0;       // of that, kept for activations / workspaces (1e9 B)

@@ -84,9 +84,10 @@ std::string ReportToText(const nlohmann::json& r) {
     absl::StrAppendFormat(&s, "  %-32s %10.1f %10.1f %10.1f\n", k, Num(l[k]["p50"]) * 1e3,
                           Num(l[k]["p90"]) * 1e3, Num(l[k]["p99"]) * 1e3);
   }
-  absl::StrAppendFormat(&s, "batch: %.1f running (max %d), %.1f queued, %d steps of %.2f ms\n",
-                        Num(b["mean_running"]), b["max_running"].get<int>(), Num(b["mean_queued"]),
-                        b["steps"].get<int>(), Num(b["mean_step_ms"]));
+  absl::StrAppendFormat(
+      &s, "batch: %.1f running (max %d per micro-batch), %.1f queued, %d steps of %.2f ms\n",
+      Num(b["mean_running"]), b["max_running_per_micro_batch"].get<int>(), Num(b["mean_queued"]),
+      b["steps"].get<int>(), Num(b["mean_step_ms"]));
   absl::StrAppendFormat(
       &s, "KV cache: %d tokens capacity, %.1f%% mean / %.1f%% peak used, %d preemptions\n",
       kv["capacity_tokens"].get<int64_t>(), 100 * Num(kv["mean_utilisation"]),

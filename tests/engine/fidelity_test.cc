@@ -47,3 +47,31 @@ TEST_CASE("step, layer and kernel fidelity give the same results on an isolated 
 
 }  // namespace
 }  // namespace moesim
+
+namespace moesim {
+namespace {
+
+TEST_CASE("pipeline parallel over two servers: step, layer and kernel fidelity agree",
+          "[fidelity][pp]") {
+  auto make = [](const std::string& fidelity) {
+    nlohmann::json doc = testing::SmallScenarioJson(2, 32, fidelity);
+    doc["hardware"] = {{"gpu", "H200"}, {"gpus_per_server", 2}, {"servers_per_rack", 2}};
+    doc["deployment"] = {{"tensor_parallel", 2}, {"expert_parallel", 2}, {"pipeline_parallel", 2}};
+    return testing::MustParse(doc);
+  };
+  const nlohmann::json a = RunIsolated(make("step"));
+  const nlohmann::json b = RunIsolated(make("layer"));
+  const nlohmann::json c = RunIsolated(make("kernel"));
+  REQUIRE(a["batch"]["steps"].get<int>() > 100);
+  for (const nlohmann::json* other : {&b, &c}) {
+    CHECK((*other)["batch"]["steps"] == a["batch"]["steps"]);
+    CHECK((*other)["throughput"]["output_tok_per_s"].get<double>() ==
+          Approx(a["throughput"]["output_tok_per_s"].get<double>()).epsilon(1e-6));
+  }
+  // Stage sends cross the NICs: scale-out bytes are counted; both stages' GPUs show up.
+  CHECK(a["fabric"]["tiers"]["scale_out"]["bytes"].get<double>() > 0);
+  CHECK(a["plan"]["gpus"] == 4);
+}
+
+}  // namespace
+}  // namespace moesim

@@ -26,7 +26,8 @@ ModelSpec TinyModel() {
 TEST_CASE("scheduler admits, prefills, decodes and finishes a request", "[scheduler]") {
   const ModelSpec model = TinyModel();
   const KvFootprint fp(model, 1, 4);
-  InstanceScheduler s({8, 64, 0}, fp, /*total_blocks=*/100);
+  PagedKvPool pool(/*total_blocks=*/100);
+  InstanceScheduler s({8, 64, 0}, fp, &pool);
   Request r;
   r.input_tokens = 6;
   r.output_tokens = 3;

@@ -121,8 +121,8 @@ TEST_CASE("unknown key in model override", "[bad-input]") {
 
 TEST_CASE("unknown key in deployment", "[bad-input]") {
   json doc = Base();
-  doc["deployment"]["pipeline_parallel"] = 2;
-  ExpectError(doc, "$.deployment.pipeline_parallel", "", "unknown key; keys accepted here: ");
+  doc["deployment"]["data_parallel"] = 2;
+  ExpectError(doc, "$.deployment.data_parallel", "", "unknown key; keys accepted here: ");
 }
 
 TEST_CASE("unknown key in gpu override", "[bad-input]") {
@@ -855,6 +855,60 @@ TEST_CASE("duplicate key in a scenario file", "[bad-input]") {
   CHECK_THAT(msg, StartsWith(f.path() + ": "));
   CHECK_THAT(msg, Contains("tensor_parallel"));
   CHECK_THAT(msg, Contains("duplicate"));
+}
+
+}  // namespace
+}  // namespace moesim
+
+namespace moesim {
+namespace {
+
+TEST_CASE("more pipeline stages than GPUs", "[bad-input]") {
+  json doc = Base();
+  doc["deployment"]["pipeline_parallel"] = 2;
+  ExpectError(doc, "$.deployment.pipeline_parallel", "got 2",
+              "expected at most 1 stages of 1 GPUs on the cluster's 1 GPUs");
+}
+
+TEST_CASE("unknown fabric preset", "[bad-input]") {
+  json doc = Base();
+  doc["hardware"]["fabrics"] = {{"scaleup", "nvlink9"}};
+  ExpectError(doc, "$.hardware.fabrics.scaleup", "got \"nvlink9\"",
+              "expected a fabrics.json preset");
+}
+
+TEST_CASE("unknown fabric class", "[bad-input]") {
+  json doc = Base();
+  doc["hardware"]["fabrics"] = {{"backplane", "nvlink4"}};
+  ExpectError(doc, "$.hardware.fabrics.backplane", "", "unknown key; keys accepted here: ");
+}
+
+TEST_CASE("zero-bandwidth fabric override", "[bad-input]") {
+  json doc = Base();
+  doc["hardware"]["fabrics"] = {{"scaleout", {{"preset", "ib-ndr-400"}, {"gb_per_s", 0}}}};
+  ExpectError(doc, "$.hardware.fabrics.scaleout.gb_per_s", "got 0", "expected a number > 0");
+}
+
+TEST_CASE("NICs that do not divide the GPUs of a server", "[bad-input]") {
+  json doc = Base();
+  doc["hardware"]["gpus_per_server"] = 8;
+  doc["hardware"]["nics_per_server"] = 3;
+  ExpectError(doc, "$.hardware.nics_per_server", "got 3",
+              "expected a divisor of gpus_per_server (8)");
+}
+
+TEST_CASE("leaf oversubscription below 1", "[bad-input]") {
+  json doc = Base();
+  doc["hardware"]["leaf_oversubscription"] = 0.5;
+  ExpectError(doc, "$.hardware.leaf_oversubscription", "got 0.5", "expected a number >= 1");
+}
+
+TEST_CASE("collectives other than analytic under step fidelity", "[bad-input]") {
+  json doc = Base();
+  doc["simulation"]["fidelity"] = "step";
+  doc["simulation"]["collectives"] = "flows";
+  ExpectError(doc, "$.simulation.collectives", "got \"flows\"",
+              "expected \"analytic\" with fidelity");
 }
 
 }  // namespace

@@ -1,0 +1,60 @@
+#include "engine/instance_fabric.h"
+
+#include <algorithm>
+
+namespace moesim {
+
+absl::StatusOr<InstanceFabric> BuildInstanceFabric(const Scenario& s, const ClusterGraph& graph,
+                                                   int instance) {
+  InstanceFabric f;
+  const ParallelPlan& p = s.deployment.plan;
+  for (int stage = 0; stage < p.pp; ++stage) {
+    const std::vector<int> gpus = s.deployment.StageGpus(instance, stage);
+    if (p.tp > 1) {
+      auto ring = CollectivePattern::RingAllReduce(graph, gpus);
+      if (!ring.ok()) return ring.status();
+      f.stage_rings.push_back(std::make_unique<CollectivePattern>(std::move(*ring)));
+    } else {
+      f.stage_rings.push_back(nullptr);
+    }
+    if (stage + 1 < p.pp) {
+      const std::vector<int> next = s.deployment.StageGpus(instance, stage + 1);
+      std::vector<Transfer> shares;
+      std::vector<int> both = gpus;
+      for (int r = 0; r < p.tp; ++r) {
+        shares.push_back({gpus[r], next[r], 1.0 / p.tp});
+        both.push_back(next[r]);
+      }
+      auto send = CollectivePattern::Custom(graph, both, shares, 1);
+      if (!send.ok()) return send.status();
+      f.stage_sends.push_back(std::make_unique<CollectivePattern>(std::move(*send)));
+    }
+  }
+  return f;
+}
+
+std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
+  std::vector<std::pair<int, int>> pairs;
+  for (const auto* list : {&stage_rings, &stage_sends}) {
+    for (const auto& p : *list) {
+      if (!p) continue;
+      for (const Transfer& t : p->WireTransfers(1.0)) pairs.emplace_back(t.src_gpu, t.dst_gpu);
+    }
+  }
+  return pairs;
+}
+
+std::vector<int> InstanceFabric::LinkDirections() const {
+  std::vector<int> dirs;
+  for (const auto* list : {&stage_rings, &stage_sends}) {
+    for (const auto& p : *list) {
+      if (!p) continue;
+      for (int d : p->LinkDirections()) dirs.push_back(d);
+    }
+  }
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  return dirs;
+}
+
+}  // namespace moesim
