@@ -42,11 +42,45 @@ absl::StatusOr<CollectivePattern> CollectivePattern::RingAllReduce(const Cluster
                                                                    std::vector<int> gpus) {
   const int n = static_cast<int>(gpus.size());
   std::vector<Transfer> unit;
-  if (n > 1) {
+  if (n <= 1) return Make(graph, Kind::kRingAllReduce, std::move(gpus), std::move(unit), 0);
+  // Group the GPUs by server (in the given order).
+  std::vector<int> servers;
+  std::vector<std::vector<int>> local;
+  for (int g : gpus) {
+    if (g < 0 || g >= graph.gpu_count()) {
+      return absl::InvalidArgumentError("collective over a GPU outside the cluster");
+    }
+    const int server = graph.devices()[graph.Gpu(g)].server;
+    auto it = std::find(servers.begin(), servers.end(), server);
+    if (it == servers.end()) {
+      servers.push_back(server);
+      local.emplace_back();
+      it = servers.end() - 1;
+    }
+    local[it - servers.begin()].push_back(g);
+  }
+  const int m = static_cast<int>(servers.size());
+  const int per = static_cast<int>(local[0].size());
+  bool even = true;
+  for (const auto& l : local) even = even && static_cast<int>(l.size()) == per;
+  if (m == 1 || per == 1 || !even) {
+    // One ring through every GPU.
     for (int i = 0; i < n; ++i) unit.push_back({gpus[i], gpus[(i + 1) % n], 2.0 * (n - 1) / n});
+    return Make(graph, Kind::kRingAllReduce, std::move(gpus), std::move(unit), 2 * (n - 1));
+  }
+  // Hierarchical (NCCL-like, rail-aligned): reduce-scatter and all-gather inside each server
+  // (a ring of `per` GPUs: 2(per-1)/per of the message per GPU), and between servers one ring
+  // per local rank over its shard (2(m-1)/m of message/per per GPU, on that GPU's NIC).
+  for (const auto& l : local) {
+    for (int i = 0; i < per; ++i) unit.push_back({l[i], l[(i + 1) % per], 2.0 * (per - 1) / per});
+  }
+  for (int k = 0; k < per; ++k) {
+    for (int s = 0; s < m; ++s) {
+      unit.push_back({local[s][k], local[(s + 1) % m][k], 2.0 * (m - 1) / m / per});
+    }
   }
   return Make(graph, Kind::kRingAllReduce, std::move(gpus), std::move(unit),
-              n > 1 ? 2 * (n - 1) : 0);
+              2 * (per - 1) + 2 * (m - 1));
 }
 
 absl::StatusOr<CollectivePattern> CollectivePattern::AllToAll(const ClusterGraph& graph,

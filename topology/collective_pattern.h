@@ -7,8 +7,10 @@
 //          fabric on its route (NCCL-like protocols reach a size-dependent fraction of line rate)
 //
 // Patterns:
-//  * ring all-reduce, one shot per GPU: rank i sends 2(n−1)/n × S to rank i+1 (ring in the
-//    given order, so a server-major order crosses each server boundary once); steps = 2(n−1);
+//  * ring all-reduce, one shot per GPU: inside one server, rank i sends 2(n−1)/n × S to rank
+//    i+1 (steps 2(n−1)); over several servers with g GPUs each, NCCL-like hierarchical rings:
+//    a ring inside each server (2(g−1)/g × S per GPU) plus one ring per local rank across the
+//    m servers over its 1/g shard (2(m−1)/m × S/g on that GPU's NIC); steps 2(g−1) + 2(m−1);
 //  * all-to-all: every ordered pair exchanges S / n; steps = 1;
 //  * send: one transfer of S between two GPUs (pipeline stages); steps = 1.
 // The same wire transfers are what the SimGrid paths (engine/collective_runner.h) send, so on an

@@ -73,13 +73,16 @@ TEST_CASE("balanced all-to-all over 2 servers: analytic = ptask = flows = NIC bo
   CHECK(t[2] == Approx(t[0]).epsilon(1e-6));
 }
 
+// Hierarchical ring over two servers in two racks: analytic and ptask both charge the longest
+// route latency (cross-rack, 4 us) once; the per-GPU flows on the NVLink bottleneck only pay
+// their own 1 us route latency, so flows end up to 3 us earlier.
 TEST_CASE("ring all-reduce across two racks: the three fidelities agree",
           "[collectives][fidelity]") {
   const auto t = RunAll(
       Cluster(8, 1, 2, 1.0),
       [](const ClusterGraph& g) { return CollectivePattern::RingAllReduce(g, Range(16)); }, 64e6);
   CHECK(t[1] == Approx(t[0]).epsilon(1e-6));
-  CHECK(t[2] == Approx(t[0]).epsilon(1e-6));
+  CHECK(t[2] == Approx(t[0]).margin(3.0e-6));
 }
 
 TEST_CASE("skewed all-to-all through an oversubscribed spine: flows are slower than the bound",
