@@ -13,13 +13,15 @@ namespace moesim {
 
 std::vector<int> DeploymentSpec::InstanceGpus(int i) const {
   std::vector<int> gpus;
-  for (int g = 0; g < gpus_per_instance(); ++g) gpus.push_back(i * gpus_per_instance() + g);
+  for (int g = 0; g < gpus_per_instance(); ++g) gpus.push_back(gpu_order[i * gpus_per_instance() + g]);
   return gpus;
 }
 
 std::vector<int> DeploymentSpec::StageGpus(int i, int stage) const {
   std::vector<int> gpus;
-  for (int g = 0; g < plan.tp; ++g) gpus.push_back(i * gpus_per_instance() + stage * plan.tp + g);
+  for (int g = 0; g < plan.tp; ++g) {
+    gpus.push_back(gpu_order[i * gpus_per_instance() + stage * plan.tp + g]);
+  }
   return gpus;
 }
 
@@ -72,6 +74,9 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
                           r.IntegerOr("pipeline_parallel", 1, NumberRule::Between(1, 1024)));
   MOESIM_ASSIGN_OR_RETURN(int64_t inst, r.IntegerOr("instances", 1, NumberRule::Between(1, 1e5)));
   d.plan.pp = static_cast<int>(pp);
+  MOESIM_ASSIGN_OR_RETURN(std::string placement, r.EnumOr("placement", "packed", {"packed", "spread"}));
+  d.placement = placement == "spread" ? DeploymentSpec::Placement::kSpread
+                                      : DeploymentSpec::Placement::kPacked;
   d.plan.tp = static_cast<int>(tp);
   d.plan.ep = static_cast<int>(ep);
   d.instances = static_cast<int>(inst);
@@ -177,6 +182,16 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
                     absl::StrCat("a divisor of the expert intermediate size ", m.moe.expert_inter,
                                  " (or set expert_parallel = tensor_parallel)"));
   }
+  // Slot -> GPU order of the chosen placement.
+  s.deployment.gpu_order.clear();
+  for (int k = 0; k < cl.servers(); ++k) {
+    const int server = s.deployment.placement == DeploymentSpec::Placement::kPacked
+                           ? k
+                           : (k % cl.racks) * cl.servers_per_rack + k / cl.racks;
+    for (int g = 0; g < cl.gpus_per_server; ++g) {
+      s.deployment.gpu_order.push_back(server * cl.gpus_per_server + g);
+    }
+  }
   const int64_t longest = s.workload.input_tokens.Max() + s.workload.output_tokens.Max();
   const KvFootprint fp = s.Footprint();
   auto mem = PlanMemory(m, s.hardware.gpu, s.runtime, p, fp, longest);
@@ -267,7 +282,10 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   j["deployment"] = {{"tensor_parallel", s.deployment.plan.tp},
                      {"pipeline_parallel", s.deployment.plan.pp},
                      {"expert_parallel", s.deployment.plan.ep},
-                     {"instances", s.deployment.instances}};
+                     {"instances", s.deployment.instances},
+                     {"placement", s.deployment.placement == DeploymentSpec::Placement::kSpread
+                                       ? "spread"
+                                       : "packed"}};
   j["workload"] = WorkloadSpecToJson(s.workload);
   j["simulation"] = {{"duration_s", s.simulation.duration_s},
                      {"warmup_s", s.simulation.warmup_s},

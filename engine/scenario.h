@@ -43,6 +43,12 @@ struct HardwareSpec {
 struct DeploymentSpec {
   ParallelPlan plan;  // per instance
   int instances = 1;  // data-parallel replicas, each on its own GPUs
+  // How instances take servers: "packed" fills racks in order (an instance spans as few racks
+  // as possible); "spread" takes servers rack-interleaved (server k of every rack, then k+1),
+  // so an instance larger than a server spans racks and instances share the rack uplinks.
+  enum class Placement { kPacked, kSpread };
+  Placement placement = Placement::kPacked;
+  std::vector<int> gpu_order;  // slot -> global GPU index, filled from the cluster shape
   int gpus_per_instance() const { return plan.tp * plan.pp; }
   // Global GPU indices of instance `i` (instances take consecutive GPUs, server-major) and of
   // its pipeline stage `stage` (tp consecutive GPUs).
