@@ -1,7 +1,6 @@
 #include "topology/collective_pattern.h"
 
 #include <algorithm>
-#include <map>
 
 namespace moesim {
 
@@ -28,12 +27,28 @@ absl::StatusOr<CollectivePattern> CollectivePattern::Make(const ClusterGraph& gr
     for (const RouteHop& h : *route) {
       f.link_dirs.push_back(2 * h.link + (h.up ? 0 : 1));
       const FabricSpec* fabric = graph.links()[h.link].fabric;
-      f.fabrics.push_back(fabric);
+      auto it = std::find(p.fabrics_.begin(), p.fabrics_.end(), fabric);
+      if (it == p.fabrics_.end()) {
+        p.fabrics_.push_back(fabric);
+        it = p.fabrics_.end() - 1;
+      }
+      f.fabric_mask |= 1u << (it - p.fabrics_.begin());
       p.step_latency_s_ = std::max(p.step_latency_s_, fabric->step_latency_us * 1e-6);
     }
     f.route_latency_s = graph.RouteLatencyUs(*route) * 1e-6;
     p.max_route_latency_s_ = std::max(p.max_route_latency_s_, f.route_latency_s);
     p.flows_.push_back(std::move(f));
+  }
+  // Dense indices of the link directions, so that costing a collective touches flat arrays.
+  for (const Flow& f : p.flows_)
+    p.dirs_.insert(p.dirs_.end(), f.link_dirs.begin(), f.link_dirs.end());
+  std::sort(p.dirs_.begin(), p.dirs_.end());
+  p.dirs_.erase(std::unique(p.dirs_.begin(), p.dirs_.end()), p.dirs_.end());
+  for (Flow& f : p.flows_) {
+    for (int d : f.link_dirs) {
+      f.local_dirs.push_back(
+          static_cast<int>(std::lower_bound(p.dirs_.begin(), p.dirs_.end(), d) - p.dirs_.begin()));
+    }
   }
   return p;
 }
@@ -107,12 +122,22 @@ absl::StatusOr<CollectivePattern> CollectivePattern::Custom(const ClusterGraph& 
   return Make(graph, Kind::kAllToAll, std::move(gpus), std::move(shares), steps);
 }
 
-double CollectivePattern::WireBytes(const Flow& f, double message_bytes) const {
-  double eff = 1.0;
-  for (const FabricSpec* fabric : f.fabrics) {
-    eff = std::min(eff, fabric->protocol_efficiency.At(message_bytes));
+std::vector<double> CollectivePattern::Efficiencies(double message_bytes) const {
+  std::vector<double> eff;
+  for (const FabricSpec* f : fabrics_) eff.push_back(f->protocol_efficiency.At(message_bytes));
+  return eff;
+}
+
+double CollectivePattern::MinEfficiency(const Flow& f, const std::vector<double>& eff) {
+  double e = 1.0;
+  for (size_t i = 0; i < eff.size(); ++i) {
+    if (f.fabric_mask & (1u << i)) e = std::min(e, eff[i]);
   }
-  return f.share * message_bytes / eff;
+  return e;
+}
+
+double CollectivePattern::WireBytes(const Flow& f, double message_bytes) const {
+  return f.share * message_bytes / MinEfficiency(f, Efficiencies(message_bytes));
 }
 
 double CollectivePattern::LatencySeconds(double launch_us) const {
@@ -124,19 +149,21 @@ CollectiveCost CollectivePattern::Estimate(double message_bytes, double launch_u
   CollectiveCost c;
   if (flows_.empty() || message_bytes <= 0) return c;
   c.latency_s = LatencySeconds(launch_us);
-  std::map<int, double> loads;  // link direction -> wire bytes
+  const std::vector<double> eff = Efficiencies(message_bytes);
+  std::vector<double> loads(dirs_.size(), 0.0);  // wire bytes per link direction
   for (const Flow& f : flows_) {
-    const double wire = WireBytes(f, message_bytes);
-    for (int d : f.link_dirs) loads[d] += wire;
+    const double wire = f.share * message_bytes / MinEfficiency(f, eff);
+    for (int d : f.local_dirs) loads[d] += wire;
   }
   double worst = 0;
   int worst_link = -1;
   const auto& links = graph_->links();
-  for (const auto& [dir, bytes] : loads) {
-    const double s = bytes / (links[dir / 2].gb_per_s * 1e9);
+  for (size_t i = 0; i < dirs_.size(); ++i) {
+    const int link = dirs_[i] / 2;
+    const double s = loads[i] / (links[link].gb_per_s * 1e9);
     if (s > worst) {
       worst = s;
-      worst_link = dir / 2;
+      worst_link = link;
     }
   }
   c.transfer_s = worst + max_route_latency_s_;
@@ -147,19 +174,16 @@ CollectiveCost CollectivePattern::Estimate(double message_bytes, double launch_u
 }
 
 std::vector<Transfer> CollectivePattern::WireTransfers(double message_bytes) const {
+  const std::vector<double> eff = Efficiencies(message_bytes);
   std::vector<Transfer> out;
   out.reserve(flows_.size());
-  for (const Flow& f : flows_) out.push_back({f.src, f.dst, WireBytes(f, message_bytes)});
+  for (const Flow& f : flows_) {
+    out.push_back({f.src, f.dst, f.share * message_bytes / MinEfficiency(f, eff)});
+  }
   return out;
 }
 
-std::vector<int> CollectivePattern::LinkDirections() const {
-  std::vector<int> dirs;
-  for (const Flow& f : flows_) dirs.insert(dirs.end(), f.link_dirs.begin(), f.link_dirs.end());
-  std::sort(dirs.begin(), dirs.end());
-  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
-  return dirs;
-}
+std::vector<int> CollectivePattern::LinkDirections() const { return dirs_; }
 
 std::array<double, kLinkTierCount> CollectivePattern::TierBytes(double message_bytes) const {
   std::array<double, kLinkTierCount> tiers{};

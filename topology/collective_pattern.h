@@ -66,20 +66,26 @@ class CollectivePattern {
   struct Flow {
     int src = 0;
     int dst = 0;
-    double share = 0;            // payload = share × message bytes
-    std::vector<int> link_dirs;  // 2·link + (up ? 0 : 1)
-    std::vector<const FabricSpec*> fabrics;
+    double share = 0;             // payload = share × message bytes
+    std::vector<int> link_dirs;   // 2·link + (up ? 0 : 1)
+    std::vector<int> local_dirs;  // the same, as indices into dirs_
+    unsigned fabric_mask = 0;     // bit i: the route crosses fabrics_[i]
     double route_latency_s = 0;
   };
   static absl::StatusOr<CollectivePattern> Make(const ClusterGraph& graph, Kind kind,
                                                 std::vector<int> gpus,
                                                 std::vector<Transfer> unit_transfers, int steps);
   double WireBytes(const Flow& f, double message_bytes) const;
+  // Protocol efficiency at `message_bytes` of every distinct fabric the pattern crosses.
+  std::vector<double> Efficiencies(double message_bytes) const;
+  static double MinEfficiency(const Flow& f, const std::vector<double>& eff);
 
   const ClusterGraph* graph_ = nullptr;
   Kind kind_ = Kind::kSend;
   std::vector<int> gpus_;
   std::vector<Flow> flows_;
+  std::vector<int> dirs_;                   // distinct link directions crossed
+  std::vector<const FabricSpec*> fabrics_;  // distinct fabrics crossed (at most a few)
   int steps_ = 1;
   double step_latency_s_ = 0;
   double max_route_latency_s_ = 0;
