@@ -210,15 +210,23 @@ class Builder {
     Gemm("out_proj", t_, h, v, m_.weight_dtype);
   }
 
-  void DenseFfn(double inter) {
+  // A SwiGLU MLP split tp ways (dense FFN layers and shared experts): `names` are the kernels'
+  // names in order: act quant, gate_up, silu_mul, down act quant, down.
+  void SwiGluMlp(double inter_per_rank, const char* const (&names)[5]) {
     const double h = m_.hidden;
-    const double i = inter / p_.tp;
-    ActQuant("ffn_act_quant", t_, h);
-    Gemm("ffn_gate_up", t_, 2 * i, h, m_.weight_dtype);
-    Elementwise("ffn_silu_mul", t_ * i * kAct * 3);
-    ActQuant("ffn_down_act_quant", t_, i);
-    Gemm("ffn_down", t_, h, i, m_.weight_dtype);
-    AllReduce("ffn_allreduce", t_ * h * kAct);
+    const double i = inter_per_rank;
+    ActQuant(names[0], t_, h);
+    Gemm(names[1], t_, 2 * i, h, m_.weight_dtype);
+    Elementwise(names[2], t_ * i * kAct * 3);
+    ActQuant(names[3], t_, i);
+    Gemm(names[4], t_, h, i, m_.weight_dtype);
+  }
+
+  void DenseFfn(double inter) {
+    static constexpr const char* kNames[5] = {"ffn_act_quant", "ffn_gate_up", "ffn_silu_mul",
+                                              "ffn_down_act_quant", "ffn_down"};
+    SwiGluMlp(inter / p_.tp, kNames);
+    AllReduce("ffn_allreduce", t_ * m_.hidden * kAct);
   }
 
   void MoeBlock() {
@@ -263,12 +271,10 @@ class Builder {
     Push(down);
     Elementwise("moe_combine", assignments * h * kAct + t_ * h * kAct);
     if (e.shared_experts > 0) {
-      const double si = double(e.shared_inter) * e.shared_experts / p_.tp;
-      ActQuant("shared_act_quant", t_, h);
-      Gemm("shared_gate_up", t_, 2 * si, h, m_.weight_dtype);
-      Elementwise("shared_silu_mul", t_ * si * kAct * 3);
-      ActQuant("shared_down_act_quant", t_, si);
-      Gemm("shared_down", t_, h, si, m_.weight_dtype);
+      static constexpr const char* kNames[5] = {"shared_act_quant", "shared_gate_up",
+                                                "shared_silu_mul", "shared_down_act_quant",
+                                                "shared_down"};
+      SwiGluMlp(double(e.shared_inter) * e.shared_experts / p_.tp, kNames);
     }
     AllReduce("moe_allreduce", t_ * h * kAct);
   }

@@ -66,33 +66,25 @@ double ModelSpec::EmbeddingParams() const {
   return double(vocab) * hidden * (tie_embeddings ? 1.0 : 2.0);
 }
 
-double ModelSpec::TotalParams() const {
-  double total = EmbeddingParams();
-  for (int i = 0; i < layers; ++i) {
-    total += AttentionOf(i) == LayerAttention::kLinear ? LinearAttentionParamsPerLayer()
-                                                       : AttentionParamsPerLayer();
-    if (IsMoeLayer(i)) {
-      total += moe.routed_experts * ExpertParams() + SharedExpertParams() + RouterParams();
+namespace {
+// Parameters of the whole model with `experts_per_layer` routed experts counted per MoE layer.
+double CountParams(const ModelSpec& m, double experts_per_layer) {
+  double total = m.EmbeddingParams();
+  for (int i = 0; i < m.layers; ++i) {
+    total += m.AttentionOf(i) == LayerAttention::kLinear ? m.LinearAttentionParamsPerLayer()
+                                                         : m.AttentionParamsPerLayer();
+    if (m.IsMoeLayer(i)) {
+      total += experts_per_layer * m.ExpertParams() + m.SharedExpertParams() + m.RouterParams();
     } else {
-      total += DenseFfnParams();
+      total += m.DenseFfnParams();
     }
   }
   return total;
 }
+}  // namespace
 
-double ModelSpec::ActiveParams() const {
-  double total = EmbeddingParams();
-  for (int i = 0; i < layers; ++i) {
-    total += AttentionOf(i) == LayerAttention::kLinear ? LinearAttentionParamsPerLayer()
-                                                       : AttentionParamsPerLayer();
-    if (IsMoeLayer(i)) {
-      total += moe.top_k * ExpertParams() + SharedExpertParams() + RouterParams();
-    } else {
-      total += DenseFfnParams();
-    }
-  }
-  return total;
-}
+double ModelSpec::TotalParams() const { return CountParams(*this, moe.routed_experts); }
+double ModelSpec::ActiveParams() const { return CountParams(*this, moe.top_k); }
 
 double ModelSpec::WeightBytes() const {
   const double dense_b = WeightBytesPerElement(weight_dtype);

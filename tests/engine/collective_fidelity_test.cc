@@ -4,6 +4,7 @@
 // measured 6-13 %; the case below, 25 %). Each simulation runs in its own process.
 #include <catch2/catch.hpp>
 
+#include "../support/cluster_fixtures.h"
 #include "engine/collective_probe.h"
 #include "engine/subprocess.h"
 #include "test_scenarios.h"
@@ -11,27 +12,9 @@
 namespace moesim {
 namespace {
 
-FabricSpec Ideal(const std::string& name, double gb_per_s, double latency_us) {
-  FabricSpec f;
-  f.name = name;
-  f.gb_per_s = gb_per_s;
-  f.latency_us = latency_us;
-  f.protocol_efficiency = EfficiencyCurve({{1.0, 1.0}});
-  return f;
-}
-
 ClusterSpec Cluster(int gpus_per_server, int servers_per_rack, int racks, double oversub) {
-  ClusterSpec s;
-  s.gpus_per_server = gpus_per_server;
-  s.servers_per_rack = servers_per_rack;
-  s.racks = racks;
-  s.nics_per_server = gpus_per_server;
-  s.leaf_oversubscription = oversub;
-  s.scaleup = Ideal("nvlink", 450, 0.5);
-  s.scaleout = Ideal("nic", 50, 1.0);
-  s.interrack = Ideal("nic", 50, 1.0);
-  s.host = Ideal("pcie", 64, 0.0);
-  return s;
+  return testing::IdealCluster(gpus_per_server, servers_per_rack, racks, oversub,
+                               /*pcie_latency_us=*/0.0);
 }
 
 using PatternFn = std::function<absl::StatusOr<CollectivePattern>(const ClusterGraph&)>;

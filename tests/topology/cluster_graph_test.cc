@@ -3,31 +3,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/cluster_fixtures.h"
 #include "topology/collective_pattern.h"
 
 namespace moesim {
 namespace {
 
-FabricSpec Fabric(const std::string& name, double gb_per_s, double latency_us) {
-  FabricSpec f;
-  f.name = name;
-  f.gb_per_s = gb_per_s;
-  f.latency_us = latency_us;
-  f.protocol_efficiency = EfficiencyCurve({{1.0, 1.0}});
-  return f;
-}
-
 ClusterSpec Spec(int gpus_per_server, int servers_per_rack, int racks) {
-  ClusterSpec s;
-  s.gpus_per_server = gpus_per_server;
-  s.servers_per_rack = servers_per_rack;
-  s.racks = racks;
-  s.nics_per_server = gpus_per_server;
-  s.scaleup = Fabric("nvlink", 450, 0.5);
-  s.scaleout = Fabric("nic", 50, 1.0);
-  s.interrack = Fabric("nic", 50, 1.0);
-  s.host = Fabric("pcie", 64, 1.0);
-  return s;
+  return testing::IdealCluster(gpus_per_server, servers_per_rack, racks);
 }
 
 std::vector<LinkTier> Tiers(const ClusterGraph& g, int a, int b) {
