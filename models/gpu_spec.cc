@@ -50,6 +50,10 @@ absl::StatusOr<GpuSpec> ParseGpuSpec(const nlohmann::json& value, const JsonLoca
   MOESIM_ASSIGN_OR_RETURN(g.scaleup_fabric, r.String("scaleup_fabric"));
   MOESIM_ASSIGN_OR_RETURN(g.scaleout_fabric, r.String("scaleout_fabric"));
   MOESIM_ASSIGN_OR_RETURN(g.host_fabric, r.String("host_fabric"));
+  MOESIM_ASSIGN_OR_RETURN(g.moe_dispatch_floor_us,
+                          r.Number("moe_dispatch_floor_us", NumberRule::Between(0, 1e6)));
+  MOESIM_ASSIGN_OR_RETURN(g.moe_combine_floor_us,
+                          r.Number("moe_combine_floor_us", NumberRule::Between(0, 1e6)));
   MOESIM_RETURN_IF_ERROR(r.Finish());
   if (g.idle_w >= g.tdp_w) {
     return BadValue(where.Key("idle_w"), g.idle_w,
@@ -78,6 +82,8 @@ nlohmann::json GpuSpecToJson(const GpuSpec& g) {
   j["scaleup_fabric"] = g.scaleup_fabric;
   j["scaleout_fabric"] = g.scaleout_fabric;
   j["host_fabric"] = g.host_fabric;
+  j["moe_dispatch_floor_us"] = g.moe_dispatch_floor_us;
+  j["moe_combine_floor_us"] = g.moe_combine_floor_us;
   return j;
 }
 

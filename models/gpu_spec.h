@@ -37,10 +37,12 @@ struct GpuSpec {
   double idle_w = 0;        // board power with the GPU idle but allocated
   double usd_per_hour = 0;  // rental price per GPU-hour (§1.3)
 
-  int scaleup_domain_gpus = 0;  // GPUs in one NVLink / xGMI domain
-  std::string scaleup_fabric;   // fabric preset of the NVLink / xGMI port (§1.2)
-  std::string scaleout_fabric;  // fabric preset of the NIC (§1.2)
-  std::string host_fabric;      // fabric preset of the GPU <-> host CPU link (§1.2)
+  int scaleup_domain_gpus = 0;       // GPUs in one NVLink / xGMI domain
+  std::string scaleup_fabric;        // fabric preset of the NVLink / xGMI port (§1.2)
+  std::string scaleout_fabric;       // fabric preset of the NIC (§1.2)
+  std::string host_fabric;           // fabric preset of the GPU <-> host CPU link (§1.2)
+  double moe_dispatch_floor_us = 0;  // fixed cost of one MoE dispatch all-to-all kernel (§3.2)
+  double moe_combine_floor_us = 0;   // fixed cost of one MoE combine all-to-all kernel (§3.2)
 
   // Dense peak in FLOP/s for math in `dtype`; fp4 on a GPU without FP4 units runs as bf16.
   double PeakFlops(DType dtype) const;
