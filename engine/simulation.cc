@@ -220,9 +220,11 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   if (!platform.ok()) return platform.status();
 
   World world(s, *platform);
-  const SchedulerConfig config{s.runtime.max_num_seqs, s.runtime.max_num_batched_tokens,
-                               s.model.sliding_window_tokens};
   const ParallelPlan& plan = s.deployment.plan;
+  // The runtime's caps are per instance: its pp virtual engines share them.
+  const SchedulerConfig config{(s.runtime.max_num_seqs + plan.pp - 1) / plan.pp,
+                               (s.runtime.max_num_batched_tokens + plan.pp - 1) / plan.pp,
+                               s.model.sliding_window_tokens};
   world.instances.resize(s.deployment.instances);
   for (int i = 0; i < s.deployment.instances; ++i) {
     World::Instance& inst = world.instances[i];

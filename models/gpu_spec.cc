@@ -47,6 +47,8 @@ absl::StatusOr<GpuSpec> ParseGpuSpec(const nlohmann::json& value, const JsonLoca
   MOESIM_ASSIGN_OR_RETURN(int64_t domain,
                           r.Integer("scaleup_domain_gpus", NumberRule::Between(1, 1 << 16)));
   g.scaleup_domain_gpus = static_cast<int>(domain);
+  MOESIM_ASSIGN_OR_RETURN(std::string scope, r.Enum("scaleup_scope", {"server", "rack"}));
+  g.scaleup_spans_rack = scope == "rack";
   MOESIM_ASSIGN_OR_RETURN(g.scaleup_fabric, r.String("scaleup_fabric"));
   MOESIM_ASSIGN_OR_RETURN(g.scaleout_fabric, r.String("scaleout_fabric"));
   MOESIM_ASSIGN_OR_RETURN(g.host_fabric, r.String("host_fabric"));
@@ -79,6 +81,7 @@ nlohmann::json GpuSpecToJson(const GpuSpec& g) {
   j["idle_w"] = g.idle_w;
   j["usd_per_hour"] = g.usd_per_hour;
   j["scaleup_domain_gpus"] = g.scaleup_domain_gpus;
+  j["scaleup_scope"] = g.scaleup_spans_rack ? "rack" : "server";
   j["scaleup_fabric"] = g.scaleup_fabric;
   j["scaleout_fabric"] = g.scaleout_fabric;
   j["host_fabric"] = g.host_fabric;

@@ -110,8 +110,10 @@ absl::StatusOr<ClusterGraph> ClusterGraph::Build(const ClusterSpec& spec) {
     const int leaf =
         multi_server ? impl->AddDevice(DeviceKind::kLeaf, absl::StrCat("leaf-", r), r, -1) : -1;
     if (spine >= 0) {
-      const double uplink =
-          s.servers_per_rack * s.nics_per_server * s.scaleout.gb_per_s / s.leaf_oversubscription;
+      // One inter-rack port (of the interrack fabric) per NIC below the leaf, divided by the
+      // oversubscription.
+      const double uplink = s.servers_per_rack * s.nics_per_server * s.interrack.gb_per_s /
+                            s.leaf_oversubscription;
       impl->AddLink(absl::StrCat("uplink-", r), leaf, spine, uplink, s.interrack,
                     LinkTier::kInterRack);
     }
@@ -149,7 +151,7 @@ absl::StatusOr<ClusterGraph> ClusterGraph::Build(const ClusterSpec& spec) {
         }
         if (!nics.empty()) {
           impl->AddLink(absl::StrCat("gpu-nic-", server, "-", g), gpu, nics[g / gpus_per_nic],
-                        s.host.gb_per_s, s.host, LinkTier::kScaleOut);
+                        s.host.gb_per_s, s.host, LinkTier::kHost);
         }
         impl->AddLink(absl::StrCat("host-", server, "-", g), gpu, cpu, s.host.gb_per_s, s.host,
                       LinkTier::kHost);

@@ -4,9 +4,10 @@
 // (when there are several racks) and one host CPU per server. Edges are full-duplex links with a
 // per-direction bandwidth, a latency, a tier and a fabric:
 //   GPU–NVSwitch  scale_up    (the GPU's NVLink port)
-//   GPU–NIC       scale_out   (PCIe, host fabric bandwidth; a NIC may be shared by several GPUs)
+//   GPU–NIC       host        (PCIe, host fabric; a NIC may be shared by several GPUs)
 //   NIC–leaf      scale_out   (the NIC port)
-//   leaf–spine    inter_rack  (the rack's uplink: rack NIC bandwidth / leaf_oversubscription)
+//   leaf–spine    inter_rack  (the rack's uplink: one interrack-fabric port per NIC in the
+//                              rack / leaf_oversubscription)
 //   GPU–CPU       host        (PCIe or C2C, for KV offload)
 // The spine is one logical switch whose uplinks aggregate the rack's links: the fluid
 // equivalent of ideal ECMP over parallel spine switches.

@@ -33,10 +33,11 @@ absl::StatusOr<ClusterSpec> ParseClusterSpec(JsonObjectReader& r, const GpuSpec&
     return BadValue(where.Key("racks"), racks, "a cluster of at most 1,000,000 GPUs");
   }
 
-  // Scale-up domain: a rack when the rack is exactly the GPU's domain spread over several
-  // servers (an NVL72 rack of 18 trays of 4 GPUs), a server otherwise (HGX boards).
-  const bool rack_domain = c.servers_per_rack > 1 && c.gpus_per_rack() == gpu.scaleup_domain_gpus;
-  const std::string default_domain = rack_domain ? std::string("rack") : std::string("server");
+  // Scale-up domain: the GPU preset's scaleup_scope (a whole rack for NVL72 systems, the
+  // server's board otherwise).
+  const std::string default_domain =
+      gpu.scaleup_spans_rack ? std::string("rack") : std::string("server");
+
   MOESIM_ASSIGN_OR_RETURN(std::string domain,
                           r.EnumOr("scaleup_domain", default_domain, {"server", "rack"}));
   c.scaleup_domain = domain == "rack" ? ScaleUpDomain::kRack : ScaleUpDomain::kServer;

@@ -4,8 +4,8 @@
 //
 // Parsed from the scenario's "hardware" object (beside "gpu"):
 //   "gpus_per_server": 8, "servers_per_rack": 4, "racks": 2,
-//   "scaleup_domain": "server" | "rack",        (default: "rack" when a rack of several servers
-//                                                 is exactly the GPU's scale-up domain, e.g. NVL72)
+//   "scaleup_domain": "server" | "rack",        (default: the GPU preset's scaleup_scope:
+//                                                 "rack" for NVL72 systems, else "server")
 //   "nics_per_server": 8, "leaf_oversubscription": 2.0,
 //   "fabrics": {"scaleup": "nvlink4", "scaleout": "ib-ndr-400", "interrack": "ib-ndr-400",
 //               "host": "pcie5-x16"}            (defaults: the GPU preset's fabrics; interrack =

@@ -128,10 +128,24 @@ std::string RunJson(const std::string& scenario) {
   return ReadFile(out);
 }
 
-TEST_CASE("seed 000 at C=4096: running sequences are capped by KV capacity, the rest queue",
-          "[scenarios][kv]") {
+TEST_CASE("seed 000 at C=4096: the running batch is capped, the rest queue", "[scenarios][kv]") {
   const auto j =
       nlohmann::json::parse(RunJson(MOESIM_SOURCE_DIR "/scenarios/reference/seed000_c4096.json"));
+  CHECK(j["limit"]["subsystem"] == "max_num_seqs");
+  CHECK(j["batch"]["mean_queued"].get<double>() > 2000);
+  CHECK(j["batch"]["mean_running"].get<double>() <= 1536);
+}
+
+TEST_CASE("seed 000 at C=4096 without the scheduler cap: KV capacity caps the batch",
+          "[scenarios][kv]") {
+  // Same scenario with max_num_seqs 4096: sequences are admitted until the KV cache is full,
+  // then preempted and queued (seed 000: "running sequences capped by KV capacity").
+  std::ifstream in(MOESIM_SOURCE_DIR "/scenarios/reference/seed000_c4096.json");
+  nlohmann::json doc = nlohmann::json::parse(in);
+  doc["runtime"]["max_num_seqs"] = 4096;
+  const std::string path = "/tmp/moesim-test-seed000-uncapped.json";
+  std::ofstream(path) << doc.dump(2);
+  const auto j = nlohmann::json::parse(RunJson(path));
   CHECK(j["limit"]["subsystem"] == "kv_capacity");
   CHECK(j["batch"]["mean_queued"].get<double>() > 500);
   CHECK(j["batch"]["mean_running"].get<double>() < 4096);

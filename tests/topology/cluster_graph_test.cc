@@ -28,11 +28,11 @@ TEST_CASE("routes use NVLink inside a server, NICs across servers, the spine acr
   CHECK(g->gpu_count() == 32);
   using T = LinkTier;
   CHECK(Tiers(*g, 0, 7) == std::vector<T>{T::kScaleUp, T::kScaleUp});
-  // gpu -> (pcie) nic -> leaf -> nic -> (pcie) gpu
-  CHECK(Tiers(*g, 0, 8) == std::vector<T>{T::kScaleOut, T::kScaleOut, T::kScaleOut, T::kScaleOut});
+  // gpu -(pcie, host tier)-> nic -> leaf -> nic -(pcie)-> gpu
+  CHECK(Tiers(*g, 0, 8) == std::vector<T>{T::kHost, T::kScaleOut, T::kScaleOut, T::kHost});
   // ... -> leaf -> spine -> leaf -> ...
-  CHECK(Tiers(*g, 0, 16) == std::vector<T>{T::kScaleOut, T::kScaleOut, T::kInterRack, T::kInterRack,
-                                           T::kScaleOut, T::kScaleOut});
+  CHECK(Tiers(*g, 0, 16) == std::vector<T>{T::kHost, T::kScaleOut, T::kInterRack, T::kInterRack,
+                                           T::kScaleOut, T::kHost});
   // GPUs and CPUs never forward traffic: the host CPU is a leaf of the graph.
   auto host = g->Route(g->Gpu(3), g->Cpu(0));
   REQUIRE(host.ok());
@@ -77,6 +77,20 @@ TEST_CASE("link-load bound of an all-to-all matches the bottleneck analysis", "[
   CHECK(loads->bound_s == Approx(8e6 / 50e9 + route_latency).epsilon(1e-9));
   CHECK(g->links()[loads->bottleneck_link].tier == LinkTier::kScaleOut);
   CHECK(loads->tier_bytes[static_cast<int>(LinkTier::kScaleUp)] == Approx(16 * 7 * 2 * 1e6));
+}
+
+TEST_CASE("the inter-rack fabric sets the uplink bandwidth", "[topology]") {
+  ClusterSpec s = Spec(8, 2, 2);
+  s.interrack = testing::IdealFabric("800g", 100, 1.0);
+  auto g = ClusterGraph::Build(s);
+  REQUIRE(g.ok());
+  bool found = false;
+  for (const Link& l : g->links()) {
+    if (l.tier != LinkTier::kInterRack) continue;
+    CHECK(l.gb_per_s == Approx(16 * 100.0));  // 16 NICs below the leaf x 100 GB/s ports
+    found = true;
+  }
+  CHECK(found);
 }
 
 TEST_CASE("an oversubscribed spine becomes the bottleneck", "[topology]") {
