@@ -214,19 +214,41 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
     const double bytes = b.tier_bytes[t];
     const double rate = bytes / window;
     const double cap = fabric.tier_capacity_bytes_per_s[t];
+    // bytes: payload × links of the tier crossed; capacity: Σ bandwidth of the tier's link
+    // directions the deployment's collectives use. The bound is seed 002's: the tokens/s at
+    // which those bytes would fill that capacity.
     tiers[LinkTierName(static_cast<LinkTier>(t))] = {
         {"bytes", bytes},
         {"gb_per_s", rate / 1e9},
         {"capacity_gb_per_s", cap / 1e9},
         {"utilisation", cap > 0 ? rate / cap : 0.0},
-        {"comm_time_share", b.comm_tier_s[t] / share_den}};
+        {"comm_time_share", b.comm_tier_s[t] / share_den},
+        {"bound_tok_per_s_per_gpu",
+         cap > 0 ? UpperBound(out, bytes / cap, gpi) : nlohmann::json(nullptr)}};
   }
   r["fabric"] = {{"tiers", tiers},
                  {"scaleup_fabric", s.cluster().scaleup.name},
                  {"scaleout_fabric", s.cluster().scaleout.name},
                  {"interrack_fabric", s.cluster().interrack.name}};
 
+  // --- Warnings --------------------------------------------------------------------------------
+  nlohmann::json warnings = nlohmann::json::array();
+  const size_t finished = m.requests().size();
+  if (finished < 30) {
+    warnings.push_back(absl::StrFormat(
+        "only %d requests finished in the %.0f s measurement window: latency percentiles are not "
+        "steady-state (lengthen simulation.duration_s)",
+        finished, window));
+  } else if (Percentile(e2e, 50) > 0.5 * window) {
+    warnings.push_back(absl::StrFormat(
+        "the median request lasts %.0f s, over half the %.0f s window: the measured requests "
+        "arrived during warm-up (lengthen simulation.duration_s)",
+        Percentile(e2e, 50), window));
+  }
+  r["warnings"] = warnings;
+
   // --- Power and cost ----------------------------------------------------------------------------
+
   const double watts = gpu.idle_w + (gpu.tdp_w - gpu.idle_w) * std::min(1.0, busy);
   r["power"] = {{"mean_w_per_gpu", watts},
                 {"total_w", watts * gpus},

@@ -13,7 +13,8 @@ namespace moesim {
 
 std::vector<int> DeploymentSpec::InstanceGpus(int i) const {
   std::vector<int> gpus;
-  for (int g = 0; g < gpus_per_instance(); ++g) gpus.push_back(gpu_order[i * gpus_per_instance() + g]);
+  for (int g = 0; g < gpus_per_instance(); ++g)
+    gpus.push_back(gpu_order[i * gpus_per_instance() + g]);
   return gpus;
 }
 
@@ -74,7 +75,8 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
                           r.IntegerOr("pipeline_parallel", 1, NumberRule::Between(1, 1024)));
   MOESIM_ASSIGN_OR_RETURN(int64_t inst, r.IntegerOr("instances", 1, NumberRule::Between(1, 1e5)));
   d.plan.pp = static_cast<int>(pp);
-  MOESIM_ASSIGN_OR_RETURN(std::string placement, r.EnumOr("placement", "packed", {"packed", "spread"}));
+  MOESIM_ASSIGN_OR_RETURN(std::string placement,
+                          r.EnumOr("placement", "packed", {"packed", "spread"}));
   d.placement = placement == "spread" ? DeploymentSpec::Placement::kSpread
                                       : DeploymentSpec::Placement::kPacked;
   d.plan.tp = static_cast<int>(tp);
@@ -97,6 +99,7 @@ absl::Status ParseSimulation(JsonObjectReader r, SimulationSpec& s) {
   MOESIM_ASSIGN_OR_RETURN(std::string f,
                           r.EnumOr("fidelity", "layer", {"step", "layer", "kernel"}));
   s.fidelity = f == "step" ? Fidelity::kStep : f == "kernel" ? Fidelity::kKernel : Fidelity::kLayer;
+  s.collectives_given = r.Has("collectives");
   const std::string default_collectives = f == "step" ? "analytic" : "flows";
   MOESIM_ASSIGN_OR_RETURN(
       std::string c, r.EnumOr("collectives", default_collectives, {"analytic", "ptask", "flows"}));
@@ -192,7 +195,12 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
       s.deployment.gpu_order.push_back(server * cl.gpus_per_server + g);
     }
   }
+  if (!s.simulation.collectives_given && s.simulation.fidelity != Fidelity::kStep &&
+      s.deployment.gpus_per_instance() > cl.gpus_per_server) {
+    s.simulation.collectives = CollectiveFidelity::kPtask;
+  }
   const int64_t longest = s.workload.input_tokens.Max() + s.workload.output_tokens.Max();
+
   const KvFootprint fp = s.Footprint();
   auto mem = PlanMemory(m, s.hardware.gpu, s.runtime, p, fp, longest);
   if (!mem.ok()) return BadInput(dep, std::string(mem.status().message()));
@@ -279,13 +287,13 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   nlohmann::json runtime = RuntimeSpecToJson(s.runtime);
   runtime["preset_resolved"] = s.runtime.name;
   j["runtime"] = runtime;
-  j["deployment"] = {{"tensor_parallel", s.deployment.plan.tp},
-                     {"pipeline_parallel", s.deployment.plan.pp},
-                     {"expert_parallel", s.deployment.plan.ep},
-                     {"instances", s.deployment.instances},
-                     {"placement", s.deployment.placement == DeploymentSpec::Placement::kSpread
-                                       ? "spread"
-                                       : "packed"}};
+  j["deployment"] = {
+      {"tensor_parallel", s.deployment.plan.tp},
+      {"pipeline_parallel", s.deployment.plan.pp},
+      {"expert_parallel", s.deployment.plan.ep},
+      {"instances", s.deployment.instances},
+      {"placement",
+       s.deployment.placement == DeploymentSpec::Placement::kSpread ? "spread" : "packed"}};
   j["workload"] = WorkloadSpecToJson(s.workload);
   j["simulation"] = {{"duration_s", s.simulation.duration_s},
                      {"warmup_s", s.simulation.warmup_s},

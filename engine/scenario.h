@@ -61,7 +61,11 @@ struct SimulationSpec {
   double warmup_s = 0;    // excluded from every metric
   uint64_t seed = 1;
   Fidelity fidelity = Fidelity::kLayer;
+  // Default: analytic under "step" fidelity; per-GPU flows while every instance fits in one
+  // server; parallel tasks when instances span servers (per-flow cost grows as flows², see
+  // README "Speed").
   CollectiveFidelity collectives = CollectiveFidelity::kFlows;
+  bool collectives_given = false;  // set in the scenario (else the default above applies)
 };
 
 struct EconomicsSpec {

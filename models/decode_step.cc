@@ -284,7 +284,10 @@ class Builder {
     const double v = double(m_.vocab) / p_.tp;
     Elementwise("final_norm", s * m_.hidden * kAct * 2);
     Gemm("lm_head", s, v, m_.hidden, DType::kBf16);
-    AllReduce("logits_gather", s * v * kAct);
+    // All-gather of the vocab-parallel logits: each rank moves (tp-1)/tp of the full s x vocab
+    // bf16 logits, which is what the ring all-reduce pattern moves for half that message.
+    AllReduce("logits_gather", s * m_.vocab * kAct / 2);
+
     // Sampling: temperature / softmax / top-p / argmax passes over fp32 logits.
     Elementwise("sampler_softmax", s * m_.vocab * kFp32 * 2);
     Elementwise("sampler_top_p", s * m_.vocab * kFp32 * 2);

@@ -16,6 +16,7 @@
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
 #include "engine/validation.h"
+#include "models/fabric_spec.h"
 #include "models/preset_library.h"
 #include "tools/report_writers.h"
 
@@ -162,8 +163,18 @@ int CmdPresets(const PresetLibrary& presets) {
                 r["host_step_overhead_us"].get<double>(),
                 r["host_per_seq_overhead_us"].get<double>());
   }
-  std::printf("\nEvery value's source: %s/{gpus,models,runtimes}.json\n",
+  std::printf("\nFabrics (per direction; collectives: ring-step latency, protocol efficiency)\n");
+  std::printf("  %-12s %10s %12s %12s %14s\n", "name", "GB/s", "hop us", "step us", "eff @1 MiB");
+  for (const auto& name : presets.Names(PresetKind::kFabric)) {
+    auto f = moesim::ParseFabricSpec(*presets.Find(PresetKind::kFabric, name),
+                                     {"fabrics.json", "$." + name}, name);
+    if (!f.ok()) return Fail(f.status());
+    std::printf("  %-12s %10.0f %12.2f %12.2f %14.2f\n", name.c_str(), f->gb_per_s, f->latency_us,
+                f->step_latency_us, f->protocol_efficiency.At(1 << 20));
+  }
+  std::printf("\nEvery value's source: %s/{gpus,models,runtimes,fabrics}.json\n",
               PresetLibrary::DefaultDir().c_str());
+
   return kExitOk;
 }
 
@@ -192,7 +203,7 @@ int main(int argc, char** argv) {
   auto* explain = app.add_subcommand(
       "explain", "print the fully resolved scenario, with every preset value and default");
   explain->add_option("scenario", scenario_path, "scenario JSON file")->required();
-  auto* presets_cmd = app.add_subcommand("presets", "list GPU, model and runtime presets");
+  auto* presets_cmd = app.add_subcommand("presets", "list GPU, model, runtime and fabric presets");
 
   try {
     app.parse(argc, argv);

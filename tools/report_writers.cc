@@ -65,11 +65,14 @@ std::string ReportToText(const nlohmann::json& r) {
   std::string s;
   absl::StrAppendFormat(&s, "moesim report: %s\n", r["scenario"].get<std::string>());
   absl::StrAppendFormat(
-      &s, "plan: %s x%d, %s via %s (%s), TP=%d EP=%d, %d instance(s), fidelity %s\n",
+      &s,
+      "plan: %s x%d, %s via %s (%s), TP=%d PP=%d EP=%d, %d instance(s), fidelity %s, "
+      "collectives %s\n",
       p["gpu"].get<std::string>(), p["gpus"].get<int>(), p["model"].get<std::string>(),
       p["runtime"].get<std::string>(), p["execution_mode"].get<std::string>(),
-      p["tensor_parallel"].get<int>(), p["expert_parallel"].get<int>(), p["instances"].get<int>(),
-      p["fidelity"].get<std::string>());
+      p["tensor_parallel"].get<int>(), p["pipeline_parallel"].get<int>(),
+      p["expert_parallel"].get<int>(), p["instances"].get<int>(), p["fidelity"].get<std::string>(),
+      p["collectives"].get<std::string>());
   absl::StrAppendFormat(&s, "measured over %.1f s of simulated time\n\n", Num(r["window_s"]));
   absl::StrAppendFormat(&s, "%-34s %14s\n", "throughput", "");
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s", Num(t["output_tok_per_s"]));
@@ -85,7 +88,10 @@ std::string ReportToText(const nlohmann::json& r) {
                           Num(l[k]["p90"]) * 1e3, Num(l[k]["p99"]) * 1e3);
   }
   absl::StrAppendFormat(
-      &s, "batch: %.1f running (max %d per micro-batch), %.1f queued, %d steps of %.2f ms\n",
+      &s,
+      "batch per instance: %.1f running (max %d per micro-batch), %.1f queued; %d steps of "
+      "%.2f ms\n",
+
       Num(b["mean_running"]), b["max_running_per_micro_batch"].get<int>(), Num(b["mean_queued"]),
       b["steps"].get<int>(), Num(b["mean_step_ms"]));
   absl::StrAppendFormat(
@@ -108,6 +114,17 @@ std::string ReportToText(const nlohmann::json& r) {
       &s, "bounds tok/s/GPU: compute %s, HBM %s, launch+host %s, comm %s, KV capacity %s\n",
       BoundText(bd["compute"]), BoundText(bd["hbm"]), BoundText(bd["launch_and_host"]),
       BoundText(bd["communication"]), BoundText(bd["kv_capacity"]));
+  absl::StrAppendFormat(&s, "%-34s %12s %12s %8s %10s %14s\n", "fabric load per tier", "GB/s",
+                        "capacity", "util%", "comm%", "bound tok/s/GPU");
+  for (const char* tier : {"scale_up", "scale_out", "inter_rack", "host"}) {
+    const auto& f = r["fabric"]["tiers"][tier];
+    absl::StrAppendFormat(&s, "  %-32s %12.1f %12.1f %8.1f %10.1f %14s\n", tier, Num(f["gb_per_s"]),
+                          Num(f["capacity_gb_per_s"]), 100 * Num(f["utilisation"]),
+                          100 * Num(f["comm_time_share"]), BoundText(f["bound_tok_per_s_per_gpu"]));
+  }
+  for (const auto& w : r["warnings"]) {
+    absl::StrAppendFormat(&s, "warning: %s\n", w.get<std::string>());
+  }
   absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",
                         Num(r["power"]["mean_w_per_gpu"]),
                         Num(r["power"]["joules_per_output_token"]));
