@@ -114,7 +114,7 @@ int CmdValidate(const PresetLibrary& presets, const std::string& dir, int jobs) 
     if (!rows.ok()) return Fail(rows.status());
     for (const auto& r : *rows) {
       all_pass = all_pass && r.pass;
-      std::printf("%-34s %-34s %12.4g %12.4g %+8.1f %6.1f  %s\n", r.scenario.c_str(),
+      std::printf("%-34s %-34s %12.6g %12.6g %+8.1f %6.1f  %s\n", r.scenario.c_str(),
                   r.metric.c_str(), r.measured, r.predicted, r.error_pct, r.tolerance_pct,
                   r.pass ? "pass" : "FAIL");
     }

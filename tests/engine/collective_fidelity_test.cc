@@ -95,6 +95,11 @@ TEST_CASE("skewed all-to-all through an oversubscribed spine: flows are slower t
 // latency in us per message size (bytes per rank). Tolerance 25% (issue: topology and fabrics).
 // The nccl-tests launch floor (5.5 us) is the fit of the same table's small-message floors
 // (7.2 / 10.9 / 17.3 us at 2 / 4 / 8 GPUs = 5.5 + 1 us route + 2(n-1) x 0.77 us step latency).
+// Honest scope: the nvlink4 protocol-efficiency curve is fitted to the H200 8-GPU row, so that
+// row checks the fit; the H100 row is a separate measurement of the same fabric. The 2- and
+// 4-GPU rows are up to ~30% off at 512 MiB (their bus bandwidth is lower) and are not asserted.
+// The SimGrid flows path must give the same time as the analytic one (checked at two sizes).
+
 TEST_CASE("NCCL all-reduce on 8 NVLink4 GPUs within 25% of the measured table",
           "[collectives][reference][calibration]") {
   const PresetLibrary& lib = testing::Presets();
@@ -117,6 +122,20 @@ TEST_CASE("NCCL all-reduce on 8 NVLink4 GPUs within 25% of the measured table",
     INFO("message " << sizes[i] << " B: predicted " << us << " us");
     CHECK(us == Approx(h100[i]).epsilon(0.25));
     CHECK(us == Approx(h200[i]).epsilon(0.25));
+  }
+  for (double bytes : {2 * mib, 128 * mib}) {
+    auto out = RunInSubprocesses(
+        {[&]() -> absl::StatusOr<std::string> {
+          auto r = ProbeCollective(
+              c,
+              [](const ClusterGraph& gr) { return CollectivePattern::RingAllReduce(gr, Range(8)); },
+              bytes, 5.5, CollectiveFidelity::kFlows);
+          if (!r.ok()) return r.status();
+          return std::to_string(r->simulated_s / r->analytic_s);
+        }},
+        1);
+    REQUIRE(out[0].ok());
+    CHECK(std::stod(*out[0]) == Approx(1.0).epsilon(1e-5));
   }
 }
 
