@@ -21,6 +21,9 @@ void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreak
   t.kv_used_weighted += kv * d * s.share;
   t.kv_peak = std::max(t.kv_peak, kv);
   t.max_running = std::max(t.max_running, s.running);
+  t.moe_imbalance_sum += s.moe_imbalance;
+  t.moe_imbalance_max = std::max(t.moe_imbalance_max, s.moe_imbalance);
+
   t.breakdown.Add(b);
 }
 

@@ -28,6 +28,9 @@ struct StepRecord {
   // Fraction of the instance this record speaks for in time-weighted shared quantities (the KV
   // pool): 1 / pipeline stages, since that many virtual engines report overlapping steps.
   double share = 1.0;
+  // Mean over MoE layers of the busiest GPU's load / the mean GPU load (sampled routing only;
+  // 0 when routing is the expected uniform load).
+  double moe_imbalance = 0;
 };
 
 struct RequestRecord {
@@ -49,6 +52,9 @@ struct InstanceTotals {
   double kv_used_weighted = 0;  // Σ used / total × duration
   double kv_peak = 0;
   int64_t max_running = 0;
+  double moe_imbalance_sum = 0;  // Σ over steps of StepRecord::moe_imbalance
+  double moe_imbalance_max = 0;
+
   TimeBreakdown breakdown;  // per GPU of the instance
 };
 

@@ -61,6 +61,8 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
     all.kv_used_weighted += t.kv_used_weighted;
     all.kv_peak = std::max(all.kv_peak, t.kv_peak);
     all.max_running = std::max(all.max_running, t.max_running);
+    all.moe_imbalance_sum += t.moe_imbalance_sum;
+    all.moe_imbalance_max = std::max(all.moe_imbalance_max, t.moe_imbalance_max);
     all.breakdown.Add(t.breakdown);
   }
   const double instance_time = window * instances;  // per-GPU seconds of one rank per instance
@@ -231,7 +233,19 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
                  {"scaleout_fabric", s.cluster().scaleout.name},
                  {"interrack_fabric", s.cluster().interrack.name}};
 
+  // --- Expert parallelism ----------------------------------------------------------------------
+  if (s.routing) {
+    r["moe"] = {
+        {"routing", RoutingSpecToJson(*s.routing)},
+        {"expert_placement", PlacementSpecToJson(s.deployment.expert_placement)},
+        {"mean_gpu_imbalance", all.steps > 0 ? all.moe_imbalance_sum / double(all.steps) : 0.0},
+        {"max_gpu_imbalance", all.moe_imbalance_max}};
+  } else {
+    r["moe"] = {{"routing", "expected_uniform"}};
+  }
+
   // --- Warnings --------------------------------------------------------------------------------
+
   nlohmann::json warnings = nlohmann::json::array();
   const size_t finished = m.requests().size();
   if (finished < 30) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "engine/moe_load_sampler.h"
 #include "models/status_macros.h"
 
 namespace moesim {
@@ -79,6 +80,11 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
                           r.EnumOr("placement", "packed", {"packed", "spread"}));
   d.placement = placement == "spread" ? DeploymentSpec::Placement::kSpread
                                       : DeploymentSpec::Placement::kPacked;
+  if (r.Has("expert_placement")) {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* ep_json, r.Value("expert_placement"));
+    MOESIM_ASSIGN_OR_RETURN(d.expert_placement,
+                            ParsePlacementSpec(*ep_json, r.where().Key("expert_placement")));
+  }
   d.plan.tp = static_cast<int>(tp);
   d.plan.ep = static_cast<int>(ep);
   d.instances = static_cast<int>(inst);
@@ -244,6 +250,10 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
         econ.NumberOr("usd_per_gpu_hour", s.hardware.gpu.usd_per_hour, NumberRule::NonNegative()));
     MOESIM_RETURN_IF_ERROR(econ.Finish());
   }
+  if (r.Has("routing")) {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* routing, r.Value("routing"));
+    MOESIM_ASSIGN_OR_RETURN(s.routing, ParseRoutingSpec(*routing, root.Key("routing")));
+  }
   if (r.Has("reference")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* refs, r.Value("reference"));
     MOESIM_RETURN_IF_ERROR(ParseReferences(*refs, root.Key("reference"), s.references));
@@ -256,6 +266,21 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
                                  s.simulation.duration_s, " s simulated (rate × duration)"));
   }
   MOESIM_RETURN_IF_ERROR(CheckPlan(s, root));
+  if (s.routing) {
+    ExpertRouter router(*s.routing, s.model.moe, s.model.MoeLayerCount(), s.simulation.seed);
+    if (absl::Status st = router.Validate(); !st.ok()) {
+      return BadInput(root.Key("routing"), std::string(st.message()));
+    }
+    auto sampler = MoeLoadSampler::Make(s, s.simulation.seed);
+    if (!sampler.ok()) {
+      return BadInput(root.Key("deployment").Key("expert_placement"),
+                      std::string(sampler.status().message()));
+    }
+  } else if (doc.contains("deployment") && doc["deployment"].contains("expert_placement")) {
+    return BadInput(root.Key("deployment").Key("expert_placement"),
+                    "needs a routing model: add \"routing\" (e.g. {\"kind\": \"zipf\", "
+                    "\"exponent\": 1.0}); without it every expert gets its expected uniform load");
+  }
   return s;
 }
 
@@ -301,6 +326,9 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
                      {"fidelity", FidelityName(s.simulation.fidelity)},
                      {"collectives", CollectiveFidelityName(s.simulation.collectives)}};
   j["economics"] = {{"usd_per_gpu_hour", s.economics.usd_per_gpu_hour}};
+  j["routing"] = s.routing ? RoutingSpecToJson(*s.routing) : nlohmann::json("expected_uniform");
+  j["deployment"]["expert_placement"] = PlacementSpecToJson(s.deployment.expert_placement);
+
   nlohmann::json refs = nlohmann::json::array();
   for (const auto& m : s.references) {
     refs.push_back({{"metric", m.metric},

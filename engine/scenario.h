@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 #include "absl/status/statusor.h"
 #include "engine/collective_runner.h"
 #include "models/decode_step.h"
+#include "models/expert_placement.h"
+#include "models/expert_routing.h"
 #include "models/gpu_spec.h"
 #include "models/kv_cache.h"
 #include "models/memory_plan.h"
@@ -48,6 +51,8 @@ struct DeploymentSpec {
   // so an instance larger than a server spans racks and instances share the rack uplinks.
   enum class Placement { kPacked, kSpread };
   Placement placement = Placement::kPacked;
+  PlacementSpec expert_placement;  // where routed experts live on the ep GPUs of a stage
+
   std::vector<int> gpu_order;  // slot -> global GPU index, filled from the cluster shape
   int gpus_per_instance() const { return plan.tp * plan.pp; }
   // Global GPU indices of instance `i` (instances take consecutive GPUs, server-major) and of
@@ -93,6 +98,9 @@ struct Scenario {
   SimulationSpec simulation;
   EconomicsSpec economics;
   std::vector<ReferenceMeasurement> references;
+  // Per-step routing samples (stragglers, imbalance); absent: uniform routing's expected load.
+  std::optional<RoutingSpec> routing;
+
   MemoryPlan memory;  // per GPU, derived
 
   int total_gpus() const { return deployment.instances * deployment.gpus_per_instance(); }

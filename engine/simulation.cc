@@ -14,6 +14,7 @@
 #include "engine/instance_fabric.h"
 #include "engine/instance_scheduler.h"
 #include "engine/metrics.h"
+#include "engine/moe_load_sampler.h"
 #include "engine/report.h"
 #include "engine/step_executor.h"
 #include "engine/step_model.h"
@@ -46,12 +47,14 @@ struct World {
     std::vector<std::unique_ptr<InstanceScheduler>> engines;
     std::vector<sg4::ConditionVariablePtr> engine_wake;
     std::vector<std::unique_ptr<StepExecutor>> stages;
-    std::vector<sg4::MutexPtr> stage_busy;  // one micro-batch per stage at a time (FIFO)
+    std::vector<sg4::MutexPtr> stage_busy;        // one micro-batch per stage at a time (FIFO)
+    std::unique_ptr<MoeLoadSampler> moe_sampler;  // sampled routing (nullptr: expected load)
     sg4::MutexPtr mutex = sg4::Mutex::create();
   };
   std::vector<Instance> instances;
 
   // Finished requests waiting for the workload source (closed loop).
+  absl::Status error;  // first failure inside an actor (ends the run)
   std::deque<Request*> finished;
   sg4::MutexPtr source_mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr source_wake = sg4::ConditionVariable::create();
@@ -127,11 +130,22 @@ void VirtualEngineActor(World* world, int index, int engine_index) {
     }
     const int64_t running = sched.running();
     const int64_t waiting = sched.waiting();
+    std::vector<MoeLayerLoad> moe_loads;
+    double moe_imbalance = 0;
+    if (inst.moe_sampler) {
+      auto imbalance = inst.moe_sampler->Sample(batch.tokens(), &moe_loads);
+      if (!imbalance.ok()) {
+        world->error = imbalance.status();
+        break;
+      }
+      moe_imbalance = *imbalance;
+    }
+    const std::vector<MoeLayerLoad>* loads = inst.moe_sampler ? &moe_loads : nullptr;
     TimeBreakdown breakdown;
     for (int stage = 0; stage < pp; ++stage) {
       {
         std::unique_lock<sg4::Mutex> busy(*inst.stage_busy[stage]);
-        breakdown.Add(inst.stages[stage]->Run(batch, running));
+        breakdown.Add(inst.stages[stage]->Run(batch, running, loads));
       }
       if (stage + 1 < pp) {
         const double t0 = sg4::Engine::get_clock();
@@ -158,6 +172,7 @@ void VirtualEngineActor(World* world, int index, int engine_index) {
     rec.kv_used_blocks = sched.pool().used();
     rec.kv_total_blocks = sched.pool().total();
     rec.share = 1.0 / pp;
+    rec.moe_imbalance = moe_imbalance;
     world->metrics.OnStep(index, rec, breakdown);
     if (!done.empty()) {
       for (Request* r : done) {
@@ -230,6 +245,12 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
     World::Instance& inst = world.instances[i];
     inst.fabric = std::move(fabrics[i]);
     inst.pool = std::make_unique<PagedKvPool>(s.memory.kv_blocks);
+    if (s.routing) {
+      // One routing stream per instance, derived from the scenario seed.
+      auto sampler = MoeLoadSampler::Make(s, s.simulation.seed * 1000003ULL + i);
+      if (!sampler.ok()) return sampler.status();
+      inst.moe_sampler = std::move(*sampler);
+    }
     for (int e = 0; e < plan.pp; ++e) {
       inst.engines.push_back(
           std::make_unique<InstanceScheduler>(config, world.footprint, inst.pool.get()));
@@ -250,6 +271,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   }
   sg4::Actor::create("workload-source", platform->frontend, WorkloadSourceActor, &world);
   engine.run();
+  if (!world.error.ok()) return world.error;
 
   FabricContext context;
   context.instance = &world.instances[0].fabric;

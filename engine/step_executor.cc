@@ -33,10 +33,12 @@ void StepExecutor::RunKernel(double start_s, double end_s) {
   for (auto& e : execs) e->wait();
 }
 
-TimeBreakdown StepExecutor::Run(const StepBatch& batch, int64_t running_seqs) {
+TimeBreakdown StepExecutor::Run(const StepBatch& batch, int64_t running_seqs,
+                                const std::vector<MoeLayerLoad>* moe_loads) {
   const Fidelity fidelity = scenario_.simulation.fidelity;
   const StepProgram program = BuildStepProgram(scenario_.model, scenario_.runtime,
-                                               scenario_.deployment.plan, batch, stage_);
+                                               scenario_.deployment.plan, batch, stage_, moe_loads);
+
   const double now = sg4::Engine::get_clock();
   pipe_.ResetBreakdown();
   pipe_.BeginStep(now, running_seqs, /*host_work=*/stage_ == 0);

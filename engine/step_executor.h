@@ -34,7 +34,9 @@ class StepExecutor {
                const CollectivePattern* tp_ring, int stage);
 
   // Executes this stage's part of `batch` starting now; returns where its GPU time went.
-  TimeBreakdown Run(const StepBatch& batch, int64_t running_seqs);
+  // `moe_loads`: sampled per-MoE-layer loads of the busiest GPU (nullptr: expected load).
+  TimeBreakdown Run(const StepBatch& batch, int64_t running_seqs,
+                    const std::vector<MoeLayerLoad>* moe_loads = nullptr);
 
  private:
   void RunKernel(double start_s, double end_s);

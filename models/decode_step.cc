@@ -25,8 +25,8 @@ DType MathDType(DType weights) { return weights; }
 class Builder {
  public:
   Builder(const ModelSpec& m, const RuntimeSpec& r, const ParallelPlan& p, const StepBatch& b,
-          int stage)
-      : m_(m), r_(r), p_(p), b_(b), t_(double(b.tokens())), stage_(stage) {}
+          int stage, const std::vector<MoeLayerLoad>* moe_loads)
+      : m_(m), r_(r), p_(p), b_(b), t_(double(b.tokens())), stage_(stage), moe_loads_(moe_loads) {}
 
   StepProgram Build() {
     StepProgram prog;
@@ -40,19 +40,27 @@ class Builder {
     // One block per distinct (attention kind, ffn kind) pair, in layer order.
     std::vector<std::pair<int, int>> keys;  // (attention kind, is_moe) -> block index
     std::vector<int> key_block;
+    int moe_ordinal = 0;
+    for (int layer = 0; layer < range.first; ++layer) moe_ordinal += m_.IsMoeLayer(layer) ? 1 : 0;
     for (int layer = range.first; layer < range.end; ++layer) {
       const int attn = static_cast<int>(m_.AttentionOf(layer));
       const int moe = m_.IsMoeLayer(layer) ? 1 : 0;
+      // With sampled routing every MoE layer has its own load, hence its own block.
+      const bool own_block = moe == 1 && moe_loads_ != nullptr;
+      moe_load_ = own_block ? &(*moe_loads_)[moe_ordinal] : nullptr;
+      moe_ordinal += moe;
       int block = -1;
-      for (size_t i = 0; i < keys.size(); ++i) {
+      for (size_t i = 0; i < keys.size() && !own_block; ++i) {
         if (keys[i] == std::make_pair(attn, moe)) block = key_block[i];
       }
       if (block < 0) {
         block = static_cast<int>(prog.blocks.size());
         ops_ = &prog.blocks.emplace_back();
         BuildLayer(m_.AttentionOf(layer), moe == 1);
-        keys.emplace_back(attn, moe);
-        key_block.push_back(block);
+        if (!own_block) {
+          keys.emplace_back(attn, moe);
+          key_block.push_back(block);
+        }
       }
       prog.order.push_back(block);
     }
@@ -240,9 +248,11 @@ class Builder {
 
     const bool expert_parallel = p_.ep > 1;
     const double shard = expert_parallel ? 1.0 : 1.0 / p_.tp;
-    const double assignments = t_ * e.top_k / (expert_parallel ? p_.ep : 1);
-    const double active =
-        ExpectedDistinctExperts(experts, e.top_k, t_) / (expert_parallel ? p_.ep : 1);
+    const double assignments = moe_load_ != nullptr ? moe_load_->assignments
+                                                    : t_ * e.top_k / (expert_parallel ? p_.ep : 1);
+    const double active = moe_load_ != nullptr ? moe_load_->active_experts
+                                               : ExpectedDistinctExperts(experts, e.top_k, t_) /
+                                                     (expert_parallel ? p_.ep : 1);
     const double inter = e.expert_inter * shard;
     const DType w = m_.expert_weight_dtype;
     const double in_b = GemmInputBytes(w);
@@ -300,6 +310,8 @@ class Builder {
   const StepBatch& b_;
   const double t_;
   const int stage_;
+  const std::vector<MoeLayerLoad>* moe_loads_;
+  const MoeLayerLoad* moe_load_ = nullptr;  // the MoE layer being built, when sampled
   std::vector<Op>* ops_ = nullptr;
 };
 
@@ -340,8 +352,9 @@ LayerRange StageLayers(int layers, int stages, int stage) {
 }
 
 StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
-                             const ParallelPlan& plan, const StepBatch& batch, int stage) {
-  return Builder(model, runtime, plan, batch, stage).Build();
+                             const ParallelPlan& plan, const StepBatch& batch, int stage,
+                             const std::vector<MoeLayerLoad>* moe_loads) {
+  return Builder(model, runtime, plan, batch, stage, moe_loads).Build();
 }
 
 ExpertBlockWork ExpertBlock(const ModelSpec& model, double tokens, double assignments,

@@ -76,10 +76,19 @@ struct LayerRange {
 };
 LayerRange StageLayers(int layers, int stages, int stage);
 
+// The routed-expert work of one MoE layer on its busiest GPU, from a routing sample.
+struct MoeLayerLoad {
+  double assignments = 0;     // (token, expert) pairs the busiest GPU processes
+  double active_experts = 0;  // distinct experts (replicas) it runs
+};
+
 // The kernels one GPU of pipeline stage `stage` runs for `batch`: the embedding on the first
-// stage, its layers, the LM head and sampling on the last stage.
+// stage, its layers, the LM head and sampling on the last stage. `moe_loads` (indexed by MoE
+// layer ordinal over the whole model), when given, sizes every MoE layer for its busiest GPU
+// (stragglers set the layer's time); otherwise uniform routing's expected load is used.
 StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
-                             const ParallelPlan& plan, const StepBatch& batch, int stage = 0);
+                             const ParallelPlan& plan, const StepBatch& batch, int stage = 0,
+                             const std::vector<MoeLayerLoad>* moe_loads = nullptr);
 
 // The routed-expert work of one MoE layer on one GPU, counted as one fused block the way
 // seed 001 counts it: every activation tensor once (input hidden bf16, scattered fp8 input

@@ -1,0 +1,51 @@
+#include "engine/moe_load_sampler.h"
+
+#include <algorithm>
+
+namespace moesim {
+
+absl::StatusOr<std::unique_ptr<MoeLoadSampler>> MoeLoadSampler::Make(const Scenario& s,
+                                                                     uint64_t seed) {
+  const int layers = s.model.MoeLayerCount();
+  const int experts = s.model.moe.routed_experts;
+  const int ep = s.deployment.plan.ep;
+  ExpertRouter router(*s.routing, s.model.moe, layers, seed);
+  if (absl::Status st = router.Validate(); !st.ok()) return st;
+  std::vector<ExpertPlacement> placements;
+  for (int l = 0; l < layers; ++l) {
+    auto shares = router.ExpectedShares(l);
+    if (!shares.ok()) return shares.status();
+    auto p = Place(s.deployment.expert_placement, experts, ep, *shares);
+    if (!p.ok()) return p.status();
+    placements.push_back(std::move(*p));
+  }
+  return std::unique_ptr<MoeLoadSampler>(
+      new MoeLoadSampler(std::move(router), std::move(placements), ep, s.model.moe.top_k));
+}
+
+absl::StatusOr<double> MoeLoadSampler::Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads) {
+  loads->assign(placements_.size(), MoeLayerLoad());
+  double imbalance_sum = 0;
+  for (size_t l = 0; l < placements_.size(); ++l) {
+    if (absl::Status st = router_.Sample(static_cast<int>(l), tokens, &counts_); !st.ok()) {
+      return st;
+    }
+    MoeLayerLoad& load = (*loads)[l];
+    if (ep_ <= 1) {
+      load.assignments = double(tokens) * top_k_;
+      load.active_experts =
+          double(std::count_if(counts_.begin(), counts_.end(), [](int64_t c) { return c > 0; }));
+      imbalance_sum += 1.0;
+      continue;
+    }
+    const ExpertPlacement& p = placements_[l];
+    const std::vector<double> gpu = GpuLoad(p, counts_);
+    const size_t busiest = std::max_element(gpu.begin(), gpu.end()) - gpu.begin();
+    load.assignments = gpu[busiest];
+    for (int e : p.gpu_experts[busiest]) load.active_experts += counts_[e] > 0 ? 1.0 : 0.0;
+    imbalance_sum += Imbalance(gpu);
+  }
+  return placements_.empty() ? 1.0 : imbalance_sum / double(placements_.size());
+}
+
+}  // namespace moesim

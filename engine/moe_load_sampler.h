@@ -1,0 +1,43 @@
+// Per-step routing samples turned into the load of each MoE layer's busiest GPU.
+//
+// Each step, every MoE layer's tokens are routed by the scenario's routing model
+// (models/expert_routing); the layer's experts live where the deployment's expert placement put
+// them (models/expert_placement: one placement per layer, built from that layer's expected
+// load, as EPLB rebalances per layer); an expert's tokens split evenly over its replicas. The
+// busiest GPU's (token, expert) pairs and distinct experts size the layer's grouped GEMMs, so
+// stragglers set the MoE time. Under expert tensor-parallelism (ep = 1) every GPU holds a slice
+// of every expert: all are equally loaded and only the number of distinct experts matters.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/scenario.h"
+#include "models/expert_placement.h"
+#include "models/expert_routing.h"
+
+namespace moesim {
+
+class MoeLoadSampler {
+ public:
+  // Fails when the routing model or the placement does not fit the model and plan.
+  static absl::StatusOr<std::unique_ptr<MoeLoadSampler>> Make(const Scenario& s, uint64_t seed);
+
+  // Samples every MoE layer for `tokens` tokens; returns the mean over layers of the GPU load
+  // imbalance (busiest / mean).
+  absl::StatusOr<double> Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads);
+
+ private:
+  MoeLoadSampler(ExpertRouter router, std::vector<ExpertPlacement> placements, int ep, int top_k)
+      : router_(std::move(router)), placements_(std::move(placements)), ep_(ep), top_k_(top_k) {}
+
+  ExpertRouter router_;
+  std::vector<ExpertPlacement> placements_;  // per MoE layer
+  int ep_;
+  int top_k_;
+  std::vector<int64_t> counts_;
+};
+
+}  // namespace moesim
