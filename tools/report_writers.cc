@@ -122,7 +122,18 @@ std::string ReportToText(const nlohmann::json& r) {
                           Num(f["capacity_gb_per_s"]), 100 * Num(f["utilisation"]),
                           100 * Num(f["comm_time_share"]), BoundText(f["bound_tok_per_s_per_gpu"]));
   }
+  const auto& moe = r["moe"];
+  if (moe["routing"].is_object()) {
+    absl::StrAppendFormat(
+        &s, "experts: routing %s, placement %s, busiest-GPU load / mean: %.2f mean, %.2f max\n",
+        moe["routing"]["kind"].get<std::string>(),
+        moe["expert_placement"]["kind"].get<std::string>(), Num(moe["mean_gpu_imbalance"]),
+        Num(moe["max_gpu_imbalance"]));
+  } else {
+    absl::StrAppendFormat(&s, "experts: uniform routing at its expected load (no sampling)\n");
+  }
   for (const auto& w : r["warnings"]) {
+
     absl::StrAppendFormat(&s, "warning: %s\n", w.get<std::string>());
   }
   absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",
