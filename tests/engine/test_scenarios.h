@@ -2,11 +2,14 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "engine/scenario.h"
+#include "engine/simulation.h"
+#include "engine/subprocess.h"
 #include "models/preset_library.h"
 
 namespace moesim::testing {
@@ -36,6 +39,29 @@ inline nlohmann::json SmallScenarioJson(int tp, int concurrency, const std::stri
   doc["simulation"]["fidelity"] = fidelity;
   doc["workload"]["concurrency"] = concurrency;
   return doc;
+}
+
+Scenario MustParse(const nlohmann::json& doc);
+
+// Simulates each scenario document in its own process (SimGrid: one engine per process), two at
+// a time; returns the reports in order.
+inline std::vector<nlohmann::json> RunReports(const std::vector<nlohmann::json>& docs) {
+  std::vector<Scenario> scenarios;
+  for (const auto& d : docs) scenarios.push_back(MustParse(d));
+  std::vector<SubprocessJob> jobs;
+  for (const Scenario& s : scenarios) {
+    jobs.push_back([&s]() -> absl::StatusOr<std::string> {
+      auto r = RunSimulation(s);
+      if (!r.ok()) return r.status();
+      return r->dump();
+    });
+  }
+  std::vector<nlohmann::json> out;
+  for (auto& r : RunInSubprocesses(jobs, 2)) {
+    REQUIRE(r.ok());
+    out.push_back(nlohmann::json::parse(*r));
+  }
+  return out;
 }
 
 inline Scenario MustParse(const nlohmann::json& doc) {

@@ -23,22 +23,7 @@ nlohmann::json Skewed(const nlohmann::json& placement) {
 }
 
 std::vector<nlohmann::json> Run(const std::vector<nlohmann::json>& docs) {
-  std::vector<Scenario> scenarios;
-  for (const auto& d : docs) scenarios.push_back(testing::MustParse(d));
-  std::vector<SubprocessJob> jobs;
-  for (const Scenario& s : scenarios) {
-    jobs.push_back([&s]() -> absl::StatusOr<std::string> {
-      auto r = RunSimulation(s);
-      if (!r.ok()) return r.status();
-      return r->dump();
-    });
-  }
-  std::vector<nlohmann::json> out;
-  for (auto& r : RunInSubprocesses(jobs, 2)) {
-    REQUIRE(r.ok());
-    out.push_back(nlohmann::json::parse(*r));
-  }
-  return out;
+  return testing::RunReports(docs);
 }
 
 TEST_CASE("skewed routing: redundant experts cut the imbalance and the step time",

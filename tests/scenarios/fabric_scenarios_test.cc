@@ -18,24 +18,8 @@ nlohmann::json Load(const std::string& relative) {
   return nlohmann::json::parse(in);
 }
 
-// Runs each document in its own process; returns the reports in order.
 std::vector<nlohmann::json> Run(const std::vector<nlohmann::json>& docs) {
-  std::vector<Scenario> scenarios;
-  for (const auto& d : docs) scenarios.push_back(testing::MustParse(d));
-  std::vector<SubprocessJob> jobs;
-  for (const Scenario& s : scenarios) {
-    jobs.push_back([&s]() -> absl::StatusOr<std::string> {
-      auto r = RunSimulation(s);
-      if (!r.ok()) return r.status();
-      return r->dump();
-    });
-  }
-  std::vector<nlohmann::json> out;
-  for (auto& r : RunInSubprocesses(jobs, 2)) {
-    REQUIRE(r.ok());
-    out.push_back(nlohmann::json::parse(*r));
-  }
-  return out;
+  return testing::RunReports(docs);
 }
 
 double Num(const nlohmann::json& j) { return j.get<double>(); }
