@@ -8,6 +8,11 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const Scenario& s, const Clus
                                                    int instance) {
   InstanceFabric f;
   const ParallelPlan& p = s.deployment.plan;
+  if (p.dp_attention) {
+    auto a2a = CollectivePattern::AllToAll(graph, s.deployment.InstanceGpus(instance));
+    if (!a2a.ok()) return a2a.status();
+    f.all_to_all = std::make_unique<CollectivePattern>(std::move(*a2a));
+  }
   for (int stage = 0; stage < p.pp; ++stage) {
     const std::vector<int> gpus = s.deployment.StageGpus(instance, stage);
     if (p.tp > 1) {
@@ -35,6 +40,10 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const Scenario& s, const Clus
 
 std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
   std::vector<std::pair<int, int>> pairs;
+  if (all_to_all) {
+    for (const Transfer& t : all_to_all->WireTransfers(1.0))
+      pairs.emplace_back(t.src_gpu, t.dst_gpu);
+  }
   for (const auto* list : {&stage_rings, &stage_sends}) {
     for (const auto& p : *list) {
       if (!p) continue;
@@ -46,6 +55,7 @@ std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
 
 std::vector<int> InstanceFabric::LinkDirections() const {
   std::vector<int> dirs;
+  if (all_to_all) dirs = all_to_all->LinkDirections();
   for (const auto* list : {&stage_rings, &stage_sends}) {
     for (const auto& p : *list) {
       if (!p) continue;

@@ -17,6 +17,7 @@ namespace moesim {
 struct InstanceFabric {
   std::vector<std::unique_ptr<CollectivePattern>> stage_rings;  // per stage; null when TP = 1
   std::vector<std::unique_ptr<CollectivePattern>> stage_sends;  // per boundary s -> s+1
+  std::unique_ptr<CollectivePattern> all_to_all;  // DP-attention EP group: dispatch / combine
 
   const CollectivePattern* Ring(int stage) const { return stage_rings[stage].get(); }
   const CollectivePattern* Send(int boundary) const { return stage_sends[boundary].get(); }

@@ -78,6 +78,7 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
                {"execution_mode", ExecutionModeName(s.runtime.mode)},
                {"tensor_parallel", s.deployment.plan.tp},
                {"pipeline_parallel", s.deployment.plan.pp},
+               {"attention", s.deployment.plan.dp_attention ? "data_parallel" : "tensor_parallel"},
                {"expert_parallel", s.deployment.plan.ep},
                {"instances", instances},
                {"gpus", gpus},
@@ -195,8 +196,11 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
     const StepEstimate e =
         EstimateStep(s, *fabric.instance, DecodeBatch(s, per_batch, mean_context), per_batch);
     const double round = std::max(e.seconds, pp * e.max_stage_s);
-    bounds["kv_capacity"] = UpperBound(double(per_batch * pp), round, gpi);
-    bounds["kv_capacity_sequences"] = kv_seqs;
+    // Under DP attention every GPU of the group holds its own sequences' KV.
+    const double ranks = s.deployment.plan.dp_attention ? s.deployment.plan.ep : 1.0;
+    bounds["kv_capacity"] = UpperBound(double(per_batch * pp) * ranks, round, gpi);
+    bounds["kv_capacity_sequences"] = kv_seqs * static_cast<int64_t>(ranks);
+
   } else {
     bounds["kv_capacity"] = 0.0;
     bounds["kv_capacity_sequences"] = 0;

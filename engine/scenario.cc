@@ -88,10 +88,26 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
   d.plan.tp = static_cast<int>(tp);
   d.plan.ep = static_cast<int>(ep);
   d.instances = static_cast<int>(inst);
-  if (d.plan.ep != 1 && d.plan.ep != d.plan.tp) {
+  MOESIM_ASSIGN_OR_RETURN(std::string attention, r.EnumOr("attention", "tensor_parallel",
+                                                          {"tensor_parallel", "data_parallel"}));
+  d.plan.dp_attention = attention == "data_parallel";
+  if (d.plan.dp_attention) {
+    if (d.plan.tp != 1 || d.plan.pp != 1) {
+      return BadValue(r.where().Key(d.plan.tp != 1 ? "tensor_parallel" : "pipeline_parallel"),
+                      d.plan.tp != 1 ? tp : pp,
+                      "1 with \"attention\": \"data_parallel\" (every GPU of the expert-parallel "
+                      "group runs attention for its own sequences)");
+    }
+    if (d.plan.ep < 2) {
+      return BadValue(r.where().Key("expert_parallel"), ep,
+                      "an integer >= 2 with \"attention\": \"data_parallel\" (the GPUs of the "
+                      "group)");
+    }
+  } else if (d.plan.ep != 1 && d.plan.ep != d.plan.tp) {
     return BadValue(r.where().Key("expert_parallel"), ep,
                     absl::StrCat("1 (experts split tensor-parallel) or tensor_parallel (", tp,
-                                 ": whole experts spread over the instance's GPUs)"));
+                                 ": whole experts spread over the instance's GPUs); or set "
+                                 "\"attention\": \"data_parallel\" for an expert-parallel group"));
   }
   return r.Finish();
 }
@@ -151,9 +167,18 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
                     absl::StrCat("a divisor or a multiple of hardware.gpus_per_server (",
                                  cl.gpus_per_server, "), so that instances tile whole servers"));
   }
+  if (p.dp_attention && cl.gpus_per_server % p.ep != 0 && p.ep % cl.gpus_per_server != 0) {
+    return BadValue(dep.Key("expert_parallel"), p.ep,
+                    absl::StrCat("a divisor or a multiple of hardware.gpus_per_server (",
+                                 cl.gpus_per_server, "), so that EP groups tile whole servers"));
+  }
   const int cluster_gpus = cl.total_gpus();
   if (p.tp > cluster_gpus) {
     return BadValue(dep.Key("tensor_parallel"), p.tp,
+                    absl::StrCat("at most the cluster's ", cluster_gpus, " GPUs"));
+  }
+  if (p.dp_attention && s.deployment.gpus_per_instance() > cluster_gpus) {
+    return BadValue(dep.Key("expert_parallel"), p.ep,
                     absl::StrCat("at most the cluster's ", cluster_gpus, " GPUs"));
   }
   if (p.tp * p.pp > cluster_gpus) {
@@ -315,6 +340,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   j["deployment"] = {
       {"tensor_parallel", s.deployment.plan.tp},
       {"pipeline_parallel", s.deployment.plan.pp},
+      {"attention", s.deployment.plan.dp_attention ? "data_parallel" : "tensor_parallel"},
       {"expert_parallel", s.deployment.plan.ep},
       {"instances", s.deployment.instances},
       {"placement",

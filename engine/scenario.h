@@ -54,7 +54,8 @@ struct DeploymentSpec {
   PlacementSpec expert_placement;  // where routed experts live on the ep GPUs of a stage
 
   std::vector<int> gpu_order;  // slot -> global GPU index, filled from the cluster shape
-  int gpus_per_instance() const { return plan.tp * plan.pp; }
+  int gpus_per_instance() const { return plan.dp_attention ? plan.ep : plan.tp * plan.pp; }
+
   // Global GPU indices of instance `i` (instances take consecutive GPUs, server-major) and of
   // its pipeline stage `stage` (tp consecutive GPUs).
   std::vector<int> InstanceGpus(int i) const;

@@ -11,6 +11,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "engine/collective_runner.h"
+#include "engine/ep_group_executor.h"
 #include "engine/instance_fabric.h"
 #include "engine/instance_scheduler.h"
 #include "engine/metrics.h"
@@ -49,6 +50,9 @@ struct World {
     std::vector<std::unique_ptr<StepExecutor>> stages;
     std::vector<sg4::MutexPtr> stage_busy;        // one micro-batch per stage at a time (FIFO)
     std::unique_ptr<MoeLoadSampler> moe_sampler;  // sampled routing (nullptr: expected load)
+    // DP-attention EP group: one scheduler and KV pool per GPU, stepped in lockstep.
+    std::vector<std::unique_ptr<PagedKvPool>> rank_pools;
+    std::unique_ptr<EpGroupExecutor> group;
     sg4::MutexPtr mutex = sg4::Mutex::create();
   };
   std::vector<Instance> instances;
@@ -186,6 +190,83 @@ void VirtualEngineActor(World* world, int index, int engine_index) {
   }
 }
 
+// Drives a DP-attention expert-parallel group: every rank forms its own batch, all ranks run the
+// step together (MoE all-to-alls synchronise them), each applies its results.
+void EpGroupActor(World* world, int index) {
+  World::Instance& inst = world->instances[index];
+  const Scenario& s = world->scenario;
+  const size_t ranks = inst.engines.size();
+  const double end_s = s.simulation.duration_s;
+  auto has_work = [&inst]() {
+    for (const auto& e : inst.engines) {
+      if (e->HasWork()) return true;
+    }
+    return false;
+  };
+  std::vector<StepBatch> batches(ranks);
+  std::vector<int64_t> running(ranks);
+  while (sg4::Engine::get_clock() < end_s) {
+    {
+      std::unique_lock<sg4::Mutex> lock(*inst.mutex);
+      while (!has_work() && sg4::Engine::get_clock() < end_s) {
+        inst.engine_wake[0]->wait_until(lock, end_s);
+      }
+    }
+    if (!has_work()) break;
+    const double start = sg4::Engine::get_clock();
+    int64_t tokens = 0, sampled = 0, run_total = 0, wait_total = 0;
+    for (size_t r = 0; r < ranks; ++r) {
+      batches[r] = inst.engines[r]->Schedule();
+      running[r] = inst.engines[r]->running();
+      tokens += batches[r].tokens();
+      sampled += batches[r].sampled_seqs;
+      run_total += running[r];
+      wait_total += inst.engines[r]->waiting();
+    }
+    if (tokens == 0) {
+      std::unique_lock<sg4::Mutex> lock(*inst.mutex);
+      inst.engine_wake[0]->wait_until(lock, end_s);
+      continue;
+    }
+    std::vector<MoeLayerLoad> loads;
+    double moe_imbalance = 0;
+    if (inst.moe_sampler) {
+      auto imbalance = inst.moe_sampler->Sample(tokens, &loads);
+      if (!imbalance.ok()) {
+        world->error = imbalance.status();
+        break;
+      }
+      moe_imbalance = *imbalance;
+    } else {
+      loads = ExpectedGroupLoads(s, double(tokens));
+    }
+    const TimeBreakdown breakdown = inst.group->Run(batches, running, loads);
+    const double end = sg4::Engine::get_clock();
+    StepRecord rec;
+    rec.start_s = start;
+    rec.end_s = end;
+    rec.tokens = tokens;
+    rec.output_tokens = sampled;
+    rec.running = run_total;
+    rec.waiting = wait_total;
+    for (size_t r = 0; r < ranks; ++r) {
+      rec.kv_used_blocks += inst.engines[r]->pool().used();
+      rec.kv_total_blocks += inst.engines[r]->pool().total();
+    }
+    rec.moe_imbalance = moe_imbalance;
+    bool any_done = false;
+    for (size_t r = 0; r < ranks; ++r) {
+      for (Request* q : inst.engines[r]->Complete(end)) {
+        world->metrics.OnRequestFinished(*q);
+        world->finished.push_back(q);
+        any_done = true;
+      }
+    }
+    world->metrics.OnStep(index, rec, breakdown);
+    if (any_done) world->source_wake->notify_all();
+  }
+}
+
 void WorkloadSourceActor(World* world) {
   const Scenario& s = world->scenario;
   const double end = s.simulation.duration_s;
@@ -244,13 +325,25 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   for (int i = 0; i < s.deployment.instances; ++i) {
     World::Instance& inst = world.instances[i];
     inst.fabric = std::move(fabrics[i]);
+    if (plan.dp_attention) {
+      const sg4::ConditionVariablePtr wake = sg4::ConditionVariable::create();
+      for (int r = 0; r < plan.ep; ++r) {
+        inst.rank_pools.push_back(std::make_unique<PagedKvPool>(s.memory.kv_blocks));
+        inst.engines.push_back(std::make_unique<InstanceScheduler>(config, world.footprint,
+                                                                   inst.rank_pools.back().get()));
+        inst.engine_wake.push_back(wake);  // one wake-up for the whole group
+      }
+      inst.group = std::make_unique<EpGroupExecutor>(s, *platform, *inst.fabric.all_to_all.get());
+    }
     inst.pool = std::make_unique<PagedKvPool>(s.memory.kv_blocks);
+
     if (s.routing) {
       // One routing stream per instance, derived from the scenario seed.
       auto sampler = MoeLoadSampler::Make(s, s.simulation.seed * 1000003ULL + i);
       if (!sampler.ok()) return sampler.status();
       inst.moe_sampler = std::move(*sampler);
     }
+    if (plan.dp_attention) continue;
     for (int e = 0; e < plan.pp; ++e) {
       inst.engines.push_back(
           std::make_unique<InstanceScheduler>(config, world.footprint, inst.pool.get()));
@@ -263,6 +356,11 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
     }
   }
   for (int i = 0; i < s.deployment.instances; ++i) {
+    if (plan.dp_attention) {
+      sg4::Actor::create("ep-group-" + std::to_string(i),
+                         platform->gpus[s.deployment.InstanceGpus(i)[0]], EpGroupActor, &world, i);
+      continue;
+    }
     for (int e = 0; e < plan.pp; ++e) {
       sg4::Actor::create("instance-" + std::to_string(i) + "-engine-" + std::to_string(e),
                          platform->gpus[s.deployment.StageGpus(i, 0)[0]], VirtualEngineActor,

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include <string>
+
 #include "models/kernel_cost.h"
+#include "models/routing.h"
 
 namespace moesim {
 
@@ -10,9 +13,31 @@ double StageActivationBytes(const Scenario& s, const StepBatch& batch) {
   return double(batch.tokens()) * s.model.hidden * 2.0;
 }
 
+double AllToAllFloorUs(const Scenario& s, const Op& op) {
+  return std::string(op.name).find("dispatch") != std::string::npos
+             ? s.hardware.gpu.moe_dispatch_floor_us
+             : s.hardware.gpu.moe_combine_floor_us;
+}
+
+std::vector<MoeLayerLoad> ExpectedGroupLoads(const Scenario& s, double group_tokens) {
+  const MoeSpec& e = s.model.moe;
+  const double ep = s.deployment.plan.ep;
+  MoeLayerLoad load;
+  load.assignments = group_tokens * e.top_k / ep;
+  load.active_experts = ExpectedDistinctExperts(e.routed_experts, e.top_k, group_tokens) / ep;
+  return std::vector<MoeLayerLoad>(s.model.MoeLayerCount(), load);
+}
+
 double EstimateStage(const Scenario& s, const CollectivePattern* ring, const StepBatch& batch,
-                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s) {
-  const StepProgram program = BuildStepProgram(s.model, s.runtime, s.deployment.plan, batch, stage);
+                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s,
+                     const CollectivePattern* all_to_all) {
+  std::vector<MoeLayerLoad> loads;
+  if (s.deployment.plan.dp_attention) {
+    loads = ExpectedGroupLoads(s, double(batch.tokens()) * s.deployment.plan.ep);
+  }
+  const StepProgram program = BuildStepProgram(s.model, s.runtime, s.deployment.plan, batch, stage,
+                                               loads.empty() ? nullptr : &loads);
+
   const KernelCostModel cost(s.hardware.gpu, s.runtime);
   pipe.BeginStep(now_s, running_seqs, /*host_work=*/stage == 0);
   for (int b : program.order) {
@@ -24,6 +49,14 @@ double EstimateStage(const Scenario& s, const CollectivePattern* ring, const Ste
           continue;
         }
         const CollectiveCost c = ring->Estimate(op.message_bytes, s.runtime.allreduce_latency_us);
+        pipe.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier), c.tier_bytes);
+      } else if (op.cls == OpClass::kAllToAll) {
+        const double start = pipe.NextStart();
+        if (all_to_all == nullptr) {
+          pipe.CollectiveDone(start);
+          continue;
+        }
+        const CollectiveCost c = all_to_all->Estimate(op.message_bytes, AllToAllFloorUs(s, op));
         pipe.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier), c.tier_bytes);
       } else {
         pipe.Kernel(cost.Time(op), op);
@@ -40,7 +73,9 @@ StepEstimate EstimateStep(const Scenario& s, const InstanceFabric& fabric, const
   double t = 0;
   for (int stage = 0; stage < pp; ++stage) {
     LaunchPipeline pipe(s.runtime);
-    const double end = EstimateStage(s, fabric.Ring(stage), batch, running_seqs, stage, pipe, t);
+    const double end = EstimateStage(s, fabric.Ring(stage), batch, running_seqs, stage, pipe, t,
+                                     fabric.all_to_all.get());
+
     e.max_stage_s = std::max(e.max_stage_s, end - t);
     t = end;
     TimeBreakdown b = pipe.breakdown();

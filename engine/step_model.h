@@ -21,8 +21,18 @@ struct StepEstimate {
 };
 
 // One pipeline stage's kernels for `batch` starting at `now_s`; `ring` may be null (TP = 1).
+// `all_to_all`: the DP-attention EP group's dispatch/combine pattern (nullptr otherwise); the
+// estimate assumes every rank of the group runs the same batch.
 double EstimateStage(const Scenario& s, const CollectivePattern* ring, const StepBatch& batch,
-                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s);
+                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s,
+                     const CollectivePattern* all_to_all = nullptr);
+
+// Floor of the MoE all-to-all `op` (dispatch or combine) on the scenario's GPU.
+double AllToAllFloorUs(const Scenario& s, const Op& op);
+
+// Expected (uniform routing) load of every MoE layer's GPU in a DP-attention EP group that
+// processes `group_tokens` tokens in all.
+std::vector<MoeLayerLoad> ExpectedGroupLoads(const Scenario& s, double group_tokens);
 
 StepEstimate EstimateStep(const Scenario& s, const InstanceFabric& fabric, const StepBatch& batch,
                           int64_t running_seqs);

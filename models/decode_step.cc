@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "models/moe_traffic.h"
 #include "models/routing.h"
 
 namespace moesim {
@@ -245,6 +246,13 @@ class Builder {
     Gemm("router", t_, experts, h, DType::kBf16);
     Elementwise("topk_softmax", t_ * experts * kFp32 + t_ * e.top_k * (kFp32 + kIndex));
     Elementwise("moe_align", t_ * e.top_k * kIndex * 3);
+    if (p_.dp_attention) {
+      Op dispatch;
+      dispatch.name = "moe_dispatch_all_to_all";
+      dispatch.cls = OpClass::kAllToAll;
+      dispatch.message_bytes = DispatchBytesPerRank(m_, t_);
+      Push(dispatch);
+    }
 
     const bool expert_parallel = p_.ep > 1;
     const double shard = expert_parallel ? 1.0 : 1.0 / p_.tp;
@@ -286,7 +294,16 @@ class Builder {
                                                 "shared_down"};
       SwiGluMlp(double(e.shared_inter) * e.shared_experts / p_.tp, kNames);
     }
-    AllReduce("moe_allreduce", t_ * h * kAct);
+    if (p_.dp_attention) {
+      Op combine;
+      combine.name = "moe_combine_all_to_all";
+      combine.cls = OpClass::kAllToAll;
+      combine.message_bytes = CombineBytesPerRank(m_, t_);
+      // Placed after the shared expert: DeepEP overlaps nothing here (no two-batch overlap yet).
+      Push(combine);
+    } else {
+      AllReduce("moe_allreduce", t_ * h * kAct);
+    }
   }
 
   void BuildHead() {

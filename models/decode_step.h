@@ -24,6 +24,11 @@ namespace moesim {
 struct ParallelPlan {
   int tp = 1;  // attention / dense tensor parallelism (GPUs per pipeline stage)
   int pp = 1;  // pipeline stages; stage s holds layers StageLayers(layers, pp, s)
+  // Data-parallel attention (SGLang / DeepSeek style): every GPU of the EP group runs attention
+  // for its own sequences (tp = pp = 1) and MoE layers dispatch tokens to the experts' GPUs and
+  // combine them back with all-to-alls instead of an all-reduce.
+  bool dp_attention = false;
+
   int ep = 1;  // routed experts: ep == tp spreads whole experts over the tp GPUs (expert
                // parallel), ep == 1 splits every expert's intermediate dim tp ways
 };
@@ -46,7 +51,9 @@ struct StepBatch {
   int64_t seqs() const { return decode_seqs + prefill_seqs; }
 };
 
-enum class OpClass { kGemm, kGroupedGemm, kAttention, kElementwise, kAllReduce };
+// kAllToAll: MoE dispatch or combine among the EP ranks (DP-attention deployments);
+// message_bytes is what this rank sends (dispatch) or receives (combine).
+enum class OpClass { kGemm, kGroupedGemm, kAttention, kElementwise, kAllReduce, kAllToAll };
 
 struct Op {
   const char* name = "";

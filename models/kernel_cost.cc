@@ -19,6 +19,8 @@ KernelTime KernelCostModel::Time(const Op& op) const {
       break;
     case OpClass::kElementwise:
     case OpClass::kAllReduce:
+    case OpClass::kAllToAll:
+
       break;
   }
   t.compute_seconds = op.flops > 0 ? op.flops / (gpu_.PeakFlops(op.math_dtype) * mfu) : 0.0;
