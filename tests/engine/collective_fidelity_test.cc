@@ -1,6 +1,7 @@
-// Collective fidelity levels (analytic link-load bound, SimGrid parallel task, per-GPU SimGrid
-// flows) agree exactly on isolated, balanced collectives; where two bottlenecks interact the
-// per-flow max-min sharing is slower than the bound (../shared/reference/simgrid-notes.md §5.2
+// engine/collective_runner (through engine/collective_probe): the collective fidelity levels
+// (analytic link-load bound, SimGrid parallel task, per-GPU SimGrid flows) agree exactly on
+// isolated, balanced collectives; where two bottlenecks interact the per-flow max-min sharing
+// is slower than the bound (../shared/reference/simgrid-notes.md §5.2
 // measured 6-13 %; the case below, 25 %). Each simulation runs in its own process.
 #include <catch2/catch.hpp>
 

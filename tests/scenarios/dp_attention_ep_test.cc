@@ -1,5 +1,5 @@
-// DP-attention + expert parallelism: every GPU of the EP group serves its own sequences, MoE
-// layers dispatch and combine with all-to-alls over the routed links.
+// engine/ep_group_executor: DP attention + expert parallelism. Every GPU of the EP group serves
+// its own sequences; MoE layers dispatch and combine with all-to-alls over the routed links.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 

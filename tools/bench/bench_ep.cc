@@ -21,6 +21,7 @@
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
 #include "models/preset_library.h"
+#include "tools/bench/bench_support.h"
 
 int main(int argc, char** argv) {
   const int max_ep = argc > 1 ? std::atoi(argv[1]) : 256;
@@ -56,20 +57,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", std::string(s.status().message()).c_str());
         return 2;
       }
-      const auto t0 = std::chrono::steady_clock::now();
-      auto out = moesim::RunInSubprocesses({[&s]() -> absl::StatusOr<std::string> {
-                                             auto r = moesim::RunSimulation(*s);
-                                             if (!r.ok()) return r.status();
-                                             return r->dump();
-                                           }},
-                                           1);
-      const double wall =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (!out[0].ok()) {
-        std::fprintf(stderr, "%s\n", std::string(out[0].status().message()).c_str());
+      auto timed = moesim::bench::RunTimed(*s);
+      if (!timed.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(timed.status().message()).c_str());
         return 1;
       }
-      const auto r = nlohmann::json::parse(*out[0]);
+      const double wall = timed->wall_s;
+      const auto& r = timed->report;
       rusage u{};
       getrusage(RUSAGE_CHILDREN, &u);
       const long steps = r["batch"]["steps"].get<long>();

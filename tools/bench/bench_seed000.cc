@@ -22,6 +22,7 @@
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
 #include "models/preset_library.h"
+#include "tools/bench/bench_support.h"
 
 #ifndef MOESIM_SOURCE_DIR
 #define MOESIM_SOURCE_DIR "."
@@ -55,22 +56,16 @@ int main(int argc, char** argv) {
         return 2;
       }
       s->simulation.fidelity = fidelity;
-      const auto t0 = std::chrono::steady_clock::now();
-      auto out = moesim::RunInSubprocesses({[&s]() -> absl::StatusOr<std::string> {
-                                             auto r = moesim::RunSimulation(*s);
-                                             if (!r.ok()) return r.status();
-                                             return r->dump();
-                                           }},
-                                           1);
-      const double wall =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (!out[0].ok()) {
-        std::fprintf(stderr, "%s\n", std::string(out[0].status().message()).c_str());
+      auto timed = moesim::bench::RunTimed(*s);
+      if (!timed.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(timed.status().message()).c_str());
         return 1;
       }
+      const double wall = timed->wall_s;
       // Steps over the whole run, warm-up included: the report counts the measured window only,
       // so scale by duration / window.
-      const auto report = nlohmann::json::parse(*out[0]);
+      const auto& report = timed->report;
+
       const double window = report["window_s"].get<double>();
       const long steps = static_cast<long>(report["batch"]["steps"].get<long>() *
                                            s->simulation.duration_s / window);

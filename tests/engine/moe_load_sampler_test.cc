@@ -1,0 +1,68 @@
+// engine/moe_load_sampler: routing samples -> busiest-GPU load per MoE layer.
+#include "engine/moe_load_sampler.h"
+
+#include <catch2/catch.hpp>
+
+#include "test_scenarios.h"
+
+namespace moesim {
+namespace {
+
+Scenario WithRouting(const nlohmann::json& routing, const nlohmann::json& placement, int ep) {
+  nlohmann::json doc = testing::SmallScenarioJson(8, 16, "layer");
+  doc["deployment"] = {{"tensor_parallel", 8}, {"expert_parallel", ep}};
+  if (!placement.is_null()) doc["deployment"]["expert_placement"] = placement;
+  doc["routing"] = routing;
+  return testing::MustParse(doc);
+}
+
+TEST_CASE("one load per MoE layer; uniform routing is nearly balanced", "[routing]") {
+  const Scenario s = WithRouting({{"kind", "uniform"}}, nullptr, 8);
+  auto sampler = MoeLoadSampler::Make(s, 1);
+  REQUIRE(sampler.ok());
+  std::vector<MoeLayerLoad> loads;
+  auto imbalance = (*sampler)->Sample(4096, &loads);
+  REQUIRE(imbalance.ok());
+  CHECK(loads.size() == static_cast<size_t>(s.model.MoeLayerCount()));
+  // 4096 tokens x 8 experts over 8 GPUs: 4096 assignments per GPU on average.
+  for (const MoeLayerLoad& l : loads) {
+    CHECK(l.assignments >= 4096);
+    CHECK(l.assignments < 4096 * 1.1);
+    CHECK(l.active_experts == 16);  // all 16 local experts are hit at this batch
+  }
+  CHECK(*imbalance < 1.1);
+}
+
+TEST_CASE("skewed routing: the busiest GPU carries more; redundant placement evens it out",
+          "[routing]") {
+  const nlohmann::json zipf = {{"kind", "zipf"}, {"exponent", 1.2}};
+  auto contiguous = MoeLoadSampler::Make(WithRouting(zipf, {{"kind", "contiguous"}}, 8), 1);
+  auto redundant = MoeLoadSampler::Make(
+      WithRouting(zipf, {{"kind", "redundant"}, {"redundant_slots", 32}}, 8), 1);
+  REQUIRE(contiguous.ok());
+  REQUIRE(redundant.ok());
+  std::vector<MoeLayerLoad> a, b;
+  auto ia = (*contiguous)->Sample(4096, &a);
+  auto ib = (*redundant)->Sample(4096, &b);
+  REQUIRE(ia.ok());
+  REQUIRE(ib.ok());
+  CHECK(*ia > 1.5);
+  CHECK(*ib < 1.2);
+  CHECK(a[0].assignments > b[0].assignments);
+}
+
+TEST_CASE("expert tensor-parallelism (ep 1): every GPU takes all tokens of the hit experts",
+          "[routing]") {
+  const Scenario s = WithRouting({{"kind", "uniform"}}, nullptr, 1);
+  auto sampler = MoeLoadSampler::Make(s, 1);
+  REQUIRE(sampler.ok());
+  std::vector<MoeLayerLoad> loads;
+  auto imbalance = (*sampler)->Sample(4, &loads);
+  REQUIRE(imbalance.ok());
+  CHECK(*imbalance == 1.0);
+  CHECK(loads[0].assignments == 4 * 8);
+  CHECK(loads[0].active_experts <= 32);
+}
+
+}  // namespace
+}  // namespace moesim
