@@ -6,21 +6,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/preset_fixtures.h"
 #include "models/model_spec.h"
 #include "models/preset_library.h"
 
 namespace moesim {
 namespace {
 
-ModelSpec Preset(const std::string& name) {
-  auto lib = PresetLibrary::Load(MOESIM_SOURCE_DIR "/models/presets");
-  REQUIRE(lib.ok());
-  const nlohmann::json* j = lib->Find(PresetKind::kModel, name);
-  REQUIRE(j != nullptr);
-  auto m = ParseModelSpec(*j, {"models.json", "$"}, name);
-  REQUIRE(m.ok());
-  return *m;
-}
+ModelSpec Preset(const std::string& name) { return testing::ModelPreset(name); }
 
 // Full-attention model (Qwen3-30B-A3B, 48 GQA layers): calibration.md §4.2 gives 2048 B per
 // token per layer → 48 × 2048 = 98,304 B/token ("96 KiB"), so one 16-token block is

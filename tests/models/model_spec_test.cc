@@ -9,21 +9,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../support/preset_fixtures.h"
 #include "models/preset_library.h"
 
 namespace moesim {
 namespace {
 
-ModelSpec Preset(const std::string& name) {
-  auto lib = PresetLibrary::Load(MOESIM_SOURCE_DIR "/models/presets");
-  REQUIRE(lib.ok());
-  const nlohmann::json* j = lib->Find(PresetKind::kModel, name);
-  REQUIRE(j != nullptr);
-  auto m = ParseModelSpec(*j, {"models.json", "$"}, name);
-  INFO(m.status().message());
-  REQUIRE(m.ok());
-  return *m;
-}
+ModelSpec Preset(const std::string& name) { return testing::ModelPreset(name); }
 
 // calibration.md §4.1 "derived total / active params" (embeddings + untied LM head included,
 // 3 matrices per SwiGLU expert).

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../support/preset_fixtures.h"
 #include "models/decode_step.h"
 #include "models/kernel_cost.h"
 #include "models/preset_library.h"
@@ -13,15 +14,8 @@ namespace {
 
 struct Fixture {
   Fixture() {
-    auto lib = PresetLibrary::Load(MOESIM_SOURCE_DIR "/models/presets");
-    REQUIRE(lib.ok());
-    auto m = ParseModelSpec(*lib->Find(PresetKind::kModel, "DeepSeek-V3"), {"models.json", "$"},
-                            "DeepSeek-V3");
-    REQUIRE(m.ok());
-    model = *m;
-    auto g = ParseGpuSpec(*lib->Find(PresetKind::kGpu, "B200"), {"gpus.json", "$"}, "B200");
-    REQUIRE(g.ok());
-    gpu = *g;
+    model = testing::ModelPreset("DeepSeek-V3");
+    gpu = testing::GpuPreset("B200");
     // Seed 001's hardware table: 4500 TFLOP/s dense FP8, 8 TB/s; ideal efficiencies, no floor.
     gpu.fp8_tflops = 4500;
     gpu.hbm_tb_per_s = 8.0;

@@ -1,0 +1,42 @@
+// Shipped presets for tests (MOESIM_SOURCE_DIR is defined for the test binaries).
+#pragma once
+
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "models/fabric_spec.h"
+#include "models/gpu_spec.h"
+#include "models/model_spec.h"
+#include "models/preset_library.h"
+
+namespace moesim::testing {
+
+inline PresetLibrary LoadPresets() {
+  auto lib = PresetLibrary::Load(MOESIM_SOURCE_DIR "/models/presets");
+  REQUIRE(lib.ok());
+  return std::move(*lib);
+}
+
+inline ModelSpec ModelPreset(const std::string& name) {
+  const PresetLibrary lib = LoadPresets();
+  const nlohmann::json* j = lib.Find(PresetKind::kModel, name);
+  REQUIRE(j != nullptr);
+  auto m = ParseModelSpec(*j, {"models.json", "$"}, name);
+  INFO(m.status().message());
+  REQUIRE(m.ok());
+  return *m;
+}
+
+inline GpuSpec GpuPreset(const std::string& name) {
+  const PresetLibrary lib = LoadPresets();
+  const nlohmann::json* j = lib.Find(PresetKind::kGpu, name);
+  REQUIRE(j != nullptr);
+  auto g = ParseGpuSpec(*j, {"gpus.json", "$"}, name);
+  INFO(g.status().message());
+  REQUIRE(g.ok());
+  return *g;
+}
+
+}  // namespace moesim::testing
