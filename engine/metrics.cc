@@ -10,9 +10,12 @@ MetricsCollector::MetricsCollector(int instances, double warmup_s, double end_s)
 void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreakdown& b) {
   if (s.end_s < warmup_s_ || s.end_s > end_s_) return;
   InstanceTotals& t = instances_[instance];
-  const double d = s.end_s - s.start_s;
-  t.step_time_s += d;
+  t.step_time_s += s.end_s - s.start_s;
   ++t.steps;
+  // Time-weighted quantities and GPU time count only the part of the step inside the window (a
+  // long first step, e.g. a big prefill, may start before the warm-up ends).
+  const double d = s.end_s - std::max(s.start_s, warmup_s_);
+  const double inside = s.end_s > s.start_s ? d / (s.end_s - s.start_s) : 1.0;
   t.tokens += s.tokens;
   t.output_tokens += s.output_tokens;
   t.running_weighted += double(s.running) * d;
@@ -24,7 +27,12 @@ void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreak
   t.moe_imbalance_sum += s.moe_imbalance;
   t.moe_imbalance_max = std::max(t.moe_imbalance_max, s.moe_imbalance);
 
-  t.breakdown.Add(b);
+  TimeBreakdown clipped = b;
+  if (inside < 1.0) {
+    clipped.Scale(inside);
+    for (double& x : clipped.tier_bytes) x *= inside;
+  }
+  t.breakdown.Add(clipped);
 }
 
 void MetricsCollector::OnRequestFinished(const Request& r) {

@@ -2,7 +2,9 @@
 // restricted to the measurement window [warmup_s, end_s]. Pure C++ (no SimGrid): the actors
 // report events, the report builder reads the totals.
 //
-// A step counts when it ends inside the window; a request when it finishes inside it.
+// A step counts when it ends inside the window; a request when it finishes inside it. A step
+// that began before the window contributes only its part inside the window to time-weighted
+// quantities and GPU time (its tokens count whole).
 // Time-weighted quantities (running / queued sequences, KV use) are weighted by step duration
 // over the window; instance time not covered by steps is idle.
 #pragma once
@@ -43,7 +45,7 @@ struct RequestRecord {
 };
 
 struct InstanceTotals {
-  double step_time_s = 0;
+  double step_time_s = 0;  // Σ whole step durations (for the mean step time)
   int64_t steps = 0;
   int64_t tokens = 0;
   int64_t output_tokens = 0;

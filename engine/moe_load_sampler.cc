@@ -20,14 +20,18 @@ absl::StatusOr<std::unique_ptr<MoeLoadSampler>> MoeLoadSampler::Make(const Scena
     placements.push_back(std::move(*p));
   }
   return std::unique_ptr<MoeLoadSampler>(
-      new MoeLoadSampler(std::move(router), std::move(placements), ep, s.model.moe.top_k));
+      new MoeLoadSampler(std::move(router), std::move(placements), ep, s.model.moe.top_k,
+                         s.routing->sampler == RoutingSpec::Sampler::kPerToken));
 }
 
 absl::StatusOr<double> MoeLoadSampler::Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads) {
   loads->assign(placements_.size(), MoeLayerLoad());
   double imbalance_sum = 0;
   for (size_t l = 0; l < placements_.size(); ++l) {
-    if (absl::Status st = router_.Sample(static_cast<int>(l), tokens, &counts_); !st.ok()) {
+    const absl::Status st = per_token_
+                                ? router_.Sample(static_cast<int>(l), tokens, &counts_)
+                                : router_.SampleCounts(static_cast<int>(l), tokens, &counts_);
+    if (!st.ok()) {
       return st;
     }
     MoeLayerLoad& load = (*loads)[l];

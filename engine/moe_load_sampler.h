@@ -1,6 +1,7 @@
 // Per-step routing samples turned into the load of each MoE layer's busiest GPU.
 //
-// Each step, every MoE layer's tokens are routed by the scenario's routing model
+// Each step, every MoE layer's tokens are routed by the scenario's routing model (per expert or
+// per token, RoutingSpec::sampler)
 // (models/expert_routing); the layer's experts live where the deployment's expert placement put
 // them (models/expert_placement: one placement per layer, built from that layer's expected
 // load, as EPLB rebalances per layer); an expert's tokens split evenly over its replicas. The
@@ -30,13 +31,20 @@ class MoeLoadSampler {
   absl::StatusOr<double> Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads);
 
  private:
-  MoeLoadSampler(ExpertRouter router, std::vector<ExpertPlacement> placements, int ep, int top_k)
-      : router_(std::move(router)), placements_(std::move(placements)), ep_(ep), top_k_(top_k) {}
+  MoeLoadSampler(ExpertRouter router, std::vector<ExpertPlacement> placements, int ep, int top_k,
+                 bool per_token)
+      : router_(std::move(router)),
+        placements_(std::move(placements)),
+        ep_(ep),
+        top_k_(top_k),
+        per_token_(per_token) {}
 
   ExpertRouter router_;
   std::vector<ExpertPlacement> placements_;  // per MoE layer
   int ep_;
   int top_k_;
+  bool per_token_;  // exact per-token routing (RoutingSpec::Sampler::kPerToken)
+
   std::vector<int64_t> counts_;
 };
 

@@ -54,6 +54,35 @@ double UniformDouble(Random32& rng) { return double(rng.Next()) * 0x1.0p-32; }
 // Uniform integer in [0, n) (multiply-shift; bias below n / 2^32).
 uint32_t Bounded(Random32& rng, uint32_t n) { return uint32_t((uint64_t(rng.Next()) * n) >> 32); }
 
+// Binomial(n, p) draw. Below a mean of kInversionMean: inversion (walks the pmf from 0,
+// O(mean)); above it the normal approximation with continuity correction (variance >= 10 there,
+// since p <= 1/2 after the symmetry step), clamped to [0, n]. Normal deviate by Box-Muller.
+constexpr double kInversionMean = 20.0;
+
+int64_t Binomial(Random32& rng, int64_t n, double p) {
+  if (n <= 0 || p <= 0) return 0;
+  if (p >= 1) return n;
+  if (p > 0.5) return n - Binomial(rng, n, 1.0 - p);
+  const double mean = double(n) * p;
+  if (mean < kInversionMean) {
+    const double ratio = p / (1.0 - p);
+    double pmf = std::exp(double(n) * std::log1p(-p));
+    double u = UniformDouble(rng);
+    int64_t x = 0;
+    while (u > pmf && x < n) {
+      u -= pmf;
+      pmf *= ratio * double(n - x) / double(x + 1);
+      ++x;
+    }
+    return x;
+  }
+  const double u1 = (double(rng.Next()) + 1.0) * 0x1.0p-32;  // (0, 1]
+  const double u2 = UniformDouble(rng);
+  const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  const double x = std::floor(mean + std::sqrt(mean * (1.0 - p)) * z + 0.5);
+  return std::clamp(int64_t(x), int64_t(0), n);
+}
+
 template <typename T>
 void Shuffle(std::vector<T>* v, Random32& rng) {
   for (size_t i = v->size(); i > 1; --i) std::swap((*v)[i - 1], (*v)[Bounded(rng, uint32_t(i))]);
@@ -226,6 +255,10 @@ absl::StatusOr<RoutingSpec> ParseRoutingSpec(const nlohmann::json& value,
     }
   }
   MOESIM_ASSIGN_OR_RETURN(s.group_limited, r.BoolOr("group_limited", true));
+  MOESIM_ASSIGN_OR_RETURN(const std::string sampler,
+                          r.EnumOr("sampler", "per_expert", {"per_expert", "per_token"}));
+  s.sampler =
+      sampler == "per_token" ? RoutingSpec::Sampler::kPerToken : RoutingSpec::Sampler::kPerExpert;
   MOESIM_RETURN_IF_ERROR(r.Finish());
   return s;
 }
@@ -251,6 +284,7 @@ nlohmann::json RoutingSpecToJson(const RoutingSpec& s) {
       break;
   }
   if (!s.group_limited) j["group_limited"] = false;
+  if (s.sampler == RoutingSpec::Sampler::kPerToken) j["sampler"] = "per_token";
   return j;
 }
 
@@ -641,6 +675,25 @@ absl::Status ExpertRouter::Sample(int layer, int64_t tokens,
   for (int64_t done = 0; done < tokens; done += kChunk) {
     MOESIM_RETURN_IF_ERROR(SampleTokens(layer, std::min(kChunk, tokens - done), &buffer));
     for (int32_t e : buffer) ++(*counts_per_expert)[size_t(e)];
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ExpertRouter::SampleCounts(int layer, int64_t tokens,
+                                        std::vector<int64_t>* counts_per_expert) {
+  if (tokens < 0) return RouterError(absl::StrCat("got ", tokens, " tokens, expected >= 0"));
+  MOESIM_ASSIGN_OR_RETURN(Layer * L, GetLayer(layer));
+  // Small batches: exact per-token routing costs no more than one draw per expert.
+  if (tokens * moe_.top_k <= moe_.routed_experts) return Sample(layer, tokens, counts_per_expert);
+  counts_per_expert->assign(size_t(moe_.routed_experts), 0);
+  const int groups
+ = int(L->group_ids.size());
+  for (int g = 0; g < groups; ++g) {
+    if (!(L->eligible_mask >> g & 1)) continue;
+    const int64_t picked = L->pick_groups ? Binomial(L->rng, tokens, L->rho[size_t(g)]) : tokens;
+    for (int e = g * L->group_size; e < (g + 1) * L->group_size; ++e) {
+      (*counts_per_expert)[size_t(e)] = Binomial(L->rng, picked, L->q[size_t(e)]);
+    }
   }
   return absl::OkStatus();
 }
