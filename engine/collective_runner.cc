@@ -21,8 +21,8 @@ const char* CollectiveFidelityName(CollectiveFidelity f) {
 }
 
 CollectiveCost CollectiveRunner::Run(const CollectivePattern& pattern, double message_bytes,
-                                     double launch_us) {
-  CollectiveCost cost = pattern.Estimate(message_bytes, launch_us);
+                                     double launch_us, const CollectivePattern::Weights& weights) {
+  CollectiveCost cost = pattern.Estimate(message_bytes, launch_us, weights);
   if (cost.seconds <= 0) return cost;
   const double start = sg4::Engine::get_clock();
   if (fidelity_ == CollectiveFidelity::kAnalytic) {
@@ -30,11 +30,12 @@ CollectiveCost CollectiveRunner::Run(const CollectivePattern& pattern, double me
     return cost;
   }
   sg4::this_actor::sleep_for(cost.latency_s);
-  const std::vector<Transfer> wire = pattern.WireTransfers(message_bytes);
+  const std::vector<Transfer> wire = pattern.WireTransfers(message_bytes, weights);
   if (fidelity_ == CollectiveFidelity::kFlows) {
     std::vector<sg4::CommPtr> comms;
     comms.reserve(wire.size());
     for (const Transfer& t : wire) {
+      if (t.bytes <= 0) continue;
       comms.push_back(sg4::Comm::sendto_async(platform_.gpus[t.src_gpu], platform_.gpus[t.dst_gpu],
                                               static_cast<uint64_t>(t.bytes)));
     }
@@ -56,6 +57,18 @@ CollectiveCost CollectiveRunner::Run(const CollectivePattern& pattern, double me
   cost.seconds = sg4::Engine::get_clock() - start;
   cost.transfer_s = cost.seconds - cost.latency_s;
   return cost;
+}
+
+sg4::ActorPtr CollectiveRunner::Start(sg4::Host* host, const CollectivePattern& pattern,
+                                      double message_bytes, double launch_us,
+                                      const CollectivePattern::Weights* weights, double start_s,
+                                      CollectiveCost* out) {
+  return sg4::Actor::create(
+      "collective", host, [this, &pattern, message_bytes, launch_us, weights, start_s, out]() {
+        sg4::this_actor::sleep_until(start_s);
+        *out = Run(pattern, message_bytes, launch_us,
+                   weights != nullptr ? *weights : CollectivePattern::Weights());
+      });
 }
 
 }  // namespace moesim

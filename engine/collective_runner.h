@@ -9,6 +9,8 @@
 // interacting bottlenecks ptask and flows differ (../shared/reference/simgrid-notes.md §5.2).
 #pragma once
 
+#include <simgrid/forward.h>
+
 #include "topology/collective_pattern.h"
 #include "topology/simgrid_platform.h"
 
@@ -22,8 +24,18 @@ class CollectiveRunner {
   CollectiveRunner(const SimgridPlatform& platform, CollectiveFidelity fidelity)
       : platform_(platform), fidelity_(fidelity) {}
 
-  // Returns the analytic cost with `seconds` replaced by the simulated duration.
-  CollectiveCost Run(const CollectivePattern& pattern, double message_bytes, double launch_us);
+  // Returns the analytic cost with `seconds` replaced by the simulated duration. `weights`
+  // scale the per-pair payloads (CollectivePattern::Weights; empty: uniform).
+  CollectiveCost Run(const CollectivePattern& pattern, double message_bytes, double launch_us,
+                     const CollectivePattern::Weights& weights = {});
+
+  // Starts Run() at absolute time `start_s` (>= now) in a helper actor on `host`, so that
+  // several collectives can be in flight; the result is written to `*out` when it ends. Join
+  // the returned actor before reading `*out`. The arguments must outlive the actor.
+  simgrid::s4u::ActorPtr Start(simgrid::s4u::Host* host, const CollectivePattern& pattern,
+                               double message_bytes, double launch_us,
+                               const CollectivePattern::Weights* weights, double start_s,
+                               CollectiveCost* out);
 
  private:
   const SimgridPlatform& platform_;

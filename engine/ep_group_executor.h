@@ -1,43 +1,95 @@
 // One lockstep step of a DP-attention expert-parallel group (SGLang / DeepSeek style): every GPU
 // runs attention for its own batch, then each MoE layer dispatches tokens to the experts' GPUs
-// with an all-to-all, runs its grouped GEMMs sized for the layer's busiest GPU, and combines the
-// results with a second all-to-all. The all-to-alls synchronise the ranks: each starts when the
-// last rank reaches it, so a rank with more attention work, or the busiest expert GPU, holds the
-// whole group back. Ranks without work still take part (with empty batches).
+// with an all-to-all, runs the grouped GEMMs of ITS OWN experts (sized by its routed load), and
+// combines the results with a second all-to-all. An all-to-all starts when the last rank reaches
+// it, so a rank with more attention work, or the busiest expert GPU, holds the whole group back;
+// the wait shows as communication time on the other ranks.
 //
-// Kernels are timed analytically per rank (LaunchPipeline); the all-to-alls run through the
-// CollectiveRunner (analytic / ptask / flows) with the largest rank's message, or analytically at
-// "step" fidelity. Must be called from a SimGrid actor.
+// Timing model. A rank's kernels are grouped into segments between all-to-alls; a segment's
+// duration is its kernels timed by the cost model through a LaunchPipeline started with the
+// segment (CUDA-graph nodes or eager launch gaps included; the graph launch and the host's
+// per-step work are paid once, at the start of the step). Segments of one rank run one after
+// another on its GPU; all-to-alls take no GPU time (DeepEP's RDMA path) and are costed over the
+// group's routed links with the per-pair traffic of the step: rank s sends its tokens' expert
+// copies to the GPUs holding the experts, in proportion to each GPU's sampled load, so a hot
+// expert GPU's ingress link and the senders' NICs set the time.
+//
+// Two-batch overlap: each rank's batch is split into two micro-batches that alternate at every
+// all-to-all (A: attention + dispatch, B: attention + dispatch, A: experts + combine, B: experts
+// + combine, ...), so one micro-batch's all-to-all runs while the other computes; it pays off only
+// when the all-to-alls are long enough to hide compute, and costs twice the kernels' fixed costs.
+//
+// Normal-mode dispatch (DeepEP's high-throughput kernels): a token crosses the RDMA fabric once
+// per destination server, to the GPU of its rank's local index there, and is forwarded over
+// NVLink to its experts; the RDMA and NVLink stages are pipelined, so the all-to-all takes the
+// longer of the two (plus the latency floor).
+//
+// All-to-alls are analytic at "step" fidelity or with "collectives": "analytic", else SimGrid
+// activities (ptask / flows) started in helper actors so that two can be in flight. Must be
+// called from a SimGrid actor.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "engine/collective_runner.h"
+#include "engine/instance_fabric.h"
 #include "engine/launch_pipeline.h"
 #include "engine/scenario.h"
 #include "models/kernel_cost.h"
-#include "topology/collective_pattern.h"
 
 namespace moesim {
+
+// Every GPU's routed load per MoE layer: [layer][rank].
+using GroupLayerLoads = std::vector<std::vector<MoeLayerLoad>>;
 
 class EpGroupExecutor {
  public:
   EpGroupExecutor(const Scenario& scenario, const SimgridPlatform& platform,
-                  const CollectivePattern& all_to_all);
+                  const InstanceFabric& fabric, const std::vector<int>& gpus);
 
-  // batches[r], running[r]: rank r's batch and running sequences; loads: per MoE layer, the
-  // busiest GPU's load. Returns the per-GPU breakdown averaged over the ranks (tier bytes are
-  // the group's totals).
-  TimeBreakdown Run(const std::vector<StepBatch>& batches, const std::vector<int64_t>& running,
-                    const std::vector<MoeLayerLoad>& loads);
+  // Micro-batches per step (2 with two-batch overlap, else 1).
+  int micro_batches() const { return micro_; }
+  // Rank batch `b` split into micro_batches() parts (sequences split as evenly as possible;
+  // attention work and prefill tokens in proportion).
+  std::vector<StepBatch> Split(const StepBatch& b) const;
+
+  // batches[m][r]: micro-batch m of rank r; running[r]: rank r's running sequences;
+  // loads[m]: the routed loads of micro-batch m. Returns the per-GPU breakdown averaged over the
+  // ranks (tier bytes are the group's totals).
+  TimeBreakdown Run(const std::vector<std::vector<StepBatch>>& batches,
+                    const std::vector<int64_t>& running, const std::vector<GroupLayerLoads>& loads);
 
  private:
+  struct Segment {
+    double seconds = 0;
+    TimeBreakdown breakdown;
+  };
+  // One item of a micro-batch's step: compute (block b's part p) or an all-to-all.
+  struct Item {
+    enum Kind { kCompute, kExperts, kDispatch, kCombine } kind = kCompute;
+    int block = 0;      // kCompute: block index
+    int part = 0;       // kCompute: part of the block between all-to-alls
+    int moe_layer = 0;  // kExperts / kDispatch / kCombine
+  };
+  Segment Time(const std::vector<Op>& ops) const;
+  const Segment& Experts(double tokens, const MoeLayerLoad& load);
+  // Cost of one all-to-all of micro-batch m at MoE layer `layer` (analytic) or its start.
+  CollectiveCost Estimate(const Item& item, const std::vector<double>& tokens,
+                          const std::vector<MoeLayerLoad>& layer_loads,
+                          CollectivePattern::Weights* w, double* message, double* floor_us) const;
+
   const Scenario& scenario_;
-  const CollectivePattern& all_to_all_;
+  const SimgridPlatform& platform_;
+  const InstanceFabric& fabric_;
+  std::vector<int> gpus_;
+  int micro_ = 1;
+  bool analytic_ = true;
   CollectiveRunner runner_;
   KernelCostModel cost_;
-  std::vector<LaunchPipeline> pipes_;  // one per rank
+  RuntimeSpec segment_runtime_;  // the runtime without the per-step graph launch
+  std::map<std::tuple<double, double, double>, Segment> expert_cache_;  // per step
 };
 
 }  // namespace moesim

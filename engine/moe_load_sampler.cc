@@ -24,8 +24,10 @@ absl::StatusOr<std::unique_ptr<MoeLoadSampler>> MoeLoadSampler::Make(const Scena
                          s.routing->sampler == RoutingSpec::Sampler::kPerToken));
 }
 
-absl::StatusOr<double> MoeLoadSampler::Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads) {
+absl::StatusOr<double> MoeLoadSampler::Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads,
+                                              std::vector<std::vector<MoeLayerLoad>>* per_gpu) {
   loads->assign(placements_.size(), MoeLayerLoad());
+  if (per_gpu != nullptr) per_gpu->resize(placements_.size());
   double imbalance_sum = 0;
   for (size_t l = 0; l < placements_.size(); ++l) {
     const absl::Status st = per_token_
@@ -40,6 +42,7 @@ absl::StatusOr<double> MoeLoadSampler::Sample(int64_t tokens, std::vector<MoeLay
       load.active_experts =
           double(std::count_if(counts_.begin(), counts_.end(), [](int64_t c) { return c > 0; }));
       imbalance_sum += 1.0;
+      if (per_gpu != nullptr) (*per_gpu)[l].assign(1, load);
       continue;
     }
     const ExpertPlacement& p = placements_[l];
@@ -48,6 +51,14 @@ absl::StatusOr<double> MoeLoadSampler::Sample(int64_t tokens, std::vector<MoeLay
     load.assignments = gpu[busiest];
     for (int e : p.gpu_experts[busiest]) load.active_experts += counts_[e] > 0 ? 1.0 : 0.0;
     imbalance_sum += Imbalance(gpu);
+    if (per_gpu != nullptr) {
+      std::vector<MoeLayerLoad>& out = (*per_gpu)[l];
+      out.assign(gpu.size(), MoeLayerLoad());
+      for (size_t g = 0; g < gpu.size(); ++g) {
+        out[g].assignments = gpu[g];
+        for (int e : p.gpu_experts[g]) out[g].active_experts += counts_[e] > 0 ? 1.0 : 0.0;
+      }
+    }
   }
   return placements_.empty() ? 1.0 : imbalance_sum / double(placements_.size());
 }

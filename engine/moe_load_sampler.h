@@ -27,8 +27,10 @@ class MoeLoadSampler {
   static absl::StatusOr<std::unique_ptr<MoeLoadSampler>> Make(const Scenario& s, uint64_t seed);
 
   // Samples every MoE layer for `tokens` tokens; returns the mean over layers of the GPU load
-  // imbalance (busiest / mean).
-  absl::StatusOr<double> Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads);
+  // imbalance (busiest / mean). `per_gpu`, when given, receives every GPU's load per layer
+  // ([layer][gpu]: its (token, expert) pairs and the distinct expert replicas it runs).
+  absl::StatusOr<double> Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads,
+                                std::vector<std::vector<MoeLayerLoad>>* per_gpu = nullptr);
 
  private:
   MoeLoadSampler(ExpertRouter router, std::vector<ExpertPlacement> placements, int ep, int top_k,

@@ -91,6 +91,18 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
   MOESIM_ASSIGN_OR_RETURN(std::string attention, r.EnumOr("attention", "tensor_parallel",
                                                           {"tensor_parallel", "data_parallel"}));
   d.plan.dp_attention = attention == "data_parallel";
+  MOESIM_ASSIGN_OR_RETURN(d.two_batch_overlap, r.BoolOr("two_batch_overlap", false));
+  MOESIM_ASSIGN_OR_RETURN(std::string dispatch,
+                          r.EnumOr("moe_dispatch", "low_latency", {"low_latency", "normal"}));
+  d.moe_dispatch = dispatch == "normal" ? DeploymentSpec::MoeDispatch::kNormal
+                                        : DeploymentSpec::MoeDispatch::kLowLatency;
+  if (!d.plan.dp_attention && (d.two_batch_overlap || r.Has("moe_dispatch"))) {
+    const std::string key = d.two_batch_overlap ? "two_batch_overlap" : "moe_dispatch";
+    return BadValue(r.where().Key(key),
+                    d.two_batch_overlap ? nlohmann::json(true) : nlohmann::json(dispatch),
+                    "to be left out unless \"attention\": \"data_parallel\" (it shapes the MoE "
+                    "all-to-alls of an expert-parallel group)");
+  }
   if (d.plan.dp_attention) {
     if (d.plan.tp != 1 || d.plan.pp != 1) {
       return BadValue(r.where().Key(d.plan.tp != 1 ? "tensor_parallel" : "pipeline_parallel"),
@@ -345,7 +357,14 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
       {"instances", s.deployment.instances},
       {"placement",
        s.deployment.placement == DeploymentSpec::Placement::kSpread ? "spread" : "packed"}};
+  if (s.deployment.plan.dp_attention) {
+    j["deployment"]["two_batch_overlap"] = s.deployment.two_batch_overlap;
+    j["deployment"]["moe_dispatch"] =
+        s.deployment.moe_dispatch == DeploymentSpec::MoeDispatch::kNormal ? "normal"
+                                                                          : "low_latency";
+  }
   j["workload"] = WorkloadSpecToJson(s.workload);
+
   j["simulation"] = {{"duration_s", s.simulation.duration_s},
                      {"warmup_s", s.simulation.warmup_s},
                      {"seed", s.simulation.seed},

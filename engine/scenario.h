@@ -52,6 +52,15 @@ struct DeploymentSpec {
   enum class Placement { kPacked, kSpread };
   Placement placement = Placement::kPacked;
   PlacementSpec expert_placement;  // where routed experts live on the ep GPUs of a stage
+  // DP-attention EP groups only. Two-batch overlap (DeepSeek / SGLang): each rank splits its
+  // batch into two micro-batches and interleaves them so that one's dispatch / combine runs
+  // while the other computes.
+  bool two_batch_overlap = false;
+  // DeepEP kernel family for dispatch / combine: low-latency (every token copy goes straight to
+  // its expert's GPU over RDMA) or normal (one copy per destination server over RDMA to the GPU
+  // of the same local rank, then forwarded over NVLink).
+  enum class MoeDispatch { kLowLatency, kNormal };
+  MoeDispatch moe_dispatch = MoeDispatch::kLowLatency;
 
   std::vector<int> gpu_order;  // slot -> global GPU index, filled from the cluster shape
   int gpus_per_instance() const { return plan.dp_attention ? plan.ep : plan.tp * plan.pp; }

@@ -228,19 +228,36 @@ void EpGroupActor(World* world, int index) {
       inst.engine_wake[0]->wait_until(lock, end_s);
       continue;
     }
-    std::vector<MoeLayerLoad> loads;
+    // Micro-batches (two-batch overlap) and each one's routed load per layer and GPU.
+    const int micro = inst.group->micro_batches();
+    std::vector<std::vector<StepBatch>> micro_batches(micro, std::vector<StepBatch>(ranks));
+    std::vector<int64_t> micro_tokens(micro, 0);
+    for (size_t r = 0; r < ranks; ++r) {
+      const std::vector<StepBatch> split = inst.group->Split(batches[r]);
+      for (int m = 0; m < micro; ++m) {
+        micro_batches[m][r] = split[m];
+        micro_tokens[m] += split[m].tokens();
+      }
+    }
+    std::vector<GroupLayerLoads> loads(micro);
     double moe_imbalance = 0;
-    if (inst.moe_sampler) {
-      auto imbalance = inst.moe_sampler->Sample(tokens, &loads);
+    bool failed = false;
+    for (int m = 0; m < micro; ++m) {
+      if (!inst.moe_sampler) {
+        loads[m] = ExpectedGpuLoads(s, double(micro_tokens[m]));
+        continue;
+      }
+      std::vector<MoeLayerLoad> busiest;
+      auto imbalance = inst.moe_sampler->Sample(micro_tokens[m], &busiest, &loads[m]);
       if (!imbalance.ok()) {
         world->error = imbalance.status();
+        failed = true;
         break;
       }
-      moe_imbalance = *imbalance;
-    } else {
-      loads = ExpectedGroupLoads(s, double(tokens));
+      moe_imbalance += *imbalance / micro;
     }
-    const TimeBreakdown breakdown = inst.group->Run(batches, running, loads);
+    if (failed) break;
+    const TimeBreakdown breakdown = inst.group->Run(micro_batches, running, loads);
     const double end = sg4::Engine::get_clock();
     StepRecord rec;
     rec.start_s = start;
@@ -333,7 +350,8 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
                                                                    inst.rank_pools.back().get()));
         inst.engine_wake.push_back(wake);  // one wake-up for the whole group
       }
-      inst.group = std::make_unique<EpGroupExecutor>(s, *platform, *inst.fabric.all_to_all.get());
+      inst.group = std::make_unique<EpGroupExecutor>(s, *platform, inst.fabric,
+                                                     s.deployment.InstanceGpus(i));
     }
     inst.pool = std::make_unique<PagedKvPool>(s.memory.kv_blocks);
 

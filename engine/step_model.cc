@@ -28,6 +28,13 @@ std::vector<MoeLayerLoad> ExpectedGroupLoads(const Scenario& s, double group_tok
   return std::vector<MoeLayerLoad>(s.model.MoeLayerCount(), load);
 }
 
+std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const Scenario& s, double group_tokens) {
+  const std::vector<MoeLayerLoad> layers = ExpectedGroupLoads(s, group_tokens);
+  std::vector<std::vector<MoeLayerLoad>> out;
+  for (const MoeLayerLoad& l : layers) out.emplace_back(s.deployment.plan.ep, l);
+  return out;
+}
+
 double EstimateStage(const Scenario& s, const CollectivePattern* ring, const StepBatch& batch,
                      int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s,
                      const CollectivePattern* all_to_all) {

@@ -33,6 +33,8 @@ double AllToAllFloorUs(const Scenario& s, const Op& op);
 // Expected (uniform routing) load of every MoE layer's GPU in a DP-attention EP group that
 // processes `group_tokens` tokens in all.
 std::vector<MoeLayerLoad> ExpectedGroupLoads(const Scenario& s, double group_tokens);
+// The same load for every GPU of the group: [MoE layer][rank].
+std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const Scenario& s, double group_tokens);
 
 StepEstimate EstimateStep(const Scenario& s, const InstanceFabric& fabric, const StepBatch& batch,
                           int64_t running_seqs);

@@ -253,7 +253,34 @@ class Builder {
       dispatch.message_bytes = DispatchBytesPerRank(m_, t_);
       Push(dispatch);
     }
+    ExpertSegment();
+    if (p_.dp_attention) {
+      Op combine;
+      combine.name = "moe_combine_all_to_all";
+      combine.cls = OpClass::kAllToAll;
+      combine.message_bytes = CombineBytesPerRank(m_, t_);
+      Push(combine);
+    } else {
+      AllReduce("moe_allreduce", t_ * h * kAct);
+    }
+  }
 
+ public:
+  // The ops between the dispatch and the combine (DP attention) or the router and the
+  // all-reduce: routed experts sized by moe_load_ (or the expected load), then shared experts.
+  std::vector<Op> ExpertSegmentOps(const MoeLayerLoad* load) {
+    std::vector<Op> ops;
+    ops_ = &ops;
+    moe_load_ = load;
+    ExpertSegment();
+    return ops;
+  }
+
+ private:
+  void ExpertSegment() {
+    const MoeSpec& e = m_.moe;
+    const double h = m_.hidden;
+    const double experts = e.routed_experts;
     const bool expert_parallel = p_.ep > 1;
     const double shard = expert_parallel ? 1.0 : 1.0 / p_.tp;
     const double assignments = moe_load_ != nullptr ? moe_load_->assignments
@@ -293,16 +320,6 @@ class Builder {
                                                 "shared_silu_mul", "shared_down_act_quant",
                                                 "shared_down"};
       SwiGluMlp(double(e.shared_inter) * e.shared_experts / p_.tp, kNames);
-    }
-    if (p_.dp_attention) {
-      Op combine;
-      combine.name = "moe_combine_all_to_all";
-      combine.cls = OpClass::kAllToAll;
-      combine.message_bytes = CombineBytesPerRank(m_, t_);
-      // Placed after the shared expert: DeepEP overlaps nothing here (no two-batch overlap yet).
-      Push(combine);
-    } else {
-      AllReduce("moe_allreduce", t_ * h * kAct);
     }
   }
 
@@ -372,6 +389,13 @@ StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
                              const ParallelPlan& plan, const StepBatch& batch, int stage,
                              const std::vector<MoeLayerLoad>* moe_loads) {
   return Builder(model, runtime, plan, batch, stage, moe_loads).Build();
+}
+
+std::vector<Op> MoeExpertOps(const ModelSpec& model, const RuntimeSpec& runtime,
+                             const ParallelPlan& plan, double tokens, const MoeLayerLoad* load) {
+  StepBatch batch;
+  batch.decode_seqs = static_cast<int64_t>(tokens);
+  return Builder(model, runtime, plan, batch, 0, nullptr).ExpertSegmentOps(load);
 }
 
 ExpertBlockWork ExpertBlock(const ModelSpec& model, double tokens, double assignments,

@@ -97,6 +97,13 @@ StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
                              const ParallelPlan& plan, const StepBatch& batch, int stage = 0,
                              const std::vector<MoeLayerLoad>* moe_loads = nullptr);
 
+// The ops of one MoE layer between the dispatch and the combine (DP attention; the router and
+// the all-reduce otherwise) for `tokens` tokens entering the layer on this GPU: the routed
+// experts sized by `load` (nullptr: uniform routing's expected load), then the shared experts.
+// BuildStepProgram emits exactly these ops there.
+std::vector<Op> MoeExpertOps(const ModelSpec& model, const RuntimeSpec& runtime,
+                             const ParallelPlan& plan, double tokens, const MoeLayerLoad* load);
+
 // The routed-expert work of one MoE layer on one GPU, counted as one fused block the way
 // seed 001 counts it: every activation tensor once (input hidden bf16, scattered fp8 input
 // with block scales, GEMM1 bf16 output, SwiGLU+quant fp8 output with scales, GEMM2 bf16

@@ -50,6 +50,23 @@ absl::StatusOr<CollectivePattern> CollectivePattern::Make(const ClusterGraph& gr
           static_cast<int>(std::lower_bound(p.dirs_.begin(), p.dirs_.end(), d) - p.dirs_.begin()));
     }
   }
+  // Positions of the GPUs (flows may only join GPUs of the pattern) and the link-load index.
+  p.position_of_.assign(graph.gpu_count(), -1);
+  int positions = 0;
+  for (int g : p.gpus_) {
+    if (g >= 0 && g < graph.gpu_count() && p.position_of_[g] < 0) p.position_of_[g] = positions++;
+  }
+  std::vector<IndexedFlow> indexed;
+  indexed.reserve(p.flows_.size());
+  for (Flow& f : p.flows_) {
+    f.src_pos = p.position_of_[f.src];
+    f.dst_pos = p.position_of_[f.dst];
+    if (f.src_pos < 0 || f.dst_pos < 0) {
+      return absl::InvalidArgumentError("collective transfer between GPUs outside its group");
+    }
+    indexed.push_back({f.src_pos, f.dst_pos, int(f.fabric_mask), f.share, f.local_dirs});
+  }
+  p.index_ = LinkLoadIndex(positions, int(p.dirs_.size()), indexed);
   return p;
 }
 
@@ -146,39 +163,58 @@ double CollectivePattern::LatencySeconds(double launch_us) const {
 }
 
 CollectiveCost CollectivePattern::Estimate(double message_bytes, double launch_us) const {
+  return Estimate(message_bytes, launch_us, Weights());
+}
+
+CollectiveCost CollectivePattern::Estimate(double message_bytes, double launch_us,
+                                           const Weights& w) const {
   CollectiveCost c;
   if (flows_.empty() || message_bytes <= 0) return c;
   c.latency_s = LatencySeconds(launch_us);
+  // 1 / efficiency per fabric mask (a route's slowest protocol sets its wire bytes).
   const std::vector<double> eff = Efficiencies(message_bytes);
-  std::vector<double> loads(dirs_.size(), 0.0);  // wire bytes per link direction
-  for (const Flow& f : flows_) {
-    const double wire = f.share * message_bytes / MinEfficiency(f, eff);
-    for (int d : f.local_dirs) loads[d] += wire;
+  std::vector<double> inv_eff(size_t(1) << fabrics_.size(), 1.0);
+  for (unsigned mask = 1; mask < inv_eff.size(); ++mask) {
+    double e = 1.0;
+    for (size_t i = 0; i < fabrics_.size(); ++i) {
+      if (mask >> i & 1) e = std::min(e, eff[i]);
+    }
+    inv_eff[mask] = 1.0 / e;
   }
+  std::vector<double> payload, wire;  // per link direction, per byte of message
+  index_.Loads(w.src, w.dst, inv_eff, &payload, &wire);
   double worst = 0;
   int worst_link = -1;
   const auto& links = graph_->links();
   for (size_t i = 0; i < dirs_.size(); ++i) {
-    const int link = dirs_[i] / 2;
-    const double s = loads[i] / (links[link].gb_per_s * 1e9);
+    const Link& link = links[dirs_[i] / 2];
+    const double s = wire[i] * message_bytes / (link.gb_per_s * 1e9);
     if (s > worst) {
       worst = s;
-      worst_link = link;
+      worst_link = dirs_[i] / 2;
     }
+    c.tier_bytes[static_cast<int>(link.tier)] += payload[i] * message_bytes;
   }
   c.transfer_s = worst + max_route_latency_s_;
   c.seconds = c.latency_s + c.transfer_s;
   if (worst_link >= 0) c.bottleneck_tier = links[worst_link].tier;
-  c.tier_bytes = TierBytes(message_bytes);
   return c;
 }
 
-std::vector<Transfer> CollectivePattern::WireTransfers(double message_bytes) const {
+int CollectivePattern::Position(int gpu) const {
+  return gpu >= 0 && gpu < int(position_of_.size()) ? position_of_[gpu] : -1;
+}
+
+std::vector<Transfer> CollectivePattern::WireTransfers(double message_bytes,
+                                                       const Weights& w) const {
   const std::vector<double> eff = Efficiencies(message_bytes);
   std::vector<Transfer> out;
   out.reserve(flows_.size());
   for (const Flow& f : flows_) {
-    out.push_back({f.src, f.dst, f.share * message_bytes / MinEfficiency(f, eff)});
+    double bytes = f.share * message_bytes / MinEfficiency(f, eff);
+    if (!w.src.empty()) bytes *= w.src[f.src_pos];
+    if (!w.dst.empty()) bytes *= w.dst[f.dst_pos];
+    out.push_back({f.src, f.dst, bytes});
   }
   return out;
 }

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "topology/cluster_graph.h"
+#include "topology/link_load_index.h"
 
 namespace moesim {
 
@@ -53,19 +54,32 @@ class CollectivePattern {
 
   // Analytic cost of one collective with `message_bytes` per rank and a software launch cost.
   CollectiveCost Estimate(double message_bytes, double launch_us) const;
+  // Per-GPU weights of a non-uniform collective (e.g. MoE dispatch under skewed routing): the
+  // payload of a transfer src → dst is its share × message_bytes × src[p(src)] × dst[p(dst)],
+  // p() being the GPU's position in gpus(). Empty vectors mean all ones. message_bytes still
+  // sets the protocol efficiency (the largest rank's message).
+  struct Weights {
+    std::vector<double> src;
+    std::vector<double> dst;
+  };
+  CollectiveCost Estimate(double message_bytes, double launch_us, const Weights& w) const;
   // The latency part alone (launch + steps × the slowest fabric's step latency).
   double LatencySeconds(double launch_us) const;
   // The transfers as they go on the wire (payload inflated by protocol efficiency).
-  std::vector<Transfer> WireTransfers(double message_bytes) const;
+  std::vector<Transfer> WireTransfers(double message_bytes, const Weights& w = {}) const;
   // Link directions (2·link + (up ? 0 : 1)) any transfer of the pattern crosses.
   std::vector<int> LinkDirections() const;
   // Payload bytes per tier for one collective (links crossed counted), for fabric-load reports.
   std::array<double, kLinkTierCount> TierBytes(double message_bytes) const;
+  // Position of every GPU of gpus() (first occurrence), by global GPU index; -1 elsewhere.
+  int Position(int gpu) const;
 
  private:
   struct Flow {
     int src = 0;
     int dst = 0;
+    int src_pos = 0;  // positions in gpus_
+    int dst_pos = 0;
     double share = 0;             // payload = share × message bytes
     std::vector<int> link_dirs;   // 2·link + (up ? 0 : 1)
     std::vector<int> local_dirs;  // the same, as indices into dirs_
@@ -86,6 +100,9 @@ class CollectivePattern {
   std::vector<Flow> flows_;
   std::vector<int> dirs_;                   // distinct link directions crossed
   std::vector<const FabricSpec*> fabrics_;  // distinct fabrics crossed (at most a few)
+  LinkLoadIndex index_;                     // flows grouped per link direction (fast loads)
+  std::vector<int> position_of_;            // global GPU -> position in gpus_ (or -1)
+
   int steps_ = 1;
   double step_latency_s_ = 0;
   double max_route_latency_s_ = 0;
