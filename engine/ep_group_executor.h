@@ -19,10 +19,8 @@
 // + combine, ...), so one micro-batch's all-to-all runs while the other computes; it pays off only
 // when the all-to-alls are long enough to hide compute, and costs twice the kernels' fixed costs.
 //
-// Normal-mode dispatch (DeepEP's high-throughput kernels): a token crosses the RDMA fabric once
-// per destination server, to the GPU of its rank's local index there, and is forwarded over
-// NVLink to its experts; the RDMA and NVLink stages are pipelined, so the all-to-all takes the
-// longer of the two (plus the latency floor).
+// Dispatch / combine follow DeepEP's low-latency kernels (every token copy goes straight to its
+// expert's GPU); the normal (node-deduplicated, NVLink-forwarded) kernels are not modelled yet.
 //
 // All-to-alls are analytic at "step" fidelity or with "collectives": "analytic", else SimGrid
 // activities (ptask / flows) started in helper actors so that two can be in flight. Must be

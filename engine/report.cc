@@ -84,6 +84,9 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
                {"gpus", gpus},
                {"fidelity", FidelityName(s.simulation.fidelity)},
                {"collectives", CollectiveFidelityName(s.simulation.collectives)}};
+  if (s.deployment.plan.dp_attention) {
+    r["plan"]["two_batch_overlap"] = s.deployment.two_batch_overlap;
+  }
   r["window_s"] = window;
 
   // --- Throughput and latency ------------------------------------------------------------------

@@ -92,15 +92,9 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
                                                           {"tensor_parallel", "data_parallel"}));
   d.plan.dp_attention = attention == "data_parallel";
   MOESIM_ASSIGN_OR_RETURN(d.two_batch_overlap, r.BoolOr("two_batch_overlap", false));
-  MOESIM_ASSIGN_OR_RETURN(std::string dispatch,
-                          r.EnumOr("moe_dispatch", "low_latency", {"low_latency", "normal"}));
-  d.moe_dispatch = dispatch == "normal" ? DeploymentSpec::MoeDispatch::kNormal
-                                        : DeploymentSpec::MoeDispatch::kLowLatency;
-  if (!d.plan.dp_attention && (d.two_batch_overlap || r.Has("moe_dispatch"))) {
-    const std::string key = d.two_batch_overlap ? "two_batch_overlap" : "moe_dispatch";
-    return BadValue(r.where().Key(key),
-                    d.two_batch_overlap ? nlohmann::json(true) : nlohmann::json(dispatch),
-                    "to be left out unless \"attention\": \"data_parallel\" (it shapes the MoE "
+  if (!d.plan.dp_attention && d.two_batch_overlap) {
+    return BadValue(r.where().Key("two_batch_overlap"), true,
+                    "false unless \"attention\": \"data_parallel\" (it overlaps the MoE "
                     "all-to-alls of an expert-parallel group)");
   }
   if (d.plan.dp_attention) {
@@ -240,8 +234,13 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
   }
   if (!s.simulation.collectives_given && s.simulation.fidelity != Fidelity::kStep &&
       s.deployment.gpus_per_instance() > cl.gpus_per_server) {
-    s.simulation.collectives = CollectiveFidelity::kPtask;
+    // DP-attention EP groups: analytic per-pair link-load bounds (a SimGrid parallel task per
+    // all-to-all costs ~0.1 s of wall time at EP 256; tests/engine/ep_group_fidelity_test.cc
+    // measures the shortcut against ptask and flows). Other instances: parallel tasks.
+    s.simulation.collectives = p.dp_attention ? CollectiveFidelity::kAnalytic
+                                              : CollectiveFidelity::kPtask;
   }
+
   const int64_t longest = s.workload.input_tokens.Max() + s.workload.output_tokens.Max();
 
   const KvFootprint fp = s.Footprint();
@@ -359,9 +358,6 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
        s.deployment.placement == DeploymentSpec::Placement::kSpread ? "spread" : "packed"}};
   if (s.deployment.plan.dp_attention) {
     j["deployment"]["two_batch_overlap"] = s.deployment.two_batch_overlap;
-    j["deployment"]["moe_dispatch"] =
-        s.deployment.moe_dispatch == DeploymentSpec::MoeDispatch::kNormal ? "normal"
-                                                                          : "low_latency";
   }
   j["workload"] = WorkloadSpecToJson(s.workload);
 

@@ -56,11 +56,6 @@ struct DeploymentSpec {
   // batch into two micro-batches and interleaves them so that one's dispatch / combine runs
   // while the other computes.
   bool two_batch_overlap = false;
-  // DeepEP kernel family for dispatch / combine: low-latency (every token copy goes straight to
-  // its expert's GPU over RDMA) or normal (one copy per destination server over RDMA to the GPU
-  // of the same local rank, then forwarded over NVLink).
-  enum class MoeDispatch { kLowLatency, kNormal };
-  MoeDispatch moe_dispatch = MoeDispatch::kLowLatency;
 
   std::vector<int> gpu_order;  // slot -> global GPU index, filled from the cluster shape
   int gpus_per_instance() const { return plan.dp_attention ? plan.ep : plan.tp * plan.pp; }
@@ -77,8 +72,8 @@ struct SimulationSpec {
   uint64_t seed = 1;
   Fidelity fidelity = Fidelity::kLayer;
   // Default: analytic under "step" fidelity; per-GPU flows while every instance fits in one
-  // server; parallel tasks when instances span servers (per-flow cost grows as flows², see
-  // README "Speed").
+  // server; when instances span servers, analytic for DP-attention EP groups and parallel tasks
+  // otherwise (per-flow cost grows as flows², see README "Speed").
   CollectiveFidelity collectives = CollectiveFidelity::kFlows;
   bool collectives_given = false;  // set in the scenario (else the default above applies)
 };

@@ -66,12 +66,14 @@ std::string ReportToText(const nlohmann::json& r) {
   absl::StrAppendFormat(&s, "moesim report: %s\n", r["scenario"].get<std::string>());
   absl::StrAppendFormat(
       &s,
-      "plan: %s x%d, %s via %s (%s), TP=%d PP=%d EP=%d, %d instance(s), fidelity %s, "
+      "plan: %s x%d, %s via %s (%s), TP=%d PP=%d EP=%d%s%s, %d instance(s), fidelity %s, "
       "collectives %s\n",
       p["gpu"].get<std::string>(), p["gpus"].get<int>(), p["model"].get<std::string>(),
       p["runtime"].get<std::string>(), p["execution_mode"].get<std::string>(),
       p["tensor_parallel"].get<int>(), p["pipeline_parallel"].get<int>(),
-      p["expert_parallel"].get<int>(), p["instances"].get<int>(), p["fidelity"].get<std::string>(),
+      p["expert_parallel"].get<int>(), p["attention"] == "data_parallel" ? " (DP attention)" : "",
+      p.value("two_batch_overlap", false) ? " with two-batch overlap" : "",
+      p["instances"].get<int>(), p["fidelity"].get<std::string>(),
       p["collectives"].get<std::string>());
   absl::StrAppendFormat(&s, "measured over %.1f s of simulated time\n\n", Num(r["window_s"]));
   absl::StrAppendFormat(&s, "%-34s %14s\n", "throughput", "");
@@ -133,7 +135,6 @@ std::string ReportToText(const nlohmann::json& r) {
     absl::StrAppendFormat(&s, "experts: uniform routing at its expected load (no sampling)\n");
   }
   for (const auto& w : r["warnings"]) {
-
     absl::StrAppendFormat(&s, "warning: %s\n", w.get<std::string>());
   }
   absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",

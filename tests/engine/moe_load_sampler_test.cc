@@ -24,9 +24,11 @@ TEST_CASE("one load per MoE layer; uniform routing is nearly balanced", "[routin
   auto imbalance = (*sampler)->Sample(4096, &loads);
   REQUIRE(imbalance.ok());
   CHECK(loads.size() == static_cast<size_t>(s.model.MoeLayerCount()));
-  // 4096 tokens x 8 experts over 8 GPUs: 4096 assignments per GPU on average.
+  // 4096 tokens x 8 experts over 8 GPUs: 4096 assignments per GPU on average. The per-expert
+  // sampler fixes the total only on average (sd ~ 1% of a GPU's load), so the busiest GPU is at
+  // least ~the mean.
   for (const MoeLayerLoad& l : loads) {
-    CHECK(l.assignments >= 4096);
+    CHECK(l.assignments >= 4096 * 0.98);
     CHECK(l.assignments < 4096 * 1.1);
     CHECK(l.active_experts == 16);  // all 16 local experts are hit at this batch
   }
