@@ -237,8 +237,8 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
     // DP-attention EP groups: analytic per-pair link-load bounds (a SimGrid parallel task per
     // all-to-all costs ~0.1 s of wall time at EP 256; tests/engine/ep_group_fidelity_test.cc
     // measures the shortcut against ptask and flows). Other instances: parallel tasks.
-    s.simulation.collectives = p.dp_attention ? CollectiveFidelity::kAnalytic
-                                              : CollectiveFidelity::kPtask;
+    s.simulation.collectives =
+        p.dp_attention ? CollectiveFidelity::kAnalytic : CollectiveFidelity::kPtask;
   }
 
   const int64_t longest = s.workload.input_tokens.Max() + s.workload.output_tokens.Max();
