@@ -686,8 +686,7 @@ absl::Status ExpertRouter::SampleCounts(int layer, int64_t tokens,
   // Small batches: exact per-token routing costs no more than one draw per expert.
   if (tokens * moe_.top_k <= moe_.routed_experts) return Sample(layer, tokens, counts_per_expert);
   counts_per_expert->assign(size_t(moe_.routed_experts), 0);
-  const int groups
- = int(L->group_ids.size());
+  const int groups = int(L->group_ids.size());
   for (int g = 0; g < groups; ++g) {
     if (!(L->eligible_mask >> g & 1)) continue;
     const int64_t picked = L->pick_groups ? Binomial(L->rng, tokens, L->rho[size_t(g)]) : tokens;
