@@ -38,7 +38,7 @@ struct GpuSpec {
   double usd_per_hour = 0;  // rental price per GPU-hour (§1.3)
 
   int scaleup_domain_gpus = 0;       // GPUs in one NVLink / xGMI domain
-  bool scaleup_spans_rack = false;  // the scale-up domain spans a rack's servers (NVL72)
+  bool scaleup_spans_rack = false;   // the scale-up domain spans a rack's servers (NVL72)
   std::string scaleup_fabric;        // fabric preset of the NVLink / xGMI port (§1.2)
   std::string scaleout_fabric;       // fabric preset of the NIC (§1.2)
   std::string host_fabric;           // fabric preset of the GPU <-> host CPU link (§1.2)

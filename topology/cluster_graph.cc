@@ -112,8 +112,8 @@ absl::StatusOr<ClusterGraph> ClusterGraph::Build(const ClusterSpec& spec) {
     if (spine >= 0) {
       // One inter-rack port (of the interrack fabric) per NIC below the leaf, divided by the
       // oversubscription.
-      const double uplink = s.servers_per_rack * s.nics_per_server * s.interrack.gb_per_s /
-                            s.leaf_oversubscription;
+      const double uplink =
+          s.servers_per_rack * s.nics_per_server * s.interrack.gb_per_s / s.leaf_oversubscription;
       impl->AddLink(absl::StrCat("uplink-", r), leaf, spine, uplink, s.interrack,
                     LinkTier::kInterRack);
     }
