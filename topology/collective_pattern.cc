@@ -51,16 +51,16 @@ absl::StatusOr<CollectivePattern> CollectivePattern::Make(const ClusterGraph& gr
     }
   }
   // Positions of the GPUs (flows may only join GPUs of the pattern) and the link-load index.
-  p.position_of_.assign(graph.gpu_count(), -1);
+  std::vector<int> position_of(graph.gpu_count(), -1);
   int positions = 0;
   for (int g : p.gpus_) {
-    if (g >= 0 && g < graph.gpu_count() && p.position_of_[g] < 0) p.position_of_[g] = positions++;
+    if (g >= 0 && g < graph.gpu_count() && position_of[g] < 0) position_of[g] = positions++;
   }
   std::vector<IndexedFlow> indexed;
   indexed.reserve(p.flows_.size());
   for (Flow& f : p.flows_) {
-    f.src_pos = p.position_of_[f.src];
-    f.dst_pos = p.position_of_[f.dst];
+    f.src_pos = position_of[f.src];
+    f.dst_pos = position_of[f.dst];
     if (f.src_pos < 0 || f.dst_pos < 0) {
       return absl::InvalidArgumentError("collective transfer between GPUs outside its group");
     }
@@ -201,10 +201,6 @@ CollectiveCost CollectivePattern::Estimate(double message_bytes, double launch_u
   return c;
 }
 
-int CollectivePattern::Position(int gpu) const {
-  return gpu >= 0 && gpu < int(position_of_.size()) ? position_of_[gpu] : -1;
-}
-
 std::vector<Transfer> CollectivePattern::WireTransfers(double message_bytes,
                                                        const Weights& w) const {
   const std::vector<double> eff = Efficiencies(message_bytes);
@@ -220,16 +216,5 @@ std::vector<Transfer> CollectivePattern::WireTransfers(double message_bytes,
 }
 
 std::vector<int> CollectivePattern::LinkDirections() const { return dirs_; }
-
-std::array<double, kLinkTierCount> CollectivePattern::TierBytes(double message_bytes) const {
-  std::array<double, kLinkTierCount> tiers{};
-  const auto& links = graph_->links();
-  for (const Flow& f : flows_) {
-    for (int d : f.link_dirs) {
-      tiers[static_cast<int>(links[d / 2].tier)] += f.share * message_bytes;
-    }
-  }
-  return tiers;
-}
 
 }  // namespace moesim

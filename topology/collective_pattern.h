@@ -69,10 +69,6 @@ class CollectivePattern {
   std::vector<Transfer> WireTransfers(double message_bytes, const Weights& w = {}) const;
   // Link directions (2·link + (up ? 0 : 1)) any transfer of the pattern crosses.
   std::vector<int> LinkDirections() const;
-  // Payload bytes per tier for one collective (links crossed counted), for fabric-load reports.
-  std::array<double, kLinkTierCount> TierBytes(double message_bytes) const;
-  // Position of every GPU of gpus() (first occurrence), by global GPU index; -1 elsewhere.
-  int Position(int gpu) const;
 
  private:
   struct Flow {
@@ -101,7 +97,6 @@ class CollectivePattern {
   std::vector<int> dirs_;                   // distinct link directions crossed
   std::vector<const FabricSpec*> fabrics_;  // distinct fabrics crossed (at most a few)
   LinkLoadIndex index_;                     // flows grouped per link direction (fast loads)
-  std::vector<int> position_of_;            // global GPU -> position in gpus_ (or -1)
 
   int steps_ = 1;
   double step_latency_s_ = 0;
