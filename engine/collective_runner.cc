@@ -22,7 +22,15 @@ const char* CollectiveFidelityName(CollectiveFidelity f) {
 
 CollectiveCost CollectiveRunner::Run(const CollectivePattern& pattern, double message_bytes,
                                      double launch_us, const CollectivePattern::Weights& weights) {
-  CollectiveCost cost = pattern.Estimate(message_bytes, launch_us, weights);
+  const CollectiveCost cost = pattern.Estimate(message_bytes, launch_us, weights);
+  if (cost.seconds <= 0 || fidelity_ == CollectiveFidelity::kAnalytic) {
+    return RunPlanned(pattern.gpus(), cost, {});
+  }
+  return RunPlanned(pattern.gpus(), cost, pattern.WireTransfers(message_bytes, weights));
+}
+
+CollectiveCost CollectiveRunner::RunPlanned(const std::vector<int>& gpus, CollectiveCost cost,
+                                            const std::vector<Transfer>& wire) {
   if (cost.seconds <= 0) return cost;
   const double start = sg4::Engine::get_clock();
   if (fidelity_ == CollectiveFidelity::kAnalytic) {
@@ -30,7 +38,13 @@ CollectiveCost CollectiveRunner::Run(const CollectivePattern& pattern, double me
     return cost;
   }
   sg4::this_actor::sleep_for(cost.latency_s);
-  const std::vector<Transfer> wire = pattern.WireTransfers(message_bytes, weights);
+  MoveWire(gpus, wire);
+  cost.seconds = sg4::Engine::get_clock() - start;
+  cost.transfer_s = cost.seconds - cost.latency_s;
+  return cost;
+}
+
+void CollectiveRunner::MoveWire(const std::vector<int>& gpus, const std::vector<Transfer>& wire) {
   if (fidelity_ == CollectiveFidelity::kFlows) {
     std::vector<sg4::CommPtr> comms;
     comms.reserve(wire.size());
@@ -40,23 +54,20 @@ CollectiveCost CollectiveRunner::Run(const CollectivePattern& pattern, double me
                                               static_cast<uint64_t>(t.bytes)));
     }
     for (auto& c : comms) c->wait();
-  } else {
-    std::map<int, int> index;  // global GPU -> position in the task
-    std::vector<sg4::Host*> hosts;
-    for (int g : pattern.gpus()) {
-      if (index.emplace(g, static_cast<int>(hosts.size())).second) {
-        hosts.push_back(platform_.gpus[g]);
-      }
-    }
-    const size_t n = hosts.size();
-    std::vector<double> flops(n, 0.0);
-    std::vector<double> bytes(n * n, 0.0);
-    for (const Transfer& t : wire) bytes[index[t.src_gpu] * n + index[t.dst_gpu]] += t.bytes;
-    sg4::this_actor::parallel_execute(hosts, flops, bytes);
+    return;
   }
-  cost.seconds = sg4::Engine::get_clock() - start;
-  cost.transfer_s = cost.seconds - cost.latency_s;
-  return cost;
+  std::map<int, int> index;  // global GPU -> position in the task
+  std::vector<sg4::Host*> hosts;
+  for (int g : gpus) {
+    if (index.emplace(g, static_cast<int>(hosts.size())).second) {
+      hosts.push_back(platform_.gpus[g]);
+    }
+  }
+  const size_t n = hosts.size();
+  std::vector<double> flops(n, 0.0);
+  std::vector<double> bytes(n * n, 0.0);
+  for (const Transfer& t : wire) bytes[index[t.src_gpu] * n + index[t.dst_gpu]] += t.bytes;
+  sg4::this_actor::parallel_execute(hosts, flops, bytes);
 }
 
 sg4::ActorPtr CollectiveRunner::Start(sg4::Host* host, const CollectivePattern& pattern,
@@ -69,6 +80,16 @@ sg4::ActorPtr CollectiveRunner::Start(sg4::Host* host, const CollectivePattern& 
         *out = Run(pattern, message_bytes, launch_us,
                    weights != nullptr ? *weights : CollectivePattern::Weights());
       });
+}
+
+sg4::ActorPtr CollectiveRunner::StartPlanned(sg4::Host* host, const std::vector<int>* gpus,
+                                             CollectiveCost cost, std::vector<Transfer> wire,
+                                             double start_s, CollectiveCost* out) {
+  return sg4::Actor::create("collective", host,
+                            [this, gpus, cost, wire = std::move(wire), start_s, out]() {
+                              sg4::this_actor::sleep_until(start_s);
+                              *out = RunPlanned(*gpus, cost, wire);
+                            });
 }
 
 }  // namespace moesim

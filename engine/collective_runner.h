@@ -9,6 +9,8 @@
 // interacting bottlenecks ptask and flows differ (../shared/reference/simgrid-notes.md §5.2).
 #pragma once
 
+#include <vector>
+
 #include <simgrid/forward.h>
 
 #include "topology/collective_pattern.h"
@@ -37,7 +39,19 @@ class CollectiveRunner {
                                const CollectivePattern::Weights* weights, double start_s,
                                CollectiveCost* out);
 
+  // A collective given by its analytic cost and its wire transfers among `gpus` (composite
+  // collectives whose phases run concurrently, e.g. DeepEP's normal kernels): sleeps
+  // cost.latency_s, then moves `wire` at this fidelity (analytic: sleeps cost.transfer_s).
+  CollectiveCost RunPlanned(const std::vector<int>& gpus, CollectiveCost cost,
+                            const std::vector<Transfer>& wire);
+  // RunPlanned() started at `start_s` in a helper actor (see Start()); `gpus` must outlive it.
+  simgrid::s4u::ActorPtr StartPlanned(simgrid::s4u::Host* host, const std::vector<int>* gpus,
+                                      CollectiveCost cost, std::vector<Transfer> wire,
+                                      double start_s, CollectiveCost* out);
+
  private:
+  void MoveWire(const std::vector<int>& gpus, const std::vector<Transfer>& wire);
+
   const SimgridPlatform& platform_;
   CollectiveFidelity fidelity_;
 };

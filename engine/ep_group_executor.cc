@@ -13,11 +13,13 @@ namespace sg4 = simgrid::s4u;
 namespace moesim {
 
 EpGroupExecutor::EpGroupExecutor(const Scenario& scenario, const SimgridPlatform& platform,
-                                 const InstanceFabric& fabric, const std::vector<int>& gpus)
+                                 const InstanceFabric& fabric, const std::vector<int>& gpus,
+                                 std::vector<ExpertHitRates> hit_rates)
     : scenario_(scenario),
       platform_(platform),
       fabric_(fabric),
       gpus_(gpus),
+      hit_rates_(std::move(hit_rates)),
       micro_(scenario.deployment.two_batch_overlap ? 2 : 1),
       analytic_(scenario.simulation.fidelity == Fidelity::kStep ||
                 scenario.simulation.collectives == CollectiveFidelity::kAnalytic),
@@ -62,19 +64,60 @@ const EpGroupExecutor::Segment& EpGroupExecutor::Experts(double tokens, const Mo
   return expert_cache_.emplace(key, Time(ops)).first->second;
 }
 
-CollectiveCost EpGroupExecutor::Estimate(const Item& item, const std::vector<double>& tokens,
-                                         const std::vector<MoeLayerLoad>& layer_loads,
-                                         CollectivePattern::Weights* w, double* message,
-                                         double* floor_us) const {
+CollectiveCost EpGroupExecutor::Plan(const Item& item, const std::vector<double>& tokens,
+                                     const std::vector<MoeLayerLoad>& layer_loads,
+                                     std::vector<Transfer>* wire) const {
   const bool dispatch = item.kind == Item::kDispatch;
+  if (*std::max_element(tokens.begin(), tokens.end()) <= 0) return CollectiveCost();
+  return fabric_.deepep_normal ? PlanNormal(dispatch, item.moe_layer, tokens, layer_loads, wire)
+                               : PlanLowLatency(dispatch, tokens, layer_loads, wire);
+}
+
+CollectiveCost EpGroupExecutor::PlanNormal(bool dispatch, int layer,
+                                           const std::vector<double>& tokens,
+                                           const std::vector<MoeLayerLoad>& layer_loads,
+                                           std::vector<Transfer>* wire) const {
+  const DeepEpNormalPattern& pattern = *fabric_.deepep_normal;
+  const ExpertHitRates& hits = hit_rates_[layer];
+  const size_t ranks = gpus_.size();
+  double total_tokens = 0;
+  for (double t : tokens) total_tokens += t;
+  // Scale each GPU's (and server's) hit rate by its sampled over its expected load.
+  DeepEpNormalPattern::Load load;
+  load.tokens = tokens;
+  load.rank_hit.assign(ranks, 0.0);
+  load.node_hit.assign(pattern.servers(), 0.0);
+  std::vector<double> node_load(pattern.servers(), 0.0), node_expected(pattern.servers(), 0.0);
+  for (size_t r = 0; r < ranks; ++r) {
+    const double expected = total_tokens * hits.rank_copies[r];
+    const double ratio = expected > 0 ? layer_loads[r].assignments / expected : 0.0;
+    load.rank_hit[r] = std::min(1.0, hits.rank_hit[r] * ratio);
+    node_load[pattern.node_of_rank()[r]] += layer_loads[r].assignments;
+    node_expected[pattern.node_of_rank()[r]] += expected;
+  }
+  for (int n = 0; n < pattern.servers(); ++n) {
+    const double ratio = node_expected[n] > 0 ? node_load[n] / node_expected[n] : 0.0;
+    load.node_hit[n] = std::min(1.0, hits.node_hit[n] * ratio);
+  }
+  const GpuSpec& gpu = scenario_.hardware.gpu;
+  const double bytes =
+      dispatch ? DispatchBytesPerCopy(scenario_.model) : CombineBytesPerCopy(scenario_.model);
+  // DeepEP publishes no normal-kernel floor: the low-latency kernels' (§3.2) is used.
+  const double floor_us = dispatch ? gpu.moe_dispatch_floor_us : gpu.moe_combine_floor_us;
+  if (wire != nullptr) *wire = pattern.WireTransfers(load, bytes, !dispatch);
+  return pattern.Estimate(load, bytes, !dispatch, floor_us);
+}
+
+CollectiveCost EpGroupExecutor::PlanLowLatency(bool dispatch, const std::vector<double>& tokens,
+                                               const std::vector<MoeLayerLoad>& layer_loads,
+                                               std::vector<Transfer>* wire) const {
   const size_t ranks = gpus_.size();
   const GpuSpec& gpu = scenario_.hardware.gpu;
-  *floor_us = dispatch ? gpu.moe_dispatch_floor_us : gpu.moe_combine_floor_us;
+  const double floor_us = dispatch ? gpu.moe_dispatch_floor_us : gpu.moe_combine_floor_us;
   const double max_tokens = *std::max_element(tokens.begin(), tokens.end());
   const double copy_bytes =
       dispatch ? DispatchBytesPerCopy(scenario_.model) : CombineBytesPerCopy(scenario_.model);
-  *message = max_tokens * scenario_.model.moe.top_k * copy_bytes;
-  if (*message <= 0) return CollectiveCost();
+  const double message = max_tokens * scenario_.model.moe.top_k * copy_bytes;
   // Rank s's tokens send their copies to GPU d in proportion to d's routed load p_d: payload
   // s -> d = t_s k p_d × copy bytes = (1/n) × message × (t_s / t_max) × (n p_d). The combine
   // returns the same copies from d to s.
@@ -85,9 +128,11 @@ CollectiveCost EpGroupExecutor::Estimate(const Item& item, const std::vector<dou
     token_w[r] = tokens[r] / max_tokens;
     load_w[r] = total > 0 ? double(ranks) * layer_loads[r].assignments / total : 1.0;
   }
-  w->src = dispatch ? token_w : load_w;
-  w->dst = dispatch ? load_w : token_w;
-  return fabric_.all_to_all->Estimate(*message, *floor_us, *w);
+  CollectivePattern::Weights w;
+  w.src = dispatch ? token_w : load_w;
+  w.dst = dispatch ? load_w : token_w;
+  if (wire != nullptr) *wire = fabric_.all_to_all->WireTransfers(message, w);
+  return fabric_.all_to_all->Estimate(message, floor_us, w);
 }
 
 TimeBreakdown EpGroupExecutor::Run(const std::vector<std::vector<StepBatch>>& batches,
@@ -166,7 +211,6 @@ TimeBreakdown EpGroupExecutor::Run(const std::vector<std::vector<StepBatch>>& ba
   struct Pending {
     sg4::ActorPtr actor;
     CollectiveCost cost;
-    CollectivePattern::Weights weights;
   };
   std::vector<std::unique_ptr<Pending>> pending(micro_);
   std::vector<int> last_tier(micro_, 0);
@@ -203,19 +247,19 @@ TimeBreakdown EpGroupExecutor::Run(const std::vector<std::vector<StepBatch>>& ba
         }
         double start = 0;
         for (size_t r = 0; r < ranks; ++r) start = std::max(start, ready[m][r]);
-        auto p = std::make_unique<Pending>();
-        double message = 0, floor_us = 0;
+        std::vector<Transfer> wire;
         const CollectiveCost est =
-            Estimate(item, tokens[m], loads[m][item.moe_layer], &p->weights, &message, &floor_us);
-        if (analytic_ || message <= 0) {
+            Plan(item, tokens[m], loads[m][item.moe_layer], analytic_ ? nullptr : &wire);
+        if (analytic_ || est.seconds <= 0) {
           for (size_t r = 0; r < ranks; ++r) ready[m][r] = start + est.seconds;
           last_tier[m] = static_cast<int>(est.bottleneck_tier);
           for (int t = 0; t < 4; ++t) tier_bytes[t] += est.tier_bytes[t];
           continue;
         }
         start = std::max(start, sg4::Engine::get_clock());
-        p->actor = runner_.Start(platform_.gpus[gpus_[0]], *fabric_.all_to_all, message, floor_us,
-                                 &p->weights, start, &p->cost);
+        auto p = std::make_unique<Pending>();
+        p->actor = runner_.StartPlanned(platform_.gpus[gpus_[0]], &gpus_, est, std::move(wire),
+                                        start, &p->cost);
         pending[m] = std::move(p);
       }
     }

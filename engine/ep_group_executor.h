@@ -19,8 +19,13 @@
 // + combine, ...), so one micro-batch's all-to-all runs while the other computes; it pays off only
 // when the all-to-alls are long enough to hide compute, and costs twice the kernels' fixed costs.
 //
-// Dispatch / combine follow DeepEP's low-latency kernels (every token copy goes straight to its
-// expert's GPU); the normal (node-deduplicated, NVLink-forwarded) kernels are not modelled yet.
+// Dispatch / combine follow DeepEP's low-latency kernels by default (every token copy goes
+// straight to its expert's GPU). With "moe_dispatch": "normal" they follow DeepEP's normal
+// kernels (topology/deepep_normal_pattern.h): each token crosses RDMA once per remote server
+// it reaches and is forwarded over NVLink once per GPU. Their traffic uses per-layer hit rates
+// (models/expert_hits.h) estimated once at set-up, scaled each step by each GPU's sampled load
+// over its expected load (capped at 1): an analytic shortcut that keeps the step's stragglers
+// but not the correlation between one step's hot GPUs and its server hits.
 //
 // All-to-alls are analytic at "step" fidelity or with "collectives": "analytic", else SimGrid
 // activities (ptask / flows) started in helper actors so that two can be in flight. Must be
@@ -35,6 +40,7 @@
 #include "engine/instance_fabric.h"
 #include "engine/launch_pipeline.h"
 #include "engine/scenario.h"
+#include "models/expert_hits.h"
 #include "models/kernel_cost.h"
 
 namespace moesim {
@@ -44,8 +50,10 @@ using GroupLayerLoads = std::vector<std::vector<MoeLayerLoad>>;
 
 class EpGroupExecutor {
  public:
+  // `hit_rates`: per MoE layer, for DeepEP normal kernels (fabric.deepep_normal set); else empty.
   EpGroupExecutor(const Scenario& scenario, const SimgridPlatform& platform,
-                  const InstanceFabric& fabric, const std::vector<int>& gpus);
+                  const InstanceFabric& fabric, const std::vector<int>& gpus,
+                  std::vector<ExpertHitRates> hit_rates = {});
 
   // Micro-batches per step (2 with two-batch overlap, else 1).
   int micro_batches() const { return micro_; }
@@ -73,15 +81,26 @@ class EpGroupExecutor {
   };
   Segment Time(const std::vector<Op>& ops) const;
   const Segment& Experts(double tokens, const MoeLayerLoad& load);
-  // Cost of one all-to-all of micro-batch m at MoE layer `layer` (analytic) or its start.
-  CollectiveCost Estimate(const Item& item, const std::vector<double>& tokens,
-                          const std::vector<MoeLayerLoad>& layer_loads,
-                          CollectivePattern::Weights* w, double* message, double* floor_us) const;
+  // One all-to-all of a micro-batch at MoE layer item.moe_layer: its analytic cost and, when
+  // `wire` is given, the transfers the SimGrid paths move.
+  CollectiveCost Plan(const Item& item, const std::vector<double>& tokens,
+                      const std::vector<MoeLayerLoad>& layer_loads,
+                      std::vector<Transfer>* wire) const;
+  // Low-latency kernels: rank s sends t_s k p_d copies to GPU d (p_d: d's share of the load).
+  CollectiveCost PlanLowLatency(bool dispatch, const std::vector<double>& tokens,
+                                const std::vector<MoeLayerLoad>& layer_loads,
+                                std::vector<Transfer>* wire) const;
+  // Normal kernels: the layer's hit rates scaled by the step's loads.
+  CollectiveCost PlanNormal(bool dispatch, int layer, const std::vector<double>& tokens,
+                            const std::vector<MoeLayerLoad>& layer_loads,
+                            std::vector<Transfer>* wire) const;
 
   const Scenario& scenario_;
   const SimgridPlatform& platform_;
   const InstanceFabric& fabric_;
   std::vector<int> gpus_;
+  std::vector<ExpertHitRates> hit_rates_;  // per MoE layer (normal kernels only)
+
   int micro_ = 1;
   bool analytic_ = true;
   CollectiveRunner runner_;

@@ -12,6 +12,11 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const Scenario& s, const Clus
     auto a2a = CollectivePattern::AllToAll(graph, s.deployment.InstanceGpus(instance));
     if (!a2a.ok()) return a2a.status();
     f.all_to_all = std::make_unique<CollectivePattern>(std::move(*a2a));
+    if (s.deployment.moe_dispatch == DeploymentSpec::MoeDispatch::kNormal) {
+      auto normal = DeepEpNormalPattern::Make(graph, s.deployment.InstanceGpus(instance));
+      if (!normal.ok()) return normal.status();
+      f.deepep_normal = std::make_unique<DeepEpNormalPattern>(std::move(*normal));
+    }
   }
   for (int stage = 0; stage < p.pp; ++stage) {
     const std::vector<int> gpus = s.deployment.StageGpus(instance, stage);
@@ -44,6 +49,9 @@ std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
     for (const Transfer& t : all_to_all->WireTransfers(1.0))
       pairs.emplace_back(t.src_gpu, t.dst_gpu);
   }
+  if (deepep_normal) {
+    for (const Transfer& t : deepep_normal->Pairs()) pairs.emplace_back(t.src_gpu, t.dst_gpu);
+  }
   for (const auto* list : {&stage_rings, &stage_sends}) {
     for (const auto& p : *list) {
       if (!p) continue;
@@ -56,6 +64,10 @@ std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
 std::vector<int> InstanceFabric::LinkDirections() const {
   std::vector<int> dirs;
   if (all_to_all) dirs = all_to_all->LinkDirections();
+  if (deepep_normal) {
+    for (int d : deepep_normal->LinkDirections()) dirs.push_back(d);
+  }
+
   for (const auto* list : {&stage_rings, &stage_sends}) {
     for (const auto& p : *list) {
       if (!p) continue;

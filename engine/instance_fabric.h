@@ -11,6 +11,7 @@
 #include "engine/scenario.h"
 #include "topology/cluster_graph.h"
 #include "topology/collective_pattern.h"
+#include "topology/deepep_normal_pattern.h"
 
 namespace moesim {
 
@@ -18,6 +19,8 @@ struct InstanceFabric {
   std::vector<std::unique_ptr<CollectivePattern>> stage_rings;  // per stage; null when TP = 1
   std::vector<std::unique_ptr<CollectivePattern>> stage_sends;  // per boundary s -> s+1
   std::unique_ptr<CollectivePattern> all_to_all;  // DP-attention EP group: dispatch / combine
+  // The same group's DeepEP normal-kernel traffic ("moe_dispatch": "normal"; else null).
+  std::unique_ptr<DeepEpNormalPattern> deepep_normal;
 
   const CollectivePattern* Ring(int stage) const { return stage_rings[stage].get(); }
   const CollectivePattern* Send(int boundary) const { return stage_sends[boundary].get(); }

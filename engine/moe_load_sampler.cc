@@ -6,22 +6,42 @@ namespace moesim {
 
 absl::StatusOr<std::unique_ptr<MoeLoadSampler>> MoeLoadSampler::Make(const Scenario& s,
                                                                      uint64_t seed) {
-  const int layers = s.model.MoeLayerCount();
-  const int experts = s.model.moe.routed_experts;
-  const int ep = s.deployment.plan.ep;
-  ExpertRouter router(*s.routing, s.model.moe, layers, seed);
+  ExpertRouter router(*s.routing, s.model.moe, s.model.MoeLayerCount(), seed);
   if (absl::Status st = router.Validate(); !st.ok()) return st;
+  auto placements = Placements(s, router);
+  if (!placements.ok()) return placements.status();
+  return std::unique_ptr<MoeLoadSampler>(
+      new MoeLoadSampler(std::move(router), std::move(*placements), s.deployment.plan.ep,
+                         s.model.moe.top_k, s.routing->sampler == RoutingSpec::Sampler::kPerToken));
+}
+
+absl::StatusOr<std::vector<ExpertPlacement>> MoeLoadSampler::Placements(const Scenario& s,
+                                                                        ExpertRouter& router) {
   std::vector<ExpertPlacement> placements;
-  for (int l = 0; l < layers; ++l) {
+  for (int l = 0; l < router.moe_layers(); ++l) {
     auto shares = router.ExpectedShares(l);
     if (!shares.ok()) return shares.status();
-    auto p = Place(s.deployment.expert_placement, experts, ep, *shares);
+    auto p = Place(s.deployment.expert_placement, router.experts(), s.deployment.plan.ep, *shares);
     if (!p.ok()) return p.status();
     placements.push_back(std::move(*p));
   }
-  return std::unique_ptr<MoeLoadSampler>(
-      new MoeLoadSampler(std::move(router), std::move(placements), ep, s.model.moe.top_k,
-                         s.routing->sampler == RoutingSpec::Sampler::kPerToken));
+  return placements;
+}
+
+absl::StatusOr<std::vector<ExpertHitRates>> MoeLoadSampler::HitRates(
+    const Scenario& s, uint64_t seed, const std::vector<int>& node_of_rank, int64_t tokens) {
+  ExpertRouter router(s.routing ? *s.routing : RoutingSpec(), s.model.moe, s.model.MoeLayerCount(),
+                      seed);
+  if (absl::Status st = router.Validate(); !st.ok()) return st;
+  auto placements = Placements(s, router);
+  if (!placements.ok()) return placements.status();
+  std::vector<ExpertHitRates> out;
+  for (int l = 0; l < router.moe_layers(); ++l) {
+    auto hits = EstimateHitRates(&router, l, (*placements)[l], node_of_rank, tokens);
+    if (!hits.ok()) return hits.status();
+    out.push_back(std::move(*hits));
+  }
+  return out;
 }
 
 absl::StatusOr<double> MoeLoadSampler::Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads,

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/scenario.h"
+#include "models/expert_hits.h"
 #include "models/expert_placement.h"
 #include "models/expert_routing.h"
 
@@ -32,7 +33,21 @@ class MoeLoadSampler {
   absl::StatusOr<double> Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads,
                                 std::vector<std::vector<MoeLayerLoad>>* per_gpu = nullptr);
 
+  // Per MoE layer, how often a token reaches each GPU and each server of an EP group (DeepEP
+  // normal kernels' de-duplicated traffic, models/expert_hits.h): `tokens` tokens per layer
+  // routed exactly by a router of its own with the scenario's routing model (expected uniform
+  // routing when the scenario has none) and `seed`, so the hot experts are those of the
+  // simulation's sampler made with the same seed, whose draws stay untouched. Placement as in
+  // Make(). `node_of_rank`: the server (dense index) of each of the ep ranks.
+  static absl::StatusOr<std::vector<ExpertHitRates>> HitRates(const Scenario& s, uint64_t seed,
+                                                              const std::vector<int>& node_of_rank,
+                                                              int64_t tokens);
+
  private:
+  // One placement per MoE layer from the router's expected shares.
+  static absl::StatusOr<std::vector<ExpertPlacement>> Placements(const Scenario& s,
+                                                                 ExpertRouter& router);
+
   MoeLoadSampler(ExpertRouter router, std::vector<ExpertPlacement> placements, int ep, int top_k,
                  bool per_token)
       : router_(std::move(router)),

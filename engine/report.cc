@@ -86,6 +86,7 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
                {"collectives", CollectiveFidelityName(s.simulation.collectives)}};
   if (s.deployment.plan.dp_attention) {
     r["plan"]["two_batch_overlap"] = s.deployment.two_batch_overlap;
+    r["plan"]["moe_dispatch"] = MoeDispatchName(s.deployment.moe_dispatch);
   }
   r["window_s"] = window;
 

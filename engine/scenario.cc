@@ -39,6 +39,10 @@ const char* FidelityName(Fidelity f) {
   return "";
 }
 
+const char* MoeDispatchName(DeploymentSpec::MoeDispatch d) {
+  return d == DeploymentSpec::MoeDispatch::kNormal ? "normal" : "low_latency";
+}
+
 namespace {
 
 // Largest number of requests one simulation may generate (memory stays under ~2 GB).
@@ -96,6 +100,15 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
     return BadValue(r.where().Key("two_batch_overlap"), true,
                     "false unless \"attention\": \"data_parallel\" (it overlaps the MoE "
                     "all-to-alls of an expert-parallel group)");
+  }
+  MOESIM_ASSIGN_OR_RETURN(std::string dispatch,
+                          r.EnumOr("moe_dispatch", "low_latency", {"low_latency", "normal"}));
+  d.moe_dispatch = dispatch == "normal" ? DeploymentSpec::MoeDispatch::kNormal
+                                        : DeploymentSpec::MoeDispatch::kLowLatency;
+  if (!d.plan.dp_attention && d.moe_dispatch == DeploymentSpec::MoeDispatch::kNormal) {
+    return BadValue(r.where().Key("moe_dispatch"), dispatch,
+                    "\"low_latency\" unless \"attention\": \"data_parallel\" (it chooses the "
+                    "DeepEP kernels of an expert-parallel group's all-to-alls)");
   }
   if (d.plan.dp_attention) {
     if (d.plan.tp != 1 || d.plan.pp != 1) {
@@ -177,6 +190,16 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
     return BadValue(dep.Key("expert_parallel"), p.ep,
                     absl::StrCat("a divisor or a multiple of hardware.gpus_per_server (",
                                  cl.gpus_per_server, "), so that EP groups tile whole servers"));
+  }
+  if (s.deployment.moe_dispatch == DeploymentSpec::MoeDispatch::kNormal &&
+      s.runtime.mode == ExecutionMode::kCudaGraph) {
+    // SGLang PR #5014 / issue #6218, rtp-llm PR #1308: DeepEP's normal kernels sync with the
+    // host for the receive counts and cannot be captured into a CUDA graph.
+    return BadValue(
+        dep.Key("moe_dispatch"), "normal",
+        "\"low_latency\" with runtime.execution_mode \"cuda_graph\" (DeepEP's normal "
+        "kernels wait on the host for receive counts and cannot be graph-captured, "
+        "as SGLang and rtp-llm enforce); set \"execution_mode\": \"eager\" to use them");
   }
   const int cluster_gpus = cl.total_gpus();
   if (p.tp > cluster_gpus) {
@@ -358,6 +381,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
        s.deployment.placement == DeploymentSpec::Placement::kSpread ? "spread" : "packed"}};
   if (s.deployment.plan.dp_attention) {
     j["deployment"]["two_batch_overlap"] = s.deployment.two_batch_overlap;
+    j["deployment"]["moe_dispatch"] = MoeDispatchName(s.deployment.moe_dispatch);
   }
   j["workload"] = WorkloadSpecToJson(s.workload);
 

@@ -56,6 +56,12 @@ struct DeploymentSpec {
   // batch into two micro-batches and interleaves them so that one's dispatch / combine runs
   // while the other computes.
   bool two_batch_overlap = false;
+  // DP-attention EP groups only: which DeepEP kernels carry dispatch and combine. Low-latency
+  // (SGLang's decode default): every expert copy goes straight to its GPU. Normal
+  // (high-throughput): one RDMA send per (token, server) to the same local rank there, then
+  // NVLink forwarding (topology/deepep_normal_pattern.h).
+  enum class MoeDispatch { kLowLatency, kNormal };
+  MoeDispatch moe_dispatch = MoeDispatch::kLowLatency;
 
   std::vector<int> gpu_order;  // slot -> global GPU index, filled from the cluster shape
   int gpus_per_instance() const { return plan.dp_attention ? plan.ep : plan.tp * plan.pp; }
@@ -65,6 +71,8 @@ struct DeploymentSpec {
   std::vector<int> InstanceGpus(int i) const;
   std::vector<int> StageGpus(int i, int stage) const;
 };
+
+const char* MoeDispatchName(DeploymentSpec::MoeDispatch d);  // "low_latency" / "normal"
 
 struct SimulationSpec {
   double duration_s = 0;  // simulated time

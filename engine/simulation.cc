@@ -29,6 +29,10 @@ namespace moesim {
 
 namespace {
 
+// Tokens routed per MoE layer to estimate DeepEP normal-kernel hit rates (models/expert_hits.h):
+// a standard error of at most 0.5 / sqrt(4096) ≈ 0.008 per rate, ~1 ms per layer.
+constexpr int64_t kHitRateTokens = 4096;
+
 // Everything the actors share. Actors run one at a time (SimGrid contexts), so plain C++
 // containers are safe; condition variables carry the wake-ups.
 struct World {
@@ -342,6 +346,9 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   for (int i = 0; i < s.deployment.instances; ++i) {
     World::Instance& inst = world.instances[i];
     inst.fabric = std::move(fabrics[i]);
+    // One routing stream per instance, derived from the scenario seed.
+    const uint64_t routing_seed = s.simulation.seed * 1000003ULL + i;
+
     if (plan.dp_attention) {
       const sg4::ConditionVariablePtr wake = sg4::ConditionVariable::create();
       for (int r = 0; r < plan.ep; ++r) {
@@ -350,14 +357,21 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
                                                                    inst.rank_pools.back().get()));
         inst.engine_wake.push_back(wake);  // one wake-up for the whole group
       }
+      std::vector<ExpertHitRates> hits;
+      if (inst.fabric.deepep_normal) {
+        auto h = MoeLoadSampler::HitRates(
+            s, routing_seed, inst.fabric.deepep_normal->node_of_rank(), kHitRateTokens);
+        if (!h.ok()) return h.status();
+        hits = std::move(*h);
+      }
       inst.group = std::make_unique<EpGroupExecutor>(s, *platform, inst.fabric,
-                                                     s.deployment.InstanceGpus(i));
+                                                     s.deployment.InstanceGpus(i), std::move(hits));
     }
     inst.pool = std::make_unique<PagedKvPool>(s.memory.kv_blocks);
 
     if (s.routing) {
-      // One routing stream per instance, derived from the scenario seed.
-      auto sampler = MoeLoadSampler::Make(s, s.simulation.seed * 1000003ULL + i);
+      auto sampler = MoeLoadSampler::Make(s, routing_seed);
+
       if (!sampler.ok()) return sampler.status();
       inst.moe_sampler = std::move(*sampler);
     }

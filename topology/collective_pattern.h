@@ -65,6 +65,9 @@ class CollectivePattern {
   CollectiveCost Estimate(double message_bytes, double launch_us, const Weights& w) const;
   // The latency part alone (launch + steps × the slowest fabric's step latency).
   double LatencySeconds(double launch_us) const;
+  // The longest route's latency (included in CollectiveCost::transfer_s).
+  double max_route_latency_s() const { return max_route_latency_s_; }
+
   // The transfers as they go on the wire (payload inflated by protocol efficiency).
   std::vector<Transfer> WireTransfers(double message_bytes, const Weights& w = {}) const;
   // Link directions (2·link + (up ? 0 : 1)) any transfer of the pattern crosses.

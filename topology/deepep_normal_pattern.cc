@@ -89,19 +89,28 @@ CollectiveCost DeepEpNormalPattern::Estimate(const Load& load, double bytes_per_
                                              double floor_us) const {
   const PhaseWeights w = Weights(load, bytes_per_token, combine);
   if (w.message <= 0) return CollectiveCost();
-  CollectiveCost best;
-  std::array<double, kLinkTierCount> tiers{};
+  // Both phases' transfers run at once: the slower link-load bound, plus the longest route
+  // latency of either (as a SimGrid parallel task of the union would take).
+  CollectiveCost out;
+  double bound = 0, route_latency = 0;
   bool first = true;
   for (const auto& [pattern, weights] :
        {std::make_pair(rail_.get(), &w.rail), std::make_pair(nvlink_.get(), &w.nvlink)}) {
     if (pattern == nullptr) continue;
     const CollectiveCost c = pattern->Estimate(w.message, floor_us, *weights);
-    for (int t = 0; t < kLinkTierCount; ++t) tiers[t] += c.tier_bytes[t];
-    if (first || c.seconds > best.seconds) best = c;
+    for (int t = 0; t < kLinkTierCount; ++t) out.tier_bytes[t] += c.tier_bytes[t];
+    const double phase_bound = c.transfer_s - pattern->max_route_latency_s();
+    if (first || phase_bound > bound) {
+      bound = phase_bound;
+      out.bottleneck_tier = c.bottleneck_tier;
+    }
+    out.latency_s = std::max(out.latency_s, c.latency_s);
+    route_latency = std::max(route_latency, pattern->max_route_latency_s());
     first = false;
   }
-  best.tier_bytes = tiers;
-  return best;
+  out.transfer_s = bound + route_latency;
+  out.seconds = out.latency_s + out.transfer_s;
+  return out;
 }
 
 std::vector<Transfer> DeepEpNormalPattern::WireTransfers(const Load& load, double bytes_per_token,
