@@ -149,17 +149,23 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
   const double kv_mean = all.kv_used_weighted / instance_time;
   std::string limit;
   std::string evidence;
+  // The running-sequence cap of an instance: max_num_seqs, per GPU under DP attention (every
+  // rank schedules its own sequences; step records hold the group's total).
+  const int64_t running_cap =
+      int64_t(s.runtime.max_num_seqs) * (s.deployment.plan.dp_attention ? s.deployment.plan.ep : 1);
   if (mean_queued > 0.05 * std::max(1.0, mean_running) && kv_mean > 0.9) {
     limit = "kv_capacity";
     evidence = absl::StrFormat(
         "%.0f sequences queue on average while the KV cache is %.0f%% full (capacity %d tokens)",
         mean_queued, 100 * kv_mean, s.memory.kv_capacity_tokens);
   } else if (mean_queued > 0.05 * std::max(1.0, mean_running) &&
-             all.max_running * s.deployment.plan.pp >= s.runtime.max_num_seqs) {
+             all.max_running * s.deployment.plan.pp >= running_cap) {
     limit = "max_num_seqs";
     evidence = absl::StrFormat(
-        "%.0f sequences queue on average behind the scheduler cap of %d running sequences",
-        mean_queued, s.runtime.max_num_seqs);
+        "%.0f sequences queue on average behind the scheduler cap of %d running sequences%s",
+        mean_queued, s.runtime.max_num_seqs,
+        s.deployment.plan.dp_attention ? " on each GPU of the DP-attention group" : "");
+
   } else {
     const std::pair<const char*, double> parts[] = {
         {"compute", b.compute_s},    {"hbm", b.memory_s},         {"launch_overhead", b.launch_s},

@@ -47,6 +47,38 @@ TEST_CASE("DP-attention EP8 across two servers: dispatch/combine cross the NICs 
         inside["throughput"]["output_tok_per_s"].get<double>());
 }
 
+// The report's max_num_seqs limit under DP attention: the cap holds per GPU (each rank schedules
+// its own sequences), while step records count the whole group's running sequences.
+TEST_CASE("DP attention: the max_num_seqs limit compares per-GPU running sequences with the cap",
+          "[scenarios][dp-attention][limit]") {
+  auto group = [](int64_t concurrency, int64_t prompt) {
+    nlohmann::json doc = {
+        {"name", "dp-cap"},
+        {"hardware", {{"gpu", "H200"}, {"gpus_per_server", 8}, {"servers_per_rack", 1}}},
+        {"model", {{"preset", "Qwen3-30B-A3B"}, {"weight_dtype", "fp8"}}},
+        {"runtime", {{"preset", "vllm"}, {"execution_mode", "cuda_graph"}, {"max_num_seqs", 128}}},
+        {"deployment", {{"attention", "data_parallel"}, {"expert_parallel", 8}}},
+        {"workload",
+         {{"arrival", "closed_loop"},
+          {"concurrency", concurrency},
+          {"input_tokens", {{"kind", "fixed"}, {"tokens", prompt}}},
+          {"output_tokens", {{"kind", "fixed"}, {"tokens", 30}}}}},
+        {"simulation", {{"duration_s", 20}, {"warmup_s", 5}, {"seed", 1}, {"fidelity", "step"}}}};
+    return doc;
+  };
+  // 400 clients with 6000-token prompts: sequences queue for the prefill token budget while the
+  // group runs ~330 (~42 per GPU, far below 128): not the cap. 1600 clients with 100-token
+  // prompts fill every GPU's 128 slots: the cap.
+  const auto r = testing::RunReports({group(400, 6000), group(1600, 100)});
+  INFO("prefill queue: " << r[0]["limit"] << "; full group: " << r[1]["limit"]);
+  CHECK(r[0]["batch"]["mean_queued"].get<double>() > 10);
+  CHECK(r[0]["batch"]["max_running_per_micro_batch"].get<double>() < 8 * 128);
+  CHECK(r[0]["limit"]["subsystem"] != "max_num_seqs");
+  CHECK(r[1]["limit"]["subsystem"] == "max_num_seqs");
+  CHECK_THAT(r[1]["limit"]["evidence"].get<std::string>(),
+             Catch::Contains("on each GPU of the DP-attention group"));
+}
+
 TEST_CASE("DP attention needs tensor_parallel 1 and an expert-parallel group", "[bad-input]") {
   nlohmann::json doc = DpEp(8, 1, "layer");
   doc["deployment"]["tensor_parallel"] = 2;
