@@ -9,8 +9,8 @@
 // H100-class kernel floor from the GPU preset (H800 = H100 compute).
 #include <catch2/catch.hpp>
 
+#include "../support/preset_fixtures.h"
 #include "models/moe_traffic.h"
-#include "test_scenarios.h"
 #include "topology/cluster_graph.h"
 #include "topology/collective_pattern.h"
 
@@ -19,21 +19,13 @@ namespace {
 
 TEST_CASE("DeepEP low-latency dispatch and combine, EP 8-256, within 25%",
           "[reference][deepep][calibration]") {
-  const PresetLibrary& lib = testing::Presets();
-  auto model = ParseModelSpec(*lib.Find(PresetKind::kModel, "DeepSeek-V3"), {"models.json", "$"},
-                              "DeepSeek-V3");
-  auto gpu = ParseGpuSpec(*lib.Find(PresetKind::kGpu, "H100"), {"gpus.json", "$"}, "H100");
-  auto ib = ParseFabricSpec(*lib.Find(PresetKind::kFabric, "ib-ndr-400"), {"fabrics.json", "$"},
-                            "ib-ndr-400");
-  auto pcie = ParseFabricSpec(*lib.Find(PresetKind::kFabric, "pcie5-x16"), {"fabrics.json", "$"},
-                              "pcie5-x16");
-  REQUIRE(model.ok());
-  REQUIRE(gpu.ok());
-  REQUIRE(ib.ok());
-  REQUIRE(pcie.ok());
+  const ModelSpec model = testing::ModelPreset("DeepSeek-V3");
+  const GpuSpec gpu = testing::GpuPreset("H100");
+  const FabricSpec ib = testing::FabricPreset("ib-ndr-400");
+  const FabricSpec pcie = testing::FabricPreset("pcie5-x16");
   const double tokens = 128;
-  const double dispatch = DispatchBytesPerRank(*model, tokens);
-  const double combine = CombineBytesPerRank(*model, tokens);
+  const double dispatch = DispatchBytesPerRank(model, tokens);
+  const double combine = CombineBytesPerRank(model, tokens);
   // calibration.md §3.1: "Dispatch (Feb-2025 README)" / "Combine (Feb-2025 README)", us.
   const struct {
     int ep;
@@ -46,18 +38,18 @@ TEST_CASE("DeepEP low-latency dispatch and combine, EP 8-256, within 25%",
     c.servers_per_rack = std::min(row.ep, 32);
     c.racks = row.ep / c.servers_per_rack;
     c.nics_per_server = 1;
-    c.scaleup = *ib;  // unused: one GPU per server
-    c.scaleout = *ib;
-    c.interrack = *ib;
-    c.host = *pcie;
+    c.scaleup = ib;  // unused: one GPU per server
+    c.scaleout = ib;
+    c.interrack = ib;
+    c.host = pcie;
     auto g = ClusterGraph::Build(c);
     REQUIRE(g.ok());
     std::vector<int> ranks(row.ep);
     for (int i = 0; i < row.ep; ++i) ranks[i] = i;
     auto a2a = CollectivePattern::AllToAll(*g, ranks);
     REQUIRE(a2a.ok());
-    const double d_us = a2a->Estimate(dispatch, gpu->moe_dispatch_floor_us).seconds * 1e6;
-    const double c_us = a2a->Estimate(combine, gpu->moe_combine_floor_us).seconds * 1e6;
+    const double d_us = a2a->Estimate(dispatch, gpu.moe_dispatch_floor_us).seconds * 1e6;
+    const double c_us = a2a->Estimate(combine, gpu.moe_combine_floor_us).seconds * 1e6;
     INFO("EP " << row.ep << ": dispatch " << d_us << " us, combine " << c_us << " us");
     CHECK(d_us == Approx(row.dispatch_us).epsilon(0.25));
     CHECK(c_us == Approx(row.combine_us).epsilon(0.25));

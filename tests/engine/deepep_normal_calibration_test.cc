@@ -13,9 +13,9 @@
 // the same bandwidths.
 #include <catch2/catch.hpp>
 
+#include "../support/preset_fixtures.h"
 #include "models/expert_hits.h"
 #include "models/moe_traffic.h"
-#include "test_scenarios.h"
 #include "topology/cluster_graph.h"
 #include "topology/deepep_normal_pattern.h"
 
@@ -24,28 +24,18 @@ namespace {
 
 TEST_CASE("DeepEP normal dispatch and combine bandwidth, EP 8-64, within 25%",
           "[reference][deepep][calibration]") {
-  const PresetLibrary& lib = testing::Presets();
-  auto model = ParseModelSpec(*lib.Find(PresetKind::kModel, "DeepSeek-V3"), {"models.json", "$"},
-                              "DeepSeek-V3");
-  auto gpu = ParseGpuSpec(*lib.Find(PresetKind::kGpu, "H100"), {"gpus.json", "$"}, "H100");
-  auto nvlink =
-      ParseFabricSpec(*lib.Find(PresetKind::kFabric, "nvlink4"), {"fabrics.json", "$"}, "nvlink4");
-  auto ib = ParseFabricSpec(*lib.Find(PresetKind::kFabric, "ib-ndr-400"), {"fabrics.json", "$"},
-                            "ib-ndr-400");
-  auto pcie = ParseFabricSpec(*lib.Find(PresetKind::kFabric, "pcie5-x16"), {"fabrics.json", "$"},
-                              "pcie5-x16");
-  REQUIRE(model.ok());
-  REQUIRE(gpu.ok());
-  REQUIRE(nvlink.ok());
-  REQUIRE(ib.ok());
-  REQUIRE(pcie.ok());
+  const ModelSpec model = testing::ModelPreset("DeepSeek-V3");
+  const GpuSpec gpu = testing::GpuPreset("H100");
+  const FabricSpec ib = testing::FabricPreset("ib-ndr-400");
+  const FabricSpec pcie = testing::FabricPreset("pcie5-x16");
+  const FabricSpec nvlink = testing::FabricPreset("nvlink4");
   // H800: H100 with NVLink cut to 400 GB/s bidirectional = 200 GB/s per direction
   // (calibration.md §1.1 notes [C1]).
-  FabricSpec h800_nvlink = *nvlink;
+  FabricSpec h800_nvlink = nvlink;
   h800_nvlink.gb_per_s = 200;
   const double tokens = 4096;
-  const double dispatch_bytes = DispatchBytesPerCopy(*model);  // per token, fp8 + scales
-  const double combine_bytes = CombineBytesPerCopy(*model);    // per token, bf16
+  const double dispatch_bytes = DispatchBytesPerCopy(model);  // per token, fp8 + scales
+  const double combine_bytes = CombineBytesPerCopy(model);    // per token, bf16
   // calibration.md §3.1 "V1 normal kernels": bottleneck GB/s (NVLink for EP8, RDMA beyond).
   // EP16 (two servers) is bound by NVLink forwarding in the model (each forwarder relays both
   // servers' tokens of its rail); its bf16 combine moves 2× the dispatch bytes, where the
@@ -64,9 +54,9 @@ TEST_CASE("DeepEP normal dispatch and combine bandwidth, EP 8-64, within 25%",
     c.racks = 1;
     c.nics_per_server = 8;
     c.scaleup = h800_nvlink;
-    c.scaleout = *ib;
-    c.interrack = *ib;
-    c.host = *pcie;
+    c.scaleout = ib;
+    c.interrack = ib;
+    c.host = pcie;
     auto g = ClusterGraph::Build(c);
     REQUIRE(g.ok());
     std::vector<int> ranks(row.ep);
@@ -89,9 +79,9 @@ TEST_CASE("DeepEP normal dispatch and combine bandwidth, EP 8-64, within 25%",
     const DeepEpNormalPattern::Load load{std::vector<double>(row.ep, tokens), hits->rank_hit,
                                          hits->node_hit};
     const double d_s =
-        pattern->Estimate(load, dispatch_bytes, false, gpu->moe_dispatch_floor_us).seconds;
+        pattern->Estimate(load, dispatch_bytes, false, gpu.moe_dispatch_floor_us).seconds;
     const double c_s =
-        pattern->Estimate(load, combine_bytes, true, gpu->moe_combine_floor_us).seconds;
+        pattern->Estimate(load, combine_bytes, true, gpu.moe_combine_floor_us).seconds;
     // DeepEP's counted bytes per rank: NVLink (token, GPU) pairs received intranode, RDMA
     // (token, server) pairs sent internode.
     const double per_token = servers == 1 ? hits->RanksPerToken() : hits->NodesPerToken();

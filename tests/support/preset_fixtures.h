@@ -39,4 +39,14 @@ inline GpuSpec GpuPreset(const std::string& name) {
   return *g;
 }
 
+inline FabricSpec FabricPreset(const std::string& name) {
+  const PresetLibrary lib = LoadPresets();
+  const nlohmann::json* j = lib.Find(PresetKind::kFabric, name);
+  REQUIRE(j != nullptr);
+  auto f = ParseFabricSpec(*j, {"fabrics.json", "$"}, name);
+  INFO(f.status().message());
+  REQUIRE(f.ok());
+  return *f;
+}
+
 }  // namespace moesim::testing
