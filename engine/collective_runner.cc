@@ -70,18 +70,6 @@ void CollectiveRunner::MoveWire(const std::vector<int>& gpus, const std::vector<
   sg4::this_actor::parallel_execute(hosts, flops, bytes);
 }
 
-sg4::ActorPtr CollectiveRunner::Start(sg4::Host* host, const CollectivePattern& pattern,
-                                      double message_bytes, double launch_us,
-                                      const CollectivePattern::Weights* weights, double start_s,
-                                      CollectiveCost* out) {
-  return sg4::Actor::create(
-      "collective", host, [this, &pattern, message_bytes, launch_us, weights, start_s, out]() {
-        sg4::this_actor::sleep_until(start_s);
-        *out = Run(pattern, message_bytes, launch_us,
-                   weights != nullptr ? *weights : CollectivePattern::Weights());
-      });
-}
-
 sg4::ActorPtr CollectiveRunner::StartPlanned(sg4::Host* host, const std::vector<int>* gpus,
                                              CollectiveCost cost, std::vector<Transfer> wire,
                                              double start_s, CollectiveCost* out) {

@@ -31,20 +31,14 @@ class CollectiveRunner {
   CollectiveCost Run(const CollectivePattern& pattern, double message_bytes, double launch_us,
                      const CollectivePattern::Weights& weights = {});
 
-  // Starts Run() at absolute time `start_s` (>= now) in a helper actor on `host`, so that
-  // several collectives can be in flight; the result is written to `*out` when it ends. Join
-  // the returned actor before reading `*out`. The arguments must outlive the actor.
-  simgrid::s4u::ActorPtr Start(simgrid::s4u::Host* host, const CollectivePattern& pattern,
-                               double message_bytes, double launch_us,
-                               const CollectivePattern::Weights* weights, double start_s,
-                               CollectiveCost* out);
-
   // A collective given by its analytic cost and its wire transfers among `gpus` (composite
   // collectives whose phases run concurrently, e.g. DeepEP's normal kernels): sleeps
   // cost.latency_s, then moves `wire` at this fidelity (analytic: sleeps cost.transfer_s).
   CollectiveCost RunPlanned(const std::vector<int>& gpus, CollectiveCost cost,
                             const std::vector<Transfer>& wire);
-  // RunPlanned() started at `start_s` in a helper actor (see Start()); `gpus` must outlive it.
+  // Starts RunPlanned() at absolute time `start_s` (>= now) in a helper actor on `host`, so that
+  // several collectives can be in flight; the result is written to `*out` when it ends. Join
+  // the returned actor before reading `*out`; `gpus` must outlive it.
   simgrid::s4u::ActorPtr StartPlanned(simgrid::s4u::Host* host, const std::vector<int>* gpus,
                                       CollectiveCost cost, std::vector<Transfer> wire,
                                       double start_s, CollectiveCost* out);

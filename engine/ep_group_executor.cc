@@ -67,15 +67,23 @@ const EpGroupExecutor::Segment& EpGroupExecutor::Experts(double tokens, const Mo
 CollectiveCost EpGroupExecutor::Plan(const Item& item, const std::vector<double>& tokens,
                                      const std::vector<MoeLayerLoad>& layer_loads,
                                      std::vector<Transfer>* wire) const {
-  const bool dispatch = item.kind == Item::kDispatch;
   if (*std::max_element(tokens.begin(), tokens.end()) <= 0) return CollectiveCost();
-  return fabric_.deepep_normal ? PlanNormal(dispatch, item.moe_layer, tokens, layer_loads, wire)
-                               : PlanLowLatency(dispatch, tokens, layer_loads, wire);
+  const bool dispatch = item.kind == Item::kDispatch;
+  // DeepEP fp8 dispatch / bf16 combine; the kernel floors are the low-latency kernels' (§3.2:
+  // DeepEP publishes none for its normal kernels).
+  const GpuSpec& gpu = scenario_.hardware.gpu;
+  const double floor_us = dispatch ? gpu.moe_dispatch_floor_us : gpu.moe_combine_floor_us;
+  const double copy_bytes =
+      dispatch ? DispatchBytesPerCopy(scenario_.model) : CombineBytesPerCopy(scenario_.model);
+  return fabric_.deepep_normal
+             ? PlanNormal(dispatch, item.moe_layer, tokens, layer_loads, copy_bytes, floor_us, wire)
+             : PlanLowLatency(dispatch, tokens, layer_loads, copy_bytes, floor_us, wire);
 }
 
 CollectiveCost EpGroupExecutor::PlanNormal(bool dispatch, int layer,
                                            const std::vector<double>& tokens,
                                            const std::vector<MoeLayerLoad>& layer_loads,
+                                           double bytes, double floor_us,
                                            std::vector<Transfer>* wire) const {
   const DeepEpNormalPattern& pattern = *fabric_.deepep_normal;
   const ExpertHitRates& hits = hit_rates_[layer];
@@ -99,24 +107,16 @@ CollectiveCost EpGroupExecutor::PlanNormal(bool dispatch, int layer,
     const double ratio = node_expected[n] > 0 ? node_load[n] / node_expected[n] : 0.0;
     load.node_hit[n] = std::min(1.0, hits.node_hit[n] * ratio);
   }
-  const GpuSpec& gpu = scenario_.hardware.gpu;
-  const double bytes =
-      dispatch ? DispatchBytesPerCopy(scenario_.model) : CombineBytesPerCopy(scenario_.model);
-  // DeepEP publishes no normal-kernel floor: the low-latency kernels' (§3.2) is used.
-  const double floor_us = dispatch ? gpu.moe_dispatch_floor_us : gpu.moe_combine_floor_us;
   if (wire != nullptr) *wire = pattern.WireTransfers(load, bytes, !dispatch);
   return pattern.Estimate(load, bytes, !dispatch, floor_us);
 }
 
 CollectiveCost EpGroupExecutor::PlanLowLatency(bool dispatch, const std::vector<double>& tokens,
                                                const std::vector<MoeLayerLoad>& layer_loads,
+                                               double copy_bytes, double floor_us,
                                                std::vector<Transfer>* wire) const {
   const size_t ranks = gpus_.size();
-  const GpuSpec& gpu = scenario_.hardware.gpu;
-  const double floor_us = dispatch ? gpu.moe_dispatch_floor_us : gpu.moe_combine_floor_us;
   const double max_tokens = *std::max_element(tokens.begin(), tokens.end());
-  const double copy_bytes =
-      dispatch ? DispatchBytesPerCopy(scenario_.model) : CombineBytesPerCopy(scenario_.model);
   const double message = max_tokens * scenario_.model.moe.top_k * copy_bytes;
   // Rank s's tokens send their copies to GPU d in proportion to d's routed load p_d: payload
   // s -> d = t_s k p_d × copy bytes = (1/n) × message × (t_s / t_max) × (n p_d). The combine

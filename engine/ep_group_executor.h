@@ -87,13 +87,14 @@ class EpGroupExecutor {
                       const std::vector<MoeLayerLoad>& layer_loads,
                       std::vector<Transfer>* wire) const;
   // Low-latency kernels: rank s sends t_s k p_d copies to GPU d (p_d: d's share of the load).
+  // `copy_bytes`: one token copy's payload; `floor_us`: the kernel's fixed cost.
   CollectiveCost PlanLowLatency(bool dispatch, const std::vector<double>& tokens,
-                                const std::vector<MoeLayerLoad>& layer_loads,
-                                std::vector<Transfer>* wire) const;
+                                const std::vector<MoeLayerLoad>& layer_loads, double copy_bytes,
+                                double floor_us, std::vector<Transfer>* wire) const;
   // Normal kernels: the layer's hit rates scaled by the step's loads.
   CollectiveCost PlanNormal(bool dispatch, int layer, const std::vector<double>& tokens,
-                            const std::vector<MoeLayerLoad>& layer_loads,
-                            std::vector<Transfer>* wire) const;
+                            const std::vector<MoeLayerLoad>& layer_loads, double copy_bytes,
+                            double floor_us, std::vector<Transfer>* wire) const;
 
   const Scenario& scenario_;
   const SimgridPlatform& platform_;
