@@ -1,0 +1,76 @@
+// The headline numbers of a report that golden files pin down (tests/golden/golden_test.cc).
+//
+// A dozen-odd dotted report paths that together cover throughput, latency, batching, KV, GPU
+// time, the limit, fabric bytes per tier and cost. Numbers compare with a relative tolerance of
+// 1e-9 (runs are byte-deterministic; the margin only absorbs the text round trip).
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace moesim {
+
+inline const std::vector<std::string>& HeadlinePaths() {
+  static const std::vector<std::string> paths = {
+      "throughput.output_tok_per_s",
+      "throughput.total_tok_per_s",
+      "throughput.output_tok_per_s_per_gpu",
+      "latency_s.ttft.p50",
+      "latency_s.ttft.p90",
+      "latency_s.tpot.p50",
+      "latency_s.tpot.p90",
+      "latency_s.e2e.p50",
+      "batch.mean_running",
+      "batch.mean_queued",
+      "batch.steps",
+      "batch.mean_step_ms",
+      "kv.capacity_tokens",
+      "kv.mean_utilisation",
+      "utilisation.gpu_busy",
+      "limit.subsystem",
+      "fabric.tiers.scale_up.bytes",
+      "fabric.tiers.scale_out.bytes",
+      "fabric.tiers.inter_rack.bytes",
+      "cost.usd_per_million_output_tokens",
+  };
+  return paths;
+}
+
+// The value at a dotted path of `report`, or null when absent.
+inline nlohmann::json AtDottedPath(const nlohmann::json& report, const std::string& path) {
+  const nlohmann::json* node = &report;
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    const size_t end = std::min(path.find('.', begin), path.size());
+    const std::string key = path.substr(begin, end - begin);
+    if (!node->is_object() || !node->contains(key)) return nullptr;
+    node = &(*node)[key];
+    begin = end + 1;
+  }
+  return *node;
+}
+
+// {path: value} for every headline path.
+inline nlohmann::json HeadlineMetrics(const nlohmann::json& report) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const std::string& p : HeadlinePaths()) out[p] = AtDottedPath(report, p);
+  return out;
+}
+
+inline bool SameMetric(const nlohmann::json& expected, const nlohmann::json& actual) {
+  if (expected.is_number() && actual.is_number()) {
+    const double e = expected.get<double>(), a = actual.get<double>();
+    return std::fabs(e - a) <= 1e-9 * std::max(std::fabs(e), std::fabs(a)) + 1e-12;
+  }
+  return expected == actual;
+}
+
+// tests/golden/<scenario path relative to scenarios/>.
+inline std::string GoldenPathFor(const std::string& source_dir, const std::string& rel) {
+  return source_dir + "/tests/golden/" + rel;
+}
+
+}  // namespace moesim
