@@ -24,7 +24,7 @@ EpGroupExecutor::EpGroupExecutor(const Scenario& scenario, const SimgridPlatform
       analytic_(scenario.simulation.fidelity == Fidelity::kStep ||
                 scenario.simulation.collectives == CollectiveFidelity::kAnalytic),
       runner_(platform, scenario.simulation.collectives),
-      cost_(scenario.hardware.gpu, scenario.runtime),
+      cost_(scenario.hardware.gpu),
       segment_runtime_(scenario.runtime) {
   segment_runtime_.graph_launch_us = 0;
 }
@@ -49,8 +49,8 @@ std::vector<StepBatch> EpGroupExecutor::Split(const StepBatch& b) const {
 }
 
 EpGroupExecutor::Segment EpGroupExecutor::Time(const std::vector<Op>& ops) const {
-  LaunchPipeline pipe(segment_runtime_);
-  pipe.BeginStep(0.0, 0, /*host_work=*/false);
+  LaunchPipeline pipe(segment_runtime_, scenario_.hardware.gpu);
+  pipe.BeginStep(0.0, 0, /*host_work=*/false, launch_);
   for (const Op& op : ops) pipe.Kernel(cost_.Time(op), op);
   return {pipe.gpu_free_s(), pipe.breakdown()};
 }
@@ -140,6 +140,14 @@ TimeBreakdown EpGroupExecutor::Run(const std::vector<std::vector<StepBatch>>& ba
                                    const std::vector<GroupLayerLoads>& loads) {
   const size_t ranks = gpus_.size();
   expert_cache_.clear();
+  // The group launches one way: a full graph only if every rank's part can be captured.
+  launch_ = StepLaunch::kFullGraph;
+  for (const auto& micro : batches) {
+    for (const StepBatch& b : micro) {
+      const StepLaunch l = ChooseLaunch(scenario_.runtime, b);
+      if (l != StepLaunch::kFullGraph) launch_ = l;
+    }
+  }
   // Per micro-batch and rank: the program's blocks split at the all-to-alls, timed once.
   // parts[m][r][block][part]; the item script comes from micro-batch 0, rank 0 (all share it).
   std::vector<std::vector<std::vector<std::vector<Segment>>>> parts(micro_);
@@ -199,10 +207,13 @@ TimeBreakdown EpGroupExecutor::Run(const std::vector<std::vector<StepBatch>>& ba
   std::vector<TimeBreakdown> acc(ranks);
   std::vector<double> gpu_free(ranks);
   std::vector<std::vector<double>> ready(micro_, std::vector<double>(ranks));
+  const RuntimeSpec& rt = scenario_.runtime;
+  // An overlapping host prepared this step during the previous one if the group went straight on.
+  const bool back_to_back = previous_end_s_ >= 0 && now <= previous_end_s_ + 1e-12;
   for (size_t r = 0; r < ranks; ++r) {
-    const RuntimeSpec& rt = scenario_.runtime;
-    double host = (rt.host_step_overhead_us + rt.host_per_seq_overhead_us * running[r]) * 1e-6;
-    if (rt.mode == ExecutionMode::kCudaGraph) host += rt.graph_launch_us * 1e-6;
+    double host = rt.HostStepSeconds(running[r]);
+    if (rt.host_overlap && back_to_back) host = std::max(0.0, host - previous_step_s_);
+    if (launch_ == StepLaunch::kFullGraph) host += rt.graph_launch_us * 1e-6;
     acc[r].host_s += host;
     gpu_free[r] = now + host;
     for (int m = 0; m < micro_; ++m) ready[m][r] = gpu_free[r];
@@ -270,6 +281,9 @@ TimeBreakdown EpGroupExecutor::Run(const std::vector<std::vector<StepBatch>>& ba
     for (int m = 0; m < micro_; ++m) end = std::max(end, ready[m][r]);
   }
   sg4::this_actor::sleep_until(end);
+  // The CPU is free after a graph replay; eager launches keep it busy through the step.
+  previous_step_s_ = launch_ == StepLaunch::kFullGraph ? end - now : 0.0;
+  previous_end_s_ = end;
   TimeBreakdown total;
   // A rank that finishes early idles until the slowest one is done (reported as idle time).
   for (size_t r = 0; r < ranks; ++r) total.Add(acc[r]);

@@ -107,6 +107,9 @@ class EpGroupExecutor {
   CollectiveRunner runner_;
   KernelCostModel cost_;
   RuntimeSpec segment_runtime_;  // the runtime without the per-step graph launch
+  StepLaunch launch_ = StepLaunch::kFullGraph;  // this step's launch (every rank alike)
+  double previous_step_s_ = 0;   // CPU time free in the previous step (overlapping host)
+  double previous_end_s_ = -1;   // and its end (-1: none yet)
   std::map<std::tuple<double, double, double>, Segment> expert_cache_;  // per step
 };
 

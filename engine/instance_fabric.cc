@@ -4,6 +4,25 @@
 
 namespace moesim {
 
+namespace {
+
+// vLLM custom_all_reduce.py: world sizes up to 8, messages up to 8 MiB (max_size 8192 * 1024).
+constexpr int kMaxCustomAllReduceGpus = 8;
+constexpr double kMaxCustomAllReduceBytes = 8192.0 * 1024;
+
+}  // namespace
+
+const CollectivePattern* InstanceFabric::AllReduceFor(int stage, double message_bytes) const {
+  const CollectivePattern* one = stage_one_shot[stage].get();
+  if (one == nullptr || message_bytes >= kMaxCustomAllReduceBytes) return Ring(stage);
+  const int n = static_cast<int>(one->gpus().size());
+  // csrc/custom_all_reduce.cuh REDUCE_CASE: one-shot for 2 GPUs, or under 512 KiB on up to 4
+  // GPUs, or under 256 KiB on up to 8; two-shot otherwise.
+  const bool one_shot = n == 2 || (n <= 4 && message_bytes < 512.0 * 1024) ||
+                        (n <= 8 && message_bytes < 256.0 * 1024);
+  return one_shot ? one : stage_two_shot[stage].get();
+}
+
 absl::StatusOr<InstanceFabric> BuildInstanceFabric(const Scenario& s, const ClusterGraph& graph,
                                                    int instance) {
   InstanceFabric f;
@@ -20,12 +39,21 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const Scenario& s, const Clus
   }
   for (int stage = 0; stage < p.pp; ++stage) {
     const std::vector<int> gpus = s.deployment.StageGpus(instance, stage);
+    f.stage_rings.push_back(nullptr);
+    f.stage_one_shot.push_back(nullptr);
+    f.stage_two_shot.push_back(nullptr);
     if (p.tp > 1) {
       auto ring = CollectivePattern::RingAllReduce(graph, gpus);
       if (!ring.ok()) return ring.status();
-      f.stage_rings.push_back(std::make_unique<CollectivePattern>(std::move(*ring)));
-    } else {
-      f.stage_rings.push_back(nullptr);
+      f.stage_rings.back() = std::make_unique<CollectivePattern>(std::move(*ring));
+      auto one = CollectivePattern::OneShotAllReduce(graph, gpus);
+      if (!one.ok()) return one.status();
+      if (p.tp <= kMaxCustomAllReduceGpus && one->ScaleUpOnly()) {
+        auto two = CollectivePattern::TwoShotAllReduce(graph, gpus);
+        if (!two.ok()) return two.status();
+        f.stage_one_shot.back() = std::make_unique<CollectivePattern>(std::move(*one));
+        f.stage_two_shot.back() = std::make_unique<CollectivePattern>(std::move(*two));
+      }
     }
     if (stage + 1 < p.pp) {
       const std::vector<int> next = s.deployment.StageGpus(instance, stage + 1);
@@ -52,7 +80,7 @@ std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
   if (deepep_normal) {
     for (const Transfer& t : deepep_normal->Pairs()) pairs.emplace_back(t.src_gpu, t.dst_gpu);
   }
-  for (const auto* list : {&stage_rings, &stage_sends}) {
+  for (const auto* list : {&stage_rings, &stage_sends, &stage_one_shot, &stage_two_shot}) {
     for (const auto& p : *list) {
       if (!p) continue;
       for (const Transfer& t : p->WireTransfers(1.0)) pairs.emplace_back(t.src_gpu, t.dst_gpu);
@@ -68,7 +96,7 @@ std::vector<int> InstanceFabric::LinkDirections() const {
     for (int d : deepep_normal->LinkDirections()) dirs.push_back(d);
   }
 
-  for (const auto* list : {&stage_rings, &stage_sends}) {
+  for (const auto* list : {&stage_rings, &stage_sends, &stage_one_shot, &stage_two_shot}) {
     for (const auto& p : *list) {
       if (!p) continue;
       for (int d : p->LinkDirections()) dirs.push_back(d);

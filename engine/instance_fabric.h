@@ -1,6 +1,12 @@
-// The collective patterns of one instance on the cluster graph: one all-reduce ring per
-// pipeline stage (when tensor_parallel > 1) and one send pattern per stage boundary (each TP
-// rank sends its share of the activations to the same rank of the next stage).
+// The collective patterns of one instance on the cluster graph: the all-reduces of each pipeline
+// stage (when tensor_parallel > 1) and one send pattern per stage boundary (each TP rank sends
+// its share of the activations to the same rank of the next stage).
+//
+// A stage's all-reduce is picked per message as the serving stacks pick it (vLLM
+// custom_all_reduce.py / csrc/custom_all_reduce.cuh, SGLang's copy, TensorRT-LLM AUTO;
+// docs/research/serving_stacks.md §1.6): inside one NVLink domain with 2-8 GPUs and messages
+// under 8 MiB the custom kernels, one-shot below 512 KiB (up to 4 GPUs) or 256 KiB (up to 8),
+// two-shot above; otherwise NCCL's (hierarchical) ring.
 #pragma once
 
 #include <memory>
@@ -17,12 +23,18 @@ namespace moesim {
 
 struct InstanceFabric {
   std::vector<std::unique_ptr<CollectivePattern>> stage_rings;  // per stage; null when TP = 1
+  // Custom all-reduce patterns per stage; null when TP = 1 or the stage leaves its NVLink domain
+  // or has more than 8 GPUs.
+  std::vector<std::unique_ptr<CollectivePattern>> stage_one_shot;
+  std::vector<std::unique_ptr<CollectivePattern>> stage_two_shot;
   std::vector<std::unique_ptr<CollectivePattern>> stage_sends;  // per boundary s -> s+1
   std::unique_ptr<CollectivePattern> all_to_all;  // DP-attention EP group: dispatch / combine
   // The same group's DeepEP normal-kernel traffic ("moe_dispatch": "normal"; else null).
   std::unique_ptr<DeepEpNormalPattern> deepep_normal;
 
   const CollectivePattern* Ring(int stage) const { return stage_rings[stage].get(); }
+  // The all-reduce the stack runs for a `message_bytes` message on stage `stage` (null: TP 1).
+  const CollectivePattern* AllReduceFor(int stage, double message_bytes) const;
   const CollectivePattern* Send(int boundary) const { return stage_sends[boundary].get(); }
   // GPU pairs that exchange traffic (for the SimGrid routes).
   std::vector<std::pair<int, int>> Pairs() const;

@@ -63,14 +63,14 @@ void InstanceScheduler::Account(StepBatch& b, const Request& r) const {
   }
 }
 
-StepBatch InstanceScheduler::Schedule() {
-  StepBatch batch;
-  scheduled_.clear();
-  int64_t budget = config_.max_num_batched_tokens;
-
-  // 1. Running requests, oldest first; preempt the newest when blocks run out.
+int64_t InstanceScheduler::ScheduleRunning(int64_t budget, bool decode_only, bool prefill_only) {
+  // Oldest first; preempt the newest when blocks run out.
   for (size_t i = 0; i < running_.size() && budget > 0;) {
     Request* r = running_[i];
+    if ((decode_only && r->prefilling()) || (prefill_only && !r->prefilling())) {
+      ++i;
+      continue;
+    }
     const int64_t n =
         r->prefilling() ? std::min(r->prompt_tokens - r->prefilled, budget) : int64_t{1};
     if (Grow(r, n)) {
@@ -86,8 +86,10 @@ StepBatch InstanceScheduler::Schedule() {
     Preempt(victim);
     if (victim == r) break;
   }
+  return budget;
+}
 
-  // 2. Admit waiting requests (FIFO) with a prompt chunk.
+int64_t InstanceScheduler::Admit(int64_t budget) {
   while (!waiting_.empty() && budget > 0 &&
          static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
     Request* r = waiting_.front();
@@ -99,7 +101,36 @@ StepBatch InstanceScheduler::Schedule() {
     running_.push_back(r);
     scheduled_.push_back(r);
   }
+  return budget;
+}
 
+bool InstanceScheduler::PrefillPending() const {
+  for (const Request* r : running_) {
+    if (r->prefilling()) return true;
+  }
+  if (waiting_.empty() || static_cast<int64_t>(running_.size()) >= config_.max_num_seqs) {
+    return false;
+  }
+  // The head of the queue can be admitted if its first chunk's blocks are free.
+  const Request* r = waiting_.front();
+  const int64_t n = std::min(r->prompt_tokens - r->prefilled, config_.max_num_batched_tokens);
+  return footprint_.BlocksFor(r->kv_tokens + n) - r->kv_blocks <= pool_->free();
+}
+
+StepBatch InstanceScheduler::Schedule() {
+  StepBatch batch;
+  scheduled_.clear();
+  int64_t budget = config_.max_num_batched_tokens;
+  if (config_.prefill_first && PrefillPending()) {
+    // A prefill-only step: chunks of prompts in progress, then new admissions.
+    budget = ScheduleRunning(budget, /*decode_only=*/false, /*prefill_only=*/true);
+    Admit(budget);
+  } else if (config_.prefill_first) {
+    ScheduleRunning(budget, /*decode_only=*/true, /*prefill_only=*/false);
+  } else {
+    budget = ScheduleRunning(budget, /*decode_only=*/false, /*prefill_only=*/false);
+    Admit(budget);
+  }
   for (const Request* r : scheduled_) Account(batch, *r);
   return batch;
 }

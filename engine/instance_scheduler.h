@@ -1,13 +1,19 @@
-// Continuous batching for one serving instance (vLLM-V1-like), independent of SimGrid.
+// Continuous batching for one serving instance, independent of SimGrid, with the two policies of
+// the serving stacks (RuntimeSpec::batching):
 //
-// Each step: every running request gets its tokens first (one decode token, or the next chunk
-// of its prompt), in admission order, allocating KV blocks; when blocks run out the most
-// recently admitted request is preempted (recompute: its blocks are freed and it returns to the
-// front of the queue with its generated tokens added to its prompt). Then waiting requests are
-// admitted in FIFO order while the token budget, max_num_seqs and free blocks allow, each with a
-// prompt chunk. Complete() applies the step: prompts advance, a request whose prompt finished
-// samples its first (next) token, decoding requests sample one token, finished requests free
-// their blocks.
+//  * mixed (vLLM V1, TensorRT-LLM): each step, every running request gets its tokens first (one
+//    decode token, or the next chunk of its prompt), in admission order, allocating KV blocks;
+//    then waiting requests are admitted in FIFO order while the token budget, max_num_seqs and
+//    free blocks allow, each with a prompt chunk.
+//  * prefill_first (SGLang, ATOM): when a running request is part-way through its prompt or a
+//    waiting request can be admitted, the step is a prefill-only batch (chunks of those prompts
+//    within the token budget) and the decoding requests wait; otherwise the step decodes every
+//    running request.
+//
+// When blocks run out the most recently admitted request is preempted (recompute: its blocks are
+// freed and it returns to the front of the queue with its generated tokens added to its prompt).
+// Complete() applies the step: prompts advance, a request whose prompt finished samples its first
+// (next) token, decoding requests sample one token, finished requests free their blocks.
 //
 //   InstanceScheduler s(config, footprint, pool_blocks);
 //   s.Enqueue(&req);
@@ -29,6 +35,7 @@ struct SchedulerConfig {
   int64_t max_num_seqs = 0;
   int64_t max_num_batched_tokens = 0;
   int sliding_window_tokens = 0;  // 0: model has no sliding layers
+  bool prefill_first = false;     // RuntimeSpec::batching == kPrefillFirst
 };
 
 class InstanceScheduler {
@@ -53,6 +60,12 @@ class InstanceScheduler {
  private:
   bool Grow(Request* r, int64_t new_tokens);  // takes blocks for kv_tokens + new_tokens
   void Preempt(Request* r);
+  // Gives running requests their tokens (decoding ones only, when `decode_only`), preempting the
+  // newest on a full cache; returns the budget left.
+  int64_t ScheduleRunning(int64_t budget, bool decode_only, bool prefill_only);
+  // Admits waiting requests with a prompt chunk each; returns the budget left.
+  int64_t Admit(int64_t budget);
+  bool PrefillPending() const;
   void Account(StepBatch& batch, const Request& r) const;
 
   SchedulerConfig config_;

@@ -4,13 +4,6 @@
 
 namespace moesim {
 
-void LaunchPipeline::AddTransfer(double seconds, int tier,
-                                 const std::array<double, 4>& tier_bytes) {
-  breakdown_.comm_s += seconds;
-  breakdown_.comm_tier_s[tier] += seconds;
-  for (size_t i = 0; i < tier_bytes.size(); ++i) breakdown_.tier_bytes[i] += tier_bytes[i];
-}
-
 void TimeBreakdown::Scale(double f) {
   compute_s *= f;
   memory_s *= f;
@@ -20,6 +13,8 @@ void TimeBreakdown::Scale(double f) {
   for (size_t i = 0; i < comm_tier_s.size(); ++i) comm_tier_s[i] *= f;
   flops *= f;
   hbm_bytes *= f;
+  sm_active_s *= f;
+  tensor_active_s *= f;
 }
 
 void TimeBreakdown::Add(const TimeBreakdown& o) {
@@ -35,23 +30,68 @@ void TimeBreakdown::Add(const TimeBreakdown& o) {
   flops += o.flops;
   hbm_bytes += o.hbm_bytes;
   kernels += o.kernels;
+  sm_active_s += o.sm_active_s;
+  tensor_active_s += o.tensor_active_s;
 }
 
-void LaunchPipeline::BeginStep(double now_s, int64_t running_seqs, bool host_work) {
-  const double host_s =
-      host_work
-          ? (runtime_.host_step_overhead_us + runtime_.host_per_seq_overhead_us * running_seqs) *
-                1e-6
-          : 0.0;
+StepLaunch ChooseLaunch(const RuntimeSpec& r, const StepBatch& b) {
+  if (r.mode == ExecutionMode::kEager) return StepLaunch::kEager;
+  const int64_t cap = r.cuda_graph_max_batch ? *r.cuda_graph_max_batch : 0;
+  if (b.prefill_tokens == 0 && b.decode_seqs <= cap) return StepLaunch::kFullGraph;
+  if (r.uncaptured_launch == UncapturedLaunch::kPiecewise && b.tokens() <= cap) {
+    return StepLaunch::kPiecewise;
+  }
+  return StepLaunch::kEager;
+}
+
+const char* StepLaunchName(StepLaunch l) {
+  switch (l) {
+    case StepLaunch::kFullGraph:
+      return "full_graph";
+    case StepLaunch::kPiecewise:
+      return "piecewise";
+    case StepLaunch::kEager:
+      return "eager";
+  }
+  return "";
+}
+
+void LaunchPipeline::BeginStep(double now_s, int64_t running_seqs, bool host_work,
+                               StepLaunch launch) {
+  launch_ = launch;
+  double host_s = host_work ? runtime_.HostStepSeconds(running_seqs) : 0.0;
+  if (host_work && runtime_.host_overlap) {
+    // The host prepared this step while the GPU ran the previous one, if the GPU went straight
+    // on (no idle gap between the steps).
+    const bool back_to_back = previous_end_s_ < 0 || now_s <= previous_end_s_ + 1e-12;
+    if (back_to_back) host_s = std::max(0.0, host_s - previous_idle_cpu_s_);
+  }
   cpu_s_ = now_s + host_s;
   gpu_free_s_ = now_s;
-  if (runtime_.mode == ExecutionMode::kCudaGraph) cpu_s_ += runtime_.graph_launch_us * 1e-6;
+  step_start_s_ = now_s;
+  if (launch_ == StepLaunch::kFullGraph) cpu_s_ += runtime_.graph_launch_us * 1e-6;
   first_in_step_ = true;
+  in_piece_ = false;
 }
 
-double LaunchPipeline::Issue() {
+void LaunchPipeline::EndStep() {
+  previous_idle_cpu_s_ = IdleCpuSeconds();
+  previous_end_s_ = gpu_free_s_;
+}
+
+double LaunchPipeline::Issue(const Op& op) {
+  const bool eager_op = launch_ == StepLaunch::kEager ||
+                        (launch_ == StepLaunch::kPiecewise && op.cls == OpClass::kAttention);
+  if (launch_ == StepLaunch::kPiecewise) {
+    if (eager_op) {
+      in_piece_ = false;
+    } else if (!in_piece_) {
+      cpu_s_ += runtime_.graph_launch_us * 1e-6;  // replay of the next graph piece
+      in_piece_ = true;
+    }
+  }
   const double issue = cpu_s_;
-  if (runtime_.mode == ExecutionMode::kEager) cpu_s_ += runtime_.eager_launch_gap_us * 1e-6;
+  if (eager_op) cpu_s_ += runtime_.eager_launch_gap_us * 1e-6;
   return issue;
 }
 
@@ -62,24 +102,35 @@ void LaunchPipeline::Place(double start_s) {
 }
 
 double LaunchPipeline::Kernel(const KernelTime& t, const Op& op) {
-  const double start = std::max(Issue(), gpu_free_s_);
-  Place(start);
-  double duration = t.seconds;
-  if (runtime_.mode == ExecutionMode::kCudaGraph) {
-    const double node = runtime_.graph_node_us * 1e-6;
-    duration += node;
-    breakdown_.launch_s += node;
+  const int n = std::max(1, op.kernels);
+  const bool graphed = launch_ == StepLaunch::kFullGraph ||
+                       (launch_ == StepLaunch::kPiecewise && op.cls != OpClass::kAttention);
+  const double each = t.seconds / n;
+  for (int k = 0; k < n; ++k) {
+    const double start = std::max(Issue(op), gpu_free_s_);
+    Place(start);
+    double duration = each;
+    if (graphed) {
+      duration += graph_node_s_;
+      breakdown_.launch_s += graph_node_s_;
+    }
+    gpu_free_s_ = start + duration;
   }
   (t.bound == Bound::kCompute ? breakdown_.compute_s : breakdown_.memory_s) += t.seconds;
   breakdown_.flops += op.flops;
   breakdown_.hbm_bytes += op.bytes;
-  ++breakdown_.kernels;
-  gpu_free_s_ = start + duration;
+  breakdown_.kernels += n;
+  breakdown_.sm_active_s += std::max(0.0, t.seconds - t.fixed_seconds);
+  if (op.cls == OpClass::kGemm || op.cls == OpClass::kMoe || op.cls == OpClass::kAttention) {
+    breakdown_.tensor_active_s += op.flops / bf16_peak_;
+  }
   return gpu_free_s_;
 }
 
 double LaunchPipeline::NextStart() {
-  pending_start_s_ = std::max(Issue(), gpu_free_s_);
+  Op collective;
+  collective.cls = OpClass::kAllReduce;
+  pending_start_s_ = std::max(Issue(collective), gpu_free_s_);
   Place(pending_start_s_);
   return pending_start_s_;
 }

@@ -108,6 +108,7 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
                      {"total_tok_per_s", double(all.tokens) / window},
                      {"output_tok_per_s_per_instance", out_tps / instances},
                      {"output_tok_per_s_per_gpu", out_tps / gpus},
+                     {"total_tok_per_s_per_gpu", double(all.tokens) / window / gpus},
                      {"requests_per_s", double(m.requests().size()) / window},
                      {"per_user_output_tok_per_s", per_user_mean}};
   r["latency_s"] = {
@@ -127,6 +128,7 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
   r["memory_gb_per_gpu"] = {{"usable", s.memory.usable_bytes / 1e9},
                             {"weights", s.memory.weight_bytes / 1e9},
                             {"activation_reserve", s.memory.reserve_bytes / 1e9},
+                            {"linear_state_pool", s.memory.state_pool_bytes / 1e9},
                             {"kv_cache", s.memory.kv_budget_bytes / 1e9}};
 
   // --- Utilisation and time shares (per GPU) ---------------------------------------------------
@@ -152,7 +154,7 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
   // The running-sequence cap of an instance: max_num_seqs, per GPU under DP attention (every
   // rank schedules its own sequences; step records hold the group's total).
   const int64_t running_cap =
-      int64_t(s.runtime.max_num_seqs) * (s.deployment.plan.dp_attention ? s.deployment.plan.ep : 1);
+      int64_t(s.runtime.MaxNumSeqs()) * (s.deployment.plan.dp_attention ? s.deployment.plan.ep : 1);
   if (mean_queued > 0.05 * std::max(1.0, mean_running) && kv_mean > 0.9) {
     limit = "kv_capacity";
     evidence = absl::StrFormat(
@@ -163,7 +165,7 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
     limit = "max_num_seqs";
     evidence = absl::StrFormat(
         "%.0f sequences queue on average behind the scheduler cap of %d running sequences%s",
-        mean_queued, s.runtime.max_num_seqs,
+        mean_queued, s.runtime.MaxNumSeqs(),
         s.deployment.plan.dp_attention ? " on each GPU of the DP-attention group" : "");
 
   } else {
@@ -277,7 +279,19 @@ nlohmann::json BuildReport(const Scenario& s, const MetricsCollector& m,
 
   // --- Power and cost ----------------------------------------------------------------------------
 
-  const double watts = gpu.idle_w + (gpu.tdp_w - gpu.idle_w) * std::min(1.0, busy);
+  // DCGM-comparable counters (fields 1002, 1004, 1005), per GPU over the window:
+  //  sm_active: kernel time beyond each kernel's fixed cost (launch ramp and tail leave SMs
+  //    idle), the share of time warps are resident;
+  //  tensor_active: tensor-core FLOPs at the dense bf16 peak (seed 000: H200 fp8 MMAs keep the
+  //    pipe busy as many cycles per FLOP as bf16; its 17.0 % at 25.5K tok/s is matched so);
+  //  dram_active: HBM bytes over peak bandwidth.
+  const double sm_active = std::min(1.0, b.sm_active_s / share_den);
+  r["dcgm"] = {{"sm_active", sm_active},
+               {"tensor_active", std::min(1.0, b.tensor_active_s / share_den)},
+               {"dram_active", std::min(1.0, b.hbm_bytes / (share_den * gpu.HbmBytesPerSecond()))}};
+  // Power follows SM activity: seed 000's DCGM columns give 135 W at 3.6 % SM active and 623 W
+  // at 89.1 % on the H200 (idle_w and tdp_w of the GPU presets are that line's ends).
+  const double watts = gpu.idle_w + (gpu.tdp_w - gpu.idle_w) * sm_active;
   r["power"] = {{"mean_w_per_gpu", watts},
                 {"total_w", watts * gpus},
                 {"joules_per_output_token", out_tps > 0 ? watts * gpus / out_tps : 0.0}};

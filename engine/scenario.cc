@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/moe_load_sampler.h"
+#include "models/serving_stack_rules.h"
 #include "models/status_macros.h"
 
 namespace moesim {
@@ -122,11 +123,30 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
                       "an integer >= 2 with \"attention\": \"data_parallel\" (the GPUs of the "
                       "group)");
     }
-  } else if (d.plan.ep != 1 && d.plan.ep != d.plan.tp) {
+  } else if (d.plan.tp % d.plan.ep != 0) {
     return BadValue(r.where().Key("expert_parallel"), ep,
-                    absl::StrCat("1 (experts split tensor-parallel) or tensor_parallel (", tp,
-                                 ": whole experts spread over the instance's GPUs); or set "
-                                 "\"attention\": \"data_parallel\" for an expert-parallel group"));
+                    absl::StrCat("a divisor of tensor_parallel (", tp,
+                                 "): the stage's GPUs form expert_parallel groups of "
+                                 "tensor_parallel / expert_parallel GPUs, each expert split "
+                                 "inside its group; or set \"attention\": \"data_parallel\" "
+                                 "for an expert-parallel group"));
+  }
+  if (r.Has("dense_tensor_parallel")) {
+    MOESIM_ASSIGN_OR_RETURN(int64_t dense,
+                            r.Integer("dense_tensor_parallel", NumberRule::Between(1, 1024)));
+    if (d.plan.dp_attention ? dense != 1 : d.plan.tp % dense != 0) {
+      return BadValue(r.where().Key("dense_tensor_parallel"), dense,
+                      d.plan.dp_attention
+                          ? std::string("1 with \"attention\": \"data_parallel\" (every rank "
+                                        "runs the dense layers for its own tokens)")
+                          : absl::StrCat("a divisor of tensor_parallel (", tp,
+                                         "): dense FFN layers and shared experts split that "
+                                         "many ways (SGLang moe_dense_tp_size)"));
+    }
+    d.plan.dense_tp = static_cast<int>(dense);
+  }
+  if (d.expert_placement.kind == PlacementSpec::Kind::kRedundant) {
+    d.plan.redundant_experts = d.expert_placement.redundant_slots;
   }
   return r.Finish();
 }
@@ -235,15 +255,20 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
                     absl::StrCat("a divisor of the model's ", m.linear.v_heads,
                                  " linear-attention value heads"));
   }
-  if (p.ep > 1 && m.moe.routed_experts % p.ep != 0) {
+  const int slots = m.moe.routed_experts + p.redundant_experts;
+  if (p.ep > 1 && slots % p.ep != 0) {
     return BadValue(
         dep.Key("expert_parallel"), p.ep,
-        absl::StrCat("a divisor of the model's ", m.moe.routed_experts, " routed experts"));
+        absl::StrCat("a divisor of the model's ", m.moe.routed_experts, " routed experts",
+                     p.redundant_experts > 0
+                         ? absl::StrCat(" plus ", p.redundant_experts, " redundant slots (", slots,
+                                        " slots)")
+                         : std::string()));
   }
-  if (p.ep == 1 && m.moe.expert_inter % p.tp != 0) {
+  if (m.moe.expert_inter % p.MoeTp() != 0) {
     return BadValue(dep.Key("tensor_parallel"), p.tp,
-                    absl::StrCat("a divisor of the expert intermediate size ", m.moe.expert_inter,
-                                 " (or set expert_parallel = tensor_parallel)"));
+                    absl::StrCat("a multiple of expert_parallel whose quotient (", p.MoeTp(),
+                                 ") divides the expert intermediate size ", m.moe.expert_inter));
   }
   // Slot -> GPU order of the chosen placement.
   s.deployment.gpu_order.clear();
@@ -266,13 +291,20 @@ absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
 
   const int64_t longest = s.workload.input_tokens.Max() + s.workload.output_tokens.Max();
 
+  // The stack's own rules for what the runtime left open (models/serving_stack_rules.h).
+  StackPlanShape shape;
+  shape.tp_size = s.deployment.gpus_per_instance() / p.pp;
+  shape.pp = p.pp;
+  shape.dp_attention = p.dp_attention ? p.ep : 1;
+  ResolveRuntimeDefaults(s.runtime, s.hardware.gpu, shape);
   const KvFootprint fp = s.Footprint();
   auto mem = PlanMemory(m, s.hardware.gpu, s.runtime, p, fp, longest);
   if (!mem.ok()) return BadInput(dep, std::string(mem.status().message()));
   s.memory = *mem;
-  if (s.runtime.max_num_batched_tokens < 1) {
-    return BadValue(root.Key("runtime").Key("max_num_batched_tokens"),
-                    s.runtime.max_num_batched_tokens, "a positive token budget");
+  ResolveRunningCap(s.runtime, s.memory.kv_capacity_tokens, m.max_context_tokens);
+  if (s.memory.running_cap_by_state > 0 && s.runtime.MaxNumSeqs() > s.memory.running_cap_by_state) {
+    // SGLang caps running requests at the linear-state pool's slots / 3.
+    s.runtime.max_num_seqs = static_cast<int>(s.memory.running_cap_by_state);
   }
   return absl::OkStatus();
 }
@@ -376,6 +408,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
       {"pipeline_parallel", s.deployment.plan.pp},
       {"attention", s.deployment.plan.dp_attention ? "data_parallel" : "tensor_parallel"},
       {"expert_parallel", s.deployment.plan.ep},
+      {"dense_tensor_parallel", s.deployment.plan.DenseTp()},
       {"instances", s.deployment.instances},
       {"placement",
        s.deployment.placement == DeploymentSpec::Placement::kSpread ? "spread" : "packed"}};
@@ -410,6 +443,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
                    {{"usable_gb", s.memory.usable_bytes / 1e9},
                     {"weights_gb", s.memory.weight_bytes / 1e9},
                     {"activation_reserve_gb", s.memory.reserve_bytes / 1e9},
+                    {"linear_state_pool_gb", s.memory.state_pool_bytes / 1e9},
                     {"kv_budget_gb", s.memory.kv_budget_bytes / 1e9},
                     {"kv_blocks", s.memory.kv_blocks},
                     {"kv_capacity_tokens", s.memory.kv_capacity_tokens}}}};

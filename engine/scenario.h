@@ -119,7 +119,8 @@ struct Scenario {
   int total_gpus() const { return deployment.instances * deployment.gpus_per_instance(); }
   const ClusterSpec& cluster() const { return hardware.cluster; }
   KvFootprint Footprint() const {
-    return KvFootprint(model, deployment.plan.tp, runtime.kv_block_tokens, deployment.plan.pp);
+    return KvFootprint(model, deployment.plan.tp, runtime.kv_block_tokens, deployment.plan.pp,
+                       StateLayoutOf(runtime));
   }
 };
 

@@ -339,9 +339,10 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   World world(s, *platform);
   const ParallelPlan& plan = s.deployment.plan;
   // The runtime's caps are per instance: its pp virtual engines share them.
-  const SchedulerConfig config{(s.runtime.max_num_seqs + plan.pp - 1) / plan.pp,
-                               (s.runtime.max_num_batched_tokens + plan.pp - 1) / plan.pp,
-                               s.model.sliding_window_tokens};
+  const SchedulerConfig config{(s.runtime.MaxNumSeqs() + plan.pp - 1) / plan.pp,
+                               (s.runtime.MaxNumBatchedTokens() + plan.pp - 1) / plan.pp,
+                               s.model.sliding_window_tokens,
+                               s.runtime.batching == Batching::kPrefillFirst};
   world.instances.resize(s.deployment.instances);
   for (int i = 0; i < s.deployment.instances; ++i) {
     World::Instance& inst = world.instances[i];
@@ -383,7 +384,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
     }
     for (int stage = 0; stage < plan.pp; ++stage) {
       inst.stages.push_back(std::make_unique<StepExecutor>(
-          s, *platform, s.deployment.StageGpus(i, stage), inst.fabric.Ring(stage), stage));
+          s, *platform, s.deployment.StageGpus(i, stage), inst.fabric, stage));
       inst.stage_busy.push_back(sg4::Mutex::create());
     }
   }

@@ -10,15 +10,15 @@ namespace sg4 = simgrid::s4u;
 namespace moesim {
 
 StepExecutor::StepExecutor(const Scenario& scenario, const SimgridPlatform& platform,
-                           std::vector<int> gpus, const CollectivePattern* tp_ring, int stage)
+                           std::vector<int> gpus, const InstanceFabric& fabric, int stage)
     : scenario_(scenario),
       platform_(platform),
       gpus_(std::move(gpus)),
-      tp_ring_(tp_ring),
+      fabric_(fabric),
       stage_(stage),
       collectives_(platform, scenario.simulation.collectives),
-      cost_(scenario.hardware.gpu, scenario.runtime),
-      pipe_(scenario.runtime) {}
+      cost_(scenario.hardware.gpu),
+      pipe_(scenario.runtime, scenario.hardware.gpu) {}
 
 void StepExecutor::RunKernel(double start_s, double end_s) {
   sg4::this_actor::sleep_until(start_s);
@@ -41,24 +41,26 @@ TimeBreakdown StepExecutor::Run(const StepBatch& batch, int64_t running_seqs,
 
   const double now = sg4::Engine::get_clock();
   pipe_.ResetBreakdown();
-  pipe_.BeginStep(now, running_seqs, /*host_work=*/stage_ == 0);
+  pipe_.BeginStep(now, running_seqs, /*host_work=*/stage_ == 0,
+                  ChooseLaunch(scenario_.runtime, batch));
   const double launch_us = scenario_.runtime.allreduce_latency_us;
   for (int b : program.order) {
     for (const Op& op : program.blocks[b]) {
       if (op.cls == OpClass::kAllReduce) {
         const double start = pipe_.NextStart();
-        if (tp_ring_ == nullptr) {
+        const CollectivePattern* ring = fabric_.AllReduceFor(stage_, op.message_bytes);
+        if (ring == nullptr) {
           pipe_.CollectiveDone(start);
           continue;
         }
         CollectiveCost c;
         if (fidelity == Fidelity::kStep) {
-          c = tp_ring_->Estimate(op.message_bytes, launch_us);
+          c = ring->Estimate(op.message_bytes, launch_us);
           pipe_.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier),
                                c.tier_bytes);
         } else {
           sg4::this_actor::sleep_until(start);
-          c = collectives_.Run(*tp_ring_, op.message_bytes, launch_us);
+          c = collectives_.Run(*ring, op.message_bytes, launch_us);
           pipe_.CollectiveDone(sg4::Engine::get_clock(), static_cast<int>(c.bottleneck_tier),
                                c.tier_bytes);
         }
@@ -70,6 +72,7 @@ TimeBreakdown StepExecutor::Run(const StepBatch& batch, int64_t running_seqs,
     }
   }
   sg4::this_actor::sleep_until(pipe_.gpu_free_s());
+  pipe_.EndStep();
   return pipe_.breakdown();
 }
 

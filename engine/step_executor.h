@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/collective_runner.h"
+#include "engine/instance_fabric.h"
 #include "engine/launch_pipeline.h"
 #include "engine/scenario.h"
 #include "models/kernel_cost.h"
@@ -28,10 +29,9 @@ namespace moesim {
 
 class StepExecutor {
  public:
-  // One pipeline stage of an instance: its GPUs and its all-reduce pattern (nullptr when
-  // tensor_parallel is 1).
+  // One pipeline stage of an instance: its GPUs and the instance's collective patterns.
   StepExecutor(const Scenario& scenario, const SimgridPlatform& platform, std::vector<int> gpus,
-               const CollectivePattern* tp_ring, int stage);
+               const InstanceFabric& fabric, int stage);
 
   // Executes this stage's part of `batch` starting now; returns where its GPU time went.
   // `moe_loads`: sampled per-MoE-layer loads of the busiest GPU (nullptr: expected load).
@@ -44,7 +44,7 @@ class StepExecutor {
   const Scenario& scenario_;
   const SimgridPlatform& platform_;
   std::vector<int> gpus_;
-  const CollectivePattern* tp_ring_;
+  const InstanceFabric& fabric_;
   int stage_;
   CollectiveRunner collectives_;
   KernelCostModel cost_;

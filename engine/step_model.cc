@@ -35,9 +35,9 @@ std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const Scenario& s, doubl
   return out;
 }
 
-double EstimateStage(const Scenario& s, const CollectivePattern* ring, const StepBatch& batch,
-                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s,
-                     const CollectivePattern* all_to_all) {
+double EstimateStage(const Scenario& s, const InstanceFabric& fabric, const StepBatch& batch,
+                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s) {
+  const CollectivePattern* all_to_all = fabric.all_to_all.get();
   std::vector<MoeLayerLoad> loads;
   if (s.deployment.plan.dp_attention) {
     loads = ExpectedGroupLoads(s, double(batch.tokens()) * s.deployment.plan.ep);
@@ -45,12 +45,13 @@ double EstimateStage(const Scenario& s, const CollectivePattern* ring, const Ste
   const StepProgram program = BuildStepProgram(s.model, s.runtime, s.deployment.plan, batch, stage,
                                                loads.empty() ? nullptr : &loads);
 
-  const KernelCostModel cost(s.hardware.gpu, s.runtime);
-  pipe.BeginStep(now_s, running_seqs, /*host_work=*/stage == 0);
+  const KernelCostModel cost(s.hardware.gpu);
+  pipe.BeginStep(now_s, running_seqs, /*host_work=*/stage == 0, ChooseLaunch(s.runtime, batch));
   for (int b : program.order) {
     for (const Op& op : program.blocks[b]) {
       if (op.cls == OpClass::kAllReduce) {
         const double start = pipe.NextStart();
+        const CollectivePattern* ring = fabric.AllReduceFor(stage, op.message_bytes);
         if (ring == nullptr) {
           pipe.CollectiveDone(start);
           continue;
@@ -79,9 +80,23 @@ StepEstimate EstimateStep(const Scenario& s, const InstanceFabric& fabric, const
   const int pp = s.deployment.plan.pp;
   double t = 0;
   for (int stage = 0; stage < pp; ++stage) {
-    LaunchPipeline pipe(s.runtime);
-    const double end = EstimateStage(s, fabric.Ring(stage), batch, running_seqs, stage, pipe, t,
-                                     fabric.all_to_all.get());
+    // Steady state: an overlapping host hid this step's host work behind an identical previous
+    // step, whose free CPU window a first pass measures.
+    double previous_idle_cpu_s = 0;
+    if (stage == 0 && s.runtime.host_overlap) {
+      RuntimeSpec no_host = s.runtime;
+      no_host.host_overlap = false;
+      no_host.eager_host_step_us = no_host.eager_host_per_seq_us = 0;
+      no_host.graph_host_step_us = no_host.graph_host_per_seq_us = 0;
+      Scenario probe = s;
+      probe.runtime = no_host;
+      LaunchPipeline first(no_host, s.hardware.gpu);
+      EstimateStage(probe, fabric, batch, running_seqs, stage, first, 0.0);
+      previous_idle_cpu_s = first.IdleCpuSeconds();
+    }
+    LaunchPipeline pipe(s.runtime, s.hardware.gpu);
+    pipe.AssumePreviousStep(previous_idle_cpu_s);
+    const double end = EstimateStage(s, fabric, batch, running_seqs, stage, pipe, t);
 
     e.max_stage_s = std::max(e.max_stage_s, end - t);
     t = end;

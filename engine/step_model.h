@@ -20,12 +20,11 @@ struct StepEstimate {
   TimeBreakdown breakdown;  // per GPU, averaged over stages
 };
 
-// One pipeline stage's kernels for `batch` starting at `now_s`; `ring` may be null (TP = 1).
-// `all_to_all`: the DP-attention EP group's dispatch/combine pattern (nullptr otherwise); the
-// estimate assumes every rank of the group runs the same batch.
-double EstimateStage(const Scenario& s, const CollectivePattern* ring, const StepBatch& batch,
-                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s,
-                     const CollectivePattern* all_to_all = nullptr);
+// One pipeline stage's kernels for `batch` starting at `now_s`: all-reduces as the fabric picks
+// them per message (InstanceFabric::AllReduceFor); a DP-attention EP group's dispatch/combine
+// over fabric.all_to_all, assuming every rank of the group runs the same batch.
+double EstimateStage(const Scenario& s, const InstanceFabric& fabric, const StepBatch& batch,
+                     int64_t running_seqs, int stage, LaunchPipeline& pipe, double now_s);
 
 // Floor of the MoE all-to-all `op` (dispatch or combine) on the scenario's GPU.
 double AllToAllFloorUs(const Scenario& s, const Op& op);

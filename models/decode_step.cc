@@ -19,9 +19,18 @@ constexpr double kQuantBlock = 128.0;  // fp8 activation-scale block (1×128, De
 double GemmInputBytes(DType weights) {
   return weights == DType::kFp8 ? 1.0 + kFp32 / kQuantBlock : kAct;
 }
-// FP4 weights on the tensor cores run fp4 math only where the GPU has it (cost model decides);
-// fp8 weights run fp8 math; bf16 runs bf16.
-DType MathDType(DType weights) { return weights; }
+
+GemmFormat FormatOf(DType weights, bool fp8_block_scaled) {
+  switch (weights) {
+    case DType::kFp8:
+      return fp8_block_scaled ? GemmFormat::kFp8Block : GemmFormat::kFp8Tensor;
+    case DType::kFp4:
+      return GemmFormat::kFp4;
+    case DType::kBf16:
+      return GemmFormat::kBf16;
+  }
+  return GemmFormat::kBf16;
+}
 
 class Builder {
  public:
@@ -85,26 +94,36 @@ class Builder {
     Push(op);
   }
 
-  void ActQuant(const char* name, double rows, double k) {
-    if (r_.dynamic_activation_quant && m_.weight_dtype == DType::kFp8) {
-      Elementwise(name, rows * k * (kAct + GemmInputBytes(DType::kFp8)));
-    }
+  // A norm that the preceding all-reduce performs itself when the stack fuses AllReduce +
+  // residual + RMSNorm (only where an all-reduce precedes it: TP > 1, no DP attention).
+  void Norm(const char* name, double bytes, bool after_allreduce) {
+    if (after_allreduce && r_.fuse_allreduce_norm && p_.tp > 1 && !p_.dp_attention) return;
+    Elementwise(name, bytes);
   }
 
-  // Dense GEMM [rows × k] x [k × n] with weights of dtype `w`.
+  // Dense linear layer [rows × k] x [k × n] with weights of dtype `w`, as the stack runs it:
+  // its per-token activation quantisation (fp8 / fp4 weights) is one more kernel unless fused
+  // into the preceding norm or activation. Its time is the GEMM class's (which includes that
+  // quantisation, kernel_table.h).
   void Gemm(const char* name, double rows, double n, double k, DType w) {
     Op op;
     op.name = name;
     op.cls = OpClass::kGemm;
-    op.math_dtype = MathDType(w);
+    op.math_dtype = w;
+    op.format = FormatOf(w, m_.fp8_block_scaled);
     op.flops = 2.0 * rows * n * k;
     op.bytes = n * k * WeightBytesPerElement(w) + rows * k * GemmInputBytes(w) + rows * n * kAct;
     op.gemm_rows = rows;
+    op.kernels = 1 + (SeparateQuant(w) ? 1 : 0);
     Push(op);
   }
 
-  void AllReduce(const char* name, double message_bytes) {
-    if (p_.tp <= 1) return;
+  bool SeparateQuant(DType w) const {
+    return w != DType::kBf16 && r_.dynamic_activation_quant && !r_.fuse_act_quant;
+  }
+
+  void AllReduce(const char* name, double message_bytes, int group = 0) {
+    if ((group > 0 ? group : p_.tp) <= 1) return;
     Op op;
     op.name = name;
     op.cls = OpClass::kAllReduce;
@@ -112,10 +131,12 @@ class Builder {
     Push(op);
   }
 
-  void Attention(const char* name, double flops, double kv_bytes, double io_bytes) {
+  void Attention(const char* name, AttentionFamily family, double flops, double kv_bytes,
+                 double io_bytes) {
     Op op;
     op.name = name;
     op.cls = OpClass::kAttention;
+    op.attention = family;
     op.math_dtype = DType::kBf16;
     op.flops = flops;
     op.bytes = kv_bytes + io_bytes;
@@ -124,7 +145,7 @@ class Builder {
 
   void BuildLayer(LayerAttention kind, bool moe) {
     const double h = m_.hidden;
-    Elementwise("input_norm", t_ * h * kAct * 3);
+    Norm("input_norm", t_ * h * kAct * 3, /*after_allreduce=*/true);
     if (kind == LayerAttention::kLinear) {
       LinearAttentionBlock();
     } else if (m_.attention.kind == AttentionKind::kMla) {
@@ -133,7 +154,7 @@ class Builder {
       GqaBlock(kind);
     }
     AllReduce("attn_allreduce", t_ * h * kAct);
-    Elementwise("post_attn_norm", t_ * h * kAct * 3);
+    Norm("post_attn_norm", t_ * h * kAct * 3, /*after_allreduce=*/true);
     if (moe) {
       MoeBlock();
     } else {
@@ -147,22 +168,25 @@ class Builder {
     const double q = double(a.q_heads) / p_.tp * a.head_dim;
     const double kv = std::max(1.0, double(a.kv_heads) / p_.tp) * a.head_dim;
     const double gate = a.output_gate ? 2.0 : 1.0;
-    ActQuant("qkv_act_quant", t_, h);
     Gemm("qkv_proj", t_, q * gate + 2 * kv, h, m_.weight_dtype);
-    if (a.qk_norm) {
-      Elementwise("q_norm", t_ * q * kAct * 2);
-      Elementwise("k_norm", t_ * kv * kAct * 2);
+    if (a.qk_norm && r_.fuse_qk_norm_rope) {
+      Elementwise("qk_norm_rope", t_ * (q + kv) * kAct * 2);
+    } else {
+      if (a.qk_norm) {
+        Elementwise("q_norm", t_ * q * kAct * 2);
+        Elementwise("k_norm", t_ * kv * kAct * 2);
+      }
+      Elementwise("rope", t_ * (q + kv) * kAct * 2);
     }
-    Elementwise("rope", t_ * (q + kv) * kAct * 2);
     const double kvb = m_.KvBytesPerTokenPerLayer(p_.tp);
     Elementwise("kv_cache_write", t_ * (2 * kv * kAct + kvb));
     const bool sliding = kind == LayerAttention::kSliding;
     const double pairs = sliding ? b_.sliding_pairs : b_.full_pairs;
     const double kv_tokens = sliding ? b_.sliding_kv_tokens : b_.full_kv_tokens;
-    Attention("attention", 4.0 * (double(a.q_heads) / p_.tp) * a.head_dim * pairs, kv_tokens * kvb,
+    Attention("attention", AttentionFamily::kGqa,
+              4.0 * (double(a.q_heads) / p_.tp) * a.head_dim * pairs, kv_tokens * kvb,
               t_ * q * kAct * 2);
     if (a.output_gate) Elementwise("output_gate", t_ * q * kAct * 3);
-    ActQuant("o_act_quant", t_, q);
     Gemm("o_proj", t_, h, q, m_.weight_dtype);
   }
 
@@ -171,15 +195,17 @@ class Builder {
     const double h = m_.hidden;
     const double heads = double(a.q_heads) / p_.tp;
     const double qk = a.qk_nope_dim + a.qk_rope_dim;
-    ActQuant("q_act_quant", t_, h);
     if (a.q_lora_rank > 0) {
-      Gemm("q_a_proj", t_, a.q_lora_rank, h, m_.weight_dtype);
+      // q_a and kv_a share one GEMM (SGLang fused_qkv_a_proj_with_mqa, vLLM fused_qkv_a_proj,
+      // TRT-LLM fused_a), replicated on every rank.
+      Gemm("fused_qkv_a_proj", t_, a.q_lora_rank + a.kv_lora_rank + a.qk_rope_dim, h,
+           m_.weight_dtype);
       Elementwise("q_a_norm", t_ * a.q_lora_rank * kAct * 2);
       Gemm("q_b_proj", t_, heads * qk, a.q_lora_rank, m_.weight_dtype);
     } else {
       Gemm("q_proj", t_, heads * qk, h, m_.weight_dtype);
+      Gemm("kv_a_proj", t_, a.kv_lora_rank + a.qk_rope_dim, h, m_.weight_dtype);
     }
-    Gemm("kv_a_proj", t_, a.kv_lora_rank + a.qk_rope_dim, h, m_.weight_dtype);
     Elementwise("kv_a_norm", t_ * a.kv_lora_rank * kAct * 2);
     Elementwise("rope", t_ * (heads + 1) * a.qk_rope_dim * kAct * 2);
     const double kvb = m_.KvBytesPerTokenPerLayer(p_.tp);
@@ -191,10 +217,10 @@ class Builder {
     const bool sliding = kind == LayerAttention::kSliding;
     const double pairs = sliding ? b_.sliding_pairs : b_.full_pairs;
     const double kv_tokens = sliding ? b_.sliding_kv_tokens : b_.full_kv_tokens;
-    Attention("attention", 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_dim) * pairs,
-              kv_tokens * kvb, t_ * heads * (a.kv_lora_rank * 2 + a.qk_rope_dim) * kAct);
+    Attention("attention", AttentionFamily::kMla,
+              2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_dim) * pairs, kv_tokens * kvb,
+              t_ * heads * (a.kv_lora_rank * 2 + a.qk_rope_dim) * kAct);
     Gemm("v_absorb", t_, heads * a.v_head_dim, a.kv_lora_rank, DType::kBf16);
-    ActQuant("o_act_quant", t_, heads * a.v_head_dim);
     Gemm("o_proj", t_, h, heads * a.v_head_dim, m_.weight_dtype);
   }
 
@@ -204,48 +230,43 @@ class Builder {
     const double qk = 2.0 * l.k_heads * l.k_dim / p_.tp;
     const double v = double(l.v_heads) * l.v_dim / p_.tp;
     const double seqs = double(b_.seqs());
-    const double state = m_.LinearStateBytesPerLayer(p_.tp);
-    ActQuant("in_proj_act_quant", t_, h);
+    const double state = m_.LinearStateBytesPerLayer(p_.tp, r_.linear_state_bytes);
     Gemm("in_proj", t_, qk + 2 * v + 2.0 * l.v_heads / p_.tp, h, m_.weight_dtype);
     // Causal conv over the last conv_kernel-1 inputs: the bf16 conv state is read and written.
     const double conv_state = (qk + v) * (l.conv_kernel - 1) * kAct;
     Elementwise("conv1d", t_ * (qk + v) * kAct * 2 + 2.0 * seqs * conv_state);
     // Recurrent state update and readout: ~4 FLOPs per state element per token, the state
     // read and written once per sequence.
-    Attention("linear_attention", 4.0 * t_ * (double(l.v_heads) / p_.tp) * l.k_dim * l.v_dim,
-              2.0 * seqs * state, t_ * (qk + 2 * v) * kAct);
+    Attention("linear_attention", AttentionFamily::kLinear,
+              4.0 * t_ * (double(l.v_heads) / p_.tp) * l.k_dim * l.v_dim, 2.0 * seqs * state,
+              t_ * (qk + 2 * v) * kAct);
     Elementwise("gated_norm", t_ * v * kAct * 3);
-    ActQuant("out_proj_act_quant", t_, v);
     Gemm("out_proj", t_, h, v, m_.weight_dtype);
   }
 
-  // A SwiGLU MLP split tp ways (dense FFN layers and shared experts): `names` are the kernels'
-  // names in order: act quant, gate_up, silu_mul, down act quant, down.
-  void SwiGluMlp(double inter_per_rank, const char* const (&names)[5]) {
+  // A SwiGLU MLP split `tp` ways (dense FFN layers and shared experts): `names` are the
+  // kernels' names in order: gate_up, silu_mul, down.
+  void SwiGluMlp(double inter_per_rank, const char* const (&names)[3]) {
     const double h = m_.hidden;
     const double i = inter_per_rank;
-    ActQuant(names[0], t_, h);
-    Gemm(names[1], t_, 2 * i, h, m_.weight_dtype);
-    Elementwise(names[2], t_ * i * kAct * 3);
-    ActQuant(names[3], t_, i);
-    Gemm(names[4], t_, h, i, m_.weight_dtype);
+    Gemm(names[0], t_, 2 * i, h, m_.weight_dtype);
+    Elementwise(names[1], t_ * i * kAct * 3);
+    Gemm(names[2], t_, h, i, m_.weight_dtype);
   }
 
   void DenseFfn(double inter) {
-    static constexpr const char* kNames[5] = {"ffn_act_quant", "ffn_gate_up", "ffn_silu_mul",
-                                              "ffn_down_act_quant", "ffn_down"};
-    SwiGluMlp(inter / p_.tp, kNames);
-    AllReduce("ffn_allreduce", t_ * m_.hidden * kAct);
+    static constexpr const char* kNames[3] = {"ffn_gate_up", "ffn_silu_mul", "ffn_down"};
+    SwiGluMlp(inter / p_.DenseTp(), kNames);
+    AllReduce("ffn_allreduce", t_ * m_.hidden * kAct, p_.DenseTp());
   }
 
   void MoeBlock() {
     const MoeSpec& e = m_.moe;
     const double h = m_.hidden;
     const double experts = e.routed_experts;
-    // Router: replicated on every rank, bf16.
+    // Router: replicated on every rank, bf16; then the top-k selection.
     Gemm("router", t_, experts, h, DType::kBf16);
     Elementwise("topk_softmax", t_ * experts * kFp32 + t_ * e.top_k * (kFp32 + kIndex));
-    Elementwise("moe_align", t_ * e.top_k * kIndex * 3);
     if (p_.dp_attention) {
       Op dispatch;
       dispatch.name = "moe_dispatch_all_to_all";
@@ -279,47 +300,31 @@ class Builder {
  private:
   void ExpertSegment() {
     const MoeSpec& e = m_.moe;
-    const double h = m_.hidden;
     const double experts = e.routed_experts;
-    const bool expert_parallel = p_.ep > 1;
-    const double shard = expert_parallel ? 1.0 : 1.0 / p_.tp;
-    const double assignments = moe_load_ != nullptr ? moe_load_->assignments
-                                                    : t_ * e.top_k / (expert_parallel ? p_.ep : 1);
-    const double active = moe_load_ != nullptr ? moe_load_->active_experts
-                                               : ExpectedDistinctExperts(experts, e.top_k, t_) /
-                                                     (expert_parallel ? p_.ep : 1);
-    const double inter = e.expert_inter * shard;
-    const DType w = m_.expert_weight_dtype;
-    const double in_b = GemmInputBytes(w);
-    if (r_.dynamic_activation_quant && w == DType::kFp8) {
-      Elementwise("moe_act_quant", t_ * h * (kAct + in_b));
-    }
-    const double rows = active > 0 ? assignments / active : 0;
-    Op up;
-    up.name = "experts_gate_up";
-    up.cls = OpClass::kGroupedGemm;
-    up.math_dtype = MathDType(w);
-    up.flops = 2.0 * assignments * h * 2 * inter;
-    up.bytes = active * h * 2 * inter * WeightBytesPerElement(w) + assignments * h * in_b +
-               assignments * 2 * inter * kAct;
-    up.gemm_rows = rows;
-    Push(up);
-    Elementwise("moe_silu_mul", assignments * inter * (kAct * 2 + in_b));
-    if (r_.dynamic_activation_quant && w == DType::kFp8) {
-      Elementwise("moe_down_act_quant", assignments * inter * (kAct + in_b));
-    }
-    Op down = up;
-    down.name = "experts_down";
-    down.flops = 2.0 * assignments * inter * h;
-    down.bytes = active * inter * h * WeightBytesPerElement(w) + assignments * inter * in_b +
-                 assignments * h * kAct;
-    Push(down);
-    Elementwise("moe_combine", assignments * h * kAct + t_ * h * kAct);
+    const double ep = p_.ep;
+    const double assignments =
+        moe_load_ != nullptr ? moe_load_->assignments : t_ * e.top_k / ep;
+    const double active = moe_load_ != nullptr
+                              ? moe_load_->active_experts
+                              : ExpectedDistinctExperts(experts, e.top_k, t_) / ep;
+    const ExpertBlockWork w =
+        ExpertBlock(m_, t_, assignments, active, 1.0 / double(p_.MoeTp()));
+    Op block;
+    block.name = "fused_moe";
+    block.cls = OpClass::kMoe;
+    block.math_dtype = m_.expert_weight_dtype;
+    block.format = FormatOf(m_.expert_weight_dtype, m_.fp8_block_scaled);
+    block.flops = w.flops;
+    block.bytes = w.weight_bytes + w.activation_bytes;
+    block.gemm_rows = active > 0 ? assignments / active : 0;
+    block.local_experts = (experts + p_.redundant_experts) / ep;
+    // Quantised experts add the activation quantisation before each grouped GEMM unless fused.
+    block.kernels = r_.moe_kernels + (SeparateQuant(m_.expert_weight_dtype) ? 2 : 0);
+    Push(block);
     if (e.shared_experts > 0) {
-      static constexpr const char* kNames[5] = {"shared_act_quant", "shared_gate_up",
-                                                "shared_silu_mul", "shared_down_act_quant",
+      static constexpr const char* kNames[3] = {"shared_gate_up", "shared_silu_mul",
                                                 "shared_down"};
-      SwiGluMlp(double(e.shared_inter) * e.shared_experts / p_.tp, kNames);
+      SwiGluMlp(double(e.shared_inter) * e.shared_experts / p_.DenseTp(), kNames);
     }
   }
 
@@ -353,7 +358,8 @@ class Builder {
 
 int64_t StepProgram::KernelCount() const {
   int64_t n = 0;
-  for (int b : order) n += static_cast<int64_t>(blocks[b].size());
+  for (int b : order)
+    for (const Op& op : blocks[b]) n += op.kernels;
   return n;
 }
 

@@ -20,17 +20,28 @@
 
 namespace moesim {
 
-// How one instance is split over its GPUs (all inside one scale-up domain for now).
+// How one instance is split over its GPUs.
 struct ParallelPlan {
-  int tp = 1;  // attention / dense tensor parallelism (GPUs per pipeline stage)
+  int tp = 1;  // attention tensor parallelism (GPUs per pipeline stage)
   int pp = 1;  // pipeline stages; stage s holds layers StageLayers(layers, pp, s)
   // Data-parallel attention (SGLang / DeepSeek style): every GPU of the EP group runs attention
   // for its own sequences (tp = pp = 1) and MoE layers dispatch tokens to the experts' GPUs and
   // combine them back with all-to-alls instead of an all-reduce.
   bool dp_attention = false;
 
-  int ep = 1;  // routed experts: ep == tp spreads whole experts over the tp GPUs (expert
-               // parallel), ep == 1 splits every expert's intermediate dim tp ways
+  // Routed experts: the tp GPUs of a stage form ep expert-parallel groups of tp / ep GPUs; each
+  // group holds routed_experts / ep whole experts (plus its redundant replicas), every expert's
+  // intermediate dimension split tp / ep ways inside the group (SGLang / vLLM moe_tp_size).
+  // ep == tp: whole experts per GPU; ep == 1: every expert split tp ways. Under DP attention ep
+  // is the group size and experts are whole.
+  int ep = 1;
+  // Dense FFN layers and shared experts split dense_tp ways (SGLang moe_dense_tp_size); 0: tp.
+  int dense_tp = 0;
+  // Redundant expert slots over the whole group (EPLB), spread evenly over the ep ranks.
+  int redundant_experts = 0;
+
+  int MoeTp() const { return dp_attention ? 1 : tp / ep; }
+  int DenseTp() const { return dense_tp > 0 ? dense_tp : tp; }
 };
 
 // What one step of one instance processes.
@@ -51,25 +62,36 @@ struct StepBatch {
   int64_t seqs() const { return decode_seqs + prefill_seqs; }
 };
 
-// kAllToAll: MoE dispatch or combine among the EP ranks (DP-attention deployments);
+// The kernel class of an op (models/kernel_table.h says how each class costs time).
+// kMoe: one fused-MoE block (align, permute, grouped gate-up and down GEMMs, activation,
+// combine). kAllToAll: MoE dispatch or combine among the EP ranks (DP-attention deployments);
 // message_bytes is what this rank sends (dispatch) or receives (combine).
-enum class OpClass { kGemm, kGroupedGemm, kAttention, kElementwise, kAllReduce, kAllToAll };
+enum class OpClass { kGemm, kMoe, kAttention, kElementwise, kAllReduce, kAllToAll };
+
+// Weight format of a GEMM or MoE op: picks the kernel class variant.
+enum class GemmFormat { kBf16, kFp8Tensor, kFp8Block, kFp4 };
+// Decode-attention kernel family.
+enum class AttentionFamily { kGqa, kMla, kLinear };
 
 struct Op {
   const char* name = "";
   OpClass cls = OpClass::kElementwise;
   DType math_dtype = DType::kBf16;  // tensor-core format for GEMM / attention math
-  double flops = 0;                 // per GPU
-  double bytes = 0;                 // HBM bytes read + written, per GPU
-  double gemm_rows = 0;             // M of the GEMM (per active expert for grouped GEMMs)
-  double message_bytes = 0;         // all-reduce: bytes per rank
+  GemmFormat format = GemmFormat::kBf16;
+  AttentionFamily attention = AttentionFamily::kGqa;
+  double flops = 0;          // per GPU
+  double bytes = 0;          // HBM bytes read + written, per GPU (weights included)
+  double gemm_rows = 0;      // M of the GEMM; rows per active expert for kMoe
+  double local_experts = 0;  // kMoe: expert slots resident on this GPU
+  double message_bytes = 0;  // all-reduce: bytes per rank
+  int kernels = 1;           // GPU kernels the op stands for (launches, graph nodes)
 };
 
 struct StepProgram {
   std::vector<std::vector<Op>> blocks;
   std::vector<int> order;
 
-  int64_t KernelCount() const;  // ops in execution order, collectives included
+  int64_t KernelCount() const;  // GPU kernels in execution order, collectives included
   double TotalFlops() const;
   double TotalBytes() const;
   double TotalMessageBytes() const;
@@ -98,9 +120,9 @@ StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
                              const std::vector<MoeLayerLoad>* moe_loads = nullptr);
 
 // The ops of one MoE layer between the dispatch and the combine (DP attention; the router and
-// the all-reduce otherwise) for `tokens` tokens entering the layer on this GPU: the routed
-// experts sized by `load` (nullptr: uniform routing's expected load), then the shared experts.
-// BuildStepProgram emits exactly these ops there.
+// the all-reduce otherwise) for `tokens` tokens entering the layer on this GPU: the fused block
+// of routed experts sized by `load` (nullptr: uniform routing's expected load), then the shared
+// experts. BuildStepProgram emits exactly these ops there.
 std::vector<Op> MoeExpertOps(const ModelSpec& model, const RuntimeSpec& runtime,
                              const ParallelPlan& plan, double tokens, const MoeLayerLoad* load);
 

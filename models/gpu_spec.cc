@@ -32,15 +32,10 @@ absl::StatusOr<GpuSpec> ParseGpuSpec(const nlohmann::json& value, const JsonLoca
   MOESIM_ASSIGN_OR_RETURN(g.hbm_gb, r.Number("hbm_gb", NumberRule::PositiveAtMost(1e5)));
   MOESIM_ASSIGN_OR_RETURN(g.hbm_tb_per_s,
                           r.Number("hbm_tb_per_s", NumberRule::PositiveAtMost(1e3)));
-  MOESIM_ASSIGN_OR_RETURN(g.hbm_efficiency, r.Number("hbm_efficiency", NumberRule::Fraction()));
-  MOESIM_ASSIGN_OR_RETURN(g.attention_hbm_efficiency,
-                          r.Number("attention_hbm_efficiency", NumberRule::Fraction()));
-  MOESIM_ASSIGN_OR_RETURN(g.attention_mfu, r.Number("attention_mfu", NumberRule::Fraction()));
-  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* curve, r.Array("gemm_mfu_vs_tokens"));
-  MOESIM_ASSIGN_OR_RETURN(g.gemm_mfu,
-                          EfficiencyCurve::Parse(*curve, where.Key("gemm_mfu_vs_tokens")));
-  MOESIM_ASSIGN_OR_RETURN(g.kernel_floor_us,
-                          r.Number("kernel_floor_us", NumberRule::Between(0, 1e6)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t sms, r.Integer("num_sms", NumberRule::Between(1, 1 << 20)));
+  g.num_sms = static_cast<int>(sms);
+  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* kernels, r.Value("kernels"));
+  MOESIM_ASSIGN_OR_RETURN(g.kernels, ParseKernelTable(*kernels, where.Key("kernels")));
   MOESIM_ASSIGN_OR_RETURN(g.tdp_w, r.Number("tdp_w", NumberRule::PositiveAtMost(1e5)));
   MOESIM_ASSIGN_OR_RETURN(g.idle_w, r.Number("idle_w", NumberRule::NonNegative()));
   MOESIM_ASSIGN_OR_RETURN(g.usd_per_hour, r.Number("usd_per_hour", NumberRule::NonNegative()));
@@ -72,11 +67,8 @@ nlohmann::json GpuSpecToJson(const GpuSpec& g) {
   if (g.fp4_tflops) j["fp4_tflops"] = *g.fp4_tflops;
   j["hbm_gb"] = g.hbm_gb;
   j["hbm_tb_per_s"] = g.hbm_tb_per_s;
-  j["hbm_efficiency"] = g.hbm_efficiency;
-  j["attention_hbm_efficiency"] = g.attention_hbm_efficiency;
-  j["attention_mfu"] = g.attention_mfu;
-  j["gemm_mfu_vs_tokens"] = g.gemm_mfu.ToJson();
-  j["kernel_floor_us"] = g.kernel_floor_us;
+  j["num_sms"] = g.num_sms;
+  j["kernels"] = KernelTableToJson(g.kernels);
   j["tdp_w"] = g.tdp_w;
   j["idle_w"] = g.idle_w;
   j["usd_per_hour"] = g.usd_per_hour;

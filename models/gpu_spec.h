@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "models/dtype.h"
-#include "models/efficiency_curve.h"
+#include "models/kernel_table.h"
 #include "models/json_reader.h"
 
 namespace moesim {
@@ -25,13 +25,10 @@ struct GpuSpec {
   double fp8_tflops = 0;             // dense tensor-core peak
   std::optional<double> fp4_tflops;  // absent: no FP4 tensor cores (falls back to bf16 math)
 
-  double hbm_gb = 0;                    // usable HBM capacity, 1e9 B
-  double hbm_tb_per_s = 0;              // peak HBM bandwidth, 1e12 B/s
-  double hbm_efficiency = 0;            // achieved / peak when streaming weights (§2.1)
-  double attention_hbm_efficiency = 0;  // achieved / peak for paged KV reads in decode (§2.4)
-  double attention_mfu = 0;             // achieved / bf16 peak for attention math (§2.4)
-  EfficiencyCurve gemm_mfu;             // achieved / dense peak vs GEMM rows M (§2.2)
-  double kernel_floor_us = 0;           // shortest possible kernel on this GPU (§2.4)
+  double hbm_gb = 0;        // usable HBM capacity, 1e9 B
+  double hbm_tb_per_s = 0;  // peak HBM bandwidth, 1e12 B/s
+  int num_sms = 0;          // streaming multiprocessors (NVIDIA) or compute units (AMD)
+  KernelTable kernels;      // measured cost law of each kernel class (models/kernel_table.h)
 
   double tdp_w = 0;         // board power at full load
   double idle_w = 0;        // board power with the GPU idle but allocated

@@ -1,18 +1,19 @@
-// Time of one kernel on one GPU: a roofline with measured efficiencies plus a fixed floor.
+// Time of one op on one GPU from the measured law of its kernel class (models/kernel_table.h):
 //
-//   t = max(flops / (peak(dtype) · mfu), bytes / (hbm_bw · efficiency)) + kernel_floor
+//   GEMM:        max(faster weight-streaming regime(bytes), flops / (peak(dtype) · mfu(M)))
+//   fused MoE:   fixed + per-local-expert · experts + max(bytes / (BW · eff), flops / (peak ·
+//                mfu(rows per expert)))
+//   attention:   fixed + max(bytes / (BW · eff), flops / (bf16 peak · mfu))
+//   elementwise: fixed + bytes / (BW · eff)
 //
-// where mfu = gpu.gemm_mfu(M) for GEMMs, gpu.attention_mfu for attention; efficiency =
-// the runtime's attention_hbm_efficiency (else the GPU's) for attention, gpu.hbm_efficiency
-// otherwise. With every
-// efficiency 1 and the floor 0 this is the plain roofline of seed 001.
-// Launch overhead is not part of a kernel's time: the step executor adds it by execution mode.
-// All-reduce ops are not costed here (see engine/collectives).
+// and never shorter than the smallest measured kernel (the elementwise floor) per kernel the
+// op stands for. With every fixed cost 0 and every efficiency 1 this is the plain roofline of
+// seed 001. Launch overhead is not part of a kernel's time: the launch pipeline adds it by
+// execution mode. Collectives are not costed here (engine/collective_runner).
 #pragma once
 
 #include "models/decode_step.h"
 #include "models/gpu_spec.h"
-#include "models/runtime_spec.h"
 
 namespace moesim {
 
@@ -22,20 +23,21 @@ struct KernelTime {
   double seconds = 0;
   Bound bound = Bound::kMemory;
   double compute_seconds = 0;  // flops term alone
-  double memory_seconds = 0;   // bytes term alone
+  double memory_seconds = 0;   // bytes term alone (fixed costs included)
+  double fixed_seconds = 0;    // the part of `seconds` that is the class's fixed cost
 };
 
 class KernelCostModel {
  public:
   explicit KernelCostModel(const GpuSpec& gpu) : gpu_(gpu) {}
-  // The runtime may bring its own attention kernel efficiency (RuntimeSpec).
-  KernelCostModel(const GpuSpec& gpu, const RuntimeSpec& runtime)
-      : gpu_(gpu), attention_hbm_efficiency_(runtime.attention_hbm_efficiency) {}
   KernelTime Time(const Op& op) const;
 
  private:
+  const GemmClass& Gemm(GemmFormat f) const;
+  const MoeClass& Moe(GemmFormat f) const;
+  const AttentionClass& Attention(AttentionFamily f) const;
+
   const GpuSpec& gpu_;
-  std::optional<double> attention_hbm_efficiency_;
 };
 
 }  // namespace moesim

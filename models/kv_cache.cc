@@ -6,7 +6,7 @@
 namespace moesim {
 
 KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens,
-                         int pipeline_stages)
+                         int pipeline_stages, LinearStateLayout layout)
     : sliding_window_tokens_(model.sliding_window_tokens), block_tokens_(block_tokens) {
   const double per_layer = model.KvBytesPerTokenPerLayer(attention_tp);
   // The stage with the most attention layers (then the most linear layers) sets the footprint.
@@ -28,11 +28,23 @@ KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tok
   }
   full_bytes_per_token_ = per_layer * full;
   sliding_bytes_per_token_ = per_layer * sliding;
-  state_bytes_ = model.LinearStateBytesPerLayer(attention_tp) * linear;
+  const double state_per_layer =
+      model.LinearStateBytesPerLayer(attention_tp, layout.bytes_per_element);
+  state_bytes_ = state_per_layer * linear;
+  if (layout.page_aligned && linear > 0 && per_layer > 0) {
+    // vLLM HybridAttentionMambaModelConfig: block = A·cdiv(state page, A·one-token page).
+    const double pages = std::ceil(state_per_layer / (block_tokens * per_layer));
+    block_tokens_ = static_cast<int>(block_tokens * pages);
+    state_bytes_ = linear * block_tokens_ * per_layer;  // each layer's state padded to a page
+  }
+  if (layout.separate_pool) {
+    separate_state_bytes_ = state_bytes_;
+    state_bytes_ = 0;
+  }
   if (full_bytes_per_token_ > 0) {
-    block_bytes_ = full_bytes_per_token_ * block_tokens;
+    block_bytes_ = full_bytes_per_token_ * block_tokens_;
   } else if (sliding_bytes_per_token_ > 0) {
-    block_bytes_ = sliding_bytes_per_token_ * block_tokens;
+    block_bytes_ = sliding_bytes_per_token_ * block_tokens_;
   } else {
     block_bytes_ = std::max(state_bytes_, 1.0);
   }

@@ -17,11 +17,24 @@
 
 namespace moesim {
 
+// How a serving stack stores linear-attention (Gated DeltaNet) state
+// (docs/research/hybrid_amd_overlap.md §A.2-A.3).
+struct LinearStateLayout {
+  double bytes_per_element = 2;  // recurrent-state precision (the conv window is always bf16)
+  // vLLM's hybrid allocator: one pool, one page size. The attention block grows to the smallest
+  // multiple of block_tokens whose one-layer page holds one layer's state, and each linear
+  // layer's state is padded to such a page.
+  bool page_aligned = false;
+  // SGLang: the state lives in its own pool (MambaPool), outside the KV blocks.
+  bool separate_pool = false;
+};
+
 class KvFootprint {
  public:
   // `pipeline_stages`: a GPU holds the KV of its stage's layers only; the footprint is that of
   // the stage with the most KV.
-  KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens, int pipeline_stages = 1);
+  KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens, int pipeline_stages = 1,
+              LinearStateLayout state = {});
 
   double BlockBytes() const { return block_bytes_; }  // bytes of one block on one GPU
   int block_tokens() const { return block_tokens_; }
@@ -31,13 +44,17 @@ class KvFootprint {
   int64_t BlocksInBudget(double budget_bytes) const;
   // Bytes one sequence of `tokens` tokens holds on one GPU (block rounding included).
   double BytesFor(int64_t tokens) const;
+  // Linear-attention state of one sequence on one GPU held outside the KV blocks (separate
+  // pool), 0 otherwise.
+  double SeparateStateBytes() const { return separate_state_bytes_; }
 
  private:
   int sliding_window_tokens_;
   int block_tokens_;
   double full_bytes_per_token_;     // summed over full-attention layers
   double sliding_bytes_per_token_;  // summed over sliding-window layers
-  double state_bytes_;              // summed over linear-attention layers
+  double state_bytes_;              // summed over linear-attention layers, in the KV pool
+  double separate_state_bytes_ = 0;  // summed over linear-attention layers, own pool
   double block_bytes_;
 };
 

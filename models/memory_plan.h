@@ -1,12 +1,22 @@
-// How one GPU's HBM is divided: weights, the runtime's activation reserve, and the KV cache.
+// How one GPU's HBM is divided: weights, activations and workspaces, and the KV cache, by the
+// serving stack's own rule (RuntimeSpec::memory_fraction_of):
 //
-//   usable   = gpu_memory_utilization × HBM
-//   kv       = usable − weights per GPU − activation reserve
+//   total:                  KV = fraction × HBM − weights − activations   (vLLM, ATOM)
+//   weights_and_kv:         KV = fraction × HBM − weights                 (SGLang)
+//   free_after_activations: KV = fraction × (HBM − weights − activations) (TensorRT-LLM)
+//
+// "Activations" is the runtime's activation_reserve_gb when given, else ActivationPeakBytes()
+// plus the runtime's non-torch reserve (CUDA context, communication buffers, graphs).
 //
 // Weights per GPU (of the fullest pipeline stage; the first stage holds the embedding, the last
-// the LM head): attention, dense FFN, shared experts and the (vocab-parallel) embedding and
-// LM head are split tp ways; routed experts ep ways under expert parallelism or tp ways under
-// expert tensor-parallelism; the router is replicated.
+// the LM head): attention and the (vocab-parallel) embedding and LM head are split tp ways,
+// dense FFN and shared experts dense_tp ways, routed experts over ep groups of tp / ep GPUs
+// (plus redundant replicas), the router is replicated.
+//
+// Linear-attention state (hybrid models) follows the stack's layout (models/kv_cache.h): inside
+// the KV pool (vLLM, page-aligned) or in its own pool (SGLang: rest × 0.9 / 1.9 of the memory
+// after weights, --mamba-full-memory-ratio 0.9; running requests capped at slots / 3 with the
+// radix cache on: docs/research/hybrid_amd_overlap.md §A.3).
 #pragma once
 
 #include <cstdint>
@@ -22,13 +32,26 @@ namespace moesim {
 
 double WeightBytesPerGpu(const ModelSpec& model, const ParallelPlan& plan);
 
+// Peak activation bytes of one GPU in the stack's profiling forward pass: max_num_batched_tokens
+// tokens through one layer (residual and hidden states, the larger of the attention and the
+// MoE / MLP intermediates) plus fp32 logits and probabilities of max_num_seqs sequences.
+double ActivationPeakBytes(const ModelSpec& model, const RuntimeSpec& runtime,
+                           const ParallelPlan& plan);
+
+// The linear-attention state layout of the stack (models/kv_cache.h).
+LinearStateLayout StateLayoutOf(const RuntimeSpec& runtime);
+
 struct MemoryPlan {
-  double usable_bytes = 0;
+  double total_bytes = 0;        // HBM
+  double usable_bytes = 0;       // what the stack's fraction grants weights + KV (+ activations)
   double weight_bytes = 0;
-  double reserve_bytes = 0;
+  double reserve_bytes = 0;      // activations, workspaces, non-torch memory
+  double state_pool_bytes = 0;   // separate linear-state pool (SGLang), else 0
   double kv_budget_bytes = 0;
   int64_t kv_blocks = 0;
-  int64_t kv_capacity_tokens = 0;  // blocks × block tokens (what vLLM reports)
+  int64_t kv_capacity_tokens = 0;  // blocks × block tokens (what the stack reports)
+  int64_t state_slots = 0;         // sequences the separate state pool holds (0: no such pool)
+  int64_t running_cap_by_state = 0;  // running requests the state pool allows (0: no cap)
 };
 
 // Fails (with a message naming every term) unless one sequence of `max_sequence_tokens` fits.

@@ -119,21 +119,21 @@ double ModelSpec::KvBytesPerTokenPerLayer(int attention_tp) const {
   return 2.0 * heads_per_rank * a.head_dim * ElementBytes(kv_dtype);
 }
 
-double ModelSpec::LinearStateBytesPerLayer(int attention_tp) const {
+double ModelSpec::LinearStateBytesPerLayer(int attention_tp, double state_bytes) const {
   const LinearAttentionSpec& l = linear;
   const double conv_elems =
       (2.0 * l.k_heads * l.k_dim + double(l.v_heads) * l.v_dim) * (l.conv_kernel - 1);
   const double state_elems = double(l.v_heads) * l.k_dim * l.v_dim;
-  return (conv_elems * ElementBytes(DType::kBf16) + state_elems * l.state_bytes_per_element) /
+  return (conv_elems * ElementBytes(DType::kBf16) + state_elems * state_bytes) /
          attention_tp;
 }
 
-double ModelSpec::SequenceKvBytes(int64_t tokens, int attention_tp) const {
+double ModelSpec::SequenceKvBytes(int64_t tokens, int attention_tp, double state_bytes) const {
   const double per_token = KvBytesPerTokenPerLayer(attention_tp);
   const double window_tokens = std::min<double>(tokens, sliding_window_tokens);
   return CountLayers(LayerAttention::kFull) * per_token * double(tokens) +
          CountLayers(LayerAttention::kSliding) * per_token * window_tokens +
-         CountLayers(LayerAttention::kLinear) * LinearStateBytesPerLayer(attention_tp);
+         CountLayers(LayerAttention::kLinear) * LinearStateBytesPerLayer(attention_tp, state_bytes);
 }
 
 namespace {
@@ -194,8 +194,6 @@ absl::Status ParseLinear(JsonObjectReader r, LinearAttentionSpec& l) {
   MOESIM_ASSIGN_OR_RETURN(l.k_dim, PositiveInt(r, "k_dim"));
   MOESIM_ASSIGN_OR_RETURN(l.v_dim, PositiveInt(r, "v_dim"));
   MOESIM_ASSIGN_OR_RETURN(l.conv_kernel, PositiveInt(r, "conv_kernel"));
-  MOESIM_ASSIGN_OR_RETURN(l.state_bytes_per_element,
-                          r.Number("state_bytes_per_element", NumberRule::Between(1, 8)));
   return r.Finish();
 }
 
@@ -280,6 +278,10 @@ absl::StatusOr<ModelSpec> ParseModelSpec(const nlohmann::json& value, const Json
     m.expert_weight_dtype = m.weight_dtype;
   }
   MOESIM_ASSIGN_OR_RETURN(m.kv_dtype, ReadDType(r, "kv_dtype"));
+  MOESIM_ASSIGN_OR_RETURN(std::string scaling, r.EnumOr("fp8_scaling", "block", {"block", "tensor"}));
+  m.fp8_block_scaled = scaling == "block";
+  MOESIM_ASSIGN_OR_RETURN(m.max_context_tokens,
+                          r.Integer("max_context_tokens", NumberRule::Between(1, 1e9)));
   MOESIM_RETURN_IF_ERROR(r.Finish());
 
   if (m.moe.first_dense_layers > 0 && m.moe.dense_inter == 0) {
@@ -334,8 +336,7 @@ nlohmann::json ModelSpecToJson(const ModelSpec& m) {
                              {"v_heads", m.linear.v_heads},
                              {"k_dim", m.linear.k_dim},
                              {"v_dim", m.linear.v_dim},
-                             {"conv_kernel", m.linear.conv_kernel},
-                             {"state_bytes_per_element", m.linear.state_bytes_per_element}};
+                             {"conv_kernel", m.linear.conv_kernel}};
   }
   j["moe"] = {{"routed_experts", m.moe.routed_experts},
               {"top_k", m.moe.top_k},
@@ -351,6 +352,8 @@ nlohmann::json ModelSpecToJson(const ModelSpec& m) {
   j["weight_dtype"] = DTypeName(m.weight_dtype);
   j["expert_weight_dtype"] = DTypeName(m.expert_weight_dtype);
   j["kv_dtype"] = DTypeName(m.kv_dtype);
+  j["fp8_scaling"] = m.fp8_block_scaled ? "block" : "tensor";
+  j["max_context_tokens"] = m.max_context_tokens;
   return j;
 }
 

@@ -46,7 +46,8 @@ struct LinearAttentionSpec {
   int k_dim = 0;
   int v_dim = 0;
   int conv_kernel = 0;
-  double state_bytes_per_element = 0;  // recurrent state precision (fp32 in SGLang: 4)
+  // The recurrent state's precision is the serving stack's choice (RuntimeSpec::
+  // linear_state_bytes), not the checkpoint's.
 };
 
 struct MoeSpec {
@@ -78,6 +79,11 @@ struct ModelSpec {
   DType weight_dtype = DType::kBf16;  // attention, dense FFN and shared experts
   DType expert_weight_dtype = DType::kBf16;  // routed experts
   DType kv_dtype = DType::kBf16;
+  // How fp8 weights are scaled: per 128x128 block (DeepSeek / Qwen3 FP8 checkpoints, DeepGEMM)
+  // or per tensor with per-token activation scales (vLLM --quantization fp8 on the fly). Picks
+  // the GEMM kernel class (models/kernel_table.h).
+  bool fp8_block_scaled = true;
+  int64_t max_context_tokens = 0;  // max_position_embeddings of the HF config
   // Embedding, LM head, router and norms stay bf16 (as vLLM / SGLang keep them).
 
   LayerAttention AttentionOf(int layer) const {
@@ -105,10 +111,11 @@ struct ModelSpec {
   // is sharded `attention_tp` ways (GQA kv heads are sharded but replicated when tp > kv_heads;
   // the MLA latent is replicated on every rank).
   double KvBytesPerTokenPerLayer(int attention_tp) const;
-  // Fixed linear-attention state of one sequence in one linear layer, for one GPU.
-  double LinearStateBytesPerLayer(int attention_tp) const;
+  // Fixed linear-attention state of one sequence in one linear layer, for one GPU: the conv
+  // window in bf16 plus the recurrent state at `state_bytes` per element.
+  double LinearStateBytesPerLayer(int attention_tp, double state_bytes) const;
   // KV footprint of one sequence holding `tokens` tokens, summed over layers, on one GPU.
-  double SequenceKvBytes(int64_t tokens, int attention_tp) const;
+  double SequenceKvBytes(int64_t tokens, int attention_tp, double state_bytes = 2) const;
 };
 
 absl::StatusOr<ModelSpec> ParseModelSpec(const nlohmann::json& value, const JsonLocation& where,

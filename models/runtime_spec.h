@@ -1,8 +1,13 @@
-// The serving stack on one GPU server (vLLM-, SGLang- or TRT-LLM-like): how kernels are launched,
-// what the host CPU does each step, how memory is budgeted and how batches are formed.
+// The serving stack on one GPU server (vLLM, SGLang, TensorRT-LLM, ATOM): how its host spends
+// time each step, how kernels are launched, how memory is budgeted, how batches are formed and
+// which kernels it fuses.
 //
-// Values come from runtime presets (models/presets/runtimes.json, each with its source) with
-// scenario overrides under "runtime".
+// Values come from runtime presets (models/presets/runtimes.json, each with its source and the
+// stack version it describes) with scenario overrides under "runtime". Some defaults of a stack
+// depend on the GPU and the plan (SGLang's CUDA-graph batch cap and prefill chunk follow GPU
+// memory and TP; vLLM's batch limits follow GPU memory): such fields may be left out of a
+// preset and are then filled by ResolveRuntimeDefaults() (models/serving_stack_rules.h) with the
+// stack's own rule.
 #pragma once
 
 #include <optional>
@@ -11,40 +16,101 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "absl/status/statusor.h"
+#include "models/dtype.h"
 #include "models/json_reader.h"
 
 namespace moesim {
 
 enum class ExecutionMode {
-  kEager,      // every kernel launched from Python: the CPU issues one kernel per launch gap
-  kCudaGraph,  // one graph replay per step: a launch cost per graph plus a small one per node
+  kEager,      // every kernel launched from the host: the CPU issues one kernel per launch gap
+  kCudaGraph,  // decode batches replay captured CUDA graphs up to the capture cap
+};
+
+// Which project's rules give the defaults a preset leaves open.
+enum class StackFamily { kVllm, kSglang, kTrtllm, kAtom };
+
+// How a step is formed when prompts wait (docs/research/serving_stacks.md §0).
+enum class Batching {
+  kMixed,         // prefill chunks ride along with the decode tokens of one step (vLLM, TRT-LLM)
+  kPrefillFirst,  // a waiting prompt gets its own prefill step; decodes wait (SGLang, ATOM)
+};
+
+// What the memory fraction is a fraction of (docs/research/serving_stacks.md §0).
+enum class MemoryFractionOf {
+  kTotal,                 // vLLM gpu_memory_utilization, ATOM: weights + activations + KV
+  kWeightsAndKv,          // SGLang mem_fraction_static: weights + KV pool only
+  kFreeAfterActivations,  // TRT-LLM free_gpu_memory_fraction: of what weights and peak leave
+};
+
+// How a step that a full CUDA graph cannot cover (prefill tokens, or more sequences than the
+// capture cap) launches its kernels.
+enum class UncapturedLaunch {
+  kEager,      // every kernel from the host
+  kPiecewise,  // vLLM FULL_AND_PIECEWISE: graph pieces between attention layers, attention eager
 };
 
 struct RuntimeSpec {
   std::string name;
   std::string description;
+  std::string version;  // the stack release the preset describes
+  StackFamily family = StackFamily::kVllm;
   ExecutionMode mode = ExecutionMode::kEager;
 
-  double eager_launch_gap_us = 0;       // CPU time between two eager kernel launches
-  double graph_launch_us = 0;           // CPU cost of one CUDA-graph replay
-  double graph_node_us = 0;             // GPU-side cost added to every kernel node in a graph
-  double host_step_overhead_us = 0;     // CPU work per step before the first launch
-  double host_per_seq_overhead_us = 0;  // CPU work per running sequence per step
-  double allreduce_latency_us = 0;      // fixed cost of one all-reduce kernel beyond its transfer
-  double p2p_latency_us = 0;            // fixed cost of one pipeline-stage send beyond its transfer
+  // --- Host work per step (scheduling, input preparation, sampling bookkeeping, output) ---
+  // Measured separately per execution mode: eager constants describe eager runs only.
+  bool host_overlap = false;  // the host prepares step n+1 while the GPU runs step n
+  double eager_host_step_us = 0;
+  double eager_host_per_seq_us = 0;
+  double graph_host_step_us = 0;
+  double graph_host_per_seq_us = 0;
 
-  double gpu_memory_utilization = 0;      // fraction of HBM the engine may use
-  double activation_reserve_gb = 0;       // of that, kept for activations / workspaces (1e9 B)
-  int kv_block_tokens = 0;                // paged-KV block size in tokens
-  int max_num_seqs = 0;                   // running-sequence cap
-  int max_num_batched_tokens = 0;         // token budget per step (decode + chunked prefill)
-  bool dynamic_activation_quant = false;  // fp8 GEMMs quantise activations in their own kernel
-  // Achieved / peak HBM bandwidth of this stack's decode-attention kernel (paged KV reads).
-  // Absent: the GPU preset's attention_hbm_efficiency (measured on TRT-LLM kernels) applies.
-  std::optional<double> attention_hbm_efficiency;
+  // --- Kernel launch ---
+  double eager_launch_gap_us = 0;  // CPU time between two kernel launches from the host
+  double graph_launch_us = 0;      // CPU cost of one CUDA-graph (or graph piece) replay
+  std::optional<int> cuda_graph_max_batch;  // largest captured decode batch (resolved)
+  UncapturedLaunch uncaptured_launch = UncapturedLaunch::kEager;
+
+  // --- Collectives ---
+  double allreduce_latency_us = 0;  // fixed cost of one all-reduce kernel beyond its transfer
+  double p2p_latency_us = 0;        // fixed cost of one pipeline-stage send beyond its transfer
+
+  // --- Memory ---
+  std::optional<double> memory_fraction;  // resolved (SGLang derives it from its reserve rule)
+  MemoryFractionOf memory_fraction_of = MemoryFractionOf::kTotal;
+  // Activations, workspaces and non-torch memory (NCCL, CUDA context, graphs) outside weights
+  // and KV, where the stack's rule subtracts them (kTotal, kFreeAfterActivations). Absent: the
+  // model's activation peak for the token budget plus non_torch_reserve_gb (memory_plan.h).
+  std::optional<double> activation_reserve_gb;
+  double non_torch_reserve_gb = 0;
+  // Bytes per element of a linear-attention layer's recurrent state ("linear_state_dtype":
+  // "bf16" 2, "fp32" 4): vLLM keeps the model dtype, SGLang fp32 (research notes §A.1).
+  double linear_state_bytes = 2;
+
+  // --- Batching ---
+  int kv_block_tokens = 0;                    // paged-KV block (page) size in tokens
+  std::optional<int> max_num_seqs;            // running-sequence cap (resolved)
+  std::optional<int> max_num_batched_tokens;  // token budget per step / prefill chunk (resolved)
+  Batching batching = Batching::kMixed;
+
+  // --- Kernels the stack fuses (each fused pair is one kernel fewer per layer) ---
+  bool dynamic_activation_quant = false;  // fp8 GEMMs quantise activations per token
+  bool fuse_act_quant = false;            // ...inside the preceding norm / activation kernel
+  bool fuse_allreduce_norm = false;       // TP all-reduce + residual add + RMSNorm in one kernel
+  bool fuse_qk_norm_rope = false;         // q/k head norms and rotary embedding in one kernel
+  // Kernels of one fused-MoE block with bf16 experts (align ... combine); quantised experts add
+  // their two activation-quant kernels unless fuse_act_quant.
+  int moe_kernels = 0;
+
+  double MemoryFraction() const { return *memory_fraction; }
+  int MaxNumSeqs() const { return *max_num_seqs; }
+  int MaxNumBatchedTokens() const { return *max_num_batched_tokens; }
+  int CudaGraphMaxBatch() const { return *cuda_graph_max_batch; }
+  // Host CPU time of one step with `running` sequences in the current execution mode (seconds).
+  double HostStepSeconds(int64_t running) const;
 };
 
 const char* ExecutionModeName(ExecutionMode mode);  // "eager", "cuda_graph"
+const char* StackFamilyName(StackFamily f);         // "vllm", "sglang", "trtllm", "atom"
 
 absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const JsonLocation& where,
                                              const std::string& name);

@@ -76,7 +76,10 @@ int CmdExplain(const PresetLibrary& presets, const std::string& path) {
   return kExitOk;
 }
 
-int CmdValidate(const PresetLibrary& presets, const std::string& dir, int jobs) {
+// Runs every reference scenario in `dir` (not recursive), prints one line per reference (unless
+// `summary_only`) and the per-metric error summary, and writes rows + summary to `json_out`.
+int CmdValidate(const PresetLibrary& presets, const std::string& dir, int jobs, bool summary_only,
+                const std::string& json_out) {
   std::vector<std::string> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -104,19 +107,37 @@ int CmdValidate(const PresetLibrary& presets, const std::string& dir, int jobs) 
     });
   }
   const auto results = moesim::RunInSubprocesses(work, jobs);
-  bool all_pass = true;
-  std::printf("%-34s %-34s %12s %12s %8s %6s  %s\n", "scenario", "metric", "measured", "predicted",
-              "error%", "tol%", "result");
+  std::vector<moesim::ScenarioValidation> validated;
+  int name_width = 34;
   for (size_t i = 0; i < scenarios.size(); ++i) {
     if (!results[i].ok()) return Fail(results[i].status());
     const auto report = nlohmann::json::parse(*results[i]);
     auto rows = moesim::CompareWithReferences(scenarios[i], report);
     if (!rows.ok()) return Fail(rows.status());
-    for (const auto& r : *rows) {
+    validated.push_back({scenarios[i].name, moesim::LabelsFor(scenarios[i]), std::move(*rows)});
+    name_width = std::max(name_width, static_cast<int>(scenarios[i].name.size()));
+  }
+  bool all_pass = true;
+  if (!summary_only) {
+    std::printf("%-*s %-36s %12s %12s %8s %6s  %s\n", name_width, "scenario", "metric", "measured",
+                "predicted", "error%", "tol%", "result");
+  }
+  for (const auto& v : validated) {
+    for (const auto& r : v.rows) {
       all_pass = all_pass && r.pass;
-      std::printf("%-34s %-34s %12.6g %12.6g %+8.1f %6.1f  %s\n", r.scenario.c_str(),
+      if (summary_only) continue;
+      std::printf("%-*s %-36s %12.6g %12.6g %+8.1f %6.1f  %s\n", name_width, r.scenario.c_str(),
                   r.metric.c_str(), r.measured, r.predicted, r.error_pct, r.tolerance_pct,
                   r.pass ? "pass" : "FAIL");
+    }
+  }
+  const moesim::ValidationSummary summary = moesim::SummarizeValidation(validated);
+  std::printf("%s%s\n", summary_only ? "" : "\n", moesim::FormatValidationSummary(summary).c_str());
+  if (!json_out.empty()) {
+    const nlohmann::json doc = {{"rows", moesim::ValidationRowsToJson(validated)},
+                                {"summary", moesim::ValidationSummaryToJson(summary)}};
+    if (!WriteFile(json_out, doc.dump(2) + "\n")) {
+      return Fail(absl::InvalidArgumentError(json_out + ": cannot write"));
     }
   }
   std::printf("%s\n", all_pass ? "all predictions within tolerance"
@@ -153,15 +174,16 @@ int CmdPresets(const PresetLibrary& presets) {
                                                  m->CountLayers(moesim::LayerAttention::kSliding)));
   }
   std::printf("\nRuntimes (serving stacks)\n");
-  std::printf("  %-14s %-11s %14s %12s %14s %14s\n", "name", "mode", "eager gap us", "graph us",
-              "host/step us", "host/seq us");
+  std::printf("  %-10s %-11s %-8s %12s %10s %16s %15s  %s\n", "name", "mode", "overlap",
+              "eager gap us", "graph us", "graph host/step", "graph host/seq", "version");
   for (const auto& name : presets.Names(PresetKind::kRuntime)) {
-    const auto& r = *presets.Find(PresetKind::kRuntime, name);
-    std::printf("  %-14s %-11s %14.1f %12.1f %14.1f %14.1f\n", name.c_str(),
-                r["execution_mode"].get<std::string>().c_str(),
-                r["eager_launch_gap_us"].get<double>(), r["graph_launch_us"].get<double>(),
-                r["host_step_overhead_us"].get<double>(),
-                r["host_per_seq_overhead_us"].get<double>());
+    auto r = moesim::ParseRuntimeSpec(*presets.Find(PresetKind::kRuntime, name),
+                                      {"runtimes.json", "$." + name}, name);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("  %-10s %-11s %-8s %12.1f %10.1f %16.1f %15.1f  %s\n", name.c_str(),
+                moesim::ExecutionModeName(r->mode), r->host_overlap ? "yes" : "no",
+                r->eager_launch_gap_us, r->graph_launch_us, r->graph_host_step_us,
+                r->graph_host_per_seq_us, r->version.c_str());
   }
   std::printf("\nFabrics (per direction; collectives: ring-step latency, protocol efficiency)\n");
   std::printf("  %-12s %10s %12s %12s %14s\n", "name", "GB/s", "hop us", "step us", "eff @1 MiB");
@@ -200,6 +222,10 @@ int main(int argc, char** argv) {
   validate->add_option("dir", dir, "directory of reference scenarios")->required();
   validate->add_option("--jobs", jobs, "simulations run in parallel (one process each)")
       ->check(CLI::Range(1, 64));
+  bool summary_only = false;
+  validate->add_flag("--summary-only", summary_only,
+                     "print only the per-metric error summary, not one line per reference");
+  validate->add_option("--json", json_out, "also write every row and the summary as JSON");
   auto* explain = app.add_subcommand(
       "explain", "print the fully resolved scenario, with every preset value and default");
   explain->add_option("scenario", scenario_path, "scenario JSON file")->required();
@@ -216,7 +242,7 @@ int main(int argc, char** argv) {
     auto presets = PresetLibrary::Load(preset_dir);
     if (!presets.ok()) return Fail(presets.status());
     if (*run) return CmdRun(*presets, scenario_path, json_out, csv_out, quiet);
-    if (*validate) return CmdValidate(*presets, dir, jobs);
+    if (*validate) return CmdValidate(*presets, dir, jobs, summary_only, json_out);
     if (*explain) return CmdExplain(*presets, scenario_path);
     if (*presets_cmd) return CmdPresets(*presets);
   } catch (const std::exception& e) {

@@ -115,6 +115,37 @@ absl::StatusOr<CollectivePattern> CollectivePattern::RingAllReduce(const Cluster
               2 * (per - 1) + 2 * (m - 1));
 }
 
+absl::StatusOr<CollectivePattern> CollectivePattern::OneShotAllReduce(const ClusterGraph& graph,
+                                                                      std::vector<int> gpus) {
+  const int n = static_cast<int>(gpus.size());
+  std::vector<Transfer> unit;
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < n; ++j) {
+      if (i != j) unit.push_back({gpus[i], gpus[j], 1.0});
+    }
+  }
+  return Make(graph, Kind::kOneShotAllReduce, std::move(gpus), std::move(unit), n > 1 ? 1 : 0);
+}
+
+absl::StatusOr<CollectivePattern> CollectivePattern::TwoShotAllReduce(const ClusterGraph& graph,
+                                                                      std::vector<int> gpus) {
+  const int n = static_cast<int>(gpus.size());
+  std::vector<Transfer> unit;
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < n; ++j) {
+      if (i != j) unit.push_back({gpus[i], gpus[j], 2.0 / n});
+    }
+  }
+  return Make(graph, Kind::kTwoShotAllReduce, std::move(gpus), std::move(unit), n > 1 ? 2 : 0);
+}
+
+bool CollectivePattern::ScaleUpOnly() const {
+  for (int d : dirs_) {
+    if (graph_->links()[d / 2].tier != LinkTier::kScaleUp) return false;
+  }
+  return true;
+}
+
 absl::StatusOr<CollectivePattern> CollectivePattern::AllToAll(const ClusterGraph& graph,
                                                               std::vector<int> gpus) {
   const int n = static_cast<int>(gpus.size());

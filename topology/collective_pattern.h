@@ -11,6 +11,10 @@
 //    i+1 (steps 2(n−1)); over several servers with g GPUs each, NCCL-like hierarchical rings:
 //    a ring inside each server (2(g−1)/g × S per GPU) plus one ring per local rank across the
 //    m servers over its 1/g shard (2(m−1)/m × S/g on that GPU's NIC); steps 2(g−1) + 2(m−1);
+//  * one-shot all-reduce (vLLM / SGLang / TensorRT-LLM custom all-reduce for small messages
+//    inside an NVLink domain): every GPU reads the whole message of every peer; steps = 1;
+//  * two-shot all-reduce (the same kernels for larger messages): reduce-scatter then
+//    all-gather over direct peer links, 2 S / n per ordered pair; steps = 2;
 //  * all-to-all: every ordered pair exchanges S / n; steps = 1;
 //  * send: one transfer of S between two GPUs (pipeline stages); steps = 1.
 // The same wire transfers are what the SimGrid paths (engine/collective_runner.h) send, so on an
@@ -36,10 +40,14 @@ struct CollectiveCost {
 
 class CollectivePattern {
  public:
-  enum class Kind { kRingAllReduce, kAllToAll, kSend };
+  enum class Kind { kRingAllReduce, kOneShotAllReduce, kTwoShotAllReduce, kAllToAll, kSend };
 
   static absl::StatusOr<CollectivePattern> RingAllReduce(const ClusterGraph& graph,
                                                          std::vector<int> gpus);
+  static absl::StatusOr<CollectivePattern> OneShotAllReduce(const ClusterGraph& graph,
+                                                            std::vector<int> gpus);
+  static absl::StatusOr<CollectivePattern> TwoShotAllReduce(const ClusterGraph& graph,
+                                                            std::vector<int> gpus);
   static absl::StatusOr<CollectivePattern> AllToAll(const ClusterGraph& graph,
                                                     std::vector<int> gpus);
   static absl::StatusOr<CollectivePattern> Send(const ClusterGraph& graph, int from_gpu,
@@ -72,6 +80,8 @@ class CollectivePattern {
   std::vector<Transfer> WireTransfers(double message_bytes, const Weights& w = {}) const;
   // Link directions (2·link + (up ? 0 : 1)) any transfer of the pattern crosses.
   std::vector<int> LinkDirections() const;
+  // Whether every transfer stays on scale-up (NVLink / xGMI) links.
+  bool ScaleUpOnly() const;
 
  private:
   struct Flow {

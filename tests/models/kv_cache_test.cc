@@ -159,7 +159,7 @@ TEST_CASE("KvFootprint::BlocksFor equals the closed form for every preset", "[kv
       const double per = m.KvBytesPerTokenPerLayer(tp);
       const double full = per * m.CountLayers(LayerAttention::kFull);
       const double sliding = per * m.CountLayers(LayerAttention::kSliding);
-      const double state = m.LinearStateBytesPerLayer(tp) * m.CountLayers(LayerAttention::kLinear);
+      const double state = m.LinearStateBytesPerLayer(tp, 2.0) * m.CountLayers(LayerAttention::kLinear);
       const double block = (full > 0 ? full : sliding) * 16;
       REQUIRE(fp.BlockBytes() == block);
       bool all_match = true;

@@ -120,9 +120,11 @@ TEST_CASE("KV bytes per GPU under tensor parallelism", "[model_spec]") {
 }
 
 // calibration.md §4.2, Qwen3-Next linear attention: conv 8192×3 = 24,576 elems BF16 + SSM
-// 32×128×128 = 524,288 elems FP32 per layer = 2,146,304 B → ×36 GDN layers ≈ 77 MB/sequence
-// (77,266,944 B; checked within 1% of 77e6 and exactly), plus full-attn KV of 12 layers ×
-// 2·2·256·2 = 24 KiB/token (exact). Linear state is sharded by attention TP (§4.2).
+// 32×128×128 = 524,288 elems FP32 (SGLang's state dtype) per layer = 2,146,304 B → ×36 GDN
+// layers ≈ 77 MB/sequence (77,266,944 B; checked within 1% of 77e6 and exactly), plus full-attn
+// KV of 12 layers × 2·2·256·2 = 24 KiB/token (exact). Linear state is sharded by attention TP
+// (§4.2). With vLLM's default bf16 state (docs/research/hybrid_amd_overlap.md §A.1) a layer
+// holds 49,152 + 1,048,576 B: 39.5 MB per sequence.
 TEST_CASE("Qwen3-Next linear-attention state and full-attention KV", "[model_spec]") {
   const ModelSpec m = Preset("Qwen3-Next-80B-A3B");
   CHECK(m.CountLayers(LayerAttention::kLinear) == 36);
@@ -130,13 +132,14 @@ TEST_CASE("Qwen3-Next linear-attention state and full-attention KV", "[model_spe
   CHECK(m.CountLayers(LayerAttention::kSliding) == 0);
   CHECK(m.AttentionOf(0) == LayerAttention::kLinear);
   CHECK(m.AttentionOf(3) == LayerAttention::kFull);  // every 4th layer (full_attention_interval)
-  CHECK(m.LinearStateBytesPerLayer(1) == 2146304.0);
-  CHECK(36 * m.LinearStateBytesPerLayer(1) == Approx(77e6).epsilon(0.01));
+  CHECK(m.LinearStateBytesPerLayer(1, 4.0) == 2146304.0);
+  CHECK(36 * m.LinearStateBytesPerLayer(1, 2.0) == 36 * (49152.0 + 1048576.0));
+  CHECK(36 * m.LinearStateBytesPerLayer(1, 4.0) == Approx(77e6).epsilon(0.01));
   CHECK(m.KvBytesPerTokenPerLayer(1) * m.CountLayers(LayerAttention::kFull) == 24.0 * 1024);
   // One sequence: 24 KiB per token + the constant state.
-  CHECK(m.SequenceKvBytes(0, 1) == 36 * 2146304.0);
-  CHECK(m.SequenceKvBytes(1000, 1) == 1000 * 24576.0 + 36 * 2146304.0);
-  CHECK(m.LinearStateBytesPerLayer(2) == 2146304.0 / 2);
+  CHECK(m.SequenceKvBytes(0, 1, 4.0) == 36 * 2146304.0);
+  CHECK(m.SequenceKvBytes(1000, 1, 4.0) == 1000 * 24576.0 + 36 * 2146304.0);
+  CHECK(m.LinearStateBytesPerLayer(2, 4.0) == 2146304.0 / 2);
 }
 
 // calibration.md §4.2 sliding window: gpt-oss holds min(ctx, 128) tokens in its 18 sliding

@@ -129,25 +129,31 @@ TEST_CASE("Every numeric leaf of every preset has a source", "[preset_library]")
   }
 }
 
-// A wrapped leaf's own source wins over the preset-level one (Qwen3-Next's
-// linear_attention.state_bytes_per_element cites calibration.md §4.2 [M4]; H100's hbm_gb cites
+// A wrapped leaf's own source wins over the preset-level one (Qwen3-Next's max_context_tokens
+// cites its HF config; SGLang's linear_state_dtype cites the research notes; H100's hbm_gb cites
 // §1.1 [S5]) and wrappers are stripped from Find()'s values.
 TEST_CASE("Sources keeps per-leaf sources and Find strips wrappers", "[preset_library]") {
   const PresetLibrary lib = Lib();
   const auto qn = lib.Sources(PresetKind::kModel, "Qwen3-Next-80B-A3B");
-  REQUIRE(qn.count("linear_attention.state_bytes_per_element") == 1);
-  CHECK_THAT(qn.at("linear_attention.state_bytes_per_element"), Catch::Contains("§4.2"));
+  REQUIRE(qn.count("max_context_tokens") == 1);
+  CHECK_THAT(qn.at("max_context_tokens"), Catch::Contains("max_position_embeddings"));
   REQUIRE(qn.count("layers") == 1);
   CHECK_THAT(qn.at("layers"), Catch::Contains("§4.1"));
   const json* m = lib.Find(PresetKind::kModel, "Qwen3-Next-80B-A3B");
   REQUIRE(m != nullptr);
-  CHECK((*m)["linear_attention"]["state_bytes_per_element"] == 4);
+  CHECK((*m)["max_context_tokens"] == 262144);
+  const auto sgl = lib.Sources(PresetKind::kRuntime, "sglang");
+  REQUIRE(sgl.count("linear_state_dtype") == 1);
+  CHECK_THAT(sgl.at("linear_state_dtype"), Catch::Contains("float32"));
+  CHECK((*lib.Find(PresetKind::kRuntime, "sglang"))["linear_state_dtype"] == "fp32");
   CHECK_FALSE(m->contains("source"));
 
   const json* h100 = lib.Find(PresetKind::kGpu, "H100");
   REQUIRE(h100 != nullptr);
   CHECK((*h100)["hbm_gb"].is_number());
-  CHECK((*h100)["gemm_mfu_vs_tokens"].is_array());
+  CHECK((*h100)["kernels"]["gemm"]["bf16"]["mfu_vs_rows"].is_array());
+  CHECK_THAT(lib.Sources(PresetKind::kGpu, "H100").at("kernels.gemm.bf16"),
+             Catch::Contains("tables_gemm.md"));
   CHECK_THAT(lib.Sources(PresetKind::kGpu, "H100").at("hbm_gb"), Catch::Contains("§1.1"));
 
   CHECK(lib.Find(PresetKind::kGpu, "H300") == nullptr);

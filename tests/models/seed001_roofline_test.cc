@@ -19,16 +19,19 @@ struct Fixture {
     // Seed 001's hardware table: 4500 TFLOP/s dense FP8, 8 TB/s; ideal efficiencies, no floor.
     gpu.fp8_tflops = 4500;
     gpu.hbm_tb_per_s = 8.0;
-    gpu.hbm_efficiency = 1.0;
-    gpu.gemm_mfu = EfficiencyCurve({{1.0, 1.0}});
-    gpu.kernel_floor_us = 0.0;
+    MoeClass ideal;
+    ideal.hbm_efficiency = 1.0;
+    ideal.mfu_vs_rows = EfficiencyCurve({{1.0, 1.0}});
+    gpu.kernels.moe_fp8 = ideal;
+    gpu.kernels.elementwise.fixed_us = 0.0;
   }
   // The fused MoE block of one rank: T tokens, 8 assignments each, all 32 local experts read.
   Op Block(double tokens) const {
     const ExpertBlockWork w = ExpertBlock(model, tokens, 8 * tokens, 32, 1.0);
     Op op;
-    op.cls = OpClass::kGroupedGemm;
+    op.cls = OpClass::kMoe;
     op.math_dtype = DType::kFp8;
+    op.format = GemmFormat::kFp8Block;
     op.flops = w.flops;
     op.bytes = w.weight_bytes + w.activation_bytes;
     op.gemm_rows = 8 * tokens / 32;

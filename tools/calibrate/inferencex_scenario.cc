@@ -1,0 +1,332 @@
+#include "tools/calibrate/inferencex_scenario.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "models/status_macros.h"
+
+namespace moesim::calibrate {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+constexpr int kGpusPerServer = 8;
+constexpr int kTolerancePct = 30;
+
+const std::map<std::string, std::string>& GpuPresets() {
+  static const std::map<std::string, std::string> m = {
+      {"b200", "B200"},     {"b300", "B300"},     {"gb300", "GB300"},  {"h100", "H100"},
+      {"mi300x", "MI300X"}, {"mi325x", "MI325X"}, {"mi355x", "MI355X"}};
+  return m;
+}
+
+// Which recipe flag carries each runtime override, per stack (empty: the stack has no such
+// flag in the recipes).
+struct StackFlags {
+  std::string preset;
+  std::string memory_fraction;
+  std::string cuda_graph_max_batch;
+  std::string max_num_seqs;
+  std::string max_num_batched_tokens;
+  std::string kv_block_tokens;
+};
+
+const std::map<std::string, StackFlags>& Stacks() {
+  static const std::map<std::string, StackFlags> m = {
+      {"sglang",
+       {"sglang", "mem_fraction_static", "cuda_graph_max_bs", "max_running_requests",
+        "chunked_prefill_size", "page_size"}},
+      {"trt",
+       {"trtllm", "free_gpu_memory_fraction", "cuda_graph_max_bs", "max_batch_size",
+        "max_num_tokens", ""}},
+      {"atom",
+       {"atom", "gpu_memory_utilization", "cudagraph_capture_sizes", "max_num_seqs",
+        "max_num_batched_tokens", "block_size"}},
+  };
+  return m;
+}
+
+// Flags the scenario's hardware, model or deployment sections consume (beyond the runtime's).
+const std::set<std::string>& PlanFlags() {
+  static const std::set<std::string> s = {
+      "tp_size", "ep_size",       "enable_dp_attention", "enable_attention_dp",
+      "dp_size", "kv_cache_dtype"};
+  return s;
+}
+
+absl::Status BadFlag(const RecipeMatch& recipe, const std::string& key, const nlohmann::json& v,
+                     const std::string& expected) {
+  return absl::InvalidArgumentError(absl::StrCat("recipe ", recipe.recipe_id(), ": flag \"", key,
+                                                 "\": got ", v.dump(), ", expected ", expected));
+}
+
+absl::StatusOr<std::optional<int64_t>> PositiveIntFlag(const RecipeMatch& recipe,
+                                                       const std::string& key) {
+  if (key.empty()) return std::optional<int64_t>();
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, recipe.Flag(key));
+  if (v.is_null()) return std::optional<int64_t>();
+  if (!v.is_number_integer() || v.get<int64_t>() <= 0) {
+    return BadFlag(recipe, key, v, "a positive integer or null");
+  }
+  return std::optional<int64_t>(v.get<int64_t>());
+}
+
+absl::StatusOr<std::optional<double>> FractionFlag(const RecipeMatch& recipe,
+                                                   const std::string& key) {
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, recipe.Flag(key));
+  if (v.is_null()) return std::optional<double>();
+  if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > 1) {
+    return BadFlag(recipe, key, v, "a fraction in (0, 1] or null");
+  }
+  return std::optional<double>(v.get<double>());
+}
+
+// The largest captured batch: an integer, or (ATOM's cudagraph_capture_sizes) a list of them.
+absl::StatusOr<std::optional<int64_t>> GraphBatchFlag(const RecipeMatch& recipe,
+                                                      const std::string& key) {
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, recipe.Flag(key));
+  if (!v.is_array()) return PositiveIntFlag(recipe, key);
+  int64_t largest = 0;
+  for (const nlohmann::json& x : v) {
+    if (!x.is_number_integer() || x.get<int64_t>() <= 0) {
+      return BadFlag(recipe, key, v, "a list of positive integers");
+    }
+    largest = std::max(largest, x.get<int64_t>());
+  }
+  if (largest == 0) return BadFlag(recipe, key, v, "a non-empty list");
+  return std::optional<int64_t>(largest);
+}
+
+// A flag value as the description prints it: strings bare, everything else as JSON.
+std::string FlagText(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// A measured value divided by `divisor`, rounded to 12 significant digits so that 5.87 / 1000
+// prints as 0.00587 rather than 0.005870000000000001.
+double Scaled(double value, double divisor) {
+  return std::strtod(absl::StrFormat("%.12g", value / divisor).c_str(), nullptr);
+}
+
+ojson Lengths(int nominal) {
+  // --random-range-ratio 0.8: uniform in [int(0.8 x), x]; integer arithmetic gives the floor.
+  return ojson{{"kind", "uniform"},
+               {"min_tokens", static_cast<int64_t>(nominal) * 4 / 5},
+               {"max_tokens", nominal}};
+}
+
+ojson Reference(const std::string& metric, double value, const std::string& unit,
+                const std::string& source) {
+  return ojson{{"metric", metric},
+               {"value", value},
+               {"unit", unit},
+               {"source", source},
+               {"tolerance_pct", kTolerancePct}};
+}
+
+}  // namespace
+
+std::string SkipReason(const InferencexRow& row) {
+  if (row.disagg) return "disaggregated prefill/decode (disagg=1) is not modelled yet";
+  if (row.spec != "none") {
+    return absl::StrCat("speculative decoding (spec=", row.spec, ") is not modelled yet");
+  }
+  if (Stacks().count(row.framework) == 0) {
+    return absl::StrCat("framework ", row.framework, " has no runtime preset");
+  }
+  if (GpuPresets().count(row.hardware) == 0) {
+    return absl::StrCat("hardware ", row.hardware, " has no GPU preset");
+  }
+  if (!(row.median_tpot_ms > 0) || !(row.median_ttft_s >= 0)) {
+    return "no positive median TPOT (the simulated window cannot be sized)";
+  }
+  return "";
+}
+
+absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& row,
+                                                         const RecipeMatch& recipe,
+                                                         const InputLabels& labels) {
+  if (row.precision != "fp8" && row.precision != "fp4") {
+    return absl::InvalidArgumentError(absl::StrCat("CSV line ", row.line, ": precision \"",
+                                                   row.precision, "\", expected fp8 or fp4"));
+  }
+  ReferenceScenario out;
+  const StackFlags& stack = Stacks().at(row.framework);
+  out.gpu = GpuPresets().at(row.hardware);
+  out.stack = stack.preset;
+
+  // Plan: the recipe must agree with the row on TP and DP attention; its ep_size is what ran.
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> tp_size, PositiveIntFlag(recipe, "tp_size"));
+  if (tp_size && *tp_size != row.tp) {
+    return BadFlag(recipe, "tp_size", *tp_size, absl::StrCat(row.tp, " (the CSV row's TP)"));
+  }
+  bool recipe_dpa = false;
+  for (const char* key : {"enable_dp_attention", "enable_attention_dp"}) {
+    MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, recipe.Flag(key));
+    if (v.is_null()) continue;
+    if (!v.is_boolean()) return BadFlag(recipe, key, v, "true, false or null");
+    recipe_dpa = recipe_dpa || v.get<bool>();
+  }
+  if (recipe_dpa != row.dp_attention) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("recipe ", recipe.recipe_id(), ": DP attention ", recipe_dpa ? "on" : "off",
+                     " but CSV line ", row.line, " says ", row.dp_attention ? "on" : "off"));
+  }
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> ep_size, PositiveIntFlag(recipe, "ep_size"));
+  out.ep_ran = ep_size ? static_cast<int>(*ep_size) : row.ep;
+  if (row.dp_attention ? out.ep_ran != row.tp : (out.ep_ran != 1 && out.ep_ran != row.tp)) {
+    return BadFlag(recipe, "ep_size", out.ep_ran,
+                   row.dp_attention ? absl::StrCat(row.tp, " (TP, with DP attention)")
+                                    : absl::StrCat("1 or ", row.tp, " (TP)"));
+  }
+
+  // Model.
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json kv, recipe.Flag("kv_cache_dtype"));
+  std::string kv_dtype;
+  if (kv == "fp8" || kv == "fp8_e4m3") {
+    kv_dtype = "fp8";
+  } else if (kv.is_null() || kv == "auto" || kv == "bf16") {
+    kv_dtype = "bf16";
+  } else {
+    return BadFlag(recipe, "kv_cache_dtype", kv, "fp8, fp8_e4m3, auto, bf16 or null");
+  }
+
+  // Runtime overrides, only for flags the recipe passes.
+  ojson runtime = {{"preset", stack.preset}};
+  MOESIM_ASSIGN_OR_RETURN(std::optional<double> mem, FractionFlag(recipe, stack.memory_fraction));
+  if (mem) runtime["memory_fraction"] = *mem;
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> graph_bs,
+                          GraphBatchFlag(recipe, stack.cuda_graph_max_batch));
+  if (graph_bs) runtime["cuda_graph_max_batch"] = *graph_bs;
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> seqs, PositiveIntFlag(recipe, stack.max_num_seqs));
+  if (seqs) runtime["max_num_seqs"] = *seqs;
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> tokens,
+                          PositiveIntFlag(recipe, stack.max_num_batched_tokens));
+  if (tokens) runtime["max_num_batched_tokens"] = *tokens;
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> block,
+                          PositiveIntFlag(recipe, stack.kv_block_tokens));
+  if (!block && row.framework == "sglang") {
+    MOESIM_ASSIGN_OR_RETURN(nlohmann::json backend, recipe.Flag("attention_backend"));
+    if (backend == "trtllm_mla") block = 64;  // SGLang forces 64-token pages for this backend
+  }
+  if (block) runtime["kv_block_tokens"] = *block;
+
+  // Deployment.
+  ojson deployment;
+  if (row.dp_attention) {
+    deployment = {
+        {"attention", "data_parallel"}, {"tensor_parallel", 1}, {"expert_parallel", out.ep_ran}};
+    out.plan = absl::StrCat("DP-attention EP", out.ep_ran);
+  } else {
+    deployment = {{"tensor_parallel", row.tp}, {"expert_parallel", out.ep_ran}};
+    out.plan =
+        out.ep_ran > 1 ? absl::StrCat("TP", row.tp, " EP", out.ep_ran) : absl::StrCat("TP", row.tp);
+  }
+
+  // Simulated time, from the row's own latencies.
+  MeasuredLatency measured;
+  measured.ttft_s = row.median_ttft_s;
+  measured.tpot_s = Scaled(row.median_tpot_ms, 1000);
+  measured.osl = row.osl;
+  measured.conc = row.conc;
+  out.window = SizeSimulationWindow(measured);
+
+  // Names.
+  const std::string plan_stem = row.dp_attention ? absl::StrCat("dpa-ep", out.ep_ran)
+                                                 : absl::StrCat("tp", row.tp, "-ep", out.ep_ran);
+  out.stem = absl::StrCat(row.hardware, "-", row.framework, "-", row.precision, "-", plan_stem,
+                          "-isl", row.isl, "-osl", row.osl, "-c", row.conc);
+  const std::string image = row.image.empty() ? "image not recorded" : row.image;
+
+  // Description: which row, which recipe, what the recipe passes that moesim does not model.
+  std::set<std::string> consumed = PlanFlags();
+  for (const std::string* k :
+       {&stack.memory_fraction, &stack.cuda_graph_max_batch, &stack.max_num_seqs,
+        &stack.max_num_batched_tokens, &stack.kv_block_tokens}) {
+    consumed.insert(*k);
+  }
+  std::vector<std::string> unmodelled;
+  for (const std::string& key : recipe.FlagNames()) {
+    if (consumed.count(key) > 0) continue;
+    MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, recipe.Flag(key));
+    if (!v.is_null()) unmodelled.push_back(absl::StrCat(key, "=", FlagText(v)));
+  }
+  std::vector<std::string> env;
+  for (const auto& [key, value] : recipe.env().items()) {
+    env.push_back(absl::StrCat(key, "=", FlagText(value)));
+  }
+  std::string description = absl::StrCat(
+      "InferenceX DeepSeek-R1-0528, aggregated serving. CSV row (", labels.csv, "): ", row.hardware,
+      " ", row.framework, " ", row.precision, ", spec ", row.spec, ", TP", row.tp, " EP", row.ep,
+      " DP-attention ", row.dp_attention ? "on" : "off", ", ISL ", row.isl, " OSL ", row.osl, ", ",
+      row.conc, " clients; ", image, "; ", row.date, "; ", row.run_url, ". Measured: median TPOT ",
+      row.median_tpot_ms_text, " ms, median TTFT ", absl::StrFormat("%g", row.median_ttft_s),
+      " s, ", row.tput_per_gpu_total_text, " total and ", row.output_tput_per_gpu_text,
+      " output tok/s per GPU. Recipe ", recipe.recipe_id(), " (", labels.recipes,
+      "): ", recipe.source(), ", checkpoint ", recipe.model(), ".");
+  if (out.ep_ran != row.ep) {
+    absl::StrAppend(&description, " The MoE ran EP", out.ep_ran,
+                    " (the recipe's ep_size) although the CSV says ep=", row.ep, ".");
+  }
+  if (!unmodelled.empty()) {
+    absl::StrAppend(&description, " Also passed, not modelled: ", absl::StrJoin(unmodelled, ", "),
+                    ".");
+  }
+  if (!env.empty()) absl::StrAppend(&description, " Env: ", absl::StrJoin(env, ", "), ".");
+  absl::StrAppend(
+      &description,
+      absl::StrFormat(" Window sized from the measured latencies: request lifetime "
+                      "%.1f s, warmup %d s, duration %d s%s.",
+                      out.window.lifetime_s, out.window.warmup_s, out.window.duration_s,
+                      out.window.step_capped ? " (capped at 40,000 decode steps: fewer than 30 "
+                                               "requests finish in the window)"
+                                             : ""),
+      " Generated by tools/calibrate/make_reference_set; do not edit.");
+
+  const std::string source = absl::StrCat("InferenceX ", row.run_url, " (", row.framework, " ",
+                                          image, ", ", row.date, ") via ", labels.csv);
+  ojson references = ojson::array();
+  references.push_back(Reference("latency_s.tpot.p50", measured.tpot_s, "s", source));
+  if (row.output_tput_per_gpu > 0) {
+    references.push_back(Reference("throughput.output_tok_per_s_per_gpu", row.output_tput_per_gpu,
+                                   "tok/s per GPU", source));
+  }
+  if (row.tput_per_gpu_total > 0) {
+    references.push_back(Reference("throughput.total_tok_per_s_per_gpu", row.tput_per_gpu_total,
+                                   "tok/s per GPU", source));
+  }
+
+  out.doc =
+      ojson{{"name", absl::StrCat("inferencex-dsr1-", out.stem)},
+            {"description", description},
+            {"hardware", {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", kGpusPerServer}}},
+            {"model",
+             {{"preset", "DeepSeek-R1"},
+              {"weight_dtype", "fp8"},
+              {"expert_weight_dtype", row.precision == "fp4" ? "fp4" : "fp8"},
+              {"kv_dtype", kv_dtype}}},
+            {"runtime", runtime},
+            {"deployment", deployment},
+            {"workload",
+             {{"arrival", "closed_loop"},
+              {"concurrency", row.conc},
+              {"input_tokens", Lengths(row.isl)},
+              {"output_tokens", Lengths(row.osl)}}},
+            {"simulation",
+             {{"duration_s", out.window.duration_s},
+              {"warmup_s", out.window.warmup_s},
+              {"seed", 1},
+              {"fidelity", "step"}}},
+            {"reference", references}};
+  return out;
+}
+
+}  // namespace moesim::calibrate

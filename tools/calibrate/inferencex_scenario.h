@@ -1,0 +1,64 @@
+// One InferenceX CSV row and its server recipe, as a moesim reference scenario
+// (scenarios/reference/inferencex/*.json).
+//
+// What a row becomes:
+//   hardware   the row's GPU preset (b200 -> "B200", mi355x -> "MI355X", ...), 8 GPUs per server
+//   model      "DeepSeek-R1", fp8 weights; MoE experts fp4 for precision fp4; KV fp8 when the
+//              recipe's kv cache dtype is fp8 (fp8_e4m3 / fp8), else bf16
+//   runtime    the stack preset (sglang -> "sglang", trt -> "trtllm", atom -> "atom") and an
+//              override only for each flag the recipe passes: memory_fraction,
+//              cuda_graph_max_batch, max_num_seqs, max_num_batched_tokens, kv_block_tokens
+//              (SGLang's trtllm_mla attention backend forces 64-token pages)
+//   deployment TP and the EP that ran (the recipe's ep_size, which corrects CSV rows that say
+//              ep=1); with DP attention: attention data_parallel, TP 1, EP = the row's TP
+//   workload   closed loop of `conc` clients, lengths uniform in [floor(0.8 x), x] for ISL / OSL
+//   simulation step fidelity, seed 1, warmup and duration from simulation_window.h
+//   reference  median TPOT (s), output and total tok/s per GPU (each only when > 0), 30 %
+//
+//   if (SkipReason(row).empty()) {
+//     MOESIM_ASSIGN_OR_RETURN(ReferenceScenario s, BuildReferenceScenario(row, match, labels));
+//     WriteFile(dir + "/" + s.stem + ".json", s.doc.dump(2) + "\n");
+//   }
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "tools/calibrate/inferencex_row.h"
+#include "tools/calibrate/recipe_book.h"
+#include "tools/calibrate/simulation_window.h"
+
+namespace moesim::calibrate {
+
+// How the generated files name their inputs (fixed, so that the output does not depend on the
+// paths the generator was given).
+struct InputLabels {
+  std::string csv = "../shared/reference/measurements/inferencex_dsr1_training.csv";
+  std::string recipes = "docs/research/inferencex_recipes.json";
+};
+
+// Why a CSV row cannot become a scenario yet ("disaggregated prefill/decode (disagg=1) is not
+// modelled yet", ...), or "" when it can. A row that passes may still lack a recipe.
+std::string SkipReason(const InferencexRow& row);
+
+struct ReferenceScenario {
+  std::string stem;  // file name without ".json": b200-sglang-fp8-tp8-ep1-isl1024-osl1024-c64
+  nlohmann::ordered_json doc;  // keys in the order of scenarios/reference/seed000_*.json
+  // For the set's README.
+  std::string gpu;    // GPU preset
+  std::string stack;  // runtime preset
+  std::string plan;   // "TP8", "TP8 EP8", "DP-attention EP8"
+  int ep_ran = 1;     // expert parallelism that ran (recipe ep_size)
+  SimulationWindow window;
+};
+
+// The scenario of `row` (which SkipReason accepts) under `recipe`. Errors: a recipe flag of the
+// wrong type or inconsistent with the row (tp_size, DP attention, an ep_size that is neither 1
+// nor TP).
+absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& row,
+                                                         const RecipeMatch& recipe,
+                                                         const InputLabels& labels = {});
+
+}  // namespace moesim::calibrate

@@ -1,0 +1,129 @@
+#include "tools/calibrate/reference_set.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "models/status_macros.h"
+
+namespace moesim::calibrate {
+namespace {
+
+struct Generated {
+  InferencexRow row;
+  ReferenceScenario scenario;
+  std::string recipe_id;
+};
+
+std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summary,
+                   const InputLabels& labels) {
+  std::string out = absl::StrCat(
+      "# InferenceX DeepSeek-R1 reference set (generated: do not edit)\n\n",
+      "One scenario per usable row of `", labels.csv, "` (InferenceX DeepSeek-R1-0528 sweeps), ",
+      "with the server recipe of that row from `", labels.recipes, "` (how the recipes were ",
+      "collected: `docs/research/inferencex_recipes.md`). Regenerate after either file "
+      "changes:\n\n",
+      "```sh\n", "build/make_reference_set ", labels.csv, " ", labels.recipes,
+      " --out scenarios/reference/inferencex\n", "```\n\n",
+      "`tests/calibrate/make_reference_set_test.cc` regenerates the set and checks these files ",
+      "are byte-identical. Compare with the simulator: ",
+      "`build/moesim validate scenarios/reference/inferencex --summary-only`.\n\n",
+      "## How a row becomes a scenario\n\n",
+      "- hardware: the row's GPU preset, 8 GPUs per server; model `DeepSeek-R1` with fp8 weights, ",
+      "fp4 MoE experts for precision fp4, an fp8 KV cache when the recipe sets one (else bf16).\n",
+      "- runtime: the stack preset (`sglang`, `trtllm` for trt, `atom`) with an override only ",
+      "where the recipe passes the flag: `memory_fraction` (SGLang mem_fraction_static, TRT ",
+      "free_gpu_memory_fraction, ATOM gpu_memory_utilization), `cuda_graph_max_batch`, ",
+      "`max_num_seqs` (max_running_requests / max_batch_size / max_num_seqs), ",
+      "`max_num_batched_tokens` (chunked_prefill_size / max_num_tokens), `kv_block_tokens` ",
+      "(SGLang's trtllm_mla attention backend forces 64; ATOM block_size). Values that depend on ",
+      "the row (conc, ISL) are the row's.\n",
+      "- deployment: TP and the EP that ran (the recipe's ep_size; some 2025 rows say ep=1 but "
+      "ran ",
+      "EP=TP); with DP attention, `attention: data_parallel`, TP 1, EP = the row's TP.\n",
+      "- workload: closed loop of `conc` clients; input and output lengths uniform in ",
+      "[floor(0.8 x), x] (`--random-range-ratio 0.8`, `--ignore-eos`).\n",
+      "- simulation: step fidelity, seed 1. With L = TTFT + OSL x TPOT (the row's medians): ",
+      "warmup 1.5 L; window at least 2 L and ceil(30 / conc) L (30 finished requests) unless ",
+      "that exceeds 40,000 decode steps; both rounded up to whole seconds.\n",
+      "- reference (tolerance 30 %): `latency_s.tpot.p50`, ",
+      "`throughput.output_tok_per_s_per_gpu` (when the row's value is > 0), ",
+      "`throughput.total_tok_per_s_per_gpu`.\n\n");
+  absl::StrAppend(&out, "## Counts\n\n", summary.scenarios, " scenarios.\n\n",
+                  "| GPU | stack | scenarios |\n|---|---|---:|\n");
+  for (const auto& [key, n] : summary.per_gpu_stack) {
+    absl::StrAppend(&out, "| ", key.first, " | ", key.second, " | ", n, " |\n");
+  }
+  absl::StrAppend(&out, "\nCSV rows skipped:\n\n| reason | rows |\n|---|---:|\n");
+  for (const auto& [reason, n] : summary.skipped) {
+    absl::StrAppend(&out, "| ", reason, " | ", n, " |\n");
+  }
+  absl::StrAppend(&out,
+                  "\n## Scenarios\n\n| file | GPU | stack | prec | plan | ISL / OSL | conc | date "
+                  "| recipe | TPOT ms | out tok/s/GPU | total tok/s/GPU | warmup / duration s |\n"
+                  "|---|---|---|---|---|---|---:|---|---|---:|---:|---:|---:|\n");
+  for (const Generated& g : set) {
+    const InferencexRow& r = g.row;
+    const ReferenceScenario& s = g.scenario;
+    absl::StrAppend(&out, "| `", s.stem, ".json` | ", s.gpu, " | ", s.stack, " | ", r.precision,
+                    " | ", s.plan, " | ", r.isl, " / ", r.osl, " | ", r.conc, " | ", r.date, " | ",
+                    g.recipe_id, " | ", r.median_tpot_ms_text, " | ", r.output_tput_per_gpu_text,
+                    " | ", r.tput_per_gpu_total_text, " | ", s.window.warmup_s, " / ",
+                    s.window.duration_s, " |\n");
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const RecipeBook& book,
+                                                  const InputLabels& labels) {
+  ReferenceSet result;
+  std::vector<Generated> set;
+  for (size_t i = 0; i < table.size(); ++i) {
+    MOESIM_ASSIGN_OR_RETURN(InferencexRow row, ParseInferencexRow(table, i));
+    const std::string reason = SkipReason(row);
+    if (!reason.empty()) {
+      ++result.skipped[reason];
+      continue;
+    }
+    MOESIM_ASSIGN_OR_RETURN(std::optional<RecipeMatch> recipe, book.Find(row));
+    if (!recipe) {
+      ++result.skipped[absl::StrCat("no recipe in ", labels.recipes)];
+      continue;
+    }
+    MOESIM_ASSIGN_OR_RETURN(ReferenceScenario scenario,
+                            BuildReferenceScenario(row, *recipe, labels));
+    set.push_back({row, std::move(scenario), recipe->recipe_id()});
+  }
+
+  // Rows that would share a file name get their dates appended.
+  std::map<std::string, int> uses;
+  for (const Generated& g : set) ++uses[g.scenario.stem];
+  for (Generated& g : set) {
+    if (uses[g.scenario.stem] < 2) continue;
+    g.scenario.stem += "-d" + absl::StrReplaceAll(g.row.date, {{"-", ""}});
+    g.scenario.doc["name"] = "inferencex-dsr1-" + g.scenario.stem;
+  }
+  std::sort(set.begin(), set.end(), [](const Generated& a, const Generated& b) {
+    return a.scenario.stem < b.scenario.stem;
+  });
+  for (size_t i = 1; i < set.size(); ++i) {
+    if (set[i].scenario.stem == set[i - 1].scenario.stem) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "CSV lines ", set[i - 1].row.line, " and ", set[i].row.line,
+          " describe the same configuration on the same date (", set[i].scenario.stem, ")"));
+    }
+  }
+
+  for (const Generated& g : set) {
+    result.files.push_back({g.scenario.stem + ".json", g.scenario.doc.dump(2) + "\n"});
+    ++result.per_gpu_stack[{g.scenario.gpu, g.scenario.stack}];
+  }
+  result.scenarios = static_cast<int>(set.size());
+  result.files.push_back({"README.md", Readme(set, result, labels)});
+  return result;
+}
+
+}  // namespace moesim::calibrate
