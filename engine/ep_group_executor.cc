@@ -24,7 +24,7 @@ EpGroupExecutor::EpGroupExecutor(const Scenario& scenario, const SimgridPlatform
       analytic_(scenario.simulation.fidelity == Fidelity::kStep ||
                 scenario.simulation.collectives == CollectiveFidelity::kAnalytic),
       runner_(platform, scenario.simulation.collectives),
-      cost_(scenario.hardware.gpu),
+      cost_(scenario.hardware.gpu, scenario.runtime),
       segment_runtime_(scenario.runtime) {
   segment_runtime_.graph_launch_us = 0;
 }
@@ -258,6 +258,22 @@ TimeBreakdown EpGroupExecutor::Run(const std::vector<std::vector<StepBatch>>& ba
         }
         double start = 0;
         for (size_t r = 0; r < ranks; ++r) start = std::max(start, ready[m][r]);
+        if (micro_ > 1) {
+          // Under two-batch overlap the send / receive kernels of DeepEP's low-latency all-to-all
+          // hold the SMs while they pack and unpack (only the network flight, behind the receive
+          // hook, leaves them free: docs/research/hybrid_amd_overlap.md §C.1); that part, the
+          // kernel's floor, cannot overlap the other micro-batch's compute.
+          const GpuSpec& gpu = scenario_.hardware.gpu;
+          const double sm_s = (item.kind == Item::kDispatch ? gpu.moe_dispatch_floor_us
+                                                            : gpu.moe_combine_floor_us) *
+                              1e-6;
+          for (size_t r = 0; r < ranks; ++r) {
+            const double busy_from = std::max(gpu_free[r], start);
+            acc[r].comm_s += sm_s;
+            acc[r].comm_tier_s[last_tier[m]] += sm_s;
+            gpu_free[r] = busy_from + sm_s;
+          }
+        }
         std::vector<Transfer> wire;
         const CollectiveCost est =
             Plan(item, tokens[m], loads[m][item.moe_layer], analytic_ ? nullptr : &wire);

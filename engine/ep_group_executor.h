@@ -17,7 +17,10 @@
 // Two-batch overlap: each rank's batch is split into two micro-batches that alternate at every
 // all-to-all (A: attention + dispatch, B: attention + dispatch, A: experts + combine, B: experts
 // + combine, ...), so one micro-batch's all-to-all runs while the other computes; it pays off only
-// when the all-to-alls are long enough to hide compute, and costs twice the kernels' fixed costs.
+// when the all-to-alls are long enough to hide compute, and costs twice the kernels' fixed costs
+// and, per all-to-all, the SM time of DeepEP's send / receive kernels (the kernel floor), which
+// no compute overlaps. Micro-batches split the sequences evenly; the attention imbalance between
+// them that real contexts cause is not modelled.
 //
 // Dispatch / combine follow DeepEP's low-latency kernels by default (every token copy goes
 // straight to its expert's GPU). With "moe_dispatch": "normal" they follow DeepEP's normal
@@ -106,10 +109,10 @@ class EpGroupExecutor {
   bool analytic_ = true;
   CollectiveRunner runner_;
   KernelCostModel cost_;
-  RuntimeSpec segment_runtime_;  // the runtime without the per-step graph launch
+  RuntimeSpec segment_runtime_;                 // the runtime without the per-step graph launch
   StepLaunch launch_ = StepLaunch::kFullGraph;  // this step's launch (every rank alike)
-  double previous_step_s_ = 0;   // CPU time free in the previous step (overlapping host)
-  double previous_end_s_ = -1;   // and its end (-1: none yet)
+  double previous_step_s_ = 0;  // CPU time free in the previous step (overlapping host)
+  double previous_end_s_ = -1;  // and its end (-1: none yet)
   std::map<std::tuple<double, double, double>, Segment> expert_cache_;  // per step
 };
 

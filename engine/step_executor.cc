@@ -2,6 +2,7 @@
 
 #include <simgrid/s4u.hpp>
 
+#include "engine/step_costs.h"
 #include "engine/step_model.h"
 #include "topology/simgrid_platform.h"
 
@@ -17,7 +18,7 @@ StepExecutor::StepExecutor(const Scenario& scenario, const SimgridPlatform& plat
       fabric_(fabric),
       stage_(stage),
       collectives_(platform, scenario.simulation.collectives),
-      cost_(scenario.hardware.gpu),
+      cost_(scenario.hardware.gpu, scenario.runtime),
       pipe_(scenario.runtime, scenario.hardware.gpu) {}
 
 void StepExecutor::RunKernel(double start_s, double end_s) {
@@ -44,8 +45,11 @@ TimeBreakdown StepExecutor::Run(const StepBatch& batch, int64_t running_seqs,
   pipe_.BeginStep(now, running_seqs, /*host_work=*/stage_ == 0,
                   ChooseLaunch(scenario_.runtime, batch));
   const double launch_us = scenario_.runtime.allreduce_latency_us;
+  StepCosts costs(program, cost_);
   for (int b : program.order) {
-    for (const Op& op : program.blocks[b]) {
+    const std::vector<Op>& ops = program.blocks[b];
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
       if (op.cls == OpClass::kAllReduce) {
         const double start = pipe_.NextStart();
         const CollectivePattern* ring = fabric_.AllReduceFor(stage_, op.message_bytes);
@@ -55,7 +59,7 @@ TimeBreakdown StepExecutor::Run(const StepBatch& batch, int64_t running_seqs,
         }
         CollectiveCost c;
         if (fidelity == Fidelity::kStep) {
-          c = ring->Estimate(op.message_bytes, launch_us);
+          c = costs.Collective(*ring, op.message_bytes, launch_us);
           pipe_.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier),
                                c.tier_bytes);
         } else {
@@ -66,7 +70,7 @@ TimeBreakdown StepExecutor::Run(const StepBatch& batch, int64_t running_seqs,
         }
         continue;
       }
-      const KernelTime t = cost_.Time(op);
+      const KernelTime& t = costs.Kernel(b, i);
       const double end = pipe_.Kernel(t, op);
       if (fidelity == Fidelity::kKernel) RunKernel(end - t.seconds, end);
     }

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "engine/step_costs.h"
 #include "models/kernel_cost.h"
 #include "models/routing.h"
 
@@ -45,10 +46,13 @@ double EstimateStage(const Scenario& s, const InstanceFabric& fabric, const Step
   const StepProgram program = BuildStepProgram(s.model, s.runtime, s.deployment.plan, batch, stage,
                                                loads.empty() ? nullptr : &loads);
 
-  const KernelCostModel cost(s.hardware.gpu);
+  const KernelCostModel cost(s.hardware.gpu, s.runtime);
+  StepCosts costs(program, cost);
   pipe.BeginStep(now_s, running_seqs, /*host_work=*/stage == 0, ChooseLaunch(s.runtime, batch));
   for (int b : program.order) {
-    for (const Op& op : program.blocks[b]) {
+    const std::vector<Op>& ops = program.blocks[b];
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
       if (op.cls == OpClass::kAllReduce) {
         const double start = pipe.NextStart();
         const CollectivePattern* ring = fabric.AllReduceFor(stage, op.message_bytes);
@@ -56,7 +60,8 @@ double EstimateStage(const Scenario& s, const InstanceFabric& fabric, const Step
           pipe.CollectiveDone(start);
           continue;
         }
-        const CollectiveCost c = ring->Estimate(op.message_bytes, s.runtime.allreduce_latency_us);
+        const CollectiveCost& c =
+            costs.Collective(*ring, op.message_bytes, s.runtime.allreduce_latency_us);
         pipe.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier), c.tier_bytes);
       } else if (op.cls == OpClass::kAllToAll) {
         const double start = pipe.NextStart();
@@ -67,7 +72,7 @@ double EstimateStage(const Scenario& s, const InstanceFabric& fabric, const Step
         const CollectiveCost c = all_to_all->Estimate(op.message_bytes, AllToAllFloorUs(s, op));
         pipe.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier), c.tier_bytes);
       } else {
-        pipe.Kernel(cost.Time(op), op);
+        pipe.Kernel(costs.Kernel(b, i), op);
       }
     }
   }

@@ -4,6 +4,14 @@
 
 namespace moesim {
 
+KernelCostModel::KernelCostModel(const GpuSpec& gpu, const RuntimeSpec& runtime)
+    : gpu_(gpu), gqa_(gpu.kernels.attention_gqa) {
+  if (runtime.gqa_attention_fixed_us) gqa_.fixed_us = *runtime.gqa_attention_fixed_us;
+  if (runtime.gqa_attention_hbm_efficiency) {
+    gqa_.hbm_efficiency = *runtime.gqa_attention_hbm_efficiency;
+  }
+}
+
 const GemmClass& KernelCostModel::Gemm(GemmFormat f) const {
   const KernelTable& k = gpu_.kernels;
   switch (f) {
@@ -43,7 +51,7 @@ const AttentionClass& KernelCostModel::Attention(AttentionFamily f) const {
     case AttentionFamily::kGqa:
       break;
   }
-  return k.attention_gqa;
+  return gqa_;
 }
 
 KernelTime KernelCostModel::Time(const Op& op) const {
@@ -66,9 +74,8 @@ KernelTime KernelCostModel::Time(const Op& op) const {
       fixed = (m.fixed_us + m.us_per_local_expert * op.local_experts) * 1e-6;
       t.memory_seconds = fixed + op.bytes / (bw * m.hbm_efficiency);
       t.compute_seconds =
-          op.flops > 0
-              ? fixed + op.flops / (peak * m.mfu_vs_rows.At(std::max(1.0, op.gemm_rows)))
-              : 0.0;
+          op.flops > 0 ? fixed + op.flops / (peak * m.mfu_vs_rows.At(std::max(1.0, op.gemm_rows)))
+                       : 0.0;
       break;
     }
     case OpClass::kAttention: {

@@ -14,6 +14,7 @@
 
 #include "models/decode_step.h"
 #include "models/gpu_spec.h"
+#include "models/runtime_spec.h"
 
 namespace moesim {
 
@@ -29,7 +30,9 @@ struct KernelTime {
 
 class KernelCostModel {
  public:
-  explicit KernelCostModel(const GpuSpec& gpu) : gpu_(gpu) {}
+  explicit KernelCostModel(const GpuSpec& gpu) : gpu_(gpu), gqa_(gpu.kernels.attention_gqa) {}
+  // The serving stack may bring its own paged GQA decode kernel (RuntimeSpec).
+  KernelCostModel(const GpuSpec& gpu, const RuntimeSpec& runtime);
   KernelTime Time(const Op& op) const;
 
  private:
@@ -38,6 +41,7 @@ class KernelCostModel {
   const AttentionClass& Attention(AttentionFamily f) const;
 
   const GpuSpec& gpu_;
+  AttentionClass gqa_;  // the GPU's class with the stack's kernel applied
 };
 
 }  // namespace moesim

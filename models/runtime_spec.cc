@@ -94,9 +94,8 @@ absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const 
 
   MOESIM_ASSIGN_OR_RETURN(s.memory_fraction,
                           r.OptionalNumber("memory_fraction", NumberRule::Fraction()));
-  MOESIM_ASSIGN_OR_RETURN(
-      std::string of,
-      r.Enum("memory_fraction_of", {"total", "weights_and_kv", "free_after_activations"}));
+  MOESIM_ASSIGN_OR_RETURN(std::string of, r.Enum("memory_fraction_of", {"total", "weights_and_kv",
+                                                                        "free_after_activations"}));
   s.memory_fraction_of = of == "weights_and_kv"           ? MemoryFractionOf::kWeightsAndKv
                          : of == "free_after_activations" ? MemoryFractionOf::kFreeAfterActivations
                                                           : MemoryFractionOf::kTotal;
@@ -121,40 +120,54 @@ absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const 
   MOESIM_ASSIGN_OR_RETURN(s.fuse_act_quant, r.Bool("fuse_act_quant"));
   MOESIM_ASSIGN_OR_RETURN(s.fuse_allreduce_norm, r.Bool("fuse_allreduce_norm"));
   MOESIM_ASSIGN_OR_RETURN(s.fuse_qk_norm_rope, r.Bool("fuse_qk_norm_rope"));
-  MOESIM_ASSIGN_OR_RETURN(int64_t moe_kernels, r.Integer("moe_kernels", NumberRule::Between(1, 64)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t moe_kernels,
+                          r.Integer("moe_kernels", NumberRule::Between(1, 64)));
   s.moe_kernels = static_cast<int>(moe_kernels);
+  MOESIM_ASSIGN_OR_RETURN(s.gqa_attention_fixed_us,
+                          r.OptionalNumber("gqa_attention_fixed_us", NumberRule::Between(0, 1e5)));
+  MOESIM_ASSIGN_OR_RETURN(s.gqa_attention_hbm_efficiency,
+                          r.OptionalNumber("gqa_attention_hbm_efficiency", NumberRule::Fraction()));
+  if (s.gqa_attention_fixed_us.has_value() != s.gqa_attention_hbm_efficiency.has_value()) {
+    return BadInput(where,
+                    "gqa_attention_fixed_us and gqa_attention_hbm_efficiency go together "
+                    "(the stack's decode-attention kernel); give both or neither");
+  }
   MOESIM_RETURN_IF_ERROR(r.Finish());
   return s;
 }
 
 nlohmann::json RuntimeSpecToJson(const RuntimeSpec& s) {
-  nlohmann::json j = {{"description", s.description},
-                      {"version", s.version},
-                      {"family", StackFamilyName(s.family)},
-                      {"execution_mode", ExecutionModeName(s.mode)},
-                      {"host_overlap", s.host_overlap},
-                      {"eager_host_step_us", s.eager_host_step_us},
-                      {"eager_host_per_seq_us", s.eager_host_per_seq_us},
-                      {"graph_host_step_us", s.graph_host_step_us},
-                      {"graph_host_per_seq_us", s.graph_host_per_seq_us},
-                      {"eager_launch_gap_us", s.eager_launch_gap_us},
-                      {"graph_launch_us", s.graph_launch_us},
-                      {"uncaptured_launch", s.uncaptured_launch == UncapturedLaunch::kPiecewise
-                                                ? "piecewise"
-                                                : "eager"},
-                      {"allreduce_latency_us", s.allreduce_latency_us},
-                      {"p2p_latency_us", s.p2p_latency_us},
-                      {"memory_fraction_of", MemoryFractionOfName(s.memory_fraction_of)},
-                      {"non_torch_reserve_gb", s.non_torch_reserve_gb},
-                      {"linear_state_dtype", s.linear_state_bytes == 4.0 ? "fp32" : "bf16"},
-                      {"kv_block_tokens", s.kv_block_tokens},
-                      {"batching", s.batching == Batching::kPrefillFirst ? "prefill_first" : "mixed"},
-                      {"dynamic_activation_quant", s.dynamic_activation_quant},
-                      {"fuse_act_quant", s.fuse_act_quant},
-                      {"fuse_allreduce_norm", s.fuse_allreduce_norm},
-                      {"fuse_qk_norm_rope", s.fuse_qk_norm_rope},
-                      {"moe_kernels", s.moe_kernels}};
+  nlohmann::json j = {
+      {"description", s.description},
+      {"version", s.version},
+      {"family", StackFamilyName(s.family)},
+      {"execution_mode", ExecutionModeName(s.mode)},
+      {"host_overlap", s.host_overlap},
+      {"eager_host_step_us", s.eager_host_step_us},
+      {"eager_host_per_seq_us", s.eager_host_per_seq_us},
+      {"graph_host_step_us", s.graph_host_step_us},
+      {"graph_host_per_seq_us", s.graph_host_per_seq_us},
+      {"eager_launch_gap_us", s.eager_launch_gap_us},
+      {"graph_launch_us", s.graph_launch_us},
+      {"uncaptured_launch",
+       s.uncaptured_launch == UncapturedLaunch::kPiecewise ? "piecewise" : "eager"},
+      {"allreduce_latency_us", s.allreduce_latency_us},
+      {"p2p_latency_us", s.p2p_latency_us},
+      {"memory_fraction_of", MemoryFractionOfName(s.memory_fraction_of)},
+      {"non_torch_reserve_gb", s.non_torch_reserve_gb},
+      {"linear_state_dtype", s.linear_state_bytes == 4.0 ? "fp32" : "bf16"},
+      {"kv_block_tokens", s.kv_block_tokens},
+      {"batching", s.batching == Batching::kPrefillFirst ? "prefill_first" : "mixed"},
+      {"dynamic_activation_quant", s.dynamic_activation_quant},
+      {"fuse_act_quant", s.fuse_act_quant},
+      {"fuse_allreduce_norm", s.fuse_allreduce_norm},
+      {"fuse_qk_norm_rope", s.fuse_qk_norm_rope},
+      {"moe_kernels", s.moe_kernels}};
   if (s.memory_fraction) j["memory_fraction"] = *s.memory_fraction;
+  if (s.gqa_attention_fixed_us) j["gqa_attention_fixed_us"] = *s.gqa_attention_fixed_us;
+  if (s.gqa_attention_hbm_efficiency) {
+    j["gqa_attention_hbm_efficiency"] = *s.gqa_attention_hbm_efficiency;
+  }
   if (s.cuda_graph_max_batch) j["cuda_graph_max_batch"] = *s.cuda_graph_max_batch;
   if (s.activation_reserve_gb) j["activation_reserve_gb"] = *s.activation_reserve_gb;
   if (s.max_num_seqs) j["max_num_seqs"] = *s.max_num_seqs;

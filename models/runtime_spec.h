@@ -65,8 +65,8 @@ struct RuntimeSpec {
   double graph_host_per_seq_us = 0;
 
   // --- Kernel launch ---
-  double eager_launch_gap_us = 0;  // CPU time between two kernel launches from the host
-  double graph_launch_us = 0;      // CPU cost of one CUDA-graph (or graph piece) replay
+  double eager_launch_gap_us = 0;           // CPU time between two kernel launches from the host
+  double graph_launch_us = 0;               // CPU cost of one CUDA-graph (or graph piece) replay
   std::optional<int> cuda_graph_max_batch;  // largest captured decode batch (resolved)
   UncapturedLaunch uncaptured_launch = UncapturedLaunch::kEager;
 
@@ -100,6 +100,11 @@ struct RuntimeSpec {
   // Kernels of one fused-MoE block with bf16 experts (align ... combine); quantised experts add
   // their two activation-quant kernels unless fuse_act_quant.
   int moe_kernels = 0;
+  // The stack's own paged GQA / MHA decode-attention kernel, where it differs from the GPU
+  // preset's class (measured on TensorRT-LLM's kernels): its floor and the fraction of peak HBM
+  // bandwidth it reaches. Absent: the GPU's class.
+  std::optional<double> gqa_attention_fixed_us;
+  std::optional<double> gqa_attention_hbm_efficiency;
 
   double MemoryFraction() const { return *memory_fraction; }
   int MaxNumSeqs() const { return *max_num_seqs; }

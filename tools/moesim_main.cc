@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/scenario.h"
 #include "engine/simulation.h"
+#include "engine/step_breakdown.h"
 #include "engine/subprocess.h"
 #include "engine/validation.h"
 #include "models/fabric_spec.h"
@@ -65,6 +66,35 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
   }
   if (!csv_out.empty() && !WriteFile(csv_out, moesim::ReportToCsv(*report))) {
     return Fail(absl::InvalidArgumentError(csv_out + ": cannot write"));
+  }
+  return kExitOk;
+}
+
+int CmdStep(const PresetLibrary& presets, const std::string& path, int64_t seqs, double context) {
+  auto scenario = moesim::LoadScenario(path, presets);
+  if (!scenario.ok()) return Fail(scenario.status());
+  auto step = moesim::DescribeDecodeStep(*scenario, seqs, context);
+  if (!step.ok()) return Fail(step.status());
+  const auto& j = *step;
+  std::printf(
+      "decode step: %lld sequences of %.0f tokens, %s launch, %lld kernels: %.3f ms "
+      "(host %.3f, launch %.3f, communication %.3f)\n",
+      static_cast<long long>(seqs), context, j["launch"].get<std::string>().c_str(),
+      static_cast<long long>(j["kernels_per_step"].get<int64_t>()), j["step_ms"].get<double>(),
+      j["host_ms"].get<double>(), j["launch_ms"].get<double>(),
+      j["communication_ms"].get<double>());
+  for (const auto& b : j["blocks"]) {
+    std::printf("\nblock %d (x%d): %.1f us\n", b["block"].get<int>(), b["uses"].get<int>(),
+                b["us"].get<double>());
+    std::printf("  %-26s %-16s %7s %10s %12s %9s  %s\n", "op", "class", "kernels", "GFLOP", "MB",
+                "us", "bound");
+    for (const auto& op : b["ops"]) {
+      std::printf("  %-26s %-16s %7d %10.3f %12.3f %9.2f  %s\n",
+                  op["name"].get<std::string>().c_str(), op["class"].get<std::string>().c_str(),
+                  op["kernels"].get<int>(), op["flops"].get<double>() / 1e9,
+                  (op["bytes"].get<double>() + op["message_bytes"].get<double>()) / 1e6,
+                  op["us"].get<double>(), op["bound"].get<std::string>().c_str());
+    }
   }
   return kExitOk;
 }
@@ -230,6 +260,15 @@ int main(int argc, char** argv) {
       "explain", "print the fully resolved scenario, with every preset value and default");
   explain->add_option("scenario", scenario_path, "scenario JSON file")->required();
   auto* presets_cmd = app.add_subcommand("presets", "list GPU, model, runtime and fabric presets");
+  int64_t step_seqs = 1;
+  double step_context = 1024;
+  auto* step = app.add_subcommand(
+      "step", "where one steady decode step's time goes: every kernel of each layer kind, timed");
+  step->add_option("scenario", scenario_path, "scenario JSON file")->required();
+  step->add_option("--seqs", step_seqs, "decode sequences in the step")
+      ->check(CLI::Range(1, 1 << 20));
+  step->add_option("--context", step_context, "tokens each sequence holds")
+      ->check(CLI::Range(0.0, 1e7));
 
   try {
     app.parse(argc, argv);
@@ -245,6 +284,7 @@ int main(int argc, char** argv) {
     if (*validate) return CmdValidate(*presets, dir, jobs, summary_only, json_out);
     if (*explain) return CmdExplain(*presets, scenario_path);
     if (*presets_cmd) return CmdPresets(*presets);
+    if (*step) return CmdStep(*presets, scenario_path, step_seqs, step_context);
   } catch (const std::exception& e) {
     std::cerr << "moesim: internal error: " << e.what() << "\n";
     return kExitInternal;

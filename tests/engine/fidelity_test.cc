@@ -1,7 +1,9 @@
 // The three step-executor fidelities agree exactly on an isolated instance: "step" computes
 // all-reduces in closed form, "layer" runs them as SimGrid flows on the NVLink ports, "kernel"
 // additionally runs every kernel as a SimGrid Exec. Each simulation runs in its own process.
-// Agreement is to 1e-6 relative: SimGrid flows carry whole bytes and solve rates in doubles.
+// Agreement is to 1e-5 relative: SimGrid flows carry whole (truncated) bytes and solve rates in
+// doubles; the custom one-shot all-reduce of small messages moves every peer's whole message in
+// its own flow (12 flows of ~30 KB at TP4), so the truncation moves a step by ~5e-6.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -35,11 +37,13 @@ TEST_CASE("step, layer and kernel fidelity give the same results on an isolated 
   for (const nlohmann::json* other : {&b, &c}) {
     CHECK((*other)["batch"]["steps"] == a["batch"]["steps"]);
     CHECK((*other)["throughput"]["output_tok_per_s"].get<double>() ==
-          Approx(a["throughput"]["output_tok_per_s"].get<double>()).epsilon(1e-6));
+          Approx(a["throughput"]["output_tok_per_s"].get<double>()).epsilon(1e-5));
     CHECK((*other)["batch"]["mean_step_ms"].get<double>() ==
-          Approx(a["batch"]["mean_step_ms"].get<double>()).epsilon(1e-6));
+          Approx(a["batch"]["mean_step_ms"].get<double>()).epsilon(1e-5));
+    // Communication time is the small difference of nanosecond-precision SimGrid times
+    // (surf/precision 1e-9 s per activity, ~100 all-reduces a step): 1e-4 relative.
     CHECK((*other)["time_share"]["communication"].get<double>() ==
-          Approx(a["time_share"]["communication"].get<double>()).epsilon(1e-6));
+          Approx(a["time_share"]["communication"].get<double>()).epsilon(1e-4));
   }
   // TP=4 all-reduces took time: the comparison exercised the SimGrid flows.
   CHECK(a["time_share"]["communication"].get<double>() > 0.01);
@@ -66,7 +70,7 @@ TEST_CASE("pipeline parallel over two servers: step, layer and kernel fidelity a
   for (const nlohmann::json* other : {&b, &c}) {
     CHECK((*other)["batch"]["steps"] == a["batch"]["steps"]);
     CHECK((*other)["throughput"]["output_tok_per_s"].get<double>() ==
-          Approx(a["throughput"]["output_tok_per_s"].get<double>()).epsilon(1e-6));
+          Approx(a["throughput"]["output_tok_per_s"].get<double>()).epsilon(1e-5));
   }
   // Stage sends cross the NICs: scale-out bytes are counted; both stages' GPUs show up.
   CHECK(a["fabric"]["tiers"]["scale_out"]["bytes"].get<double>() > 0);

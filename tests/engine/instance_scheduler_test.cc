@@ -50,5 +50,55 @@ TEST_CASE("scheduler admits, prefills, decodes and finishes a request", "[schedu
   CHECK_FALSE(s.HasWork());
 }
 
+TEST_CASE("mixed batching: a new prompt's chunk rides along with the running decodes",
+          "[scheduler]") {
+  const ModelSpec model = TinyModel();
+  const KvFootprint fp(model, 1, 4);
+  PagedKvPool pool(100);
+  InstanceScheduler s({8, 64, 0, /*prefill_first=*/false}, fp, &pool);
+  Request a, b;
+  a.input_tokens = b.input_tokens = 6;
+  a.output_tokens = b.output_tokens = 5;
+  s.Enqueue(&a);
+  s.Schedule();
+  s.Complete(1.0);  // a prefilled
+  s.Enqueue(&b);
+  const StepBatch mixed = s.Schedule();
+  CHECK(mixed.decode_seqs == 1);     // a decodes...
+  CHECK(mixed.prefill_tokens == 6);  // ...in the same step as b's prompt
+}
+
+TEST_CASE("prefill-first batching (SGLang): a waiting prompt gets a prefill-only step",
+          "[scheduler]") {
+  const ModelSpec model = TinyModel();
+  const KvFootprint fp(model, 1, 4);
+  PagedKvPool pool(100);
+  InstanceScheduler s({8, 4, 0, /*prefill_first=*/true}, fp, &pool);  // 4-token chunks
+  Request a, b;
+  a.input_tokens = 3;
+  b.input_tokens = 6;
+  a.output_tokens = b.output_tokens = 5;
+  s.Enqueue(&a);
+  StepBatch step = s.Schedule();
+  CHECK(step.prefill_tokens == 3);
+  s.Complete(1.0);
+  step = s.Schedule();  // nothing waits: a decode step
+  CHECK(step.decode_seqs == 1);
+  CHECK(step.prefill_tokens == 0);
+  s.Complete(2.0);
+  s.Enqueue(&b);
+  step = s.Schedule();  // b waits: prefill only, a's decode waits
+  CHECK(step.decode_seqs == 0);
+  CHECK(step.prefill_tokens == 4);
+  s.Complete(3.0);
+  step = s.Schedule();  // b's prompt is part-way: its next chunk, still prefill only
+  CHECK(step.decode_seqs == 0);
+  CHECK(step.prefill_tokens == 2);
+  s.Complete(4.0);
+  step = s.Schedule();  // both decode
+  CHECK(step.decode_seqs == 2);
+  CHECK(a.generated == 2);
+}
+
 }  // namespace
 }  // namespace moesim

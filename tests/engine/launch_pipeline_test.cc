@@ -51,8 +51,8 @@ TEST_CASE("eager: an op of several kernels is launched as that many", "[launch]"
   LaunchPipeline p(Runtime(ExecutionMode::kEager), Gpu());
   p.BeginStep(0.0, 0, true, StepLaunch::kEager);  // host 100 us
   Op op;
-  op.kernels = 2;               // e.g. an activation quant and its GEMM
-  p.Kernel(Kt(4), op);          // two 2-us kernels issued at 100 and 133 us
+  op.kernels = 2;       // e.g. an activation quant and its GEMM
+  p.Kernel(Kt(4), op);  // two 2-us kernels issued at 100 and 133 us
   CHECK(p.gpu_free_s() * 1e6 == Approx(135));
   CHECK(p.breakdown().kernels == 2);
 }
@@ -95,26 +95,49 @@ TEST_CASE("piecewise: graph pieces between eager attention kernels", "[launch]")
   CHECK(p.gpu_free_s() * 1e6 == Approx(159));
 }
 
-TEST_CASE("overlapping host: the previous step's GPU time hides the host work", "[launch]") {
+TEST_CASE("overlapping host: the CPU's free time in the previous step hides the host work",
+          "[launch]") {
   RuntimeSpec r = Runtime(ExecutionMode::kCudaGraph);
   r.host_overlap = true;
   LaunchPipeline p(r, Gpu(0.0));
   const Op op;
   p.BeginStep(0.0, 0, true, StepLaunch::kFullGraph);  // nothing before: host 100 us exposed
-  p.Kernel(Kt(60), op);
-  CHECK(p.gpu_free_s() * 1e6 == Approx(168));  // 100 + 8 + 60
-  p.EndStep();
-  // The next step starts where the last ended; 168 us of GPU time hid all 100 us of host work.
+  p.Kernel(Kt(200), op);
+  CHECK(p.gpu_free_s() * 1e6 == Approx(308));  // 100 + 8 + 200
+  p.EndStep();  // the CPU was free from 108 us (the replay) to 308 us: 200 us
+  // The next step starts where the last ended; that window hid all 100 us of host work.
   p.ResetBreakdown();
   p.BeginStep(p.gpu_free_s(), 0, true, StepLaunch::kFullGraph);
   p.Kernel(Kt(60), op);
   CHECK(p.breakdown().host_s * 1e6 == Approx(8));  // only the graph launch
+  p.EndStep();                                     // this step left the CPU free for 60 us only
+  // A window shorter than the host work hides part of it: 100 - 60 = 40 us exposed.
+  p.ResetBreakdown();
+  p.BeginStep(p.gpu_free_s(), 0, true, StepLaunch::kFullGraph);
+  p.Kernel(Kt(60), op);
+  CHECK(p.breakdown().host_s * 1e6 == Approx(48));
   p.EndStep();
   // After an idle gap nothing was prepared in advance: the host work is exposed again.
   p.ResetBreakdown();
   p.BeginStep(1.0, 0, true, StepLaunch::kFullGraph);
   p.Kernel(Kt(60), op);
   CHECK(p.breakdown().host_s * 1e6 == Approx(108));
+}
+
+TEST_CASE("overlapping host under eager launches: the CPU is busy launching, nothing is hidden",
+          "[launch]") {
+  RuntimeSpec r = Runtime(ExecutionMode::kEager);
+  r.host_overlap = true;
+  LaunchPipeline p(r, Gpu(0.0));
+  const Op op;
+  p.BeginStep(0.0, 0, true, StepLaunch::kEager);
+  for (int i = 0; i < 10; ++i) p.Kernel(Kt(2), op);  // launch-bound: last issue at 100 + 297
+  p.EndStep();
+  CHECK(p.IdleCpuSeconds() == Approx(0).margin(1e-12));
+  p.ResetBreakdown();
+  p.BeginStep(p.gpu_free_s(), 0, true, StepLaunch::kEager);
+  p.Kernel(Kt(2), op);
+  CHECK(p.breakdown().host_s * 1e6 == Approx(100));
 }
 
 TEST_CASE("serial host: the host work is paid in full every step", "[launch]") {

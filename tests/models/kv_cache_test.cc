@@ -111,14 +111,16 @@ TEST_CASE("KvFootprint caps sliding-window layers at the window", "[kv_cache]") 
 }
 
 // Hybrid linear (Qwen3-Next-80B-A3B): 12 full layers × 2048 B = 24,576 B/token ("24 KiB/token",
-// calibration.md §4.2), block = 393,216 B; 36 GDN layers hold a fixed state of
-// 36 × (24,576 conv elems × 2 B + 524,288 state elems × 4 B) = 77,266,944 B ("≈77 MB") =
-// 196.5 block equivalents. BlocksFor(t) = ceil(ceil(t/16) + 196.5):
-//   t=1 → 198, t=16 → 198, t=17 → 199, t=1600 → 297. Exact.
+// calibration.md §4.2), block = 393,216 B; 36 GDN layers hold a fixed state. With an fp32 state
+// (SGLang's dtype) kept in the KV pool: 36 × (24,576 conv elems × 2 B + 524,288 state elems ×
+// 4 B) = 77,266,944 B ("≈77 MB") = 196.5 block equivalents. BlocksFor(t) = ceil(ceil(t/16) +
+// 196.5): t=1 → 198, t=16 → 198, t=17 → 199, t=1600 → 297. Exact.
 TEST_CASE("KvFootprint converts linear-attention state to block equivalents (hybrid)",
           "[kv_cache]") {
   const ModelSpec m = Preset("Qwen3-Next-80B-A3B");
-  const KvFootprint fp(m, 1, 16);
+  LinearStateLayout fp32;
+  fp32.bytes_per_element = 4;
+  const KvFootprint fp(m, 1, 16, 1, fp32);
   CHECK(fp.BlockBytes() == 12.0 * 2048 * 16);
   CHECK(fp.BytesFor(1) == 393216.0 + 77266944.0);
   CHECK(fp.BlocksFor(1) == 198);
@@ -127,13 +129,47 @@ TEST_CASE("KvFootprint converts linear-attention state to block equivalents (hyb
   CHECK(fp.BlocksFor(1600) == 297);
 }
 
-// Pure linear attention (Qwen3-Next with every layer GDN, 48 layers): no per-token KV, so one
-// "block" is the whole per-sequence state (48 × 2,146,304 B = 103,022,592 B) and every sequence
-// needs exactly one block regardless of length. Exact.
+// vLLM's hybrid allocator (docs/research/hybrid_amd_overlap.md §A.2): one layer's bf16 state is
+// 49,152 + 1,048,576 = 1,097,728 B; one token of one full layer 2,048 B; the attention block grows
+// to 16 · ceil(1,097,728 / (16 · 2,048)) = 16 · 34 = 544 tokens (the research notes' "544 tokens at
+// TP1 bf16"), and each of the 36 GDN layers takes one padded 544 × 2,048 B page: 3 blocks of the
+// 12 full layers. BlocksFor(t) = ceil(t / 544) + 3. Exact.
+TEST_CASE("KvFootprint: vLLM page-aligned linear state", "[kv_cache]") {
+  const ModelSpec m = Preset("Qwen3-Next-80B-A3B");
+  LinearStateLayout vllm;
+  vllm.page_aligned = true;
+  const KvFootprint fp(m, 1, 16, 1, vllm);
+  CHECK(fp.block_tokens() == 544);
+  CHECK(fp.BlockBytes() == 12.0 * 2048 * 544);
+  CHECK(fp.BlocksFor(1) == 4);
+  CHECK(fp.BlocksFor(544) == 4);
+  CHECK(fp.BlocksFor(545) == 5);
+  CHECK(fp.SeparateStateBytes() == 0);
+}
+
+// SGLang keeps the state in its own pool (MambaPool): the KV blocks hold attention only, and the
+// per-sequence state (77,266,944 B in fp32) is reported for the separate pool. Exact.
+TEST_CASE("KvFootprint: SGLang separate linear-state pool", "[kv_cache]") {
+  const ModelSpec m = Preset("Qwen3-Next-80B-A3B");
+  LinearStateLayout sglang;
+  sglang.bytes_per_element = 4;
+  sglang.separate_pool = true;
+  const KvFootprint fp(m, 1, 16, 1, sglang);
+  CHECK(fp.BlockBytes() == 12.0 * 2048 * 16);
+  CHECK(fp.BlocksFor(16) == 1);
+  CHECK(fp.BlocksFor(17) == 2);
+  CHECK(fp.SeparateStateBytes() == 77266944.0);
+}
+
+// Pure linear attention (Qwen3-Next with every layer GDN, 48 layers, fp32 state): no per-token
+// KV, so one "block" is the whole per-sequence state (48 × 2,146,304 B = 103,022,592 B) and every
+// sequence needs exactly one block regardless of length. Exact.
 TEST_CASE("KvFootprint for a pure linear-attention model", "[kv_cache]") {
   ModelSpec m = Preset("Qwen3-Next-80B-A3B");
   m.attention_pattern = {LayerAttention::kLinear};
-  const KvFootprint fp(m, 1, 16);
+  LinearStateLayout fp32;
+  fp32.bytes_per_element = 4;
+  const KvFootprint fp(m, 1, 16, 1, fp32);
   CHECK(fp.BlockBytes() == 48.0 * 2146304.0);
   CHECK(fp.BlocksFor(1) == 1);
   CHECK(fp.BlocksFor(17) == 1);
@@ -159,7 +195,8 @@ TEST_CASE("KvFootprint::BlocksFor equals the closed form for every preset", "[kv
       const double per = m.KvBytesPerTokenPerLayer(tp);
       const double full = per * m.CountLayers(LayerAttention::kFull);
       const double sliding = per * m.CountLayers(LayerAttention::kSliding);
-      const double state = m.LinearStateBytesPerLayer(tp, 2.0) * m.CountLayers(LayerAttention::kLinear);
+      const double state =
+          m.LinearStateBytesPerLayer(tp, 2.0) * m.CountLayers(LayerAttention::kLinear);
       const double block = (full > 0 ? full : sliding) * 16;
       REQUIRE(fp.BlockBytes() == block);
       bool all_match = true;

@@ -195,8 +195,9 @@ TEST_CASE("scenario document that is not an object", "[bad-input]") {
 
 TEST_CASE("curve that is not an array", "[bad-input]") {
   json doc = Base();
-  doc["hardware"]["gpu"]["gemm_mfu_vs_tokens"] = "fast";
-  ExpectError(doc, "$.hardware.gpu.gemm_mfu_vs_tokens", "got \"fast\"", "expected a JSON array");
+  doc["hardware"]["gpu"]["kernels"] = {{"gemm", {{"bf16", {{"mfu_vs_rows", "fast"}}}}}};
+  ExpectError(doc, "$.hardware.gpu.kernels.gemm.bf16.mfu_vs_rows", "got \"fast\"",
+              "expected a JSON array");
 }
 
 TEST_CASE("reference that is not an array", "[bad-input]") {
@@ -269,16 +270,29 @@ TEST_CASE("zero racks", "[bad-input]") {
   ExpectError(doc, "$.hardware.racks", "got 0", "expected an integer (a number >= 1");
 }
 
-TEST_CASE("gpu_memory_utilization above 1", "[bad-input]") {
+TEST_CASE("memory_fraction above 1", "[bad-input]") {
   json doc = Base();
-  doc["runtime"]["gpu_memory_utilization"] = 1.5;
-  ExpectError(doc, "$.runtime.gpu_memory_utilization", "got 1.5", "expected a number > 0 and <= 1");
+  doc["runtime"]["memory_fraction"] = 1.5;
+  ExpectError(doc, "$.runtime.memory_fraction", "got 1.5", "expected a number > 0 and <= 1");
 }
 
-TEST_CASE("zero HBM efficiency", "[bad-input]") {
+TEST_CASE("a removed runtime key is rejected, not ignored", "[bad-input]") {
   json doc = Base();
-  doc["hardware"]["gpu"]["hbm_efficiency"] = 0;
-  ExpectError(doc, "$.hardware.gpu.hbm_efficiency", "got 0", "expected a number > 0 and <= 1");
+  doc["runtime"]["gpu_memory_utilization"] = 0.9;  // renamed memory_fraction
+  ExpectError(doc, "$.runtime.gpu_memory_utilization", "unknown key", "memory_fraction");
+}
+
+TEST_CASE("zero HBM efficiency of a kernel class", "[bad-input]") {
+  json doc = Base();
+  doc["hardware"]["gpu"]["kernels"] = {{"elementwise", {{"hbm_efficiency", 0}}}};
+  ExpectError(doc, "$.hardware.gpu.kernels.elementwise.hbm_efficiency", "got 0",
+              "expected a number > 0 and <= 1");
+}
+
+TEST_CASE("unknown batching policy", "[bad-input]") {
+  json doc = Base();
+  doc["runtime"]["batching"] = "greedy";
+  ExpectError(doc, "$.runtime.batching", "got \"greedy\"", "\"mixed\", \"prefill_first\"");
 }
 
 TEST_CASE("log-normal sigma out of range", "[bad-input]") {
@@ -441,24 +455,27 @@ TEST_CASE("idle power not below TDP", "[bad-input]") {
   ExpectError(doc, "$.hardware.gpu.idle_w", "got 800", "expected a number below tdp_w");
 }
 
-TEST_CASE("efficiency curve with decreasing sizes", "[bad-input]") {
+json WithGemmCurve(const json& curve) {
   json doc = Base();
-  doc["hardware"]["gpu"]["gemm_mfu_vs_tokens"] =
-      json::array({json::array({64, 0.3}), json::array({16, 0.2})});
-  ExpectError(doc, "$.hardware.gpu.gemm_mfu_vs_tokens[1]", "got [16,0.2]",
+  doc["hardware"]["gpu"]["kernels"] = {{"gemm", {{"fp8_tensor", {{"mfu_vs_rows", curve}}}}}};
+  return doc;
+}
+
+TEST_CASE("efficiency curve with decreasing sizes", "[bad-input]") {
+  ExpectError(WithGemmCurve(json::array({json::array({64, 0.3}), json::array({16, 0.2})})),
+              "$.hardware.gpu.kernels.gemm.fp8_tensor.mfu_vs_rows[1]", "got [16,0.2]",
               "pairs with increasing size");
 }
 
 TEST_CASE("efficiency curve with efficiency above 1", "[bad-input]") {
-  json doc = Base();
-  doc["hardware"]["gpu"]["gemm_mfu_vs_tokens"] = json::array({json::array({1, 1.5})});
-  ExpectError(doc, "$.hardware.gpu.gemm_mfu_vs_tokens[0]", "got [1,1.5]", "efficiency in (0, 1]");
+  ExpectError(WithGemmCurve(json::array({json::array({1, 1.5})})),
+              "$.hardware.gpu.kernels.gemm.fp8_tensor.mfu_vs_rows[0]", "got [1,1.5]",
+              "efficiency in (0, 1]");
 }
 
 TEST_CASE("empty efficiency curve", "[bad-input]") {
-  json doc = Base();
-  doc["hardware"]["gpu"]["gemm_mfu_vs_tokens"] = json::array();
-  ExpectError(doc, "$.hardware.gpu.gemm_mfu_vs_tokens", "got []", "a non-empty array of");
+  ExpectError(WithGemmCurve(json::array()), "$.hardware.gpu.kernels.gemm.fp8_tensor.mfu_vs_rows",
+              "got []", "a non-empty array of");
 }
 
 TEST_CASE("top_k above routed_experts in model override", "[bad-input]") {
@@ -538,15 +555,23 @@ TEST_CASE("tensor_parallel not dividing the expert intermediate size", "[bad-inp
   doc["model"]["moe"] = {{"expert_inter", 100}};
   doc["deployment"]["tensor_parallel"] = 8;
   ExpectError(doc, "$.deployment.tensor_parallel", "got 8",
-              "expected a divisor of the expert intermediate size 100");
+              "whose quotient (8) divides the expert intermediate size 100");
 }
 
-TEST_CASE("expert_parallel neither 1 nor tensor_parallel", "[bad-input]") {
+TEST_CASE("expert_parallel not dividing tensor_parallel", "[bad-input]") {
   json doc = Base();
   doc["hardware"]["gpus_per_server"] = 8;
   doc["deployment"] = {{"tensor_parallel", 2}, {"expert_parallel", 4}};
   ExpectError(doc, "$.deployment.expert_parallel", "got 4",
-              "expected 1 (experts split tensor-parallel) or tensor_parallel (2");
+              "expected a divisor of tensor_parallel (2)");
+}
+
+TEST_CASE("dense_tensor_parallel not dividing tensor_parallel", "[bad-input]") {
+  json doc = Base();
+  doc["hardware"]["gpus_per_server"] = 8;
+  doc["deployment"] = {{"tensor_parallel", 8}, {"dense_tensor_parallel", 3}};
+  ExpectError(doc, "$.deployment.dense_tensor_parallel", "got 3",
+              "expected a divisor of tensor_parallel (8)");
 }
 
 TEST_CASE("expert_parallel not dividing the routed experts", "[bad-input]") {
@@ -580,7 +605,7 @@ TEST_CASE("weights that do not fit in HBM", "[bad-input]") {
   doc["hardware"]["gpu"] = {{"preset", "H100"}};
   doc["model"] = {{"preset", "DeepSeek-V3"}};
   ExpectError(doc, "$.deployment", "weights 673.15 GB", "the plan does not fit in HBM");
-  CHECK_THAT(LoadError(doc), Contains("usable 77.31 GB"));
+  CHECK_THAT(LoadError(doc), Contains("memory_fraction 0.900 of the HBM, 85.90 GB"));
 }
 
 TEST_CASE("a sequence longer than the KV budget", "[bad-input]") {
@@ -593,7 +618,8 @@ TEST_CASE("a sequence longer than the KV budget", "[bad-input]") {
 TEST_CASE("activation reserve larger than HBM", "[bad-input]") {
   json doc = Base();
   doc["runtime"]["activation_reserve_gb"] = 500;
-  ExpectError(doc, "$.deployment", "activation reserve 500.00 GB", "the plan does not fit in HBM");
+  ExpectError(doc, "$.deployment", "activations and workspaces 500.00 GB",
+              "the plan does not fit in HBM");
 }
 
 // --- Missing keys -----------------------------------------------------------------------------
@@ -701,10 +727,10 @@ TEST_CASE("scenario path that is a directory", "[bad-input]") {
 
 TEST_CASE("bad value in a file names that file", "[bad-input]") {
   json doc = Base();
-  doc["runtime"]["gpu_memory_utilization"] = 1.5;
+  doc["runtime"]["memory_fraction"] = 1.5;
   TempFile f(doc.dump(2));
   const std::string msg = LoadFileError(f.path(), absl::StatusCode::kInvalidArgument);
-  CHECK_THAT(msg, Contains(f.path() + ": $.runtime.gpu_memory_utilization: got 1.5"));
+  CHECK_THAT(msg, Contains(f.path() + ": $.runtime.memory_fraction: got 1.5"));
 }
 
 // --- The moesim CLI ---------------------------------------------------------------------------

@@ -10,11 +10,18 @@
 namespace moesim {
 namespace {
 
-// Large batches (2048 sequences over 8 GPUs): ~128 tokens per expert, where the busiest GPU's
-// extra tokens cost compute. (At small batches the extra replicas' weight reads cost more than
-// the balance gains: redundancy pays only once the grouped GEMMs are token-bound.)
+// Large batches (2048 running sequences over 8 GPUs, short prompts so that decode dominates):
+// ~128 tokens per expert, where the busiest GPU's extra tokens cost compute (the H200 fused-MoE
+// class is compute-bound from ~64 rows per expert). (At small batches the extra replicas' weight
+// reads cost more than the balance gains: redundancy pays only once the grouped GEMMs are
+// token-bound.)
 nlohmann::json Skewed(const nlohmann::json& placement) {
   nlohmann::json doc = testing::SmallScenarioJson(8, 2048, "layer");
+  doc["runtime"]["max_num_seqs"] = 2048;
+  doc["runtime"]["cuda_graph_max_batch"] = 2048;  // graph-launched: GPU time sets the step
+  doc["workload"]["input_tokens"] = {{"kind", "uniform"}, {"min_tokens", 20}, {"max_tokens", 60}};
+  doc["workload"]["output_tokens"] = {
+      {"kind", "uniform"}, {"min_tokens", 300}, {"max_tokens", 600}};
   doc["routing"] = {{"kind", "zipf"}, {"exponent", 1.2}};
   doc["deployment"]["expert_placement"] = placement;
   doc["simulation"]["duration_s"] = 4;
@@ -73,8 +80,10 @@ TEST_CASE("redundant slots that do not divide over the GPUs are rejected", "[bad
   nlohmann::json doc = Skewed({{"kind", "redundant"}, {"redundant_slots", 3}});
   auto s = ParseScenario(doc, "bad.json", testing::Presets());
   REQUIRE_FALSE(s.ok());
+  // 128 experts + 3 redundant slots = 131 slots do not divide over EP 8.
   CHECK_THAT(std::string(s.status().message()),
-             Catch::Contains("bad.json: $.deployment.expert_placement"));
+             Catch::Contains("bad.json: $.deployment.expert_parallel: got 8"));
+  CHECK_THAT(std::string(s.status().message()), Catch::Contains("131 slots"));
 }
 
 }  // namespace

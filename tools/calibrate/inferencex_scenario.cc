@@ -218,6 +218,9 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
     if (backend == "trtllm_mla") block = 64;  // SGLang forces 64-token pages for this backend
   }
   if (block) runtime["kv_block_tokens"] = *block;
+  // SGLang --enable-flashinfer-allreduce-fusion: the TP all-reduce fused with residual + RMSNorm.
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json fusion, recipe.Flag("allreduce_fusion"));
+  if (fusion == true) runtime["fuse_allreduce_norm"] = true;
 
   // Deployment.
   ojson deployment;
@@ -248,6 +251,7 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
 
   // Description: which row, which recipe, what the recipe passes that moesim does not model.
   std::set<std::string> consumed = PlanFlags();
+  consumed.insert("allreduce_fusion");
   for (const std::string* k :
        {&stack.memory_fraction, &stack.cuda_graph_max_batch, &stack.max_num_seqs,
         &stack.max_num_batched_tokens, &stack.kv_block_tokens}) {
