@@ -23,22 +23,22 @@ const CollectivePattern* InstanceFabric::AllReduceFor(int stage, double message_
   return one_shot ? one : stage_two_shot[stage].get();
 }
 
-absl::StatusOr<InstanceFabric> BuildInstanceFabric(const Scenario& s, const ClusterGraph& graph,
+absl::StatusOr<InstanceFabric> BuildInstanceFabric(const PoolContext& s, const ClusterGraph& graph,
                                                    int instance) {
   InstanceFabric f;
-  const ParallelPlan& p = s.deployment.plan;
+  const ParallelPlan& p = s.plan();
   if (p.dp_attention) {
-    auto a2a = CollectivePattern::AllToAll(graph, s.deployment.InstanceGpus(instance));
+    auto a2a = CollectivePattern::AllToAll(graph, s.InstanceGpus(instance));
     if (!a2a.ok()) return a2a.status();
     f.all_to_all = std::make_unique<CollectivePattern>(std::move(*a2a));
-    if (s.deployment.moe_dispatch == DeploymentSpec::MoeDispatch::kNormal) {
-      auto normal = DeepEpNormalPattern::Make(graph, s.deployment.InstanceGpus(instance));
+    if (s.deployment().moe_dispatch == DeploymentSpec::MoeDispatch::kNormal) {
+      auto normal = DeepEpNormalPattern::Make(graph, s.InstanceGpus(instance));
       if (!normal.ok()) return normal.status();
       f.deepep_normal = std::make_unique<DeepEpNormalPattern>(std::move(*normal));
     }
   }
   for (int stage = 0; stage < p.pp; ++stage) {
-    const std::vector<int> gpus = s.deployment.StageGpus(instance, stage);
+    const std::vector<int> gpus = s.StageGpus(instance, stage);
     f.stage_rings.push_back(nullptr);
     f.stage_one_shot.push_back(nullptr);
     f.stage_two_shot.push_back(nullptr);
@@ -56,7 +56,7 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const Scenario& s, const Clus
       }
     }
     if (stage + 1 < p.pp) {
-      const std::vector<int> next = s.deployment.StageGpus(instance, stage + 1);
+      const std::vector<int> next = s.StageGpus(instance, stage + 1);
       std::vector<Transfer> shares;
       std::vector<int> both = gpus;
       for (int r = 0; r < p.tp; ++r) {

@@ -41,7 +41,7 @@ struct InstanceFabric {
   std::vector<int> LinkDirections() const;
 };
 
-absl::StatusOr<InstanceFabric> BuildInstanceFabric(const Scenario& s, const ClusterGraph& graph,
+absl::StatusOr<InstanceFabric> BuildInstanceFabric(const PoolContext& s, const ClusterGraph& graph,
                                                    int instance);
 
 }  // namespace moesim

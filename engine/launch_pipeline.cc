@@ -74,6 +74,19 @@ void LaunchPipeline::BeginStep(double now_s, int64_t running_seqs, bool host_wor
   in_piece_ = false;
 }
 
+void LaunchPipeline::WaitUntil(double t, int tier) {
+  if (t <= gpu_free_s_) return;
+  breakdown_.comm_s += t - gpu_free_s_;
+  breakdown_.comm_tier_s[tier] += t - gpu_free_s_;
+  gpu_free_s_ = t;
+}
+
+void LaunchPipeline::Hold(double start_s, double seconds, int tier) {
+  breakdown_.comm_s += seconds;
+  breakdown_.comm_tier_s[tier] += seconds;
+  gpu_free_s_ = std::max(gpu_free_s_, start_s) + seconds;
+}
+
 void LaunchPipeline::EndStep() {
   previous_idle_cpu_s_ = IdleCpuSeconds();
   previous_end_s_ = gpu_free_s_;
@@ -124,6 +137,37 @@ double LaunchPipeline::Kernel(const KernelTime& t, const Op& op) {
   if (op.cls == OpClass::kGemm || op.cls == OpClass::kMoe || op.cls == OpClass::kAttention) {
     breakdown_.tensor_active_s += op.flops / bf16_peak_;
   }
+  return gpu_free_s_;
+}
+
+void KernelRun::Add(const KernelTime& t, const Op& op) {
+  seconds += t.seconds;
+  kernels += std::max(1, op.kernels);
+  (t.bound == Bound::kCompute ? compute_s : memory_s) += t.seconds;
+  flops += op.flops;
+  hbm_bytes += op.bytes;
+  sm_active_s += std::max(0.0, t.seconds - t.fixed_seconds);
+  if (op.cls == OpClass::kGemm || op.cls == OpClass::kMoe || op.cls == OpClass::kAttention) {
+    tensor_flops += op.flops;
+  }
+}
+
+double LaunchPipeline::GraphedRun(const KernelRun& run) {
+  if (run.kernels == 0) return gpu_free_s_;
+  // Issue() of a full graph leaves the CPU where the replay put it; after the first kernel the
+  // GPU is past that, so only the first can wait (Place), and the rest follow back to back.
+  const double start = std::max(cpu_s_, gpu_free_s_);
+  Place(start);
+  const double gaps = double(run.kernels) * graph_node_s_;
+  gpu_free_s_ = start + run.seconds + gaps;
+  breakdown_.launch_s += gaps;
+  breakdown_.compute_s += run.compute_s;
+  breakdown_.memory_s += run.memory_s;
+  breakdown_.flops += run.flops;
+  breakdown_.hbm_bytes += run.hbm_bytes;
+  breakdown_.kernels += run.kernels;
+  breakdown_.sm_active_s += run.sm_active_s;
+  breakdown_.tensor_active_s += run.tensor_flops / bf16_peak_;
   return gpu_free_s_;
 }
 

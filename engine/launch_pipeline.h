@@ -68,10 +68,25 @@ enum class StepLaunch { kFullGraph, kPiecewise, kEager };
 StepLaunch ChooseLaunch(const RuntimeSpec& runtime, const StepBatch& batch);
 const char* StepLaunchName(StepLaunch l);
 
+// Totals of a run of consecutive ops (StepCosts::Run), for placing it in one go in a full graph.
+struct KernelRun {
+  double seconds = 0;    // Σ kernel time
+  int64_t kernels = 0;   // Σ kernels (Op::kernels, at least 1 per op)
+  double compute_s = 0;  // Σ time of compute-bound kernels
+  double memory_s = 0;   // Σ time of memory-bound kernels
+  double flops = 0;
+  double hbm_bytes = 0;
+  double sm_active_s = 0;
+  double tensor_flops = 0;  // Σ flops of GEMM, MoE and attention kernels
+
+  void Add(const KernelTime& t, const Op& op);
+};
+
 class LaunchPipeline {
  public:
   LaunchPipeline(const RuntimeSpec& runtime, const GpuSpec& gpu)
-      : runtime_(runtime), graph_node_s_(gpu.kernels.graph_node_us * 1e-6),
+      : runtime_(runtime),
+        graph_node_s_(gpu.kernels.graph_node_us * 1e-6),
         bf16_peak_(gpu.PeakFlops(DType::kBf16)) {}
 
   // Starts a step at `now_s` with `running_seqs` sequences. `host_work`: whether this GPU's
@@ -79,18 +94,33 @@ class LaunchPipeline {
   void BeginStep(double now_s, int64_t running_seqs, bool host_work, StepLaunch launch);
   // Places a kernel of known duration; returns its GPU end time.
   double Kernel(const KernelTime& t, const Op& op);
+  // Places a run of ops within a full-graph step (launch kFullGraph only): the same times and
+  // breakdown as placing its kernels one by one — the replay was issued before the first, so
+  // they run back to back — in constant time. Returns the GPU end time.
+  double GraphedRun(const KernelRun& run);
   // For collectives whose duration SimGrid decides: the GPU start time of the next op...
   double NextStart();
   // ...and, once SimGrid has run it, its end time, bottleneck tier and per-tier bytes.
   void CollectiveDone(double end_s, int bottleneck_tier = 0,
                       const std::array<double, 4>& tier_bytes = {});
+  // The stream waits for something outside it (a transfer it depends on) until `t`: the idle is
+  // communication time charged to `tier`.
+  void WaitUntil(double t, int tier);
+  // Send / receive kernels of a transfer starting at `start_s` hold the stream's SMs for
+  // `seconds` (communication time charged to `tier`).
+  void Hold(double start_s, double seconds, int tier);
+  // The host blocks until `t` (a CPU-GPU sync): no kernel after it is issued earlier.
+  void HostSync(double t) { cpu_s_ = std::max(cpu_s_, t); }
   // Ends the step: remembers how long the CPU sat free while the GPU ran it after the last
   // launch (the window in which an overlapping host prepares the next step).
   void EndStep();
   // That window for the step just placed: GPU end minus the CPU's last launch.
   double IdleCpuSeconds() const { return std::max(0.0, gpu_free_s_ - cpu_s_); }
   // For analytic estimates of a steady state: the previous step left the CPU `idle_s` free.
-  void AssumePreviousStep(double idle_s) { previous_idle_cpu_s_ = idle_s; previous_end_s_ = -1; }
+  void AssumePreviousStep(double idle_s) {
+    previous_idle_cpu_s_ = idle_s;
+    previous_end_s_ = -1;
+  }
   // End of the step's GPU work.
   double gpu_free_s() const { return gpu_free_s_; }
 
@@ -112,7 +142,7 @@ class LaunchPipeline {
   bool in_piece_ = false;  // piecewise: a graph piece has been issued and not yet left
   double pending_start_s_ = 0;
   double previous_idle_cpu_s_ = 0;  // CPU time free during the previous step (overlapping host)
-  double previous_end_s_ = -1;  // when it ended (-1: steady-state assumption)
+  double previous_end_s_ = -1;      // when it ended (-1: steady-state assumption)
   TimeBreakdown breakdown_;
 };
 

@@ -4,24 +4,24 @@
 
 namespace moesim {
 
-absl::StatusOr<std::unique_ptr<MoeLoadSampler>> MoeLoadSampler::Make(const Scenario& s,
+absl::StatusOr<std::unique_ptr<MoeLoadSampler>> MoeLoadSampler::Make(const PoolContext& s,
                                                                      uint64_t seed) {
   ExpertRouter router(*s.routing, s.model.moe, s.model.MoeLayerCount(), seed);
   if (absl::Status st = router.Validate(); !st.ok()) return st;
   auto placements = Placements(s, router);
   if (!placements.ok()) return placements.status();
   return std::unique_ptr<MoeLoadSampler>(
-      new MoeLoadSampler(std::move(router), std::move(*placements), s.deployment.plan.ep,
-                         s.model.moe.top_k, s.routing->sampler == RoutingSpec::Sampler::kPerToken));
+      new MoeLoadSampler(std::move(router), std::move(*placements), s.plan().ep, s.model.moe.top_k,
+                         s.routing->sampler == RoutingSpec::Sampler::kPerToken));
 }
 
-absl::StatusOr<std::vector<ExpertPlacement>> MoeLoadSampler::Placements(const Scenario& s,
+absl::StatusOr<std::vector<ExpertPlacement>> MoeLoadSampler::Placements(const PoolContext& s,
                                                                         ExpertRouter& router) {
   std::vector<ExpertPlacement> placements;
   for (int l = 0; l < router.moe_layers(); ++l) {
     auto shares = router.ExpectedShares(l);
     if (!shares.ok()) return shares.status();
-    auto p = Place(s.deployment.expert_placement, router.experts(), s.deployment.plan.ep, *shares);
+    auto p = Place(s.deployment().expert_placement, router.experts(), s.plan().ep, *shares);
     if (!p.ok()) return p.status();
     placements.push_back(std::move(*p));
   }
@@ -29,7 +29,7 @@ absl::StatusOr<std::vector<ExpertPlacement>> MoeLoadSampler::Placements(const Sc
 }
 
 absl::StatusOr<std::vector<ExpertHitRates>> MoeLoadSampler::HitRates(
-    const Scenario& s, uint64_t seed, const std::vector<int>& node_of_rank, int64_t tokens) {
+    const PoolContext& s, uint64_t seed, const std::vector<int>& node_of_rank, int64_t tokens) {
   ExpertRouter router(s.routing ? *s.routing : RoutingSpec(), s.model.moe, s.model.MoeLayerCount(),
                       seed);
   if (absl::Status st = router.Validate(); !st.ok()) return st;

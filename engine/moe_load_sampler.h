@@ -25,7 +25,7 @@ namespace moesim {
 class MoeLoadSampler {
  public:
   // Fails when the routing model or the placement does not fit the model and plan.
-  static absl::StatusOr<std::unique_ptr<MoeLoadSampler>> Make(const Scenario& s, uint64_t seed);
+  static absl::StatusOr<std::unique_ptr<MoeLoadSampler>> Make(const PoolContext& s, uint64_t seed);
 
   // Samples every MoE layer for `tokens` tokens; returns the mean over layers of the GPU load
   // imbalance (busiest / mean). `per_gpu`, when given, receives every GPU's load per layer
@@ -39,13 +39,13 @@ class MoeLoadSampler {
   // routing when the scenario has none) and `seed`, so the hot experts are those of the
   // simulation's sampler made with the same seed, whose draws stay untouched. Placement as in
   // Make(). `node_of_rank`: the server (dense index) of each of the ep ranks.
-  static absl::StatusOr<std::vector<ExpertHitRates>> HitRates(const Scenario& s, uint64_t seed,
+  static absl::StatusOr<std::vector<ExpertHitRates>> HitRates(const PoolContext& s, uint64_t seed,
                                                               const std::vector<int>& node_of_rank,
                                                               int64_t tokens);
 
  private:
   // One placement per MoE layer from the router's expected shares.
-  static absl::StatusOr<std::vector<ExpertPlacement>> Placements(const Scenario& s,
+  static absl::StatusOr<std::vector<ExpertPlacement>> Placements(const PoolContext& s,
                                                                  ExpertRouter& router);
 
   MoeLoadSampler(ExpertRouter router, std::vector<ExpertPlacement> placements, int ep, int top_k,

@@ -13,21 +13,6 @@
 
 namespace moesim {
 
-std::vector<int> DeploymentSpec::InstanceGpus(int i) const {
-  std::vector<int> gpus;
-  for (int g = 0; g < gpus_per_instance(); ++g)
-    gpus.push_back(gpu_order[i * gpus_per_instance() + g]);
-  return gpus;
-}
-
-std::vector<int> DeploymentSpec::StageGpus(int i, int stage) const {
-  std::vector<int> gpus;
-  for (int g = 0; g < plan.tp; ++g) {
-    gpus.push_back(gpu_order[i * gpus_per_instance() + stage * plan.tp + g]);
-  }
-  return gpus;
-}
-
 const char* FidelityName(Fidelity f) {
   switch (f) {
     case Fidelity::kStep:
@@ -38,10 +23,6 @@ const char* FidelityName(Fidelity f) {
       return "kernel";
   }
   return "";
-}
-
-const char* MoeDispatchName(DeploymentSpec::MoeDispatch d) {
-  return d == DeploymentSpec::MoeDispatch::kNormal ? "normal" : "low_latency";
 }
 
 namespace {
@@ -67,6 +48,14 @@ absl::Status ParseHardware(JsonObjectReader r, const PresetLibrary& presets, Har
 }
 
 absl::Status ParseModelSection(JsonObjectReader& r, const PresetLibrary& presets, ModelSpec& m) {
+  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* raw, r.Value("model"));
+  if (raw->is_object() && raw->contains("mtp_layers")) {
+    // A preset's mtp_layers records the checkpoint; a scenario setting it would expect an
+    // effect, and no setting is silently ignored.
+    return BadValue(r.where().Key("model").Key("mtp_layers"), (*raw)["mtp_layers"],
+                    "no value: nothing simulates MTP layers yet (speculative decoding with MTP "
+                    "drafts is issue 13); remove the key");
+  }
   MOESIM_ASSIGN_OR_RETURN(
       m, ResolveAndParse<ModelSpec>(r, "model", presets, PresetKind::kModel, ParseModelSpec));
   return absl::OkStatus();
@@ -85,7 +74,8 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
                           r.EnumOr("placement", "packed", {"packed", "spread"}));
   d.placement = placement == "spread" ? DeploymentSpec::Placement::kSpread
                                       : DeploymentSpec::Placement::kPacked;
-  if (r.Has("expert_placement")) {
+  d.expert_placement_given = r.Has("expert_placement");
+  if (d.expert_placement_given) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* ep_json, r.Value("expert_placement"));
     MOESIM_ASSIGN_OR_RETURN(d.expert_placement,
                             ParsePlacementSpec(*ep_json, r.where().Key("expert_placement")));
@@ -196,115 +186,166 @@ absl::Status ParseReferences(const nlohmann::json& value, const JsonLocation& wh
   return absl::OkStatus();
 }
 
-// Whole-plan checks: GPUs, heads, experts, memory.
-absl::Status CheckPlan(Scenario& s, const JsonLocation& root) {
-  const JsonLocation dep = root.Key("deployment");
-  const ParallelPlan& p = s.deployment.plan;
-  const ClusterSpec& cl = s.cluster();
-  if (cl.gpus_per_server % p.tp != 0 && p.tp % cl.gpus_per_server != 0) {
-    return BadValue(dep.Key("tensor_parallel"), p.tp,
-                    absl::StrCat("a divisor or a multiple of hardware.gpus_per_server (",
-                                 cl.gpus_per_server, "), so that instances tile whole servers"));
+// One entry of deployment.pools: name, role, optional gpu and runtime (else the scenario's),
+// and the deployment keys.
+absl::StatusOr<PoolSpec> ParsePool(const nlohmann::json& value, const JsonLocation& where,
+                                   const PresetLibrary& presets, const Scenario& s) {
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
+  PoolSpec pool;
+  pool.where = where;
+  MOESIM_ASSIGN_OR_RETURN(pool.name, r.String("name"));
+  MOESIM_ASSIGN_OR_RETURN(std::string role, r.Enum("role", {"serve", "prefill", "decode"}));
+  pool.role = role == "prefill"  ? PoolRole::kPrefill
+              : role == "decode" ? PoolRole::kDecode
+                                 : PoolRole::kServe;
+  pool.gpu = s.hardware.gpu;
+  if (r.Has("gpu")) {
+    MOESIM_ASSIGN_OR_RETURN(
+        pool.gpu, ResolveAndParse<GpuSpec>(r, "gpu", presets, PresetKind::kGpu, ParseGpuSpec));
   }
-  if (p.dp_attention && cl.gpus_per_server % p.ep != 0 && p.ep % cl.gpus_per_server != 0) {
-    return BadValue(dep.Key("expert_parallel"), p.ep,
-                    absl::StrCat("a divisor or a multiple of hardware.gpus_per_server (",
-                                 cl.gpus_per_server, "), so that EP groups tile whole servers"));
+  pool.runtime = s.runtime;
+  if (r.Has("runtime")) {
+    MOESIM_ASSIGN_OR_RETURN(
+        pool.runtime, ResolveAndParse<RuntimeSpec>(r, "runtime", presets, PresetKind::kRuntime,
+                                                   ParseRuntimeSpec));
   }
-  if (s.deployment.moe_dispatch == DeploymentSpec::MoeDispatch::kNormal &&
-      s.runtime.mode == ExecutionMode::kCudaGraph) {
-    // SGLang PR #5014 / issue #6218, rtp-llm PR #1308: DeepEP's normal kernels sync with the
-    // host for the receive counts and cannot be captured into a CUDA graph.
-    return BadValue(
-        dep.Key("moe_dispatch"), "normal",
-        "\"low_latency\" with runtime.execution_mode \"cuda_graph\" (DeepEP's normal "
-        "kernels wait on the host for receive counts and cannot be graph-captured, "
-        "as SGLang and rtp-llm enforce); set \"execution_mode\": \"eager\" to use them");
+  MOESIM_RETURN_IF_ERROR(ParseDeployment(r, pool.deployment));
+  return pool;
+}
+
+// deployment: one "serve" pool of the top-level keys, or deployment.pools.
+absl::Status ParseDeploymentSection(JsonObjectReader& r, const PresetLibrary& presets,
+                                    Scenario& s) {
+  const JsonLocation where = r.where().Key("deployment");
+  PoolSpec serve{"serve", PoolRole::kServe, s.hardware.gpu, s.runtime, {}, where};
+  if (!r.Has("deployment")) {
+    s.plan.pools = {serve};
+    return absl::OkStatus();
   }
-  const int cluster_gpus = cl.total_gpus();
-  if (p.tp > cluster_gpus) {
-    return BadValue(dep.Key("tensor_parallel"), p.tp,
-                    absl::StrCat("at most the cluster's ", cluster_gpus, " GPUs"));
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader dep, r.Object("deployment"));
+  if (!dep.Has("pools")) {
+    MOESIM_RETURN_IF_ERROR(ParseDeployment(dep, serve.deployment));
+    s.plan.pools = {serve};
+    return absl::OkStatus();
   }
-  if (p.dp_attention && s.deployment.gpus_per_instance() > cluster_gpus) {
-    return BadValue(dep.Key("expert_parallel"), p.ep,
-                    absl::StrCat("at most the cluster's ", cluster_gpus, " GPUs"));
-  }
-  if (p.tp * p.pp > cluster_gpus) {
-    return BadValue(dep.Key("pipeline_parallel"), p.pp,
-                    absl::StrCat("at most ", cluster_gpus / p.tp, " stages of ", p.tp,
-                                 " GPUs on the cluster's ", cluster_gpus, " GPUs"));
-  }
-  if (p.pp > s.model.layers) {
-    return BadValue(dep.Key("pipeline_parallel"), p.pp,
-                    absl::StrCat("at most the model's ", s.model.layers, " layers"));
-  }
-  if (s.total_gpus() > cluster_gpus) {
-    return BadValue(dep.Key("instances"), s.deployment.instances,
-                    absl::StrCat("at most ", cluster_gpus / (p.tp * p.pp), " instances of ",
-                                 p.tp * p.pp, " GPUs on ", cluster_gpus, " GPUs"));
-  }
-  const ModelSpec& m = s.model;
-  const int heads = m.attention.q_heads;
-  if (heads % p.tp != 0) {
-    return BadValue(dep.Key("tensor_parallel"), p.tp,
-                    absl::StrCat("a divisor of the model's ", heads, " attention heads"));
-  }
-  if (m.CountLayers(LayerAttention::kLinear) > 0 && m.linear.v_heads % p.tp != 0) {
-    return BadValue(dep.Key("tensor_parallel"), p.tp,
-                    absl::StrCat("a divisor of the model's ", m.linear.v_heads,
-                                 " linear-attention value heads"));
-  }
-  const int slots = m.moe.routed_experts + p.redundant_experts;
-  if (p.ep > 1 && slots % p.ep != 0) {
-    return BadValue(
-        dep.Key("expert_parallel"), p.ep,
-        absl::StrCat("a divisor of the model's ", m.moe.routed_experts, " routed experts",
-                     p.redundant_experts > 0
-                         ? absl::StrCat(" plus ", p.redundant_experts, " redundant slots (", slots,
-                                        " slots)")
-                         : std::string()));
-  }
-  if (m.moe.expert_inter % p.MoeTp() != 0) {
-    return BadValue(dep.Key("tensor_parallel"), p.tp,
-                    absl::StrCat("a multiple of expert_parallel whose quotient (", p.MoeTp(),
-                                 ") divides the expert intermediate size ", m.moe.expert_inter));
-  }
-  // Slot -> GPU order of the chosen placement.
-  s.deployment.gpu_order.clear();
-  for (int k = 0; k < cl.servers(); ++k) {
-    const int server = s.deployment.placement == DeploymentSpec::Placement::kPacked
-                           ? k
-                           : (k % cl.racks) * cl.servers_per_rack + k / cl.racks;
-    for (int g = 0; g < cl.gpus_per_server; ++g) {
-      s.deployment.gpu_order.push_back(server * cl.gpus_per_server + g);
+  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* pools, dep.Value("pools"));
+  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* raw, r.Value("deployment"));
+  for (const auto& [key, value] : raw->items()) {
+    if (key != "pools") {
+      return BadInput(where.Key(key),
+                      "with \"pools\" every deployment key belongs to a pool: "
+                      "move it into each entry of deployment.pools");
     }
   }
-  if (!s.simulation.collectives_given && s.simulation.fidelity != Fidelity::kStep &&
-      s.deployment.gpus_per_instance() > cl.gpus_per_server) {
-    // DP-attention EP groups: analytic per-pair link-load bounds (a SimGrid parallel task per
-    // all-to-all costs ~0.1 s of wall time at EP 256; tests/engine/ep_group_fidelity_test.cc
-    // measures the shortcut against ptask and flows). Other instances: parallel tasks.
-    s.simulation.collectives =
-        p.dp_attention ? CollectiveFidelity::kAnalytic : CollectiveFidelity::kPtask;
+  MOESIM_RETURN_IF_ERROR(dep.Finish());
+  if (!pools->is_array() || pools->empty()) {
+    return BadValue(where.Key("pools"), *pools, "a non-empty array of pools");
   }
+  for (size_t i = 0; i < pools->size(); ++i) {
+    MOESIM_ASSIGN_OR_RETURN(PoolSpec pool,
+                            ParsePool((*pools)[i], where.Key("pools").Index(i), presets, s));
+    for (const PoolSpec& other : s.plan.pools) {
+      if (other.name == pool.name) {
+        return BadValue(pool.where.Key("name"), pool.name, "a name no other pool has");
+      }
+    }
+    s.plan.pools.push_back(std::move(pool));
+  }
+  return absl::OkStatus();
+}
 
-  const int64_t longest = s.workload.input_tokens.Max() + s.workload.output_tokens.Max();
+}  // namespace
 
-  // The stack's own rules for what the runtime left open (models/serving_stack_rules.h).
-  StackPlanShape shape;
-  shape.tp_size = s.deployment.gpus_per_instance() / p.pp;
-  shape.pp = p.pp;
-  shape.dp_attention = p.dp_attention ? p.ep : 1;
-  ResolveRuntimeDefaults(s.runtime, s.hardware.gpu, shape);
-  const KvFootprint fp = s.Footprint();
-  auto mem = PlanMemory(m, s.hardware.gpu, s.runtime, p, fp, longest);
-  if (!mem.ok()) return BadInput(dep, std::string(mem.status().message()));
-  s.memory = *mem;
-  ResolveRunningCap(s.runtime, s.memory.kv_capacity_tokens, m.max_context_tokens);
-  if (s.memory.running_cap_by_state > 0 && s.runtime.MaxNumSeqs() > s.memory.running_cap_by_state) {
-    // SGLang caps running requests at the linear-state pool's slots / 3.
-    s.runtime.max_num_seqs = static_cast<int>(s.memory.running_cap_by_state);
+int64_t Scenario::LongestSequenceTokens() const {
+  return workload.input_tokens.Max() + workload.output_tokens.Max();
+}
+
+absl::StatusOr<Deployment> DeployScenario(const Scenario& s) {
+  return Deploy(s.plan, {s.model, s.cluster(), s.LongestSequenceTokens()});
+}
+
+CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool) {
+  if (s.simulation.collectives_given || s.simulation.fidelity == Fidelity::kStep ||
+      pool.gpus_per_instance() <= s.cluster().gpus_per_server) {
+    return s.simulation.collectives;
+  }
+  return pool.plan().dp_attention ? CollectiveFidelity::kAnalytic : CollectiveFidelity::kPtask;
+}
+
+PoolContext ContextFor(const Scenario& s, const PoolDeployment& pool) {
+  PoolContext c{s.model, pool, s.cluster(), s.workload, s.simulation, s.routing};
+  c.collectives = CollectivesFor(s, pool);
+  return c;
+}
+
+absl::StatusOr<const PoolDeployment*> ServePool(const Scenario& s, const Deployment& d) {
+  const JsonLocation pools = JsonLocation{s.file, "$"}.Key("deployment").Key("pools");
+  if (d.pools.size() != 1) {
+    return BadInput(pools,
+                    absl::StrCat(d.pools.size(),
+                                 " pools are placed and memory-planned (moesim "
+                                 "explain shows them), but a simulation runs one \"serve\" pool "
+                                 "until prefill/decode disaggregation (issue 11) moves work "
+                                 "between pools"));
+  }
+  const PoolSpec& pool = d.pools[0].spec;
+  if (pool.role != PoolRole::kServe) {
+    return BadValue(pool.where.Key("role"), PoolRoleName(pool.role),
+                    "\"serve\" for a simulation: a lone prefill or decode pool has no partner "
+                    "to hand its requests to");
+  }
+  return &d.pools[0];
+}
+
+absl::StatusOr<std::unique_ptr<ServeSetup>> SetUpServePool(const Scenario& s) {
+  auto setup = std::make_unique<ServeSetup>();
+  MOESIM_ASSIGN_OR_RETURN(setup->deployment, DeployScenario(s));
+  MOESIM_ASSIGN_OR_RETURN(const PoolDeployment* serve, ServePool(s, setup->deployment));
+  setup->pool = std::make_unique<PoolContext>(ContextFor(s, *serve));
+  return setup;
+}
+
+namespace {
+
+// Routing and expert placement need a plan: checked on the deployed serve-shaped pools.
+absl::Status CheckRouting(const Scenario& s, const Deployment& d, const JsonLocation& root) {
+  if (s.routing) {
+    ExpertRouter router(*s.routing, s.model.moe, s.model.MoeLayerCount(), s.simulation.seed);
+    if (absl::Status st = router.Validate(); !st.ok()) {
+      return BadInput(root.Key("routing"), std::string(st.message()));
+    }
+    for (const PoolDeployment& pool : d.pools) {
+      auto sampler = MoeLoadSampler::Make(ContextFor(s, pool), s.simulation.seed);
+      if (!sampler.ok()) {
+        return BadInput(pool.spec.where.Key("expert_placement"),
+                        std::string(sampler.status().message()));
+      }
+    }
+    return absl::OkStatus();
+  }
+  for (const PoolSpec& pool : s.plan.pools) {
+    if (pool.deployment.expert_placement_given) {
+      return BadInput(pool.where.Key("expert_placement"),
+                      "needs a routing model: add \"routing\" (e.g. {\"kind\": \"zipf\", "
+                      "\"exponent\": 1.0}); without it every expert gets its expected uniform "
+                      "load");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Settings the plan cannot honour are rejected, not ignored.
+absl::Status CheckSimulationAgainstPlan(const Scenario& s, const JsonLocation& root) {
+  for (const PoolSpec& pool : s.plan.pools) {
+    if (s.simulation.fidelity == Fidelity::kKernel && pool.deployment.plan.dp_attention) {
+      // The runner walks an EP group's ranks in one actor, their kernels interleaved in time;
+      // kernel Execs (which only re-time what the layer fidelity computes, on dedicated GPU
+      // hosts) are run for TP/PP instances, one stage at a time.
+      return BadValue(root.Key("simulation").Key("fidelity"), "kernel",
+                      "\"layer\" or \"step\" with \"attention\": \"data_parallel\" (kernel "
+                      "Execs are simulated for tensor/pipeline-parallel instances only; on an "
+                      "isolated GPU they take exactly the layer fidelity's kernel times)");
+    }
   }
   return absl::OkStatus();
 }
@@ -325,20 +366,15 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
   MOESIM_ASSIGN_OR_RETURN(
       s.runtime,
       ResolveAndParse<RuntimeSpec>(r, "runtime", presets, PresetKind::kRuntime, ParseRuntimeSpec));
-  if (r.Has("deployment")) {
-    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader dep, r.Object("deployment"));
-    MOESIM_RETURN_IF_ERROR(ParseDeployment(dep, s.deployment));
-  }
+  MOESIM_RETURN_IF_ERROR(ParseDeploymentSection(r, presets, s));
   MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* workload, r.Value("workload"));
   MOESIM_ASSIGN_OR_RETURN(s.workload, ParseWorkloadSpec(*workload, root.Key("workload")));
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader sim, r.Object("simulation"));
   MOESIM_RETURN_IF_ERROR(ParseSimulation(sim, s.simulation));
-  s.economics.usd_per_gpu_hour = s.hardware.gpu.usd_per_hour;
   if (r.Has("economics")) {
     MOESIM_ASSIGN_OR_RETURN(JsonObjectReader econ, r.Object("economics"));
-    MOESIM_ASSIGN_OR_RETURN(
-        s.economics.usd_per_gpu_hour,
-        econ.NumberOr("usd_per_gpu_hour", s.hardware.gpu.usd_per_hour, NumberRule::NonNegative()));
+    MOESIM_ASSIGN_OR_RETURN(s.economics.usd_per_gpu_hour,
+                            econ.OptionalNumber("usd_per_gpu_hour", NumberRule::NonNegative()));
     MOESIM_RETURN_IF_ERROR(econ.Finish());
   }
   if (r.Has("routing")) {
@@ -356,22 +392,10 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
                     absl::StrCat("at most ", kMaxRequests, " requests over the ",
                                  s.simulation.duration_s, " s simulated (rate × duration)"));
   }
-  MOESIM_RETURN_IF_ERROR(CheckPlan(s, root));
-  if (s.routing) {
-    ExpertRouter router(*s.routing, s.model.moe, s.model.MoeLayerCount(), s.simulation.seed);
-    if (absl::Status st = router.Validate(); !st.ok()) {
-      return BadInput(root.Key("routing"), std::string(st.message()));
-    }
-    auto sampler = MoeLoadSampler::Make(s, s.simulation.seed);
-    if (!sampler.ok()) {
-      return BadInput(root.Key("deployment").Key("expert_placement"),
-                      std::string(sampler.status().message()));
-    }
-  } else if (doc.contains("deployment") && doc["deployment"].contains("expert_placement")) {
-    return BadInput(root.Key("deployment").Key("expert_placement"),
-                    "needs a routing model: add \"routing\" (e.g. {\"kind\": \"zipf\", "
-                    "\"exponent\": 1.0}); without it every expert gets its expected uniform load");
-  }
+  MOESIM_RETURN_IF_ERROR(CheckSimulationAgainstPlan(s, root));
+  // Validated by deploying it; the deployment is derived and not kept.
+  MOESIM_ASSIGN_OR_RETURN(Deployment deployment, DeployScenario(s));
+  MOESIM_RETURN_IF_ERROR(CheckRouting(s, deployment, root));
   return s;
 }
 
@@ -388,6 +412,53 @@ absl::StatusOr<Scenario> LoadScenario(const std::string& path, const PresetLibra
   return ParseScenario(doc, path, presets);
 }
 
+namespace {
+
+nlohmann::json DeploymentToJson(const DeploymentSpec& d) {
+  nlohmann::json j = {
+      {"tensor_parallel", d.plan.tp},
+      {"pipeline_parallel", d.plan.pp},
+      {"attention", d.plan.dp_attention ? "data_parallel" : "tensor_parallel"},
+      {"expert_parallel", d.plan.ep},
+      {"dense_tensor_parallel", d.plan.DenseTp()},
+      {"instances", d.instances},
+      {"placement", d.placement == DeploymentSpec::Placement::kSpread ? "spread" : "packed"},
+      {"expert_placement", PlacementSpecToJson(d.expert_placement)}};
+  if (d.plan.dp_attention) {
+    j["two_batch_overlap"] = d.two_batch_overlap;
+    j["moe_dispatch"] = MoeDispatchName(d.moe_dispatch);
+  }
+  return j;
+}
+
+nlohmann::json MemoryPlanToJson(const MemoryPlan& m) {
+  return {{"usable_gb", m.usable_bytes / 1e9},
+          {"weights_gb", m.weight_bytes / 1e9},
+          {"activation_reserve_gb", m.reserve_bytes / 1e9},
+          {"linear_state_pool_gb", m.state_pool_bytes / 1e9},
+          {"kv_budget_gb", m.kv_budget_bytes / 1e9},
+          {"kv_blocks", m.kv_blocks},
+          {"kv_capacity_tokens", m.kv_capacity_tokens}};
+}
+
+// A deployed pool: what it was given, where it sits, its resolved runtime and memory.
+nlohmann::json PoolToJson(const Scenario& s, const PoolDeployment& d) {
+  nlohmann::json j = DeploymentToJson(d.spec.deployment);
+  j["name"] = d.spec.name;
+  j["role"] = PoolRoleName(d.spec.role);
+  j["gpu"] = d.spec.gpu.name;
+  j["runtime"] = RuntimeSpecToJson(d.spec.runtime);
+  j["runtime"]["preset_resolved"] = d.spec.runtime.name;
+  j["servers"] = d.servers;
+  j["gpus"] = d.total_gpus();
+  j["collectives"] = CollectiveFidelityName(CollectivesFor(s, d));
+  j["usd_per_gpu_hour"] = s.economics.PriceFor(d.spec.gpu);
+  j["per_gpu_memory"] = MemoryPlanToJson(d.memory);
+  return j;
+}
+
+}  // namespace
+
 nlohmann::json ScenarioToJson(const Scenario& s) {
   nlohmann::json j = nlohmann::json::object();
   j["name"] = s.name;
@@ -403,30 +474,16 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   nlohmann::json runtime = RuntimeSpecToJson(s.runtime);
   runtime["preset_resolved"] = s.runtime.name;
   j["runtime"] = runtime;
-  j["deployment"] = {
-      {"tensor_parallel", s.deployment.plan.tp},
-      {"pipeline_parallel", s.deployment.plan.pp},
-      {"attention", s.deployment.plan.dp_attention ? "data_parallel" : "tensor_parallel"},
-      {"expert_parallel", s.deployment.plan.ep},
-      {"dense_tensor_parallel", s.deployment.plan.DenseTp()},
-      {"instances", s.deployment.instances},
-      {"placement",
-       s.deployment.placement == DeploymentSpec::Placement::kSpread ? "spread" : "packed"}};
-  if (s.deployment.plan.dp_attention) {
-    j["deployment"]["two_batch_overlap"] = s.deployment.two_batch_overlap;
-    j["deployment"]["moe_dispatch"] = MoeDispatchName(s.deployment.moe_dispatch);
-  }
   j["workload"] = WorkloadSpecToJson(s.workload);
-
   j["simulation"] = {{"duration_s", s.simulation.duration_s},
                      {"warmup_s", s.simulation.warmup_s},
                      {"seed", s.simulation.seed},
-                     {"fidelity", FidelityName(s.simulation.fidelity)},
-                     {"collectives", CollectiveFidelityName(s.simulation.collectives)}};
-  j["economics"] = {{"usd_per_gpu_hour", s.economics.usd_per_gpu_hour}};
+                     {"fidelity", FidelityName(s.simulation.fidelity)}};
+  j["economics"] = nlohmann::json::object();
+  if (s.economics.usd_per_gpu_hour) {
+    j["economics"]["usd_per_gpu_hour"] = *s.economics.usd_per_gpu_hour;
+  }
   j["routing"] = s.routing ? RoutingSpecToJson(*s.routing) : nlohmann::json("expected_uniform");
-  j["deployment"]["expert_placement"] = PlacementSpecToJson(s.deployment.expert_placement);
-
   nlohmann::json refs = nlohmann::json::array();
   for (const auto& m : s.references) {
     refs.push_back({{"metric", m.metric},
@@ -436,17 +493,16 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
                     {"tolerance_pct", m.tolerance_pct}});
   }
   if (!refs.empty()) j["reference"] = refs;
+  // The pools as deployed (a validated scenario always deploys).
+  nlohmann::json pools = nlohmann::json::array();
+  auto deployment = DeployScenario(s);
+  if (deployment.ok()) {
+    for (const PoolDeployment& d : deployment->pools) pools.push_back(PoolToJson(s, d));
+  }
+  j["deployment"] = {{"pools", pools}};
   j["derived"] = {{"total_params", s.model.TotalParams()},
                   {"active_params", s.model.ActiveParams()},
-                  {"weight_bytes", s.model.WeightBytes()},
-                  {"per_gpu_memory",
-                   {{"usable_gb", s.memory.usable_bytes / 1e9},
-                    {"weights_gb", s.memory.weight_bytes / 1e9},
-                    {"activation_reserve_gb", s.memory.reserve_bytes / 1e9},
-                    {"linear_state_pool_gb", s.memory.state_pool_bytes / 1e9},
-                    {"kv_budget_gb", s.memory.kv_budget_bytes / 1e9},
-                    {"kv_blocks", s.memory.kv_blocks},
-                    {"kv_capacity_tokens", s.memory.kv_capacity_tokens}}}};
+                  {"weight_bytes", s.model.WeightBytes()}};
   return j;
 }
 

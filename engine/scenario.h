@@ -2,12 +2,15 @@
 //
 // Sections (DESIGN.md §4): name, description, hardware, model, runtime, deployment, workload,
 // simulation, economics, reference. Each spec parses itself (models/*_spec.h); this file
-// composes them and checks the plan as a whole: parallel degrees that divide the GPUs, heads
-// and experts; weights plus one longest sequence that fit in HBM. Every error names the file,
-// the JSON path, the value and the expectation.
+// composes them into a Scenario and its Plan (plan/pool_spec.h: one "serve" pool, or the pools
+// of deployment.pools) and validates the whole by deploying it (plan/deployment.h: parallel
+// degrees that divide the GPUs, heads and experts; pools that fit the cluster; weights plus one
+// longest sequence that fit in HBM), keeping nothing derived. Every error names the file, the
+// JSON path, the value and the expectation.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/collective_runner.h"
+#include "engine/pool_context.h"
 #include "models/decode_step.h"
 #include "models/expert_placement.h"
 #include "models/expert_routing.h"
@@ -26,11 +30,13 @@
 #include "models/preset_library.h"
 #include "models/runtime_spec.h"
 #include "models/workload.h"
+#include "plan/deployment.h"
+#include "plan/pool_spec.h"
 #include "topology/cluster_spec.h"
 
 namespace moesim {
 
-// How faithfully a step is simulated (see engine/step_executor.h).
+// How faithfully a step is simulated (engine/step_runner.h runs every fidelity).
 enum class Fidelity {
   kStep,    // analytic step: kernels and collectives from formulas, one SimGrid sleep per step
   kLayer,   // kernels analytic, every collective a set of SimGrid flows on the platform (default)
@@ -42,37 +48,6 @@ struct HardwareSpec {
   GpuSpec gpu;
   ClusterSpec cluster;
 };
-
-struct DeploymentSpec {
-  ParallelPlan plan;  // per instance
-  int instances = 1;  // data-parallel replicas, each on its own GPUs
-  // How instances take servers: "packed" fills racks in order (an instance spans as few racks
-  // as possible); "spread" takes servers rack-interleaved (server k of every rack, then k+1),
-  // so an instance larger than a server spans racks and instances share the rack uplinks.
-  enum class Placement { kPacked, kSpread };
-  Placement placement = Placement::kPacked;
-  PlacementSpec expert_placement;  // where routed experts live on the ep GPUs of a stage
-  // DP-attention EP groups only. Two-batch overlap (DeepSeek / SGLang): each rank splits its
-  // batch into two micro-batches and interleaves them so that one's dispatch / combine runs
-  // while the other computes.
-  bool two_batch_overlap = false;
-  // DP-attention EP groups only: which DeepEP kernels carry dispatch and combine. Low-latency
-  // (SGLang's decode default): every expert copy goes straight to its GPU. Normal
-  // (high-throughput): one RDMA send per (token, server) to the same local rank there, then
-  // NVLink forwarding (topology/deepep_normal_pattern.h).
-  enum class MoeDispatch { kLowLatency, kNormal };
-  MoeDispatch moe_dispatch = MoeDispatch::kLowLatency;
-
-  std::vector<int> gpu_order;  // slot -> global GPU index, filled from the cluster shape
-  int gpus_per_instance() const { return plan.dp_attention ? plan.ep : plan.tp * plan.pp; }
-
-  // Global GPU indices of instance `i` (instances take consecutive GPUs, server-major) and of
-  // its pipeline stage `stage` (tp consecutive GPUs).
-  std::vector<int> InstanceGpus(int i) const;
-  std::vector<int> StageGpus(int i, int stage) const;
-};
-
-const char* MoeDispatchName(DeploymentSpec::MoeDispatch d);  // "low_latency" / "normal"
 
 struct SimulationSpec {
   double duration_s = 0;  // simulated time
@@ -87,7 +62,9 @@ struct SimulationSpec {
 };
 
 struct EconomicsSpec {
-  double usd_per_gpu_hour = 0;
+  // A price for every GPU of the scenario; absent: each pool's GPU preset price.
+  std::optional<double> usd_per_gpu_hour;
+  double PriceFor(const GpuSpec& gpu) const { return usd_per_gpu_hour.value_or(gpu.usd_per_hour); }
 };
 
 // A published measurement a scenario reproduces (scenarios/reference/).
@@ -99,14 +76,17 @@ struct ReferenceMeasurement {
   double tolerance_pct = 0;
 };
 
+// Parsed and validated; nothing derived (plan/deployment.h places and memory-plans the pools).
 struct Scenario {
   std::string file;
   std::string name;
   std::string description;
-  HardwareSpec hardware;
+  HardwareSpec hardware;  // hardware.gpu: the GPU of pools that name none
   ModelSpec model;
-  RuntimeSpec runtime;
-  DeploymentSpec deployment;
+  RuntimeSpec runtime;  // the runtime of pools that give none, as given (preset merged)
+  // The pools: deployment.pools, or one "serve" pool of hardware.gpu, runtime and the
+  // deployment keys.
+  Plan plan;
   WorkloadSpec workload;
   SimulationSpec simulation;
   EconomicsSpec economics;
@@ -114,22 +94,41 @@ struct Scenario {
   // Per-step routing samples (stragglers, imbalance); absent: uniform routing's expected load.
   std::optional<RoutingSpec> routing;
 
-  MemoryPlan memory;  // per GPU, derived
-
-  int total_gpus() const { return deployment.instances * deployment.gpus_per_instance(); }
   const ClusterSpec& cluster() const { return hardware.cluster; }
-  KvFootprint Footprint() const {
-    return KvFootprint(model, deployment.plan.tp, runtime.kv_block_tokens, deployment.plan.pp,
-                       StateLayoutOf(runtime));
-  }
+  // The longest sequence the workload can produce (prompt + output tokens).
+  int64_t LongestSequenceTokens() const;
 };
+
+// The scenario's pools placed on its cluster and memory-planned (plan/deployment.h).
+absl::StatusOr<Deployment> DeployScenario(const Scenario& s);
+// simulation.collectives, or its default for `pool` when the scenario gave none: analytic under
+// "step" fidelity; when an instance spans servers, analytic all-to-alls for DP-attention EP
+// groups (a SimGrid parallel task per all-to-all costs ~0.1 s of wall time at EP 256;
+// tests/engine/ep_group_fidelity_test.cc measures the shortcut) and parallel tasks otherwise;
+// per-GPU flows while every instance fits in one server.
+CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool);
+// What simulating `pool` of `s` needs (both must outlive the context).
+PoolContext ContextFor(const Scenario& s, const PoolDeployment& pool);
+// The pool `moesim run` simulates: the scenario's one "serve" pool. Other plans (prefill and
+// decode pools, several pools) are placed and memory-planned but not yet simulated: an error
+// naming $.deployment.pools says so.
+absl::StatusOr<const PoolDeployment*> ServePool(const Scenario& s, const Deployment& d);
+
+// The scenario deployed and its serve pool's context, which refers into `deployment` (the
+// struct stays where it was made: it is handed out behind a unique_ptr).
+struct ServeSetup {
+  Deployment deployment;
+  std::unique_ptr<PoolContext> pool;
+};
+absl::StatusOr<std::unique_ptr<ServeSetup>> SetUpServePool(const Scenario& s);
 
 // Reads and validates `path`.
 absl::StatusOr<Scenario> LoadScenario(const std::string& path, const PresetLibrary& presets);
 // Same, from an already parsed document (`file` is used in messages).
 absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::string& file,
                                        const PresetLibrary& presets);
-// The fully resolved scenario: every preset value and default that applied.
+// The fully resolved scenario: every preset value and default that applied, and each pool as
+// deployed (its servers, its runtime with the stack's rules applied, its memory plan).
 nlohmann::json ScenarioToJson(const Scenario& scenario);
 
 }  // namespace moesim

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/instance.h"
 #include "engine/instance_fabric.h"
 #include "engine/step_model.h"
 #include "models/kernel_cost.h"
@@ -35,13 +36,16 @@ const char* ClassName(const Op& op) {
 
 absl::StatusOr<nlohmann::json> DescribeDecodeStep(const Scenario& s, int64_t seqs,
                                                   double context_tokens) {
+  auto setup = SetUpServePool(s);
+  if (!setup.ok()) return setup.status();
+  const PoolContext& pool = *(*setup)->pool;
   auto graph = ClusterGraph::Build(s.cluster());
   if (!graph.ok()) return graph.status();
-  auto fabric = BuildInstanceFabric(s, *graph, 0);
+  auto fabric = BuildInstanceFabric(pool, *graph, 0);
   if (!fabric.ok()) return fabric.status();
-  const StepBatch batch = DecodeBatch(s, seqs, context_tokens);
-  const StepProgram program = BuildStepProgram(s.model, s.runtime, s.deployment.plan, batch);
-  const KernelCostModel cost(s.hardware.gpu, s.runtime);
+  const StepBatch batch = DecodeBatch(s.model, seqs, context_tokens);
+  const StepProgram program = BuildStepProgram(s.model, pool.runtime(), pool.plan(), batch);
+  const KernelCostModel cost(pool.gpu(), pool.runtime());
 
   nlohmann::json blocks = nlohmann::json::array();
   std::vector<int> seen;
@@ -56,7 +60,7 @@ absl::StatusOr<nlohmann::json> DescribeDecodeStep(const Scenario& s, int64_t seq
       if (op.cls == OpClass::kAllReduce) {
         const CollectivePattern* p = fabric->AllReduceFor(0, op.message_bytes);
         if (p != nullptr)
-          us = p->Estimate(op.message_bytes, s.runtime.allreduce_latency_us).seconds * 1e6;
+          us = p->Estimate(op.message_bytes, pool.runtime().allreduce_latency_us).seconds * 1e6;
         bound = "communication";
       } else if (op.cls == OpClass::kAllToAll) {
         bound = "communication";
@@ -78,15 +82,23 @@ absl::StatusOr<nlohmann::json> DescribeDecodeStep(const Scenario& s, int64_t seq
     const auto uses = std::count(program.order.begin(), program.order.end(), b);
     blocks.push_back({{"block", b}, {"uses", uses}, {"us", block_us}, {"ops", ops}});
   }
-  const StepEstimate e = EstimateStep(s, *fabric, batch, seqs);
+  // The whole step as instance 0 runs it, in its steady state on an idle fabric.
+  InstanceContext context{pool, *fabric, pool.InstanceGpus(0)};
+  context.new_resource = [] { return -1; };  // one lane: no shared stage mutexes
+  auto instance = InstanceRegistry::Builtin().Find(InstanceKindFor(pool.plan()))->factory(context);
+  if (!instance.ok()) return instance.status();
+  const StepTiming e = (*instance)->EstimateDecode(seqs, context_tokens);
+  TimeBreakdown gpu;
+  for (const TimeBreakdown& b : e.groups) gpu.Add(b);
+  gpu.Scale(1.0 / double(e.groups.size()));
   return nlohmann::json{{"seqs", seqs},
                         {"context_tokens", context_tokens},
-                        {"launch", StepLaunchName(ChooseLaunch(s.runtime, batch))},
+                        {"launch", StepLaunchName(ChooseLaunch(pool.runtime(), batch))},
                         {"kernels_per_step", program.KernelCount()},
-                        {"step_ms", e.seconds * 1e3},
-                        {"host_ms", e.breakdown.host_s * 1e3},
-                        {"launch_ms", e.breakdown.launch_s * 1e3},
-                        {"communication_ms", e.breakdown.comm_s * 1e3},
+                        {"step_ms", (e.end_s - e.start_s) * 1e3},
+                        {"host_ms", gpu.host_s * 1e3},
+                        {"launch_ms", gpu.launch_s * 1e3},
+                        {"communication_ms", (gpu.comm_s + e.blocking.comm_s) * 1e3},
                         {"blocks", blocks}};
 }
 

@@ -11,16 +11,36 @@
 #include <utility>
 #include <vector>
 
+#include "engine/launch_pipeline.h"
 #include "models/decode_step.h"
 #include "models/kernel_cost.h"
 #include "topology/collective_pattern.h"
 
 namespace moesim {
 
+// Analytic collective costs memoised by (pattern, message).
+class CollectiveMemo {
+ public:
+  const CollectiveCost& Cost(const CollectivePattern& pattern, double message_bytes,
+                             double launch_us) {
+    for (const auto& [key, cost] : memo_) {
+      if (key.first == &pattern && key.second == message_bytes) return cost;
+    }
+    memo_.push_back({{&pattern, message_bytes}, pattern.Estimate(message_bytes, launch_us)});
+    return memo_.back().second;
+  }
+
+ private:
+  std::vector<std::pair<std::pair<const CollectivePattern*, double>, CollectiveCost>> memo_;
+};
+
 class StepCosts {
  public:
   StepCosts(const StepProgram& program, const KernelCostModel& cost)
-      : program_(program), cost_(cost), times_(program.blocks.size()) {}
+      : program_(program),
+        cost_(cost),
+        times_(program.blocks.size()),
+        runs_(program.blocks.size()) {}
 
   // Time of op `index` of block `block`.
   const KernelTime& Kernel(int block, size_t index) {
@@ -31,21 +51,31 @@ class StepCosts {
     return t[index];
   }
 
+  // Totals of ops [begin, end) of block `block` (memoised: a block's runs recur in every layer
+  // that uses it).
+  const KernelRun& Run(int block, int begin, int end) {
+    std::vector<std::pair<std::pair<int, int>, KernelRun>>& memo = runs_[block];
+    for (const auto& [range, run] : memo) {
+      if (range.first == begin && range.second == end) return run;
+    }
+    KernelRun run;
+    for (int i = begin; i < end; ++i) run.Add(Kernel(block, i), program_.blocks[block][i]);
+    memo.push_back({{begin, end}, run});
+    return memo.back().second;
+  }
+
   // Analytic cost of `pattern` for `message_bytes` with a launch cost of `launch_us`.
   const CollectiveCost& Collective(const CollectivePattern& pattern, double message_bytes,
                                    double launch_us) {
-    for (const auto& [key, cost] : collectives_) {
-      if (key.first == &pattern && key.second == message_bytes) return cost;
-    }
-    collectives_.push_back({{&pattern, message_bytes}, pattern.Estimate(message_bytes, launch_us)});
-    return collectives_.back().second;
+    return collectives_.Cost(pattern, message_bytes, launch_us);
   }
 
  private:
   const StepProgram& program_;
   const KernelCostModel& cost_;
   std::vector<std::vector<KernelTime>> times_;
-  std::vector<std::pair<std::pair<const CollectivePattern*, double>, CollectiveCost>> collectives_;
+  std::vector<std::vector<std::pair<std::pair<int, int>, KernelRun>>> runs_;  // per block
+  CollectiveMemo collectives_;
 };
 
 }  // namespace moesim

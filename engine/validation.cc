@@ -52,10 +52,12 @@ absl::StatusOr<std::vector<ValidationRow>> CompareWithReferences(const Scenario&
 }
 
 ValidationLabels LabelsFor(const Scenario& s) {
+  // A reference measures one deployment: the scenario's first pool.
+  const PoolSpec& pool = s.plan.pools.at(0);
   ValidationLabels labels;
-  labels.stack = s.runtime.name;
-  labels.gpu = s.hardware.gpu.name;
-  const ParallelPlan& p = s.deployment.plan;
+  labels.stack = pool.runtime.name;
+  labels.gpu = pool.gpu.name;
+  const ParallelPlan& p = pool.deployment.plan;
   labels.plan = p.dp_attention ? "dp-attention+ep" : (p.ep > 1 ? "tp+ep" : "tp");
   return labels;
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <tuple>
 #include <vector>
 
 #include "models/dtype.h"
@@ -60,6 +61,11 @@ struct StepBatch {
 
   int64_t tokens() const { return decode_seqs + prefill_tokens; }
   int64_t seqs() const { return decode_seqs + prefill_seqs; }
+  // Every field, for comparing or keying batches (list any field added above here too).
+  auto Fields() const {
+    return std::make_tuple(decode_seqs, prefill_tokens, prefill_seqs, sampled_seqs, full_pairs,
+                           full_kv_tokens, sliding_pairs, sliding_kv_tokens);
+  }
 };
 
 // The kernel class of an op (models/kernel_table.h says how each class costs time).

@@ -12,10 +12,10 @@ TEST_CASE("TP x PP instance: one ring per stage, one send per stage boundary", "
   nlohmann::json doc = testing::SmallScenarioJson(2, 16, "layer");
   doc["hardware"] = {{"gpu", "H200"}, {"gpus_per_server", 2}, {"servers_per_rack", 2}};
   doc["deployment"] = {{"tensor_parallel", 2}, {"expert_parallel", 2}, {"pipeline_parallel", 2}};
-  const Scenario s = testing::MustParse(doc);
-  auto g = ClusterGraph::Build(s.cluster());
+  const testing::TestPool t = testing::MustDeploy(doc);
+  auto g = ClusterGraph::Build(t.scenario->cluster());
   REQUIRE(g.ok());
-  auto f = BuildInstanceFabric(s, *g, 0);
+  auto f = BuildInstanceFabric(t.pool(), *g, 0);
   REQUIRE(f.ok());
   REQUIRE(f->stage_rings.size() == 2);
   CHECK(f->Ring(0) != nullptr);
@@ -33,10 +33,10 @@ TEST_CASE("TP x PP instance: one ring per stage, one send per stage boundary", "
 TEST_CASE("DP-attention instance: an all-to-all over the EP group, no rings", "[fabric]") {
   nlohmann::json doc = testing::SmallScenarioJson(1, 16, "layer");
   doc["deployment"] = {{"attention", "data_parallel"}, {"expert_parallel", 8}};
-  const Scenario s = testing::MustParse(doc);
-  auto g = ClusterGraph::Build(s.cluster());
+  const testing::TestPool t = testing::MustDeploy(doc);
+  auto g = ClusterGraph::Build(t.scenario->cluster());
   REQUIRE(g.ok());
-  auto f = BuildInstanceFabric(s, *g, 0);
+  auto f = BuildInstanceFabric(t.pool(), *g, 0);
   REQUIRE(f.ok());
   REQUIRE(f->all_to_all != nullptr);
   CHECK(f->all_to_all->gpus().size() == 8);

@@ -8,22 +8,23 @@
 namespace moesim {
 namespace {
 
-Scenario WithRouting(const nlohmann::json& routing, const nlohmann::json& placement, int ep) {
+testing::TestPool WithRouting(const nlohmann::json& routing, const nlohmann::json& placement,
+                              int ep) {
   nlohmann::json doc = testing::SmallScenarioJson(8, 16, "layer");
   doc["deployment"] = {{"tensor_parallel", 8}, {"expert_parallel", ep}};
   if (!placement.is_null()) doc["deployment"]["expert_placement"] = placement;
   doc["routing"] = routing;
-  return testing::MustParse(doc);
+  return testing::MustDeploy(doc);
 }
 
 TEST_CASE("one load per MoE layer; uniform routing is nearly balanced", "[routing]") {
-  const Scenario s = WithRouting({{"kind", "uniform"}}, nullptr, 8);
-  auto sampler = MoeLoadSampler::Make(s, 1);
+  const testing::TestPool t = WithRouting({{"kind", "uniform"}}, nullptr, 8);
+  auto sampler = MoeLoadSampler::Make(t.pool(), 1);
   REQUIRE(sampler.ok());
   std::vector<MoeLayerLoad> loads;
   auto imbalance = (*sampler)->Sample(4096, &loads);
   REQUIRE(imbalance.ok());
-  CHECK(loads.size() == static_cast<size_t>(s.model.MoeLayerCount()));
+  CHECK(loads.size() == static_cast<size_t>(t.pool().model.MoeLayerCount()));
   // 4096 tokens x 8 experts over 8 GPUs: 4096 assignments per GPU on average. The per-expert
   // sampler fixes the total only on average (sd ~ 1% of a GPU's load), so the busiest GPU is at
   // least ~the mean.
@@ -38,9 +39,11 @@ TEST_CASE("one load per MoE layer; uniform routing is nearly balanced", "[routin
 TEST_CASE("skewed routing: the busiest GPU carries more; redundant placement evens it out",
           "[routing]") {
   const nlohmann::json zipf = {{"kind", "zipf"}, {"exponent", 1.2}};
-  auto contiguous = MoeLoadSampler::Make(WithRouting(zipf, {{"kind", "contiguous"}}, 8), 1);
-  auto redundant = MoeLoadSampler::Make(
-      WithRouting(zipf, {{"kind", "redundant"}, {"redundant_slots", 32}}, 8), 1);
+  const testing::TestPool c = WithRouting(zipf, {{"kind", "contiguous"}}, 8);
+  const testing::TestPool r =
+      WithRouting(zipf, {{"kind", "redundant"}, {"redundant_slots", 32}}, 8);
+  auto contiguous = MoeLoadSampler::Make(c.pool(), 1);
+  auto redundant = MoeLoadSampler::Make(r.pool(), 1);
   REQUIRE(contiguous.ok());
   REQUIRE(redundant.ok());
   std::vector<MoeLayerLoad> a, b;
@@ -55,8 +58,8 @@ TEST_CASE("skewed routing: the busiest GPU carries more; redundant placement eve
 
 TEST_CASE("expert tensor-parallelism (ep 1): every GPU takes all tokens of the hit experts",
           "[routing]") {
-  const Scenario s = WithRouting({{"kind", "uniform"}}, nullptr, 1);
-  auto sampler = MoeLoadSampler::Make(s, 1);
+  const testing::TestPool t = WithRouting({{"kind", "uniform"}}, nullptr, 1);
+  auto sampler = MoeLoadSampler::Make(t.pool(), 1);
   REQUIRE(sampler.ok());
   std::vector<MoeLayerLoad> loads;
   auto imbalance = (*sampler)->Sample(4, &loads);

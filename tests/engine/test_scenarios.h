@@ -1,6 +1,7 @@
 // Small scenarios for engine tests, built from JSON text so they go through the real parser.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,24 @@ inline Scenario MustParse(const nlohmann::json& doc) {
   INFO((s.ok() ? std::string("ok") : std::string(s.status().message())));
   REQUIRE(s.ok());
   return *s;
+}
+
+// A parsed scenario and its serve pool as deployed, for components that take a pool; both live
+// behind pointers (the pool's context refers into them).
+struct TestPool {
+  std::unique_ptr<Scenario> scenario;
+  std::unique_ptr<ServeSetup> setup;
+  const PoolContext& pool() const { return *setup->pool; }
+};
+
+inline TestPool MustDeploy(const nlohmann::json& doc) {
+  TestPool t;
+  t.scenario = std::make_unique<Scenario>(MustParse(doc));
+  auto setup = SetUpServePool(*t.scenario);
+  INFO((setup.ok() ? std::string("ok") : std::string(setup.status().message())));
+  REQUIRE(setup.ok());
+  t.setup = std::move(*setup);
+  return t;
 }
 
 }  // namespace moesim::testing

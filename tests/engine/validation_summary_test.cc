@@ -106,17 +106,19 @@ TEST_CASE("summary: metrics sorted by name, each split by stack, GPU and plan ki
 
 TEST_CASE("summary: labels from a scenario (stack, GPU, plan kind)", "[validation]") {
   Scenario s;
-  s.runtime.name = "sglang";
-  s.hardware.gpu.name = "B200";
-  s.deployment.plan.tp = 8;
-  s.deployment.plan.ep = 1;
+  s.plan.pools.emplace_back();
+  s.plan.pools[0].runtime.name = "sglang";
+  s.plan.pools[0].gpu.name = "B200";
+  ParallelPlan& plan = s.plan.pools[0].deployment.plan;
+  plan.tp = 8;
+  plan.ep = 1;
   CHECK(LabelsFor(s).stack == "sglang");
   CHECK(LabelsFor(s).gpu == "B200");
   CHECK(LabelsFor(s).plan == "tp");
-  s.deployment.plan.ep = 8;
+  plan.ep = 8;
   CHECK(LabelsFor(s).plan == "tp+ep");
-  s.deployment.plan.tp = 1;
-  s.deployment.plan.dp_attention = true;
+  plan.tp = 1;
+  plan.dp_attention = true;
   CHECK(LabelsFor(s).plan == "dp-attention+ep");
 }
 

@@ -385,6 +385,21 @@ TEST_CASE("bad fidelity", "[bad-input]") {
               "expected one of \"step\", \"layer\", \"kernel\"");
 }
 
+TEST_CASE("kernel fidelity under DP attention is rejected, not ignored", "[bad-input]") {
+  json doc = Base();
+  doc["hardware"]["gpus_per_server"] = 8;
+  doc["deployment"] = {{"attention", "data_parallel"}, {"expert_parallel", 8}};
+  doc["simulation"]["fidelity"] = "kernel";
+  ExpectError(doc, "$.simulation.fidelity", "got \"kernel\"",
+              "expected \"layer\" or \"step\" with \"attention\": \"data_parallel\"");
+}
+
+TEST_CASE("an explicit mtp_layers is rejected until speculative decoding uses it", "[bad-input]") {
+  json doc = Base();
+  doc["model"] = {{"preset", "DeepSeek-V3"}, {"mtp_layers", 2}};
+  ExpectError(doc, "$.model.mtp_layers", "got 2", "nothing simulates MTP layers yet");
+}
+
 TEST_CASE("bad arrival process", "[bad-input]") {
   json doc = Base();
   doc["workload"]["arrival"] = "burst";

@@ -3,8 +3,10 @@
 // low-latency kernels, fidelities, and the plans the option rejects.
 //
 // Model: Qwen3-235B-A22B fp8 (128 experts, top-8, no expert groups) on 8×H200 servers over IB
-// NDR, eager execution (the normal kernels cannot be graph-captured), 20-token prompts and
-// endless outputs so that the window holds steady decode steps.
+// NDR, eager execution (the normal kernels cannot be graph-captured: the host polls each dispatch's
+// received-token count) with a 5 us launch gap (the vllm preset's 33 us Python gap makes these
+// eager steps CPU-bound: the CPU's launches, not the all-to-alls, would set the step), 20-token
+// prompts and endless outputs so that the window holds steady decode steps.
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -20,7 +22,7 @@ nlohmann::json QwenGroup(int ep, const std::string& dispatch, const std::string&
       {"name", "qwen-ep" + std::to_string(ep) + "-" + dispatch},
       {"hardware", {{"gpu", "H200"}, {"gpus_per_server", 8}, {"servers_per_rack", ep / 8}}},
       {"model", {{"preset", "Qwen3-235B-A22B"}, {"weight_dtype", "fp8"}}},
-      {"runtime", {{"preset", "vllm"}, {"execution_mode", "eager"}}},
+      {"runtime", {{"preset", "vllm"}, {"execution_mode", "eager"}, {"eager_launch_gap_us", 5}}},
       {"deployment",
        {{"attention", "data_parallel"}, {"expert_parallel", ep}, {"moe_dispatch", dispatch}}},
       {"routing", {{"kind", "zipf"}, {"exponent", 0.6}}},
@@ -46,7 +48,7 @@ double StepMs(const nlohmann::json& r) { return r["batch"]["mean_step_ms"].get<d
 // over RDMA; a normal-kernel token crosses once to the same local rank there, which forwards it
 // over NVLink. RDMA bytes per token fall ~4× (measured 9.2 → 2.3 MB per token over all layers,
 // dispatch and combine, scale-out tier), NVLink bytes rise, and the step is shorter because the
-// NICs were the bottleneck (measured 79.0 → 68.1 ms).
+// NICs were the bottleneck (measured 33.8 → 27.5 ms).
 
 TEST_CASE("DeepEP normal kernels cut RDMA bytes and add NVLink forwarding",
           "[scenarios][dp-attention][deepep]") {
@@ -69,14 +71,15 @@ TEST_CASE("DeepEP normal kernels cut RDMA bytes and add NVLink forwarding",
 // SimGrid running both phases' transfers concurrently: on an isolated group the phases use
 // disjoint links, so a parallel task agrees to 1e-3. Per-pair flows each end after their own
 // route's latency, so when the NVLink phase is the slower one the collective does not wait for
-// the RDMA routes' extra ~4 us: flows are ~0.6% faster (measured 67.73 vs 68.12 ms per step).
+// the RDMA routes' extra ~4 us: over 94 layers × 2 all-to-alls flows save ~0.38 ms a step,
+// ~1.4% of it (measured 27.13 vs 27.51 ms per step).
 TEST_CASE("DeepEP normal kernels: analytic, ptask and flows agree on an isolated group",
           "[scenarios][dp-attention][deepep][fidelity]") {
   const auto r =
       testing::RunReports({QwenGroup(16, "normal", "analytic"), QwenGroup(16, "normal", "ptask"),
                            QwenGroup(16, "normal", "flows")});
   CHECK(StepMs(r[1]) == Approx(StepMs(r[0])).epsilon(1e-3));
-  CHECK(StepMs(r[2]) == Approx(StepMs(r[0])).epsilon(0.01));
+  CHECK(StepMs(r[2]) == Approx(StepMs(r[0])).epsilon(0.025));
   CHECK(StepMs(r[2]) <= StepMs(r[0]));
 }
 

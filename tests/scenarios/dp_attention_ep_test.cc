@@ -1,4 +1,4 @@
-// engine/ep_group_executor: DP attention + expert parallelism. Every GPU of the EP group serves
+// engine/ep_group_instance: DP attention + expert parallelism. Every GPU of the EP group serves
 // its own sequences; MoE layers dispatch and combine with all-to-alls over the routed links.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-// DP-attention EP groups (engine/ep_group_executor): two-batch overlap, per-pair dispatch /
+// DP-attention EP groups (engine/ep_group_instance): two-batch overlap, per-pair dispatch /
 // combine traffic under skewed routing, and the analytic all-to-all shortcut (the default for
 // groups that span servers) against SimGrid parallel tasks and flows.
 //

@@ -172,7 +172,7 @@ TEST_CASE("DeepSeek-V3 EP128 on 16 8xH100 servers: the plan fits, the NICs bound
           "[scenarios][experts][dp-attention]") {
   // The plan parses: weights, the activation reserve and a KV cache fit an 80 GB H100.
   const Scenario s = testing::MustParse(Shipped("deepseek-v3-h100-dp-attention-ep128"));
-  CHECK(s.deployment.gpus_per_instance() == 128);
+  CHECK(s.plan.pools[0].deployment.gpus_per_instance() == 128);
   // Window 12-16 s: after the first prefill wave (four 8192-token chunks per GPU), decode only.
   const auto r = testing::RunReports({Shortened("deepseek-v3-h100-dp-attention-ep128", 16, 12)});
   const auto& x = r[0];

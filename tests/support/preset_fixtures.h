@@ -10,6 +10,7 @@
 #include "models/gpu_spec.h"
 #include "models/model_spec.h"
 #include "models/preset_library.h"
+#include "models/runtime_spec.h"
 
 namespace moesim::testing {
 
@@ -47,6 +48,16 @@ inline FabricSpec FabricPreset(const std::string& name) {
   INFO(f.status().message());
   REQUIRE(f.ok());
   return *f;
+}
+
+inline RuntimeSpec RuntimePreset(const std::string& name) {
+  const PresetLibrary lib = LoadPresets();
+  const nlohmann::json* j = lib.Find(PresetKind::kRuntime, name);
+  REQUIRE(j != nullptr);
+  auto r = ParseRuntimeSpec(*j, {"runtimes.json", "$"}, name);
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  return *r;
 }
 
 }  // namespace moesim::testing

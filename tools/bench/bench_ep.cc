@@ -13,7 +13,7 @@
 //             set-up, included in the wall time).
 // Target: 200 steps of EP 256 with all 61 layers in under 30 s and 4 GiB.
 //
-//   ./build/bench_ep [max_ep]
+//   ./build/bench_ep [max_ep [variant]]   (variant: only rows whose variant is exactly this)
 #include <sys/resource.h>
 
 #include <chrono>
@@ -30,6 +30,7 @@
 
 int main(int argc, char** argv) {
   const int max_ep = argc > 1 ? std::atoi(argv[1]) : 256;
+  const std::string only = argc > 2 ? argv[2] : "";
   auto presets = moesim::PresetLibrary::Load(moesim::PresetLibrary::DefaultDir());
   if (!presets.ok()) return 2;
   std::printf("%6s %-22s %8s %10s %12s %14s %10s\n", "EP", "variant", "steps", "wall s",
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
     const int ep = row.ep;
     if (ep > max_ep) continue;
     const std::string variant = row.variant;
+    if (!only.empty() && variant != only) continue;
     const int servers = ep / 8;
     nlohmann::json doc = {{"name", "bench-ep" + std::to_string(ep)},
                           {"hardware",

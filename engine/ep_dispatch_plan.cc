@@ -1,0 +1,79 @@
+#include "engine/ep_dispatch_plan.h"
+
+#include <algorithm>
+
+#include "models/moe_traffic.h"
+
+namespace moesim {
+
+double EpDispatchPlanner::FloorSeconds(bool dispatch) const {
+  const GpuSpec& gpu = s_.gpu();
+  return (dispatch ? gpu.moe_dispatch_floor_us : gpu.moe_combine_floor_us) * 1e-6;
+}
+
+CollectiveCost EpDispatchPlanner::Plan(bool dispatch, int layer, const std::vector<double>& tokens,
+                                       const std::vector<MoeLayerLoad>& loads,
+                                       std::vector<Transfer>* wire) const {
+  if (*std::max_element(tokens.begin(), tokens.end()) <= 0) return CollectiveCost();
+  const double floor_us = FloorSeconds(dispatch) * 1e6;
+  const double copy_bytes =
+      dispatch ? DispatchBytesPerCopy(s_.model) : CombineBytesPerCopy(s_.model);
+  return fabric_.deepep_normal ? Normal(dispatch, layer, tokens, loads, copy_bytes, floor_us, wire)
+                               : LowLatency(dispatch, tokens, loads, copy_bytes, floor_us, wire);
+}
+
+CollectiveCost EpDispatchPlanner::Normal(bool dispatch, int layer,
+                                         const std::vector<double>& tokens,
+                                         const std::vector<MoeLayerLoad>& loads, double bytes,
+                                         double floor_us, std::vector<Transfer>* wire) const {
+  const DeepEpNormalPattern& pattern = *fabric_.deepep_normal;
+  const ExpertHitRates& hits = hit_rates_[layer];
+  const size_t ranks = tokens.size();
+  double total_tokens = 0;
+  for (double t : tokens) total_tokens += t;
+  // Scale each GPU's (and server's) hit rate by its sampled over its expected load.
+  DeepEpNormalPattern::Load load;
+  load.tokens = tokens;
+  load.rank_hit.assign(ranks, 0.0);
+  load.node_hit.assign(pattern.servers(), 0.0);
+  std::vector<double> node_load(pattern.servers(), 0.0), node_expected(pattern.servers(), 0.0);
+  for (size_t r = 0; r < ranks; ++r) {
+    const double expected = total_tokens * hits.rank_copies[r];
+    const double ratio = expected > 0 ? loads[r].assignments / expected : 0.0;
+    load.rank_hit[r] = std::min(1.0, hits.rank_hit[r] * ratio);
+    node_load[pattern.node_of_rank()[r]] += loads[r].assignments;
+    node_expected[pattern.node_of_rank()[r]] += expected;
+  }
+  for (int n = 0; n < pattern.servers(); ++n) {
+    const double ratio = node_expected[n] > 0 ? node_load[n] / node_expected[n] : 0.0;
+    load.node_hit[n] = std::min(1.0, hits.node_hit[n] * ratio);
+  }
+  if (wire != nullptr) *wire = pattern.WireTransfers(load, bytes, !dispatch);
+  return pattern.Estimate(load, bytes, !dispatch, floor_us);
+}
+
+CollectiveCost EpDispatchPlanner::LowLatency(bool dispatch, const std::vector<double>& tokens,
+                                             const std::vector<MoeLayerLoad>& loads,
+                                             double copy_bytes, double floor_us,
+                                             std::vector<Transfer>* wire) const {
+  const size_t ranks = tokens.size();
+  const double max_tokens = *std::max_element(tokens.begin(), tokens.end());
+  const double message = max_tokens * s_.model.moe.top_k * copy_bytes;
+  // Rank s's tokens send their copies to GPU d in proportion to d's routed load p_d: payload
+  // s -> d = t_s k p_d × copy bytes = (1/n) × message × (t_s / t_max) × (n p_d). The combine
+  // returns the same copies from d to s.
+  double total = 0;
+  for (const MoeLayerLoad& l : loads) total += l.assignments;
+  std::vector<double> token_w(ranks), load_w(ranks);
+  for (size_t r = 0; r < ranks; ++r) {
+    token_w[r] = tokens[r] / max_tokens;
+    load_w[r] = total > 0 ? double(ranks) * loads[r].assignments / total : 1.0;
+  }
+  CollectivePattern::Weights w;
+  w.src = dispatch ? token_w : load_w;
+  w.dst = dispatch ? load_w : token_w;
+  if (wire != nullptr) *wire = fabric_.all_to_all->WireTransfers(message, w);
+  return fabric_.all_to_all->Estimate(message, floor_us, w);
+}
+
+}  // namespace moesim

@@ -1,0 +1,54 @@
+// The traffic and analytic cost of one MoE dispatch or combine of a DP-attention EP group, from
+// the ranks' tokens and the experts' sampled load (engine/ep_group_instance.h uses it).
+//
+//  * DeepEP low-latency kernels: rank s sends each of its tokens' top-k copies to the GPU
+//    holding the expert, in proportion to that GPU's share of the layer's load p_d: payload
+//    s -> d = t_s k p_d × copy bytes; the combine returns the same copies (a hot expert GPU's
+//    ingress and the senders' NICs set the time).
+//  * DeepEP normal kernels (topology/deepep_normal_pattern.h): each token crosses RDMA once
+//    per remote server it reaches and is forwarded over NVLink once per GPU; per-layer hit rates
+//    (models/expert_hits.h) estimated once at set-up, scaled each step by each GPU's sampled load
+//    over its expected load (capped at 1): an analytic shortcut that keeps the step's stragglers
+//    but not the correlation between one step's hot GPUs and its server hits.
+// Dispatch copies are fp8 with block scales, combine copies bf16 (models/moe_traffic.h); the
+// kernels' floors are the low-latency kernels' (DeepEP publishes none for its normal ones).
+#pragma once
+
+#include <vector>
+
+#include "engine/instance_fabric.h"
+#include "engine/scenario.h"
+#include "models/decode_step.h"
+#include "models/expert_hits.h"
+#include "topology/collective_pattern.h"
+
+namespace moesim {
+
+class EpDispatchPlanner {
+ public:
+  // `hit_rates`: per MoE layer, for the normal kernels (fabric.deepep_normal set); else empty.
+  EpDispatchPlanner(const PoolContext& s, const InstanceFabric& fabric,
+                    std::vector<ExpertHitRates> hit_rates)
+      : s_(s), fabric_(fabric), hit_rates_(std::move(hit_rates)) {}
+
+  // Analytic cost of MoE layer `layer`'s dispatch (or combine) for `tokens` per rank and the
+  // layer's per-GPU `loads`; `wire`, when given, receives the transfers the SimGrid paths move.
+  CollectiveCost Plan(bool dispatch, int layer, const std::vector<double>& tokens,
+                      const std::vector<MoeLayerLoad>& loads, std::vector<Transfer>* wire) const;
+  // The kernel's fixed cost (its SM-holding part under two-batch overlap), seconds.
+  double FloorSeconds(bool dispatch) const;
+
+ private:
+  CollectiveCost LowLatency(bool dispatch, const std::vector<double>& tokens,
+                            const std::vector<MoeLayerLoad>& loads, double copy_bytes,
+                            double floor_us, std::vector<Transfer>* wire) const;
+  CollectiveCost Normal(bool dispatch, int layer, const std::vector<double>& tokens,
+                        const std::vector<MoeLayerLoad>& loads, double copy_bytes, double floor_us,
+                        std::vector<Transfer>* wire) const;
+
+  const PoolContext& s_;
+  const InstanceFabric& fabric_;
+  std::vector<ExpertHitRates> hit_rates_;
+};
+
+}  // namespace moesim

@@ -1,0 +1,399 @@
+#include "engine/ep_group_instance.h"
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "engine/step_model.h"
+
+namespace moesim {
+
+namespace {
+
+// Tokens routed per MoE layer to estimate DeepEP normal-kernel hit rates (models/expert_hits.h):
+// a standard error of at most 0.5 / sqrt(4096) ≈ 0.008 per rate, ~1 ms per layer.
+constexpr int64_t kHitRateTokens = 4096;
+
+// One item of a micro-batch's step script: compute (order index oi, part) or an all-to-all.
+struct Item {
+  enum Kind { kCompute, kExperts, kDispatch, kCombine } kind = kCompute;
+  int oi = 0;         // kCompute: position in the program's order
+  int part = 0;       // kCompute: 0 before the dispatch, 2 after the combine
+  int moe_layer = 0;  // kExperts / kDispatch / kCombine
+};
+
+// The step script of a program (every rank's is alike: same model and plan): its items, where
+// each block's all-to-alls sit, and the chunks, cut after every all-to-all, that micro-batches
+// alternate.
+struct StepScript {
+  std::vector<int> order;
+  std::vector<int> block_size;
+  std::vector<std::vector<int>> a2a;  // op indices of all-to-alls per block
+  std::vector<Item> items;
+  std::vector<std::pair<size_t, size_t>> chunks;
+};
+
+StepScript MakeScript(const StepProgram& p) {
+  StepScript s;
+  s.order = p.order;
+  for (const std::vector<Op>& block : p.blocks) {
+    s.block_size.push_back(static_cast<int>(block.size()));
+    s.a2a.emplace_back();
+    for (int k = 0; k < static_cast<int>(block.size()); ++k) {
+      if (block[k].cls == OpClass::kAllToAll) s.a2a.back().push_back(k);
+    }
+  }
+  int moe_layer = 0;
+  for (int oi = 0; oi < static_cast<int>(s.order.size()); ++oi) {
+    s.items.push_back({Item::kCompute, oi, 0, moe_layer});
+    if (s.a2a[s.order[oi]].empty()) continue;
+    s.items.push_back({Item::kDispatch, oi, 0, moe_layer});
+    s.items.push_back({Item::kExperts, oi, 1, moe_layer});
+    s.items.push_back({Item::kCombine, oi, 1, moe_layer});
+    s.items.push_back({Item::kCompute, oi, 2, moe_layer});
+    ++moe_layer;
+  }
+  size_t begin = 0;
+  for (size_t i = 0; i < s.items.size(); ++i) {
+    const bool cut = s.items[i].kind == Item::kDispatch || s.items[i].kind == Item::kCombine;
+    if (cut || i + 1 == s.items.size()) {
+      s.chunks.push_back({begin, i + 1});
+      begin = i + 1;
+    }
+  }
+  return s;
+}
+
+// Adds a script's nodes to a graph: chunk by chunk, each micro-batch's items in turn; per rank
+// compute nodes and one transfer per all-to-all that waits for every rank (a barrier).
+class GraphEmitter {
+ public:
+  GraphEmitter(const PoolContext& s, const EpDispatchPlanner& planner, const std::vector<int>& gpus,
+               bool host_syncs, int micro, bool wire, StepGraph* g)
+      : s_(s),
+        planner_(planner),
+        gpus_(gpus),
+        host_syncs_(host_syncs),
+        micro_(micro),
+        wire_(wire),
+        g_(*g),
+        last_(micro, -1),
+        last_transfer_(micro, -1),
+        all_ranks_(gpus.size()) {
+    for (size_t r = 0; r < gpus.size(); ++r) all_ranks_[r] = static_cast<int>(r);
+  }
+
+  // prog_set[m]: the program set of micro-batch m (a program per rank); tokens[m][r]: its
+  // tokens on rank r; loads[m][layer][r]: their routed loads.
+  void Script(const StepScript& script, const std::vector<int>& prog_set,
+              const std::vector<std::vector<double>>& tokens,
+              const std::vector<GroupLayerLoads>& loads) {
+    for (const auto& [first, end] : script.chunks) {
+      for (int m = 0; m < micro_; ++m) {
+        for (size_t i = first; i < end; ++i) {
+          const Item& item = script.items[i];
+          if (item.kind == Item::kDispatch || item.kind == Item::kCombine) {
+            AllToAll(m, item, tokens[m], loads[m][item.moe_layer]);
+          } else {
+            Compute(m, item, script, prog_set[m], tokens[m], loads[m]);
+          }
+        }
+      }
+    }
+  }
+
+ private:
+  void AllToAll(int m, const Item& item, const std::vector<double>& tokens,
+                const std::vector<MoeLayerLoad>& load) {
+    const bool dispatch = item.kind == Item::kDispatch;
+    StepNode n;
+    if (last_[m] >= 0) n.deps.push_back(last_[m]);
+    if (n.deps.empty() && last_transfer_[m] >= 0) n.deps.push_back(last_transfer_[m]);
+    StepTransfer t;
+    t.cost = planner_.Plan(dispatch, item.moe_layer, tokens, load, wire_ ? &t.wire : nullptr);
+    t.gpus = &gpus_;
+    if (micro_ > 1) {
+      t.hold_groups = all_ranks_;
+      t.hold_s = planner_.FloorSeconds(dispatch);
+    }
+    if (dispatch && host_syncs_) t.host_sync_groups = all_ranks_;
+    last_transfer_[m] = g_.AddTransfer(std::move(n), std::move(t));
+    last_[m] = -1;
+  }
+
+  // One node over every rank: micro-batch m's ops of `item`, each rank on its own program.
+  void Compute(int m, const Item& item, const StepScript& script, int prog_set,
+               const std::vector<double>& tokens, const GroupLayerLoads& loads) {
+    StepNode c;
+    c.kind = StepNode::Kind::kCompute;
+    c.group = 0;
+    c.groups = static_cast<int>(gpus_.size());
+    if (last_transfer_[m] >= 0 && last_[m] < 0) c.deps.push_back(last_transfer_[m]);
+    if (item.kind == Item::kExperts) {
+      std::vector<int> experts(gpus_.size());
+      for (size_t r = 0; r < gpus_.size(); ++r) {
+        experts[r] = Experts(tokens[r], loads[item.moe_layer][r]);
+      }
+      c.program_set = g_.AddProgramSet(std::move(experts));
+      c.begin = {0, 0};
+      c.end = {1, 0};
+    } else {
+      c.program_set = prog_set;
+      const int block = script.order[item.oi];
+      const std::vector<int>& cuts = script.a2a[block];
+      c.begin = {item.oi, item.part == 0 ? 0 : cuts[1] + 1};
+      c.end = {item.oi, item.part == 0 && !cuts.empty() ? cuts[0] : script.block_size[block]};
+    }
+    last_[m] = g_.AddNode(std::move(c));
+  }
+
+  // The expert program for a rank's `tokens` and routed load: one per distinct pair.
+  int Experts(double tokens, const MoeLayerLoad& load) {
+    const auto key = std::make_tuple(tokens, load.assignments, load.active_experts);
+    auto it = expert_prog_.find(key);
+    if (it != expert_prog_.end()) return it->second;
+    StepProgram p;
+    p.blocks.push_back(MoeExpertOps(s_.model, s_.runtime(), s_.plan(), tokens, &load));
+    p.order.push_back(0);
+    const int id = g_.AddProgram(std::move(p));
+    expert_prog_.emplace(key, id);
+    return id;
+  }
+
+  const PoolContext& s_;
+  const EpDispatchPlanner& planner_;
+  const std::vector<int>& gpus_;
+  bool host_syncs_;
+  int micro_;
+  bool wire_;
+  StepGraph& g_;
+  std::vector<int> last_;           // per micro-batch: its last compute node, or -1
+  std::vector<int> last_transfer_;  // per micro-batch: its last all-to-all, or -1
+  std::vector<int> all_ranks_;      // 0 .. ranks-1
+  absl::flat_hash_map<std::tuple<double, double, double>, int> expert_prog_;
+};
+
+}  // namespace
+
+EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHitRates> hits)
+    : s_(c.pool),
+      fabric_(c.fabric),
+      index_(c.index),
+      observers_(c.observers),
+      gpus_(c.gpus),
+      micro_(c.pool.deployment().two_batch_overlap ? 2 : 1),
+      host_syncs_at_dispatch_(c.pool.deployment().moe_dispatch ==
+                              DeploymentSpec::MoeDispatch::kNormal),
+      footprint_(c.pool.Footprint()),
+      planner_(c.pool, c.fabric, std::move(hits)),
+      runner_(c.pool.runtime(), c.pool.gpu(), static_cast<int>(c.gpus.size())) {}
+
+absl::StatusOr<std::unique_ptr<Instance>> EpGroupInstance::Make(InstanceContext& c) {
+  const PoolContext& s = c.pool;
+  std::vector<ExpertHitRates> hits;
+  if (c.fabric.deepep_normal) {
+    auto h = MoeLoadSampler::HitRates(s, c.routing_seed, c.fabric.deepep_normal->node_of_rank(),
+                                      kHitRateTokens);
+    if (!h.ok()) return h.status();
+    hits = std::move(*h);
+  }
+  std::unique_ptr<EpGroupInstance> inst(new EpGroupInstance(c, std::move(hits)));
+  const SchedulerConfig config{s.runtime().MaxNumSeqs(), s.runtime().MaxNumBatchedTokens(),
+                               s.model.sliding_window_tokens,
+                               s.runtime().batching == Batching::kPrefillFirst};
+  for (size_t r = 0; r < c.gpus.size(); ++r) {
+    inst->pools_.push_back(std::make_unique<PagedKvPool>(s.memory().kv_blocks));
+    inst->ranks_.push_back(
+        std::make_unique<InstanceScheduler>(config, inst->footprint_, inst->pools_.back().get()));
+  }
+  if (s.routing) {
+    auto sampler = MoeLoadSampler::Make(s, c.routing_seed);
+    if (!sampler.ok()) return sampler.status();
+    inst->sampler_ = std::move(*sampler);
+  }
+  return std::unique_ptr<Instance>(std::move(inst));
+}
+
+int64_t EpGroupInstance::Load() const {
+  int64_t load = 0;
+  for (const auto& r : ranks_) load += r->running() + r->waiting();
+  return load;
+}
+
+int EpGroupInstance::Admit(Request* request) {
+  // The rank with the fewest running + waiting sequences (lowest index on ties).
+  size_t best = 0;
+  for (size_t r = 1; r < ranks_.size(); ++r) {
+    if (ranks_[r]->running() + ranks_[r]->waiting() <
+        ranks_[best]->running() + ranks_[best]->waiting()) {
+      best = r;
+    }
+  }
+  ranks_[best]->Enqueue(request);
+  return 0;
+}
+
+bool EpGroupInstance::HasWork(int) const {
+  for (const auto& r : ranks_) {
+    if (r->HasWork()) return true;
+  }
+  return false;
+}
+
+std::vector<StepBatch> EpGroupInstance::Split(const StepBatch& b) const {
+  std::vector<StepBatch> out(micro_);
+  const int64_t seqs = b.seqs();
+  for (int m = 0; m < micro_; ++m) {
+    StepBatch& x = out[m];
+    auto part = [&](int64_t total) { return total / micro_ + (m < total % micro_ ? 1 : 0); };
+    x.decode_seqs = part(b.decode_seqs);
+    x.prefill_seqs = part(b.prefill_seqs);
+    x.prefill_tokens = part(b.prefill_tokens);
+    x.sampled_seqs = part(b.sampled_seqs);
+    const double f = seqs > 0 ? double(x.seqs()) / double(seqs) : 0.0;
+    x.full_pairs = b.full_pairs * f;
+    x.full_kv_tokens = b.full_kv_tokens * f;
+    x.sliding_pairs = b.sliding_pairs * f;
+    x.sliding_kv_tokens = b.sliding_kv_tokens * f;
+  }
+  return out;
+}
+
+StepGraph EpGroupInstance::BuildGraph(const std::vector<std::vector<StepBatch>>& batches,
+                                      const std::vector<int64_t>& running,
+                                      const std::vector<GroupLayerLoads>& loads, bool wire) const {
+  const size_t ranks = gpus_.size();
+  StepGraph g;
+  // The group launches one way: a full graph only if every rank's part can be captured.
+  g.launch = StepLaunch::kFullGraph;
+  for (const auto& micro : batches) {
+    for (const StepBatch& b : micro) {
+      const StepLaunch l = ChooseLaunch(s_.runtime(), b);
+      if (l != StepLaunch::kFullGraph) g.launch = l;
+    }
+  }
+  for (size_t r = 0; r < ranks; ++r) {
+    StepGroup group;
+    group.gpus = {gpus_[r]};
+    group.running_seqs = running[r];
+    g.groups.push_back(std::move(group));
+  }
+  // Programs per micro-batch and rank, one per distinct batch; every one has the same blocks
+  // (same model and plan).
+  std::vector<std::vector<int>> prog(micro_, std::vector<int>(ranks));
+  std::vector<std::vector<double>> tokens(micro_, std::vector<double>(ranks));
+  absl::flat_hash_map<decltype(StepBatch().Fields()), int> program_of;
+  for (int m = 0; m < micro_; ++m) {
+    for (size_t r = 0; r < ranks; ++r) {
+      const StepBatch& b = batches[m][r];
+      auto [it, fresh] = program_of.emplace(b.Fields(), 0);
+      if (fresh) it->second = g.AddProgram(BuildStepProgram(s_.model, s_.runtime(), s_.plan(), b));
+      prog[m][r] = it->second;
+      tokens[m][r] = double(b.tokens());
+    }
+  }
+  const StepScript script = MakeScript(g.programs[prog[0][0]]);
+  g.nodes.reserve(static_cast<size_t>(micro_) * script.items.size());
+  std::vector<int> prog_set(micro_);
+  for (int m = 0; m < micro_; ++m) prog_set[m] = g.AddProgramSet(prog[m]);
+  GraphEmitter emit(s_, planner_, gpus_, host_syncs_at_dispatch_, micro_, wire, &g);
+  emit.Script(script, prog_set, tokens, loads);
+  return g;
+}
+
+absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {
+  const size_t ranks = ranks_.size();
+  StepRecord rec;
+  rec.start_s = fabric.Now();
+  std::vector<StepBatch> batches(ranks);
+  std::vector<int64_t> running(ranks);
+  for (size_t r = 0; r < ranks; ++r) {
+    batches[r] = ranks_[r]->Schedule();
+    running[r] = ranks_[r]->running();
+    rec.tokens += batches[r].tokens();
+    rec.output_tokens += batches[r].sampled_seqs;
+    rec.running += running[r];
+    rec.waiting += ranks_[r]->waiting();
+  }
+  StepOutcome out;
+  if (rec.tokens == 0) return out;
+  out.ran = true;
+  // Micro-batches (two-batch overlap) and each one's routed load per layer and GPU.
+  std::vector<std::vector<StepBatch>> micro(micro_, std::vector<StepBatch>(ranks));
+  for (size_t r = 0; r < ranks; ++r) {
+    const std::vector<StepBatch> split = Split(batches[r]);
+    for (int m = 0; m < micro_; ++m) micro[m][r] = split[m];
+  }
+  std::vector<GroupLayerLoads> loads(micro_);
+  auto imbalance = SampleLoads(micro, &loads);
+  if (!imbalance.ok()) return imbalance.status();
+  rec.moe_imbalance = *imbalance;
+  const StepTiming timing =
+      runner_.Run(BuildGraph(micro, running, loads, !fabric.Analytic()), fabric);
+  rec.end_s = fabric.Now();
+  EndStep(timing, &rec, &out);
+  return out;
+}
+
+absl::StatusOr<double> EpGroupInstance::SampleLoads(
+    const std::vector<std::vector<StepBatch>>& micro, std::vector<GroupLayerLoads>* loads) {
+  double moe_imbalance = 0;
+  for (int m = 0; m < micro_; ++m) {
+    int64_t tokens = 0;
+    for (const StepBatch& b : micro[m]) tokens += b.tokens();
+    if (!sampler_) {
+      (*loads)[m] = ExpectedGpuLoads(s_.model, s_.plan(), double(tokens));
+      continue;
+    }
+    std::vector<MoeLayerLoad> busiest;
+    auto imbalance = sampler_->Sample(tokens, &busiest, &(*loads)[m]);
+    if (!imbalance.ok()) return imbalance.status();
+    moe_imbalance += *imbalance / micro_;
+  }
+  return moe_imbalance;
+}
+
+void EpGroupInstance::EndStep(const StepTiming& timing, StepRecord* rec, StepOutcome* out) {
+  TimeBreakdown total;
+  // A rank that finishes early idles until the slowest one is done (reported as idle time).
+  for (const TimeBreakdown& b : timing.groups) total.Add(b);
+  total.Scale(1.0 / double(ranks_.size()));
+  total.tier_bytes = timing.transfer_tier_bytes;
+  for (const auto& rank : ranks_) {
+    rec->kv_used_blocks += rank->pool().used();
+    rec->kv_total_blocks += rank->pool().total();
+  }
+  for (const auto& rank : ranks_) {
+    for (Request* q : rank->Complete(rec->end_s)) out->finished.push_back(q);
+  }
+  for (Request* q : out->finished) {
+    for (StepObserver* o : observers_) o->OnRequestFinished(*q);
+  }
+  for (StepObserver* o : observers_) o->OnStep(index_, *rec, total);
+}
+
+// Every rank decodes the same batch; uniform routing's expected loads.
+StepGraph EpGroupInstance::DecodeGraph(int64_t seqs, double context_tokens, bool wire) const {
+  const size_t ranks = gpus_.size();
+  const StepBatch batch = DecodeBatch(s_.model, seqs, context_tokens);
+  std::vector<std::vector<StepBatch>> micro(micro_, std::vector<StepBatch>(ranks));
+  std::vector<GroupLayerLoads> loads(micro_);
+  const std::vector<StepBatch> split = Split(batch);
+  for (int m = 0; m < micro_; ++m) {
+    for (size_t r = 0; r < ranks; ++r) micro[m][r] = split[m];
+    loads[m] = ExpectedGpuLoads(s_.model, s_.plan(), double(split[m].tokens()) * double(ranks));
+  }
+  return BuildGraph(micro, std::vector<int64_t>(ranks, seqs), loads, wire);
+}
+
+StepTiming EpGroupInstance::EstimateDecode(int64_t seqs, double context_tokens) const {
+  return StepRunner::Estimate(DecodeGraph(seqs, context_tokens, false), s_.runtime(), s_.gpu());
+}
+
+StepTiming EpGroupInstance::RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) {
+  return runner_.Run(DecodeGraph(seqs, context_tokens, !fabric.Analytic()), fabric);
+}
+
+}  // namespace moesim

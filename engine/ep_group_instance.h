@@ -1,0 +1,81 @@
+// The "ep_group" instance kind (engine/instance.h): a DP-attention expert-parallel group in the
+// style of SGLang / DeepSeek. Every GPU schedules its own sequences (its own KV blocks); all
+// ranks step together. A step's graph, per rank: the rank's kernels split at the MoE layers'
+// all-to-alls; between each dispatch and its combine the rank runs its OWN experts' fused-MoE
+// block sized by its sampled load (the busiest expert GPU becomes the straggler); dispatch and
+// combine are transfers that start when the last rank reaches them (a barrier) and carry the
+// per-pair traffic of the step (engine/ep_dispatch_plan.h).
+//
+// Two-batch overlap: each rank's batch splits into two micro-batches (sequences split as evenly
+// as possible; attention work and prefill tokens in proportion) whose items alternate at every
+// all-to-all (A: attention + dispatch, B: attention + dispatch, A: experts + combine, ...), so
+// one micro-batch's all-to-all runs while the other computes; every all-to-all holds the SMs for
+// DeepEP's send / receive kernels (the kernel floor), which no compute overlaps. The attention
+// imbalance between micro-batches that real contexts cause is not modelled.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "engine/ep_dispatch_plan.h"
+#include "engine/instance.h"
+#include "engine/instance_scheduler.h"
+#include "engine/moe_load_sampler.h"
+
+namespace moesim {
+
+// Every GPU's routed load per MoE layer: [layer][rank].
+using GroupLayerLoads = std::vector<std::vector<MoeLayerLoad>>;
+
+class EpGroupInstance : public Instance {
+ public:
+  static absl::StatusOr<std::unique_ptr<Instance>> Make(InstanceContext& context);
+
+  const char* kind() const override { return "ep_group"; }
+  int lanes() const override { return 1; }
+  int64_t Load() const override;
+  int Admit(Request* request) override;
+  bool HasWork(int lane) const override;
+  absl::StatusOr<StepOutcome> RunStep(int lane, Fabric& fabric) override;
+  StepTiming EstimateDecode(int64_t seqs, double context_tokens) const override;
+  StepTiming RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) override;
+
+  // Rank batch `b` split into micro-batches.
+  std::vector<StepBatch> Split(const StepBatch& b) const;
+  // The step graph: batches[m][r] is micro-batch m of rank r, loads[m] its routed loads.
+  // `wire`: whether transfers carry their wire traffic (SimGrid paths).
+  StepGraph BuildGraph(const std::vector<std::vector<StepBatch>>& batches,
+                       const std::vector<int64_t>& running,
+                       const std::vector<GroupLayerLoads>& loads, bool wire) const;
+  // A decode step of `seqs` sequences per rank at uniform routing's expected load.
+  StepGraph DecodeGraph(int64_t seqs, double context_tokens, bool wire) const;
+
+ private:
+  explicit EpGroupInstance(const InstanceContext& context, std::vector<ExpertHitRates> hits);
+  // Each micro-batch's routed load per layer and GPU (sampled, or uniform routing's expected
+  // load); returns the mean busiest / mean GPU load over micro-batches (0 when expected).
+  absl::StatusOr<double> SampleLoads(const std::vector<std::vector<StepBatch>>& micro,
+                                     std::vector<GroupLayerLoads>* loads);
+  // Records the step that ran: KV use, finished requests, observers.
+  void EndStep(const StepTiming& timing, StepRecord* rec, StepOutcome* out);
+
+  const PoolContext& s_;
+  const InstanceFabric& fabric_;
+  int index_;
+  std::vector<StepObserver*> observers_;
+  std::vector<int> gpus_;
+  int micro_ = 1;
+  // DeepEP normal kernels: the host polls each dispatch's received-token count (a CPU-GPU sync,
+  // the reason they cannot be graph-captured), so it cannot launch past a dispatch early.
+  bool host_syncs_at_dispatch_ = false;
+  KvFootprint footprint_;
+  std::vector<std::unique_ptr<PagedKvPool>> pools_;
+  std::vector<std::unique_ptr<InstanceScheduler>> ranks_;
+  std::unique_ptr<MoeLoadSampler> sampler_;  // sampled routing (nullptr: expected load)
+  EpDispatchPlanner planner_;
+  StepRunner runner_;
+};
+
+}  // namespace moesim

@@ -1,0 +1,107 @@
+// A group of GPUs running one plan: the unit the router sends requests to and the simulation
+// steps. Kinds are registered by name with a one-line description (as SimGrid registers its
+// models); the simulation creates each pool's instances through the registry and drives every
+// kind with one actor loop per lane (engine/simulation.cc):
+//
+//   while (the run lasts) { wait until HasWork(lane); RunStep(lane, fabric); }
+//
+// A kind admits requests, forms each lane's next step, turns it into a step graph
+// (engine/step_graph.h) that its StepRunner runs on the fabric, applies the step's results, and
+// reports them to the observers. Kinds today:
+//   tp_pp     one tensor/pipeline-parallel replica: pp stages of tp GPUs, pp lanes (virtual
+//             engines) keeping pp micro-batches in flight over the shared KV pool;
+//   ep_group  a DP-attention expert-parallel group: every GPU schedules its own sequences, all
+//             step in lockstep, MoE layers dispatch and combine over all-to-alls (one lane).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/fabric.h"
+#include "engine/instance_fabric.h"
+#include "engine/metrics.h"
+#include "engine/pool_context.h"
+#include "engine/request.h"
+#include "engine/step_runner.h"
+
+namespace moesim {
+
+// Subscribes to what instances do (metrics today; a trace writer later).
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual void OnStep(int instance, const StepRecord& step, const TimeBreakdown& gpu_time) = 0;
+  virtual void OnRequestFinished(const Request& request) = 0;
+};
+
+// What one RunStep() did.
+struct StepOutcome {
+  bool ran = false;                // false: nothing could run now (wait for a wake-up)
+  std::vector<Request*> finished;  // requests that completed with this step
+};
+
+class Instance {
+ public:
+  virtual ~Instance() = default;
+
+  virtual const char* kind() const = 0;
+  // Actors that drive the instance (each runs RunStep(lane) in a loop).
+  virtual int lanes() const = 0;
+  // Running and waiting sequences (the router's load).
+  virtual int64_t Load() const = 0;
+  // Takes a new request; returns the lane that should wake up.
+  virtual int Admit(Request* request) = 0;
+  virtual bool HasWork(int lane) const = 0;
+  // Forms and runs lane `lane`'s next step on `fabric` (which the lane blocks on), applies it
+  // and tells the observers.
+  virtual absl::StatusOr<StepOutcome> RunStep(int lane, Fabric& fabric) = 0;
+  // The steady state of a decode step of `seqs` sequences holding `context_tokens` tokens each,
+  // on an idle fabric (analytic; no SimGrid): for bounds, `moesim step` and sweeps.
+  virtual StepTiming EstimateDecode(int64_t seqs, double context_tokens) const = 0;
+  // The same decode step run on `fabric` with the instance's own runner (its host-overlap
+  // state carries over), without touching its schedulers: the other side of EstimateDecode.
+  virtual StepTiming RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) = 0;
+};
+
+// What a kind's factory is handed.
+struct InstanceContext {
+  InstanceContext(const PoolContext& p, const InstanceFabric& f, std::vector<int> g)
+      : pool(p), fabric(f), gpus(std::move(g)) {}
+  const PoolContext& pool;       // the pool the instance belongs to
+  const InstanceFabric& fabric;  // the instance's collective patterns (outlives the instance)
+  std::vector<int> gpus;         // its GPUs, stage-major
+  int index = 0;                 // instance index (metrics)
+  uint64_t routing_seed = 0;     // its routing stream
+  std::vector<StepObserver*> observers;
+  std::function<int()> new_resource;  // a group mutex shared by lanes
+};
+
+using InstanceFactory = std::function<absl::StatusOr<std::unique_ptr<Instance>>(InstanceContext&)>;
+
+class InstanceRegistry {
+ public:
+  struct Kind {
+    std::string description;
+    InstanceFactory factory;
+  };
+  // The built-in kinds (tp_pp, ep_group).
+  static const InstanceRegistry& Builtin();
+
+  void Register(const std::string& name, std::string description, InstanceFactory factory);
+  const Kind* Find(const std::string& name) const;
+  const std::map<std::string, Kind>& kinds() const { return kinds_; }
+
+ private:
+  std::map<std::string, Kind> kinds_;
+};
+
+// The kind that runs a plan: "ep_group" under DP attention, else "tp_pp".
+std::string InstanceKindFor(const ParallelPlan& plan);
+
+}  // namespace moesim

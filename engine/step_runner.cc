@@ -1,0 +1,263 @@
+#include "engine/step_runner.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "engine/analytic_fabric.h"
+#include "engine/step_costs.h"
+
+namespace moesim {
+
+StepRunner::StepRunner(const RuntimeSpec& runtime, const GpuSpec& gpu, int groups)
+    : runtime_(runtime),
+      gpu_(gpu),
+      cost_(gpu_, runtime_),
+      pipes_(groups, LaunchPipeline(runtime_, gpu_)) {}
+
+namespace {
+
+// Per-node state of one walk.
+struct NodeState {
+  double end_s = 0;
+  int tier = 0;  // the bottleneck tier a wait for this node is charged to
+  std::unique_ptr<PendingTransfer> pending;
+};
+
+// One walk of a graph: the per-node and per-group state, and one method per node kind.
+class StepWalk {
+ public:
+  StepWalk(const StepGraph& g, Fabric& fabric, const KernelCostModel& cost,
+           std::vector<LaunchPipeline>& pipes)
+      : g_(g),
+        fabric_(fabric),
+        pipes_(pipes),
+        state_(g.nodes.size()),
+        last_node_(g.groups.size(), -1),
+        begun_(g.groups.size(), false),
+        group_begin_(g.groups.size(), 0.0),
+        group_end_(g.groups.size(), 0.0) {
+    timing_.start_s = fabric.Now();
+    // Each group's last stream node, scanning back until every group that has one is found.
+    size_t found = 0;
+    for (size_t i = g.nodes.size(); i-- > 0 && found < g.groups.size();) {
+      const StepNode& n = g.nodes[i];
+      if (n.kind == StepNode::Kind::kTransfer) continue;
+      for (int gi = n.group; gi < n.group + n.groups; ++gi) {
+        if (last_node_[gi] < 0) {
+          last_node_[gi] = int(i);
+          ++found;
+        }
+      }
+    }
+    costs_.reserve(g.programs.size());
+    for (const StepProgram& p : g.programs) costs_.emplace_back(p, cost);
+  }
+
+  StepTiming Run() {
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      if (g_.nodes[i].kind == StepNode::Kind::kTransfer) {
+        Transfer(int(i));
+      } else {
+        StreamNode(int(i));
+      }
+    }
+    return Finish();
+  }
+
+ private:
+  // The end of node `d`, waiting for it first if it is a transfer still in flight.
+  void Settle(int d) {
+    NodeState& s = state_[d];
+    if (!s.pending) return;
+    const CollectiveCost c = fabric_.Finish(*s.pending);
+    s.pending.reset();
+    s.end_s = fabric_.Now();
+    s.tier = static_cast<int>(c.bottleneck_tier);
+    AddBytes(timing_.transfer_tier_bytes, c);
+  }
+  // Latest end among the dependencies, and the tier of the one that ends last.
+  double Ready(const StepNode& node, int* tier) {
+    double t = 0;
+    for (int d : node.deps) {
+      Settle(d);
+      if (state_[d].end_s >= t) {
+        t = state_[d].end_s;
+        *tier = state_[d].tier;
+      }
+    }
+    return t;
+  }
+  static void AddBytes(std::array<double, 4>& to, const CollectiveCost& c) {
+    for (int t = 0; t < 4; ++t) to[t] += c.tier_bytes[t];
+  }
+
+  void Transfer(int i) {
+    const StepNode& node = g_.nodes[i];
+    const StepTransfer& t = g_.transfer(node);
+    int tier = 0;
+    const double start = Ready(node, &tier);
+    for (int h : t.hold_groups) {
+      pipes_[h].Hold(start, t.hold_s, static_cast<int>(t.cost.bottleneck_tier));
+    }
+    for (int h : t.host_sync_groups) {
+      if (begun_[h]) pipes_[h].HostSync(start);
+    }
+    NodeState& s = state_[i];
+    if (t.blocking) {
+      BlockingTransfer(node, start, &s);
+    } else if (fabric_.Analytic() || t.cost.seconds <= 0) {
+      s.end_s = start + t.cost.seconds;
+      s.tier = static_cast<int>(t.cost.bottleneck_tier);
+      AddBytes(timing_.transfer_tier_bytes, t.cost);
+    } else {
+      s.pending = fabric_.StartTransfer(t.gpus, t.cost, t.wire, start);
+    }
+  }
+
+  // A pipeline send: the lane waits for it (on SimGrid it shares links with others).
+  void BlockingTransfer(const StepNode& node, double start, NodeState* s) {
+    fabric_.SleepUntil(start);
+    const double t0 = fabric_.Now();
+    CollectiveCost c;
+    if (fabric_.Analytic()) {
+      c = node.pattern->Estimate(node.message_bytes, node.launch_us);
+      fabric_.SleepUntil(t0 + c.seconds);
+    } else {
+      c = fabric_.RunCollective(*node.pattern, node.message_bytes, node.launch_us);
+    }
+    const double elapsed = fabric_.Now() - t0;
+    timing_.blocking.comm_s += elapsed;
+    timing_.blocking.comm_tier_s[static_cast<int>(c.bottleneck_tier)] += elapsed;
+    AddBytes(timing_.blocking.tier_bytes, c);
+    s->end_s = fabric_.Now();
+    s->tier = static_cast<int>(c.bottleneck_tier);
+  }
+
+  // A compute or collective node on its groups' streams.
+  void StreamNode(int i) {
+    const StepNode& node = g_.nodes[i];
+    int tier = 0;
+    bool ready_known = false;
+    double ready = 0;
+    double end = 0;
+    for (int k = 0; k < node.groups; ++k) {
+      const int gi = node.group + k;
+      const StepGroup& group = g_.groups[gi];
+      LaunchPipeline& pipe = pipes_[gi];
+      if (!begun_[gi]) {
+        if (group.resource >= 0) fabric_.Acquire(group.resource);
+        pipe.ResetBreakdown();
+        group_begin_[gi] = fabric_.Now();
+        pipe.BeginStep(group_begin_[gi], group.running_seqs, group.host_work, g_.launch);
+        begun_[gi] = true;
+      }
+      if (!ready_known) {  // after the first group begins: a lane acquires its group first
+        ready = Ready(node, &tier);
+        ready_known = true;
+      }
+      pipe.WaitUntil(ready, tier);
+      if (node.kind == StepNode::Kind::kCompute) {
+        Compute(node, g_.ProgramOf(node, k), group, pipe);
+      } else {
+        Collective(node, pipe);
+      }
+      end = std::max(end, pipe.gpu_free_s());
+      if (last_node_[gi] == i) {
+        group_end_[gi] = pipe.gpu_free_s();
+        fabric_.SleepUntil(pipe.gpu_free_s());
+        pipe.EndStep();
+        if (group.resource >= 0) fabric_.Release(group.resource);
+      }
+    }
+    state_[i].end_s = end;
+  }
+
+  // Ops [begin, end) of the node's program: kernel by kernel, or, in a full graph without
+  // kernel activities, a block's run at a time (the same times: LaunchPipeline::GraphedRun).
+  void Compute(const StepNode& node, int program, const StepGroup& group, LaunchPipeline& pipe) {
+    const StepProgram& prog = g_.programs[program];
+    StepCosts& pc = costs_[program];
+    const bool runs = g_.launch == StepLaunch::kFullGraph && !fabric_.KernelActivities();
+    OpPosition pos = node.begin;
+    while (pos.order < node.end.order || (pos.order == node.end.order && pos.op < node.end.op)) {
+      const int block = prog.order[pos.order];
+      const std::vector<Op>& ops = prog.blocks[block];
+      if (pos.op >= static_cast<int>(ops.size())) {
+        ++pos.order;
+        pos.op = 0;
+        continue;
+      }
+      if (runs) {
+        const int end = pos.order == node.end.order ? node.end.op : static_cast<int>(ops.size());
+        pipe.GraphedRun(pc.Run(block, pos.op, end));
+        pos.op = end;
+        continue;
+      }
+      const KernelTime& t = pc.Kernel(block, pos.op);
+      const double end = pipe.Kernel(t, ops[pos.op]);
+      if (fabric_.KernelActivities()) fabric_.RunKernel(group.gpus, end - t.seconds, end);
+      ++pos.op;
+    }
+  }
+
+  // An in-stream collective: it starts when the stream reaches it; the stream waits for it.
+  void Collective(const StepNode& node, LaunchPipeline& pipe) {
+    const double start = pipe.NextStart();
+    if (node.pattern == nullptr) {
+      pipe.CollectiveDone(start);
+    } else if (fabric_.Analytic()) {
+      const CollectiveCost& c =
+          collective_memo_.Cost(*node.pattern, node.message_bytes, node.launch_us);
+      pipe.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier), c.tier_bytes);
+    } else {
+      fabric_.SleepUntil(start);
+      const CollectiveCost c =
+          fabric_.RunCollective(*node.pattern, node.message_bytes, node.launch_us);
+      pipe.CollectiveDone(fabric_.Now(), static_cast<int>(c.bottleneck_tier), c.tier_bytes);
+    }
+  }
+
+  // Waits for every transfer still in flight; collects the groups' breakdowns.
+  StepTiming Finish() {
+    double end = fabric_.Now();
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      Settle(int(i));
+      end = std::max(end, state_[i].end_s);
+    }
+    fabric_.SleepUntil(end);
+    timing_.end_s = fabric_.Now();
+    timing_.groups.reserve(g_.groups.size());
+    for (size_t gi = 0; gi < g_.groups.size(); ++gi) {
+      timing_.groups.push_back(begun_[gi] ? pipes_[gi].breakdown() : TimeBreakdown());
+      timing_.group_span_s.push_back(group_end_[gi] - group_begin_[gi]);
+    }
+    return std::move(timing_);
+  }
+
+  const StepGraph& g_;
+  Fabric& fabric_;
+  std::vector<LaunchPipeline>& pipes_;
+  std::vector<StepCosts> costs_;
+  CollectiveMemo collective_memo_;
+  std::vector<NodeState> state_;
+  std::vector<int> last_node_;  // per group: its last stream node
+  std::vector<bool> begun_;
+  std::vector<double> group_begin_, group_end_;
+  StepTiming timing_;
+};
+
+}  // namespace
+
+StepTiming StepRunner::Run(const StepGraph& g, Fabric& fabric) {
+  return StepWalk(g, fabric, cost_, pipes_).Run();
+}
+
+StepTiming StepRunner::Estimate(const StepGraph& graph, const RuntimeSpec& runtime,
+                                const GpuSpec& gpu) {
+  StepRunner runner(runtime, gpu, static_cast<int>(graph.groups.size()));
+  AnalyticFabric fabric;
+  runner.Run(graph, fabric);
+  return runner.Run(graph, fabric);
+}
+
+}  // namespace moesim

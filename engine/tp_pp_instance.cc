@@ -1,0 +1,185 @@
+#include "engine/tp_pp_instance.h"
+
+#include <algorithm>
+
+#include "engine/step_model.h"
+
+namespace moesim {
+
+TpPpInstance::TpPpInstance(const InstanceContext& c)
+    : s_(c.pool),
+      fabric_(c.fabric),
+      index_(c.index),
+      observers_(c.observers),
+      footprint_(c.pool.Footprint()),
+      runner_(c.pool.runtime(), c.pool.gpu(), c.pool.plan().pp) {}
+
+absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c) {
+  std::unique_ptr<TpPpInstance> inst(new TpPpInstance(c));
+  const PoolContext& s = c.pool;
+  const ParallelPlan& plan = s.plan();
+  for (int stage = 0; stage < plan.pp; ++stage) {
+    inst->stage_gpus_.emplace_back(c.gpus.begin() + stage * plan.tp,
+                                   c.gpus.begin() + (stage + 1) * plan.tp);
+    inst->stage_resources_.push_back(c.new_resource());
+  }
+  inst->pool_ = std::make_unique<PagedKvPool>(s.memory().kv_blocks);
+  // The runtime's caps are per instance: its pp virtual engines share them.
+  const SchedulerConfig config{(s.runtime().MaxNumSeqs() + plan.pp - 1) / plan.pp,
+                               (s.runtime().MaxNumBatchedTokens() + plan.pp - 1) / plan.pp,
+                               s.model.sliding_window_tokens,
+                               s.runtime().batching == Batching::kPrefillFirst};
+  for (int e = 0; e < plan.pp; ++e) {
+    inst->engines_.push_back(
+        std::make_unique<InstanceScheduler>(config, inst->footprint_, inst->pool_.get()));
+  }
+  if (s.routing) {
+    auto sampler = MoeLoadSampler::Make(s, c.routing_seed);
+    if (!sampler.ok()) return sampler.status();
+    inst->sampler_ = std::move(*sampler);
+  }
+  return std::unique_ptr<Instance>(std::move(inst));
+}
+
+int64_t TpPpInstance::Load() const {
+  int64_t load = 0;
+  for (const auto& e : engines_) load += e->running() + e->waiting();
+  return load;
+}
+
+int TpPpInstance::Admit(Request* r) {
+  // The virtual engine with the fewest running + waiting sequences (lowest index on ties).
+  size_t best = 0;
+  for (size_t e = 1; e < engines_.size(); ++e) {
+    if (engines_[e]->running() + engines_[e]->waiting() <
+        engines_[best]->running() + engines_[best]->waiting()) {
+      best = e;
+    }
+  }
+  engines_[best]->Enqueue(r);
+  return static_cast<int>(best);
+}
+
+StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
+                                   const std::vector<MoeLayerLoad>* loads) const {
+  const ParallelPlan& plan = s_.plan();
+  StepGraph g;
+  g.launch = ChooseLaunch(s_.runtime(), batch);
+  int previous = -1;  // the node the next stage's first node waits for
+  for (int stage = 0; stage < plan.pp; ++stage) {
+    StepGroup group;
+    group.gpus = stage_gpus_[stage];
+    group.running_seqs = running_seqs;
+    group.host_work = stage == 0;
+    group.resource = stage_resources_.empty() ? -1 : stage_resources_[stage];
+    g.groups.push_back(std::move(group));
+    const int prog =
+        g.AddProgram(BuildStepProgram(s_.model, s_.runtime(), plan, batch, stage, loads));
+    const StepProgram& p = g.programs[prog];
+    // The stage's stream: kernel runs split at every all-reduce (a collective node).
+    OpPosition begin;
+    bool first = true;
+    auto add_run = [&](OpPosition end) {
+      if (begin.order == end.order && begin.op == end.op) return;
+      StepNode n;
+      n.kind = StepNode::Kind::kCompute;
+      n.group = stage;
+      n.program = prog;
+      n.begin = begin;
+      n.end = end;
+      if (first && previous >= 0) n.deps.push_back(previous);
+      first = false;
+      g.AddNode(std::move(n));
+    };
+    for (int oi = 0; oi < static_cast<int>(p.order.size()); ++oi) {
+      const std::vector<Op>& ops = p.blocks[p.order[oi]];
+      for (int k = 0; k < static_cast<int>(ops.size()); ++k) {
+        if (ops[k].cls != OpClass::kAllReduce) continue;
+        add_run({oi, k});
+        StepNode ar;
+        ar.kind = StepNode::Kind::kCollective;
+        ar.group = stage;
+        ar.pattern = fabric_.AllReduceFor(stage, ops[k].message_bytes);
+        ar.message_bytes = ops[k].message_bytes;
+        ar.launch_us = s_.runtime().allreduce_latency_us;
+        if (first && previous >= 0) ar.deps.push_back(previous);
+        first = false;
+        g.AddNode(std::move(ar));
+        begin = {oi, k + 1};
+      }
+    }
+    add_run({static_cast<int>(p.order.size()), 0});
+    previous = static_cast<int>(g.nodes.size()) - 1;
+    if (stage + 1 < plan.pp) {
+      StepNode send;
+      StepTransfer blocking;
+      blocking.blocking = true;
+      send.pattern = fabric_.Send(stage);
+      send.message_bytes = StageActivationBytes(s_.model, batch);
+      send.launch_us = s_.runtime().p2p_latency_us;
+      send.deps.push_back(previous);
+      previous = g.AddTransfer(std::move(send), std::move(blocking));
+    }
+  }
+  return g;
+}
+
+absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
+  InstanceScheduler& sched = *engines_[lane];
+  const double start = fabric.Now();
+  const StepBatch batch = sched.Schedule();
+  StepOutcome out;
+  if (batch.tokens() == 0) return out;  // nothing fits now (other lanes hold the KV cache)
+  out.ran = true;
+  const int64_t running = sched.running();
+  const int64_t waiting = sched.waiting();
+  std::vector<MoeLayerLoad> moe_loads;
+  double moe_imbalance = 0;
+  if (sampler_) {
+    auto imbalance = sampler_->Sample(batch.tokens(), &moe_loads);
+    if (!imbalance.ok()) return imbalance.status();
+    moe_imbalance = *imbalance;
+  }
+  const StepGraph graph = BuildGraph(batch, running, sampler_ ? &moe_loads : nullptr);
+  const StepTiming timing = runner_.Run(graph, fabric);
+
+  // Per GPU: the stages' time averaged (each stage is tp of the instance's GPUs).
+  const int pp = s_.plan().pp;
+  TimeBreakdown breakdown;
+  for (const TimeBreakdown& b : timing.groups) breakdown.Add(b);
+  breakdown.Add(timing.blocking);
+  const std::array<double, 4> tier_bytes = breakdown.tier_bytes;
+  breakdown.Scale(1.0 / pp);
+  breakdown.tier_bytes = tier_bytes;
+
+  const double end = fabric.Now();
+  out.finished = sched.Complete(end);
+  StepRecord rec;
+  rec.start_s = start;
+  rec.end_s = end;
+  rec.tokens = batch.tokens();
+  rec.output_tokens = batch.sampled_seqs;
+  rec.running = running;
+  rec.waiting = waiting;
+  rec.kv_used_blocks = sched.pool().used();
+  rec.kv_total_blocks = sched.pool().total();
+  rec.share = 1.0 / pp;
+  rec.moe_imbalance = moe_imbalance;
+  for (StepObserver* o : observers_) o->OnStep(index_, rec, breakdown);
+  for (Request* r : out.finished) {
+    for (StepObserver* o : observers_) o->OnRequestFinished(*r);
+  }
+  return out;
+}
+
+StepTiming TpPpInstance::EstimateDecode(int64_t seqs, double context_tokens) const {
+  const StepBatch batch = DecodeBatch(s_.model, seqs, context_tokens);
+  return StepRunner::Estimate(BuildGraph(batch, seqs, nullptr), s_.runtime(), s_.gpu());
+}
+
+StepTiming TpPpInstance::RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) {
+  const StepBatch batch = DecodeBatch(s_.model, seqs, context_tokens);
+  return runner_.Run(BuildGraph(batch, seqs, nullptr), fabric);
+}
+
+}  // namespace moesim

@@ -1,0 +1,54 @@
+// The "tp_pp" instance kind: one tensor/pipeline-parallel replica (engine/instance.h).
+//
+// pp pipeline stages of tp GPUs each hold a contiguous slice of the layers; pp lanes (virtual
+// engines, vLLM's pipeline-parallel schedulers) each form micro-batches from their own queue
+// over the instance's shared KV blocks, so pp micro-batches are in flight. A lane's step is a
+// graph of, per stage, the stage's kernels split at its TP all-reduces (collective nodes on the
+// stage's stream) and a blocking send of the activations to the next stage. A stage runs one
+// micro-batch at a time (its group mutex, FIFO). The per-GPU time of a step is the average
+// over its stages.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/instance.h"
+#include "engine/instance_scheduler.h"
+#include "engine/moe_load_sampler.h"
+
+namespace moesim {
+
+class TpPpInstance : public Instance {
+ public:
+  static absl::StatusOr<std::unique_ptr<Instance>> Make(InstanceContext& context);
+
+  const char* kind() const override { return "tp_pp"; }
+  int lanes() const override { return static_cast<int>(engines_.size()); }
+  int64_t Load() const override;
+  int Admit(Request* request) override;
+  bool HasWork(int lane) const override { return engines_[lane]->HasWork(); }
+  absl::StatusOr<StepOutcome> RunStep(int lane, Fabric& fabric) override;
+  StepTiming EstimateDecode(int64_t seqs, double context_tokens) const override;
+  StepTiming RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) override;
+
+  // The step graph of `batch` (the sampled per-layer loads when given).
+  StepGraph BuildGraph(const StepBatch& batch, int64_t running_seqs,
+                       const std::vector<MoeLayerLoad>* loads) const;
+
+ private:
+  explicit TpPpInstance(const InstanceContext& context);
+
+  const PoolContext& s_;
+  const InstanceFabric& fabric_;
+  int index_;
+  std::vector<StepObserver*> observers_;
+  std::vector<std::vector<int>> stage_gpus_;
+  std::vector<int> stage_resources_;
+  KvFootprint footprint_;
+  std::unique_ptr<PagedKvPool> pool_;
+  std::vector<std::unique_ptr<InstanceScheduler>> engines_;
+  std::unique_ptr<MoeLoadSampler> sampler_;  // sampled routing (nullptr: expected load)
+  StepRunner runner_;
+};
+
+}  // namespace moesim

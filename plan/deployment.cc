@@ -1,0 +1,102 @@
+#include "plan/deployment.h"
+
+#include <algorithm>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "models/serving_stack_rules.h"
+#include "plan/pool_checks.h"
+
+namespace moesim {
+
+std::vector<int> PoolDeployment::InstanceGpus(int i) const {
+  std::vector<int> gpus;
+  const int n = gpus_per_instance();
+  for (int g = 0; g < n; ++g) gpus.push_back(slots[i * n + g]);
+  return gpus;
+}
+
+std::vector<int> PoolDeployment::StageGpus(int i, int stage) const {
+  std::vector<int> gpus;
+  const int tp = plan().tp;
+  for (int g = 0; g < tp; ++g) gpus.push_back(slots[i * gpus_per_instance() + stage * tp + g]);
+  return gpus;
+}
+
+KvFootprint PoolDeployment::Footprint(const ModelSpec& model) const {
+  return KvFootprint(model, plan().tp, spec.runtime.kv_block_tokens, plan().pp,
+                     StateLayoutOf(spec.runtime));
+}
+
+std::vector<int> OrderServers(const std::vector<int>& free, DeploymentSpec::Placement placement,
+                              const ClusterSpec& cluster) {
+  std::vector<int> order = free;
+  if (placement == DeploymentSpec::Placement::kSpread) {
+    // Server k of every rack, then k + 1: sort by (position in rack, rack).
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      const int pa = a % cluster.servers_per_rack, pb = b % cluster.servers_per_rack;
+      if (pa != pb) return pa < pb;
+      return a / cluster.servers_per_rack < b / cluster.servers_per_rack;
+    });
+  }
+  return order;
+}
+
+namespace {
+
+// Applies the stack's rules to the pool's runtime and plans its memory.
+absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
+  const ParallelPlan& p = d.plan();
+  StackPlanShape shape;
+  shape.tp_size = d.gpus_per_instance() / p.pp;
+  shape.pp = p.pp;
+  shape.dp_attention = p.dp_attention ? p.ep : 1;
+  RuntimeSpec& runtime = d.spec.runtime;
+  ResolveRuntimeDefaults(runtime, d.spec.gpu, shape);
+  auto mem = PlanMemory(in.model, d.spec.gpu, runtime, p, d.Footprint(in.model),
+                        in.longest_sequence_tokens);
+  if (!mem.ok()) return BadInput(d.spec.where, std::string(mem.status().message()));
+  d.memory = *mem;
+  ResolveRunningCap(runtime, d.memory.kv_capacity_tokens, in.model.max_context_tokens);
+  if (d.memory.running_cap_by_state > 0 && runtime.MaxNumSeqs() > d.memory.running_cap_by_state) {
+    // SGLang caps running requests at the linear-state pool's slots / 3.
+    runtime.max_num_seqs = static_cast<int>(d.memory.running_cap_by_state);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Deployment> Deploy(const Plan& plan, const DeployInputs& in) {
+  const ClusterSpec& cl = in.cluster;
+  std::vector<int> free(cl.servers());
+  for (int k = 0; k < cl.servers(); ++k) free[k] = k;
+  Deployment out;
+  for (const PoolSpec& spec : plan.pools) {
+    if (absl::Status s = CheckPoolShape(spec, in.model, cl); !s.ok()) return s;
+    PoolDeployment d;
+    d.spec = spec;
+    const int needed = (spec.deployment.total_gpus() + cl.gpus_per_server - 1) / cl.gpus_per_server;
+    if (needed > static_cast<int>(free.size())) {
+      return BadValue(
+          spec.where.Key("instances"), spec.deployment.instances,
+          absl::StrCat("at most ", free.size() * cl.gpus_per_server / d.gpus_per_instance(),
+                       " instances of ", d.gpus_per_instance(), " GPUs on the ", free.size(),
+                       " servers the pools before it left free"));
+    }
+    const std::vector<int> order = OrderServers(free, spec.deployment.placement, cl);
+    d.servers.assign(order.begin(), order.begin() + needed);
+    for (int server : d.servers) {
+      for (int g = 0; g < cl.gpus_per_server; ++g)
+        d.slots.push_back(server * cl.gpus_per_server + g);
+      free.erase(std::find(free.begin(), free.end(), server));
+    }
+    if (absl::Status s = PlanPool(in, d); !s.ok()) return s;
+    out.pools.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace moesim

@@ -1,0 +1,21 @@
+#include "plan/pool_spec.h"
+
+namespace moesim {
+
+const char* PoolRoleName(PoolRole role) {
+  switch (role) {
+    case PoolRole::kServe:
+      return "serve";
+    case PoolRole::kPrefill:
+      return "prefill";
+    case PoolRole::kDecode:
+      return "decode";
+  }
+  return "";
+}
+
+const char* MoeDispatchName(DeploymentSpec::MoeDispatch d) {
+  return d == DeploymentSpec::MoeDispatch::kNormal ? "normal" : "low_latency";
+}
+
+}  // namespace moesim

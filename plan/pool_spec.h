@@ -1,0 +1,64 @@
+// A pool of GPUs as the scenario declares it: a role, a GPU type, a serving stack and a parallel
+// plan replicated over `instances` instances. Nothing here is derived (plan/deployment.h places
+// pools and plans their memory). A scenario without `deployment.pools` is one "serve" pool made
+// of its hardware.gpu, runtime and deployment keys.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "models/decode_step.h"
+#include "models/expert_placement.h"
+#include "models/gpu_spec.h"
+#include "models/json_reader.h"
+#include "models/runtime_spec.h"
+
+namespace moesim {
+
+// What a pool does. "serve": prefill and decode on the same instances (every scenario before
+// disaggregation). "prefill" / "decode": the two halves of prefill/decode disaggregation.
+enum class PoolRole { kServe, kPrefill, kDecode };
+const char* PoolRoleName(PoolRole role);
+
+struct DeploymentSpec {
+  ParallelPlan plan;  // per instance
+  int instances = 1;  // data-parallel replicas, each on its own GPUs
+  // How instances take servers: "packed" fills racks in order (an instance spans as few racks
+  // as possible); "spread" takes servers rack-interleaved (server k of every rack, then k+1),
+  // so an instance larger than a server spans racks and instances share the rack uplinks.
+  enum class Placement { kPacked, kSpread };
+  Placement placement = Placement::kPacked;
+  PlacementSpec expert_placement;       // where routed experts live on the ep GPUs of a stage
+  bool expert_placement_given = false;  // set in the scenario (it then needs a routing model)
+  // DP-attention EP groups only. Two-batch overlap (DeepSeek / SGLang): each rank splits its
+  // batch into two micro-batches and interleaves them so that one's dispatch / combine runs
+  // while the other computes.
+  bool two_batch_overlap = false;
+  // DP-attention EP groups only: which DeepEP kernels carry dispatch and combine. Low-latency
+  // (SGLang's decode default): every expert copy goes straight to its GPU. Normal
+  // (high-throughput): one RDMA send per (token, server) to the same local rank there, then
+  // NVLink forwarding (topology/deepep_normal_pattern.h).
+  enum class MoeDispatch { kLowLatency, kNormal };
+  MoeDispatch moe_dispatch = MoeDispatch::kLowLatency;
+
+  int gpus_per_instance() const { return plan.dp_attention ? plan.ep : plan.tp * plan.pp; }
+  int total_gpus() const { return instances * gpus_per_instance(); }
+};
+
+const char* MoeDispatchName(DeploymentSpec::MoeDispatch d);  // "low_latency" / "normal"
+
+struct PoolSpec {
+  std::string name;
+  PoolRole role = PoolRole::kServe;
+  GpuSpec gpu;          // sets the pool's compute, memory and price; the fabric is the cluster's
+  RuntimeSpec runtime;  // as given: the stack's rules fill what it leaves open when deployed
+  DeploymentSpec deployment;
+  JsonLocation where;  // the object that declared the pool's deployment (error messages)
+};
+
+// A scenario's pools, in declaration order (which is also the order they take servers).
+struct Plan {
+  std::vector<PoolSpec> pools;
+};
+
+}  // namespace moesim
