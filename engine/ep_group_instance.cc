@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
-#include <absl/container/flat_hash_map.h>
+#include <boost/container_hash/hash.hpp>
 
 #include "engine/step_model.h"
 
@@ -172,7 +173,8 @@ class GraphEmitter {
   std::vector<int> last_;           // per micro-batch: its last compute node, or -1
   std::vector<int> last_transfer_;  // per micro-batch: its last all-to-all, or -1
   std::vector<int> all_ranks_;      // 0 .. ranks-1
-  absl::flat_hash_map<std::tuple<double, double, double>, int> expert_prog_;
+  using ExpertKey = std::tuple<double, double, double>;
+  std::unordered_map<ExpertKey, int, boost::hash<ExpertKey>> expert_prog_;
 };
 
 }  // namespace
@@ -284,7 +286,8 @@ StepGraph EpGroupInstance::BuildGraph(const std::vector<std::vector<StepBatch>>&
   // (same model and plan).
   std::vector<std::vector<int>> prog(micro_, std::vector<int>(ranks));
   std::vector<std::vector<double>> tokens(micro_, std::vector<double>(ranks));
-  absl::flat_hash_map<decltype(StepBatch().Fields()), int> program_of;
+  using BatchKey = decltype(StepBatch().Fields());
+  std::unordered_map<BatchKey, int, boost::hash<BatchKey>> program_of;
   for (int m = 0; m < micro_; ++m) {
     for (size_t r = 0; r < ranks; ++r) {
       const StepBatch& b = batches[m][r];

@@ -35,7 +35,9 @@ class StepWalk {
         last_node_(g.groups.size(), -1),
         begun_(g.groups.size(), false),
         group_begin_(g.groups.size(), 0.0),
-        group_end_(g.groups.size(), 0.0) {
+        group_end_(g.groups.size(), 0.0),
+        kernel_activities_(fabric.KernelActivities()),
+        graphed_runs_(g.launch == StepLaunch::kFullGraph && !kernel_activities_) {
     timing_.start_s = fabric.Now();
     // Each group's last stream node, scanning back until every group that has one is found.
     size_t found = 0;
@@ -172,31 +174,29 @@ class StepWalk {
     state_[i].end_s = end;
   }
 
-  // Ops [begin, end) of the node's program: kernel by kernel, or, in a full graph without
-  // kernel activities, a block's run at a time (the same times: LaunchPipeline::GraphedRun).
+  // Ops [begin, end) of the node's program (`program`: the group's): kernel by kernel, or, in a
+  // full graph without kernel activities, a block's run at a time (the same times:
+  // LaunchPipeline::GraphedRun).
   void Compute(const StepNode& node, int program, const StepGroup& group, LaunchPipeline& pipe) {
     const StepProgram& prog = g_.programs[program];
     StepCosts& pc = costs_[program];
-    const bool runs = g_.launch == StepLaunch::kFullGraph && !fabric_.KernelActivities();
-    OpPosition pos = node.begin;
-    while (pos.order < node.end.order || (pos.order == node.end.order && pos.op < node.end.op)) {
-      const int block = prog.order[pos.order];
+    for (int oi = node.begin.order; oi <= node.end.order; ++oi) {
+      if (oi >= static_cast<int>(prog.order.size())) break;
+      const int block = prog.order[oi];
       const std::vector<Op>& ops = prog.blocks[block];
-      if (pos.op >= static_cast<int>(ops.size())) {
-        ++pos.order;
-        pos.op = 0;
+      const int first = oi == node.begin.order ? node.begin.op : 0;
+      const int size = static_cast<int>(ops.size());
+      const int end = oi == node.end.order ? std::min(node.end.op, size) : size;
+      if (first >= end) continue;
+      if (graphed_runs_) {
+        pipe.GraphedRun(pc.Run(block, first, end));
         continue;
       }
-      if (runs) {
-        const int end = pos.order == node.end.order ? node.end.op : static_cast<int>(ops.size());
-        pipe.GraphedRun(pc.Run(block, pos.op, end));
-        pos.op = end;
-        continue;
+      for (int i = first; i < end; ++i) {
+        const KernelTime& t = pc.Kernel(block, i);
+        const double kernel_end = pipe.Kernel(t, ops[i]);
+        if (kernel_activities_) fabric_.RunKernel(group.gpus, kernel_end - t.seconds, kernel_end);
       }
-      const KernelTime& t = pc.Kernel(block, pos.op);
-      const double end = pipe.Kernel(t, ops[pos.op]);
-      if (fabric_.KernelActivities()) fabric_.RunKernel(group.gpus, end - t.seconds, end);
-      ++pos.op;
     }
   }
 
@@ -243,6 +243,8 @@ class StepWalk {
   std::vector<int> last_node_;  // per group: its last stream node
   std::vector<bool> begun_;
   std::vector<double> group_begin_, group_end_;
+  const bool kernel_activities_;  // the fabric runs every kernel as an activity
+  const bool graphed_runs_;       // kernels placed a block's run at a time
   StepTiming timing_;
 };
 

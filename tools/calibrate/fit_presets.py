@@ -7,7 +7,7 @@ and the held-out errors it prints are what models/presets/*.json cite and what t
 calibration table shows.
 
     tools/calibrate/fit_presets.py [--spec tools/calibrate/fit_spec.json] [--out FILE]
-                                   [--splits all,half,gpu,stack] [--apply]
+                                   [--splits all,half,gpu,stack] [--apply [--reuse]]
 
 How: each parameter of the spec sets one or more preset leaves (JSON paths in a preset file).
 For a candidate value set, the presets are copied to a temporary folder with those leaves
@@ -21,6 +21,8 @@ passes. Splits:
   gpu    leave one GPU type out: fit on the others, error on it (each GPU in turn);
   stack  leave one serving stack out (each stack in turn).
 A parameter whose rows a split leaves empty keeps its preset value.
+--apply writes the 'all' fit into models/presets (with a FITTED note in each leaf's source);
+with --reuse it takes that fit from the --out file of an earlier run instead of fitting again.
 """
 import argparse
 import copy
@@ -174,7 +176,14 @@ def main():
     ap.add_argument("--splits", default="all,half,gpu,stack")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--apply", action="store_true", help="write the 'all' fit into the presets")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --apply: take the fit from --out instead of fitting again")
     args = ap.parse_args()
+    if args.reuse:
+        if not args.apply:
+            sys.exit("--reuse only goes with --apply")
+        apply_fit(load_json(args.spec), load_json(args.out))
+        return
     spec = load_json(args.spec)
     ev = Evaluator(spec, args.moesim, args.jobs)
     sdir = os.path.join(ROOT, spec["scenarios"])
@@ -214,22 +223,27 @@ def main():
             f.write("\n")
 
     if args.apply:
-        allfit = next((s for s in results["splits"] if s["split"] == "all"), None)
-        if allfit is None:
-            sys.exit("--apply needs the 'all' split")
-        for p in spec["parameters"]:
-            if p["name"] not in allfit["values"]:
-                continue
-            for leaf in p["leaves"]:
-                path = os.path.join(ROOT, "models/presets", leaf["file"])
-                doc = load_json(path)
-                set_leaf(doc, leaf["path"], allfit["values"][p["name"]])
-                note_source(doc, leaf["path"],
-                            f"{leaf['path'].split('.')[-1]} = {allfit['values'][p['name']]}: "
-                            + p["source"])
-                with open(path, "w", encoding="utf-8") as f:
-                    json.dump(doc, f, indent=2, ensure_ascii=False)
-                    f.write("\n")
+        apply_fit(spec, results)
+
+
+def apply_fit(spec, results):
+    """Writes the 'all' split's values into the preset leaves the spec names."""
+    allfit = next((s for s in results["splits"] if s["split"] == "all"), None)
+    if allfit is None:
+        sys.exit("--apply needs the 'all' split")
+    for p in spec["parameters"]:
+        if p["name"] not in allfit["values"]:
+            continue
+        for leaf in p["leaves"]:
+            path = os.path.join(ROOT, "models/presets", leaf["file"])
+            doc = load_json(path)
+            set_leaf(doc, leaf["path"], allfit["values"][p["name"]])
+            note_source(doc, leaf["path"],
+                        f"{leaf['path'].split('.')[-1]} = {allfit['values'][p['name']]}: "
+                        + p["source"])
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(doc, f, indent=2, ensure_ascii=False)
+                f.write("\n")
 
 
 if __name__ == "__main__":
