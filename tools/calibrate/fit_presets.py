@@ -175,6 +175,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "tools/calibrate/fit_results.json"))
     ap.add_argument("--splits", default="all,half,gpu,stack")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", default="",
+                    help="comma-separated split names to run (e.g. 'leave gpu mi300x out')")
     ap.add_argument("--apply", action="store_true", help="write the 'all' fit into the presets")
     ap.add_argument("--reuse", action="store_true",
                     help="with --apply: take the fit from --out instead of fitting again")
@@ -207,6 +209,9 @@ def main():
             train = [s for s in scenarios if labels[s][kind] != value]
             splits.append((f"leave {kind} {value} out", train, held))
 
+    if args.only:
+        wanted = set(args.only.split(","))
+        splits = [sp for sp in splits if sp[0] in wanted]
     results = {"spec": os.path.relpath(args.spec, ROOT), "splits": []}
     for name, train, held in splits:
         log(f"{name}: fit on {len(train)} scenarios, test on {len(held)}")
