@@ -33,6 +33,9 @@ absl::StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std:
   };
   std::vector<Frame> stack;
   std::string duplicate;
+  struct TooDeep {
+    std::string path;  // of the object or array that went past the bound
+  };
   auto child_path = [&stack]() -> std::string {
     if (stack.empty()) return "$";
     const Frame& f = stack.back();
@@ -43,6 +46,7 @@ absl::StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std:
     switch (event) {
       case E::object_start:
       case E::array_start: {
+        if (stack.size() >= static_cast<size_t>(kMaxJsonDepth)) throw TooDeep{child_path()};
         Frame f;
         f.path = child_path();
         f.is_array = event == E::array_start;
@@ -75,6 +79,13 @@ absl::StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std:
   } catch (const nlohmann::json::parse_error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(file, ": malformed JSON at byte ", e.byte, ": ", e.what()));
+  } catch (const TooDeep& e) {
+    std::string path = e.path;
+    if (path.size() > 120) path = path.substr(0, 117) + "...";
+    return absl::InvalidArgumentError(absl::StrCat(file, ": ", path, ": nested deeper than ",
+                                                   kMaxJsonDepth,
+                                                   " levels of objects and arrays (expected a "
+                                                   "scenario or preset file, a few levels deep)"));
   }
   if (!duplicate.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(

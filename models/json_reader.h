@@ -34,8 +34,15 @@ struct JsonLocation {
   JsonLocation Index(size_t i) const { return {file, path + "[" + std::to_string(i) + "]"}; }
 };
 
-// Parses JSON text strictly: malformed text and duplicate keys in one object are errors naming
-// `file` (and, for duplicates, the JSON path of the object).
+// Deepest nesting of objects and arrays that ParseJsonText accepts. Scenario and preset files
+// need fewer than 10 levels; the bound keeps every later recursion over a document (the JSON
+// library's serializer in error messages, preset merges) shallow, and the parser's own memory
+// linear in the file size.
+inline constexpr int kMaxJsonDepth = 64;
+
+// Parses JSON text strictly: malformed text, duplicate keys in one object and nesting deeper
+// than kMaxJsonDepth are errors naming `file` (with the byte offset, or the JSON path of the
+// object).
 absl::StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std::string& file);
 
 // The error every parser returns for a bad value: names file, path, value and expectation.

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -112,10 +113,11 @@ absl::StatusOr<PresetLibrary> PresetLibrary::Load(const std::string& dir) {
     const std::string file = dir + "/" + PresetFileName(kind);
     std::ifstream in(file);
     if (!in) return absl::NotFoundError(absl::StrCat(file, ": cannot open preset file"));
-    nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) {
-      return absl::InvalidArgumentError(absl::StrCat(file, ": malformed JSON"));
-    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = ParseJsonText(text.str(), file);
+    if (!parsed.ok()) return parsed.status();
+    nlohmann::json doc = std::move(*parsed);
     const JsonLocation root{file, "$"};
     if (!doc.is_object()) return BadValue(root, doc, "an object of named presets");
     for (auto it = doc.begin(); it != doc.end(); ++it) {

@@ -265,7 +265,18 @@ TEST_CASE("Load rejects missing files, malformed JSON and sourceless numbers", "
   CHECK_THAT(std::string(sourceless.status().message()), Catch::Contains("source"));
 
   write("gpus.json", "{\"X\": {\"hbm_gb\": 1,");
-  CHECK_FALSE(PresetLibrary::Load(dir.string()).ok());
+  auto malformed = PresetLibrary::Load(dir.string());
+  REQUIRE_FALSE(malformed.ok());
+  // The same message as a scenario file's: the file and the byte.
+  CHECK_THAT(std::string(malformed.status().message()), Catch::Contains("gpus.json"));
+  CHECK_THAT(std::string(malformed.status().message()), Catch::Contains("malformed JSON at byte"));
+
+  // Nesting beyond kMaxJsonDepth is refused before anything recurses over the document.
+  write("gpus.json", "{\"X\": " + std::string(10000, '[') + std::string(10000, ']') + "}");
+  auto deep = PresetLibrary::Load(dir.string());
+  REQUIRE_FALSE(deep.ok());
+  CHECK_THAT(std::string(deep.status().message()), Catch::Contains("nested deeper than 64"));
+  CHECK_THAT(std::string(deep.status().message()), Catch::Contains("$.X"));
 
   write("gpus.json",
         "{\"X\": {\"hbm_gb\": {\"value\": 1, \"source\": \"a\"}, \"name\": \"text needs none\"},"

@@ -721,6 +721,25 @@ TEST_CASE("JSON text with a trailing comma", "[bad-input]") {
              Contains("malformed JSON at byte"));
 }
 
+TEST_CASE("JSON nested 10,000 deep is refused with the path where it went too deep",
+          "[bad-input]") {
+  // A 20 KB document: before the bound, memory grew with the square of the depth and the JSON
+  // library's recursive serializer overflowed the stack on the error path.
+  TempFile f("{\"name\": " + std::string(10000, '[') + std::string(10000, ']') + "}");
+  const std::string msg = LoadFileError(f.path(), absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(msg, Contains("$.name"));
+  CHECK_THAT(msg, Contains("nested deeper than 64 levels"));
+  CHECK(msg.size() < 400);  // the path is shortened
+}
+
+TEST_CASE("JSON nested 64 deep is still read", "[bad-input]") {
+  // The bound counts objects and arrays: the root object plus 63 arrays is allowed, and the
+  // error is then the scenario's own (a name must be a string).
+  TempFile f("{\"name\": " + std::string(63, '[') + std::string(63, ']') + "}");
+  const std::string msg = LoadFileError(f.path(), absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(msg, !Contains("nested deeper"));
+}
+
 TEST_CASE("empty scenario file", "[bad-input]") {
   TempFile f("");
   CHECK_THAT(LoadFileError(f.path(), absl::StatusCode::kInvalidArgument),
