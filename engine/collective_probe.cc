@@ -16,12 +16,7 @@ absl::StatusOr<ProbeResult> ProbeCollective(
     const ClusterSpec& cluster,
     const std::function<absl::StatusOr<CollectivePattern>(const ClusterGraph&)>& make_pattern,
     double message_bytes, double launch_us, CollectiveFidelity fidelity) {
-  xbt_log_control_set("root.thres:critical");
-  int argc = 1;
-  char arg0[] = "moesim-probe";
-  char* argv[] = {arg0, nullptr};
-  sg4::Engine engine(&argc, argv);
-  ConfigureSimgridModels(fidelity == CollectiveFidelity::kPtask);
+  const auto engine = StartSimgridEngine("moesim-probe", fidelity == CollectiveFidelity::kPtask);
   auto graph = ClusterGraph::Build(cluster);
   if (!graph.ok()) return graph.status();
   auto pattern = make_pattern(*graph);
@@ -40,7 +35,7 @@ absl::StatusOr<ProbeResult> ProbeCollective(
     result.simulated_s = sg4::Engine::get_clock();
   });
   const auto t0 = std::chrono::steady_clock::now();
-  engine.run();
+  engine->run();
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }

@@ -161,15 +161,10 @@ FabricContext ReportFabricContext(const Instance& first, const std::vector<Insta
 }  // namespace
 
 absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
-  xbt_log_control_set("root.thres:critical");
-  int argc = 1;
-  char arg0[] = "moesim";
-  char* argv[] = {arg0, nullptr};
   auto setup = SetUpServePool(s);
   if (!setup.ok()) return setup.status();
   const PoolContext& pool = *(*setup)->pool;
-  sg4::Engine engine(&argc, argv);
-  ConfigureSimgridModels(pool.collectives == CollectiveFidelity::kPtask);
+  const auto engine = StartSimgridEngine("moesim", pool.collectives == CollectiveFidelity::kPtask);
 
   auto graph = ClusterGraph::Build(s.cluster());
   if (!graph.ok()) return graph.status();
@@ -222,7 +217,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
     }
   }
   sg4::Actor::create("workload-source", platform->frontend, WorkloadSourceActor, &run);
-  engine.run();
+  engine->run();
   if (!run.error.ok()) return run.error;
 
   const FabricContext context = ReportFabricContext(*run.instances[0], fabrics, *graph);

@@ -13,15 +13,11 @@ namespace sg4 = simgrid::s4u;
 namespace moesim {
 
 absl::StatusOr<StepTiming> ProbeDecodeStep(const Scenario& s, int64_t seqs, double context_tokens) {
-  xbt_log_control_set("root.thres:critical");
-  int argc = 1;
-  char arg0[] = "moesim-probe";
-  char* argv[] = {arg0, nullptr};
   auto setup = SetUpServePool(s);
   if (!setup.ok()) return setup.status();
   const PoolContext& pool = *(*setup)->pool;
-  sg4::Engine engine(&argc, argv);
-  ConfigureSimgridModels(pool.collectives == CollectiveFidelity::kPtask);
+  const auto engine =
+      StartSimgridEngine("moesim-probe", pool.collectives == CollectiveFidelity::kPtask);
   auto graph = ClusterGraph::Build(s.cluster());
   if (!graph.ok()) return graph.status();
   auto fabric = BuildInstanceFabric(pool, *graph, 0);
@@ -41,7 +37,7 @@ absl::StatusOr<StepTiming> ProbeDecodeStep(const Scenario& s, int64_t seqs, doub
     result = (*instance)->RunDecode(seqs, context_tokens, sg);
     result = (*instance)->RunDecode(seqs, context_tokens, sg);
   });
-  engine.run();
+  engine->run();
   return result;
 }
 

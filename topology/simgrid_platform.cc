@@ -1,12 +1,23 @@
 #include "topology/simgrid_platform.h"
 
 #include <set>
+#include <string>
 
 #include <simgrid/s4u.hpp>
 
 namespace sg4 = simgrid::s4u;
 
 namespace moesim {
+
+std::unique_ptr<sg4::Engine> StartSimgridEngine(const char* name, bool parallel_tasks) {
+  xbt_log_control_set("root.thres:critical");
+  std::string arg0(name);
+  int argc = 1;
+  char* argv[] = {arg0.data(), nullptr};
+  auto engine = std::make_unique<sg4::Engine>(&argc, argv);
+  ConfigureSimgridModels(parallel_tasks);
+  return engine;
+}
 
 void ConfigureSimgridModels(bool parallel_tasks) {
   if (parallel_tasks) {

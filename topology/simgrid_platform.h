@@ -8,6 +8,8 @@
 // exactly (CM02, no cross-traffic, no TCP window cap; ../shared/reference/simgrid-notes.md §5.1).
 #pragma once
 
+#include <memory>
+
 #include <utility>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "topology/cluster_graph.h"
 
 namespace simgrid::s4u {
+class Engine;
 class Host;
 class Link;
 }  // namespace simgrid::s4u
@@ -34,6 +37,9 @@ struct SimgridPlatform {
 // `parallel_tasks`: use SimGrid's ptask_L07 host/network model (needed for parallel-task
 // collectives; plain flows and sleeps still work under it).
 void ConfigureSimgridModels(bool parallel_tasks);
+// Starts SimGrid's engine for one simulation named `name` (its logs quietened to critical
+// messages) and configures its models as ConfigureSimgridModels does. One per process at a time.
+std::unique_ptr<simgrid::s4u::Engine> StartSimgridEngine(const char* name, bool parallel_tasks);
 // `gpu_pairs`: global GPU index pairs that need a route (either order; duplicates are fine).
 absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
     const ClusterGraph& graph, const std::vector<std::pair<int, int>>& gpu_pairs);
