@@ -1,5 +1,6 @@
 // Tests for tools/calibrate/{recipe_book,inferencex_scenario}.h: a CSV row and its recipe as a
-// reference scenario, on hand-made recipes shaped like docs/research/inferencex_recipes.json.
+// reference scenario, on hand-made recipes shaped like docs/research/inferencex_recipes.json;
+// a disaggregated row (no recipe) as prefill and decode pools.
 #include "tools/calibrate/inferencex_scenario.h"
 
 #include <catch2/catch.hpp>
@@ -35,6 +36,24 @@ InferencexRow Row(const std::string& framework, int tp, int ep, bool dpa) {
   r.image = "lmsysorg/sglang:v0.5.9-cu130";
   r.date = "2026-03-25";
   r.run_url = "https://example.org/run/1";
+  return r;
+}
+
+// CSV line 2 of the training set: Dynamo + SGLang, prefill 1 x TP4 EP4 with DP attention (4 GPUs),
+// decode 5 x TP8 EP8 (40 GPUs).
+InferencexRow DisaggRow(const std::string& framework) {
+  InferencexRow r = Row(framework, 8, 8, false);
+  r.disagg = true;
+  r.decode_workers = 5;
+  r.prefill_tp = 4;
+  r.prefill_ep = 4;
+  r.prefill_dp_attention = true;
+  r.prefill_workers = 1;
+  r.prefill_gpus = 4;
+  r.decode_gpus = 40;
+  r.total_gpus = 44;
+  r.output_tput_per_gpu_text = "95.5";
+  r.output_tput_per_gpu = 95.5;
   return r;
 }
 
@@ -177,16 +196,142 @@ TEST_CASE(
   CHECK_FALSE(none->has_value());
 }
 
-TEST_CASE("scenario: disaggregated, MTP and unknown-stack rows are skipped with a reason",
+TEST_CASE("scenario: MTP rows (aggregated or not) and unknown-stack rows are skipped with a reason",
           "[calibrate]") {
   InferencexRow r = Row("sglang", 8, 8, false);
-  r.disagg = true;
-  CHECK(SkipReason(r).find("disagg") != std::string::npos);
-  r = Row("sglang", 8, 8, false);
   r.spec = "mtp";
   CHECK(SkipReason(r).find("spec=mtp") != std::string::npos);
-  r = Row("mori-sglang", 8, 8, false);
-  CHECK(SkipReason(r).find("mori-sglang") != std::string::npos);
+  r = DisaggRow("dynamo-sglang");
+  r.spec = "mtp";
+  CHECK(SkipReason(r).find("spec=mtp") != std::string::npos);
+  r = Row("llm-d", 8, 8, false);
+  CHECK(SkipReason(r).find("llm-d") != std::string::npos);
+  for (const char* framework : {"dynamo-sglang", "dynamo-trt", "mori-sglang"}) {
+    INFO(framework);
+    CHECK(SkipReason(DisaggRow(framework)).empty());
+  }
+}
+
+TEST_CASE(
+    "scenario: a disaggregated row becomes a prefill pool then a decode pool, the cluster holds "
+    "both, throughput references are per GPU of both pools",
+    "[calibrate]") {
+  const InferencexRow row = DisaggRow("dynamo-sglang");
+  REQUIRE(SkipReason(row).empty());
+  auto book = RecipeBook::FromJson(json::array(), "r.json");
+  REQUIRE(book.ok());
+  auto match = book->Find(row);
+  REQUIRE(match.ok());
+  CHECK_FALSE(match->has_value());
+  auto s = BuildDisaggregatedScenario(row);
+  if (!s.ok()) FAIL(s.status().message());
+  const nlohmann::ordered_json& d = s->doc;
+  CHECK(s->disaggregated);
+  CHECK(s->stem == "b200-dynamo-sglang-fp4-1p-dpa-ep4-5d-tp8-ep8-isl1024-osl8192-c64");
+  CHECK(d["name"] == "inferencex-dsr1-" + s->stem);
+  CHECK(s->stack == "sglang");
+  CHECK(s->prefill_plan == "DP-attention EP4");
+  CHECK(s->plan == "TP8 EP8");
+  // Pools take whole servers: 4 prefill GPUs on one server, 40 decode GPUs on five.
+  CHECK(d["hardware"] == nlohmann::ordered_json{{"gpu", {{"preset", "B200"}}},
+                                                {"gpus_per_server", 8},
+                                                {"servers_per_rack", 6}});
+  CHECK(d["runtime"] == nlohmann::ordered_json{{"preset", "sglang"}});
+  CHECK(d["model"]["kv_dtype"] == "bf16");
+  const nlohmann::ordered_json pools =
+      nlohmann::ordered_json::array({{{"name", "prefill"},
+                                      {"role", "prefill"},
+                                      {"attention", "data_parallel"},
+                                      {"tensor_parallel", 1},
+                                      {"expert_parallel", 4},
+                                      {"instances", 1}},
+                                     {{"name", "decode"},
+                                      {"role", "decode"},
+                                      {"tensor_parallel", 8},
+                                      {"expert_parallel", 8},
+                                      {"instances", 5}}});
+  CHECK(d["deployment"] == nlohmann::ordered_json{{"pools", pools}});
+  CHECK(d["workload"]["concurrency"] == 64);
+  REQUIRE(d["reference"].size() == 3);
+  CHECK(d["reference"][0]["metric"] == "latency_s.tpot.p50");
+  CHECK(d["reference"][0]["value"].dump() == "0.00889");
+  // 95.5 output tok/s per decode GPU x 40 decode GPUs / 44 GPUs.
+  CHECK(d["reference"][1]["metric"] == "throughput.output_tok_per_s_per_gpu");
+  CHECK(d["reference"][1]["value"].get<double>() == Approx(95.5 * 40 / 44));
+  CHECK(d["reference"][2]["metric"] == "throughput.total_tok_per_s_per_gpu");
+  CHECK(d["reference"][2]["value"] == 176.3);
+  const std::string description = d["description"];
+  CHECK(description.find("No server recipe") != std::string::npos);
+  CHECK(description.find("4 + 40 = 44 GPUs") != std::string::npos);
+}
+
+TEST_CASE("scenario: GB300 pools take NVL72 compute trays of 4 GPUs, dynamo-trt runs trtllm",
+          "[calibrate]") {
+  InferencexRow row = DisaggRow("dynamo-trt");
+  row.hardware = "gb300";
+  row.prefill_tp = row.prefill_ep = 2;
+  row.prefill_workers = 11;
+  row.prefill_gpus = 22;
+  row.tp = row.ep = 4;
+  row.dp_attention = true;
+  row.decode_workers = 3;
+  row.decode_gpus = 12;
+  row.total_gpus = 34;
+  REQUIRE(SkipReason(row).empty());
+  auto s = BuildDisaggregatedScenario(row);
+  if (!s.ok()) FAIL(s.status().message());
+  const nlohmann::ordered_json& d = s->doc;
+  CHECK(s->stem == "gb300-dynamo-trt-fp4-11p-dpa-ep2-3d-dpa-ep4-isl1024-osl8192-c64");
+  CHECK(d["runtime"]["preset"] == "trtllm");
+  // 22 prefill GPUs on 6 trays, 12 decode GPUs on 3.
+  CHECK(d["hardware"]["gpus_per_server"] == 4);
+  CHECK(d["hardware"]["servers_per_rack"] == 9);
+  CHECK(d["deployment"]["pools"][0]["instances"] == 11);
+  CHECK(d["deployment"]["pools"][1]["expert_parallel"] == 4);
+  CHECK(d["deployment"]["pools"][1]["attention"] == "data_parallel");
+  CHECK(d["deployment"]["pools"][1]["instances"] == 3);
+
+  // More trays than one NVL72 rack holds: skipped.
+  row.prefill_workers = 32;  // 16 trays + 3
+  row.prefill_gpus = 64;
+  row.total_gpus = 76;
+  CHECK(SkipReason(row).find("NVL72 rack") != std::string::npos);
+}
+
+TEST_CASE("scenario: a disaggregated side moesim cannot express is skipped with a reason",
+          "[calibrate]") {
+  InferencexRow r = DisaggRow("dynamo-trt");
+  r.prefill_tp = 8;
+  r.prefill_ep = 1;  // TRT attention DP with a tensor-parallel MoE
+  r.prefill_gpus = 8;
+  r.total_gpus = 48;
+  CHECK(SkipReason(r).find("prefill: DP attention with EP 1") != std::string::npos);
+
+  r = DisaggRow("mori-sglang");
+  r.tp = 1;  // TP1 EP8: neither EP 1 nor EP = TP
+  r.ep = 8;
+  r.decode_workers = 1;
+  r.decode_gpus = 8;
+  r.total_gpus = 12;
+  CHECK(SkipReason(r).find("decode: TP / EP / DP attention have no moesim plan") !=
+        std::string::npos);
+
+  r = DisaggRow("dynamo-sglang");
+  r.tp = r.ep = 48;  // SGLang ran 256 + 32 redundant experts over 48 GPUs: not in the row
+  r.dp_attention = true;
+  r.decode_workers = 1;
+  r.decode_gpus = 48;
+  r.total_gpus = 52;
+  CHECK(SkipReason(r).find("decode: EP does not divide") != std::string::npos);
+
+  r = DisaggRow("mori-sglang");
+  r.decode_gpus = 80;  // not 5 workers x TP8
+  r.total_gpus = 84;
+  CHECK(SkipReason(r).find("decode: GPUs are not workers x TP") != std::string::npos);
+
+  r = DisaggRow("mori-sglang");
+  r.total_gpus = 45;
+  CHECK(SkipReason(r).find("total GPUs") != std::string::npos);
 }
 
 }  // namespace

@@ -21,8 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Scenarios the current CSV and recipes give: the aggregated (disagg 0), spec-none rows.
-constexpr int kExpectedScenarios = 113;
+// Scenarios the current CSV and recipes give: the spec-none rows, 113 aggregated (disagg 0) and
+// 71 disaggregated (disagg 1).
+constexpr int kExpectedScenarios = 184;
 
 std::map<std::string, std::string> ReadFolder(const fs::path& dir) {
   std::map<std::string, std::string> files;

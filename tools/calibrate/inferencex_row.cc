@@ -47,6 +47,16 @@ absl::StatusOr<InferencexRow> ParseInferencexRow(const CsvTable& t, size_t row) 
   MOESIM_ASSIGN_OR_RETURN(r.tp, IntField(t, row, "decode_tp"));
   MOESIM_ASSIGN_OR_RETURN(r.ep, IntField(t, row, "decode_ep"));
   MOESIM_ASSIGN_OR_RETURN(r.dp_attention, FlagField(t, row, "decode_dpattn"));
+  if (r.disagg) {
+    MOESIM_ASSIGN_OR_RETURN(r.decode_workers, IntField(t, row, "decode_workers"));
+    MOESIM_ASSIGN_OR_RETURN(r.prefill_tp, IntField(t, row, "prefill_tp"));
+    MOESIM_ASSIGN_OR_RETURN(r.prefill_ep, IntField(t, row, "prefill_ep"));
+    MOESIM_ASSIGN_OR_RETURN(r.prefill_dp_attention, FlagField(t, row, "prefill_dpattn"));
+    MOESIM_ASSIGN_OR_RETURN(r.prefill_workers, IntField(t, row, "prefill_workers"));
+    MOESIM_ASSIGN_OR_RETURN(r.prefill_gpus, IntField(t, row, "prefill_gpus"));
+    MOESIM_ASSIGN_OR_RETURN(r.decode_gpus, IntField(t, row, "decode_gpus"));
+    MOESIM_ASSIGN_OR_RETURN(r.total_gpus, IntField(t, row, "total_gpus"));
+  }
   MOESIM_ASSIGN_OR_RETURN(r.isl, IntField(t, row, "isl"));
   MOESIM_ASSIGN_OR_RETURN(r.osl, IntField(t, row, "osl"));
   MOESIM_ASSIGN_OR_RETURN(r.conc, IntField(t, row, "conc"));

@@ -1,7 +1,8 @@
 // One row of ../shared/reference/measurements/inferencex_dsr1_training.csv, typed.
 //
 // Columns are described in that folder's README.md (§1). For aggregated rows (`disagg` 0) the
-// decode_* columns describe the one pool; its GPU count is decode_tp.
+// decode_* columns describe the one pool; its GPU count is decode_tp. Disaggregated rows (`disagg`
+// 1) also describe the prefill workers and every pool's GPUs.
 #pragma once
 
 #include <string>
@@ -21,6 +22,15 @@ struct InferencexRow {
   int tp = 0;             // decode_tp
   int ep = 0;             // decode_ep as the CSV states it (see the recipes for what ran)
   bool dp_attention = false;
+  // Disaggregated rows only (0 / false otherwise: these columns are blank in aggregated rows).
+  int decode_workers = 0;
+  int prefill_tp = 0;
+  int prefill_ep = 0;
+  bool prefill_dp_attention = false;
+  int prefill_workers = 0;
+  int prefill_gpus = 0;
+  int decode_gpus = 0;
+  int total_gpus = 0;
   int isl = 0;
   int osl = 0;
   int conc = 0;

@@ -19,7 +19,12 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 constexpr int kGpusPerServer = 8;
+// A GB300 NVL72 rack: 18 compute trays of 4 GPUs in one NVLink domain.
+constexpr int kGb300GpusPerTray = 4;
+constexpr int kGb300TraysPerRack = 18;
 constexpr int kTolerancePct = 30;
+// DeepSeek-R1's routed experts (n_routed_experts): moesim spreads them evenly over an EP group.
+constexpr int kRoutedExperts = 256;
 
 const std::map<std::string, std::string>& GpuPresets() {
   static const std::map<std::string, std::string> m = {
@@ -39,18 +44,25 @@ struct StackFlags {
   std::string kv_block_tokens;
 };
 
+// Disaggregated frameworks run their workers on one of these stacks: Dynamo (NVIDIA's
+// prefill/decode orchestrator) over SGLang or TensorRT-LLM, MoRI (AMD's KV-transfer and
+// all-to-all library) under SGLang.
 const std::map<std::string, StackFlags>& Stacks() {
-  static const std::map<std::string, StackFlags> m = {
-      {"sglang",
-       {"sglang", "mem_fraction_static", "cuda_graph_max_bs", "max_running_requests",
-        "chunked_prefill_size", "page_size"}},
-      {"trt",
-       {"trtllm", "free_gpu_memory_fraction", "cuda_graph_max_bs", "max_batch_size",
-        "max_num_tokens", ""}},
-      {"atom",
-       {"atom", "gpu_memory_utilization", "cudagraph_capture_sizes", "max_num_seqs",
-        "max_num_batched_tokens", "block_size"}},
-  };
+  static const std::map<std::string, StackFlags> m = [] {
+    const StackFlags sglang = {"sglang",
+                               "mem_fraction_static",
+                               "cuda_graph_max_bs",
+                               "max_running_requests",
+                               "chunked_prefill_size",
+                               "page_size"};
+    const StackFlags trt = {"trtllm",         "free_gpu_memory_fraction", "cuda_graph_max_bs",
+                            "max_batch_size", "max_num_tokens",           ""};
+    const StackFlags atom = {"atom",         "gpu_memory_utilization", "cudagraph_capture_sizes",
+                             "max_num_seqs", "max_num_batched_tokens", "block_size"};
+    return std::map<std::string, StackFlags>{{"sglang", sglang},  {"trt", trt},
+                                             {"atom", atom},      {"dynamo-sglang", sglang},
+                                             {"dynamo-trt", trt}, {"mori-sglang", sglang}};
+  }();
   return m;
 }
 
@@ -132,10 +144,157 @@ ojson Reference(const std::string& metric, double value, const std::string& unit
                {"tolerance_pct", kTolerancePct}};
 }
 
+// The plans moesim has for one worker of TP GPUs: without DP attention the MoE is
+// tensor-parallel (EP 1) or expert-parallel over all TP GPUs (EP = TP); with DP attention the
+// worker is an expert-parallel group of TP GPUs (EP = TP).
+bool EpFits(int tp, int ep, bool dp_attention) {
+  return dp_attention ? ep == tp : (ep == 1 || ep == tp);
+}
+
+// One worker's plan (EpFits holds) as deployment keys, the README's label and the file name's
+// part.
+struct WorkerPlan {
+  ojson deployment;
+  std::string label;  // "TP8", "TP8 EP8", "DP-attention EP8"
+  std::string stem;   // "tp8-ep1", "tp8-ep8", "dpa-ep8"
+};
+
+WorkerPlan PlanOf(int tp, int ep, bool dp_attention) {
+  WorkerPlan p;
+  if (dp_attention) {
+    p.deployment = {
+        {"attention", "data_parallel"}, {"tensor_parallel", 1}, {"expert_parallel", ep}};
+    p.label = absl::StrCat("DP-attention EP", ep);
+    p.stem = absl::StrCat("dpa-ep", ep);
+  } else {
+    p.deployment = {{"tensor_parallel", tp}, {"expert_parallel", ep}};
+    p.label = ep > 1 ? absl::StrCat("TP", tp, " EP", ep) : absl::StrCat("TP", tp);
+    p.stem = absl::StrCat("tp", tp, "-ep", ep);
+  }
+  return p;
+}
+
+// Why one side of a disaggregated row has no moesim pool, or "".
+std::string PoolProblem(const std::string& side, int tp, int ep, bool dp_attention, int workers,
+                        int gpus) {
+  if (workers < 1 || tp < 1 || ep < 1) {
+    return absl::StrCat(side, ": workers, TP and EP must be at least 1");
+  }
+  if (dp_attention && ep == 1 && tp > 1) {
+    return absl::StrCat(side,
+                        ": DP attention with EP 1 (attention data-parallel, MoE "
+                        "tensor-parallel) is not modelled");
+  }
+  if (!EpFits(tp, ep, dp_attention) || (dp_attention && tp < 2)) {
+    return absl::StrCat(side,
+                        ": TP / EP / DP attention have no moesim plan (expected EP 1 or EP = "
+                        "TP; with DP attention EP = TP >= 2)");
+  }
+  if (kRoutedExperts % ep != 0) {
+    return absl::StrCat(side,
+                        ": EP does not divide DeepSeek-R1's 256 routed experts (the run's "
+                        "redundant experts are not in the row)");
+  }
+  if (gpus != workers * tp) {
+    return absl::StrCat(side, ": GPUs are not workers x TP (inconsistent CSV columns)");
+  }
+  return "";
+}
+
+int GpusPerServer(const std::string& hardware) {
+  return hardware == "gb300" ? kGb300GpusPerTray : kGpusPerServer;
+}
+
+int ServersFor(int gpus, int gpus_per_server) {
+  return (gpus + gpus_per_server - 1) / gpus_per_server;
+}
+
+// Pools take whole servers: the prefill pool's, then the decode pool's.
+int DisaggregatedServers(const InferencexRow& row) {
+  const int per_server = GpusPerServer(row.hardware);
+  return ServersFor(row.prefill_gpus, per_server) + ServersFor(row.decode_gpus, per_server);
+}
+
+absl::Status CheckPrecision(const InferencexRow& row) {
+  if (row.precision != "fp8" && row.precision != "fp4") {
+    return absl::InvalidArgumentError(absl::StrCat("CSV line ", row.line, ": precision \"",
+                                                   row.precision, "\", expected fp8 or fp4"));
+  }
+  return absl::OkStatus();
+}
+
+ojson ModelSection(const InferencexRow& row, const std::string& kv_dtype) {
+  return ojson{{"preset", "DeepSeek-R1"},
+               {"weight_dtype", "fp8"},
+               {"expert_weight_dtype", row.precision == "fp4" ? "fp4" : "fp8"},
+               {"kv_dtype", kv_dtype}};
+}
+
+ojson WorkloadSection(const InferencexRow& row) {
+  return ojson{{"arrival", "closed_loop"},
+               {"concurrency", row.conc},
+               {"input_tokens", Lengths(row.isl)},
+               {"output_tokens", Lengths(row.osl)}};
+}
+
+ojson SimulationSection(const SimulationWindow& window) {
+  return ojson{{"duration_s", window.duration_s},
+               {"warmup_s", window.warmup_s},
+               {"seed", 1},
+               {"fidelity", "step"}};
+}
+
+// The simulated window, from the row's own latencies.
+SimulationWindow WindowFor(const InferencexRow& row) {
+  MeasuredLatency measured;
+  measured.ttft_s = row.median_ttft_s;
+  measured.tpot_s = Scaled(row.median_tpot_ms, 1000);
+  measured.osl = row.osl;
+  measured.conc = row.conc;
+  return SizeSimulationWindow(measured);
+}
+
+std::string ImageOf(const InferencexRow& row) {
+  return row.image.empty() ? "image not recorded" : row.image;
+}
+
+std::string SourceOf(const InferencexRow& row, const InputLabels& labels) {
+  return absl::StrCat("InferenceX ", row.run_url, " (", row.framework, " ", ImageOf(row), ", ",
+                      row.date, ") via ", labels.csv);
+}
+
+std::string WindowText(const SimulationWindow& window) {
+  return absl::StrCat(
+      absl::StrFormat(" Window sized from the measured latencies: request lifetime "
+                      "%.1f s, warmup %d s, duration %d s%s.",
+                      window.lifetime_s, window.warmup_s, window.duration_s,
+                      window.step_capped ? " (capped at 40,000 decode steps: fewer than 30 "
+                                           "requests finish in the window)"
+                                         : ""),
+      " Generated by tools/calibrate/make_reference_set; do not edit.");
+}
+
+// TPOT, then output and total tok/s per GPU (each only when > 0).
+ojson References(const InferencexRow& row, double output_per_gpu, double total_per_gpu,
+                 const InputLabels& labels) {
+  const std::string source = SourceOf(row, labels);
+  ojson references = ojson::array();
+  references.push_back(
+      Reference("latency_s.tpot.p50", Scaled(row.median_tpot_ms, 1000), "s", source));
+  if (output_per_gpu > 0) {
+    references.push_back(
+        Reference("throughput.output_tok_per_s_per_gpu", output_per_gpu, "tok/s per GPU", source));
+  }
+  if (total_per_gpu > 0) {
+    references.push_back(
+        Reference("throughput.total_tok_per_s_per_gpu", total_per_gpu, "tok/s per GPU", source));
+  }
+  return references;
+}
+
 }  // namespace
 
 std::string SkipReason(const InferencexRow& row) {
-  if (row.disagg) return "disaggregated prefill/decode (disagg=1) is not modelled yet";
   if (row.spec != "none") {
     return absl::StrCat("speculative decoding (spec=", row.spec, ") is not modelled yet");
   }
@@ -148,16 +307,27 @@ std::string SkipReason(const InferencexRow& row) {
   if (!(row.median_tpot_ms > 0) || !(row.median_ttft_s >= 0)) {
     return "no positive median TPOT (the simulated window cannot be sized)";
   }
+  if (!row.disagg) return "";
+  const std::string prefill =
+      PoolProblem("disaggregated prefill", row.prefill_tp, row.prefill_ep, row.prefill_dp_attention,
+                  row.prefill_workers, row.prefill_gpus);
+  if (!prefill.empty()) return prefill;
+  const std::string decode = PoolProblem("disaggregated decode", row.tp, row.ep, row.dp_attention,
+                                         row.decode_workers, row.decode_gpus);
+  if (!decode.empty()) return decode;
+  if (row.total_gpus != row.prefill_gpus + row.decode_gpus) {
+    return "disaggregated: total GPUs are not prefill + decode GPUs (inconsistent CSV columns)";
+  }
+  if (row.hardware == "gb300" && DisaggregatedServers(row) > kGb300TraysPerRack) {
+    return "disaggregated: the pools need more than one GB300 NVL72 rack (18 trays of 4 GPUs)";
+  }
   return "";
 }
 
 absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& row,
                                                          const RecipeMatch& recipe,
                                                          const InputLabels& labels) {
-  if (row.precision != "fp8" && row.precision != "fp4") {
-    return absl::InvalidArgumentError(absl::StrCat("CSV line ", row.line, ": precision \"",
-                                                   row.precision, "\", expected fp8 or fp4"));
-  }
+  MOESIM_RETURN_IF_ERROR(CheckPrecision(row));
   ReferenceScenario out;
   const StackFlags& stack = Stacks().at(row.framework);
   out.gpu = GpuPresets().at(row.hardware);
@@ -182,7 +352,7 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
   }
   MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> ep_size, PositiveIntFlag(recipe, "ep_size"));
   out.ep_ran = ep_size ? static_cast<int>(*ep_size) : row.ep;
-  if (row.dp_attention ? out.ep_ran != row.tp : (out.ep_ran != 1 && out.ep_ran != row.tp)) {
+  if (!EpFits(row.tp, out.ep_ran, row.dp_attention)) {
     return BadFlag(recipe, "ep_size", out.ep_ran,
                    row.dp_attention ? absl::StrCat(row.tp, " (TP, with DP attention)")
                                     : absl::StrCat("1 or ", row.tp, " (TP)"));
@@ -223,31 +393,16 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
   if (fusion == true) runtime["fuse_allreduce_norm"] = true;
 
   // Deployment.
-  ojson deployment;
-  if (row.dp_attention) {
-    deployment = {
-        {"attention", "data_parallel"}, {"tensor_parallel", 1}, {"expert_parallel", out.ep_ran}};
-    out.plan = absl::StrCat("DP-attention EP", out.ep_ran);
-  } else {
-    deployment = {{"tensor_parallel", row.tp}, {"expert_parallel", out.ep_ran}};
-    out.plan =
-        out.ep_ran > 1 ? absl::StrCat("TP", row.tp, " EP", out.ep_ran) : absl::StrCat("TP", row.tp);
-  }
+  const WorkerPlan plan = PlanOf(row.tp, out.ep_ran, row.dp_attention);
+  out.plan = plan.label;
 
   // Simulated time, from the row's own latencies.
-  MeasuredLatency measured;
-  measured.ttft_s = row.median_ttft_s;
-  measured.tpot_s = Scaled(row.median_tpot_ms, 1000);
-  measured.osl = row.osl;
-  measured.conc = row.conc;
-  out.window = SizeSimulationWindow(measured);
+  out.window = WindowFor(row);
 
   // Names.
-  const std::string plan_stem = row.dp_attention ? absl::StrCat("dpa-ep", out.ep_ran)
-                                                 : absl::StrCat("tp", row.tp, "-ep", out.ep_ran);
-  out.stem = absl::StrCat(row.hardware, "-", row.framework, "-", row.precision, "-", plan_stem,
+  out.stem = absl::StrCat(row.hardware, "-", row.framework, "-", row.precision, "-", plan.stem,
                           "-isl", row.isl, "-osl", row.osl, "-c", row.conc);
-  const std::string image = row.image.empty() ? "image not recorded" : row.image;
+  const std::string image = ImageOf(row);
 
   // Description: which row, which recipe, what the recipe passes that moesim does not model.
   std::set<std::string> consumed = PlanFlags();
@@ -285,51 +440,91 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
                     ".");
   }
   if (!env.empty()) absl::StrAppend(&description, " Env: ", absl::StrJoin(env, ", "), ".");
-  absl::StrAppend(
-      &description,
-      absl::StrFormat(" Window sized from the measured latencies: request lifetime "
-                      "%.1f s, warmup %d s, duration %d s%s.",
-                      out.window.lifetime_s, out.window.warmup_s, out.window.duration_s,
-                      out.window.step_capped ? " (capped at 40,000 decode steps: fewer than 30 "
-                                               "requests finish in the window)"
-                                             : ""),
-      " Generated by tools/calibrate/make_reference_set; do not edit.");
+  absl::StrAppend(&description, WindowText(out.window));
 
-  const std::string source = absl::StrCat("InferenceX ", row.run_url, " (", row.framework, " ",
-                                          image, ", ", row.date, ") via ", labels.csv);
-  ojson references = ojson::array();
-  references.push_back(Reference("latency_s.tpot.p50", measured.tpot_s, "s", source));
-  if (row.output_tput_per_gpu > 0) {
-    references.push_back(Reference("throughput.output_tok_per_s_per_gpu", row.output_tput_per_gpu,
-                                   "tok/s per GPU", source));
-  }
-  if (row.tput_per_gpu_total > 0) {
-    references.push_back(Reference("throughput.total_tok_per_s_per_gpu", row.tput_per_gpu_total,
-                                   "tok/s per GPU", source));
-  }
+  out.doc = ojson{
+      {"name", absl::StrCat("inferencex-dsr1-", out.stem)},
+      {"description", description},
+      {"hardware", {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", kGpusPerServer}}},
+      {"model", ModelSection(row, kv_dtype)},
+      {"runtime", runtime},
+      {"deployment", plan.deployment},
+      {"workload", WorkloadSection(row)},
+      {"simulation", SimulationSection(out.window)},
+      {"reference", References(row, row.output_tput_per_gpu, row.tput_per_gpu_total, labels)}};
+  return out;
+}
 
-  out.doc =
-      ojson{{"name", absl::StrCat("inferencex-dsr1-", out.stem)},
-            {"description", description},
-            {"hardware", {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", kGpusPerServer}}},
-            {"model",
-             {{"preset", "DeepSeek-R1"},
-              {"weight_dtype", "fp8"},
-              {"expert_weight_dtype", row.precision == "fp4" ? "fp4" : "fp8"},
-              {"kv_dtype", kv_dtype}}},
-            {"runtime", runtime},
-            {"deployment", deployment},
-            {"workload",
-             {{"arrival", "closed_loop"},
-              {"concurrency", row.conc},
-              {"input_tokens", Lengths(row.isl)},
-              {"output_tokens", Lengths(row.osl)}}},
-            {"simulation",
-             {{"duration_s", out.window.duration_s},
-              {"warmup_s", out.window.warmup_s},
-              {"seed", 1},
-              {"fidelity", "step"}}},
-            {"reference", references}};
+absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow& row,
+                                                             const InputLabels& labels) {
+  MOESIM_RETURN_IF_ERROR(CheckPrecision(row));
+  ReferenceScenario out;
+  out.disaggregated = true;
+  out.gpu = GpuPresets().at(row.hardware);
+  out.stack = Stacks().at(row.framework).preset;
+
+  const WorkerPlan prefill = PlanOf(row.prefill_tp, row.prefill_ep, row.prefill_dp_attention);
+  const WorkerPlan decode = PlanOf(row.tp, row.ep, row.dp_attention);
+  out.plan = decode.label;
+  out.prefill_plan = prefill.label;
+  out.ep_ran = row.ep;
+  out.prefill_instances = row.prefill_workers;
+  out.decode_instances = row.decode_workers;
+  out.servers = DisaggregatedServers(row);
+  out.window = WindowFor(row);
+  out.stem = absl::StrCat(row.hardware, "-", row.framework, "-", row.precision, "-",
+                          row.prefill_workers, "p-", prefill.stem, "-", row.decode_workers, "d-",
+                          decode.stem, "-isl", row.isl, "-osl", row.osl, "-c", row.conc);
+
+  // The CSV divides output tok/s by the decode GPUs; the reference is per GPU of both pools.
+  out.output_tok_per_s_per_gpu_all =
+      Scaled(row.output_tput_per_gpu * row.decode_gpus, row.total_gpus);
+
+  const int per_server = GpusPerServer(row.hardware);
+  auto side = [](int workers, const WorkerPlan& plan, int gpus) {
+    return absl::StrCat(workers, " x ", plan.label, " (", gpus, " GPUs)");
+  };
+  std::string description = absl::StrCat(
+      "InferenceX DeepSeek-R1-0528, disaggregated prefill/decode serving (", row.framework,
+      "). CSV row (", labels.csv, "): ", row.hardware, " ", row.framework, " ", row.precision,
+      ", spec ", row.spec, ", prefill ", row.prefill_workers, " worker(s) of TP", row.prefill_tp,
+      " EP", row.prefill_ep, " DP-attention ", row.prefill_dp_attention ? "on" : "off", ", decode ",
+      row.decode_workers, " worker(s) of TP", row.tp, " EP", row.ep, " DP-attention ",
+      row.dp_attention ? "on" : "off", ", ", row.prefill_gpus, " + ", row.decode_gpus, " = ",
+      row.total_gpus, " GPUs, ISL ", row.isl, " OSL ", row.osl, ", ", row.conc, " clients; ",
+      ImageOf(row), "; ", row.date, "; ", row.run_url, ". Measured: median TPOT ",
+      row.median_tpot_ms_text, " ms, median TTFT ", absl::StrFormat("%g", row.median_ttft_s),
+      " s, ", row.tput_per_gpu_total_text, " total tok/s per GPU (all GPUs), ",
+      row.output_tput_per_gpu_text, " output tok/s per decode GPU (",
+      absl::StrFormat("%g", out.output_tok_per_s_per_gpu_all), " per GPU over all ", row.total_gpus,
+      "). Pools: prefill ", side(row.prefill_workers, prefill, row.prefill_gpus), ", then decode ",
+      side(row.decode_workers, decode, row.decode_gpus), ", on ", out.servers, " servers of ",
+      per_server, " GPUs", row.hardware == "gb300" ? " (GB300 NVL72 compute trays)" : "",
+      ". No server recipe: the per-worker flags of disaggregated rows live in the srt-slurm / "
+      "Dynamo recipe YAMLs, which ",
+      labels.recipes, " does not hold; both pools run the ", out.stack,
+      " preset's defaults with a bf16 KV cache.");
+  absl::StrAppend(&description, WindowText(out.window));
+
+  ojson hardware = {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", per_server}};
+  if (out.servers > 1) hardware["servers_per_rack"] = out.servers;
+  ojson prefill_pool = {{"name", "prefill"}, {"role", "prefill"}};
+  prefill_pool.update(prefill.deployment);
+  prefill_pool["instances"] = row.prefill_workers;
+  ojson decode_pool = {{"name", "decode"}, {"role", "decode"}};
+  decode_pool.update(decode.deployment);
+  decode_pool["instances"] = row.decode_workers;
+
+  out.doc = ojson{{"name", absl::StrCat("inferencex-dsr1-", out.stem)},
+                  {"description", description},
+                  {"hardware", hardware},
+                  {"model", ModelSection(row, "bf16")},
+                  {"runtime", {{"preset", out.stack}}},
+                  {"deployment", {{"pools", ojson::array({prefill_pool, decode_pool})}}},
+                  {"workload", WorkloadSection(row)},
+                  {"simulation", SimulationSection(out.window)},
+                  {"reference", References(row, out.output_tok_per_s_per_gpu_all,
+                                           row.tput_per_gpu_total, labels)}};
   return out;
 }
 

@@ -1,7 +1,7 @@
 // One InferenceX CSV row and its server recipe, as a moesim reference scenario
 // (scenarios/reference/inferencex/*.json).
 //
-// What a row becomes:
+// What an aggregated row (disagg 0) becomes:
 //   hardware   the row's GPU preset (b200 -> "B200", mi355x -> "MI355X", ...), 8 GPUs per server
 //   model      "DeepSeek-R1", fp8 weights; MoE experts fp4 for precision fp4; KV fp8 when the
 //              recipe's kv cache dtype is fp8 (fp8_e4m3 / fp8), else bf16
@@ -14,6 +14,17 @@
 //   workload   closed loop of `conc` clients, lengths uniform in [floor(0.8 x), x] for ISL / OSL
 //   simulation step fidelity, seed 1, warmup and duration from simulation_window.h
 //   reference  median TPOT (s), output and total tok/s per GPU (each only when > 0), 30 %
+//
+// What a disaggregated row (disagg 1, Dynamo + SGLang / TensorRT-LLM, MoRI + SGLang) becomes:
+//   the same model, workload, simulation and TPOT reference; no recipe (the per-worker flags of
+//   these rows live in srt-slurm / Dynamo recipe YAMLs that docs/research/inferencex_recipes.json
+//   does not hold), so the runtime is the stack preset of the workers (dynamo-sglang and
+//   mori-sglang -> "sglang", dynamo-trt -> "trtllm") with its defaults and the KV cache bf16;
+//   deployment.pools = a "prefill" pool (prefill_workers instances) then a "decode" pool
+//   (decode_workers instances), each side's tp / ep / dpattn mapped as an aggregated row's
+//   (the CSV's ep is what ran: there is no recipe to correct it); the cluster holds both pools
+//   (whole servers each: 8 GPUs, or a GB300 NVL72 compute tray of 4); throughput references per
+//   GPU over all GPUs of both pools (the CSV's output tok/s per decode GPU is rescaled).
 //
 //   if (SkipReason(row).empty()) {
 //     MOESIM_ASSIGN_OR_RETURN(ReferenceScenario s, BuildReferenceScenario(row, match, labels));
@@ -39,8 +50,9 @@ struct InputLabels {
   std::string recipes = "docs/research/inferencex_recipes.json";
 };
 
-// Why a CSV row cannot become a scenario yet ("disaggregated prefill/decode (disagg=1) is not
-// modelled yet", ...), or "" when it can. A row that passes may still lack a recipe.
+// Why a CSV row cannot become a scenario yet ("speculative decoding (spec=mtp) is not modelled
+// yet", a disaggregated pool moesim cannot express, ...), or "" when it can. An aggregated row
+// that passes may still lack a recipe.
 std::string SkipReason(const InferencexRow& row);
 
 struct ReferenceScenario {
@@ -49,9 +61,16 @@ struct ReferenceScenario {
   // For the set's README.
   std::string gpu;    // GPU preset
   std::string stack;  // runtime preset
-  std::string plan;   // "TP8", "TP8 EP8", "DP-attention EP8"
-  int ep_ran = 1;     // expert parallelism that ran (recipe ep_size)
+  std::string plan;   // "TP8", "TP8 EP8", "DP-attention EP8" (disaggregated: the decode pool's)
+  int ep_ran = 1;     // expert parallelism that ran (recipe ep_size; disaggregated: decode's)
   SimulationWindow window;
+  // Disaggregated rows only.
+  bool disaggregated = false;
+  std::string prefill_plan;  // "DP-attention EP4", ...
+  int prefill_instances = 0;
+  int decode_instances = 0;
+  int servers = 0;                          // servers of the cluster (both pools)
+  double output_tok_per_s_per_gpu_all = 0;  // the reference: output tok/s over all GPUs
 };
 
 // The scenario of `row` (which SkipReason accepts) under `recipe`. Errors: a recipe flag of the
@@ -60,5 +79,10 @@ struct ReferenceScenario {
 absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& row,
                                                          const RecipeMatch& recipe,
                                                          const InputLabels& labels = {});
+
+// The scenario of a disaggregated `row` (which SkipReason accepts), without a recipe. Errors: a
+// precision other than fp8 / fp4.
+absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow& row,
+                                                             const InputLabels& labels = {});
 
 }  // namespace moesim::calibrate

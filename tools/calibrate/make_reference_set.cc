@@ -1,5 +1,6 @@
 // make_reference_set: writes scenarios/reference/inferencex/ from the InferenceX measurements
-// and their server recipes (one scenario per usable CSV row, plus README.md).
+// and their server recipes (one scenario per usable CSV row, aggregated or disaggregated, plus
+// README.md).
 //
 //   build/make_reference_set ../shared/reference/measurements/inferencex_dsr1_training.csv
 //       docs/research/inferencex_recipes.json [--out scenarios/reference/inferencex]
@@ -79,9 +80,13 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("wrote %d scenarios and README.md to %s\n", set->scenarios, out_dir.c_str());
+  std::printf("wrote %d scenarios (%d disaggregated) and README.md to %s\n", set->scenarios,
+              set->disaggregated, out_dir.c_str());
   for (const auto& [key, n] : set->per_gpu_stack) {
     std::printf("  %-7s %-7s %4d\n", key.first.c_str(), key.second.c_str(), n);
+  }
+  for (const auto& [key, n] : set->per_gpu_stack_disaggregated) {
+    std::printf("  %-7s %-7s %4d disaggregated\n", key.first.c_str(), key.second.c_str(), n);
   }
   int skipped = 0;
   for (const auto& [reason, n] : set->skipped) skipped += n;

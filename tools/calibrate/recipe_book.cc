@@ -123,6 +123,7 @@ absl::StatusOr<RecipeBook> RecipeBook::FromJson(nlohmann::json doc, const std::s
 }
 
 absl::StatusOr<std::optional<RecipeMatch>> RecipeBook::Find(const InferencexRow& row) const {
+  if (row.disagg) return std::optional<RecipeMatch>();
   std::vector<RecipeMatch> matches;
   for (const nlohmann::json& g : doc_) {
     if (g["hardware"] != row.hardware || g["framework"] != row.framework ||

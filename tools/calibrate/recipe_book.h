@@ -53,7 +53,8 @@ class RecipeBook {
 
   // The group whose hardware, framework, precision, tp, ep (as the CSV states it), dp_attention
   // and spec equal the row's, and its entry with the row's isl, osl, conc and date. nullopt when
-  // there is none; an error when several match (the file would be ambiguous).
+  // there is none (always for a disaggregated row: every group is one aggregated server's
+  // recipe); an error when several match (the file would be ambiguous).
   absl::StatusOr<std::optional<RecipeMatch>> Find(const InferencexRow& row) const;
 
  private:

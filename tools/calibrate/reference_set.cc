@@ -21,7 +21,8 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
   std::string out = absl::StrCat(
       "# InferenceX DeepSeek-R1 reference set (generated: do not edit)\n\n",
       "One scenario per usable row of `", labels.csv, "` (InferenceX DeepSeek-R1-0528 sweeps), ",
-      "with the server recipe of that row from `", labels.recipes, "` (how the recipes were ",
+      "aggregated rows with the server recipe of that row from `", labels.recipes,
+      "` (how the recipes were ",
       "collected: `docs/research/inferencex_recipes.md`). Regenerate after either file "
       "changes:\n\n",
       "```sh\n", "build/make_reference_set ", labels.csv, " ", labels.recipes,
@@ -49,21 +50,44 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
       "that exceeds 40,000 decode steps; both rounded up to whole seconds.\n",
       "- reference (tolerance 30 %): `latency_s.tpot.p50`, ",
       "`throughput.output_tok_per_s_per_gpu` (when the row's value is > 0), ",
-      "`throughput.total_tok_per_s_per_gpu`.\n\n");
-  absl::StrAppend(&out, "## Counts\n\n", summary.scenarios, " scenarios.\n\n",
-                  "| GPU | stack | scenarios |\n|---|---|---:|\n");
-  for (const auto& [key, n] : summary.per_gpu_stack) {
-    absl::StrAppend(&out, "| ", key.first, " | ", key.second, " | ", n, " |\n");
+      "`throughput.total_tok_per_s_per_gpu`.\n\n",
+      "Disaggregated rows (`disagg` 1: Dynamo + SGLang / TensorRT-LLM, MoRI + SGLang) without ",
+      "speculative decoding:\n\n",
+      "- no recipe: their per-worker flags live in the srt-slurm / Dynamo recipe YAMLs, which `",
+      labels.recipes, "` does not hold. The runtime is the workers' stack preset (`sglang` for ",
+      "dynamo-sglang and mori-sglang, `trtllm` for dynamo-trt) with its defaults; KV cache "
+      "bf16.\n",
+      "- deployment: `pools` = a `prefill` pool of `prefill_workers` instances, then a `decode` ",
+      "pool of `decode_workers` instances, each side's TP / EP / DP attention mapped as above ",
+      "(the CSV's EP is what ran: no recipe corrects it). A side moesim cannot express (DP ",
+      "attention with EP 1, EP neither 1 nor TP, EP not dividing the 256 routed experts) or ",
+      "whose GPUs are not workers x TP is skipped.\n",
+      "- hardware: pools take whole servers (prefill first): servers of 8 GPUs, GB300 NVL72 ",
+      "compute trays of 4 in one rack; `servers_per_rack` holds both pools.\n",
+      "- reference: as above, throughput per GPU over all GPUs of both pools (`total_gpus`); the ",
+      "CSV's output tok/s per decode GPU is multiplied by decode_gpus / total_gpus.\n\n");
+  absl::StrAppend(&out, "## Counts\n\n", summary.scenarios, " scenarios (",
+                  summary.scenarios - summary.disaggregated, " aggregated, ", summary.disaggregated,
+                  " disaggregated).\n\n",
+                  "| GPU | stack | aggregated | disaggregated |\n|---|---|---:|---:|\n");
+  std::map<std::pair<std::string, std::string>, std::pair<int, int>> counts;
+  for (const auto& [key, n] : summary.per_gpu_stack) counts[key].first = n;
+  for (const auto& [key, n] : summary.per_gpu_stack_disaggregated) counts[key].second = n;
+  for (const auto& [key, n] : counts) {
+    absl::StrAppend(&out, "| ", key.first, " | ", key.second, " | ", n.first, " | ", n.second,
+                    " |\n");
   }
   absl::StrAppend(&out, "\nCSV rows skipped:\n\n| reason | rows |\n|---|---:|\n");
   for (const auto& [reason, n] : summary.skipped) {
     absl::StrAppend(&out, "| ", reason, " | ", n, " |\n");
   }
   absl::StrAppend(&out,
-                  "\n## Scenarios\n\n| file | GPU | stack | prec | plan | ISL / OSL | conc | date "
-                  "| recipe | TPOT ms | out tok/s/GPU | total tok/s/GPU | warmup / duration s |\n"
+                  "\n## Aggregated scenarios\n\n| file | GPU | stack | prec | plan | ISL / OSL | "
+                  "conc | date | recipe | TPOT ms | out tok/s/GPU | total tok/s/GPU | warmup / "
+                  "duration s |\n"
                   "|---|---|---|---|---|---|---:|---|---|---:|---:|---:|---:|\n");
   for (const Generated& g : set) {
+    if (g.scenario.disaggregated) continue;
     const InferencexRow& r = g.row;
     const ReferenceScenario& s = g.scenario;
     absl::StrAppend(&out, "| `", s.stem, ".json` | ", s.gpu, " | ", s.stack, " | ", r.precision,
@@ -71,6 +95,23 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
                     g.recipe_id, " | ", r.median_tpot_ms_text, " | ", r.output_tput_per_gpu_text,
                     " | ", r.tput_per_gpu_total_text, " | ", s.window.warmup_s, " / ",
                     s.window.duration_s, " |\n");
+  }
+  absl::StrAppend(&out,
+                  "\n## Disaggregated scenarios\n\n| file | GPU | stack | prec | prefill | decode "
+                  "| GPUs | ISL / OSL | conc | date | TPOT ms | out tok/s/GPU (all GPUs) | total "
+                  "tok/s/GPU | warmup / duration s |\n"
+                  "|---|---|---|---|---|---|---:|---|---:|---|---:|---:|---:|---:|\n");
+  for (const Generated& g : set) {
+    if (!g.scenario.disaggregated) continue;
+    const InferencexRow& r = g.row;
+    const ReferenceScenario& s = g.scenario;
+    absl::StrAppend(&out, "| `", s.stem, ".json` | ", s.gpu, " | ", s.stack, " | ", r.precision,
+                    " | ", s.prefill_instances, " x ", s.prefill_plan, " | ", s.decode_instances,
+                    " x ", s.plan, " | ", r.prefill_gpus, " + ", r.decode_gpus, " | ", r.isl, " / ",
+                    r.osl, " | ", r.conc, " | ", r.date, " | ", r.median_tpot_ms_text, " | ",
+                    absl::StrFormat("%g", s.output_tok_per_s_per_gpu_all), " | ",
+                    r.tput_per_gpu_total_text, " | ", s.window.warmup_s, " / ", s.window.duration_s,
+                    " |\n");
   }
   return out;
 }
@@ -86,6 +127,11 @@ absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const R
     const std::string reason = SkipReason(row);
     if (!reason.empty()) {
       ++result.skipped[reason];
+      continue;
+    }
+    if (row.disagg) {
+      MOESIM_ASSIGN_OR_RETURN(ReferenceScenario scenario, BuildDisaggregatedScenario(row, labels));
+      set.push_back({row, std::move(scenario), ""});
       continue;
     }
     MOESIM_ASSIGN_OR_RETURN(std::optional<RecipeMatch> recipe, book.Find(row));
@@ -119,7 +165,12 @@ absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const R
 
   for (const Generated& g : set) {
     result.files.push_back({g.scenario.stem + ".json", g.scenario.doc.dump(2) + "\n"});
-    ++result.per_gpu_stack[{g.scenario.gpu, g.scenario.stack}];
+    if (g.scenario.disaggregated) {
+      ++result.disaggregated;
+      ++result.per_gpu_stack_disaggregated[{g.scenario.gpu, g.scenario.stack}];
+    } else {
+      ++result.per_gpu_stack[{g.scenario.gpu, g.scenario.stack}];
+    }
   }
   result.scenarios = static_cast<int>(set.size());
   result.files.push_back({"README.md", Readme(set, result, labels)});

@@ -1,5 +1,6 @@
-// The whole InferenceX reference set: every usable CSV row as a scenario file, plus the set's
-// README, as text in memory (make_reference_set.cc writes them; tests compare them).
+// The whole InferenceX reference set: every usable CSV row (aggregated with its recipe,
+// disaggregated without one) as a scenario file, plus the set's README, as text in memory
+// (make_reference_set.cc writes them; tests compare them).
 //
 // Deterministic: the same CSV and recipes give byte-identical files. Files are named by the
 // configuration (inferencex_scenario.h); if two rows would share a name, both get their date
@@ -28,9 +29,12 @@ struct GeneratedFile {
 
 struct ReferenceSet {
   std::vector<GeneratedFile> files;  // scenarios sorted by name, then README.md
-  int scenarios = 0;
-  std::map<std::pair<std::string, std::string>, int> per_gpu_stack;  // (GPU, stack) -> scenarios
-  std::map<std::string, int> skipped;                                // reason -> CSV rows
+  int scenarios = 0;                 // aggregated and disaggregated
+  int disaggregated = 0;
+  // (GPU, stack) -> aggregated scenarios; -> disaggregated scenarios.
+  std::map<std::pair<std::string, std::string>, int> per_gpu_stack;
+  std::map<std::pair<std::string, std::string>, int> per_gpu_stack_disaggregated;
+  std::map<std::string, int> skipped;  // reason -> CSV rows
 };
 
 absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const RecipeBook& book,
