@@ -184,6 +184,7 @@ EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHit
       fabric_(c.fabric),
       index_(c.index),
       observers_(c.observers),
+      on_prompt_completing_(c.on_prompt_completing),
       gpus_(c.gpus),
       micro_(c.pool.deployment().two_batch_overlap ? 2 : 1),
       host_syncs_at_dispatch_(c.pool.deployment().moe_dispatch ==
@@ -202,9 +203,9 @@ absl::StatusOr<std::unique_ptr<Instance>> EpGroupInstance::Make(InstanceContext&
     hits = std::move(*h);
   }
   std::unique_ptr<EpGroupInstance> inst(new EpGroupInstance(c, std::move(hits)));
-  const SchedulerConfig config{s.runtime().MaxNumSeqs(), s.runtime().MaxNumBatchedTokens(),
-                               s.model.sliding_window_tokens,
-                               s.runtime().batching == Batching::kPrefillFirst};
+  const SchedulerConfig config{
+      s.runtime().MaxNumSeqs(), s.runtime().MaxNumBatchedTokens(), s.model.sliding_window_tokens,
+      s.runtime().batching == Batching::kPrefillFirst, s.deployed.spec.role == PoolRole::kPrefill};
   for (size_t r = 0; r < c.gpus.size(); ++r) {
     inst->pools_.push_back(std::make_unique<PagedKvPool>(s.memory().kv_blocks));
     inst->ranks_.push_back(
@@ -233,8 +234,41 @@ int EpGroupInstance::Admit(Request* request) {
       best = r;
     }
   }
+  request->rank = static_cast<int>(best);
   ranks_[best]->Enqueue(request);
   return 0;
+}
+
+bool EpGroupInstance::ReserveKv(Request* request) {
+  // The rank with the fewest running + waiting sequences among those with room.
+  int best = -1;
+  const int64_t need = footprint_.BlocksFor(request->prompt_tokens);
+  for (size_t r = 0; r < ranks_.size(); ++r) {
+    if (pools_[r]->free() < need) continue;
+    if (best < 0 || ranks_[r]->running() + ranks_[r]->waiting() <
+                        ranks_[best]->running() + ranks_[best]->waiting()) {
+      best = static_cast<int>(r);
+    }
+  }
+  if (best < 0 || !ranks_[best]->Reserve(request)) return false;
+  request->handoff.decode_rank = best;
+  return true;
+}
+
+int EpGroupInstance::AdmitTransferred(Request* request) {
+  request->rank = request->handoff.decode_rank;
+  ranks_[request->rank]->EnqueueTransferred(request);
+  return 0;
+}
+
+void EpGroupInstance::ReleaseHandedOff(Request* request) {
+  ranks_[request->handoff.prefill_rank]->ReleaseHandedOff(request);
+}
+
+int64_t EpGroupInstance::KvBlocksInUse() const {
+  int64_t used = 0;
+  for (const auto& p : pools_) used += p->used();
+  return used;
 }
 
 bool EpGroupInstance::HasWork(int) const {
@@ -313,7 +347,7 @@ absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {
   std::vector<StepBatch> batches(ranks);
   std::vector<int64_t> running(ranks);
   for (size_t r = 0; r < ranks; ++r) {
-    batches[r] = ranks_[r]->Schedule();
+    batches[r] = ranks_[r]->Schedule(rec.start_s);
     running[r] = ranks_[r]->running();
     rec.tokens += batches[r].tokens();
     rec.output_tokens += batches[r].sampled_seqs;
@@ -333,6 +367,11 @@ absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {
   auto imbalance = SampleLoads(micro, &loads);
   if (!imbalance.ok()) return imbalance.status();
   rec.moe_imbalance = *imbalance;
+  if (on_prompt_completing_) {
+    for (const auto& rank : ranks_) {
+      for (Request* q : rank->CompletingPrompts()) on_prompt_completing_(q);
+    }
+  }
   const StepTiming timing =
       runner_.Run(BuildGraph(micro, running, loads, !fabric.Analytic()), fabric);
   rec.end_s = fabric.Now();
@@ -370,6 +409,7 @@ void EpGroupInstance::EndStep(const StepTiming& timing, StepRecord* rec, StepOut
   }
   for (const auto& rank : ranks_) {
     for (Request* q : rank->Complete(rec->end_s)) out->finished.push_back(q);
+    for (Request* q : rank->TakeHandedOff()) out->handed_off.push_back(q);
   }
   for (Request* q : out->finished) {
     for (StepObserver* o : observers_) o->OnRequestFinished(*q);

@@ -41,6 +41,11 @@ class EpGroupInstance : public Instance {
   absl::StatusOr<StepOutcome> RunStep(int lane, Fabric& fabric) override;
   StepTiming EstimateDecode(int64_t seqs, double context_tokens) const override;
   StepTiming RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) override;
+  std::vector<KvShard> KvShards(int rank) const override { return WholeKvShard(gpus_[rank]); }
+  bool ReserveKv(Request* request) override;
+  int AdmitTransferred(Request* request) override;
+  void ReleaseHandedOff(Request* request) override;
+  int64_t KvBlocksInUse() const override;
 
   // Rank batch `b` split into micro-batches.
   std::vector<StepBatch> Split(const StepBatch& b) const;
@@ -65,6 +70,7 @@ class EpGroupInstance : public Instance {
   const InstanceFabric& fabric_;
   int index_;
   std::vector<StepObserver*> observers_;
+  std::function<void(Request*)> on_prompt_completing_;
   std::vector<int> gpus_;
   int micro_ = 1;
   // DeepEP normal kernels: the host polls each dispatch's received-token count (a CPU-GPU sync,

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "engine/fabric.h"
 #include "engine/instance_fabric.h"
+#include "engine/kv_transfer_plan.h"
 #include "engine/metrics.h"
 #include "engine/pool_context.h"
 #include "engine/request.h"
@@ -44,6 +45,9 @@ class StepObserver {
 struct StepOutcome {
   bool ran = false;                // false: nothing could run now (wait for a wake-up)
   std::vector<Request*> finished;  // requests that completed with this step
+  // A prefill pool's instance: requests whose prompt completed with this step; their KV stays
+  // on the instance (blocks held) until ReleaseHandedOff().
+  std::vector<Request*> handed_off;
 };
 
 class Instance {
@@ -55,7 +59,7 @@ class Instance {
   virtual int lanes() const = 0;
   // Running and waiting sequences (the router's load).
   virtual int64_t Load() const = 0;
-  // Takes a new request; returns the lane that should wake up.
+  // Takes a new request (sets request->rank); returns the lane that should wake up.
   virtual int Admit(Request* request) = 0;
   virtual bool HasWork(int lane) const = 0;
   // Forms and runs lane `lane`'s next step on `fabric` (which the lane blocks on), applies it
@@ -67,6 +71,20 @@ class Instance {
   // The same decode step run on `fabric` with the instance's own runner (its host-overlap
   // state carries over), without touching its schedulers: the other side of EstimateDecode.
   virtual StepTiming RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) = 0;
+
+  // --- Prefill/decode disaggregation (engine/disaggregation.h) ---
+  // Where the KV of a sequence held by lane/rank `rank` lives: GPUs and their shares.
+  virtual std::vector<KvShard> KvShards(int rank) const = 0;
+  // Decode side: takes the blocks of the request's prompt KV on the lane/rank with the fewest
+  // sequences among those with room, and sets request->rank; false when none has room.
+  virtual bool ReserveKv(Request* request) = 0;
+  // Decode side: the request's KV has arrived on lane/rank request->rank; it joins a batch.
+  // Returns the lane that should wake up.
+  virtual int AdmitTransferred(Request* request) = 0;
+  // Prefill side: frees the blocks the request held since its prompt completed.
+  virtual void ReleaseHandedOff(Request* request) = 0;
+  // KV blocks in use over all of the instance's pools (conservation checks).
+  virtual int64_t KvBlocksInUse() const = 0;
 };
 
 // What a kind's factory is handed.
@@ -80,6 +98,9 @@ struct InstanceContext {
   uint64_t routing_seed = 0;     // its routing stream
   std::vector<StepObserver*> observers;
   std::function<int()> new_resource;  // a group mutex shared by lanes
+  // Prefill pools with layer-wise KV transfer: called at the start of a step with each request
+  // whose prompt that step completes.
+  std::function<void(Request*)> on_prompt_completing;
 };
 
 using InstanceFactory = std::function<absl::StatusOr<std::unique_ptr<Instance>>(InstanceContext&)>;

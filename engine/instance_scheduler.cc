@@ -89,13 +89,14 @@ int64_t InstanceScheduler::ScheduleRunning(int64_t budget, bool decode_only, boo
   return budget;
 }
 
-int64_t InstanceScheduler::Admit(int64_t budget) {
+int64_t InstanceScheduler::Admit(int64_t budget, double now_s) {
   while (!waiting_.empty() && budget > 0 &&
          static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
     Request* r = waiting_.front();
     const int64_t n = std::min(r->prompt_tokens - r->prefilled, budget);
     if (!Grow(r, n)) break;
     waiting_.pop_front();
+    if (!r->handoff.prefill_start_s) r->handoff.prefill_start_s = now_s;
     r->scheduled_tokens = n;
     budget -= n;
     running_.push_back(r);
@@ -117,19 +118,29 @@ bool InstanceScheduler::PrefillPending() const {
   return footprint_.BlocksFor(r->kv_tokens + n) - r->kv_blocks <= pool_->free();
 }
 
-StepBatch InstanceScheduler::Schedule() {
+void InstanceScheduler::AdmitTransferred(double now_s) {
+  while (!ready_.empty() && static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
+    Request* r = ready_.front();
+    ready_.pop_front();
+    if (!r->first_token_s) r->first_token_s = now_s;
+    running_.push_back(r);
+  }
+}
+
+StepBatch InstanceScheduler::Schedule(double now_s) {
   StepBatch batch;
   scheduled_.clear();
+  AdmitTransferred(now_s);
   int64_t budget = config_.max_num_batched_tokens;
   if (config_.prefill_first && PrefillPending()) {
     // A prefill-only step: chunks of prompts in progress, then new admissions.
     budget = ScheduleRunning(budget, /*decode_only=*/false, /*prefill_only=*/true);
-    Admit(budget);
+    Admit(budget, now_s);
   } else if (config_.prefill_first) {
     ScheduleRunning(budget, /*decode_only=*/true, /*prefill_only=*/false);
   } else {
     budget = ScheduleRunning(budget, /*decode_only=*/false, /*prefill_only=*/false);
-    Admit(budget);
+    Admit(budget, now_s);
   }
   for (const Request* r : scheduled_) Account(batch, *r);
   return batch;
@@ -148,24 +159,78 @@ std::vector<Request*> InstanceScheduler::Complete(double now_s) {
     }
     if (samples) {
       ++r->generated;
-      if (!r->first_token_s) r->first_token_s = now_s;
       if (r->generated >= r->output_tokens) {
+        if (!r->first_token_s) r->first_token_s = now_s;
         r->finish_s = now_s;
         finished.push_back(r);
+      } else if (config_.hand_off_prefilled && !r->handoff.prefill_end_s) {
+        // Its first token goes with its KV to a decode instance; the user sees it when the
+        // request joins a decode batch.
+        r->handoff.prefill_end_s = now_s;
+        r->handoff.prefill_blocks = r->kv_blocks;
+        r->handoff.prefill_rank = r->rank;
+        r->kv_blocks = 0;
+        handed_off_.push_back(r);
+      } else if (!r->first_token_s) {
+        r->first_token_s = now_s;
       }
     }
   }
   scheduled_.clear();
-  if (!finished.empty()) {
-    for (Request* r : finished) {
-      pool_->Give(r->kv_blocks);
-      r->kv_blocks = 0;
-    }
+  for (Request* r : finished) {
+    pool_->Give(r->kv_blocks);
+    r->kv_blocks = 0;
+  }
+  if (!finished.empty() || !handed_off_.empty()) {
+    // A prefill instance's request leaves once its prompt is complete.
+    const bool hand_off = config_.hand_off_prefilled;
     running_.erase(std::remove_if(running_.begin(), running_.end(),
-                                  [](const Request* r) { return r->finish_s.has_value(); }),
+                                  [hand_off](const Request* r) {
+                                    return r->finish_s.has_value() ||
+                                           (hand_off && r->handoff.prefill_end_s.has_value());
+                                  }),
                    running_.end());
   }
   return finished;
+}
+
+std::vector<Request*> InstanceScheduler::TakeHandedOff() {
+  std::vector<Request*> out;
+  out.swap(handed_off_);
+  return out;
+}
+
+void InstanceScheduler::ReleaseHandedOff(Request* r) {
+  pool_->Give(r->handoff.prefill_blocks);
+  r->handoff.prefill_blocks = 0;
+}
+
+bool InstanceScheduler::Reserve(Request* r) {
+  const int64_t need = footprint_.BlocksFor(r->prompt_tokens);
+  if (!pool_->TryTake(need)) return false;
+  r->handoff.decode_blocks = need;
+  ++reserved_;
+  return true;
+}
+
+void InstanceScheduler::EnqueueTransferred(Request* r) {
+  --reserved_;
+  r->kv_tokens = r->prompt_tokens;
+  r->kv_blocks = r->handoff.decode_blocks;
+  r->handoff.decode_blocks = 0;
+  ready_.push_back(r);
+}
+
+std::vector<Request*> InstanceScheduler::CompletingPrompts() const {
+  std::vector<Request*> out;
+  if (!config_.hand_off_prefilled) return out;
+  for (Request* r : scheduled_) {
+    if (r->prefilling() && r->prefilled + r->scheduled_tokens >= r->prompt_tokens &&
+        r->generated + 1 < r->output_tokens) {
+      out.push_back(r);
+    }
+  }
+  return out;
 }
 
 }  // namespace moesim

@@ -17,7 +17,7 @@
 //
 //   InstanceScheduler s(config, footprint, pool_blocks);
 //   s.Enqueue(&req);
-//   StepBatch b = s.Schedule();   // execute it, then at the step's end time:
+//   StepBatch b = s.Schedule(now);   // execute it, then at the step's end time:
 //   for (Request* done : s.Complete(now)) ...
 #pragma once
 
@@ -36,6 +36,10 @@ struct SchedulerConfig {
   int64_t max_num_batched_tokens = 0;
   int sliding_window_tokens = 0;  // 0: model has no sliding layers
   bool prefill_first = false;     // RuntimeSpec::batching == kPrefillFirst
+  // A prefill pool's instance (prefill/decode disaggregation): a request whose prompt completes
+  // samples its first token and leaves the scheduler, keeping its KV blocks until
+  // ReleaseHandedOff() (after its KV has moved to a decode instance).
+  bool hand_off_prefilled = false;
 };
 
 class InstanceScheduler {
@@ -45,15 +49,33 @@ class InstanceScheduler {
   InstanceScheduler(const SchedulerConfig& config, const KvFootprint& footprint, PagedKvPool* pool);
 
   void Enqueue(Request* request);
-  bool HasWork() const { return !running_.empty() || !waiting_.empty(); }
+  bool HasWork() const { return !running_.empty() || !waiting_.empty() || !ready_.empty(); }
 
-  // Forms the next step. An empty batch (tokens() == 0) means nothing can run now.
-  StepBatch Schedule();
+  // Forms the next step at simulated time `now_s`. An empty batch (tokens() == 0) means nothing
+  // can run now.
+  StepBatch Schedule(double now_s);
   // Applies the last scheduled step at simulated time `now_s`; returns finished requests.
   std::vector<Request*> Complete(double now_s);
 
+  // Prefill side of disaggregation: the requests whose prompt completed since the last call
+  // (their blocks still held), and the release of those blocks once their KV has moved.
+  std::vector<Request*> TakeHandedOff();
+  void ReleaseHandedOff(Request* request);
+  // Decode side: takes the blocks of `request`'s prompt KV (false, nothing taken, when they do
+  // not fit), then, once the KV has arrived, queues it to join the running batch at the next
+  // step with a free max_num_seqs slot (its first token reaches the user then).
+  bool Reserve(Request* request);
+  void EnqueueTransferred(Request* request);
+  // Prefill side: the requests of the step just scheduled whose prompt it completes and that
+  // will be handed off (layer-wise transfers start with that step).
+  std::vector<Request*> CompletingPrompts() const;
+
   int64_t running() const { return static_cast<int64_t>(running_.size()); }
-  int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
+  // Waiting for admission: queued prompts, requests whose KV is moving in (reserved) and
+  // transferred requests waiting for a slot.
+  int64_t waiting() const {
+    return static_cast<int64_t>(waiting_.size() + ready_.size()) + reserved_;
+  }
   const PagedKvPool& pool() const { return *pool_; }
   int64_t preemptions() const { return preemptions_; }
 
@@ -64,7 +86,9 @@ class InstanceScheduler {
   // newest on a full cache; returns the budget left.
   int64_t ScheduleRunning(int64_t budget, bool decode_only, bool prefill_only);
   // Admits waiting requests with a prompt chunk each; returns the budget left.
-  int64_t Admit(int64_t budget);
+  int64_t Admit(int64_t budget, double now_s);
+  // Moves transferred requests into the running batch while max_num_seqs allows.
+  void AdmitTransferred(double now_s);
   bool PrefillPending() const;
   void Account(StepBatch& batch, const Request& r) const;
 
@@ -74,6 +98,9 @@ class InstanceScheduler {
   std::deque<Request*> waiting_;
   std::vector<Request*> running_;  // admission order
   std::vector<Request*> scheduled_;
+  std::deque<Request*> ready_;        // KV transferred in, waiting for a running slot
+  int64_t reserved_ = 0;              // reserved, KV still moving in
+  std::vector<Request*> handed_off_;  // prompts completed since TakeHandedOff()
   int64_t preemptions_ = 0;
 };
 

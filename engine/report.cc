@@ -19,8 +19,6 @@ double Percentile(std::vector<double>& v, double pct) {
   return v[lo] + (pos - double(lo)) * (v[hi] - v[lo]);
 }
 
-namespace {
-
 nlohmann::json Distribution(std::vector<double> v) {
   double mean = 0;
   for (double x : v) mean += x;
@@ -31,6 +29,8 @@ nlohmann::json Distribution(std::vector<double> v) {
           {"p99", Percentile(v, 99)},
           {"count", v.size()}};
 }
+
+namespace {
 
 // tokens / seconds, or null when the subsystem takes no time (unbounded).
 nlohmann::json UpperBound(double tokens, double seconds, int gpus_per_instance) {
@@ -99,21 +99,9 @@ nlohmann::json PlanSection(const Scenario& s, const PoolContext& p) {
   return plan;
 }
 
-// throughput, latency_s, batch; returns the e2e latencies (the warnings read them).
-std::vector<double> AddThroughputAndLatency(const ReportInputs& in, nlohmann::json& r) {
-  std::vector<double> ttft, tpot, e2e, per_user;
-  for (const RequestRecord& q : in.m.requests()) {
-    ttft.push_back(q.first_token_s - q.arrival_s);
-    e2e.push_back(q.finish_s - q.arrival_s);
-    if (q.output_tokens > 1) {
-      const double t = (q.finish_s - q.first_token_s) / double(q.output_tokens - 1);
-      tpot.push_back(t);
-      if (t > 0) per_user.push_back(1.0 / t);
-    }
-  }
-  double per_user_mean = 0;
-  for (double x : per_user) per_user_mean += x;
-  per_user_mean = per_user.empty() ? 0.0 : per_user_mean / double(per_user.size());
+// throughput and batch.
+void AddThroughput(const ReportInputs& in, nlohmann::json& r) {
+  const double per_user_mean = MeanPerUserTokPerS(in.m.requests());
   const double total_tps = double(in.all.tokens) / in.window;
   r["throughput"] = {{"output_tok_per_s", in.out_tps},
                      {"total_tok_per_s", total_tps},
@@ -122,15 +110,12 @@ std::vector<double> AddThroughputAndLatency(const ReportInputs& in, nlohmann::js
                      {"total_tok_per_s_per_gpu", total_tps / in.gpus},
                      {"requests_per_s", double(in.m.requests().size()) / in.window},
                      {"per_user_output_tok_per_s", per_user_mean}};
-  r["latency_s"] = {
-      {"ttft", Distribution(ttft)}, {"tpot", Distribution(tpot)}, {"e2e", Distribution(e2e)}};
   const InstanceTotals& all = in.all;
   r["batch"] = {{"mean_running", all.running_weighted / in.instance_time},
                 {"mean_queued", all.waiting_weighted / in.instance_time},
                 {"max_running_per_micro_batch", all.max_running},
                 {"steps", all.steps},
                 {"mean_step_ms", all.steps > 0 ? all.step_time_s / double(all.steps) * 1e3 : 0.0}};
-  return e2e;
 }
 
 void AddMemory(const ReportInputs& in, nlohmann::json& r) {
@@ -290,23 +275,6 @@ nlohmann::json MoeSection(const ReportInputs& in) {
           {"max_gpu_imbalance", in.all.moe_imbalance_max}};
 }
 
-nlohmann::json Warnings(const ReportInputs& in, std::vector<double> e2e) {
-  nlohmann::json warnings = nlohmann::json::array();
-  const size_t finished = in.m.requests().size();
-  if (finished < 30) {
-    warnings.push_back(absl::StrFormat(
-        "only %d requests finished in the %.0f s measurement window: latency percentiles are not "
-        "steady-state (lengthen simulation.duration_s)",
-        finished, in.window));
-  } else if (Percentile(e2e, 50) > 0.5 * in.window) {
-    warnings.push_back(absl::StrFormat(
-        "the median request lasts %.0f s, over half the %.0f s window: the measured requests "
-        "arrived during warm-up (lengthen simulation.duration_s)",
-        Percentile(e2e, 50), in.window));
-  }
-  return warnings;
-}
-
 // dcgm, power and cost.
 void AddPowerAndCost(const ReportInputs& in, nlohmann::json& r) {
   const TimeBreakdown& b = in.all.breakdown;
@@ -338,8 +306,54 @@ void AddPowerAndCost(const ReportInputs& in, nlohmann::json& r) {
 
 }  // namespace
 
-nlohmann::json BuildReport(const Scenario& s, const PoolContext& pool, const MetricsCollector& m,
-                           const FabricContext& fabric) {
+nlohmann::json LatencySection(const std::vector<RequestRecord>& requests,
+                              std::vector<double>* e2e_out) {
+  std::vector<double> ttft, tpot, e2e;
+  for (const RequestRecord& q : requests) {
+    ttft.push_back(q.first_token_s - q.arrival_s);
+    e2e.push_back(q.finish_s - q.arrival_s);
+    if (q.output_tokens > 1) {
+      tpot.push_back((q.finish_s - q.first_token_s) / double(q.output_tokens - 1));
+    }
+  }
+  nlohmann::json j = {
+      {"ttft", Distribution(ttft)}, {"tpot", Distribution(tpot)}, {"e2e", Distribution(e2e)}};
+  if (e2e_out != nullptr) *e2e_out = std::move(e2e);
+  return j;
+}
+
+double MeanPerUserTokPerS(const std::vector<RequestRecord>& requests) {
+  double sum = 0;
+  int64_t n = 0;
+  for (const RequestRecord& q : requests) {
+    if (q.output_tokens <= 1) continue;
+    const double t = (q.finish_s - q.first_token_s) / double(q.output_tokens - 1);
+    if (t > 0) {
+      sum += 1.0 / t;
+      ++n;
+    }
+  }
+  return n > 0 ? sum / double(n) : 0.0;
+}
+
+nlohmann::json WindowWarnings(size_t finished, std::vector<double> e2e, double window) {
+  nlohmann::json warnings = nlohmann::json::array();
+  if (finished < 30) {
+    warnings.push_back(absl::StrFormat(
+        "only %d requests finished in the %.0f s measurement window: latency percentiles are not "
+        "steady-state (lengthen simulation.duration_s)",
+        finished, window));
+  } else if (Percentile(e2e, 50) > 0.5 * window) {
+    warnings.push_back(absl::StrFormat(
+        "the median request lasts %.0f s, over half the %.0f s window: the measured requests "
+        "arrived during warm-up (lengthen simulation.duration_s)",
+        Percentile(e2e, 50), window));
+  }
+  return warnings;
+}
+
+nlohmann::json BuildPoolSection(const Scenario& s, const PoolContext& pool,
+                                const MetricsCollector& m, const FabricContext& fabric) {
   const PoolContext& p = pool;
   ReportInputs in{s, pool, m, fabric, SumInstances(m)};
   in.window = m.window_s();
@@ -352,18 +366,26 @@ nlohmann::json BuildReport(const Scenario& s, const PoolContext& pool, const Met
   in.main_dtype = s.model.expert_weight_dtype;
 
   nlohmann::json r = nlohmann::json::object();
-  r["scenario"] = s.name;
   r["plan"] = PlanSection(s, pool);
-  r["window_s"] = in.window;
-  const std::vector<double> e2e = AddThroughputAndLatency(in, r);
+  AddThroughput(in, r);
   AddMemory(in, r);
   AddUtilisation(in, r);
   r["limit"] = LimitSection(in);
   r["bounds_tok_per_s_per_gpu"] = BoundsSection(in);
   r["fabric"] = FabricSection(in);
   r["moe"] = MoeSection(in);
-  r["warnings"] = Warnings(in, e2e);
   AddPowerAndCost(in, r);
+  return r;
+}
+
+nlohmann::json BuildReport(const Scenario& s, const PoolContext& pool, const MetricsCollector& m,
+                           const FabricContext& fabric) {
+  nlohmann::json r = BuildPoolSection(s, pool, m, fabric);
+  r["scenario"] = s.name;
+  r["window_s"] = m.window_s();
+  std::vector<double> e2e;
+  r["latency_s"] = LatencySection(m.requests(), &e2e);
+  r["warnings"] = WindowWarnings(m.requests().size(), std::move(e2e), m.window_s());
   return r;
 }
 

@@ -32,6 +32,22 @@ struct FabricContext {
 nlohmann::json BuildReport(const Scenario& scenario, const PoolContext& pool,
                            const MetricsCollector& metrics, const FabricContext& fabric);
 
+// The parts of a pool's report that speak for the pool alone (plan, throughput, batch, KV,
+// memory, utilisation, time shares, limit, bounds, fabric, MoE, DCGM, power, cost): the whole
+// report of a one-pool scenario but its latency, and a pool's section in a multi-pool report.
+nlohmann::json BuildPoolSection(const Scenario& scenario, const PoolContext& pool,
+                                const MetricsCollector& metrics, const FabricContext& fabric);
+
+// TTFT, TPOT and end-to-end latency distributions of finished requests; their e2e latencies
+// are written to `e2e` when given.
+nlohmann::json LatencySection(const std::vector<RequestRecord>& requests, std::vector<double>* e2e);
+// Mean over requests of 1 / TPOT (tok/s a user sees).
+double MeanPerUserTokPerS(const std::vector<RequestRecord>& requests);
+// Warnings about a measurement window too short for steady-state latencies.
+nlohmann::json WindowWarnings(size_t finished, std::vector<double> e2e, double window_s);
+// {mean, p50, p90, p99, count} of `values`.
+nlohmann::json Distribution(std::vector<double> values);
+
 // Linear-interpolated percentile (0..100) of `values`; values is sorted in place. 0 if empty.
 double Percentile(std::vector<double>& values, double pct);
 

@@ -21,8 +21,26 @@ struct Request {
   int64_t kv_blocks = 0;      // blocks held
   int64_t scheduled_tokens = 0;  // tokens processed in the step being executed
   int preemptions = 0;
+  int rank = 0;  // the lane (tp_pp) or rank (ep_group) of its instance that holds its KV
   std::optional<double> first_token_s;
   std::optional<double> finish_s;
+
+  // Prefill/decode disaggregation (engine/disaggregation.h): where the request is and when it
+  // passed each stage. Times are absolute simulated seconds.
+  struct Handoff {
+    int prefill_instance = -1;   // global index over the prefill pools' instances
+    int decode_instance = -1;    // over the decode pools' instances, once reserved
+    int prefill_rank = 0;        // the prefill instance's lane/rank that holds its KV
+    int decode_rank = 0;         // the decode instance's lane/rank that reserved its KV
+    int64_t prefill_blocks = 0;  // blocks still held on the prefill side (until transferred)
+    int64_t decode_blocks = 0;   // blocks reserved on the decode side (until it joins there)
+    std::optional<double> prefill_start_s;   // its first prefill chunk was scheduled
+    std::optional<double> prefill_end_s;     // its prompt's KV is complete on the prefill side
+    std::optional<double> transfer_start_s;  // decode blocks reserved, KV starts to move
+    std::optional<double> transfer_end_s;    // KV in place on the decode GPUs
+    double transfer_bytes = 0;               // payload moved (every GPU pair)
+  };
+  Handoff handoff;
 
   bool prefilling() const { return prefilled < prompt_tokens; }
 };

@@ -74,6 +74,9 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
                           r.EnumOr("placement", "packed", {"packed", "spread"}));
   d.placement = placement == "spread" ? DeploymentSpec::Placement::kSpread
                                       : DeploymentSpec::Placement::kPacked;
+  MOESIM_ASSIGN_OR_RETURN(int64_t first_rack,
+                          r.IntegerOr("first_rack", 0, NumberRule::Between(0, 4095)));
+  d.first_rack = static_cast<int>(first_rack);
   d.expert_placement_given = r.Has("expert_placement");
   if (d.expert_placement_given) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* ep_json, r.Value("expert_placement"));
@@ -213,6 +216,69 @@ absl::StatusOr<PoolSpec> ParsePool(const nlohmann::json& value, const JsonLocati
   return pool;
 }
 
+// The KV connector every disaggregated plan uses unless deployment.kv_transfer names one: the
+// only preset fitted to measurements (models/presets/kv_connectors.json).
+constexpr char kDefaultKvConnector[] = "mooncake";
+
+absl::Status DefaultKvTransfer(const PresetLibrary& presets, const JsonLocation& where,
+                               KvTransferSpec& kv) {
+  const nlohmann::json* preset = presets.Find(PresetKind::kKvConnector, kDefaultKvConnector);
+  if (preset == nullptr) {
+    return BadInput(where.Key("kv_transfer"),
+                    absl::StrCat("the default KV connector preset \"", kDefaultKvConnector,
+                                 "\" is missing from ", PresetFileName(PresetKind::kKvConnector),
+                                 ": name a connector in deployment.kv_transfer.connector"));
+  }
+  MOESIM_ASSIGN_OR_RETURN(
+      kv.connector, ParseKvConnectorSpec(*preset, where.Key("kv_transfer"), kDefaultKvConnector));
+  return absl::OkStatus();
+}
+
+// deployment.kv_transfer: {"connector": preset name or object, "layerwise": bool}.
+absl::Status ParseKvTransfer(JsonObjectReader& r, const PresetLibrary& presets,
+                             KvTransferSpec& kv) {
+  if (r.Has("connector")) {
+    MOESIM_ASSIGN_OR_RETURN(
+        kv.connector, ResolveAndParse<KvConnectorSpec>(
+                          r, "connector", presets, PresetKind::kKvConnector, ParseKvConnectorSpec));
+  } else {
+    MOESIM_RETURN_IF_ERROR(DefaultKvTransfer(presets, r.where(), kv));
+  }
+  MOESIM_ASSIGN_OR_RETURN(kv.layerwise, r.BoolOr("layerwise", false));
+  return r.Finish();
+}
+
+// Roles: one or more "serve" pools, or prefill and decode pools (both roles present).
+absl::Status CheckRoles(const Plan& plan, const JsonLocation& where, bool kv_transfer_given) {
+  int serve = 0, prefill = 0, decode = 0;
+  for (const PoolSpec& p : plan.pools) {
+    serve += p.role == PoolRole::kServe;
+    prefill += p.role == PoolRole::kPrefill;
+    decode += p.role == PoolRole::kDecode;
+  }
+  if (serve > 0 && prefill + decode > 0) {
+    for (const PoolSpec& p : plan.pools) {
+      if (p.role == PoolRole::kServe) {
+        return BadValue(p.where.Key("role"), "serve",
+                        "\"prefill\" or \"decode\" in a disaggregated deployment (a colocated "
+                        "pool beside prefill and decode pools is not modelled: compare the two "
+                        "layouts as separate scenarios)");
+      }
+    }
+  }
+  if (prefill + decode > 0 && (prefill == 0 || decode == 0)) {
+    return BadValue(where.Key("pools"), prefill == 0 ? "no prefill pool" : "no decode pool",
+                    "at least one pool with \"role\": \"prefill\" and one with \"role\": "
+                    "\"decode\" (a disaggregated deployment needs both)");
+  }
+  if (kv_transfer_given && prefill + decode == 0) {
+    return BadInput(where.Key("kv_transfer"),
+                    "is read only by a disaggregated deployment (prefill and decode pools); "
+                    "with serve pools no KV moves between instances: remove it");
+  }
+  return absl::OkStatus();
+}
+
 // deployment: one "serve" pool of the top-level keys, or deployment.pools.
 absl::Status ParseDeploymentSection(JsonObjectReader& r, const PresetLibrary& presets,
                                     Scenario& s) {
@@ -231,11 +297,22 @@ absl::Status ParseDeploymentSection(JsonObjectReader& r, const PresetLibrary& pr
   MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* pools, dep.Value("pools"));
   MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* raw, r.Value("deployment"));
   for (const auto& [key, value] : raw->items()) {
-    if (key != "pools") {
+    if (key != "pools" && key != "router" && key != "kv_transfer") {
       return BadInput(where.Key(key),
-                      "with \"pools\" every deployment key belongs to a pool: "
-                      "move it into each entry of deployment.pools");
+                      "with \"pools\" every deployment key except \"router\" and "
+                      "\"kv_transfer\" belongs to a pool: move it into each entry of "
+                      "deployment.pools");
     }
+  }
+  MOESIM_ASSIGN_OR_RETURN(std::string router,
+                          dep.EnumOr("router", "least_loaded", {"least_loaded", "round_robin"}));
+  s.plan.router = router == "round_robin" ? RouterPolicy::kRoundRobin : RouterPolicy::kLeastLoaded;
+  const bool kv_transfer_given = dep.Has("kv_transfer");
+  if (kv_transfer_given) {
+    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader kv, dep.Object("kv_transfer"));
+    MOESIM_RETURN_IF_ERROR(ParseKvTransfer(kv, presets, s.plan.kv_transfer));
+  } else {
+    MOESIM_RETURN_IF_ERROR(DefaultKvTransfer(presets, where, s.plan.kv_transfer));
   }
   MOESIM_RETURN_IF_ERROR(dep.Finish());
   if (!pools->is_array() || pools->empty()) {
@@ -251,7 +328,7 @@ absl::Status ParseDeploymentSection(JsonObjectReader& r, const PresetLibrary& pr
     }
     s.plan.pools.push_back(std::move(pool));
   }
-  return absl::OkStatus();
+  return CheckRoles(s.plan, where, kv_transfer_given);
 }
 
 }  // namespace
@@ -283,10 +360,9 @@ absl::StatusOr<const PoolDeployment*> ServePool(const Scenario& s, const Deploym
   if (d.pools.size() != 1) {
     return BadInput(pools,
                     absl::StrCat(d.pools.size(),
-                                 " pools are placed and memory-planned (moesim "
-                                 "explain shows them), but a simulation runs one \"serve\" pool "
-                                 "until prefill/decode disaggregation (issue 11) moves work "
-                                 "between pools"));
+                                 " pools: this command analyses a plan of one \"serve\" pool "
+                                 "(`moesim run` simulates several pools; `moesim explain` shows "
+                                 "each one's placement and memory)"));
   }
   const PoolSpec& pool = d.pools[0].spec;
   if (pool.role != PoolRole::kServe) {
@@ -423,6 +499,7 @@ nlohmann::json DeploymentToJson(const DeploymentSpec& d) {
       {"dense_tensor_parallel", d.plan.DenseTp()},
       {"instances", d.instances},
       {"placement", d.placement == DeploymentSpec::Placement::kSpread ? "spread" : "packed"},
+      {"first_rack", d.first_rack},
       {"expert_placement", PlacementSpecToJson(d.expert_placement)}};
   if (d.plan.dp_attention) {
     j["two_batch_overlap"] = d.two_batch_overlap;
@@ -499,7 +576,13 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   if (deployment.ok()) {
     for (const PoolDeployment& d : deployment->pools) pools.push_back(PoolToJson(s, d));
   }
-  j["deployment"] = {{"pools", pools}};
+  j["deployment"] = {{"pools", pools}, {"router", RouterPolicyName(s.plan.router)}};
+  if (s.plan.Disaggregated()) {
+    nlohmann::json connector = KvConnectorSpecToJson(s.plan.kv_transfer.connector);
+    connector["preset_resolved"] = s.plan.kv_transfer.connector.name;
+    j["deployment"]["kv_transfer"] = {{"connector", connector},
+                                      {"layerwise", s.plan.kv_transfer.layerwise}};
+  }
   j["derived"] = {{"total_params", s.model.TotalParams()},
                   {"active_params", s.model.ActiveParams()},
                   {"weight_bytes", s.model.WeightBytes()}};

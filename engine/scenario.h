@@ -109,9 +109,9 @@ absl::StatusOr<Deployment> DeployScenario(const Scenario& s);
 CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool);
 // What simulating `pool` of `s` needs (both must outlive the context).
 PoolContext ContextFor(const Scenario& s, const PoolDeployment& pool);
-// The pool `moesim run` simulates: the scenario's one "serve" pool. Other plans (prefill and
-// decode pools, several pools) are placed and memory-planned but not yet simulated: an error
-// naming $.deployment.pools says so.
+// The pool of a one-pool plan, for the commands that analyse one serve pool (`moesim step`,
+// the probes): an error naming $.deployment.pools for plans of several pools, which only
+// `moesim run` simulates.
 absl::StatusOr<const PoolDeployment*> ServePool(const Scenario& s, const Deployment& d);
 
 // The scenario deployed and its serve pool's context, which refers into `deployment` (the

@@ -1,20 +1,25 @@
 #include "engine/simulation.h"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <xbt/log.h>
 #include <nlohmann/json.hpp>
 #include <simgrid/s4u.hpp>
 
+#include "absl/strings/str_cat.h"
+#include "engine/handoff_metrics.h"
 #include "engine/instance.h"
 #include "engine/instance_fabric.h"
+#include "engine/kv_transfer.h"
 #include "engine/metrics.h"
+#include "engine/plan_report.h"
 #include "engine/report.h"
 #include "engine/simgrid_fabric.h"
+#include "models/status_macros.h"
 #include "models/workload.h"
 #include "topology/cluster_graph.h"
 #include "topology/simgrid_platform.h"
@@ -25,7 +30,7 @@ namespace moesim {
 
 namespace {
 
-// Metrics as an observer of the instances' steps and finished requests.
+// A pool's metrics as an observer of its instances' steps and finished requests.
 class MetricsObserver : public StepObserver {
  public:
   explicit MetricsObserver(MetricsCollector& m) : m_(m) {}
@@ -38,34 +43,90 @@ class MetricsObserver : public StepObserver {
   MetricsCollector& m_;
 };
 
+// The whole plan's finished requests (whatever pool they finish in) and their hand-off stages.
+class RequestObserver : public StepObserver {
+ public:
+  RequestObserver(MetricsCollector& m, HandoffMetrics& h) : m_(m), h_(h) {}
+  void OnStep(int, const StepRecord&, const TimeBreakdown&) override {}
+  void OnRequestFinished(const Request& r) override {
+    m_.OnRequestFinished(r);
+    h_.OnRequestFinished(r);
+  }
+
+ private:
+  MetricsCollector& m_;
+  HandoffMetrics& h_;
+};
+
+struct PoolRun {
+  explicit PoolRun(PoolContext c) : context(std::move(c)) {}
+  PoolContext context;
+  std::vector<InstanceFabric> fabrics;
+  std::unique_ptr<SimgridFabric> fabric;
+  std::unique_ptr<MetricsCollector> metrics;
+  std::unique_ptr<MetricsObserver> observer;
+  std::vector<int> instances;  // global instance indices
+};
+
+struct InstanceRun {
+  std::unique_ptr<Instance> instance;
+  int pool = 0;
+  sg4::MutexPtr mutex = sg4::Mutex::create();
+  std::vector<sg4::ConditionVariablePtr> lane_wake;
+  void WakeAll() {
+    for (auto& w : lane_wake) w->notify_all();
+  }
+};
+
 // What the actors share. Actors run one at a time (SimGrid contexts), so plain C++ containers
 // are safe; condition variables carry the wake-ups.
 struct Run {
   const Scenario& scenario;
-  SimgridFabric& fabric;
   WorkloadGenerator generator;
   std::deque<Request> requests;  // stable addresses
   int64_t next_id = 0;
-  std::vector<std::unique_ptr<Instance>> instances;
-  std::vector<sg4::MutexPtr> instance_mutex;
-  std::vector<std::vector<sg4::ConditionVariablePtr>> lane_wake;  // [instance][lane]
-  absl::Status error;                                             // first failure (ends the run)
+  std::vector<std::unique_ptr<PoolRun>> pools;
+  std::vector<InstanceRun> instances;
+  std::vector<int> entry;   // instances new requests go to (serve or prefill pools)
+  std::vector<int> decode;  // decode pools' instances
+  size_t round_robin_next = 0;
+  absl::Status error;             // first failure (ends the run)
   std::deque<Request*> finished;  // finished requests waiting for the workload source
   sg4::MutexPtr source_mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr source_wake = sg4::ConditionVariable::create();
 
-  Run(const Scenario& s, SimgridFabric& f)
-      : scenario(s), fabric(f), generator(s.workload, s.simulation.seed) {}
+  const SimgridPlatform* platform = nullptr;
+  // Disaggregation: prompts waiting for a decode reservation, and transfers in flight.
+  std::unique_ptr<KvTransferRunner> kv;
+  HandoffMetrics* handoff = nullptr;
+  std::deque<Request*> awaiting_decode;
+  bool dispatch_dirty = false;  // something changed since the dispatcher last looked
+  sg4::MutexPtr dispatch_mutex = sg4::Mutex::create();
+  sg4::ConditionVariablePtr dispatch_wake = sg4::ConditionVariable::create();
+  // Layer-wise transfers wait here for their prompt's last prefill step to end.
+  sg4::MutexPtr prompt_mutex = sg4::Mutex::create();
+  sg4::ConditionVariablePtr prompt_done = sg4::ConditionVariable::create();
 
-  // Router: the instance with the fewest running + waiting sequences (lowest index on ties);
-  // the instance picks its lane.
+  Run(const Scenario& s) : scenario(s), generator(s.workload, s.simulation.seed) {}
+
+  bool disaggregated() const { return !decode.empty(); }
+
+  // Router: by the plan's policy over the entry instances; the instance picks its lane.
   void Route(Request* r) {
     size_t best = 0;
-    for (size_t i = 1; i < instances.size(); ++i) {
-      if (instances[i]->Load() < instances[best]->Load()) best = i;
+    if (scenario.plan.router == RouterPolicy::kRoundRobin) {
+      best = round_robin_next++ % entry.size();
+    } else {
+      for (size_t i = 1; i < entry.size(); ++i) {
+        if (instances[entry[i]].instance->Load() < instances[entry[best]].instance->Load()) {
+          best = i;
+        }
+      }
     }
-    const int lane = instances[best]->Admit(r);
-    lane_wake[best][lane]->notify_all();
+    InstanceRun& target = instances[entry[best]];
+    if (disaggregated()) r->handoff.prefill_instance = entry[best];
+    const int lane = target.instance->Admit(r);
+    target.lane_wake[lane]->notify_all();
   }
 
   Request* NewRequest(int64_t client) {
@@ -77,37 +138,160 @@ struct Run {
     r.arrival_s = sg4::Engine::get_clock();
     return &r;
   }
+
+  void WakeDispatcher() {
+    dispatch_dirty = true;
+    dispatch_wake->notify_all();
+  }
 };
+
+// Moves one request's KV from its prefill to its decode instance, then frees the prefill
+// blocks and lets the request join the decode batch. Layer-wise (started with the step that
+// completes the prompt): all layers but the last move while that step runs, the last layer's
+// share once the prompt is complete.
+void TransferActor(Run* run, Request* r, bool layerwise) {
+  InstanceRun& from = run->instances[r->handoff.prefill_instance];
+  InstanceRun& to = run->instances[r->handoff.decode_instance];
+  const PoolContext& prefill = run->pools[from.pool]->context;
+  r->handoff.transfer_start_s = sg4::Engine::get_clock();
+  const double bytes = run->scenario.model.SequenceKvBytes(r->prompt_tokens, 1,
+                                                           prefill.runtime().linear_state_bytes);
+  const std::vector<KvShard> source = from.instance->KvShards(r->handoff.prefill_rank);
+  const std::vector<KvShard> target = to.instance->KvShards(r->handoff.decode_rank);
+  std::vector<absl::StatusOr<KvTransferOutcome>> moved;
+  if (layerwise) {
+    const double layers = run->scenario.model.layers;
+    moved.push_back(run->kv->Run(KvTransferPairs(source, target, bytes * (layers - 1) / layers),
+                                 /*setup=*/true));
+    {
+      std::unique_lock<sg4::Mutex> lock(*run->prompt_mutex);
+      while (!r->handoff.prefill_end_s && run->error.ok()) {
+        run->prompt_done->wait_until(lock, sg4::Engine::get_clock() + 1.0);
+      }
+    }
+    moved.push_back(run->kv->Run(KvTransferPairs(source, target, bytes / layers),
+                                 /*setup=*/false));
+  } else {
+    moved.push_back(run->kv->Run(KvTransferPairs(source, target, bytes), /*setup=*/true));
+  }
+  r->handoff.transfer_end_s = sg4::Engine::get_clock();
+  double moved_bytes = 0;
+  std::array<double, kLinkTierCount> tiers{};
+  for (const auto& m : moved) {
+    if (!m.ok()) {
+      if (run->error.ok()) run->error = m.status();
+      continue;
+    }
+    moved_bytes += m->bytes;
+    for (int t = 0; t < kLinkTierCount; ++t) tiers[t] += m->tier_bytes[t];
+  }
+  r->handoff.transfer_bytes = moved_bytes;
+  run->handoff->OnTransfer(*r, *r->handoff.transfer_end_s - *r->handoff.transfer_start_s,
+                           moved_bytes, tiers);
+  from.instance->ReleaseHandedOff(r);
+  from.WakeAll();
+  const int lane = to.instance->AdmitTransferred(r);
+  to.lane_wake[lane]->notify_all();
+}
+
+// Reserves `r`'s KV on the decode instance with the fewest sequences among those with room,
+// and starts its transfer; false when no decode instance has room.
+bool StartTransfer(Run* run, Request* r, bool layerwise) {
+  std::vector<int> order = run->decode;
+  std::stable_sort(order.begin(), order.end(), [run](int a, int b) {
+    return run->instances[a].instance->Load() < run->instances[b].instance->Load();
+  });
+  for (int d : order) {
+    if (!run->instances[d].instance->ReserveKv(r)) continue;
+    r->handoff.decode_instance = d;
+    const InstanceRun& from = run->instances[r->handoff.prefill_instance];
+    const int src_gpu = from.instance->KvShards(r->handoff.prefill_rank)[0].gpu;
+    sg4::Actor::create("kv-transfer", run->platform->gpus[src_gpu], TransferActor, run, r,
+                       layerwise);
+    return true;
+  }
+  return false;
+}
+
+// Waiting prompts reserve decode KV in arrival order; a prompt that fits nowhere holds the
+// queue until a decode instance frees blocks.
+void DispatchWaiting(Run* run) {
+  while (!run->awaiting_decode.empty()) {
+    if (!StartTransfer(run, run->awaiting_decode.front(), /*layerwise=*/false)) return;
+    run->awaiting_decode.pop_front();
+    run->handoff->OnWaiting(sg4::Engine::get_clock(), int64_t(run->awaiting_decode.size()));
+  }
+}
+
+// Layer-wise transfers: a prompt whose last chunk starts reserves its decode KV now, unless
+// earlier prompts are waiting (they keep their turn); if it cannot, it waits after its prefill.
+void OnPromptCompleting(Run* run, Request* r) {
+  if (!run->awaiting_decode.empty()) return;
+  r->handoff.prefill_rank = r->rank;
+  StartTransfer(run, r, /*layerwise=*/true);
+}
+
+void DispatcherActor(Run* run) {
+  const double end_s = run->scenario.simulation.duration_s;
+  while (sg4::Engine::get_clock() < end_s) {
+    {
+      std::unique_lock<sg4::Mutex> lock(*run->dispatch_mutex);
+      while (!run->dispatch_dirty && sg4::Engine::get_clock() < end_s) {
+        run->dispatch_wake->wait_until(lock, end_s);
+      }
+      run->dispatch_dirty = false;
+    }
+    if (sg4::Engine::get_clock() >= end_s || !run->error.ok()) break;
+    DispatchWaiting(run);
+  }
+}
 
 // The one actor loop: drives lane `lane` of instance `index`, whatever its kind. Runs until the
 // end of the simulated period; a step in flight at the end completes (it falls outside the
 // measurement window) so that no SimGrid activity is abandoned mid-flight.
 void LaneActor(Run* run, int index, int lane) {
-  Instance& inst = *run->instances[index];
+  InstanceRun& ir = run->instances[index];
+  Instance& inst = *ir.instance;
+  Fabric& fabric = *run->pools[ir.pool]->fabric;
   const double end_s = run->scenario.simulation.duration_s;
-  sg4::ConditionVariablePtr wake = run->lane_wake[index][lane];
+  sg4::ConditionVariablePtr wake = ir.lane_wake[lane];
   while (sg4::Engine::get_clock() < end_s) {
     {
-      std::unique_lock<sg4::Mutex> lock(*run->instance_mutex[index]);
+      std::unique_lock<sg4::Mutex> lock(*ir.mutex);
       while (!inst.HasWork(lane) && sg4::Engine::get_clock() < end_s) wake->wait_until(lock, end_s);
     }
     if (!inst.HasWork(lane)) break;
-    auto out = inst.RunStep(lane, run->fabric);
+    auto out = inst.RunStep(lane, fabric);
     if (!out.ok()) {
       run->error = out.status();
       break;
     }
     if (!out->ran) {
-      // Nothing fits now (other lanes hold the KV cache): wait for work or for the end.
-      std::unique_lock<sg4::Mutex> lock(*run->instance_mutex[index]);
+      // Nothing fits now (other lanes, or prompts waiting for their transfer, hold the KV
+      // cache): wait for work or for the end.
+      std::unique_lock<sg4::Mutex> lock(*ir.mutex);
       wake->wait_until(lock, end_s);
       continue;
+    }
+    if (!out->handed_off.empty()) {
+      bool queued = false;
+      for (Request* r : out->handed_off) {
+        if (r->handoff.decode_instance >= 0) continue;  // a layer-wise transfer is under way
+        run->awaiting_decode.push_back(r);
+        queued = true;
+      }
+      run->prompt_done->notify_all();
+      if (queued) {
+        run->handoff->OnWaiting(sg4::Engine::get_clock(), int64_t(run->awaiting_decode.size()));
+        run->WakeDispatcher();
+      }
     }
     if (!out->finished.empty()) {
       for (Request* r : out->finished) run->finished.push_back(r);
       run->source_wake->notify_all();
-      // Freed KV blocks may let another lane admit work.
-      for (auto& w : run->lane_wake[index]) w->notify_all();
+      // Freed KV blocks may let another lane admit work, or a waiting prompt reserve them.
+      ir.WakeAll();
+      if (run->disaggregated()) run->WakeDispatcher();
     }
   }
 }
@@ -137,8 +321,8 @@ void WorkloadSourceActor(Run* run) {
   }
 }
 
-// What the report needs of the fabric: instance 0's steady decode estimate and, per tier, the
-// bandwidth of the link directions the instances' collectives use.
+// What the report needs of a pool's fabric: its instance 0's steady decode estimate and, per
+// tier, the bandwidth of the link directions its instances' collectives use.
 FabricContext ReportFabricContext(const Instance& first, const std::vector<InstanceFabric>& fabrics,
                                   const ClusterGraph& graph) {
   FabricContext context;
@@ -158,70 +342,161 @@ FabricContext ReportFabricContext(const Instance& first, const std::vector<Insta
   return context;
 }
 
+// Nothing lost: every request that arrived is finished, queued or running on an instance,
+// waiting for a decode reservation or moving; every KV block in use belongs to a request.
+// A broken invariant is an internal error naming this file and line.
+absl::Status CheckConservation(const Run& run) {
+  int64_t unfinished = 0, held_blocks = 0;
+  for (const Request& r : run.requests) {
+    if (!r.finish_s) ++unfinished;
+    held_blocks += r.kv_blocks + r.handoff.prefill_blocks + r.handoff.decode_blocks;
+  }
+  // An instance's load counts the requests whose KV is moving to it.
+  int64_t accounted = int64_t(run.awaiting_decode.size());
+  int64_t used_blocks = 0;
+  for (const InstanceRun& ir : run.instances) {
+    accounted += ir.instance->Load();
+    used_blocks += ir.instance->KvBlocksInUse();
+  }
+  if (accounted != unfinished || used_blocks != held_blocks) {
+    return absl::InternalError(
+        absl::StrCat(__FILE__, ":", __LINE__, ": conservation broken: ", run.requests.size(),
+                     " requests, ", unfinished, " unfinished but ", accounted,
+                     " queued, running, moving or waiting for decode; ", used_blocks,
+                     " KV blocks in use but requests hold ", held_blocks));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
-  auto setup = SetUpServePool(s);
-  if (!setup.ok()) return setup.status();
-  const PoolContext& pool = *(*setup)->pool;
-  const auto engine = StartSimgridEngine("moesim", pool.collectives == CollectiveFidelity::kPtask);
+  auto deployment = DeployScenario(s);
+  if (!deployment.ok()) return deployment.status();
+  bool parallel_tasks = false;
+  for (const PoolDeployment& d : deployment->pools) {
+    parallel_tasks |= CollectivesFor(s, d) == CollectiveFidelity::kPtask;
+  }
+  const auto engine = StartSimgridEngine("moesim", parallel_tasks);
 
   auto graph = ClusterGraph::Build(s.cluster());
   if (!graph.ok()) return graph.status();
-  std::vector<InstanceFabric> fabrics;
+  Run run(s);
   std::vector<std::pair<int, int>> pairs;
-  const int instances = pool.deployment().instances;
-  for (int i = 0; i < instances; ++i) {
-    auto f = BuildInstanceFabric(pool, *graph, i);
-    if (!f.ok()) return f.status();
-    for (const auto& p : f->Pairs()) pairs.push_back(p);
-    fabrics.push_back(std::move(*f));
+  std::vector<int> prefill_gpus, decode_gpus;
+  for (const PoolDeployment& d : deployment->pools) {
+    auto pool = std::make_unique<PoolRun>(ContextFor(s, d));
+    const PoolContext& context = pool->context;
+    for (int i = 0; i < d.deployment().instances; ++i) {
+      auto f = BuildInstanceFabric(context, *graph, i);
+      if (!f.ok()) return f.status();
+      for (const auto& p : f->Pairs()) pairs.push_back(p);
+      pool->fabrics.push_back(std::move(*f));
+      for (int g : d.InstanceGpus(i)) {
+        if (d.spec.role == PoolRole::kPrefill) prefill_gpus.push_back(g);
+        if (d.spec.role == PoolRole::kDecode) decode_gpus.push_back(g);
+      }
+    }
+    run.pools.push_back(std::move(pool));
+  }
+  // KV moves from any prefill GPU to any decode GPU.
+  for (int p : prefill_gpus) {
+    for (int d : decode_gpus) pairs.emplace_back(p, d);
   }
   auto platform = BuildSimgridPlatform(*graph, pairs);
   if (!platform.ok()) return platform.status();
+  run.platform = &*platform;
 
-  SimgridFabric fabric(
-      *platform, pool.collectives,
-      s.simulation.fidelity == Fidelity::kStep || pool.collectives == CollectiveFidelity::kAnalytic,
-      s.simulation.fidelity == Fidelity::kKernel);
-  MetricsCollector metrics(instances, s.simulation.warmup_s, s.simulation.duration_s);
-  MetricsObserver metrics_observer(metrics);
-  Run run(s, fabric);
-  const std::string kind = InstanceKindFor(pool.plan());
-  const InstanceRegistry::Kind* factory = InstanceRegistry::Builtin().Find(kind);
-  if (factory == nullptr) return absl::InternalError("no instance kind " + kind);
-  for (int i = 0; i < instances; ++i) {
-    InstanceContext context{pool, fabrics[i], pool.InstanceGpus(i)};
-    context.index = i;
-    // One routing stream per instance, derived from the scenario seed.
-    context.routing_seed = s.simulation.seed * 1000003ULL + i;
-    context.observers = {&metrics_observer};
-    context.new_resource = [&fabric] { return fabric.NewResource(); };
-    auto inst = factory->factory(context);
-    if (!inst.ok()) return inst.status();
-    run.instances.push_back(std::move(*inst));
-    run.instance_mutex.push_back(sg4::Mutex::create());
-    run.lane_wake.emplace_back();
-    for (int lane = 0; lane < run.instances.back()->lanes(); ++lane) {
-      run.lane_wake.back().push_back(sg4::ConditionVariable::create());
+  const bool analytic_step = s.simulation.fidelity == Fidelity::kStep;
+  MetricsCollector plan_requests(0, s.simulation.warmup_s, s.simulation.duration_s);
+  HandoffMetrics handoff(s.simulation.warmup_s, s.simulation.duration_s);
+  RequestObserver request_observer(plan_requests, handoff);
+  run.handoff = &handoff;
+  if (s.plan.Disaggregated()) {
+    run.kv = std::make_unique<KvTransferRunner>(*platform, *graph, s.plan.kv_transfer.connector,
+                                                analytic_step);
+  }
+  const bool one_pool = run.pools.size() == 1;
+  for (size_t p = 0; p < run.pools.size(); ++p) {
+    PoolRun& pool = *run.pools[p];
+    const PoolContext& context = pool.context;
+    pool.fabric = std::make_unique<SimgridFabric>(
+        *platform, context.collectives,
+        analytic_step || context.collectives == CollectiveFidelity::kAnalytic,
+        s.simulation.fidelity == Fidelity::kKernel);
+    const int instances = context.deployment().instances;
+    pool.metrics = std::make_unique<MetricsCollector>(instances, s.simulation.warmup_s,
+                                                      s.simulation.duration_s);
+    pool.observer = std::make_unique<MetricsObserver>(*pool.metrics);
+    const std::string kind = InstanceKindFor(context.plan());
+    const InstanceRegistry::Kind* factory = InstanceRegistry::Builtin().Find(kind);
+    if (factory == nullptr) return absl::InternalError("no instance kind " + kind);
+    for (int i = 0; i < instances; ++i) {
+      const int global = static_cast<int>(run.instances.size());
+      InstanceContext ic{context, pool.fabrics[i], context.InstanceGpus(i)};
+      ic.index = i;
+      // One routing stream per instance, derived from the scenario seed (and the pool).
+      ic.routing_seed = s.simulation.seed * 1000003ULL + uint64_t(global);
+      ic.observers = {pool.observer.get()};
+      if (!one_pool) ic.observers.push_back(&request_observer);
+      if (context.deployed.spec.role == PoolRole::kPrefill && s.plan.kv_transfer.layerwise) {
+        ic.on_prompt_completing = [&run](Request* r) { OnPromptCompleting(&run, r); };
+      }
+      SimgridFabric* fabric = pool.fabric.get();
+      ic.new_resource = [fabric] { return fabric->NewResource(); };
+      auto inst = factory->factory(ic);
+      if (!inst.ok()) return inst.status();
+      InstanceRun ir;
+      ir.instance = std::move(*inst);
+      ir.pool = static_cast<int>(p);
+      for (int lane = 0; lane < ir.instance->lanes(); ++lane) {
+        ir.lane_wake.push_back(sg4::ConditionVariable::create());
+      }
+      run.instances.push_back(std::move(ir));
+      pool.instances.push_back(global);
+      if (context.deployed.spec.role == PoolRole::kDecode) {
+        run.decode.push_back(global);
+      } else {
+        run.entry.push_back(global);
+      }
     }
   }
-  for (int i = 0; i < instances; ++i) {
-    sg4::Host* host = platform->gpus[pool.InstanceGpus(i)[0]];
-    const int lanes = run.instances[i]->lanes();
-    for (int lane = 0; lane < lanes; ++lane) {
-      const std::string name =
-          kind == "ep_group" ? "ep-group-" + std::to_string(i)
-                             : "instance-" + std::to_string(i) + "-engine-" + std::to_string(lane);
-      sg4::Actor::create(name, host, LaneActor, &run, i, lane);
+  for (size_t p = 0; p < run.pools.size(); ++p) {
+    const PoolRun& pool = *run.pools[p];
+    const std::string kind = InstanceKindFor(pool.context.plan());
+    const std::string prefix = one_pool ? "" : pool.context.deployed.spec.name + "-";
+    for (size_t i = 0; i < pool.instances.size(); ++i) {
+      const int global = pool.instances[i];
+      sg4::Host* host = platform->gpus[pool.context.InstanceGpus(static_cast<int>(i))[0]];
+      const int lanes = run.instances[global].instance->lanes();
+      for (int lane = 0; lane < lanes; ++lane) {
+        const std::string name =
+            prefix + (kind == "ep_group"
+                          ? "ep-group-" + std::to_string(i)
+                          : "instance-" + std::to_string(i) + "-engine-" + std::to_string(lane));
+        sg4::Actor::create(name, host, LaneActor, &run, global, lane);
+      }
     }
   }
   sg4::Actor::create("workload-source", platform->frontend, WorkloadSourceActor, &run);
+  if (run.disaggregated()) {
+    sg4::Actor::create("kv-dispatcher", platform->frontend, DispatcherActor, &run);
+  }
   engine->run();
   if (!run.error.ok()) return run.error;
+  MOESIM_RETURN_IF_ERROR(CheckConservation(run));
+  handoff.Finish();
 
-  const FabricContext context = ReportFabricContext(*run.instances[0], fabrics, *graph);
-  return BuildReport(s, pool, metrics, context);
+  std::vector<PoolReportInputs> reports;
+  for (const auto& pool : run.pools) {
+    reports.push_back(
+        {&pool->context, pool->metrics.get(),
+         ReportFabricContext(*run.instances[pool->instances[0]].instance, pool->fabrics, *graph)});
+  }
+  if (one_pool) {
+    return BuildReport(s, run.pools[0]->context, *run.pools[0]->metrics, reports[0].fabric);
+  }
+  return BuildPlanReport(s, reports, plan_requests, run.disaggregated() ? &handoff : nullptr);
 }
 
 }  // namespace moesim

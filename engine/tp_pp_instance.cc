@@ -11,6 +11,8 @@ TpPpInstance::TpPpInstance(const InstanceContext& c)
       fabric_(c.fabric),
       index_(c.index),
       observers_(c.observers),
+      on_prompt_completing_(c.on_prompt_completing),
+      gpus_(c.gpus),
       footprint_(c.pool.Footprint()),
       runner_(c.pool.runtime(), c.pool.gpu(), c.pool.plan().pp) {}
 
@@ -25,10 +27,10 @@ absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c)
   }
   inst->pool_ = std::make_unique<PagedKvPool>(s.memory().kv_blocks);
   // The runtime's caps are per instance: its pp virtual engines share them.
-  const SchedulerConfig config{(s.runtime().MaxNumSeqs() + plan.pp - 1) / plan.pp,
-                               (s.runtime().MaxNumBatchedTokens() + plan.pp - 1) / plan.pp,
-                               s.model.sliding_window_tokens,
-                               s.runtime().batching == Batching::kPrefillFirst};
+  const SchedulerConfig config{
+      (s.runtime().MaxNumSeqs() + plan.pp - 1) / plan.pp,
+      (s.runtime().MaxNumBatchedTokens() + plan.pp - 1) / plan.pp, s.model.sliding_window_tokens,
+      s.runtime().batching == Batching::kPrefillFirst, s.deployed.spec.role == PoolRole::kPrefill};
   for (int e = 0; e < plan.pp; ++e) {
     inst->engines_.push_back(
         std::make_unique<InstanceScheduler>(config, inst->footprint_, inst->pool_.get()));
@@ -47,8 +49,7 @@ int64_t TpPpInstance::Load() const {
   return load;
 }
 
-int TpPpInstance::Admit(Request* r) {
-  // The virtual engine with the fewest running + waiting sequences (lowest index on ties).
+int TpPpInstance::LeastLoadedEngine() const {
   size_t best = 0;
   for (size_t e = 1; e < engines_.size(); ++e) {
     if (engines_[e]->running() + engines_[e]->waiting() <
@@ -56,8 +57,35 @@ int TpPpInstance::Admit(Request* r) {
       best = e;
     }
   }
-  engines_[best]->Enqueue(r);
   return static_cast<int>(best);
+}
+
+int TpPpInstance::Admit(Request* r) {
+  r->rank = LeastLoadedEngine();
+  engines_[r->rank]->Enqueue(r);
+  return r->rank;
+}
+
+std::vector<KvShard> TpPpInstance::KvShards(int) const {
+  return TensorParallelKvShards(s_.model, gpus_, s_.plan().tp, s_.plan().pp);
+}
+
+bool TpPpInstance::ReserveKv(Request* r) {
+  // The engines share one pool: any engine can take the blocks.
+  const int lane = LeastLoadedEngine();
+  if (!engines_[lane]->Reserve(r)) return false;
+  r->handoff.decode_rank = lane;
+  return true;
+}
+
+int TpPpInstance::AdmitTransferred(Request* r) {
+  r->rank = r->handoff.decode_rank;
+  engines_[r->rank]->EnqueueTransferred(r);
+  return r->rank;
+}
+
+void TpPpInstance::ReleaseHandedOff(Request* r) {
+  engines_[r->handoff.prefill_rank]->ReleaseHandedOff(r);
 }
 
 StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
@@ -127,7 +155,7 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
 absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   InstanceScheduler& sched = *engines_[lane];
   const double start = fabric.Now();
-  const StepBatch batch = sched.Schedule();
+  const StepBatch batch = sched.Schedule(start);
   StepOutcome out;
   if (batch.tokens() == 0) return out;  // nothing fits now (other lanes hold the KV cache)
   out.ran = true;
@@ -141,6 +169,9 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
     moe_imbalance = *imbalance;
   }
   const StepGraph graph = BuildGraph(batch, running, sampler_ ? &moe_loads : nullptr);
+  if (on_prompt_completing_) {
+    for (Request* r : sched.CompletingPrompts()) on_prompt_completing_(r);
+  }
   const StepTiming timing = runner_.Run(graph, fabric);
 
   // Per GPU: the stages' time averaged (each stage is tp of the instance's GPUs).
@@ -154,6 +185,7 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
 
   const double end = fabric.Now();
   out.finished = sched.Complete(end);
+  out.handed_off = sched.TakeHandedOff();
   StepRecord rec;
   rec.start_s = start;
   rec.end_s = end;

@@ -30,6 +30,11 @@ class TpPpInstance : public Instance {
   absl::StatusOr<StepOutcome> RunStep(int lane, Fabric& fabric) override;
   StepTiming EstimateDecode(int64_t seqs, double context_tokens) const override;
   StepTiming RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) override;
+  std::vector<KvShard> KvShards(int rank) const override;
+  bool ReserveKv(Request* request) override;
+  int AdmitTransferred(Request* request) override;
+  void ReleaseHandedOff(Request* request) override;
+  int64_t KvBlocksInUse() const override { return pool_->used(); }
 
   // The step graph of `batch` (the sampled per-layer loads when given).
   StepGraph BuildGraph(const StepBatch& batch, int64_t running_seqs,
@@ -37,11 +42,15 @@ class TpPpInstance : public Instance {
 
  private:
   explicit TpPpInstance(const InstanceContext& context);
+  // The virtual engine with the fewest running + waiting sequences (lowest index on ties).
+  int LeastLoadedEngine() const;
 
   const PoolContext& s_;
   const InstanceFabric& fabric_;
   int index_;
   std::vector<StepObserver*> observers_;
+  std::function<void(Request*)> on_prompt_completing_;
+  std::vector<int> gpus_;  // stage-major
   std::vector<std::vector<int>> stage_gpus_;
   std::vector<int> stage_resources_;
   KvFootprint footprint_;

@@ -52,13 +52,21 @@ absl::StatusOr<std::vector<ValidationRow>> CompareWithReferences(const Scenario&
 }
 
 ValidationLabels LabelsFor(const Scenario& s) {
-  // A reference measures one deployment: the scenario's first pool.
-  const PoolSpec& pool = s.plan.pools.at(0);
+  // A reference measures one deployment, labelled by its first pool, or by its (first) decode
+  // pool when prefill and decode are disaggregated.
+  const PoolSpec* pool = &s.plan.pools.at(0);
+  for (const PoolSpec& p : s.plan.pools) {
+    if (p.role == PoolRole::kDecode) {
+      pool = &p;
+      break;
+    }
+  }
   ValidationLabels labels;
-  labels.stack = pool.runtime.name;
-  labels.gpu = pool.gpu.name;
-  const ParallelPlan& p = pool.deployment.plan;
+  labels.stack = pool->runtime.name;
+  labels.gpu = pool->gpu.name;
+  const ParallelPlan& p = pool->deployment.plan;
   labels.plan = p.dp_attention ? "dp-attention+ep" : (p.ep > 1 ? "tp+ep" : "tp");
+  if (s.plan.Disaggregated()) labels.plan = "disagg, decode " + labels.plan;
   return labels;
 }
 

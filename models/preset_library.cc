@@ -19,7 +19,7 @@ namespace moesim {
 namespace {
 
 constexpr PresetKind kAllKinds[] = {PresetKind::kGpu, PresetKind::kModel, PresetKind::kRuntime,
-                                    PresetKind::kFabric};
+                                    PresetKind::kFabric, PresetKind::kKvConnector};
 
 struct Preset {
   nlohmann::json value;
@@ -89,6 +89,8 @@ const char* PresetFileName(PresetKind kind) {
       return "runtimes.json";
     case PresetKind::kFabric:
       return "fabrics.json";
+    case PresetKind::kKvConnector:
+      return "kv_connectors.json";
   }
   return "";
 }

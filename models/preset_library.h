@@ -22,7 +22,7 @@
 
 namespace moesim {
 
-enum class PresetKind { kGpu, kModel, kRuntime, kFabric };
+enum class PresetKind { kGpu, kModel, kRuntime, kFabric, kKvConnector };
 
 const char* PresetFileName(PresetKind kind);  // "gpus.json", "models.json", "runtimes.json", ...
 

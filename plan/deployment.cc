@@ -79,14 +79,24 @@ absl::StatusOr<Deployment> Deploy(const Plan& plan, const DeployInputs& in) {
     PoolDeployment d;
     d.spec = spec;
     const int needed = (spec.deployment.total_gpus() + cl.gpus_per_server - 1) / cl.gpus_per_server;
-    if (needed > static_cast<int>(free.size())) {
+    const int first_rack = spec.deployment.first_rack;
+    if (first_rack >= cl.racks) {
+      return BadValue(spec.where.Key("first_rack"), first_rack,
+                      absl::StrCat("a rack index below the cluster's ", cl.racks, " racks"));
+    }
+    std::vector<int> usable;
+    for (int server : free) {
+      if (server / cl.servers_per_rack >= first_rack) usable.push_back(server);
+    }
+    if (needed > static_cast<int>(usable.size())) {
       return BadValue(
           spec.where.Key("instances"), spec.deployment.instances,
-          absl::StrCat("at most ", free.size() * cl.gpus_per_server / d.gpus_per_instance(),
-                       " instances of ", d.gpus_per_instance(), " GPUs on the ", free.size(),
-                       " servers the pools before it left free"));
+          absl::StrCat("at most ", usable.size() * cl.gpus_per_server / d.gpus_per_instance(),
+                       " instances of ", d.gpus_per_instance(), " GPUs on the ", usable.size(),
+                       " servers the pools before it left free",
+                       first_rack > 0 ? absl::StrCat(" from rack ", first_rack, " on") : ""));
     }
-    const std::vector<int> order = OrderServers(free, spec.deployment.placement, cl);
+    const std::vector<int> order = OrderServers(usable, spec.deployment.placement, cl);
     d.servers.assign(order.begin(), order.begin() + needed);
     for (int server : d.servers) {
       for (int g = 0; g < cl.gpus_per_server; ++g)

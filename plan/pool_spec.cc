@@ -14,6 +14,17 @@ const char* PoolRoleName(PoolRole role) {
   return "";
 }
 
+const char* RouterPolicyName(RouterPolicy policy) {
+  return policy == RouterPolicy::kRoundRobin ? "round_robin" : "least_loaded";
+}
+
+bool Plan::Disaggregated() const {
+  for (const PoolSpec& p : pools) {
+    if (p.role != PoolRole::kServe) return true;
+  }
+  return false;
+}
+
 const char* MoeDispatchName(DeploymentSpec::MoeDispatch d) {
   return d == DeploymentSpec::MoeDispatch::kNormal ? "normal" : "low_latency";
 }

@@ -11,6 +11,7 @@
 #include "models/expert_placement.h"
 #include "models/gpu_spec.h"
 #include "models/json_reader.h"
+#include "models/kv_connector.h"
 #include "models/runtime_spec.h"
 
 namespace moesim {
@@ -28,6 +29,9 @@ struct DeploymentSpec {
   // so an instance larger than a server spans racks and instances share the rack uplinks.
   enum class Placement { kPacked, kSpread };
   Placement placement = Placement::kPacked;
+  // The first rack whose servers the pool may take (it takes free servers of racks first_rack,
+  // first_rack + 1, ...): puts pools in different racks, e.g. prefill and decode apart.
+  int first_rack = 0;
   PlacementSpec expert_placement;       // where routed experts live on the ep GPUs of a stage
   bool expert_placement_given = false;  // set in the scenario (it then needs a routing model)
   // DP-attention EP groups only. Two-batch overlap (DeepSeek / SGLang): each rank splits its
@@ -56,9 +60,31 @@ struct PoolSpec {
   JsonLocation where;  // the object that declared the pool's deployment (error messages)
 };
 
+// How new requests are spread over the instances of the pools that take them (the serve
+// pools, or the prefill pools of a disaggregated plan).
+enum class RouterPolicy {
+  kLeastLoaded,  // the instance with the fewest running + waiting sequences (lowest index on ties)
+  kRoundRobin,   // instances in turn
+};
+const char* RouterPolicyName(RouterPolicy policy);
+
+// How a disaggregated plan moves each prompt's KV from its prefill to its decode instance.
+struct KvTransferSpec {
+  KvConnectorSpec connector;  // per-transfer setup and link efficiency (models/kv_connector.h)
+  // Layer-wise streaming (Mooncake / NIXL connectors): the decode side is reserved when the
+  // prompt's last prefill chunk starts, and every layer's KV leaves as soon as it is computed, so
+  // the transfer overlaps the prefill step; only the last layer's share waits for its end.
+  bool layerwise = false;
+};
+
 // A scenario's pools, in declaration order (which is also the order they take servers).
 struct Plan {
   std::vector<PoolSpec> pools;
+  RouterPolicy router = RouterPolicy::kLeastLoaded;
+  KvTransferSpec kv_transfer;  // read only when Disaggregated()
+
+  // Whether prefill and decode run in separate pools (the plan has prefill or decode pools).
+  bool Disaggregated() const;
 };
 
 }  // namespace moesim

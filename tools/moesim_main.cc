@@ -18,6 +18,7 @@
 #include "engine/subprocess.h"
 #include "engine/validation.h"
 #include "models/fabric_spec.h"
+#include "models/kv_connector.h"
 #include "models/preset_library.h"
 #include "tools/report_writers.h"
 
@@ -224,7 +225,15 @@ int CmdPresets(const PresetLibrary& presets) {
     std::printf("  %-12s %10.0f %12.2f %12.2f %14.2f\n", name.c_str(), f->gb_per_s, f->latency_us,
                 f->step_latency_us, f->protocol_efficiency.At(1 << 20));
   }
-  std::printf("\nEvery value's source: %s/{gpus,models,runtimes,fabrics}.json\n",
+  std::printf("\nKV connectors (prefill -> decode KV transfers)\n");
+  std::printf("  %-10s %10s %16s\n", "name", "setup us", "link efficiency");
+  for (const auto& name : presets.Names(PresetKind::kKvConnector)) {
+    auto c = moesim::ParseKvConnectorSpec(*presets.Find(PresetKind::kKvConnector, name),
+                                          {"kv_connectors.json", "$." + name}, name);
+    if (!c.ok()) return Fail(c.status());
+    std::printf("  %-10s %10.1f %16.3f\n", name.c_str(), c->setup_us, c->link_efficiency);
+  }
+  std::printf("\nEvery value's source: %s/{gpus,models,runtimes,fabrics,kv_connectors}.json\n",
               PresetLibrary::DefaultDir().c_str());
 
   return kExitOk;

@@ -53,7 +53,110 @@ std::string ReportToCsv(const nlohmann::json& report) {
   return absl::StrCat(absl::StrJoin(keys, ","), "\n", absl::StrJoin(values, ","), "\n");
 }
 
+namespace {
+
+void AppendLatency(const nlohmann::json& l, std::string& s) {
+  absl::StrAppendFormat(&s, "%-34s %10s %10s %10s\n", "latency (ms)", "p50", "p90", "p99");
+  for (const char* k : {"ttft", "tpot", "e2e"}) {
+    absl::StrAppendFormat(&s, "  %-32s %10.1f %10.1f %10.1f\n", k, Num(l[k]["p50"]) * 1e3,
+                          Num(l[k]["p90"]) * 1e3, Num(l[k]["p99"]) * 1e3);
+  }
+}
+
+void AppendWarnings(const nlohmann::json& r, std::string& s) {
+  for (const auto& w : r["warnings"]) {
+    absl::StrAppendFormat(&s, "warning: %s\n", w.get<std::string>());
+  }
+}
+
+// A report of several pools (engine/plan_report.h).
+std::string PlanReportToText(const nlohmann::json& r) {
+  const auto& p = r["plan"];
+  const auto& t = r["throughput"];
+  std::string s;
+  absl::StrAppendFormat(&s, "moesim report: %s\n", r["scenario"].get<std::string>());
+  absl::StrAppendFormat(&s, "plan: %s on %d GPUs in %d pools%s, router %s, fidelity %s\n",
+                        p["model"].get<std::string>(), p["gpus"].get<int>(), p["pools"].get<int>(),
+                        p["disaggregated"].get<bool>() ? " (prefill/decode disaggregated)" : "",
+                        p["router"].get<std::string>(), p["fidelity"].get<std::string>());
+  absl::StrAppendFormat(&s, "measured over %.1f s of simulated time\n\n", Num(r["window_s"]));
+  absl::StrAppendFormat(&s, "%-34s %14s\n", "throughput (all pools)", "");
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s", Num(t["output_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "total tok/s", Num(t["total_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "total tok/s per GPU",
+                        Num(t["total_tok_per_s_per_gpu"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per GPU",
+                        Num(t["output_tok_per_s_per_gpu"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per decode GPU",
+                        Num(t["output_tok_per_s_per_decode_gpu"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per user",
+                        Num(t["per_user_output_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.2f\n", "requests/s", Num(t["requests_per_s"]));
+  const auto& l = r["latency_s"];
+  AppendLatency(l, s);
+  if (l.contains("ttft_stages")) {
+    absl::StrAppendFormat(&s, "  %-32s %10s\n", "time to first token by stage", "mean");
+    for (const char* k :
+         {"prefill_queue", "prefill", "decode_reservation", "kv_transfer", "decode_admission"}) {
+      absl::StrAppendFormat(&s, "    %-30s %10.1f\n", k, Num(l["ttft_stages"][k]["mean"]) * 1e3);
+    }
+  }
+  if (r.contains("disaggregation")) {
+    const auto& d = r["disaggregation"];
+    const auto& kv = d["kv_transfer"];
+    absl::StrAppendFormat(
+        &s,
+        "KV transfers (%s%s): %d, %.1f MB each, %.2f ms mean / %.2f ms p90, "
+        "%.2f GB/s\n",
+        d["connector"].get<std::string>(), d["layerwise"].get<bool>() ? ", layer-wise" : "",
+        kv["transfers"].get<int64_t>(), Num(kv["mean_bytes"]) / 1e6,
+        Num(kv["seconds"]["mean"]) * 1e3, Num(kv["seconds"]["p90"]) * 1e3, Num(kv["gb_per_s"]));
+    for (const char* tier : {"scale_up", "scale_out", "inter_rack", "host"}) {
+      absl::StrAppendFormat(&s, "  %-32s %10.2f GB/s\n", tier, Num(kv["tiers"][tier]["gb_per_s"]));
+    }
+    const auto& bp = d["decode_back_pressure"];
+    absl::StrAppendFormat(&s,
+                          "decode back-pressure: %.1f prompts waiting for decode KV on average "
+                          "(max %d); %.1f%% of finished requests waited\n",
+                          Num(bp["mean_waiting_requests"]),
+                          bp["max_waiting_requests"].get<int64_t>(),
+                          100 * Num(bp["share_of_finished"]));
+  }
+  absl::StrAppendFormat(&s, "\n%-14s %-8s %-6s %5s %-26s %9s %11s %7s  %s\n", "pool", "role", "gpu",
+                        "GPUs", "plan", "tok/s/GPU", "out tok/s", "busy%", "limit");
+  for (auto it = r["pools"].begin(); it != r["pools"].end(); ++it) {
+    const auto& q = *it;
+    const auto& qp = q["plan"];
+    const std::string plan = absl::StrFormat(
+        "%s TP%d PP%d EP%d%s x%d", qp["runtime"].get<std::string>(),
+        qp["tensor_parallel"].get<int>(), qp["pipeline_parallel"].get<int>(),
+        qp["expert_parallel"].get<int>(), qp["attention"] == "data_parallel" ? " DPA" : "",
+        qp["instances"].get<int>());
+    absl::StrAppendFormat(
+        &s, "%-14s %-8s %-6s %5d %-26s %9.1f %11.1f %7.1f  %s\n", it.key(),
+        q["role"].get<std::string>(), qp["gpu"].get<std::string>(), qp["gpus"].get<int>(), plan,
+        Num(q["throughput"]["total_tok_per_s_per_gpu"]), Num(q["throughput"]["output_tok_per_s"]),
+        100 * Num(q["utilisation"]["gpu_busy"]), q["limit"]["subsystem"].get<std::string>());
+  }
+  absl::StrAppendFormat(&s, "\nlimit: pool %s, %s (%s)\n", r["limit"]["pool"].get<std::string>(),
+                        r["limit"]["subsystem"].get<std::string>(),
+                        r["limit"]["evidence"].get<std::string>());
+  AppendWarnings(r, s);
+  absl::StrAppendFormat(&s, "power: %.0f W in all, %.2f J per output token\n",
+                        Num(r["power"]["total_w"]), Num(r["power"]["joules_per_output_token"]));
+  const auto& c = r["cost"];
+  absl::StrAppendFormat(&s, "cost: $%.2f/hour, $%s per million output tokens\n",
+                        Num(c["usd_per_hour"]),
+                        c["usd_per_million_output_tokens"].is_number()
+                            ? absl::StrFormat("%.3f", Num(c["usd_per_million_output_tokens"]))
+                            : std::string("n/a"));
+  return s;
+}
+
+}  // namespace
+
 std::string ReportToText(const nlohmann::json& r) {
+  if (r.contains("pools")) return PlanReportToText(r);
   const auto& p = r["plan"];
   const auto& t = r["throughput"];
   const auto& l = r["latency_s"];
@@ -86,11 +189,7 @@ std::string ReportToText(const nlohmann::json& r) {
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per user",
                         Num(t["per_user_output_tok_per_s"]));
   absl::StrAppendFormat(&s, "  %-32s %14.2f\n", "requests/s", Num(t["requests_per_s"]));
-  absl::StrAppendFormat(&s, "%-34s %10s %10s %10s\n", "latency (ms)", "p50", "p90", "p99");
-  for (const char* k : {"ttft", "tpot", "e2e"}) {
-    absl::StrAppendFormat(&s, "  %-32s %10.1f %10.1f %10.1f\n", k, Num(l[k]["p50"]) * 1e3,
-                          Num(l[k]["p90"]) * 1e3, Num(l[k]["p99"]) * 1e3);
-  }
+  AppendLatency(l, s);
   absl::StrAppendFormat(
       &s,
       "batch per instance: %.1f running (max %d per micro-batch), %.1f queued; %d steps of "
@@ -136,9 +235,7 @@ std::string ReportToText(const nlohmann::json& r) {
   } else {
     absl::StrAppendFormat(&s, "experts: uniform routing at its expected load (no sampling)\n");
   }
-  for (const auto& w : r["warnings"]) {
-    absl::StrAppendFormat(&s, "warning: %s\n", w.get<std::string>());
-  }
+  AppendWarnings(r, s);
   absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",
                         Num(r["power"]["mean_w_per_gpu"]),
                         Num(r["power"]["joules_per_output_token"]));

@@ -32,17 +32,17 @@ TEST_CASE("scheduler admits, prefills, decodes and finishes a request", "[schedu
   r.input_tokens = 6;
   r.output_tokens = 3;
   s.Enqueue(&r);
-  StepBatch b = s.Schedule();
+  StepBatch b = s.Schedule(0);
   CHECK(b.prefill_tokens == 6);
   CHECK(b.sampled_seqs == 1);
   CHECK(s.Complete(1.0).empty());
   CHECK(r.first_token_s == 1.0);
   CHECK(r.generated == 1);
-  b = s.Schedule();
+  b = s.Schedule(0);
   CHECK(b.decode_seqs == 1);
   CHECK(b.full_kv_tokens == 7);  // 6 prompt tokens + the token being decoded
   CHECK(s.Complete(2.0).empty());
-  s.Schedule();
+  s.Schedule(0);
   auto done = s.Complete(3.0);
   REQUIRE(done.size() == 1);
   CHECK(r.finish_s == 3.0);
@@ -60,10 +60,10 @@ TEST_CASE("mixed batching: a new prompt's chunk rides along with the running dec
   a.input_tokens = b.input_tokens = 6;
   a.output_tokens = b.output_tokens = 5;
   s.Enqueue(&a);
-  s.Schedule();
+  s.Schedule(0);
   s.Complete(1.0);  // a prefilled
   s.Enqueue(&b);
-  const StepBatch mixed = s.Schedule();
+  const StepBatch mixed = s.Schedule(0);
   CHECK(mixed.decode_seqs == 1);     // a decodes...
   CHECK(mixed.prefill_tokens == 6);  // ...in the same step as b's prompt
 }
@@ -79,25 +79,113 @@ TEST_CASE("prefill-first batching (SGLang): a waiting prompt gets a prefill-only
   b.input_tokens = 6;
   a.output_tokens = b.output_tokens = 5;
   s.Enqueue(&a);
-  StepBatch step = s.Schedule();
+  StepBatch step = s.Schedule(0);
   CHECK(step.prefill_tokens == 3);
   s.Complete(1.0);
-  step = s.Schedule();  // nothing waits: a decode step
+  step = s.Schedule(0);  // nothing waits: a decode step
   CHECK(step.decode_seqs == 1);
   CHECK(step.prefill_tokens == 0);
   s.Complete(2.0);
   s.Enqueue(&b);
-  step = s.Schedule();  // b waits: prefill only, a's decode waits
+  step = s.Schedule(0);  // b waits: prefill only, a's decode waits
   CHECK(step.decode_seqs == 0);
   CHECK(step.prefill_tokens == 4);
   s.Complete(3.0);
-  step = s.Schedule();  // b's prompt is part-way: its next chunk, still prefill only
+  step = s.Schedule(0);  // b's prompt is part-way: its next chunk, still prefill only
   CHECK(step.decode_seqs == 0);
   CHECK(step.prefill_tokens == 2);
   s.Complete(4.0);
-  step = s.Schedule();  // both decode
+  step = s.Schedule(0);  // both decode
   CHECK(step.decode_seqs == 2);
   CHECK(a.generated == 2);
+}
+
+TEST_CASE("prefill hand-off: a completed prompt leaves with its blocks until released",
+          "[scheduler][disaggregation]") {
+  const ModelSpec model = TinyModel();
+  const KvFootprint fp(model, 1, 4);
+  PagedKvPool pool(100);
+  InstanceScheduler s({8, 4, 0, false, /*hand_off_prefilled=*/true}, fp, &pool);
+  Request r;
+  r.input_tokens = 6;
+  r.output_tokens = 3;
+  s.Enqueue(&r);
+  StepBatch b = s.Schedule(0.5);  // chunk of 4 tokens
+  CHECK(b.prefill_tokens == 4);
+  CHECK(r.handoff.prefill_start_s == 0.5);
+  CHECK(s.CompletingPrompts().empty());
+  CHECK(s.Complete(1.0).empty());
+  CHECK(s.TakeHandedOff().empty());
+  b = s.Schedule(1.0);  // the last 2 tokens
+  CHECK(b.prefill_tokens == 2);
+  CHECK(s.CompletingPrompts() == std::vector<Request*>{&r});
+  CHECK(s.Complete(2.0).empty());
+  CHECK(s.TakeHandedOff() == std::vector<Request*>{&r});
+  CHECK(r.generated == 1);
+  CHECK(r.handoff.prefill_end_s == 2.0);
+  CHECK_FALSE(r.first_token_s.has_value());  // the user sees it from the decode instance
+  CHECK(r.handoff.prefill_blocks == 2);      // 6 tokens in blocks of 4
+  CHECK(r.kv_blocks == 0);
+  CHECK(pool.used() == 2);  // held while the KV moves
+  CHECK_FALSE(s.HasWork());
+  s.ReleaseHandedOff(&r);
+  CHECK(pool.used() == 0);
+  CHECK(r.handoff.prefill_blocks == 0);
+}
+
+TEST_CASE("prefill hand-off: a one-token answer finishes on the prefill instance",
+          "[scheduler][disaggregation]") {
+  const ModelSpec model = TinyModel();
+  const KvFootprint fp(model, 1, 4);
+  PagedKvPool pool(100);
+  InstanceScheduler s({8, 64, 0, false, true}, fp, &pool);
+  Request r;
+  r.input_tokens = 6;
+  r.output_tokens = 1;
+  s.Enqueue(&r);
+  s.Schedule(0);
+  CHECK(s.CompletingPrompts().empty());
+  CHECK(s.Complete(1.0).size() == 1);
+  CHECK(s.TakeHandedOff().empty());
+  CHECK(r.first_token_s == 1.0);
+  CHECK(pool.used() == 0);
+}
+
+TEST_CASE("decode side: reserved blocks, then the transferred request joins when a slot frees",
+          "[scheduler][disaggregation]") {
+  const ModelSpec model = TinyModel();
+  const KvFootprint fp(model, 1, 4);
+  PagedKvPool pool(5);
+  InstanceScheduler s({/*max_num_seqs=*/1, 64, 0}, fp, &pool);
+  Request a, b;
+  for (Request* r : {&a, &b}) {
+    r->input_tokens = r->prompt_tokens = r->prefilled = r->kv_tokens = 6;
+    r->generated = 1;
+    r->output_tokens = 3;
+  }
+  CHECK(s.Reserve(&a));  // 2 blocks
+  CHECK(a.handoff.decode_blocks == 2);
+  CHECK(s.waiting() == 1);  // its KV is moving in
+  CHECK(s.Reserve(&b));
+  Request c = a;
+  c.handoff = {};
+  CHECK_FALSE(s.Reserve(&c));  // 1 block left, 2 needed
+  CHECK(c.handoff.decode_blocks == 0);
+  CHECK(pool.used() == 4);
+  s.EnqueueTransferred(&a);
+  s.EnqueueTransferred(&b);
+  CHECK(a.kv_blocks == 2);
+  StepBatch step = s.Schedule(3.0);  // max_num_seqs 1: only a runs
+  CHECK(step.decode_seqs == 1);
+  CHECK(a.first_token_s == 3.0);
+  CHECK_FALSE(b.first_token_s.has_value());
+  CHECK(s.running() == 1);
+  CHECK(s.waiting() == 1);
+  s.Complete(3.1);
+  s.Schedule(3.1);
+  CHECK(s.Complete(3.2).size() == 1);  // a's third token
+  s.Schedule(3.2);
+  CHECK(b.first_token_s == 3.2);
 }
 
 }  // namespace

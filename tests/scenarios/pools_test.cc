@@ -1,6 +1,6 @@
 // deployment.pools: a scenario declares pools of different GPUs, stacks and plans; each is
-// placed and memory-planned (plan/deployment.h). A simulation runs one "serve" pool until
-// prefill/decode disaggregation moves work between pools; other plans are rejected by name.
+// placed and memory-planned (plan/deployment.h). Roles must make a runnable plan (serve pools,
+// or prefill and decode pools); tests/scenarios/disaggregation_test.cc runs the latter.
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -55,18 +55,53 @@ TEST_CASE("pools: two pools of different GPUs are placed and memory-planned", "[
   CHECK(pools[1]["usd_per_gpu_hour"] != pools[0]["usd_per_gpu_hour"]);
 }
 
-TEST_CASE("pools: a simulation rejects plans it cannot run yet, by name", "[pools]") {
-  auto r = RunSimulation(testing::MustParse(TwoPools()));
-  REQUIRE_FALSE(r.ok());
-  CHECK_THAT(std::string(r.status().message()),
-             Contains("test.json: $.deployment.pools: 2 pools are placed and memory-planned"));
-  CHECK_THAT(std::string(r.status().message()), Contains("issue 11"));
+TEST_CASE("pools: roles must make a runnable plan, named by path", "[pools][bad-input]") {
+  auto error = [](const nlohmann::json& doc) {
+    auto s = ParseScenario(doc, "test.json", testing::Presets());
+    REQUIRE_FALSE(s.ok());
+    return std::string(s.status().message());
+  };
   nlohmann::json lone = TwoPools();
   lone["deployment"]["pools"].erase(0);
-  r = RunSimulation(testing::MustParse(lone));
-  REQUIRE_FALSE(r.ok());
-  CHECK_THAT(std::string(r.status().message()),
-             Contains("$.deployment.pools[0].role: got \"decode\", expected \"serve\""));
+  CHECK_THAT(error(lone), Contains("test.json: $.deployment.pools: got \"no prefill pool\", "
+                                   "expected at least one pool with \"role\": \"prefill\""));
+  nlohmann::json mixed = TwoPools();
+  mixed["deployment"]["pools"][0]["role"] = "serve";
+  CHECK_THAT(error(mixed), Contains("$.deployment.pools[0].role: got \"serve\", expected "
+                                    "\"prefill\" or \"decode\" in a disaggregated deployment"));
+  nlohmann::json serve = TwoPools();
+  serve["deployment"]["pools"][0]["role"] = "serve";
+  serve["deployment"]["pools"][1]["role"] = "serve";
+  serve["deployment"]["kv_transfer"] = {{"connector", "mooncake"}};
+  CHECK_THAT(error(serve), Contains("$.deployment.kv_transfer: is read only by a disaggregated "
+                                    "deployment"));
+  nlohmann::json bad = TwoPools();
+  bad["deployment"]["kv_transfer"] = {{"connector", "carrier-pigeon"}};
+  CHECK_THAT(error(bad), Contains("$.deployment.kv_transfer.connector"));
+  bad = TwoPools();
+  bad["deployment"]["kv_transfer"] = {{"layerwise", "yes"}};
+  CHECK_THAT(error(bad), Contains("$.deployment.kv_transfer.layerwise"));
+  bad = TwoPools();
+  bad["deployment"]["kv_transfer"] = {
+      {"connector", {{"preset", "mooncake"}, {"link_efficiency", 1.5}}}};
+  CHECK_THAT(error(bad), Contains("$.deployment.kv_transfer.connector.link_efficiency: got 1.5"));
+  bad = TwoPools();
+  bad["deployment"]["router"] = "kv_aware";
+  CHECK_THAT(error(bad), Contains("$.deployment.router: got \"kv_aware\""));
+  bad = TwoPools();
+  bad["deployment"]["kv_transfer"] = {{"bandwidth", 3}};
+  CHECK_THAT(error(bad), Contains("$.deployment.kv_transfer.bandwidth: unknown key"));
+}
+
+TEST_CASE("pools: step analysis names the multi-pool plans it cannot take", "[pools]") {
+  const Scenario s = testing::MustParse(TwoPools());
+  auto d = DeployScenario(s);
+  REQUIRE(d.ok());
+  auto serve = ServePool(s, *d);
+  REQUIRE_FALSE(serve.ok());
+  CHECK_THAT(std::string(serve.status().message()),
+             Contains("test.json: $.deployment.pools: 2 pools: this command analyses a plan of "
+                      "one \"serve\" pool"));
 }
 
 TEST_CASE("pools: one serve pool declared in deployment.pools runs as the top-level form does",
@@ -90,7 +125,7 @@ TEST_CASE("pools: bad pool declarations name the pool and the key", "[pools][bad
   nlohmann::json doc = TwoPools();
   doc["deployment"]["tensor_parallel"] = 8;
   CHECK_THAT(error(doc), Contains("bad.json: $.deployment.tensor_parallel: with \"pools\" every "
-                                  "deployment key belongs to a pool"));
+                                  "deployment key except"));
   doc = TwoPools();
   doc["deployment"]["pools"][1]["name"] = "prefill";
   CHECK_THAT(error(doc), Contains("$.deployment.pools[1].name: got \"prefill\", expected a name "
