@@ -53,10 +53,33 @@ inline nlohmann::json AtDottedPath(const nlohmann::json& report, const std::stri
   return *node;
 }
 
-// {path: value} for every headline path.
+// More headline paths for reports of several pools (engine/plan_report.h): the limiting pool,
+// per-GPU throughput over all pools, each pool's busy share, and the prefill -> decode hand-off.
+inline const std::vector<std::string>& PlanHeadlinePaths() {
+  static const std::vector<std::string> paths = {
+      "limit.pool",
+      "throughput.total_tok_per_s_per_gpu",
+      "throughput.output_tok_per_s_per_decode_gpu",
+      "pools.prefill.utilisation.gpu_busy",
+      "pools.decode.utilisation.gpu_busy",
+      "latency_s.ttft_stages.prefill_queue.mean",
+      "latency_s.ttft_stages.decode_reservation.mean",
+      "latency_s.ttft_stages.kv_transfer.mean",
+      "disaggregation.kv_transfer.bytes",
+      "disaggregation.kv_transfer.tiers.scale_up.bytes",
+      "disaggregation.kv_transfer.tiers.scale_out.bytes",
+      "disaggregation.decode_back_pressure.mean_waiting_requests",
+  };
+  return paths;
+}
+
+// {path: value} for every headline path (and the plan paths for reports of several pools).
 inline nlohmann::json HeadlineMetrics(const nlohmann::json& report) {
   nlohmann::json out = nlohmann::json::object();
   for (const std::string& p : HeadlinePaths()) out[p] = AtDottedPath(report, p);
+  if (report.contains("pools")) {
+    for (const std::string& p : PlanHeadlinePaths()) out[p] = AtDottedPath(report, p);
+  }
   return out;
 }
 
