@@ -78,6 +78,30 @@ TEST_CASE("disaggregation: 1P1D moves every prompt's KV over the NICs; TTFT stag
   CHECK(r["disaggregation"]["decode_back_pressure"]["mean_waiting_requests"].get<double>() == 0);
 }
 
+TEST_CASE(
+    "disaggregation: pays on 16 H200s (decode no longer paused by prefill), not with "
+    "a latency-bound DP-attention EP16 decode group over two servers",
+    "[disaggregation]") {
+  // The shipped windows: the colocated pools' running batches take a minute to build up.
+  const auto r = testing::RunReports(
+      {Shipped("deepseek-v3-h200-colocated-2xtp8"), Shipped("deepseek-v3-h200-1p1d-tp8"),
+       Shipped("deepseek-v3-h200-colocated-4xtp8"), Shipped("deepseek-v3-h200-2p1d-dpa-ep16")});
+  auto tpot_p90 = [&](int i) { return r[i]["latency_s"]["tpot"]["p90"].get<double>(); };
+  auto ttft_p90 = [&](int i) { return r[i]["latency_s"]["ttft"]["p90"].get<double>(); };
+  auto per_gpu = [&](int i) {
+    return r[i]["throughput"]["output_tok_per_s_per_gpu"].get<double>();
+  };
+  // scenarios/README.md: a target of TPOT p90 <= 30 ms and TTFT p90 <= 500 ms.
+  CHECK(tpot_p90(0) > 0.030);
+  CHECK(tpot_p90(1) < 0.030);
+  CHECK(ttft_p90(1) < 0.5);
+  CHECK(ttft_p90(1) > ttft_p90(0));  // one prefill instance takes every prompt
+  CHECK(tpot_p90(3) > 1.2 * tpot_p90(2));
+  // The offered load is the same, so throughput per GPU is too (within 5 %).
+  CHECK(per_gpu(1) == Approx(per_gpu(0)).epsilon(0.05));
+  CHECK(per_gpu(3) == Approx(per_gpu(2)).epsilon(0.05));
+}
+
 TEST_CASE("disaggregation: the same scenario and seed give byte-identical reports",
           "[disaggregation][determinism]") {
   const nlohmann::json doc = Short(Shipped("deepseek-v3-h200-2p1d-dpa-ep16"));
