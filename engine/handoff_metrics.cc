@@ -8,12 +8,14 @@ HandoffMetrics::HandoffMetrics(double warmup_s, double end_s)
     : warmup_s_(warmup_s), end_s_(end_s) {}
 
 void HandoffMetrics::OnTransfer(const Request& r, double seconds, double bytes,
-                                const std::array<double, kLinkTierCount>& tier_bytes) {
+                                const std::array<double, kLinkTierCount>& tier_bytes,
+                                int bottleneck_tier) {
   const double end = r.handoff.transfer_end_s.value_or(0);
   if (end < warmup_s_ || end > end_s_) return;
   transfer_s_.push_back(seconds);
   transfer_bytes_ += bytes;
   for (int t = 0; t < kLinkTierCount; ++t) tier_bytes_[t] += tier_bytes[t];
+  if (bottleneck_tier >= 0) tier_seconds_[bottleneck_tier] += seconds;
 }
 
 void HandoffMetrics::OnWaiting(double now_s, int64_t waiting) {

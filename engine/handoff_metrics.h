@@ -29,9 +29,11 @@ class HandoffMetrics {
  public:
   HandoffMetrics(double warmup_s, double end_s);
 
-  // `r`'s KV moved: `bytes` of payload in `seconds`, `tier_bytes` per link tier crossed.
+  // `r`'s KV moved: `bytes` of payload in `seconds` (from the transfer's start — for a
+  // layer-wise one, the start of the prompt's last prefill step — to the KV in place),
+  // `tier_bytes` per link tier crossed, the busiest link in `bottleneck_tier` (-1: none).
   void OnTransfer(const Request& r, double seconds, double bytes,
-                  const std::array<double, kLinkTierCount>& tier_bytes);
+                  const std::array<double, kLinkTierCount>& tier_bytes, int bottleneck_tier);
   // The number of requests waiting for a decode reservation became `waiting` at `now_s`.
   void OnWaiting(double now_s, int64_t waiting);
   void OnRequestFinished(const Request& r);
@@ -42,6 +44,8 @@ class HandoffMetrics {
   const std::vector<double>& transfer_seconds() const { return transfer_s_; }
   double transfer_bytes() const { return transfer_bytes_; }
   const std::array<double, kLinkTierCount>& tier_bytes() const { return tier_bytes_; }
+  // Σ transfer seconds by the tier of each transfer's bottleneck link.
+  const std::array<double, kLinkTierCount>& tier_seconds() const { return tier_seconds_; }
   double mean_waiting() const;  // time-weighted over the window
   int64_t max_waiting() const { return max_waiting_; }
   int64_t requests_that_waited() const { return waited_; }  // finished ones that waited > 0
@@ -53,6 +57,7 @@ class HandoffMetrics {
   std::vector<double> transfer_s_;
   double transfer_bytes_ = 0;
   std::array<double, kLinkTierCount> tier_bytes_{};
+  std::array<double, kLinkTierCount> tier_seconds_{};
   double waiting_since_s_ = 0;
   int64_t waiting_ = 0;
   double waiting_weighted_ = 0;

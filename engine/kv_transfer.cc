@@ -23,6 +23,9 @@ absl::StatusOr<const KvTransferRunner::Routed*> KvTransferRunner::Route(
   for (int t = 0; t < kLinkTierCount; ++t) r.tier_share[t] = loads->tier_bytes[t] / bytes;
   r.latency_s = loads->max_route_latency_s;
   r.seconds_per_byte = (loads->bound_s - loads->max_route_latency_s) / bytes;
+  if (loads->bottleneck_link >= 0) {
+    r.bottleneck_tier = static_cast<int>(graph_.links()[loads->bottleneck_link].tier);
+  }
   return &routed_.emplace(std::move(key), r).first->second;
 }
 
@@ -35,6 +38,7 @@ absl::StatusOr<KvTransferOutcome> KvTransferRunner::Run(const std::vector<Transf
   auto routed = Route(pairs, out.bytes);
   if (!routed.ok()) return routed.status();
   for (int t = 0; t < kLinkTierCount; ++t) out.tier_bytes[t] = (*routed)->tier_share[t] * out.bytes;
+  out.bottleneck_tier = (*routed)->bottleneck_tier;
   if (setup) sg4::this_actor::sleep_for(connector_.setup_us * 1e-6);
   if (analytic_) {
     sg4::this_actor::sleep_for((*routed)->latency_s + (*routed)->seconds_per_byte * out.bytes /

@@ -24,6 +24,7 @@ struct KvTransferOutcome {
   double seconds = 0;  // setup + bulk, as simulated
   double bytes = 0;    // payload over all pairs (without the efficiency's inflation)
   std::array<double, kLinkTierCount> tier_bytes{};  // payload × links of each tier crossed
+  int bottleneck_tier = -1;  // the tier of the busiest link direction (-1: nothing moved)
 };
 
 class KvTransferRunner {
@@ -42,6 +43,7 @@ class KvTransferRunner {
     std::array<double, kLinkTierCount> tier_share{};
     double seconds_per_byte = 0;  // busiest link direction's time per payload byte
     double latency_s = 0;         // longest route latency
+    int bottleneck_tier = -1;
   };
   absl::StatusOr<const Routed*> Route(const std::vector<Transfer>& pairs, double bytes);
 

@@ -41,8 +41,11 @@ nlohmann::json StagesSection(const HandoffMetrics& h) {
 nlohmann::json HandoffSection(const Scenario& s, const HandoffMetrics& h, double window) {
   nlohmann::json tiers = nlohmann::json::object();
   for (int t = 0; t < kLinkTierCount; ++t) {
+    // bottleneck_seconds: Σ time of the transfers whose busiest link is in this tier.
     tiers[LinkTierName(static_cast<LinkTier>(t))] = {
-        {"bytes", h.tier_bytes()[t]}, {"gb_per_s", h.tier_bytes()[t] / window / 1e9}};
+        {"bytes", h.tier_bytes()[t]},
+        {"gb_per_s", h.tier_bytes()[t] / window / 1e9},
+        {"bottleneck_seconds", h.tier_seconds()[t]}};
   }
   const size_t transfers = h.transfer_seconds().size();
   const size_t finished = h.stages().size();

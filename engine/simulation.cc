@@ -177,6 +177,7 @@ void TransferActor(Run* run, Request* r, bool layerwise) {
   r->handoff.transfer_end_s = sg4::Engine::get_clock();
   double moved_bytes = 0;
   std::array<double, kLinkTierCount> tiers{};
+  int bottleneck_tier = -1;
   for (const auto& m : moved) {
     if (!m.ok()) {
       if (run->error.ok()) run->error = m.status();
@@ -184,10 +185,11 @@ void TransferActor(Run* run, Request* r, bool layerwise) {
     }
     moved_bytes += m->bytes;
     for (int t = 0; t < kLinkTierCount; ++t) tiers[t] += m->tier_bytes[t];
+    bottleneck_tier = m->bottleneck_tier;
   }
   r->handoff.transfer_bytes = moved_bytes;
   run->handoff->OnTransfer(*r, *r->handoff.transfer_end_s - *r->handoff.transfer_start_s,
-                           moved_bytes, tiers);
+                           moved_bytes, tiers, bottleneck_tier);
   from.instance->ReleaseHandedOff(r);
   from.WakeAll();
   const int lane = to.instance->AdmitTransferred(r);

@@ -28,7 +28,8 @@ const char* PresetFileName(PresetKind kind);  // "gpus.json", "models.json", "ru
 
 class PresetLibrary {
  public:
-  // Loads every preset file from `dir`. Fails on malformed files or sourceless numbers.
+  // Loads every preset file from `dir` (kv_connectors.json may be absent: no connectors).
+  // Fails on a missing file of another kind, malformed files or sourceless numbers.
   static absl::StatusOr<PresetLibrary> Load(const std::string& dir);
   // Directory compiled in at build time (the source tree's models/presets), unless the
   // MOESIM_PRESETS environment variable names another one.

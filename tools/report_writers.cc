@@ -112,7 +112,9 @@ std::string PlanReportToText(const nlohmann::json& r) {
         kv["transfers"].get<int64_t>(), Num(kv["mean_bytes"]) / 1e6,
         Num(kv["seconds"]["mean"]) * 1e3, Num(kv["seconds"]["p90"]) * 1e3, Num(kv["gb_per_s"]));
     for (const char* tier : {"scale_up", "scale_out", "inter_rack", "host"}) {
-      absl::StrAppendFormat(&s, "  %-32s %10.2f GB/s\n", tier, Num(kv["tiers"][tier]["gb_per_s"]));
+      absl::StrAppendFormat(&s, "  %-32s %10.2f GB/s %10.2f s as bottleneck\n", tier,
+                            Num(kv["tiers"][tier]["gb_per_s"]),
+                            Num(kv["tiers"][tier]["bottleneck_seconds"]));
     }
     const auto& bp = d["decode_back_pressure"];
     absl::StrAppendFormat(&s,

@@ -284,6 +284,8 @@ TEST_CASE("Load rejects missing files, malformed JSON and sourceless numbers", "
   auto ok = PresetLibrary::Load(dir.string());
   INFO(ok.status().message());
   REQUIRE(ok.ok());
+  // No kv_connectors.json in this folder: no connectors (older preset folders still load).
+  CHECK(ok->Names(PresetKind::kKvConnector).empty());
   CHECK(ok->Sources(PresetKind::kGpu, "X") == std::map<std::string, std::string>{{"hbm_gb", "a"}});
   CHECK(ok->Sources(PresetKind::kGpu, "Y") ==
         std::map<std::string, std::string>{{"hbm_gb", "b"}, {"curve", "b"}});
