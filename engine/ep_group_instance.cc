@@ -265,6 +265,16 @@ void EpGroupInstance::ReleaseHandedOff(Request* request) {
   ranks_[request->handoff.prefill_rank]->ReleaseHandedOff(request);
 }
 
+SpeculationCounts EpGroupInstance::Speculation() const {
+  SpeculationCounts c;
+  for (const auto& r : ranks_) {
+    c.tokens_emitted += r->tokens_emitted();
+    c.verifications += r->verifications();
+    c.drafts_accepted += r->drafts_accepted();
+  }
+  return c;
+}
+
 int64_t EpGroupInstance::KvBlocksInUse() const {
   int64_t used = 0;
   for (const auto& p : pools_) used += p->used();
@@ -288,6 +298,7 @@ std::vector<StepBatch> EpGroupInstance::Split(const StepBatch& b) const {
     x.prefill_seqs = part(b.prefill_seqs);
     x.prefill_tokens = part(b.prefill_tokens);
     x.sampled_seqs = part(b.sampled_seqs);
+    x.speculative_tokens = part(b.speculative_tokens);
     const double f = seqs > 0 ? double(x.seqs()) / double(seqs) : 0.0;
     x.full_pairs = b.full_pairs * f;
     x.full_kv_tokens = b.full_kv_tokens * f;
@@ -350,7 +361,6 @@ absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {
     batches[r] = ranks_[r]->Schedule(rec.start_s);
     running[r] = ranks_[r]->running();
     rec.tokens += batches[r].tokens();
-    rec.output_tokens += batches[r].sampled_seqs;
     rec.running += running[r];
     rec.waiting += ranks_[r]->waiting();
   }
@@ -409,6 +419,7 @@ void EpGroupInstance::EndStep(const StepTiming& timing, StepRecord* rec, StepOut
   }
   for (const auto& rank : ranks_) {
     for (Request* q : rank->Complete(rec->end_s)) out->finished.push_back(q);
+    rec->output_tokens += rank->last_emitted();
     for (Request* q : rank->TakeHandedOff()) out->handed_off.push_back(q);
   }
   for (Request* q : out->finished) {

@@ -46,6 +46,7 @@ class EpGroupInstance : public Instance {
   int AdmitTransferred(Request* request) override;
   void ReleaseHandedOff(Request* request) override;
   int64_t KvBlocksInUse() const override;
+  SpeculationCounts Speculation() const override;
 
   // Rank batch `b` split into micro-batches.
   std::vector<StepBatch> Split(const StepBatch& b) const;

@@ -41,6 +41,12 @@ class StepObserver {
   virtual void OnRequestFinished(const Request& request) = 0;
 };
 
+struct SpeculationCounts {
+  int64_t tokens_emitted = 0;   // every token sampled (first, decode, accepted and bonus tokens)
+  int64_t verifications = 0;    // decoding sequences verified (one per sequence and step)
+  int64_t drafts_accepted = 0;  // drafts kept by those verifications
+};
+
 // What one RunStep() did.
 struct StepOutcome {
   bool ran = false;                // false: nothing could run now (wait for a wake-up)
@@ -85,6 +91,12 @@ class Instance {
   virtual void ReleaseHandedOff(Request* request) = 0;
   // KV blocks in use over all of the instance's pools (conservation checks).
   virtual int64_t KvBlocksInUse() const = 0;
+
+  // Tokens sampled so far and, with speculative decoding, verifications and accepted drafts.
+  virtual SpeculationCounts Speculation() const = 0;
+  // Speculative decoding: the share of a steady decode step spent drafting (analytic, on an
+  // idle fabric); 0 for kinds or plans without drafts.
+  virtual double EstimateDraftShare(int64_t seqs, double context_tokens) const { return 0.0; }
 };
 
 // What a kind's factory is handed.

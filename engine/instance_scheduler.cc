@@ -44,6 +44,7 @@ void InstanceScheduler::Account(StepBatch& b, const Request& r) const {
   } else {
     ++b.decode_seqs;
     ++b.sampled_seqs;
+    b.speculative_tokens += r.scheduled_tokens - 1;
   }
   // Token j of the chunk (1-based) attends to ctx + j tokens.
   b.full_pairs += n * ctx + n * (n + 1) / 2;
@@ -71,12 +72,18 @@ int64_t InstanceScheduler::ScheduleRunning(int64_t budget, bool decode_only, boo
       ++i;
       continue;
     }
-    const int64_t n =
-        r->prefilling() ? std::min(r->prompt_tokens - r->prefilled, budget) : int64_t{1};
+    const int64_t n = r->prefilling() ? std::min(r->prompt_tokens - r->prefilled, budget)
+                                      : int64_t{1} + config_.draft_tokens;
     if (Grow(r, n)) {
       r->scheduled_tokens = n;
       budget -= n;
       scheduled_.push_back(r);
+      ++i;
+      continue;
+    }
+    if (prefill_only) {
+      // A prompt chunk never evicts decoding sequences (SGLang admits prefill only into free
+      // memory): it waits, holding what it has, while decode steps free blocks.
       ++i;
       continue;
     }
@@ -133,9 +140,14 @@ StepBatch InstanceScheduler::Schedule(double now_s) {
   AdmitTransferred(now_s);
   int64_t budget = config_.max_num_batched_tokens;
   if (config_.prefill_first && PrefillPending()) {
-    // A prefill-only step: chunks of prompts in progress, then new admissions.
+    // A prefill-only step: chunks of prompts in progress, then new admissions; when no chunk
+    // fits the free blocks, the step decodes instead (so that blocks get freed).
     budget = ScheduleRunning(budget, /*decode_only=*/false, /*prefill_only=*/true);
     Admit(budget, now_s);
+    if (scheduled_.empty()) {
+      ScheduleRunning(config_.max_num_batched_tokens, /*decode_only=*/true,
+                      /*prefill_only=*/false);
+    }
   } else if (config_.prefill_first) {
     ScheduleRunning(budget, /*decode_only=*/true, /*prefill_only=*/false);
   } else {
@@ -148,17 +160,36 @@ StepBatch InstanceScheduler::Schedule(double now_s) {
 
 std::vector<Request*> InstanceScheduler::Complete(double now_s) {
   std::vector<Request*> finished;
+  last_emitted_ = 0;
   for (Request* r : scheduled_) {
     const int64_t n = r->scheduled_tokens;
     r->scheduled_tokens = 0;
-    r->kv_tokens += n;
     bool samples = true;
+    int64_t emitted = 1;
     if (r->prefilling()) {
+      r->kv_tokens += n;
       r->prefilled += n;
       samples = !r->prefilling();
+    } else if (config_.draft_tokens > 0) {
+      // Verification: the accepted drafts and the bonus token stay; the rejected positions'
+      // KV is dropped (their blocks return below).
+      const int accepted = config_.acceptance->Sample();
+      ++verifications_;
+      drafts_accepted_ += accepted;
+      emitted = std::min<int64_t>(accepted + 1, r->output_tokens - r->generated);
+      r->kv_tokens += emitted;
+      const int64_t keep = footprint_.BlocksFor(r->kv_tokens);
+      if (r->kv_blocks > keep) {
+        pool_->Give(r->kv_blocks - keep);
+        r->kv_blocks = keep;
+      }
+    } else {
+      r->kv_tokens += n;
     }
     if (samples) {
-      ++r->generated;
+      r->generated += emitted;
+      tokens_emitted_ += emitted;
+      last_emitted_ += emitted;
       if (r->generated >= r->output_tokens) {
         if (!r->first_token_s) r->first_token_s = now_s;
         r->finish_s = now_s;

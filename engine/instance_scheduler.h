@@ -28,6 +28,7 @@
 #include "engine/request.h"
 #include "models/decode_step.h"
 #include "models/kv_cache.h"
+#include "models/speculative.h"
 
 namespace moesim {
 
@@ -40,6 +41,11 @@ struct SchedulerConfig {
   // samples its first token and leaves the scheduler, keeping its KV blocks until
   // ReleaseHandedOff() (after its KV has moved to a decode instance).
   bool hand_off_prefilled = false;
+  // Speculative decoding (models/speculative.h): every decoding sequence verifies 1 + draft
+  // tokens positions per step and keeps 1 + the accepted drafts drawn from `acceptance`
+  // (shared by the instance's schedulers; nullptr without speculation).
+  int draft_tokens = 0;
+  AcceptanceSampler* acceptance = nullptr;
 };
 
 class InstanceScheduler {
@@ -78,6 +84,13 @@ class InstanceScheduler {
   }
   const PagedKvPool& pool() const { return *pool_; }
   int64_t preemptions() const { return preemptions_; }
+  // Tokens sampled so far (first tokens, decode tokens, accepted drafts and bonus tokens), and
+  // by the last Complete().
+  int64_t tokens_emitted() const { return tokens_emitted_; }
+  int64_t last_emitted() const { return last_emitted_; }
+  // Speculative decoding: sequence verifications and drafts accepted so far.
+  int64_t verifications() const { return verifications_; }
+  int64_t drafts_accepted() const { return drafts_accepted_; }
 
  private:
   bool Grow(Request* r, int64_t new_tokens);  // takes blocks for kv_tokens + new_tokens
@@ -102,6 +115,10 @@ class InstanceScheduler {
   int64_t reserved_ = 0;              // reserved, KV still moving in
   std::vector<Request*> handed_off_;  // prompts completed since TakeHandedOff()
   int64_t preemptions_ = 0;
+  int64_t tokens_emitted_ = 0;
+  int64_t last_emitted_ = 0;
+  int64_t verifications_ = 0;
+  int64_t drafts_accepted_ = 0;
 };
 
 }  // namespace moesim

@@ -42,10 +42,9 @@ nlohmann::json HandoffSection(const Scenario& s, const HandoffMetrics& h, double
   nlohmann::json tiers = nlohmann::json::object();
   for (int t = 0; t < kLinkTierCount; ++t) {
     // bottleneck_seconds: Σ time of the transfers whose busiest link is in this tier.
-    tiers[LinkTierName(static_cast<LinkTier>(t))] = {
-        {"bytes", h.tier_bytes()[t]},
-        {"gb_per_s", h.tier_bytes()[t] / window / 1e9},
-        {"bottleneck_seconds", h.tier_seconds()[t]}};
+    tiers[LinkTierName(static_cast<LinkTier>(t))] = {{"bytes", h.tier_bytes()[t]},
+                                                     {"gb_per_s", h.tier_bytes()[t] / window / 1e9},
+                                                     {"bottleneck_seconds", h.tier_seconds()[t]}};
   }
   const size_t transfers = h.transfer_seconds().size();
   const size_t finished = h.stages().size();
@@ -116,7 +115,7 @@ nlohmann::json BuildPlanReport(const Scenario& s, const std::vector<PoolReportIn
   int gpus = 0, decode_gpus = 0;
   double output_tps = 0, total_tps = 0, usd_per_hour = 0, watts = 0;
   for (const PoolReportInputs& p : pools) {
-    nlohmann::json section = BuildPoolSection(s, *p.pool, *p.metrics, p.fabric);
+    nlohmann::json section = BuildPoolSection(s, *p.pool, *p.metrics, p.fabric, &p.speculation);
     PoolFigures f;
     f.name = p.pool->deployed.spec.name;
     f.role = p.pool->deployed.spec.role;

@@ -19,6 +19,7 @@ struct PoolReportInputs {
   const PoolContext* pool = nullptr;
   const MetricsCollector* metrics = nullptr;
   FabricContext fabric;
+  SpeculationReport speculation;
 };
 
 // `requests`: every finished request of the plan (whatever pool it finished in); `handoff`: the

@@ -10,6 +10,7 @@
 #include "engine/collective_runner.h"
 #include "models/expert_routing.h"
 #include "models/model_spec.h"
+#include "models/speculative.h"
 #include "models/workload.h"
 #include "plan/deployment.h"
 #include "topology/cluster_spec.h"
@@ -25,6 +26,7 @@ struct PoolContext {
   const WorkloadSpec& workload;
   const SimulationSpec& simulation;
   const std::optional<RoutingSpec>& routing;
+  const std::optional<SpeculativeSpec>& speculative;
   // simulation.collectives with its plan-dependent default resolved (CollectivesFor).
   CollectiveFidelity collectives = CollectiveFidelity::kFlows;
 

@@ -352,8 +352,27 @@ nlohmann::json WindowWarnings(size_t finished, std::vector<double> e2e, double w
   return warnings;
 }
 
+// Speculative decoding: configured and measured acceptance, draft and verify shares of a step,
+// and the verified positions that were rejected (their FLOPs wasted).
+nlohmann::json SpeculativeSection(const SpeculativeSpec& spec, const SpeculationReport& r) {
+  const SpeculationCounts& c = r.counts;
+  const double measured =
+      c.verifications > 0 ? 1.0 + double(c.drafts_accepted) / double(c.verifications) : 0.0;
+  const double positions = 1.0 + spec.draft_tokens;
+  return {{"method", "mtp"},
+          {"draft_tokens", spec.draft_tokens},
+          {"acceptance_source", spec.acceptance_source},
+          {"configured_acceptance_length", spec.ExpectedAcceptanceLength()},
+          {"measured_acceptance_length", measured},
+          {"verifications", c.verifications},
+          {"draft_time_share", r.draft_share},
+          {"verify_time_share", 1.0 - r.draft_share},
+          {"rejected_position_share", c.verifications > 0 ? 1.0 - measured / positions : 0.0}};
+}
+
 nlohmann::json BuildPoolSection(const Scenario& s, const PoolContext& pool,
-                                const MetricsCollector& m, const FabricContext& fabric) {
+                                const MetricsCollector& m, const FabricContext& fabric,
+                                const SpeculationReport* speculation) {
   const PoolContext& p = pool;
   ReportInputs in{s, pool, m, fabric, SumInstances(m)};
   in.window = m.window_s();
@@ -375,12 +394,15 @@ nlohmann::json BuildPoolSection(const Scenario& s, const PoolContext& pool,
   r["fabric"] = FabricSection(in);
   r["moe"] = MoeSection(in);
   AddPowerAndCost(in, r);
+  if (s.speculative && speculation != nullptr) {
+    r["speculative"] = SpeculativeSection(*s.speculative, *speculation);
+  }
   return r;
 }
 
 nlohmann::json BuildReport(const Scenario& s, const PoolContext& pool, const MetricsCollector& m,
-                           const FabricContext& fabric) {
-  nlohmann::json r = BuildPoolSection(s, pool, m, fabric);
+                           const FabricContext& fabric, const SpeculationReport* speculation) {
+  nlohmann::json r = BuildPoolSection(s, pool, m, fabric, speculation);
   r["scenario"] = s.name;
   r["window_s"] = m.window_s();
   std::vector<double> e2e;

@@ -13,6 +13,7 @@
 
 #include <functional>
 
+#include "engine/instance.h"
 #include "engine/instance_fabric.h"
 #include "engine/metrics.h"
 #include "engine/scenario.h"
@@ -28,15 +29,23 @@ struct FabricContext {
   std::array<double, kLinkTierCount> tier_capacity_bytes_per_s{};
 };
 
-// The report of simulating `pool` of `scenario`.
+// What the instances of a pool counted of speculative decoding, for its report.
+struct SpeculationReport {
+  SpeculationCounts counts;  // over the whole run
+  double draft_share = 0;    // of a steady decode step at the mean batch (analytic)
+};
+
+// The report of simulating `pool` of `scenario` (`speculation`: with speculative decoding).
 nlohmann::json BuildReport(const Scenario& scenario, const PoolContext& pool,
-                           const MetricsCollector& metrics, const FabricContext& fabric);
+                           const MetricsCollector& metrics, const FabricContext& fabric,
+                           const SpeculationReport* speculation = nullptr);
 
 // The parts of a pool's report that speak for the pool alone (plan, throughput, batch, KV,
 // memory, utilisation, time shares, limit, bounds, fabric, MoE, DCGM, power, cost): the whole
 // report of a one-pool scenario but its latency, and a pool's section in a multi-pool report.
 nlohmann::json BuildPoolSection(const Scenario& scenario, const PoolContext& pool,
-                                const MetricsCollector& metrics, const FabricContext& fabric);
+                                const MetricsCollector& metrics, const FabricContext& fabric,
+                                const SpeculationReport* speculation = nullptr);
 
 // TTFT, TPOT and end-to-end latency distributions of finished requests; their e2e latencies
 // are written to `e2e` when given.

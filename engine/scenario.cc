@@ -53,8 +53,9 @@ absl::Status ParseModelSection(JsonObjectReader& r, const PresetLibrary& presets
     // A preset's mtp_layers records the checkpoint; a scenario setting it would expect an
     // effect, and no setting is silently ignored.
     return BadValue(r.where().Key("model").Key("mtp_layers"), (*raw)["mtp_layers"],
-                    "no value: nothing simulates MTP layers yet (speculative decoding with MTP "
-                    "drafts is issue 13); remove the key");
+                    "no value: the model preset records its checkpoint's MTP layers; to "
+                    "decode speculatively with them add a \"speculative\" section "
+                    "({\"method\": \"mtp\", \"draft_tokens\": k, \"acceptance\": ...})");
   }
   MOESIM_ASSIGN_OR_RETURN(
       m, ResolveAndParse<ModelSpec>(r, "model", presets, PresetKind::kModel, ParseModelSpec));
@@ -338,7 +339,8 @@ int64_t Scenario::LongestSequenceTokens() const {
 }
 
 absl::StatusOr<Deployment> DeployScenario(const Scenario& s) {
-  return Deploy(s.plan, {s.model, s.cluster(), s.LongestSequenceTokens()});
+  return Deploy(s.plan, {s.model, s.cluster(), s.LongestSequenceTokens(),
+                         s.speculative ? s.model.mtp_layers : 0});
 }
 
 CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool) {
@@ -350,7 +352,7 @@ CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool)
 }
 
 PoolContext ContextFor(const Scenario& s, const PoolDeployment& pool) {
-  PoolContext c{s.model, pool, s.cluster(), s.workload, s.simulation, s.routing};
+  PoolContext c{s.model, pool, s.cluster(), s.workload, s.simulation, s.routing, s.speculative};
   c.collectives = CollectivesFor(s, pool);
   return c;
 }
@@ -413,6 +415,14 @@ absl::Status CheckRouting(const Scenario& s, const Deployment& d, const JsonLoca
 // Settings the plan cannot honour are rejected, not ignored.
 absl::Status CheckSimulationAgainstPlan(const Scenario& s, const JsonLocation& root) {
   for (const PoolSpec& pool : s.plan.pools) {
+    if (s.speculative && pool.deployment.plan.dp_attention) {
+      return BadValue(root.Key("speculative"), SpeculativeSpecToJson(*s.speculative),
+                      absl::StrCat("no speculative section with \"attention\": "
+                                   "\"data_parallel\" (pool \"",
+                                   pool.name,
+                                   "\"): MTP drafts are simulated for tensor/pipeline-parallel "
+                                   "instances only so far (issue 13)"));
+    }
     if (s.simulation.fidelity == Fidelity::kKernel && pool.deployment.plan.dp_attention) {
       // The runner walks an EP group's ranks in one actor, their kernels interleaved in time;
       // kernel Execs (which only re-time what the layer fidelity computes, on dedicated GPU
@@ -452,6 +462,11 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
     MOESIM_ASSIGN_OR_RETURN(s.economics.usd_per_gpu_hour,
                             econ.OptionalNumber("usd_per_gpu_hour", NumberRule::NonNegative()));
     MOESIM_RETURN_IF_ERROR(econ.Finish());
+  }
+  if (r.Has("speculative")) {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* spec, r.Value("speculative"));
+    MOESIM_ASSIGN_OR_RETURN(s.speculative,
+                            ParseSpeculativeSpec(*spec, root.Key("speculative"), s.model, presets));
   }
   if (r.Has("routing")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* routing, r.Value("routing"));
@@ -561,6 +576,8 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
     j["economics"]["usd_per_gpu_hour"] = *s.economics.usd_per_gpu_hour;
   }
   j["routing"] = s.routing ? RoutingSpecToJson(*s.routing) : nlohmann::json("expected_uniform");
+  j["speculative"] =
+      s.speculative ? SpeculativeSpecToJson(*s.speculative) : nlohmann::json(nullptr);
   nlohmann::json refs = nlohmann::json::array();
   for (const auto& m : s.references) {
     refs.push_back({{"metric", m.metric},

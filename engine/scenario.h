@@ -29,6 +29,7 @@
 #include "models/model_spec.h"
 #include "models/preset_library.h"
 #include "models/runtime_spec.h"
+#include "models/speculative.h"
 #include "models/workload.h"
 #include "plan/deployment.h"
 #include "plan/pool_spec.h"
@@ -93,6 +94,8 @@ struct Scenario {
   std::vector<ReferenceMeasurement> references;
   // Per-step routing samples (stragglers, imbalance); absent: uniform routing's expected load.
   std::optional<RoutingSpec> routing;
+  // Speculative decoding (models/speculative.h); absent: none.
+  std::optional<SpeculativeSpec> speculative;
 
   const ClusterSpec& cluster() const { return hardware.cluster; }
   // The longest sequence the workload can produce (prompt + output tokens).

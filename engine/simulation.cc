@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <deque>
 #include <memory>
 #include <string>
@@ -348,17 +349,29 @@ FabricContext ReportFabricContext(const Instance& first, const std::vector<Insta
 // waiting for a decode reservation or moving; every KV block in use belongs to a request.
 // A broken invariant is an internal error naming this file and line.
 absl::Status CheckConservation(const Run& run) {
-  int64_t unfinished = 0, held_blocks = 0;
+  int64_t unfinished = 0, held_blocks = 0, generated = 0;
   for (const Request& r : run.requests) {
     if (!r.finish_s) ++unfinished;
+    generated += r.generated;
+    if (r.generated > r.output_tokens) {
+      return absl::InternalError(absl::StrCat(__FILE__, ":", __LINE__, ": request ", r.id,
+                                              " generated ", r.generated, " tokens of ",
+                                              r.output_tokens));
+    }
     held_blocks += r.kv_blocks + r.handoff.prefill_blocks + r.handoff.decode_blocks;
   }
   // An instance's load counts the requests whose KV is moving to it.
   int64_t accounted = int64_t(run.awaiting_decode.size());
-  int64_t used_blocks = 0;
+  int64_t used_blocks = 0, emitted = 0;
   for (const InstanceRun& ir : run.instances) {
     accounted += ir.instance->Load();
     used_blocks += ir.instance->KvBlocksInUse();
+    emitted += ir.instance->Speculation().tokens_emitted;
+  }
+  if (emitted != generated) {
+    return absl::InternalError(
+        absl::StrCat(__FILE__, ":", __LINE__, ": tokens not conserved: ", emitted,
+                     " sampled by the instances, ", generated, " held by the requests"));
   }
   if (accounted != unfinished || used_blocks != held_blocks) {
     return absl::InternalError(
@@ -491,12 +504,31 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
 
   std::vector<PoolReportInputs> reports;
   for (const auto& pool : run.pools) {
-    reports.push_back(
-        {&pool->context, pool->metrics.get(),
-         ReportFabricContext(*run.instances[pool->instances[0]].instance, pool->fabrics, *graph)});
+    const Instance& first = *run.instances[pool->instances[0]].instance;
+    PoolReportInputs in{&pool->context, pool->metrics.get(),
+                        ReportFabricContext(first, pool->fabrics, *graph)};
+    for (int i : pool->instances) {
+      const SpeculationCounts c = run.instances[i].instance->Speculation();
+      in.speculation.counts.tokens_emitted += c.tokens_emitted;
+      in.speculation.counts.verifications += c.verifications;
+      in.speculation.counts.drafts_accepted += c.drafts_accepted;
+    }
+    if (s.speculative) {
+      // The draft share of a steady step at the pool's mean running batch per instance.
+      double running = 0;
+      for (const InstanceTotals& t : pool->metrics->instances()) running += t.running_weighted;
+      const double instance_time =
+          pool->metrics->window_s() * double(pool->context.deployment().instances);
+      const double mean_running = instance_time > 0 ? running / instance_time : 0.0;
+      in.speculation.draft_share = first.EstimateDraftShare(
+          std::max<int64_t>(1, std::llround(mean_running)),
+          s.workload.input_tokens.Mean() + 0.5 * s.workload.output_tokens.Mean());
+    }
+    reports.push_back(std::move(in));
   }
   if (one_pool) {
-    return BuildReport(s, run.pools[0]->context, *run.pools[0]->metrics, reports[0].fabric);
+    return BuildReport(s, run.pools[0]->context, *run.pools[0]->metrics, reports[0].fabric,
+                       &reports[0].speculation);
   }
   return BuildPlanReport(s, reports, plan_requests, run.disaggregated() ? &handoff : nullptr);
 }

@@ -6,6 +6,14 @@
 
 namespace moesim {
 
+namespace {
+
+// Separates the acceptance stream from the routing stream of the same seed (any odd constant
+// does; this one is the 64-bit golden ratio).
+constexpr uint64_t kAcceptanceSeedSalt = 0x9E3779B97F4A7C15ULL;
+
+}  // namespace
+
 TpPpInstance::TpPpInstance(const InstanceContext& c)
     : s_(c.pool),
       fabric_(c.fabric),
@@ -26,11 +34,21 @@ absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c)
     inst->stage_resources_.push_back(c.new_resource());
   }
   inst->pool_ = std::make_unique<PagedKvPool>(s.memory().kv_blocks);
+  if (s.speculative) {
+    // Its own acceptance stream, derived from the instance's routing seed.
+    inst->acceptance_ = std::make_unique<AcceptanceSampler>(s.speculative->accept_probability,
+                                                            c.routing_seed ^ kAcceptanceSeedSalt);
+    inst->draft_model_ = std::make_unique<ModelSpec>(MtpDraftModel(s.model));
+  }
   // The runtime's caps are per instance: its pp virtual engines share them.
-  const SchedulerConfig config{
+  SchedulerConfig config{
       (s.runtime().MaxNumSeqs() + plan.pp - 1) / plan.pp,
       (s.runtime().MaxNumBatchedTokens() + plan.pp - 1) / plan.pp, s.model.sliding_window_tokens,
       s.runtime().batching == Batching::kPrefillFirst, s.deployed.spec.role == PoolRole::kPrefill};
+  if (s.speculative) {
+    config.draft_tokens = s.speculative->draft_tokens;
+    config.acceptance = inst->acceptance_.get();
+  }
   for (int e = 0; e < plan.pp; ++e) {
     inst->engines_.push_back(
         std::make_unique<InstanceScheduler>(config, inst->footprint_, inst->pool_.get()));
@@ -88,8 +106,47 @@ void TpPpInstance::ReleaseHandedOff(Request* r) {
   engines_[r->handoff.prefill_rank]->ReleaseHandedOff(r);
 }
 
+// Adds `prog`'s kernels to group `group`'s stream, split at every all-reduce (a collective
+// node); the first node waits for `previous` (-1: nothing). Returns the last node.
+int TpPpInstance::EmitProgram(StepGraph& g, int prog, int group, int previous) const {
+  const StepProgram& p = g.programs[prog];
+  OpPosition begin;
+  bool first = true;
+  auto add_run = [&](OpPosition end) {
+    if (begin.order == end.order && begin.op == end.op) return;
+    StepNode n;
+    n.kind = StepNode::Kind::kCompute;
+    n.group = group;
+    n.program = prog;
+    n.begin = begin;
+    n.end = end;
+    if (first && previous >= 0) n.deps.push_back(previous);
+    first = false;
+    g.AddNode(std::move(n));
+  };
+  for (int oi = 0; oi < static_cast<int>(p.order.size()); ++oi) {
+    const std::vector<Op>& ops = p.blocks[p.order[oi]];
+    for (int k = 0; k < static_cast<int>(ops.size()); ++k) {
+      if (ops[k].cls != OpClass::kAllReduce) continue;
+      add_run({oi, k});
+      StepNode ar;
+      ar.kind = StepNode::Kind::kCollective;
+      ar.group = group;
+      ar.pattern = fabric_.AllReduceFor(group, ops[k].message_bytes);
+      ar.message_bytes = ops[k].message_bytes;
+      ar.launch_us = s_.runtime().allreduce_latency_us;
+      if (first && previous >= 0) ar.deps.push_back(previous);
+      first = false;
+      g.AddNode(std::move(ar));
+      begin = {oi, k + 1};
+    }
+  }
+  add_run({static_cast<int>(p.order.size()), 0});
+  return static_cast<int>(g.nodes.size()) - 1;
+}
+
 StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
-                                   const std::vector<MoeLayerLoad>* loads) const {
+                                   const std::vector<MoeLayerLoad>* loads, bool drafts) const {
   const ParallelPlan& plan = s_.plan();
   StepGraph g;
   g.launch = ChooseLaunch(s_.runtime(), batch);
@@ -103,41 +160,7 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
     g.groups.push_back(std::move(group));
     const int prog =
         g.AddProgram(BuildStepProgram(s_.model, s_.runtime(), plan, batch, stage, loads));
-    const StepProgram& p = g.programs[prog];
-    // The stage's stream: kernel runs split at every all-reduce (a collective node).
-    OpPosition begin;
-    bool first = true;
-    auto add_run = [&](OpPosition end) {
-      if (begin.order == end.order && begin.op == end.op) return;
-      StepNode n;
-      n.kind = StepNode::Kind::kCompute;
-      n.group = stage;
-      n.program = prog;
-      n.begin = begin;
-      n.end = end;
-      if (first && previous >= 0) n.deps.push_back(previous);
-      first = false;
-      g.AddNode(std::move(n));
-    };
-    for (int oi = 0; oi < static_cast<int>(p.order.size()); ++oi) {
-      const std::vector<Op>& ops = p.blocks[p.order[oi]];
-      for (int k = 0; k < static_cast<int>(ops.size()); ++k) {
-        if (ops[k].cls != OpClass::kAllReduce) continue;
-        add_run({oi, k});
-        StepNode ar;
-        ar.kind = StepNode::Kind::kCollective;
-        ar.group = stage;
-        ar.pattern = fabric_.AllReduceFor(stage, ops[k].message_bytes);
-        ar.message_bytes = ops[k].message_bytes;
-        ar.launch_us = s_.runtime().allreduce_latency_us;
-        if (first && previous >= 0) ar.deps.push_back(previous);
-        first = false;
-        g.AddNode(std::move(ar));
-        begin = {oi, k + 1};
-      }
-    }
-    add_run({static_cast<int>(p.order.size()), 0});
-    previous = static_cast<int>(g.nodes.size()) - 1;
+    previous = EmitProgram(g, prog, stage, previous);
     if (stage + 1 < plan.pp) {
       StepNode send;
       StepTransfer blocking;
@@ -147,6 +170,19 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
       send.launch_us = s_.runtime().p2p_latency_us;
       send.deps.push_back(previous);
       previous = g.AddTransfer(std::move(send), std::move(blocking));
+    }
+  }
+  if (drafts && draft_model_ && batch.decode_seqs > 0) {
+    // MTP drafts for the next step: k chained passes of the draft layer on the last stage's
+    // GPUs (its own KV cache; the embedding and LM head shared), one token per decoding
+    // sequence each (the first pass's extra accepted positions are not counted).
+    const double context = batch.seqs() > 0 ? batch.full_kv_tokens / double(batch.seqs()) : 0.0;
+    const StepBatch draft = DecodeBatch(*draft_model_, batch.decode_seqs, context);
+    ParallelPlan draft_plan = plan;
+    draft_plan.pp = 1;
+    const int prog = g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, draft));
+    for (int pass = 0; pass < s_.speculative->draft_tokens; ++pass) {
+      previous = EmitProgram(g, prog, plan.pp - 1, previous);
     }
   }
   return g;
@@ -190,7 +226,7 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   rec.start_s = start;
   rec.end_s = end;
   rec.tokens = batch.tokens();
-  rec.output_tokens = batch.sampled_seqs;
+  rec.output_tokens = sched.last_emitted();
   rec.running = running;
   rec.waiting = waiting;
   rec.kv_used_blocks = sched.pool().used();
@@ -204,14 +240,46 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   return out;
 }
 
+StepBatch TpPpInstance::SteadyDecodeBatch(int64_t seqs, double context_tokens) const {
+  StepBatch batch = DecodeBatch(s_.model, seqs, context_tokens);
+  if (s_.speculative) {
+    // Every sequence verifies k + 1 positions: position j attends context + j tokens.
+    const double n = 1.0 + s_.speculative->draft_tokens;
+    batch.speculative_tokens = seqs * s_.speculative->draft_tokens;
+    batch.full_pairs = double(seqs) * (n * context_tokens + n * (n + 1) / 2);
+  }
+  return batch;
+}
+
 StepTiming TpPpInstance::EstimateDecode(int64_t seqs, double context_tokens) const {
-  const StepBatch batch = DecodeBatch(s_.model, seqs, context_tokens);
+  const StepBatch batch = SteadyDecodeBatch(seqs, context_tokens);
   return StepRunner::Estimate(BuildGraph(batch, seqs, nullptr), s_.runtime(), s_.gpu());
 }
 
+double TpPpInstance::EstimateDraftShare(int64_t seqs, double context_tokens) const {
+  if (!draft_model_) return 0.0;
+  const StepBatch batch = SteadyDecodeBatch(seqs, context_tokens);
+  const StepTiming whole =
+      StepRunner::Estimate(BuildGraph(batch, seqs, nullptr), s_.runtime(), s_.gpu());
+  const StepTiming verify =
+      StepRunner::Estimate(BuildGraph(batch, seqs, nullptr, false), s_.runtime(), s_.gpu());
+  const double w = whole.end_s - whole.start_s, v = verify.end_s - verify.start_s;
+  return w > 0 ? std::max(0.0, 1.0 - v / w) : 0.0;
+}
+
 StepTiming TpPpInstance::RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) {
-  const StepBatch batch = DecodeBatch(s_.model, seqs, context_tokens);
+  const StepBatch batch = SteadyDecodeBatch(seqs, context_tokens);
   return runner_.Run(BuildGraph(batch, seqs, nullptr), fabric);
+}
+
+SpeculationCounts TpPpInstance::Speculation() const {
+  SpeculationCounts c;
+  for (const auto& e : engines_) {
+    c.tokens_emitted += e->tokens_emitted();
+    c.verifications += e->verifications();
+    c.drafts_accepted += e->drafts_accepted();
+  }
+  return c;
 }
 
 }  // namespace moesim

@@ -35,13 +35,22 @@ class TpPpInstance : public Instance {
   int AdmitTransferred(Request* request) override;
   void ReleaseHandedOff(Request* request) override;
   int64_t KvBlocksInUse() const override { return pool_->used(); }
+  SpeculationCounts Speculation() const override;
 
-  // The step graph of `batch` (the sampled per-layer loads when given).
+  // The step graph of `batch` (the sampled per-layer loads when given): verification, then
+  // (speculative decoding, unless `drafts` is false) the MTP drafts for the next step.
   StepGraph BuildGraph(const StepBatch& batch, int64_t running_seqs,
-                       const std::vector<MoeLayerLoad>* loads) const;
+                       const std::vector<MoeLayerLoad>* loads, bool drafts = true) const;
+  double EstimateDraftShare(int64_t seqs, double context_tokens) const override;
 
  private:
   explicit TpPpInstance(const InstanceContext& context);
+  // A steady decode batch of `seqs` sequences (verifying k + 1 positions each when
+  // speculative).
+  StepBatch SteadyDecodeBatch(int64_t seqs, double context_tokens) const;
+  // Adds a program's kernels to a group's stream, split at its all-reduces; returns the last
+  // node (the first waits for `previous`, -1: none).
+  int EmitProgram(StepGraph& g, int prog, int group, int previous) const;
   // The virtual engine with the fewest running + waiting sequences (lowest index on ties).
   int LeastLoadedEngine() const;
 
@@ -57,6 +66,9 @@ class TpPpInstance : public Instance {
   std::unique_ptr<PagedKvPool> pool_;
   std::vector<std::unique_ptr<InstanceScheduler>> engines_;
   std::unique_ptr<MoeLoadSampler> sampler_;  // sampled routing (nullptr: expected load)
+  // Speculative decoding (nullptr without): acceptance draws and the MTP draft layer.
+  std::unique_ptr<AcceptanceSampler> acceptance_;
+  std::unique_ptr<ModelSpec> draft_model_;
   StepRunner runner_;
 };
 

@@ -302,13 +302,10 @@ class Builder {
     const MoeSpec& e = m_.moe;
     const double experts = e.routed_experts;
     const double ep = p_.ep;
-    const double assignments =
-        moe_load_ != nullptr ? moe_load_->assignments : t_ * e.top_k / ep;
-    const double active = moe_load_ != nullptr
-                              ? moe_load_->active_experts
-                              : ExpectedDistinctExperts(experts, e.top_k, t_) / ep;
-    const ExpertBlockWork w =
-        ExpertBlock(m_, t_, assignments, active, 1.0 / double(p_.MoeTp()));
+    const double assignments = moe_load_ != nullptr ? moe_load_->assignments : t_ * e.top_k / ep;
+    const double active = moe_load_ != nullptr ? moe_load_->active_experts
+                                               : ExpectedDistinctExperts(experts, e.top_k, t_) / ep;
+    const ExpertBlockWork w = ExpertBlock(m_, t_, assignments, active, 1.0 / double(p_.MoeTp()));
     Op block;
     block.name = "fused_moe";
     block.cls = OpClass::kMoe;
@@ -322,14 +319,14 @@ class Builder {
     block.kernels = r_.moe_kernels + (SeparateQuant(m_.expert_weight_dtype) ? 2 : 0);
     Push(block);
     if (e.shared_experts > 0) {
-      static constexpr const char* kNames[3] = {"shared_gate_up", "shared_silu_mul",
-                                                "shared_down"};
+      static constexpr const char* kNames[3] = {"shared_gate_up", "shared_silu_mul", "shared_down"};
       SwiGluMlp(double(e.shared_inter) * e.shared_experts / p_.DenseTp(), kNames);
     }
   }
 
   void BuildHead() {
-    const double s = double(b_.sampled_seqs);
+    // Logits for every sampled sequence and every verified draft position.
+    const double s = double(b_.sampled_seqs + b_.speculative_tokens);
     const double v = double(m_.vocab) / p_.tp;
     Elementwise("final_norm", s * m_.hidden * kAct * 2);
     Gemm("lm_head", s, v, m_.hidden, DType::kBf16);

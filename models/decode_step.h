@@ -51,6 +51,9 @@ struct StepBatch {
   int64_t prefill_tokens = 0;  // prompt tokens processed this step (chunked prefill)
   int64_t prefill_seqs = 0;    // sequences contributing prefill tokens
   int64_t sampled_seqs = 0;    // sequences that sample a token at the end of the step
+  // Speculative decoding: draft tokens verified this step (k per decoding sequence), processed
+  // beside each decoding sequence's own token, each with its logits.
+  int64_t speculative_tokens = 0;
   // Full-attention layers: Σ over sequences of (new tokens × tokens attended) and of tokens
   // whose KV is read.
   double full_pairs = 0;
@@ -59,12 +62,13 @@ struct StepBatch {
   double sliding_pairs = 0;
   double sliding_kv_tokens = 0;
 
-  int64_t tokens() const { return decode_seqs + prefill_tokens; }
+  int64_t tokens() const { return decode_seqs + speculative_tokens + prefill_tokens; }
   int64_t seqs() const { return decode_seqs + prefill_seqs; }
   // Every field, for comparing or keying batches (list any field added above here too).
   auto Fields() const {
-    return std::make_tuple(decode_seqs, prefill_tokens, prefill_seqs, sampled_seqs, full_pairs,
-                           full_kv_tokens, sliding_pairs, sliding_kv_tokens);
+    return std::make_tuple(decode_seqs, prefill_tokens, prefill_seqs, sampled_seqs,
+                           speculative_tokens, full_pairs, full_kv_tokens, sliding_pairs,
+                           sliding_kv_tokens);
   }
 };
 

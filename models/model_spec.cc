@@ -124,8 +124,7 @@ double ModelSpec::LinearStateBytesPerLayer(int attention_tp, double state_bytes)
   const double conv_elems =
       (2.0 * l.k_heads * l.k_dim + double(l.v_heads) * l.v_dim) * (l.conv_kernel - 1);
   const double state_elems = double(l.v_heads) * l.k_dim * l.v_dim;
-  return (conv_elems * ElementBytes(DType::kBf16) + state_elems * state_bytes) /
-         attention_tp;
+  return (conv_elems * ElementBytes(DType::kBf16) + state_elems * state_bytes) / attention_tp;
 }
 
 double ModelSpec::SequenceKvBytes(int64_t tokens, int attention_tp, double state_bytes) const {
@@ -278,7 +277,8 @@ absl::StatusOr<ModelSpec> ParseModelSpec(const nlohmann::json& value, const Json
     m.expert_weight_dtype = m.weight_dtype;
   }
   MOESIM_ASSIGN_OR_RETURN(m.kv_dtype, ReadDType(r, "kv_dtype"));
-  MOESIM_ASSIGN_OR_RETURN(std::string scaling, r.EnumOr("fp8_scaling", "block", {"block", "tensor"}));
+  MOESIM_ASSIGN_OR_RETURN(std::string scaling,
+                          r.EnumOr("fp8_scaling", "block", {"block", "tensor"}));
   m.fp8_block_scaled = scaling == "block";
   MOESIM_ASSIGN_OR_RETURN(m.max_context_tokens,
                           r.Integer("max_context_tokens", NumberRule::Between(1, 1e9)));
@@ -355,6 +355,12 @@ nlohmann::json ModelSpecToJson(const ModelSpec& m) {
   j["fp8_scaling"] = m.fp8_block_scaled ? "block" : "tensor";
   j["max_context_tokens"] = m.max_context_tokens;
   return j;
+}
+
+ModelSpec WithAppendedLayers(const ModelSpec& model, int n) {
+  ModelSpec m = model;
+  m.layers += n;
+  return m;
 }
 
 }  // namespace moesim

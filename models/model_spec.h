@@ -118,6 +118,10 @@ struct ModelSpec {
   double SequenceKvBytes(int64_t tokens, int attention_tp, double state_bytes = 2) const;
 };
 
+// `model` with `n` more decoder layers appended after its last (like it: MoE when it is MoE
+// there): what a GPU holds when it also keeps n MTP draft layers (weights and KV cache).
+ModelSpec WithAppendedLayers(const ModelSpec& model, int n);
+
 absl::StatusOr<ModelSpec> ParseModelSpec(const nlohmann::json& value, const JsonLocation& where,
                                          const std::string& name);
 nlohmann::json ModelSpecToJson(const ModelSpec& model);

@@ -18,8 +18,9 @@ namespace moesim {
 
 namespace {
 
-constexpr PresetKind kAllKinds[] = {PresetKind::kGpu, PresetKind::kModel, PresetKind::kRuntime,
-                                    PresetKind::kFabric, PresetKind::kKvConnector};
+constexpr PresetKind kAllKinds[] = {PresetKind::kGpu,         PresetKind::kModel,
+                                    PresetKind::kRuntime,     PresetKind::kFabric,
+                                    PresetKind::kKvConnector, PresetKind::kAcceptanceCurve};
 
 struct Preset {
   nlohmann::json value;
@@ -91,6 +92,8 @@ const char* PresetFileName(PresetKind kind) {
       return "fabrics.json";
     case PresetKind::kKvConnector:
       return "kv_connectors.json";
+    case PresetKind::kAcceptanceCurve:
+      return "acceptance_curves.json";
   }
   return "";
 }
@@ -114,9 +117,10 @@ absl::StatusOr<PresetLibrary> PresetLibrary::Load(const std::string& dir) {
   for (PresetKind kind : kAllKinds) {
     const std::string file = dir + "/" + PresetFileName(kind);
     std::ifstream in(file);
-    // KV connectors arrived after the other kinds: a preset folder without them has none (a
-    // scenario naming one, or a disaggregated plan relying on the default, is then refused).
-    if (!in && kind == PresetKind::kKvConnector) continue;
+    // KV connectors and acceptance curves arrived after the other kinds: a preset folder
+    // without them has none (a scenario naming one, or a disaggregated plan relying on the
+    // default connector, is then refused).
+    if (!in && (kind == PresetKind::kKvConnector || kind == PresetKind::kAcceptanceCurve)) continue;
     if (!in) return absl::NotFoundError(absl::StrCat(file, ": cannot open preset file"));
     std::stringstream text;
     text << in.rdbuf();

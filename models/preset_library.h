@@ -22,13 +22,14 @@
 
 namespace moesim {
 
-enum class PresetKind { kGpu, kModel, kRuntime, kFabric, kKvConnector };
+enum class PresetKind { kGpu, kModel, kRuntime, kFabric, kKvConnector, kAcceptanceCurve };
 
 const char* PresetFileName(PresetKind kind);  // "gpus.json", "models.json", "runtimes.json", ...
 
 class PresetLibrary {
  public:
-  // Loads every preset file from `dir` (kv_connectors.json may be absent: no connectors).
+  // Loads every preset file from `dir` (kv_connectors.json and acceptance_curves.json may be
+  // absent: none of those).
   // Fails on a missing file of another kind, malformed files or sourceless numbers.
   static absl::StatusOr<PresetLibrary> Load(const std::string& dir);
   // Directory compiled in at build time (the source tree's models/presets), unless the

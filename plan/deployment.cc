@@ -26,6 +26,10 @@ std::vector<int> PoolDeployment::StageGpus(int i, int stage) const {
 }
 
 KvFootprint PoolDeployment::Footprint(const ModelSpec& model) const {
+  if (draft_layers > 0) {
+    return KvFootprint(WithAppendedLayers(model, draft_layers), plan().tp,
+                       spec.runtime.kv_block_tokens, plan().pp, StateLayoutOf(spec.runtime));
+  }
   return KvFootprint(model, plan().tp, spec.runtime.kv_block_tokens, plan().pp,
                      StateLayoutOf(spec.runtime));
 }
@@ -55,8 +59,9 @@ absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
   shape.dp_attention = p.dp_attention ? p.ep : 1;
   RuntimeSpec& runtime = d.spec.runtime;
   ResolveRuntimeDefaults(runtime, d.spec.gpu, shape);
-  auto mem = PlanMemory(in.model, d.spec.gpu, runtime, p, d.Footprint(in.model),
-                        in.longest_sequence_tokens);
+  const ModelSpec held = WithAppendedLayers(in.model, in.draft_layers);
+  auto mem =
+      PlanMemory(held, d.spec.gpu, runtime, p, d.Footprint(in.model), in.longest_sequence_tokens);
   if (!mem.ok()) return BadInput(d.spec.where, std::string(mem.status().message()));
   d.memory = *mem;
   ResolveRunningCap(runtime, d.memory.kv_capacity_tokens, in.model.max_context_tokens);
@@ -78,6 +83,7 @@ absl::StatusOr<Deployment> Deploy(const Plan& plan, const DeployInputs& in) {
     if (absl::Status s = CheckPoolShape(spec, in.model, cl); !s.ok()) return s;
     PoolDeployment d;
     d.spec = spec;
+    d.draft_layers = in.draft_layers;
     const int needed = (spec.deployment.total_gpus() + cl.gpus_per_server - 1) / cl.gpus_per_server;
     const int first_rack = spec.deployment.first_rack;
     if (first_rack >= cl.racks) {

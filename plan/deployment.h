@@ -25,6 +25,7 @@ struct PoolDeployment {
   std::vector<int> servers;  // global server indices it occupies, in placement order
   std::vector<int> slots;    // slot -> global GPU index: its servers' GPUs in that order
   MemoryPlan memory;         // per GPU
+  int draft_layers = 0;      // DeployInputs::draft_layers: in the KV footprint and the memory
 
   const DeploymentSpec& deployment() const { return spec.deployment; }
   const ParallelPlan& plan() const { return spec.deployment.plan; }
@@ -47,6 +48,9 @@ struct DeployInputs {
   const ModelSpec& model;
   const ClusterSpec& cluster;
   int64_t longest_sequence_tokens = 0;
+  // Draft layers every GPU holds besides the model's (speculative decoding with the model's MTP
+  // layers: their weights and their own KV cache count in memory).
+  int draft_layers = 0;
 };
 
 // Checks, places and memory-plans every pool. Errors name the pool's deployment object.

@@ -237,6 +237,17 @@ std::string ReportToText(const nlohmann::json& r) {
   } else {
     absl::StrAppendFormat(&s, "experts: uniform routing at its expected load (no sampling)\n");
   }
+  if (r.contains("speculative")) {
+    const auto& sp = r["speculative"];
+    absl::StrAppendFormat(
+        &s,
+        "speculative: MTP, %d draft tokens, acceptance length %.2f measured "
+        "(%.2f configured, %s); drafting %.1f%% of a step, %.1f%% of verified "
+        "positions rejected\n",
+        sp["draft_tokens"].get<int>(), Num(sp["measured_acceptance_length"]),
+        Num(sp["configured_acceptance_length"]), sp["acceptance_source"].get<std::string>(),
+        100 * Num(sp["draft_time_share"]), 100 * Num(sp["rejected_position_share"]));
+  }
   AppendWarnings(r, s);
   absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",
                         Num(r["power"]["mean_w_per_gpu"]),

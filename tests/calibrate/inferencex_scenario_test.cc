@@ -3,6 +3,9 @@
 // a disaggregated row (no recipe) as prefill and decode pools.
 #include "tools/calibrate/inferencex_scenario.h"
 
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -57,7 +60,8 @@ InferencexRow DisaggRow(const std::string& framework) {
   return r;
 }
 
-json Group(const std::string& framework, int tp, int ep, bool dpa, json flags, json row_extra) {
+json Group(const std::string& framework, int tp, int ep, bool dpa, json flags, json row_extra,
+           const std::string& spec = "none") {
   json row = {{"isl", 1024},
               {"osl", 8192},
               {"conc", 64},
@@ -68,7 +72,7 @@ json Group(const std::string& framework, int tp, int ep, bool dpa, json flags, j
   return {{"hardware", "b200"},
           {"framework", framework},
           {"precision", "fp4"},
-          {"spec", "none"},
+          {"spec", spec},
           {"tp", tp},
           {"ep", ep},
           {"dp_attention", dpa},
@@ -196,14 +200,28 @@ TEST_CASE(
   CHECK_FALSE(none->has_value());
 }
 
-TEST_CASE("scenario: MTP rows (aggregated or not) and unknown-stack rows are skipped with a reason",
-          "[calibrate]") {
+TEST_CASE(
+    "scenario: MTP rows with DP attention (aggregated, or on either disaggregated side), other "
+    "speculative methods and unknown-stack rows are skipped with a reason",
+    "[calibrate]") {
   InferencexRow r = Row("sglang", 8, 8, false);
   r.spec = "mtp";
-  CHECK(SkipReason(r).find("spec=mtp") != std::string::npos);
-  r = DisaggRow("dynamo-sglang");
+  CHECK(SkipReason(r).empty());
+  r = Row("trt", 8, 8, true);
   r.spec = "mtp";
-  CHECK(SkipReason(r).find("spec=mtp") != std::string::npos);
+  CHECK(SkipReason(r).find("MTP with DP attention is not simulated yet") != std::string::npos);
+  r = DisaggRow("dynamo-sglang");  // prefill with DP attention, decode TP8 EP8
+  r.spec = "mtp";
+  CHECK(SkipReason(r).find("MTP with DP attention is not simulated yet") != std::string::npos);
+  r.prefill_dp_attention = false;
+  r.prefill_ep = 1;
+  CHECK(SkipReason(r).empty());
+  r.tp = r.ep = 8;
+  r.dp_attention = true;  // decode with DP attention
+  CHECK(SkipReason(r).find("MTP with DP attention is not simulated yet") != std::string::npos);
+  r = Row("sglang", 8, 8, false);
+  r.spec = "eagle3";
+  CHECK(SkipReason(r).find("spec=eagle3") != std::string::npos);
   r = Row("llm-d", 8, 8, false);
   CHECK(SkipReason(r).find("llm-d") != std::string::npos);
   for (const char* framework : {"dynamo-sglang", "dynamo-trt", "mori-sglang"}) {
@@ -332,6 +350,103 @@ TEST_CASE("scenario: a disaggregated side moesim cannot express is skipped with 
   r = DisaggRow("mori-sglang");
   r.total_gpus = 45;
   CHECK(SkipReason(r).find("total GPUs") != std::string::npos);
+}
+
+// An aggregated MTP row of `framework` under a recipe with `flags` (spec mtp).
+absl::StatusOr<ReferenceScenario> MtpScenario(const std::string& framework, const json& flags) {
+  auto book = RecipeBook::FromJson(
+      json::array({Group(framework, 8, 1, false, flags, json::object(), "mtp")}), "r.json");
+  if (!book.ok()) return book.status();
+  InferencexRow row = Row(framework, 8, 1, false);
+  row.spec = "mtp";
+  if (!SkipReason(row).empty()) return absl::InternalError(SkipReason(row));
+  auto match = book->Find(row);
+  if (!match.ok()) return match.status();
+  if (!match->has_value()) return absl::NotFoundError("no recipe");
+  return BuildReferenceScenario(row, **match);
+}
+
+TEST_CASE(
+    "scenario: an aggregated MTP row gets a speculative section with the recipe's draft tokens "
+    "and the assumed TensorRT-LLM B200 acceptance curve",
+    "[calibrate]") {
+  const json flags = {{"spec_algorithm", "EAGLE"},
+                      {"speculative_num_steps", 2},
+                      {"speculative_num_draft_tokens", 3},
+                      {"speculative_eagle_topk", 1},
+                      {"spec_v2", true}};
+  auto s = MtpScenario("sglang", flags);
+  if (!s.ok()) FAIL(s.status().message());
+  const nlohmann::ordered_json& d = s->doc;
+  CHECK(s->stem == "b200-sglang-fp4-mtp-tp8-ep1-isl1024-osl8192-c64");
+  CHECK(s->draft_tokens == 2);
+  CHECK(d["speculative"] ==
+        nlohmann::ordered_json{{"method", "mtp"},
+                               {"draft_tokens", 2},
+                               {"acceptance", {{"curve", "deepseek-r1-trtllm-mtp-b200"}}}});
+  // Top-level order: the speculative section follows the deployment.
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : d.items()) keys.push_back(key);
+  CHECK(keys == std::vector<std::string>{"name", "description", "hardware", "model", "runtime",
+                                         "deployment", "speculative", "workload", "simulation",
+                                         "reference"});
+  const std::string description = d["description"];
+  CHECK(description.find("k = 2 draft tokens") != std::string::npos);
+  CHECK(description.find("speculative_num_steps=2") != std::string::npos);
+  CHECK(description.find("Acceptance is an assumption, not a measurement of this row") !=
+        std::string::npos);
+  CHECK(description.find("TensorRT-LLM tech blog 1") != std::string::npos);
+  // The speculative flags are modelled now; spec_v2 is not.
+  CHECK(description.find("Also passed, not modelled: spec_v2=true.") != std::string::npos);
+
+  // TensorRT-LLM: num_nextn_predict_layers; ATOM: num_speculative_tokens or its recorded default.
+  auto trt = MtpScenario("trt", {{"spec_algorithm", "MTP"}, {"mtp_nextn_layers", 3}});
+  if (!trt.ok()) FAIL(trt.status().message());
+  CHECK(trt->doc["speculative"]["draft_tokens"] == 3);
+  auto atom = MtpScenario("atom", {{"spec_algorithm", "mtp"},
+                                   {"num_speculative_tokens", "default (1 in ATOM arg_utils)"}});
+  if (!atom.ok()) FAIL(atom.status().message());
+  CHECK(atom->doc["speculative"]["draft_tokens"] == 1);
+  CHECK(atom->doc["description"].get<std::string>().find("ATOM's default") != std::string::npos);
+
+  // More draft tokens than the curve covers: clamped to 5, said so.
+  auto many = MtpScenario("trt", {{"mtp_nextn_layers", 7}});
+  if (!many.ok()) FAIL(many.status().message());
+  CHECK(many->doc["speculative"]["draft_tokens"] == 5);
+  CHECK(many->doc["description"].get<std::string>().find("clamped from 7 to 5") !=
+        std::string::npos);
+  // No draft-token flag: the default 3, said to be assumed.
+  auto none = MtpScenario("trt", {{"spec_algorithm", "MTP"}});
+  if (!none.ok()) FAIL(none.status().message());
+  CHECK(none->doc["speculative"]["draft_tokens"] == 3);
+  CHECK(none->doc["description"].get<std::string>().find("assumed") != std::string::npos);
+
+  // SGLang tree drafts (topk > 1) have no moesim equivalent.
+  CHECK_FALSE(MtpScenario("sglang", {{"speculative_num_steps", 3},
+                                     {"speculative_eagle_topk", 4},
+                                     {"speculative_num_draft_tokens", 8}})
+                  .ok());
+}
+
+TEST_CASE("scenario: a disaggregated MTP row assumes 3 draft tokens (no recipe)", "[calibrate]") {
+  InferencexRow row = DisaggRow("mori-sglang");
+  row.spec = "mtp";
+  row.prefill_dp_attention = false;
+  row.prefill_ep = 1;
+  REQUIRE(SkipReason(row).empty());
+  auto s = BuildDisaggregatedScenario(row);
+  if (!s.ok()) FAIL(s.status().message());
+  CHECK(s->stem == "b200-mori-sglang-fp4-mtp-1p-tp4-ep1-5d-tp8-ep8-isl1024-osl8192-c64");
+  CHECK(s->draft_tokens == 3);
+  CHECK(s->doc["speculative"] ==
+        nlohmann::ordered_json{{"method", "mtp"},
+                               {"draft_tokens", 3},
+                               {"acceptance", {{"curve", "deepseek-r1-trtllm-mtp-b200"}}}});
+  const std::string description = s->doc["description"];
+  CHECK(description.find("assumed: the disaggregated rows have no recipe") != std::string::npos);
+  CHECK(description.find("--speculative-num-steps 3 --speculative-eagle-topk 1") !=
+        std::string::npos);
+  CHECK(description.find("Acceptance is an assumption") != std::string::npos);
 }
 
 }  // namespace

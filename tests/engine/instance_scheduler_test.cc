@@ -188,5 +188,93 @@ TEST_CASE("decode side: reserved blocks, then the transferred request joins when
   CHECK(b.first_token_s == 3.2);
 }
 
+TEST_CASE(
+    "speculative decode: k + 1 positions verified, accepted drafts and the bonus token "
+    "kept, rejected KV released, never past the output length",
+    "[scheduler][speculative]") {
+  const ModelSpec model = TinyModel();
+  const KvFootprint fp(model, 1, 4);
+  PagedKvPool pool(100);
+  AcceptanceSampler all({1.0, 1.0}, 1);
+  SchedulerConfig config{8, 64, 0};
+  config.draft_tokens = 2;
+  config.acceptance = &all;
+  InstanceScheduler s(config, fp, &pool);
+  Request r;
+  r.input_tokens = 4;
+  r.output_tokens = 6;
+  s.Enqueue(&r);
+  s.Schedule(0);
+  s.Complete(1);  // prompt: first token
+  CHECK(r.generated == 1);
+  StepBatch b = s.Schedule(1);
+  CHECK(b.decode_seqs == 1);
+  CHECK(b.speculative_tokens == 2);
+  CHECK(b.tokens() == 3);
+  CHECK(b.full_kv_tokens == 4 + 3);
+  s.Complete(2);
+  CHECK(r.generated == 4);  // two drafts and the bonus token
+  CHECK(r.kv_tokens == 7);
+  CHECK(s.last_emitted() == 3);
+  s.Schedule(2);
+  CHECK(s.Complete(3).size() == 1);  // 6 reached: 2 of the 3 positions kept
+  CHECK(r.generated == 6);
+  CHECK(s.tokens_emitted() == 6);
+  CHECK(s.verifications() == 2);
+  CHECK(s.drafts_accepted() == 4);
+  CHECK(pool.used() == 0);
+
+  AcceptanceSampler none({0.0, 0.0}, 1);
+  config.acceptance = &none;
+  InstanceScheduler t(config, fp, &pool);
+  Request q;
+  q.input_tokens = 3;
+  q.output_tokens = 10;
+  t.Enqueue(&q);
+  t.Schedule(0);
+  t.Complete(1);
+  CHECK(q.kv_blocks == 1);
+  t.Schedule(1);
+  CHECK(q.kv_blocks == 2);  // room for 3 + 3 positions while verifying
+  t.Complete(2);
+  CHECK(q.generated == 2);  // only the bonus token
+  CHECK(q.kv_tokens == 4);
+  CHECK(q.kv_blocks == 1);  // the rejected positions' block is back
+  CHECK(pool.used() == 1);
+}
+
+TEST_CASE(
+    "prefill-first: a prompt chunk that does not fit waits while the running sequences "
+    "decode, instead of evicting them or stalling",
+    "[scheduler]") {
+  // Regression: with a full cache the chunked prompt used to preempt itself, leaving an empty
+  // step, and a one-lane instance then waited for a wake-up that never came.
+  const ModelSpec model = TinyModel();
+  const KvFootprint fp(model, 1, 4);
+  PagedKvPool pool(3);  // 12 tokens
+  InstanceScheduler s({8, 8, 0, /*prefill_first=*/true}, fp, &pool);
+  Request a, b;
+  a.input_tokens = 4;
+  a.output_tokens = 3;
+  b.input_tokens = 12;
+  b.output_tokens = 2;
+  s.Enqueue(&a);
+  s.Enqueue(&b);
+  StepBatch step = s.Schedule(0);  // a's prompt and b's first chunk of 4
+  CHECK(step.prefill_tokens == 8);
+  s.Complete(1);
+  CHECK(pool.used() == 2);
+  step = s.Schedule(1);  // b's next chunk needs 2 more blocks, 1 is free: a decodes
+  CHECK(step.prefill_tokens == 0);
+  CHECK(step.decode_seqs == 1);
+  CHECK(a.preemptions == 0);
+  CHECK(b.preemptions == 0);
+  s.Complete(2);
+  s.Schedule(2);
+  CHECK(s.Complete(3).size() == 1);  // a finishes and frees its block
+  step = s.Schedule(3);              // now b's chunk fits
+  CHECK(step.prefill_tokens == 8);
+}
+
 }  // namespace
 }  // namespace moesim

@@ -394,10 +394,11 @@ TEST_CASE("kernel fidelity under DP attention is rejected, not ignored", "[bad-i
               "expected \"layer\" or \"step\" with \"attention\": \"data_parallel\"");
 }
 
-TEST_CASE("an explicit mtp_layers is rejected until speculative decoding uses it", "[bad-input]") {
+TEST_CASE("an explicit mtp_layers is rejected: the speculative section uses the preset's",
+          "[bad-input]") {
   json doc = Base();
   doc["model"] = {{"preset", "DeepSeek-V3"}, {"mtp_layers", 2}};
-  ExpectError(doc, "$.model.mtp_layers", "got 2", "nothing simulates MTP layers yet");
+  ExpectError(doc, "$.model.mtp_layers", "got 2", "add a \"speculative\" section");
 }
 
 TEST_CASE("bad arrival process", "[bad-input]") {

@@ -8,6 +8,8 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -25,6 +27,16 @@ constexpr int kGb300TraysPerRack = 18;
 constexpr int kTolerancePct = 30;
 // DeepSeek-R1's routed experts (n_routed_experts): moesim spreads them evenly over an EP group.
 constexpr int kRoutedExperts = 256;
+// MTP rows: the acceptance curve every one of them assumes (models/presets/acceptance_curves.json:
+// DeepSeek-R1 MTP acceptance lengths measured by TensorRT-LLM on B200 for k = 1..5), the largest k
+// it covers, and the draft tokens where no recipe gives them (SGLang's DeepSeek MTP example:
+// --speculative-num-steps 3 --speculative-eagle-topk 1 --speculative-num-draft-tokens 4).
+constexpr char kAcceptanceCurve[] = "deepseek-r1-trtllm-mtp-b200";
+constexpr int kCurveMaxDraftTokens = 5;
+constexpr int kDefaultDraftTokens = 3;
+constexpr char kMtpWithDpAttention[] =
+    "MTP with DP attention is not simulated yet (moesim rejects a speculative section on a pool "
+    "with attention data_parallel)";
 
 const std::map<std::string, std::string>& GpuPresets() {
   static const std::map<std::string, std::string> m = {
@@ -71,6 +83,15 @@ const std::set<std::string>& PlanFlags() {
   static const std::set<std::string> s = {
       "tp_size", "ep_size",       "enable_dp_attention", "enable_attention_dp",
       "dp_size", "kv_cache_dtype"};
+  return s;
+}
+
+// Recipe flags the speculative section consumes (spec_v2, SGLang's overlapped draft path, stays
+// "not modelled").
+const std::set<std::string>& SpeculativeFlags() {
+  static const std::set<std::string> s = {
+      "spec_algorithm",         "speculative_num_steps", "speculative_num_draft_tokens",
+      "speculative_eagle_topk", "mtp_nextn_layers",      "num_speculative_tokens"};
   return s;
 }
 
@@ -292,11 +313,113 @@ ojson References(const InferencexRow& row, double output_per_gpu, double total_p
   return references;
 }
 
+// The draft tokens per step of an MTP row and where they come from.
+struct DraftTokens {
+  int k = 0;
+  std::string how;  // for the description
+};
+
+DraftTokens DefaultDraftTokens(const std::string& why) {
+  return {kDefaultDraftTokens,
+          absl::StrCat("assumed: ", why,
+                       "; 3 is SGLang's DeepSeek MTP example, --speculative-num-steps 3 "
+                       "--speculative-eagle-topk 1 --speculative-num-draft-tokens 4")};
+}
+
+// From the recipe: SGLang speculative_num_steps (with topk 1 the draft is one chain of num_steps
+// tokens, num_draft_tokens = num_steps + 1 counts the verified root too), TensorRT-LLM
+// num_nextn_predict_layers, ATOM num_speculative_tokens (the recipes record ATOM's default as
+// "default (1 in ATOM arg_utils)"); none of them: the default.
+absl::StatusOr<DraftTokens> RecipeDraftTokens(const RecipeMatch& recipe) {
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> steps,
+                          PositiveIntFlag(recipe, "speculative_num_steps"));
+  if (steps) {
+    MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> topk,
+                            PositiveIntFlag(recipe, "speculative_eagle_topk"));
+    if (topk.value_or(1) != 1) {
+      return BadFlag(recipe, "speculative_eagle_topk", *topk, "1 (moesim drafts one chain)");
+    }
+    MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> tokens,
+                            PositiveIntFlag(recipe, "speculative_num_draft_tokens"));
+    if (tokens && *tokens != *steps + 1) {
+      return BadFlag(recipe, "speculative_num_draft_tokens", *tokens,
+                     absl::StrCat(*steps + 1, " (speculative_num_steps + 1 with topk 1)"));
+    }
+    return DraftTokens{static_cast<int>(*steps),
+                       absl::StrCat("the recipe's SGLang speculative_num_steps=", *steps,
+                                    ", speculative_eagle_topk=1, speculative_num_draft_tokens=",
+                                    *steps + 1, ": with topk 1, k = num_steps")};
+  }
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> nextn,
+                          PositiveIntFlag(recipe, "mtp_nextn_layers"));
+  if (nextn) {
+    return DraftTokens{static_cast<int>(*nextn),
+                       absl::StrCat("the recipe's TensorRT-LLM speculative_config "
+                                    "num_nextn_predict_layers=",
+                                    *nextn)};
+  }
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json atom, recipe.Flag("num_speculative_tokens"));
+  if (atom.is_number_integer() && atom.get<int64_t>() > 0) {
+    return DraftTokens{atom.get<int>(),
+                       absl::StrCat("the recipe's ATOM --num-speculative-tokens ", atom.dump())};
+  }
+  if (atom.is_string()) {
+    // "default (1 in ATOM arg_utils)": the flag was not passed; the recipe records the default.
+    const std::string text = atom.get<std::string>();
+    int k = 0;
+    if (absl::StartsWith(text, "default (") &&
+        absl::SimpleAtoi(text.substr(9, text.find(' ', 9) - 9), &k) && k > 0) {
+      return DraftTokens{k, absl::StrCat("ATOM's default, the recipe passes no "
+                                         "--num-speculative-tokens (",
+                                         text, ")")};
+    }
+  }
+  if (!atom.is_null()) {
+    return BadFlag(recipe, "num_speculative_tokens", atom,
+                   "a positive integer, \"default (N ...)\" or null");
+  }
+  return DefaultDraftTokens(
+      absl::StrCat("recipe ", recipe.recipe_id(), " gives no draft-token count"));
+}
+
+// The scenario's speculative section for an MTP row with `draft` (k clamped to the curve's
+// range), and the description's sentence about it.
+struct Speculative {
+  ojson section;
+  std::string text;
+  int k = 0;
+};
+
+Speculative SpeculativeOf(const DraftTokens& draft) {
+  Speculative out;
+  out.k = std::min(draft.k, kCurveMaxDraftTokens);
+  out.section = ojson{
+      {"method", "mtp"}, {"draft_tokens", out.k}, {"acceptance", {{"curve", kAcceptanceCurve}}}};
+  out.text = absl::StrCat(" Speculative decoding: MTP with k = ", out.k, " draft tokens per step (",
+                          draft.how, ")");
+  if (out.k != draft.k) {
+    absl::StrAppend(&out.text, "; clamped from ", draft.k, " to ", out.k,
+                    ", the largest k the acceptance curve covers");
+  }
+  absl::StrAppend(&out.text,
+                  ". Acceptance is an assumption, not a measurement of this row: the DeepSeek-R1 "
+                  "MTP acceptance lengths measured by TensorRT-LLM on B200 (curve ",
+                  kAcceptanceCurve,
+                  " in models/presets/acceptance_curves.json: TensorRT-LLM tech blog 1, via "
+                  "../shared/reference/measurements/README.md §2 P5).");
+  return out;
+}
+
+// The file name's precision part: "fp4", or "fp4-mtp" for an MTP row.
+std::string PrecisionStem(const InferencexRow& row) {
+  return row.spec == "mtp" ? absl::StrCat(row.precision, "-mtp") : row.precision;
+}
+
 }  // namespace
 
 std::string SkipReason(const InferencexRow& row) {
-  if (row.spec != "none") {
-    return absl::StrCat("speculative decoding (spec=", row.spec, ") is not modelled yet");
+  if (row.spec != "none" && row.spec != "mtp") {
+    return absl::StrCat("speculative decoding (spec=", row.spec, ") is not modelled");
   }
   if (Stacks().count(row.framework) == 0) {
     return absl::StrCat("framework ", row.framework, " has no runtime preset");
@@ -307,7 +430,8 @@ std::string SkipReason(const InferencexRow& row) {
   if (!(row.median_tpot_ms > 0) || !(row.median_ttft_s >= 0)) {
     return "no positive median TPOT (the simulated window cannot be sized)";
   }
-  if (!row.disagg) return "";
+  const bool mtp = row.spec == "mtp";
+  if (!row.disagg) return mtp && row.dp_attention ? kMtpWithDpAttention : "";
   const std::string prefill =
       PoolProblem("disaggregated prefill", row.prefill_tp, row.prefill_ep, row.prefill_dp_attention,
                   row.prefill_workers, row.prefill_gpus);
@@ -321,6 +445,7 @@ std::string SkipReason(const InferencexRow& row) {
   if (row.hardware == "gb300" && DisaggregatedServers(row) > kGb300TraysPerRack) {
     return "disaggregated: the pools need more than one GB300 NVL72 rack (18 trays of 4 GPUs)";
   }
+  if (mtp && (row.prefill_dp_attention || row.dp_attention)) return kMtpWithDpAttention;
   return "";
 }
 
@@ -396,17 +521,26 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
   const WorkerPlan plan = PlanOf(row.tp, out.ep_ran, row.dp_attention);
   out.plan = plan.label;
 
+  // Speculative decoding (MTP rows): k from the recipe, the assumed acceptance curve.
+  std::optional<Speculative> speculative;
+  if (row.spec == "mtp") {
+    MOESIM_ASSIGN_OR_RETURN(DraftTokens draft, RecipeDraftTokens(recipe));
+    speculative = SpeculativeOf(draft);
+    out.draft_tokens = speculative->k;
+  }
+
   // Simulated time, from the row's own latencies.
   out.window = WindowFor(row);
 
   // Names.
-  out.stem = absl::StrCat(row.hardware, "-", row.framework, "-", row.precision, "-", plan.stem,
+  out.stem = absl::StrCat(row.hardware, "-", row.framework, "-", PrecisionStem(row), "-", plan.stem,
                           "-isl", row.isl, "-osl", row.osl, "-c", row.conc);
   const std::string image = ImageOf(row);
 
   // Description: which row, which recipe, what the recipe passes that moesim does not model.
   std::set<std::string> consumed = PlanFlags();
   consumed.insert("allreduce_fusion");
+  if (speculative) consumed.insert(SpeculativeFlags().begin(), SpeculativeFlags().end());
   for (const std::string* k :
        {&stack.memory_fraction, &stack.cuda_graph_max_batch, &stack.max_num_seqs,
         &stack.max_num_batched_tokens, &stack.kv_block_tokens}) {
@@ -440,18 +574,20 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
                     ".");
   }
   if (!env.empty()) absl::StrAppend(&description, " Env: ", absl::StrJoin(env, ", "), ".");
+  if (speculative) absl::StrAppend(&description, speculative->text);
   absl::StrAppend(&description, WindowText(out.window));
 
-  out.doc = ojson{
-      {"name", absl::StrCat("inferencex-dsr1-", out.stem)},
-      {"description", description},
-      {"hardware", {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", kGpusPerServer}}},
-      {"model", ModelSection(row, kv_dtype)},
-      {"runtime", runtime},
-      {"deployment", plan.deployment},
-      {"workload", WorkloadSection(row)},
-      {"simulation", SimulationSection(out.window)},
-      {"reference", References(row, row.output_tput_per_gpu, row.tput_per_gpu_total, labels)}};
+  out.doc =
+      ojson{{"name", absl::StrCat("inferencex-dsr1-", out.stem)},
+            {"description", description},
+            {"hardware", {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", kGpusPerServer}}},
+            {"model", ModelSection(row, kv_dtype)},
+            {"runtime", runtime},
+            {"deployment", plan.deployment}};
+  if (speculative) out.doc["speculative"] = speculative->section;
+  out.doc["workload"] = WorkloadSection(row);
+  out.doc["simulation"] = SimulationSection(out.window);
+  out.doc["reference"] = References(row, row.output_tput_per_gpu, row.tput_per_gpu_total, labels);
   return out;
 }
 
@@ -472,7 +608,13 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
   out.decode_instances = row.decode_workers;
   out.servers = DisaggregatedServers(row);
   out.window = WindowFor(row);
-  out.stem = absl::StrCat(row.hardware, "-", row.framework, "-", row.precision, "-",
+  // Speculative decoding (MTP rows): no recipe, so the default k; the assumed acceptance curve.
+  std::optional<Speculative> speculative;
+  if (row.spec == "mtp") {
+    speculative = SpeculativeOf(DefaultDraftTokens("the disaggregated rows have no recipe"));
+    out.draft_tokens = speculative->k;
+  }
+  out.stem = absl::StrCat(row.hardware, "-", row.framework, "-", PrecisionStem(row), "-",
                           row.prefill_workers, "p-", prefill.stem, "-", row.decode_workers, "d-",
                           decode.stem, "-isl", row.isl, "-osl", row.osl, "-c", row.conc);
 
@@ -504,6 +646,7 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
       "Dynamo recipe YAMLs, which ",
       labels.recipes, " does not hold; both pools run the ", out.stack,
       " preset's defaults with a bf16 KV cache.");
+  if (speculative) absl::StrAppend(&description, speculative->text);
   absl::StrAppend(&description, WindowText(out.window));
 
   ojson hardware = {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", per_server}};
@@ -520,11 +663,12 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
                   {"hardware", hardware},
                   {"model", ModelSection(row, "bf16")},
                   {"runtime", {{"preset", out.stack}}},
-                  {"deployment", {{"pools", ojson::array({prefill_pool, decode_pool})}}},
-                  {"workload", WorkloadSection(row)},
-                  {"simulation", SimulationSection(out.window)},
-                  {"reference", References(row, out.output_tok_per_s_per_gpu_all,
-                                           row.tput_per_gpu_total, labels)}};
+                  {"deployment", {{"pools", ojson::array({prefill_pool, decode_pool})}}}};
+  if (speculative) out.doc["speculative"] = speculative->section;
+  out.doc["workload"] = WorkloadSection(row);
+  out.doc["simulation"] = SimulationSection(out.window);
+  out.doc["reference"] =
+      References(row, out.output_tok_per_s_per_gpu_all, row.tput_per_gpu_total, labels);
   return out;
 }
 

@@ -26,6 +26,15 @@
 //   (whole servers each: 8 GPUs, or a GB300 NVL72 compute tray of 4); throughput references per
 //   GPU over all GPUs of both pools (the CSV's output tok/s per decode GPU is rescaled).
 //
+// An MTP row (spec mtp) is one of the above plus a top-level "speculative" section: method
+// "mtp", draft_tokens k and the acceptance curve "deepseek-r1-trtllm-mtp-b200" (DeepSeek-R1 MTP
+// acceptance lengths measured by TensorRT-LLM on B200 for k = 1..5: an assumption for every row,
+// not its measurement). k is the recipe's (SGLang speculative_num_steps with topk 1, TensorRT-LLM
+// num_nextn_predict_layers, ATOM num_speculative_tokens or its default), else 3 (disaggregated
+// rows have no recipe; SGLang's DeepSeek MTP example), clamped to 5. The file name's precision
+// part reads "fp4-mtp". moesim simulates speculative decoding on tensor/pipeline-parallel pools
+// only: an MTP row with DP attention on either side is skipped.
+//
 //   if (SkipReason(row).empty()) {
 //     MOESIM_ASSIGN_OR_RETURN(ReferenceScenario s, BuildReferenceScenario(row, match, labels));
 //     WriteFile(dir + "/" + s.stem + ".json", s.doc.dump(2) + "\n");
@@ -50,8 +59,8 @@ struct InputLabels {
   std::string recipes = "docs/research/inferencex_recipes.json";
 };
 
-// Why a CSV row cannot become a scenario yet ("speculative decoding (spec=mtp) is not modelled
-// yet", a disaggregated pool moesim cannot express, ...), or "" when it can. An aggregated row
+// Why a CSV row cannot become a scenario yet ("MTP with DP attention is not simulated yet", a
+// disaggregated pool moesim cannot express, ...), or "" when it can. An aggregated row
 // that passes may still lack a recipe.
 std::string SkipReason(const InferencexRow& row);
 
@@ -59,10 +68,11 @@ struct ReferenceScenario {
   std::string stem;  // file name without ".json": b200-sglang-fp8-tp8-ep1-isl1024-osl1024-c64
   nlohmann::ordered_json doc;  // keys in the order of scenarios/reference/seed000_*.json
   // For the set's README.
-  std::string gpu;    // GPU preset
-  std::string stack;  // runtime preset
-  std::string plan;   // "TP8", "TP8 EP8", "DP-attention EP8" (disaggregated: the decode pool's)
-  int ep_ran = 1;     // expert parallelism that ran (recipe ep_size; disaggregated: decode's)
+  std::string gpu;       // GPU preset
+  std::string stack;     // runtime preset
+  std::string plan;      // "TP8", "TP8 EP8", "DP-attention EP8" (disaggregated: the decode pool's)
+  int ep_ran = 1;        // expert parallelism that ran (recipe ep_size; disaggregated: decode's)
+  int draft_tokens = 0;  // MTP draft tokens per step (0: no speculative decoding)
   SimulationWindow window;
   // Disaggregated rows only.
   bool disaggregated = false;
@@ -75,7 +85,7 @@ struct ReferenceScenario {
 
 // The scenario of `row` (which SkipReason accepts) under `recipe`. Errors: a recipe flag of the
 // wrong type or inconsistent with the row (tp_size, DP attention, an ep_size that is neither 1
-// nor TP).
+// nor TP; for MTP an SGLang topk other than 1 or num_draft_tokens other than num_steps + 1).
 absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& row,
                                                          const RecipeMatch& recipe,
                                                          const InputLabels& labels = {});

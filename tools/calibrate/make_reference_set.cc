@@ -80,8 +80,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("wrote %d scenarios (%d disaggregated) and README.md to %s\n", set->scenarios,
-              set->disaggregated, out_dir.c_str());
+  std::printf(
+      "wrote %d scenarios (%d disaggregated; %d MTP, %d of them disaggregated) and "
+      "README.md to %s\n",
+      set->scenarios, set->disaggregated, set->mtp, set->mtp_disaggregated, out_dir.c_str());
   for (const auto& [key, n] : set->per_gpu_stack) {
     std::printf("  %-7s %-7s %4d\n", key.first.c_str(), key.second.c_str(), n);
   }

@@ -16,6 +16,11 @@ struct Generated {
   std::string recipe_id;
 };
 
+// The README's MTP column: k, or "-" without speculative decoding.
+std::string MtpK(const ReferenceScenario& s) {
+  return s.draft_tokens > 0 ? absl::StrCat(s.draft_tokens) : "-";
+}
+
 std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summary,
                    const InputLabels& labels) {
   std::string out = absl::StrCat(
@@ -51,8 +56,7 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
       "- reference (tolerance 30 %): `latency_s.tpot.p50`, ",
       "`throughput.output_tok_per_s_per_gpu` (when the row's value is > 0), ",
       "`throughput.total_tok_per_s_per_gpu`.\n\n",
-      "Disaggregated rows (`disagg` 1: Dynamo + SGLang / TensorRT-LLM, MoRI + SGLang) without ",
-      "speculative decoding:\n\n",
+      "Disaggregated rows (`disagg` 1: Dynamo + SGLang / TensorRT-LLM, MoRI + SGLang):\n\n",
       "- no recipe: their per-worker flags live in the srt-slurm / Dynamo recipe YAMLs, which `",
       labels.recipes, "` does not hold. The runtime is the workers' stack preset (`sglang` for ",
       "dynamo-sglang and mori-sglang, `trtllm` for dynamo-trt) with its defaults; KV cache "
@@ -65,10 +69,27 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
       "- hardware: pools take whole servers (prefill first): servers of 8 GPUs, GB300 NVL72 ",
       "compute trays of 4 in one rack; `servers_per_rack` holds both pools.\n",
       "- reference: as above, throughput per GPU over all GPUs of both pools (`total_gpus`); the ",
-      "CSV's output tok/s per decode GPU is multiplied by decode_gpus / total_gpus.\n\n");
+      "CSV's output tok/s per decode GPU is multiplied by decode_gpus / total_gpus.\n\n",
+      "MTP rows (`spec` mtp, aggregated or disaggregated; `-mtp` after the precision in the file ",
+      "name):\n\n",
+      "- speculative: `{\"method\": \"mtp\", \"draft_tokens\": k, \"acceptance\": {\"curve\": ",
+      "\"deepseek-r1-trtllm-mtp-b200\"}}`. k is the recipe's: SGLang `speculative_num_steps` ",
+      "(topk 1: num_draft_tokens = num_steps + 1 counts the verified root), TensorRT-LLM ",
+      "`num_nextn_predict_layers`, ATOM `num_speculative_tokens` (default 1 when not passed). ",
+      "Without a recipe (disaggregated rows) k = 3, an assumption: SGLang's DeepSeek MTP example ",
+      "(`--speculative-num-steps 3 --speculative-eagle-topk 1 --speculative-num-draft-tokens 4`). ",
+      "k above 5 would be clamped to 5, the curve's last point.\n",
+      "- acceptance: an assumption for every row, not its measurement: DeepSeek-R1 MTP acceptance ",
+      "lengths measured by TensorRT-LLM on B200 for k = 1..5 (1.92, 2.58, 2.82, 2.99, 3.01; ",
+      "TensorRT-LLM tech blog 1 via `../shared/reference/measurements/README.md` §2 P5), ",
+      "`models/presets/acceptance_curves.json`.\n",
+      "- moesim simulates speculative decoding on tensor/pipeline-parallel pools only: MTP rows ",
+      "with DP attention (aggregated, or on either disaggregated side) are skipped.\n\n");
   absl::StrAppend(&out, "## Counts\n\n", summary.scenarios, " scenarios (",
                   summary.scenarios - summary.disaggregated, " aggregated, ", summary.disaggregated,
-                  " disaggregated).\n\n",
+                  " disaggregated), ", summary.mtp, " of them MTP (",
+                  summary.mtp - summary.mtp_disaggregated, " aggregated, ",
+                  summary.mtp_disaggregated, " disaggregated).\n\n",
                   "| GPU | stack | aggregated | disaggregated |\n|---|---|---:|---:|\n");
   std::map<std::pair<std::string, std::string>, std::pair<int, int>> counts;
   for (const auto& [key, n] : summary.per_gpu_stack) counts[key].first = n;
@@ -82,36 +103,36 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
     absl::StrAppend(&out, "| ", reason, " | ", n, " |\n");
   }
   absl::StrAppend(&out,
-                  "\n## Aggregated scenarios\n\n| file | GPU | stack | prec | plan | ISL / OSL | "
-                  "conc | date | recipe | TPOT ms | out tok/s/GPU | total tok/s/GPU | warmup / "
-                  "duration s |\n"
-                  "|---|---|---|---|---|---|---:|---|---|---:|---:|---:|---:|\n");
+                  "\n## Aggregated scenarios\n\n| file | GPU | stack | prec | MTP k | plan | ISL / "
+                  "OSL | conc | date | recipe | TPOT ms | out tok/s/GPU | total tok/s/GPU | "
+                  "warmup / duration s |\n"
+                  "|---|---|---|---|---:|---|---|---:|---|---|---:|---:|---:|---:|\n");
   for (const Generated& g : set) {
     if (g.scenario.disaggregated) continue;
     const InferencexRow& r = g.row;
     const ReferenceScenario& s = g.scenario;
     absl::StrAppend(&out, "| `", s.stem, ".json` | ", s.gpu, " | ", s.stack, " | ", r.precision,
-                    " | ", s.plan, " | ", r.isl, " / ", r.osl, " | ", r.conc, " | ", r.date, " | ",
-                    g.recipe_id, " | ", r.median_tpot_ms_text, " | ", r.output_tput_per_gpu_text,
-                    " | ", r.tput_per_gpu_total_text, " | ", s.window.warmup_s, " / ",
-                    s.window.duration_s, " |\n");
+                    " | ", MtpK(s), " | ", s.plan, " | ", r.isl, " / ", r.osl, " | ", r.conc, " | ",
+                    r.date, " | ", g.recipe_id, " | ", r.median_tpot_ms_text, " | ",
+                    r.output_tput_per_gpu_text, " | ", r.tput_per_gpu_total_text, " | ",
+                    s.window.warmup_s, " / ", s.window.duration_s, " |\n");
   }
   absl::StrAppend(&out,
-                  "\n## Disaggregated scenarios\n\n| file | GPU | stack | prec | prefill | decode "
-                  "| GPUs | ISL / OSL | conc | date | TPOT ms | out tok/s/GPU (all GPUs) | total "
-                  "tok/s/GPU | warmup / duration s |\n"
-                  "|---|---|---|---|---|---|---:|---|---:|---|---:|---:|---:|---:|\n");
+                  "\n## Disaggregated scenarios\n\n| file | GPU | stack | prec | MTP k | prefill | "
+                  "decode | GPUs | ISL / OSL | conc | date | TPOT ms | out tok/s/GPU (all GPUs) | "
+                  "total tok/s/GPU | warmup / duration s |\n"
+                  "|---|---|---|---|---:|---|---|---:|---|---:|---|---:|---:|---:|---:|\n");
   for (const Generated& g : set) {
     if (!g.scenario.disaggregated) continue;
     const InferencexRow& r = g.row;
     const ReferenceScenario& s = g.scenario;
-    absl::StrAppend(&out, "| `", s.stem, ".json` | ", s.gpu, " | ", s.stack, " | ", r.precision,
-                    " | ", s.prefill_instances, " x ", s.prefill_plan, " | ", s.decode_instances,
-                    " x ", s.plan, " | ", r.prefill_gpus, " + ", r.decode_gpus, " | ", r.isl, " / ",
-                    r.osl, " | ", r.conc, " | ", r.date, " | ", r.median_tpot_ms_text, " | ",
-                    absl::StrFormat("%g", s.output_tok_per_s_per_gpu_all), " | ",
-                    r.tput_per_gpu_total_text, " | ", s.window.warmup_s, " / ", s.window.duration_s,
-                    " |\n");
+    absl::StrAppend(
+        &out, "| `", s.stem, ".json` | ", s.gpu, " | ", s.stack, " | ", r.precision, " | ", MtpK(s),
+        " | ", s.prefill_instances, " x ", s.prefill_plan, " | ", s.decode_instances, " x ", s.plan,
+        " | ", r.prefill_gpus, " + ", r.decode_gpus, " | ", r.isl, " / ", r.osl, " | ", r.conc,
+        " | ", r.date, " | ", r.median_tpot_ms_text, " | ",
+        absl::StrFormat("%g", s.output_tok_per_s_per_gpu_all), " | ", r.tput_per_gpu_total_text,
+        " | ", s.window.warmup_s, " / ", s.window.duration_s, " |\n");
   }
   return out;
 }
@@ -165,6 +186,10 @@ absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const R
 
   for (const Generated& g : set) {
     result.files.push_back({g.scenario.stem + ".json", g.scenario.doc.dump(2) + "\n"});
+    if (g.scenario.draft_tokens > 0) {
+      ++result.mtp;
+      if (g.scenario.disaggregated) ++result.mtp_disaggregated;
+    }
     if (g.scenario.disaggregated) {
       ++result.disaggregated;
       ++result.per_gpu_stack_disaggregated[{g.scenario.gpu, g.scenario.stack}];

@@ -31,6 +31,8 @@ struct ReferenceSet {
   std::vector<GeneratedFile> files;  // scenarios sorted by name, then README.md
   int scenarios = 0;                 // aggregated and disaggregated
   int disaggregated = 0;
+  int mtp = 0;  // with MTP speculative decoding (aggregated and disaggregated)
+  int mtp_disaggregated = 0;
   // (GPU, stack) -> aggregated scenarios; -> disaggregated scenarios.
   std::map<std::pair<std::string, std::string>, int> per_gpu_stack;
   std::map<std::pair<std::string, std::string>, int> per_gpu_stack_disaggregated;

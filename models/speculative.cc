@@ -1,0 +1,152 @@
+#include "models/speculative.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "models/status_macros.h"
+
+namespace moesim {
+
+namespace {
+
+// Largest k accepted: production stacks run 1-8 draft tokens (measurements/README.md §3).
+constexpr int kMaxDraftTokens = 16;
+
+// p_i from acceptance lengths AL(1..k): Π_{j<=i} p_j = AL(i) - AL(i-1), AL(0) = 1. A curve that
+// falls (measurement noise at saturation) gives p_i = 0 there.
+absl::StatusOr<std::vector<double>> FromLengths(const nlohmann::json& lengths, int k,
+                                                const JsonLocation& where) {
+  if (!lengths.is_array() || static_cast<int>(lengths.size()) < k) {
+    return BadValue(where, lengths,
+                    absl::StrCat("an array of at least draft_tokens = ", k,
+                                 " acceptance lengths (for k = 1, 2, ...)"));
+  }
+  std::vector<double> p;
+  double previous = 1.0, reach = 1.0;  // AL(i-1), Π_{j<i} p_j
+  for (int i = 0; i < k; ++i) {
+    const nlohmann::json& v = lengths[static_cast<size_t>(i)];
+    if (!v.is_number() || v.get<double>() < 1.0 || v.get<double>() > double(i) + 2.0) {
+      return BadValue(where.Index(i), v,
+                      absl::StrCat("an acceptance length between 1 and ", i + 2,
+                                   " (at most k + 1 tokens per verification)"));
+    }
+    const double gain = std::max(0.0, v.get<double>() - previous);
+    const double pi = reach > 0 ? std::min(1.0, gain / reach) : 0.0;
+    p.push_back(pi);
+    reach *= pi;
+    previous = std::max(previous, v.get<double>());
+  }
+  return p;
+}
+
+}  // namespace
+
+double SpeculativeSpec::ExpectedAcceptanceLength() const {
+  double length = 1.0, reach = 1.0;
+  for (double p : accept_probability) {
+    reach *= p;
+    length += reach;
+  }
+  return length;
+}
+
+absl::StatusOr<SpeculativeSpec> ParseSpeculativeSpec(const nlohmann::json& value,
+                                                     const JsonLocation& where,
+                                                     const ModelSpec& model,
+                                                     const PresetLibrary& presets) {
+  SpeculativeSpec s;
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
+  MOESIM_ASSIGN_OR_RETURN(std::string method, r.Enum("method", {"mtp", "eagle", "draft_model"}));
+  if (method != "mtp") {
+    return BadValue(where.Key("method"), method,
+                    "\"mtp\": EAGLE heads and separate draft models are not simulated yet "
+                    "(issue 13)");
+  }
+  if (model.mtp_layers < 1) {
+    return BadValue(where.Key("method"), method,
+                    absl::StrCat("a method the model supports: ", model.name,
+                                 " has no MTP layers (model.mtp_layers is 0)"));
+  }
+  MOESIM_ASSIGN_OR_RETURN(int64_t k,
+                          r.Integer("draft_tokens", NumberRule::Between(1, kMaxDraftTokens)));
+  s.draft_tokens = static_cast<int>(k);
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader a, r.Object("acceptance"));
+  const JsonLocation aw = where.Key("acceptance");
+  const int given = int(a.Has("per_position")) + int(a.Has("lengths")) + int(a.Has("curve"));
+  if (given != 1) {
+    return BadInput(aw,
+                    "needs exactly one of \"per_position\" (probabilities p_1..p_k), "
+                    "\"lengths\" (acceptance length for k = 1, 2, ...) or \"curve\" (a "
+                    "preset of acceptance_curves.json)");
+  }
+  if (a.Has("per_position")) {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* p, a.Array("per_position"));
+    if (static_cast<int>(p->size()) < s.draft_tokens) {
+      return BadValue(aw.Key("per_position"), *p,
+                      absl::StrCat("at least draft_tokens = ", k, " probabilities"));
+    }
+    for (int i = 0; i < s.draft_tokens; ++i) {
+      const nlohmann::json& v = (*p)[static_cast<size_t>(i)];
+      if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1) {
+        return BadValue(aw.Key("per_position").Index(i), v, "a probability in [0, 1]");
+      }
+      s.accept_probability.push_back(v.get<double>());
+    }
+    s.acceptance_source = "per_position";
+  } else if (a.Has("lengths")) {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* l, a.Value("lengths"));
+    MOESIM_ASSIGN_OR_RETURN(s.accept_probability,
+                            FromLengths(*l, s.draft_tokens, aw.Key("lengths")));
+    s.acceptance_source = "lengths";
+  } else {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* c, a.Value("curve"));
+    MOESIM_ASSIGN_OR_RETURN(PresetLibrary::Resolved curve,
+                            presets.Resolve(PresetKind::kAcceptanceCurve, *c, aw.Key("curve")));
+    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader cr,
+                            JsonObjectReader::Open(*curve.value, aw.Key("curve")));
+    MOESIM_RETURN_IF_ERROR(cr.StringOr("description", "").status());
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* l, cr.Value("lengths"));
+    MOESIM_RETURN_IF_ERROR(cr.Finish());
+    MOESIM_ASSIGN_OR_RETURN(s.accept_probability,
+                            FromLengths(*l, s.draft_tokens, aw.Key("curve").Key("lengths")));
+    s.acceptance_source = "curve " + curve.name;
+  }
+  MOESIM_RETURN_IF_ERROR(a.Finish());
+  MOESIM_RETURN_IF_ERROR(r.Finish());
+  return s;
+}
+
+nlohmann::json SpeculativeSpecToJson(const SpeculativeSpec& s) {
+  return {{"method", "mtp"},
+          {"draft_tokens", s.draft_tokens},
+          {"accept_probability", s.accept_probability},
+          {"acceptance_source", s.acceptance_source},
+          {"expected_acceptance_length", s.ExpectedAcceptanceLength()}};
+}
+
+ModelSpec MtpDraftModel(const ModelSpec& target) {
+  ModelSpec d = target;
+  d.name = target.name + " MTP layer";
+  d.layers = 1;
+  // The MTP module is one decoder layer like the target's last: MoE when the target has MoE
+  // layers beyond its dense ones (DeepSeek-V3's MTP layer is an MoE layer).
+  const bool moe = target.MoeLayerCount() > 0;
+  d.moe.first_dense_layers = moe ? 0 : 1;
+  d.moe.moe_layer_interval = 1;
+  d.attention_pattern = {LayerAttention::kFull};
+  d.mtp_layers = 0;
+  return d;
+}
+
+int AcceptanceSampler::Sample() {
+  int accepted = 0;
+  for (double p : p_) {
+    if (uniform_(rng_) >= p) break;
+    ++accepted;
+  }
+  return accepted;
+}
+
+}  // namespace moesim

@@ -1,0 +1,66 @@
+// Speculative decoding with the model's own multi-token-prediction (MTP) layers, DeepSeek-V3
+// style: each step a draft proposes k tokens per decoding sequence (k chained passes of the MTP
+// layer; when k exceeds the checkpoint's MTP layers the last one is reused, as SGLang's NextN
+// and TensorRT-LLM's MTP do), the target verifies the k + 1 positions in one pass, and the
+// sequence keeps the accepted prefix plus one token of the target's own (the bonus token).
+//
+// Acceptance is stochastic per sequence and step: draft i is accepted with probability p_i given
+// that drafts 1..i-1 were, so the acceptance length (tokens emitted per verification) is
+// 1 + Σ_{i<=k} Π_{j<=i} p_j. The scenario gives the p_i directly ("per_position"), or the
+// measured acceptance length for k = 1, 2, ... ("lengths": AL(k) - AL(k-1) = Π_{j<=k} p_j), or
+// a named curve of such lengths from models/presets/acceptance_curves.json ("curve").
+//
+//   SpeculativeSpec spec = *ParseSpeculativeSpec(json, where, presets);
+//   AcceptanceSampler sampler(spec.accept_probability, seed);
+//   int accepted = sampler.Sample();   // 0..k drafts accepted
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "absl/status/statusor.h"
+#include "models/json_reader.h"
+#include "models/model_spec.h"
+#include "models/preset_library.h"
+
+namespace moesim {
+
+struct SpeculativeSpec {
+  int draft_tokens = 0;  // k, per sequence and step
+  // p_1 .. p_k: probability that draft i is accepted given that drafts 1..i-1 were.
+  std::vector<double> accept_probability;
+  std::string acceptance_source;  // what the probabilities came from (report)
+
+  // Expected tokens emitted per verification: 1 + Σ_i Π_{j<=i} p_j.
+  double ExpectedAcceptanceLength() const;
+};
+
+// `model`: the target (method "mtp" needs its MTP layers).
+absl::StatusOr<SpeculativeSpec> ParseSpeculativeSpec(const nlohmann::json& value,
+                                                     const JsonLocation& where,
+                                                     const ModelSpec& model,
+                                                     const PresetLibrary& presets);
+nlohmann::json SpeculativeSpecToJson(const SpeculativeSpec& spec);
+
+// The draft network of method "mtp": one decoder layer of the target's shape (MoE when the
+// target's layers are), its own KV cache, sharing the embedding and LM head.
+ModelSpec MtpDraftModel(const ModelSpec& target);
+
+// Draws accepted-draft counts, deterministically from its seed.
+class AcceptanceSampler {
+ public:
+  AcceptanceSampler(std::vector<double> accept_probability, uint64_t seed)
+      : p_(std::move(accept_probability)), rng_(seed) {}
+  int Sample();  // 0 .. k
+
+ private:
+  std::vector<double> p_;
+  std::mt19937_64 rng_;
+  std::uniform_real_distribution<double> uniform_{0.0, 1.0};
+};
+
+}  // namespace moesim

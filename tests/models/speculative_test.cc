@@ -1,0 +1,122 @@
+// Speculative decoding's acceptance model (models/speculative.h): probabilities from every form
+// of acceptance input, the sampler against them, and bad input.
+#include "models/speculative.h"
+
+#include <cmath>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../support/preset_fixtures.h"
+
+namespace moesim {
+namespace {
+
+using Catch::Matchers::Contains;
+
+absl::StatusOr<SpeculativeSpec> Parse(const nlohmann::json& j,
+                                      const std::string& model = "DeepSeek-V3") {
+  static const PresetLibrary lib = testing::LoadPresets();
+  return ParseSpeculativeSpec(j, {"spec.json", "$.speculative"}, testing::ModelPreset(model), lib);
+}
+
+std::string Error(const nlohmann::json& j, const std::string& model = "DeepSeek-V3") {
+  auto s = Parse(j, model);
+  REQUIRE_FALSE(s.ok());
+  return std::string(s.status().message());
+}
+
+TEST_CASE("speculative: acceptance lengths give per-position probabilities that reproduce them",
+          "[speculative]") {
+  // TensorRT-LLM DeepSeek-R1 MTP on B200 (measurements/README.md §2 P5).
+  const double lengths[] = {1.92, 2.58, 2.82, 2.99, 3.01};
+  for (int k = 1; k <= 5; ++k) {
+    auto s = Parse({{"method", "mtp"},
+                    {"draft_tokens", k},
+                    {"acceptance", {{"curve", "deepseek-r1-trtllm-mtp-b200"}}}});
+    REQUIRE(s.ok());
+    REQUIRE(s->accept_probability.size() == size_t(k));
+    CHECK(s->ExpectedAcceptanceLength() == Approx(lengths[k - 1]).epsilon(1e-12));
+  }
+  auto s =
+      Parse({{"method", "mtp"}, {"draft_tokens", 2}, {"acceptance", {{"lengths", {1.9, 2.71}}}}});
+  REQUIRE(s.ok());
+  CHECK(s->accept_probability[0] == Approx(0.9));
+  CHECK(s->accept_probability[1] == Approx(0.9));
+  // A curve that falls at saturation (DeepSeek-V4-Pro at k = 7) gives p = 0 there.
+  s = Parse(
+      {{"method", "mtp"}, {"draft_tokens", 7}, {"acceptance", {{"curve", "deepseek-v4-pro-mtp"}}}});
+  REQUIRE(s.ok());
+  CHECK(s->accept_probability[6] == 0.0);
+  CHECK(s->ExpectedAcceptanceLength() == Approx(2.55).epsilon(1e-12));
+}
+
+TEST_CASE("speculative: sampled acceptance matches the configured distribution", "[speculative]") {
+  const std::vector<double> p = {0.9, 0.7, 0.5};
+  AcceptanceSampler sampler(p, 42);
+  const int n = 200000;
+  std::vector<int> counts(4, 0);
+  for (int i = 0; i < n; ++i) ++counts[sampler.Sample()];
+  // P(accepted = j) = Π_{i<=j} p_i · (1 - p_{j+1}).
+  const double expected[] = {0.1, 0.9 * 0.3, 0.9 * 0.7 * 0.5, 0.9 * 0.7 * 0.5};
+  for (int j = 0; j < 4; ++j) {
+    const double sigma = std::sqrt(expected[j] * (1 - expected[j]) / n);
+    INFO("accepted " << j << ": " << double(counts[j]) / n << " vs " << expected[j]);
+    CHECK(std::fabs(double(counts[j]) / n - expected[j]) < 5 * sigma);
+  }
+  // Deterministic by seed.
+  AcceptanceSampler a(p, 7), b(p, 7);
+  for (int i = 0; i < 1000; ++i) REQUIRE(a.Sample() == b.Sample());
+}
+
+TEST_CASE("speculative: bad input names the path, the value and the expectation",
+          "[speculative][bad-input]") {
+  const nlohmann::json ok = {
+      {"method", "mtp"}, {"draft_tokens", 2}, {"acceptance", {{"per_position", {0.8, 0.6}}}}};
+  nlohmann::json j = ok;
+  j["draft_tokens"] = 0;
+  CHECK_THAT(Error(j), Contains("spec.json: $.speculative.draft_tokens: got 0"));
+  j = ok;
+  j["acceptance"]["per_position"] = {0.8, 1.2};
+  CHECK_THAT(Error(j), Contains("$.speculative.acceptance.per_position[1]: got 1.2, expected a "
+                                "probability in [0, 1]"));
+  j = ok;
+  j["acceptance"]["per_position"] = {0.8};
+  CHECK_THAT(Error(j), Contains("expected at least draft_tokens = 2 probabilities"));
+  j = ok;
+  j["draft_tokens"] = 6;
+  j["acceptance"] = {{"curve", "deepseek-r1-trtllm-mtp-b200"}};
+  CHECK_THAT(Error(j), Contains("$.speculative.acceptance.curve.lengths"));
+  CHECK_THAT(Error(j), Contains("at least draft_tokens = 6 acceptance lengths"));
+  j = ok;
+  j["acceptance"] = {{"lengths", {2.5, 2.6}}};
+  CHECK_THAT(Error(j), Contains("$.speculative.acceptance.lengths[0]: got 2.5, expected an "
+                                "acceptance length between 1 and 2"));
+  j = ok;
+  j["acceptance"] = {{"curve", "no-such-curve"}};
+  CHECK_THAT(Error(j), Contains("$.speculative.acceptance.curve"));
+  j = ok;
+  j["acceptance"]["lengths"] = {1.5, 1.8};
+  CHECK_THAT(Error(j), Contains("needs exactly one of"));
+  j = ok;
+  j["method"] = "draft_model";
+  CHECK_THAT(Error(j), Contains("$.speculative.method: got \"draft_model\", expected \"mtp\""));
+  CHECK_THAT(Error(ok, "Qwen3-235B-A22B"), Contains("has no MTP layers"));
+  j = ok;
+  j["temperature"] = 0.7;
+  CHECK_THAT(Error(j), Contains("$.speculative.temperature: unknown key"));
+}
+
+TEST_CASE("speculative: the MTP draft is one MoE decoder layer of the target's shape",
+          "[speculative]") {
+  const ModelSpec v3 = testing::ModelPreset("DeepSeek-V3");
+  const ModelSpec d = MtpDraftModel(v3);
+  CHECK(d.layers == 1);
+  CHECK(d.MoeLayerCount() == 1);
+  CHECK(d.hidden == v3.hidden);
+  CHECK(d.vocab == v3.vocab);
+  CHECK(WithAppendedLayers(v3, 1).MoeLayerCount() == v3.MoeLayerCount() + 1);
+}
+
+}  // namespace
+}  // namespace moesim

@@ -1,0 +1,148 @@
+// Speculative decoding with MTP drafts (issue 13), on the shipped scenarios of
+// scenarios/speculative/ and on TensorRT-LLM's published MTP sweep. Every run also checks token
+// conservation (tokens sampled by the instances = tokens the requests hold; no request past its
+// output length: engine/simulation.cc CheckConservation).
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../engine/test_scenarios.h"
+#include "engine/simulation.h"
+
+namespace moesim {
+namespace {
+
+using Catch::Matchers::Contains;
+
+nlohmann::json Shipped(const std::string& name) {
+  std::ifstream in(std::string(MOESIM_SOURCE_DIR) + "/scenarios/speculative/" + name + ".json");
+  REQUIRE(in.good());
+  return nlohmann::json::parse(in);
+}
+
+double PerUser(const nlohmann::json& r) {
+  return r["throughput"]["per_user_output_tok_per_s"].get<double>();
+}
+double PerGpu(const nlohmann::json& r) {
+  return r["throughput"]["output_tok_per_s_per_gpu"].get<double>();
+}
+
+// DeepSeek-V3 tech report §5.4.3 (calibration.md §5): 85-90 % second-token acceptance gives
+// about 1.8x tokens/s. Tolerance 15 %.
+TEST_CASE("speculative: DeepSeek-V3 MTP at 87 % acceptance speeds a lone user ~1.8x",
+          "[speculative][reference]") {
+  const auto r = testing::RunReports(
+      {Shipped("deepseek-v3-h200-tp8-c1-mtp0"), Shipped("deepseek-v3-h200-tp8-c1-mtp1")});
+  const double speedup = PerUser(r[1]) / PerUser(r[0]);
+  INFO("speedup " << speedup);
+  CHECK(speedup == Approx(1.8).epsilon(0.15));
+  const nlohmann::json& sp = r[1]["speculative"];
+  // Measured acceptance within sampling error of the configured 1.87 (thousands of draws).
+  CHECK(sp["measured_acceptance_length"].get<double>() == Approx(1.87).margin(0.03));
+  CHECK(sp["draft_time_share"].get<double>() > 0);
+  CHECK(sp["draft_time_share"].get<double>() < 0.2);
+  CHECK(sp["rejected_position_share"].get<double>() == Approx(1 - 1.87 / 2).margin(0.02));
+  CHECK_FALSE(r[0].contains("speculative"));
+}
+
+TEST_CASE("speculative: pays at small batch, stops paying as the batch grows", "[speculative]") {
+  const auto r = testing::RunReports(
+      {Shipped("deepseek-v3-h200-tp8-c1-mtp0"), Shipped("deepseek-v3-h200-tp8-c1-mtp4"),
+       Shipped("deepseek-v3-h200-tp8-c256-mtp0"), Shipped("deepseek-v3-h200-tp8-c256-mtp1"),
+       Shipped("deepseek-v3-h200-tp8-c256-mtp4")});
+  const double small = PerGpu(r[1]) / PerGpu(r[0]);
+  const double large = PerGpu(r[4]) / PerGpu(r[2]);
+  INFO("gain with 4 drafts: batch 1 " << small << ", batch 256 " << large);
+  CHECK(small > 1.8);
+  CHECK(large < 0.75 * small);
+  // At 256 sequences more drafts no longer add throughput: each verifies 5 positions.
+  CHECK(PerGpu(r[4]) < 1.02 * PerGpu(r[3]));
+}
+
+TEST_CASE("speculative: the same scenario and seed give byte-identical reports",
+          "[speculative][determinism]") {
+  const nlohmann::json doc = Shipped("deepseek-v3-h200-tp8-c32-mtp2");
+  const auto r = testing::RunReports({doc, doc});
+  CHECK(r[0].dump() == r[1].dump());
+}
+
+TEST_CASE("speculative: MTP layers take memory; plans it cannot run are refused by path",
+          "[speculative][bad-input]") {
+  nlohmann::json doc = Shipped("deepseek-v3-h200-tp8-c32-mtp2");
+  const Scenario with = testing::MustParse(doc);
+  nlohmann::json plain = doc;
+  plain.erase("speculative");
+  const Scenario without = testing::MustParse(plain);
+  auto a = DeployScenario(with);
+  auto b = DeployScenario(without);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  // One more MoE layer of weights and of KV per token on every GPU.
+  CHECK(a->pools[0].memory.weight_bytes > b->pools[0].memory.weight_bytes);
+  CHECK(a->pools[0].memory.kv_capacity_tokens < b->pools[0].memory.kv_capacity_tokens);
+
+  doc["deployment"] = {{"attention", "data_parallel"}, {"expert_parallel", 8}};
+  auto bad = ParseScenario(doc, "spec.json", testing::Presets());
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(std::string(bad.status().message()), Contains("spec.json: $.speculative: got"));
+  CHECK_THAT(std::string(bad.status().message()), Contains("\"attention\": \"data_parallel\""));
+}
+
+// Reference: TensorRT-LLM MTP sweep, DeepSeek-R1 on 8xB200 at batch 1, 1K/2K, attention TP8,
+// MoE NVFP4 TP4 x EP2 (../shared/reference/measurements/README.md §2 P5: TensorRT-LLM tech blog
+// 1, B200 min-latency): tok/s per user 111 (no MTP), 198, 250, 253, 245, 239 for MTP 1-5 with
+// acceptance lengths 1.92, 2.58, 2.82, 2.99, 3.01 (the shipped curve
+// deepseek-r1-trtllm-mtp-b200). Tolerance 15 % on the speedup over no MTP at every k, and the
+// shape: gains rise, peak at k = 3 or 4, and fall by k = 5.
+// Honest scope: the absolute tok/s per user come out ~40-50 % high at every k (the batch-1
+// TP8 decode step of this older TensorRT-LLM build is 9.0 ms measured against 6.5 ms
+// simulated, issue 9), so the absolute values are not asserted; the measured peak is at k = 3,
+// the simulated one at k = 4 by 0.7 % over k = 3 (a draft pass costs 0.42 ms simulated against
+// ~0.7 ms implied by the measurements).
+TEST_CASE("TensorRT-LLM MTP sweep on 8xB200: speedup per k within 15 %, rise then fall",
+          "[speculative][reference]") {
+  const nlohmann::json base = nlohmann::json::parse(R"({
+    "name": "trtllm-mtp-sweep-b200",
+    "hardware": {"gpu": "B200", "gpus_per_server": 8},
+    "model": {"preset": "DeepSeek-R1", "weight_dtype": "fp8", "expert_weight_dtype": "fp4",
+              "kv_dtype": "fp8"},
+    "runtime": {"preset": "trtllm", "memory_fraction": 0.8, "cuda_graph_max_batch": 512},
+    "deployment": {"tensor_parallel": 8, "expert_parallel": 2},
+    "workload": {"arrival": "closed_loop", "concurrency": 1,
+                 "input_tokens": {"kind": "fixed", "tokens": 1024},
+                 "output_tokens": {"kind": "fixed", "tokens": 2048}},
+    "simulation": {"duration_s": 80, "warmup_s": 20, "seed": 1, "collectives": "analytic"}
+  })");
+  std::vector<nlohmann::json> docs;
+  for (int k = 0; k <= 5; ++k) {
+    nlohmann::json d = base;
+    if (k > 0) {
+      d["speculative"] = {{"method", "mtp"},
+                          {"draft_tokens", k},
+                          {"acceptance", {{"curve", "deepseek-r1-trtllm-mtp-b200"}}}};
+    }
+    docs.push_back(d);
+  }
+  const auto r = testing::RunReports(docs);
+  const double measured[] = {111, 198, 250, 253, 245, 239};
+  std::vector<double> user;
+  for (const auto& x : r) user.push_back(PerUser(x));
+  for (int k = 1; k <= 5; ++k) {
+    INFO("k = " << k << ": " << user[k] << " tok/s per user (measured " << measured[k]
+                << "), speedup " << user[k] / user[0] << " (measured " << measured[k] / measured[0]
+                << ")");
+    CHECK(user[k] / user[0] == Approx(measured[k] / measured[0]).epsilon(0.15));
+    CHECK(r[k]["speculative"]["measured_acceptance_length"].get<double>() ==
+          Approx(r[k]["speculative"]["configured_acceptance_length"].get<double>()).margin(0.05));
+  }
+  CHECK(user[1] > user[0]);
+  CHECK(user[2] > user[1]);
+  const int peak = static_cast<int>(std::max_element(user.begin(), user.end()) - user.begin());
+  CHECK((peak == 3 || peak == 4));
+  CHECK(user[5] < user[peak]);
+}
+
+}  // namespace
+}  // namespace moesim
