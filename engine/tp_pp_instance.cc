@@ -173,16 +173,26 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
     }
   }
   if (drafts && draft_model_ && batch.decode_seqs > 0) {
-    // MTP drafts for the next step: k chained passes of the draft layer on the last stage's
-    // GPUs (its own KV cache; the embedding and LM head shared), one token per decoding
-    // sequence each (the first pass's extra accepted positions are not counted).
+    // MTP drafts for the next step, k chained passes of the draft layer on the last stage's
+    // GPUs (its own KV cache; the embedding and LM head shared): the first extends the draft's
+    // KV over every verified position (k + 1 per sequence, the accepted ones kept) and
+    // proposes the first draft, each later one proposes one more token per sequence.
+    const int k = s_.speculative->draft_tokens;
     const double context = batch.seqs() > 0 ? batch.full_kv_tokens / double(batch.seqs()) : 0.0;
-    const StepBatch draft = DecodeBatch(*draft_model_, batch.decode_seqs, context);
     ParallelPlan draft_plan = plan;
     draft_plan.pp = 1;
-    const int prog = g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, draft));
-    for (int pass = 0; pass < s_.speculative->draft_tokens; ++pass) {
-      previous = EmitProgram(g, prog, plan.pp - 1, previous);
+    StepBatch extend = DecodeBatch(*draft_model_, batch.decode_seqs, context);
+    const double n = 1.0 + k;
+    extend.speculative_tokens = batch.decode_seqs * k;
+    extend.full_pairs = double(batch.decode_seqs) * (n * context + n * (n + 1) / 2);
+    previous = EmitProgram(
+        g, g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, extend)),
+        plan.pp - 1, previous);
+    if (k > 1) {
+      const StepBatch next = DecodeBatch(*draft_model_, batch.decode_seqs, context + 1);
+      const int prog =
+          g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, next));
+      for (int pass = 1; pass < k; ++pass) previous = EmitProgram(g, prog, plan.pp - 1, previous);
     }
   }
   return g;
