@@ -358,7 +358,9 @@ absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {
   std::vector<StepBatch> batches(ranks);
   std::vector<int64_t> running(ranks);
   for (size_t r = 0; r < ranks; ++r) {
+    const int64_t preempted_before = ranks_[r]->preemptions();
     batches[r] = ranks_[r]->Schedule(rec.start_s);
+    rec.preemptions += ranks_[r]->preemptions() - preempted_before;
     running[r] = ranks_[r]->running();
     rec.tokens += batches[r].tokens();
     rec.running += running[r];

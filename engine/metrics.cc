@@ -26,6 +26,7 @@ void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreak
   t.max_running = std::max(t.max_running, s.running);
   t.moe_imbalance_sum += s.moe_imbalance;
   t.moe_imbalance_max = std::max(t.moe_imbalance_max, s.moe_imbalance);
+  preemptions_ += s.preemptions;
 
   TimeBreakdown clipped = b;
   if (inside < 1.0) {
@@ -44,7 +45,6 @@ void MetricsCollector::OnRequestFinished(const Request& r) {
   rec.input_tokens = r.input_tokens;
   rec.output_tokens = r.output_tokens;
   rec.preemptions = r.preemptions;
-  preemptions_ += r.preemptions;
   requests_.push_back(rec);
 }
 

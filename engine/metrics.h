@@ -33,6 +33,7 @@ struct StepRecord {
   // Mean over MoE layers of the busiest GPU's load / the mean GPU load (sampled routing only;
   // 0 when routing is the expected uniform load).
   double moe_imbalance = 0;
+  int64_t preemptions = 0;  // sequences preempted while this step was scheduled
 };
 
 struct RequestRecord {
@@ -70,6 +71,8 @@ class MetricsCollector {
   double window_s() const { return end_s_ - warmup_s_; }
   const std::vector<InstanceTotals>& instances() const { return instances_; }
   const std::vector<RequestRecord>& requests() const { return requests_; }
+  // Preemptions counted when they happen (in steps that end inside the window), whether or not
+  // the preempted requests finish there.
   int64_t preemptions() const { return preemptions_; }
 
  private:

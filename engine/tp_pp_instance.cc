@@ -201,6 +201,7 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
 absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   InstanceScheduler& sched = *engines_[lane];
   const double start = fabric.Now();
+  const int64_t preempted_before = sched.preemptions();
   const StepBatch batch = sched.Schedule(start);
   StepOutcome out;
   if (batch.tokens() == 0) return out;  // nothing fits now (other lanes hold the KV cache)
@@ -237,6 +238,7 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   rec.end_s = end;
   rec.tokens = batch.tokens();
   rec.output_tokens = sched.last_emitted();
+  rec.preemptions = sched.preemptions() - preempted_before;
   rec.running = running;
   rec.waiting = waiting;
   rec.kv_used_blocks = sched.pool().used();
