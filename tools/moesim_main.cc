@@ -18,6 +18,7 @@
 #include "engine/subprocess.h"
 #include "engine/validation.h"
 #include "models/fabric_spec.h"
+#include "models/gpu_spec.h"
 #include "models/kv_connector.h"
 #include "models/preset_library.h"
 #include "tools/report_writers.h"
@@ -181,14 +182,14 @@ int CmdPresets(const PresetLibrary& presets) {
   std::printf("  %-8s %8s %8s %8s %9s %9s %7s %8s %6s\n", "name", "bf16", "fp8", "fp4", "HBM GB",
               "HBM TB/s", "TDP W", "$/GPU-h", "domain");
   for (const auto& name : presets.Names(PresetKind::kGpu)) {
-    const auto& g = *presets.Find(PresetKind::kGpu, name);
-    std::printf(
-        "  %-8s %8.0f %8.0f %8s %9.1f %9.2f %7.0f %8.2f %6d\n", name.c_str(),
-        g["bf16_tflops"].get<double>(), g["fp8_tflops"].get<double>(),
-        g.contains("fp4_tflops") ? absl::StrFormat("%.0f", g["fp4_tflops"].get<double>()).c_str()
-                                 : "-",
-        g["hbm_gb"].get<double>(), g["hbm_tb_per_s"].get<double>(), g["tdp_w"].get<double>(),
-        g["usd_per_hour"].get<double>(), g["scaleup_domain_gpus"].get<int>());
+    // Parsed and validated as `run` does: a user's preset folder may miss keys.
+    auto g = moesim::ParseGpuSpec(*presets.Find(PresetKind::kGpu, name), {"gpus.json", "$." + name},
+                                  name);
+    if (!g.ok()) return Fail(g.status());
+    std::printf("  %-8s %8.0f %8.0f %8s %9.1f %9.2f %7.0f %8.2f %6d\n", name.c_str(),
+                g->bf16_tflops, g->fp8_tflops,
+                g->fp4_tflops ? absl::StrFormat("%.0f", *g->fp4_tflops).c_str() : "-", g->hbm_gb,
+                g->hbm_tb_per_s, g->tdp_w, g->usd_per_hour, g->scaleup_domain_gpus);
   }
   std::printf("\nModels (derived from the architecture)\n");
   std::printf("  %-20s %6s %8s %6s %10s %10s %10s %12s\n", "name", "layers", "experts", "top-k",

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -970,6 +971,34 @@ TEST_CASE("collectives other than analytic under step fidelity", "[bad-input]") 
   doc["simulation"]["collectives"] = "flows";
   ExpectError(doc, "$.simulation.collectives", "got \"flows\"",
               "expected \"analytic\" with fidelity");
+}
+
+}  // namespace
+}  // namespace moesim
+
+namespace moesim {
+namespace {
+
+// Issue 17: `moesim presets` on a user's preset folder validates every GPU as `run` does
+// (a missing key used to read freed memory under AddressSanitizer).
+TEST_CASE("cli: presets on a folder with a GPU missing a key exits 2 naming it",
+          "[bad-input][cli]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("moesim_presets_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  for (const char* f : {"models.json", "runtimes.json", "fabrics.json", "kv_connectors.json"}) {
+    fs::copy_file(fs::path(MOESIM_SOURCE_DIR) / "models/presets" / f, dir / f,
+                  fs::copy_options::overwrite_existing);
+  }
+  std::ifstream in(fs::path(MOESIM_SOURCE_DIR) / "models/presets/gpus.json");
+  json gpus = json::parse(in);
+  gpus["H200"].erase("hbm_gb");
+  std::ofstream(dir / "gpus.json") << gpus.dump(2);
+  const CliResult r = RunMoesim("--presets " + Quote(dir.string()) + " presets");
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("$.H200.hbm_gb: missing required key"));
+  fs::remove_all(dir);
 }
 
 }  // namespace
