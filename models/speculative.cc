@@ -1,6 +1,7 @@
 #include "models/speculative.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -74,12 +75,13 @@ absl::StatusOr<SpeculativeSpec> ParseSpeculativeSpec(const nlohmann::json& value
   s.draft_tokens = static_cast<int>(k);
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader a, r.Object("acceptance"));
   const JsonLocation aw = where.Key("acceptance");
-  const int given = int(a.Has("per_position")) + int(a.Has("lengths")) + int(a.Has("curve"));
+  const int given = int(a.Has("per_position")) + int(a.Has("lengths")) + int(a.Has("curve")) +
+                    int(a.Has("mean_length"));
   if (given != 1) {
     return BadInput(aw,
                     "needs exactly one of \"per_position\" (probabilities p_1..p_k), "
-                    "\"lengths\" (acceptance length for k = 1, 2, ...) or \"curve\" (a "
-                    "preset of acceptance_curves.json)");
+                    "\"lengths\" (acceptance length for k = 1, 2, ...), \"curve\" (a "
+                    "preset of acceptance_curves.json) or \"mean_length\" with \"decay\"");
   }
   if (a.Has("per_position")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* p, a.Array("per_position"));
@@ -95,6 +97,30 @@ absl::StatusOr<SpeculativeSpec> ParseSpeculativeSpec(const nlohmann::json& value
       s.accept_probability.push_back(v.get<double>());
     }
     s.acceptance_source = "per_position";
+  } else if (a.Has("mean_length")) {
+    // p_i = p_1 · decay^(i-1), p_1 chosen so that the expected acceptance length is the mean.
+    MOESIM_ASSIGN_OR_RETURN(const double mean,
+                            a.Number("mean_length", NumberRule::Between(1, 1.0 + double(k))));
+    MOESIM_ASSIGN_OR_RETURN(const double decay, a.Number("decay", NumberRule::PositiveAtMost(1)));
+    auto profile = [&](double p1) {
+      SpeculativeSpec x;
+      for (int i = 0; i < s.draft_tokens; ++i)
+        x.accept_probability.push_back(p1 * std::pow(decay, i));
+      return x;
+    };
+    const double most = profile(1.0).ExpectedAcceptanceLength();
+    if (most < mean - 1e-9) {
+      return BadValue(
+          aw.Key("mean_length"), mean,
+          absl::StrCat("at most ", most, " (every draft position at p_1 = 1 with this decay)"));
+    }
+    double lo = 0, hi = 1;
+    for (int it = 0; it < 60; ++it) {  // bisection on p_1
+      const double mid = 0.5 * (lo + hi);
+      (profile(mid).ExpectedAcceptanceLength() < mean ? lo : hi) = mid;
+    }
+    s.accept_probability = profile(0.5 * (lo + hi)).accept_probability;
+    s.acceptance_source = "mean_length with decay";
   } else if (a.Has("lengths")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* l, a.Value("lengths"));
     MOESIM_ASSIGN_OR_RETURN(s.accept_probability,

@@ -8,7 +8,9 @@
 // that drafts 1..i-1 were, so the acceptance length (tokens emitted per verification) is
 // 1 + Σ_{i<=k} Π_{j<=i} p_j. The scenario gives the p_i directly ("per_position"), or the
 // measured acceptance length for k = 1, 2, ... ("lengths": AL(k) - AL(k-1) = Π_{j<=k} p_j), or
-// a named curve of such lengths from models/presets/acceptance_curves.json ("curve").
+// a named curve of such lengths from models/presets/acceptance_curves.json ("curve"), or a mean
+// acceptance length with a geometric decay of the per-position probabilities ("mean_length" and
+// "decay": p_i = p_1 · decay^(i-1), p_1 solved for the mean).
 //
 //   SpeculativeSpec spec = *ParseSpeculativeSpec(json, where, presets);
 //   AcceptanceSampler sampler(spec.accept_probability, seed);

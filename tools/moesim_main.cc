@@ -1,7 +1,9 @@
 // moesim: the command-line front end. The only place that parses flags and turns errors into
 // exit codes: 0 ok, 2 bad input (scenario, preset or flag), 1 internal error, 3 `validate` found
 // a prediction outside its tolerance.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -22,6 +24,10 @@
 #include "models/kv_connector.h"
 #include "models/preset_library.h"
 #include "tools/report_writers.h"
+
+#ifndef MOESIM_VERSION
+#define MOESIM_VERSION "unknown"
+#endif
 
 namespace {
 
@@ -51,15 +57,54 @@ int Fail(const absl::Status& s) {
 }
 
 bool WriteFile(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    std::cout << text;
+    return static_cast<bool>(std::cout);
+  }
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
   return static_cast<bool>(out);
+}
+
+// Checks before a long simulation that an output file can be written (opened for appending,
+// so an existing file is left as it is until the report replaces it); "-" is standard output.
+absl::Status CheckWritable(const std::string& path) {
+  if (path.empty() || path == "-") return absl::OkStatus();
+  errno = 0;
+  std::ofstream out(path, std::ios::binary | std::ios::app);
+  if (!out) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot write (", errno != 0 ? std::strerror(errno) : "unknown", ")"));
+  }
+  return absl::OkStatus();
+}
+
+// The subcommands, for naming an unknown one.
+constexpr const char* kCommands[] = {"run", "validate", "explain", "presets", "step"};
+
+// The first argument that is not an option (nor --presets's value), or "" if none.
+std::string CommandWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--presets") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;
+    return a;
+  }
+  return "";
 }
 
 int CmdRun(const PresetLibrary& presets, const std::string& path, const std::string& json_out,
            const std::string& csv_out, bool quiet) {
   auto scenario = moesim::LoadScenario(path, presets);
   if (!scenario.ok()) return Fail(scenario.status());
+  for (const std::string& out : {json_out, csv_out}) {
+    if (absl::Status s = CheckWritable(out); !s.ok()) return Fail(s);
+  }
+  // A report written to standard output replaces the text report there.
+  if (json_out == "-" || csv_out == "-") quiet = true;
   auto report = moesim::RunSimulation(*scenario);
   if (!report.ok()) return Fail(report.status());
   if (!quiet) std::cout << moesim::ReportToText(*report);
@@ -245,6 +290,7 @@ int CmdPresets(const PresetLibrary& presets) {
 int main(int argc, char** argv) {
   CLI::App app{"moesim: discrete-event simulator of disaggregated MoE decode on GPU clusters"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("moesim ") + MOESIM_VERSION);
   std::string preset_dir = PresetLibrary::DefaultDir();
   app.add_option("--presets", preset_dir, "directory of preset JSON files")
       ->check(CLI::ExistingDirectory);
@@ -254,8 +300,8 @@ int main(int argc, char** argv) {
   int jobs = 2;
   auto* run = app.add_subcommand("run", "simulate a scenario and print its report");
   run->add_option("scenario", scenario_path, "scenario JSON file")->required();
-  run->add_option("--json", json_out, "also write the report as JSON to this file");
-  run->add_option("--csv", csv_out, "also write the report as CSV to this file");
+  run->add_option("--json", json_out, "also write the report as JSON to this file (- : stdout)");
+  run->add_option("--csv", csv_out, "also write the report as CSV to this file (- : stdout)");
   run->add_flag("--quiet", quiet, "do not print the text report");
   auto* validate = app.add_subcommand(
       "validate", "run every reference scenario in DIR and compare with its measurements");
@@ -280,6 +326,15 @@ int main(int argc, char** argv) {
   step->add_option("--context", step_context, "tokens each sequence holds")
       ->check(CLI::Range(0.0, 1e7));
 
+  if (const std::string word = CommandWord(argc, argv); !word.empty()) {
+    bool known = false;
+    for (const char* c : kCommands) known |= word == c;
+    if (!known) {
+      std::cerr << "moesim: unknown command \"" << word
+                << "\" (commands: run, validate, explain, presets, step; --help for more)\n";
+      return kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -51,6 +51,22 @@ TEST_CASE("speculative: acceptance lengths give per-position probabilities that 
   CHECK(s->ExpectedAcceptanceLength() == Approx(2.55).epsilon(1e-12));
 }
 
+TEST_CASE("speculative: a mean acceptance length with a decay model", "[speculative]") {
+  auto s = Parse({{"method", "mtp"},
+                  {"draft_tokens", 3},
+                  {"acceptance", {{"mean_length", 2.5}, {"decay", 0.8}}}});
+  REQUIRE(s.ok());
+  CHECK(s->ExpectedAcceptanceLength() == Approx(2.5).epsilon(1e-9));
+  CHECK(s->accept_probability[1] == Approx(0.8 * s->accept_probability[0]));
+  CHECK(s->accept_probability[2] == Approx(0.64 * s->accept_probability[0]));
+  auto bad = Parse({{"method", "mtp"},
+                    {"draft_tokens", 3},
+                    {"acceptance", {{"mean_length", 3.9}, {"decay", 0.5}}}});
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(std::string(bad.status().message()),
+             Contains("$.speculative.acceptance.mean_length: got 3.9, expected at most 2.625"));
+}
+
 TEST_CASE("speculative: sampled acceptance matches the configured distribution", "[speculative]") {
   const std::vector<double> p = {0.9, 0.7, 0.5};
   AcceptanceSampler sampler(p, 42);

@@ -1003,3 +1003,39 @@ TEST_CASE("cli: presets on a folder with a GPU missing a key exits 2 naming it",
 
 }  // namespace
 }  // namespace moesim
+
+namespace moesim {
+namespace {
+
+// Issue 17, output handling.
+TEST_CASE("cli: an unknown command is named; --version answers", "[bad-input][cli]") {
+  CliResult r = RunMoesim("frobnicate");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("unknown command \"frobnicate\""));
+  r = RunMoesim("--version");
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("cli: an unwritable output is refused before simulating, with the reason",
+          "[bad-input][cli]") {
+  const CliResult r = RunMoesim(
+      "run --quiet --json /nonexistent-dir/report.json " +
+      Quote(MOESIM_SOURCE_DIR "/scenarios/disaggregation/deepseek-v3-h200-1p1d-tp8.json"));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("/nonexistent-dir/report.json: cannot write (No such file or "
+                             "directory)"));
+}
+
+TEST_CASE("cli: --json - writes the report to standard output", "[cli]") {
+  const std::string out = "/tmp/moesim_stdout_" + std::to_string(getpid()) + ".json";
+  const std::string cmd = Quote(MOESIM_BINARY) + " run --json - " +
+                          Quote(MOESIM_SOURCE_DIR "/scenarios/default.json") + " > " + Quote(out);
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream in(out);
+  const json report = json::parse(in);  // nothing but the JSON report on stdout
+  CHECK(report.contains("throughput"));
+  std::remove(out.c_str());
+}
+
+}  // namespace
+}  // namespace moesim
