@@ -267,11 +267,7 @@ void EpGroupInstance::ReleaseHandedOff(Request* request) {
 
 SpeculationCounts EpGroupInstance::Speculation() const {
   SpeculationCounts c;
-  for (const auto& r : ranks_) {
-    c.tokens_emitted += r->tokens_emitted();
-    c.verifications += r->verifications();
-    c.drafts_accepted += r->drafts_accepted();
-  }
+  for (const auto& r : ranks_) c += r->counts();
   return c;
 }
 

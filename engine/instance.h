@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "engine/fabric.h"
 #include "engine/instance_fabric.h"
+#include "engine/instance_scheduler.h"
 #include "engine/kv_transfer_plan.h"
 #include "engine/metrics.h"
 #include "engine/pool_context.h"
@@ -39,12 +40,6 @@ class StepObserver {
   virtual ~StepObserver() = default;
   virtual void OnStep(int instance, const StepRecord& step, const TimeBreakdown& gpu_time) = 0;
   virtual void OnRequestFinished(const Request& request) = 0;
-};
-
-struct SpeculationCounts {
-  int64_t tokens_emitted = 0;   // every token sampled (first, decode, accepted and bonus tokens)
-  int64_t verifications = 0;    // decoding sequences verified (one per sequence and step)
-  int64_t drafts_accepted = 0;  // drafts kept by those verifications
 };
 
 // What one RunStep() did.

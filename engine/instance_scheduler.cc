@@ -174,8 +174,8 @@ std::vector<Request*> InstanceScheduler::Complete(double now_s) {
       // Verification: the accepted drafts and the bonus token stay; the rejected positions'
       // KV is dropped (their blocks return below).
       const int accepted = config_.acceptance->Sample();
-      ++verifications_;
-      drafts_accepted_ += accepted;
+      ++counts_.verifications;
+      counts_.drafts_accepted += accepted;
       emitted = std::min<int64_t>(accepted + 1, r->output_tokens - r->generated);
       r->kv_tokens += emitted;
       const int64_t keep = footprint_.BlocksFor(r->kv_tokens);
@@ -188,7 +188,7 @@ std::vector<Request*> InstanceScheduler::Complete(double now_s) {
     }
     if (samples) {
       r->generated += emitted;
-      tokens_emitted_ += emitted;
+      counts_.tokens_emitted += emitted;
       last_emitted_ += emitted;
       if (r->generated >= r->output_tokens) {
         if (!r->first_token_s) r->first_token_s = now_s;

@@ -32,6 +32,19 @@
 
 namespace moesim {
 
+// Tokens a scheduler sampled and, with speculative decoding, what its verifications kept.
+struct SpeculationCounts {
+  int64_t tokens_emitted = 0;   // every token sampled (first, decode, accepted and bonus tokens)
+  int64_t verifications = 0;    // decoding sequences verified (one per sequence and step)
+  int64_t drafts_accepted = 0;  // drafts kept by those verifications
+  SpeculationCounts& operator+=(const SpeculationCounts& o) {
+    tokens_emitted += o.tokens_emitted;
+    verifications += o.verifications;
+    drafts_accepted += o.drafts_accepted;
+    return *this;
+  }
+};
+
 struct SchedulerConfig {
   int64_t max_num_seqs = 0;
   int64_t max_num_batched_tokens = 0;
@@ -84,13 +97,9 @@ class InstanceScheduler {
   }
   const PagedKvPool& pool() const { return *pool_; }
   int64_t preemptions() const { return preemptions_; }
-  // Tokens sampled so far (first tokens, decode tokens, accepted drafts and bonus tokens), and
-  // by the last Complete().
-  int64_t tokens_emitted() const { return tokens_emitted_; }
+  // Tokens sampled so far and speculative verifications; tokens sampled by the last Complete().
+  const SpeculationCounts& counts() const { return counts_; }
   int64_t last_emitted() const { return last_emitted_; }
-  // Speculative decoding: sequence verifications and drafts accepted so far.
-  int64_t verifications() const { return verifications_; }
-  int64_t drafts_accepted() const { return drafts_accepted_; }
 
  private:
   bool Grow(Request* r, int64_t new_tokens);  // takes blocks for kv_tokens + new_tokens
@@ -115,10 +124,8 @@ class InstanceScheduler {
   int64_t reserved_ = 0;              // reserved, KV still moving in
   std::vector<Request*> handed_off_;  // prompts completed since TakeHandedOff()
   int64_t preemptions_ = 0;
-  int64_t tokens_emitted_ = 0;
+  SpeculationCounts counts_;
   int64_t last_emitted_ = 0;
-  int64_t verifications_ = 0;
-  int64_t drafts_accepted_ = 0;
 };
 
 }  // namespace moesim

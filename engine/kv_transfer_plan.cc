@@ -51,6 +51,14 @@ std::vector<KvShard> WholeKvShard(int gpu) {
   return {s};
 }
 
+double KvBytesHeld(const std::vector<KvShard>& shards, double bytes) {
+  double held = 0;
+  for (const KvShard& s : shards) {
+    held += bytes * (s.layer_end - s.layer_begin) * (s.head_end - s.head_begin);
+  }
+  return held;
+}
+
 std::vector<Transfer> KvTransferPairs(const std::vector<KvShard>& from,
                                       const std::vector<KvShard>& to, double bytes) {
   // Source replicas: shards holding the same share, in order of first appearance.

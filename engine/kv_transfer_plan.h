@@ -37,6 +37,10 @@ std::vector<KvShard> TensorParallelKvShards(const ModelSpec& model, const std::v
 // One GPU holding the whole KV of its sequences (a DP-attention rank).
 std::vector<KvShard> WholeKvShard(int gpu);
 
+// The bytes of a sequence whose whole KV is `bytes` that `shards` hold (every decode shard's
+// share of layers × heads): what a transfer to them must deliver.
+double KvBytesHeld(const std::vector<KvShard>& shards, double bytes);
+
 // The transfers that move a sequence whose whole KV (every layer and head) is `bytes` from the
 // shards `from` to the shards `to`. Pairs on the same GPU are dropped (nothing moves).
 std::vector<Transfer> KvTransferPairs(const std::vector<KvShard>& from,

@@ -38,7 +38,6 @@ struct Request {
     std::optional<double> prefill_end_s;     // its prompt's KV is complete on the prefill side
     std::optional<double> transfer_start_s;  // decode blocks reserved, KV starts to move
     std::optional<double> transfer_end_s;    // KV in place on the decode GPUs
-    double transfer_bytes = 0;               // payload moved (every GPU pair)
   };
   Handoff handoff;
 

@@ -159,6 +159,15 @@ void TransferActor(Run* run, Request* r, bool layerwise) {
                                                            prefill.runtime().linear_state_bytes);
   const std::vector<KvShard> source = from.instance->KvShards(r->handoff.prefill_rank);
   const std::vector<KvShard> target = to.instance->KvShards(r->handoff.decode_rank);
+  // Nothing lost: the pairs deliver exactly what the decode shards hold.
+  double sent = 0;
+  for (const Transfer& t : KvTransferPairs(source, target, bytes)) sent += t.bytes;
+  const double held = KvBytesHeld(target, bytes);
+  if (std::fabs(sent - held) > 1e-9 * held && run->error.ok()) {
+    run->error = absl::InternalError(absl::StrCat(__FILE__, ":", __LINE__, ": request ", r->id,
+                                                  "'s KV transfer sends ", sent,
+                                                  " bytes, its decode shards hold ", held));
+  }
   std::vector<absl::StatusOr<KvTransferOutcome>> moved;
   if (layerwise) {
     const double layers = run->scenario.model.layers;
@@ -188,7 +197,6 @@ void TransferActor(Run* run, Request* r, bool layerwise) {
     for (int t = 0; t < kLinkTierCount; ++t) tiers[t] += m->tier_bytes[t];
     bottleneck_tier = m->bottleneck_tier;
   }
-  r->handoff.transfer_bytes = moved_bytes;
   run->handoff->OnTransfer(*r, *r->handoff.transfer_end_s - *r->handoff.transfer_start_s,
                            moved_bytes, tiers, bottleneck_tier);
   from.instance->ReleaseHandedOff(r);
@@ -508,10 +516,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
     PoolReportInputs in{&pool->context, pool->metrics.get(),
                         ReportFabricContext(first, pool->fabrics, *graph)};
     for (int i : pool->instances) {
-      const SpeculationCounts c = run.instances[i].instance->Speculation();
-      in.speculation.counts.tokens_emitted += c.tokens_emitted;
-      in.speculation.counts.verifications += c.verifications;
-      in.speculation.counts.drafts_accepted += c.drafts_accepted;
+      in.speculation.counts += run.instances[i].instance->Speculation();
     }
     if (s.speculative) {
       // The draft share of a steady step at the pool's mean running batch per instance.

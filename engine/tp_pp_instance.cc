@@ -286,11 +286,7 @@ StepTiming TpPpInstance::RunDecode(int64_t seqs, double context_tokens, Fabric& 
 
 SpeculationCounts TpPpInstance::Speculation() const {
   SpeculationCounts c;
-  for (const auto& e : engines_) {
-    c.tokens_emitted += e->tokens_emitted();
-    c.verifications += e->verifications();
-    c.drafts_accepted += e->drafts_accepted();
-  }
+  for (const auto& e : engines_) c += e->counts();
   return c;
 }
 

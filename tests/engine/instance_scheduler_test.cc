@@ -219,9 +219,9 @@ TEST_CASE(
   s.Schedule(2);
   CHECK(s.Complete(3).size() == 1);  // 6 reached: 2 of the 3 positions kept
   CHECK(r.generated == 6);
-  CHECK(s.tokens_emitted() == 6);
-  CHECK(s.verifications() == 2);
-  CHECK(s.drafts_accepted() == 4);
+  CHECK(s.counts().tokens_emitted == 6);
+  CHECK(s.counts().verifications == 2);
+  CHECK(s.counts().drafts_accepted == 4);
   CHECK(pool.used() == 0);
 
   AcceptanceSampler none({0.0, 0.0}, 1);

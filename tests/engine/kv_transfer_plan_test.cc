@@ -117,5 +117,30 @@ TEST_CASE(
   CHECK(Total(back) == Approx(400.0));
 }
 
+TEST_CASE("kv transfer: every plan pair delivers exactly what the decode shards hold",
+          "[kv-transfer]") {
+  const ModelSpec gqa = Gqa(8), mla = Mla();
+  struct Case {
+    const ModelSpec* m;
+    std::vector<KvShard> from, to;
+  };
+  const Case cases[] = {
+      {&gqa, TensorParallelKvShards(gqa, Gpus(0, 8), 4, 2),
+       TensorParallelKvShards(gqa, Gpus(8, 8), 8, 1)},
+      {&gqa, TensorParallelKvShards(gqa, Gpus(0, 8), 8, 1),
+       TensorParallelKvShards(gqa, Gpus(8, 4), 2, 2)},
+      {&mla, TensorParallelKvShards(mla, Gpus(0, 8), 8, 1),
+       TensorParallelKvShards(mla, Gpus(8, 4), 4, 1)},
+      {&mla, WholeKvShard(3), TensorParallelKvShards(mla, Gpus(8, 8), 4, 2)},
+  };
+  for (const Case& c : cases) {
+    CHECK(Total(KvTransferPairs(c.from, c.to, 1000.0)) ==
+          Approx(KvBytesHeld(c.to, 1000.0)).epsilon(1e-12));
+  }
+  // TP8 MLA decode holds eight copies of the latent; TP4 PP2 GQA one copy in all.
+  CHECK(KvBytesHeld(TensorParallelKvShards(mla, Gpus(0, 8), 8, 1), 10.0) == Approx(80.0));
+  CHECK(KvBytesHeld(TensorParallelKvShards(gqa, Gpus(0, 8), 4, 2), 10.0) == Approx(10.0));
+}
+
 }  // namespace
 }  // namespace moesim
