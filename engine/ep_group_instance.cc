@@ -444,6 +444,23 @@ StepTiming EpGroupInstance::EstimateDecode(int64_t seqs, double context_tokens) 
   return StepRunner::Estimate(DecodeGraph(seqs, context_tokens, false), s_.runtime(), s_.gpu());
 }
 
+StepTiming EpGroupInstance::EstimateBatch(const StepBatch& batch, bool all_ranks) const {
+  const size_t ranks = gpus_.size();
+  std::vector<std::vector<StepBatch>> micro(micro_, std::vector<StepBatch>(ranks));
+  std::vector<GroupLayerLoads> loads(micro_);
+  std::vector<int64_t> running(ranks, all_ranks ? batch.seqs() : 0);
+  running[0] = batch.seqs();
+  const std::vector<StepBatch> split = Split(batch);
+  for (int m = 0; m < micro_; ++m) {
+    for (size_t r = 0; r < ranks; ++r) {
+      if (r == 0 || all_ranks) micro[m][r] = split[m];
+    }
+    const double tokens = double(split[m].tokens()) * (all_ranks ? double(ranks) : 1.0);
+    loads[m] = ExpectedGpuLoads(s_.model, s_.plan(), tokens);
+  }
+  return StepRunner::Estimate(BuildGraph(micro, running, loads, false), s_.runtime(), s_.gpu());
+}
+
 StepTiming EpGroupInstance::RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) {
   return runner_.Run(DecodeGraph(seqs, context_tokens, !fabric.Analytic()), fabric);
 }

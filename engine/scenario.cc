@@ -444,6 +444,11 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
   s.file = file;
   const JsonLocation root{file, "$"};
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(doc, root));
+  if (r.Has("sweep")) {
+    return BadInput(root.Key("sweep"),
+                    "a scenario with a sweep section is a plan search: run it "
+                    "with `moesim sweep`");
+  }
   MOESIM_ASSIGN_OR_RETURN(s.name, r.String("name"));
   MOESIM_ASSIGN_OR_RETURN(s.description, r.StringOr("description", ""));
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader hw, r.Object("hardware"));

@@ -31,6 +31,24 @@ std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const ModelSpec& model,
   return out;
 }
 
+StepBatch PrefillBatch(const ModelSpec& model, int64_t prompts, int64_t prompt_tokens) {
+  StepBatch b;
+  const double n = double(prompt_tokens), k = double(prompts);
+  b.prefill_tokens = prompts * prompt_tokens;
+  b.prefill_seqs = prompts;
+  b.sampled_seqs = prompts;
+  // Token j of a prompt (1-based) attends to j tokens (as InstanceScheduler::Account counts).
+  b.full_pairs = k * n * (n + 1) / 2;
+  b.full_kv_tokens = k * n;
+  const double w = model.sliding_window_tokens;
+  if (w > 0) {
+    const double full_part = std::min(n, w);
+    b.sliding_pairs = k * (full_part * (full_part + 1) / 2 + (n - full_part) * w);
+    b.sliding_kv_tokens = k * std::min(n, w);
+  }
+  return b;
+}
+
 StepBatch DecodeBatch(const ModelSpec& model, int64_t seqs, double context_tokens) {
   StepBatch b;
   b.decode_seqs = seqs;

@@ -24,6 +24,10 @@ std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const ModelSpec& model,
 // A steady decode batch of `seqs` sequences that each hold `context_tokens` tokens.
 StepBatch DecodeBatch(const ModelSpec& model, int64_t seqs, double context_tokens);
 
+// A step that prefills `prompts` whole prompts of `prompt_tokens` tokens each from an empty
+// cache (every prompt samples its first token).
+StepBatch PrefillBatch(const ModelSpec& model, int64_t prompts, int64_t prompt_tokens);
+
 // Bytes of activations one stage hands to the next for `batch` (bf16 hidden states).
 double StageActivationBytes(const ModelSpec& model, const StepBatch& batch);
 

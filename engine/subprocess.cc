@@ -15,14 +15,9 @@ namespace moesim {
 
 namespace {
 
-// Child protocol: the first byte of the result file is 'O' (ok) or 'E' (error code + message).
 void WriteResult(const std::string& path, const absl::StatusOr<std::string>& result) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (result.ok()) {
-    out << 'O' << *result;
-  } else {
-    out << 'E' << static_cast<int>(result.status().code()) << '\n' << result.status().message();
-  }
+  out << EncodeJobResult(result);
 }
 
 absl::StatusOr<std::string> ReadResult(const std::string& path, int wait_status) {
@@ -38,21 +33,34 @@ absl::StatusOr<std::string> ReadResult(const std::string& path, int wait_status)
                                                 : absl::StrCat("exit ", WEXITSTATUS(wait_status)),
                                             ")"));
   }
-  if (s[0] == 'O') return s.substr(1);
-  const size_t nl = s.find('\n');
-  const int code = std::atoi(s.substr(1, nl).c_str());
-  return absl::Status(static_cast<absl::StatusCode>(code),
-                      nl == std::string::npos ? "" : s.substr(nl + 1));
+  return DecodeJobResult(s);
 }
 
 }  // namespace
 
+std::string EncodeJobResult(const absl::StatusOr<std::string>& result) {
+  if (result.ok()) return "O" + *result;
+  return absl::StrCat("E", static_cast<int>(result.status().code()), "\n",
+                      result.status().message());
+}
+
+absl::StatusOr<std::string> DecodeJobResult(const std::string& s) {
+  if (!s.empty() && s[0] == 'O') return s.substr(1);
+  const size_t nl = s.find('\n');
+  if (s.size() < 2 || s[0] != 'E' || nl == std::string::npos) {
+    return absl::InternalError("a job's result was malformed");
+  }
+  const int code = std::atoi(s.substr(1, nl - 1).c_str());
+  return absl::Status(static_cast<absl::StatusCode>(code), s.substr(nl + 1));
+}
+
 std::vector<absl::StatusOr<std::string>> RunInSubprocesses(const std::vector<SubprocessJob>& jobs,
-                                                           int parallel) {
+                                                           int parallel,
+                                                           const SubprocessProgress& progress) {
   std::vector<absl::StatusOr<std::string>> results(jobs.size(),
                                                    absl::InternalError("job did not run"));
   std::map<pid_t, std::pair<size_t, std::string>> running;
-  size_t next = 0;
+  size_t next = 0, done_count = 0, failed_count = 0;
   std::fflush(nullptr);
   while (next < jobs.size() || !running.empty()) {
     while (next < jobs.size() && static_cast<int>(running.size()) < std::max(1, parallel)) {
@@ -85,7 +93,10 @@ std::vector<absl::StatusOr<std::string>> RunInSubprocesses(const std::vector<Sub
     auto it = running.find(done);
     if (it == running.end()) continue;
     results[it->second.first] = ReadResult(it->second.second, status);
+    ++done_count;
+    if (!results[it->second.first].ok()) ++failed_count;
     running.erase(it);
+    if (progress) progress(done_count, failed_count);
   }
   return results;
 }

@@ -18,7 +18,16 @@ namespace moesim {
 
 using SubprocessJob = std::function<absl::StatusOr<std::string>()>;
 
+// A job's result as bytes (what a child hands its parent, or an MPI rank rank 0): 'O' and the
+// text, or 'E', the status code, a newline and the message. DecodeJobResult inverts it.
+std::string EncodeJobResult(const absl::StatusOr<std::string>& result);
+absl::StatusOr<std::string> DecodeJobResult(const std::string& bytes);
+
+// Called in the parent after each job ends: jobs done so far (ok or not) and those that failed.
+using SubprocessProgress = std::function<void(size_t done, size_t failed)>;
+
 std::vector<absl::StatusOr<std::string>> RunInSubprocesses(const std::vector<SubprocessJob>& jobs,
-                                                           int parallel);
+                                                           int parallel,
+                                                           const SubprocessProgress& progress = {});
 
 }  // namespace moesim

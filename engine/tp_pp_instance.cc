@@ -268,6 +268,10 @@ StepTiming TpPpInstance::EstimateDecode(int64_t seqs, double context_tokens) con
   return StepRunner::Estimate(BuildGraph(batch, seqs, nullptr), s_.runtime(), s_.gpu());
 }
 
+StepTiming TpPpInstance::EstimateBatch(const StepBatch& batch, bool all_ranks) const {
+  return StepRunner::Estimate(BuildGraph(batch, batch.seqs(), nullptr), s_.runtime(), s_.gpu());
+}
+
 double TpPpInstance::EstimateDraftShare(int64_t seqs, double context_tokens) const {
   if (!draft_model_) return 0.0;
   const StepBatch batch = SteadyDecodeBatch(seqs, context_tokens);

@@ -21,8 +21,7 @@ double WeightBytesPerGpu(const ModelSpec& m, const ParallelPlan& p) {
   const double bf16 = WeightBytesPerElement(DType::kBf16);
   // Expert slots per GPU: (experts + redundant) / ep whole experts, each 1 / moe_tp of its
   // intermediate dimension.
-  const double expert_slots =
-      double(m.moe.routed_experts + p.redundant_experts) / p.ep / p.MoeTp();
+  const double expert_slots = double(m.moe.routed_experts + p.redundant_experts) / p.ep / p.MoeTp();
   const double embedding = m.vocab * double(m.hidden) * bf16 / p.tp;  // embedding or LM head
   double worst = 0;
   for (int s = 0; s < p.pp; ++s) {
@@ -62,9 +61,8 @@ double ActivationPeakBytes(const ModelSpec& m, const RuntimeSpec& r, const Paral
     attention = tokens * (a.q_heads + 2.0 * a.kv_heads) / p.tp * a.head_dim * kAct;
   }
   const double inter = double(m.moe.expert_inter) / p.MoeTp();
-  const double moe = m.moe.routed_experts > 0
-                         ? tokens * m.moe.top_k / p.ep * (3.0 * inter + h) * kAct
-                         : 0.0;
+  const double moe =
+      m.moe.routed_experts > 0 ? tokens * m.moe.top_k / p.ep * (3.0 * inter + h) * kAct : 0.0;
   const double dense = tokens * 3.0 * m.moe.dense_inter / p.DenseTp() * kAct;
   const double logits = 2.0 * r.MaxNumSeqs() * double(m.vocab) * kFp32;
   return hidden_states + std::max({attention, moe, dense}) + logits;
@@ -86,10 +84,9 @@ absl::StatusOr<MemoryPlan> PlanMemory(const ModelSpec& model, const GpuSpec& gpu
   mp.weight_bytes = WeightBytesPerGpu(model, plan);
   const double fraction = runtime.MemoryFraction();
   if (runtime.memory_fraction_of != MemoryFractionOf::kWeightsAndKv) {
-    mp.reserve_bytes = runtime.activation_reserve_gb
-                           ? *runtime.activation_reserve_gb * 1e9
-                           : ActivationPeakBytes(model, runtime, plan) +
-                                 runtime.non_torch_reserve_gb * 1e9;
+    mp.reserve_bytes = runtime.activation_reserve_gb ? *runtime.activation_reserve_gb * 1e9
+                                                     : ActivationPeakBytes(model, runtime, plan) +
+                                                           runtime.non_torch_reserve_gb * 1e9;
   }
   double rest = 0;  // for KV (and a separate state pool)
   switch (runtime.memory_fraction_of) {
@@ -116,19 +113,22 @@ absl::StatusOr<MemoryPlan> PlanMemory(const ModelSpec& model, const GpuSpec& gpu
   mp.kv_blocks = footprint.BlocksInBudget(mp.kv_budget_bytes);
   mp.kv_capacity_tokens = mp.kv_blocks * footprint.block_tokens();
   const int64_t needed = footprint.BlocksFor(max_sequence_tokens);
-  if (mp.kv_blocks < needed || (footprint.SeparateStateBytes() > 0 && mp.running_cap_by_state < 1)) {
+  if (mp.kv_blocks < needed ||
+      (footprint.SeparateStateBytes() > 0 && mp.running_cap_by_state < 1)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "the plan does not fit in HBM: per GPU, weights %.2f GB + activations and workspaces "
         "%.2f GB + KV of one %d-token sequence %.3f GB (+ linear-attention state pool %.2f GB) "
-        "exceed what %s grants (memory_fraction %.3f of %s, %.2f GB of HBM); use more GPUs "
-        "per instance, a smaller dtype, or shorter sequences",
+        "exceed what %s grants (memory_fraction %.3f of %s, %.2f GB of HBM); %s",
         mp.weight_bytes / 1e9, mp.reserve_bytes / 1e9, max_sequence_tokens,
-        footprint.BytesFor(max_sequence_tokens) / 1e9, mp.state_pool_bytes / 1e9,
-        runtime.name, fraction,
+        footprint.BytesFor(max_sequence_tokens) / 1e9, mp.state_pool_bytes / 1e9, runtime.name,
+        fraction,
         runtime.memory_fraction_of == MemoryFractionOf::kFreeAfterActivations
             ? "the memory left after weights and activations"
             : "the HBM",
-        gpu.hbm_gb));
+        gpu.hbm_gb,
+        fraction <= 0 ? "the stack's rule reserves more than the HBM for this plan (SGLang's "
+                        "grows with the DP-attention size): set runtime.memory_fraction"
+                      : "use more GPUs per instance, a smaller dtype, or shorter sequences"));
   }
   return mp;
 }

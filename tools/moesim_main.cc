@@ -1,13 +1,11 @@
 // moesim: the command-line front end. The only place that parses flags and turns errors into
 // exit codes: 0 ok, 2 bad input (scenario, preset or flag), 1 internal error, 3 `validate` found
 // a prediction outside its tolerance.
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -23,7 +21,10 @@
 #include "models/gpu_spec.h"
 #include "models/kv_connector.h"
 #include "models/preset_library.h"
+#include "tools/cli_support.h"
+#include "tools/compare_writer.h"
 #include "tools/report_writers.h"
+#include "tools/sweep_command.h"
 
 #ifndef MOESIM_VERSION
 #define MOESIM_VERSION "unknown"
@@ -34,53 +35,17 @@ namespace {
 using moesim::PresetKind;
 using moesim::PresetLibrary;
 
-constexpr int kExitOk = 0;
-constexpr int kExitInternal = 1;
-constexpr int kExitBadInput = 2;
-constexpr int kExitOutOfTolerance = 3;
-
-int ExitCodeFor(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kFailedPrecondition:
-      return kExitBadInput;
-    default:
-      return kExitInternal;
-  }
-}
-
-int Fail(const absl::Status& s) {
-  std::cerr << "moesim: " << s.message() << "\n";
-  return ExitCodeFor(s);
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  if (path == "-") {
-    std::cout << text;
-    return static_cast<bool>(std::cout);
-  }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out);
-}
-
-// Checks before a long simulation that an output file can be written (opened for appending,
-// so an existing file is left as it is until the report replaces it); "-" is standard output.
-absl::Status CheckWritable(const std::string& path) {
-  if (path.empty() || path == "-") return absl::OkStatus();
-  errno = 0;
-  std::ofstream out(path, std::ios::binary | std::ios::app);
-  if (!out) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot write (", errno != 0 ? std::strerror(errno) : "unknown", ")"));
-  }
-  return absl::OkStatus();
-}
+using moesim::CheckWritable;
+using moesim::Fail;
+using moesim::kExitBadInput;
+using moesim::kExitInternal;
+using moesim::kExitOk;
+using moesim::kExitOutOfTolerance;
+using moesim::WriteFile;
 
 // The subcommands, for naming an unknown one.
-constexpr const char* kCommands[] = {"run", "validate", "explain", "presets", "step"};
+constexpr const char* kCommands[] = {"run",  "validate", "explain", "presets",
+                                     "step", "sweep",    "compare"};
 
 // The first argument that is not an option (nor --presets's value), or "" if none.
 std::string CommandWord(int argc, char** argv) {
@@ -297,7 +262,7 @@ int main(int argc, char** argv) {
 
   std::string scenario_path, json_out, csv_out, dir;
   bool quiet = false;
-  int jobs = 2;
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto* run = app.add_subcommand("run", "simulate a scenario and print its report");
   run->add_option("scenario", scenario_path, "scenario JSON file")->required();
   run->add_option("--json", json_out, "also write the report as JSON to this file (- : stdout)");
@@ -326,12 +291,43 @@ int main(int argc, char** argv) {
   step->add_option("--context", step_context, "tokens each sequence holds")
       ->check(CLI::Range(0.0, 1e7));
 
+  auto* sweep =
+      app.add_subcommand("sweep",
+                         "search the plans of a scenario's \"sweep\" section: screen every plan "
+                         "analytically, simulate those near the Pareto frontier, report the table");
+  sweep->add_option("scenario", scenario_path, "scenario JSON file with a sweep section")
+      ->required();
+  sweep->add_option("--jobs", jobs, "simulations run in parallel (one process each)")
+      ->check(CLI::Range(1, 256));
+  sweep->add_option("--json", json_out, "also write the table as JSON to this file (- : stdout)");
+  sweep->add_option("--csv", csv_out, "also write the table as CSV to this file (- : stdout)");
+  sweep->add_flag("--quiet", quiet, "no summary and no progress bar");
+  bool screen_only = false;
+  sweep->add_flag("--screen-only", screen_only,
+                  "estimate every plan analytically and simulate none (seconds, not minutes)");
+  std::vector<std::string> compare_paths;
+  bool without_speculation = false;
+  double notable_pct = moesim::kDefaultNotableChange * 100;
+  auto* compare = app.add_subcommand(
+      "compare", "run several scenarios and print their reports side by side, with ratios");
+  compare->add_option("scenarios", compare_paths, "scenario JSON files (the first is the base)")
+      ->required();
+  compare->add_flag("--without-speculation", without_speculation,
+                    "also run the first scenario with its speculative section removed");
+  compare->add_option("--jobs", jobs, "simulations run in parallel (one process each)")
+      ->check(CLI::Range(1, 256));
+  compare->add_option("--notable", notable_pct, "mark ratios this many percent away from 1")
+      ->check(CLI::Range(0.0, 1000.0));
+  compare->add_option("--json", json_out, "also write the comparison as JSON (- : stdout)");
+  compare->add_flag("--quiet", quiet, "no text table");
+
   if (const std::string word = CommandWord(argc, argv); !word.empty()) {
     bool known = false;
     for (const char* c : kCommands) known |= word == c;
     if (!known) {
       std::cerr << "moesim: unknown command \"" << word
-                << "\" (commands: run, validate, explain, presets, step; --help for more)\n";
+                << "\" (commands: run, validate, explain, presets, step, sweep, compare; --help "
+                   "for more)\n";
       return kExitBadInput;
     }
   }
@@ -350,6 +346,13 @@ int main(int argc, char** argv) {
     if (*explain) return CmdExplain(*presets, scenario_path);
     if (*presets_cmd) return CmdPresets(*presets);
     if (*step) return CmdStep(*presets, scenario_path, step_seqs, step_context);
+    if (*sweep)
+      return moesim::CmdSweep(*presets, scenario_path, jobs, screen_only,
+                              {json_out, csv_out, quiet});
+    if (*compare) {
+      return moesim::CmdCompare(*presets, compare_paths, without_speculation, jobs,
+                                notable_pct / 100, json_out, quiet);
+    }
   } catch (const std::exception& e) {
     std::cerr << "moesim: internal error: " << e.what() << "\n";
     return kExitInternal;

@@ -31,14 +31,14 @@ void Flatten(const nlohmann::json& j, const std::string& prefix,
   }
 }
 
+}  // namespace
+
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";
   for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
   return q + "\"";
 }
-
-}  // namespace
 
 std::string ReportToJson(const nlohmann::json& report) { return report.dump(2) + "\n"; }
 

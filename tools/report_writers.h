@@ -12,4 +12,7 @@ std::string ReportToText(const nlohmann::json& report);
 std::string ReportToJson(const nlohmann::json& report);  // pretty, sorted keys, trailing newline
 std::string ReportToCsv(const nlohmann::json& report);
 
+// One CSV field: quoted (quotes doubled) when it holds a comma, a quote or a newline.
+std::string CsvField(const std::string& s);
+
 }  // namespace moesim

@@ -1,0 +1,103 @@
+// The analytic screen of a plan (engine/plan_screen.h) against the simulation it stands in for,
+// and its overload and prefill limits.
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../support/preset_fixtures.h"
+#include "engine/plan_screen.h"
+#include "engine/simulation.h"
+#include "engine/subprocess.h"
+
+namespace moesim {
+namespace {
+
+nlohmann::json ReadDoc(const std::string& rel) {
+  std::ifstream in(std::string(MOESIM_SOURCE_DIR) + "/" + rel);
+  std::stringstream text;
+  text << in.rdbuf();
+  return nlohmann::json::parse(text.str());
+}
+
+Scenario Parse(const nlohmann::json& doc) {
+  auto s = ParseScenario(doc, "screen.json", testing::LoadPresets());
+  INFO(s.status().message());
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+nlohmann::json Simulate(const Scenario& s) {
+  const auto r = RunInSubprocesses({[&s]() -> absl::StatusOr<std::string> {
+                                     auto report = RunSimulation(s);
+                                     if (!report.ok()) return report.status();
+                                     return report->dump();
+                                   }},
+                                   1);
+  REQUIRE(r[0].ok());
+  return nlohmann::json::parse(*r[0]);
+}
+
+// The small sweep's base: DeepSeek-V3 FP8, SGLang, 2 x TP8 on 16 H200s, ~1,000-token prompts.
+nlohmann::json TwoTp8(int clients) {
+  nlohmann::json doc = ReadDoc("scenarios/sweeps/deepseek-v3-h200-small.json");
+  doc.erase("sweep");
+  doc["deployment"]["instances"] = 2;
+  doc["workload"]["concurrency"] = clients;
+  return doc;
+}
+
+TEST_CASE("the screen agrees with the simulation where the batch is steady", "[screen]") {
+  // Measured: 32 clients -1 %, 128 clients -4 % on tok/s per GPU; the screen's TPOT is a mean,
+  // the simulation's a percentile of requests.
+  for (int clients : {32, 128}) {
+    INFO(clients << " clients");
+    const Scenario s = Parse(TwoTp8(clients));
+    auto screen = ScreenPlan(s);
+    REQUIRE(screen.ok());
+    const nlohmann::json sim = Simulate(s);
+    CHECK(screen->gpus == 16);
+    CHECK(screen->output_tok_per_s_per_gpu ==
+          Approx(sim["throughput"]["output_tok_per_s_per_gpu"].get<double>()).epsilon(0.06));
+    CHECK(screen->tpot_s == Approx(sim["latency_s"]["tpot"]["p50"].get<double>()).epsilon(0.06));
+    CHECK(screen->ttft_s == Approx(sim["latency_s"]["ttft"]["p50"].get<double>()).epsilon(0.15));
+    CHECK_FALSE(screen->overloaded);
+    CHECK(screen->limit == "serve: load");
+  }
+}
+
+TEST_CASE("the screen flags arrivals faster than the plan completes", "[screen]") {
+  nlohmann::json doc = TwoTp8(32);
+  doc["workload"]["arrival"] = "poisson";
+  doc["workload"].erase("concurrency");
+  doc["workload"]["rate_per_s"] = 1000;
+  auto screen = ScreenPlan(Parse(doc));
+  REQUIRE(screen.ok());
+  CHECK(screen->overloaded);
+  CHECK(std::isinf(screen->ttft_s));
+  CHECK(screen->limit.find("overloaded") != std::string::npos);
+  // A light load is met: the screen's throughput is the offered one.
+  doc["workload"]["rate_per_s"] = 1;
+  screen = ScreenPlan(Parse(doc));
+  REQUIRE(screen.ok());
+  CHECK_FALSE(screen->overloaded);
+  CHECK(screen->output_tok_per_s == Approx(1 * 400.0).epsilon(0.01));  // rate x mean output
+}
+
+TEST_CASE("a disaggregated plan is limited by its prefill pool when prompts dominate", "[screen]") {
+  nlohmann::json doc = ReadDoc("scenarios/disaggregation/deepseek-v3-h200-1p1d-tp8.json");
+  doc["workload"] = nlohmann::json::parse(R"({"arrival": "closed_loop", "concurrency": 1024,
+      "input_tokens": {"kind": "fixed", "tokens": 8000},
+      "output_tokens": {"kind": "fixed", "tokens": 100}})");
+  auto one = ScreenPlan(Parse(doc));
+  REQUIRE(one.ok());
+  CHECK(one->limit == "prefill pools");
+  doc["deployment"]["pools"][0]["instances"] = 2;
+  auto two = ScreenPlan(Parse(doc));
+  REQUIRE(two.ok());
+  CHECK(two->output_tok_per_s > 1.5 * one->output_tok_per_s);
+}
+
+}  // namespace
+}  // namespace moesim

@@ -1,0 +1,116 @@
+// `moesim sweep` and `moesim compare` through the command line: tables written, exit codes,
+// no progress bar when output is not a terminal, ratios and limits side by side.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+namespace moesim {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+CommandResult Run(const std::string& args) {
+  const std::string cmd = std::string(MOESIM_BINARY) + " " + args + " 2>&1";
+  CommandResult r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const std::string kSmall = MOESIM_SOURCE_DIR "/scenarios/sweeps/deepseek-v3-h200-small.json";
+
+TEST_CASE("moesim sweep writes its table as text, CSV and JSON", "[sweep][cli]") {
+  const std::string csv = "/tmp/moesim-sweep-cli-test.csv",
+                    json = "/tmp/moesim-sweep-cli-test.json";
+  const CommandResult r = Run("sweep " + kSmall + " --jobs 2 --csv " + csv + " --json " + json);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("12 plans:") != std::string::npos);
+  CHECK(r.output.find("best plan by output_tok_per_s_per_gpu") != std::string::npos);
+  CHECK(r.output.find("interactive") != std::string::npos);
+  CHECK(r.output.find('\r') == std::string::npos);  // not a terminal: no progress bar
+  const std::string table = ReadFile(csv);
+  std::istringstream lines(table);
+  std::string header;
+  std::getline(lines, header);
+  CHECK(header.rfind("index,deployment.attention,deployment.tensor_parallel,"
+                     "deployment.expert_parallel,deployment.instances,workload.concurrency,state,"
+                     "gpus,output_tok_per_s_per_gpu",
+                     0) == 0);
+  CHECK(header.find("meets_interactive,meets_batch,on_frontier") != std::string::npos);
+  int rows = 0;
+  for (std::string line; std::getline(lines, line);) ++rows;
+  CHECK(rows == 12);
+  const auto doc = nlohmann::json::parse(ReadFile(json));
+  CHECK(doc["plans"].size() == 12);
+  CHECK(doc["counts"]["simulated"].get<int>() + doc["counts"]["screened_out"].get<int>() == 12);
+  // --csv - writes the table alone to standard output.
+  const CommandResult to_stdout = Run("sweep " + kSmall + " --screen-only --csv -");
+  REQUIRE(to_stdout.exit_code == 0);
+  CHECK(to_stdout.output.rfind("index,", 0) == 0);
+  CHECK(to_stdout.output.find("screened") != std::string::npos);
+}
+
+TEST_CASE("sweep files and run files are not confused", "[sweep][cli]") {
+  const CommandResult run = Run("run " + kSmall);
+  CHECK(run.exit_code == 2);
+  CHECK(run.output.find("$.sweep: a scenario with a sweep section is a plan search") !=
+        std::string::npos);
+  const CommandResult sweep = Run("sweep " MOESIM_SOURCE_DIR "/scenarios/default.json");
+  CHECK(sweep.exit_code == 2);
+  CHECK(sweep.output.find("needs a \"sweep\" section") != std::string::npos);
+  const CommandResult missing = Run("sweep /nonexistent/sweep.json");
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.output.find("/nonexistent/sweep.json") != std::string::npos);
+}
+
+TEST_CASE("moesim compare prints reports side by side with ratios and the limit",
+          "[compare][cli]") {
+  const std::string spec =
+      MOESIM_SOURCE_DIR "/scenarios/speculative/deepseek-v3-h200-tp8-c1-mtp2.json";
+  const CommandResult r =
+      Run("compare " + spec + " --without-speculation --json /tmp/moesim-cmp.json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("B: deepseek-v3-h200-tp8-c1-mtp2 (no speculation)") != std::string::npos);
+  CHECK(r.output.find("mean acceptance length") != std::string::npos);
+  CHECK(r.output.find("(unchanged)") != std::string::npos);
+  const auto doc = nlohmann::json::parse(ReadFile("/tmp/moesim-cmp.json"));
+  bool found = false;
+  for (const auto& m : doc["metrics"]) {
+    if (m["metric"] != "throughput.per_user_output_tok_per_s") continue;
+    found = true;
+    CHECK(m["ratios"][0] == 1.0);
+    // Without speculation a batch-1 user gets fewer tokens per second.
+    CHECK(m["ratios"][1].get<double>() < 0.8);
+  }
+  CHECK(found);
+  CHECK(Run("compare " + spec).exit_code == 2);  // one scenario: nothing to compare
+  CHECK(
+      Run("compare " MOESIM_SOURCE_DIR "/scenarios/default.json --without-speculation").exit_code ==
+      2);
+}
+
+}  // namespace
+}  // namespace moesim
