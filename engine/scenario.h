@@ -55,9 +55,10 @@ struct SimulationSpec {
   double warmup_s = 0;    // excluded from every metric
   uint64_t seed = 1;
   Fidelity fidelity = Fidelity::kLayer;
-  // Default: analytic under "step" fidelity; per-GPU flows while every instance fits in one
-  // server; when instances span servers, analytic for DP-attention EP groups and parallel tasks
-  // otherwise (per-flow cost grows as flows², see README "Speed").
+  // Default (CollectivesFor resolves it per pool): analytic under "step" fidelity and, at
+  // "layer" fidelity, while every instance fits in one server (no link shared between
+  // instances) unless KV transfers may share them; when instances span servers, analytic for
+  // DP-attention EP groups and parallel tasks otherwise; flows at "kernel" fidelity.
   CollectiveFidelity collectives = CollectiveFidelity::kFlows;
   bool collectives_given = false;  // set in the scenario (else the default above applies)
 };
@@ -104,11 +105,15 @@ struct Scenario {
 
 // The scenario's pools placed on its cluster and memory-planned (plan/deployment.h).
 absl::StatusOr<Deployment> DeployScenario(const Scenario& s);
-// simulation.collectives, or its default for `pool` when the scenario gave none: analytic under
-// "step" fidelity; when an instance spans servers, analytic all-to-alls for DP-attention EP
-// groups (a SimGrid parallel task per all-to-all costs ~0.1 s of wall time at EP 256;
-// tests/engine/ep_group_fidelity_test.cc measures the shortcut) and parallel tasks otherwise;
-// per-GPU flows while every instance fits in one server.
+// simulation.collectives, or its default for `pool` when the scenario gave none: the cheapest
+// path that is exact where no two activities can share a link, SimGrid where contention can
+// change the answer. Analytic under "step" fidelity; at "layer" fidelity, analytic while every
+// instance fits in one server (each GPU has its own scale-up links, so instances share none;
+// tests/engine/collective_fidelity_test.cc measures closed form against flows) unless the plan
+// is disaggregated (KV transfers may cross the same links: flows); when an instance spans
+// servers, analytic all-to-alls for DP-attention EP groups (a SimGrid parallel task per
+// all-to-all costs ~0.1 s of wall time at EP 256; tests/engine/ep_group_fidelity_test.cc
+// measures the shortcut) and parallel tasks otherwise; at "kernel" fidelity, flows.
 CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool);
 // What simulating `pool` of `s` needs (both must outlive the context).
 PoolContext ContextFor(const Scenario& s, const PoolDeployment& pool);
