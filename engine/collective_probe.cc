@@ -25,7 +25,7 @@ absl::StatusOr<ProbeResult> ProbeCollective(
   for (const Transfer& t : pattern->WireTransfers(message_bytes)) {
     pairs.emplace_back(t.src_gpu, t.dst_gpu);
   }
-  auto platform = BuildSimgridPlatform(*graph, pairs);
+  auto platform = BuildSimgridPlatform(*graph, pattern->gpus(), pairs);
   if (!platform.ok()) return platform.status();
   ProbeResult result;
   result.analytic_s = pattern->Estimate(message_bytes, launch_us).seconds;

@@ -50,7 +50,7 @@ void CollectiveRunner::MoveWire(const std::vector<int>& gpus, const std::vector<
     comms.reserve(wire.size());
     for (const Transfer& t : wire) {
       if (t.bytes <= 0) continue;
-      comms.push_back(sg4::Comm::sendto_async(platform_.gpus[t.src_gpu], platform_.gpus[t.dst_gpu],
+      comms.push_back(sg4::Comm::sendto_async(platform_.Gpu(t.src_gpu), platform_.Gpu(t.dst_gpu),
                                               static_cast<uint64_t>(t.bytes)));
     }
     for (auto& c : comms) c->wait();
@@ -60,7 +60,7 @@ void CollectiveRunner::MoveWire(const std::vector<int>& gpus, const std::vector<
   std::vector<sg4::Host*> hosts;
   for (int g : gpus) {
     if (index.emplace(g, static_cast<int>(hosts.size())).second) {
-      hosts.push_back(platform_.gpus[g]);
+      hosts.push_back(platform_.Gpu(g));
     }
   }
   const size_t n = hosts.size();

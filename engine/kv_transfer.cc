@@ -49,7 +49,7 @@ absl::StatusOr<KvTransferOutcome> KvTransferRunner::Run(const std::vector<Transf
     for (const Transfer& t : pairs) {
       if (t.bytes <= 0) continue;
       comms.push_back(
-          sg4::Comm::sendto_async(platform_.gpus[t.src_gpu], platform_.gpus[t.dst_gpu],
+          sg4::Comm::sendto_async(platform_.Gpu(t.src_gpu), platform_.Gpu(t.dst_gpu),
                                   static_cast<uint64_t>(t.bytes / connector_.link_efficiency)));
     }
     for (auto& c : comms) c->wait();
@@ -68,7 +68,7 @@ absl::StatusOr<std::vector<double>> ProbeKvTransfers(
   for (const auto& set : transfers) {
     for (const Transfer& t : set) pairs.emplace_back(t.src_gpu, t.dst_gpu);
   }
-  auto platform = BuildSimgridPlatform(*graph, pairs);
+  auto platform = BuildSimgridPlatform(*graph, /*gpus=*/{}, pairs);
   if (!platform.ok()) return platform.status();
   KvTransferRunner runner(*platform, *graph, connector, analytic);
   std::vector<double> seconds;

@@ -43,7 +43,7 @@ std::unique_ptr<PendingTransfer> SimgridFabric::StartTransfer(const std::vector<
                                                               std::vector<Transfer> wire,
                                                               double start_s) {
   auto t = std::make_unique<SimgridTransfer>();
-  t->actor = runner_.StartPlanned(platform_.gpus[(*gpus)[0]], gpus, cost, std::move(wire),
+  t->actor = runner_.StartPlanned(platform_.Gpu((*gpus)[0]), gpus, cost, std::move(wire),
                                   std::max(start_s, Now()), &t->cost);
   return t;
 }
@@ -65,7 +65,7 @@ void SimgridFabric::RunKernel(const std::vector<int>& gpus, double start_s, doub
   std::vector<sg4::ExecPtr> execs;
   execs.reserve(gpus.size());
   for (int g : gpus) {
-    execs.push_back(sg4::Exec::init()->set_flops_amount(work)->set_host(platform_.gpus[g]));
+    execs.push_back(sg4::Exec::init()->set_flops_amount(work)->set_host(platform_.Gpu(g)));
     execs.back()->start();
   }
   for (auto& e : execs) e->wait();

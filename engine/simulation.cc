@@ -217,7 +217,7 @@ bool StartTransfer(Run* run, Request* r, bool layerwise) {
     r->handoff.decode_instance = d;
     const InstanceRun& from = run->instances[r->handoff.prefill_instance];
     const int src_gpu = from.instance->KvShards(r->handoff.prefill_rank)[0].gpu;
-    sg4::Actor::create("kv-transfer", run->platform->gpus[src_gpu], TransferActor, run, r,
+    sg4::Actor::create("kv-transfer", run->platform->Gpu(src_gpu), TransferActor, run, r,
                        layerwise);
     return true;
   }
@@ -406,7 +406,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   if (!graph.ok()) return graph.status();
   Run run(s);
   std::vector<std::pair<int, int>> pairs;
-  std::vector<int> prefill_gpus, decode_gpus;
+  std::vector<int> deployed_gpus, prefill_gpus, decode_gpus;
   for (const PoolDeployment& d : deployment->pools) {
     auto pool = std::make_unique<PoolRun>(ContextFor(s, d));
     const PoolContext& context = pool->context;
@@ -416,6 +416,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
       for (const auto& p : f->Pairs()) pairs.push_back(p);
       pool->fabrics.push_back(std::move(*f));
       for (int g : d.InstanceGpus(i)) {
+        deployed_gpus.push_back(g);
         if (d.spec.role == PoolRole::kPrefill) prefill_gpus.push_back(g);
         if (d.spec.role == PoolRole::kDecode) decode_gpus.push_back(g);
       }
@@ -426,7 +427,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   for (int p : prefill_gpus) {
     for (int d : decode_gpus) pairs.emplace_back(p, d);
   }
-  auto platform = BuildSimgridPlatform(*graph, pairs);
+  auto platform = BuildSimgridPlatform(*graph, deployed_gpus, pairs);
   if (!platform.ok()) return platform.status();
   run.platform = &*platform;
 
@@ -490,7 +491,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
     const std::string prefix = one_pool ? "" : pool.context.deployed.spec.name + "-";
     for (size_t i = 0; i < pool.instances.size(); ++i) {
       const int global = pool.instances[i];
-      sg4::Host* host = platform->gpus[pool.context.InstanceGpus(static_cast<int>(i))[0]];
+      sg4::Host* host = platform->Gpu(pool.context.InstanceGpus(static_cast<int>(i))[0]);
       const int lanes = run.instances[global].instance->lanes();
       for (int lane = 0; lane < lanes; ++lane) {
         const std::string name =

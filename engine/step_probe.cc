@@ -22,7 +22,7 @@ absl::StatusOr<StepTiming> ProbeDecodeStep(const Scenario& s, int64_t seqs, doub
   if (!graph.ok()) return graph.status();
   auto fabric = BuildInstanceFabric(pool, *graph, 0);
   if (!fabric.ok()) return fabric.status();
-  auto platform = BuildSimgridPlatform(*graph, fabric->Pairs());
+  auto platform = BuildSimgridPlatform(*graph, pool.InstanceGpus(0), fabric->Pairs());
   if (!platform.ok()) return platform.status();
   SimgridFabric sg(
       *platform, pool.collectives,
@@ -33,7 +33,7 @@ absl::StatusOr<StepTiming> ProbeDecodeStep(const Scenario& s, int64_t seqs, doub
   auto instance = InstanceRegistry::Builtin().Find(InstanceKindFor(pool.plan()))->factory(context);
   if (!instance.ok()) return instance.status();
   absl::StatusOr<StepTiming> result = absl::InternalError("the probe actor did not run");
-  sg4::Actor::create("probe", platform->gpus[pool.InstanceGpus(0)[0]], [&] {
+  sg4::Actor::create("probe", platform->Gpu(pool.InstanceGpus(0)[0]), [&] {
     result = (*instance)->RunDecode(seqs, context_tokens, sg);
     result = (*instance)->RunDecode(seqs, context_tokens, sg);
   });

@@ -1,6 +1,7 @@
 #include "topology/cluster_graph.h"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 
 #include <boost/graph/adjacency_list.hpp>
@@ -29,41 +30,54 @@ using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS
 }  // namespace
 
 struct ClusterGraph::Impl {
+  // The links of a device by role (-1: none). A GPU has `scaleup` (its NVLink port), `nic` (its
+  // PCIe link to the NIC) and `host` (to its CPU); a NIC and a leaf have `parent` (their port
+  // to the leaf, the leaf's uplink to the spine).
+  struct Ports {
+    int scaleup = -1;
+    int nic = -1;
+    int host = -1;
+    int parent = -1;
+  };
+
   ClusterSpec spec;
   std::vector<Device> devices;
   std::vector<Link> links;
+  std::vector<Ports> ports;  // by device
   std::vector<int> gpus;
   std::vector<int> cpus;
   Graph graph;
-  // Per source device: the link used to reach each device (-1: unreached), computed lazily.
-  mutable std::vector<std::vector<int>> pred_link;
 
   int AddDevice(DeviceKind kind, std::string name, int rack, int server) {
     devices.push_back({kind, std::move(name), rack, server});
+    ports.emplace_back();
     boost::add_vertex(graph);
     return static_cast<int>(devices.size()) - 1;
   }
-  void AddLink(std::string name, int a, int b, double gb_per_s, const FabricSpec& fabric,
-               LinkTier tier) {
+  int AddLink(std::string name, int a, int b, double gb_per_s, const FabricSpec& fabric,
+              LinkTier tier) {
     boost::add_edge(a, b, static_cast<int>(links.size()), graph);
     links.push_back({std::move(name), a, b, gb_per_s, fabric.latency_us, tier, &fabric});
+    return static_cast<int>(links.size()) - 1;
   }
   bool IsEndpoint(int v) const {
     return devices[v].kind == DeviceKind::kGpu || devices[v].kind == DeviceKind::kCpu;
   }
-  const std::vector<int>& Tree(int source) const {
-    if (pred_link.empty()) pred_link.resize(devices.size());
-    std::vector<int>& pred = pred_link[source];
-    if (!pred.empty()) return pred;
-    pred.assign(devices.size(), -1);
+  int Other(int link, int v) const { return links[link].a == v ? links[link].b : links[link].a; }
+
+  // The definition of a route: breadth-first search from `from` (endpoints do not forward),
+  // neighbours in the order their links were added; the first link to reach a device is its
+  // predecessor. O(devices) per call.
+  absl::StatusOr<std::vector<RouteHop>> Search(int from, int to) const {
+    std::vector<int> pred(devices.size(), -1);
     std::vector<bool> seen(devices.size(), false);
-    std::deque<int> queue{source};
-    seen[source] = true;
+    std::deque<int> queue{from};
+    seen[from] = true;
     const auto index = boost::get(boost::edge_index, graph);
-    while (!queue.empty()) {
+    while (!queue.empty() && !seen[to]) {
       const int u = queue.front();
       queue.pop_front();
-      if (u != source && IsEndpoint(u)) continue;  // endpoints do not forward
+      if (u != from && IsEndpoint(u)) continue;  // endpoints do not forward
       for (auto [e, end] = boost::out_edges(u, graph); e != end; ++e) {
         const int v = static_cast<int>(boost::target(*e, graph));
         if (seen[v]) continue;
@@ -72,7 +86,69 @@ struct ClusterGraph::Impl {
         queue.push_back(v);
       }
     }
-    return pred;
+    if (pred[to] < 0) return NoRoute(from, to);
+    std::vector<RouteHop> route;
+    for (int v = to; v != from;) {
+      const int u = Other(pred[v], v);
+      route.push_back({pred[v], links[pred[v]].a == u});
+      v = u;
+    }
+    std::reverse(route.begin(), route.end());
+    return route;
+  }
+
+  absl::Status NoRoute(int from, int to) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no route from ", devices[from].name, " to ", devices[to].name));
+  }
+
+  // The same routes as Search, read off the structure Build lays out, in O(hops): two GPUs of
+  // one scale-up domain meet at its NVSwitch (2 hops, preferred as the GPU's NVLink port is
+  // added before its NIC link); otherwise each climbs NIC -> leaf -> spine until both reach a
+  // common device (2, 4 or 6 hops; the tree above the NICs makes that path the unique shortest
+  // one). A GPU and its own CPU are one host link apart; CPUs reach nothing else.
+  absl::StatusOr<std::vector<RouteHop>> Walk(int from, int to) const {
+    const DeviceKind fk = devices[from].kind, tk = devices[to].kind;
+    if (fk == DeviceKind::kCpu || tk == DeviceKind::kCpu) {
+      const int gpu = fk == DeviceKind::kCpu ? to : from;
+      const int cpu = fk == DeviceKind::kCpu ? from : to;
+      if (devices[gpu].kind != DeviceKind::kGpu || ports[gpu].host < 0 ||
+          Other(ports[gpu].host, gpu) != cpu) {
+        return NoRoute(from, to);
+      }
+      return std::vector<RouteHop>{{ports[gpu].host, gpu == from}};
+    }
+    const Ports& a = ports[from];
+    const Ports& b = ports[to];
+    if (a.scaleup >= 0 && b.scaleup >= 0 && Other(a.scaleup, from) == Other(b.scaleup, to)) {
+      return std::vector<RouteHop>{{a.scaleup, true}, {b.scaleup, false}};
+    }
+    if (a.nic < 0 || b.nic < 0) return NoRoute(from, to);
+    // Climb from each side: the links up and the devices they reach.
+    auto climb = [this](int gpu, int first_link, std::array<int, 3>* up,
+                        std::array<int, 3>* reached) {
+      int n = 0;
+      for (int link = first_link, v = gpu; link >= 0 && n < 3; ++n) {
+        (*up)[n] = link;
+        v = Other(link, v);
+        (*reached)[n] = v;
+        link = ports[v].parent;
+      }
+      return n;
+    };
+    std::array<int, 3> up_a{}, at_a{}, up_b{}, at_b{};
+    const int na = climb(from, a.nic, &up_a, &at_a);
+    const int nb = climb(to, b.nic, &up_b, &at_b);
+    for (int i = 0; i < na; ++i) {
+      for (int j = 0; j < nb; ++j) {
+        if (at_a[i] != at_b[j]) continue;
+        std::vector<RouteHop> route;
+        for (int k = 0; k <= i; ++k) route.push_back({up_a[k], true});
+        for (int k = j; k >= 0; --k) route.push_back({up_b[k], false});
+        return route;
+      }
+    }
+    return NoRoute(from, to);
   }
 };
 
@@ -114,8 +190,8 @@ absl::StatusOr<ClusterGraph> ClusterGraph::Build(const ClusterSpec& spec) {
       // oversubscription.
       const double uplink =
           s.servers_per_rack * s.nics_per_server * s.interrack.gb_per_s / s.leaf_oversubscription;
-      impl->AddLink(absl::StrCat("uplink-", r), leaf, spine, uplink, s.interrack,
-                    LinkTier::kInterRack);
+      impl->ports[leaf].parent = impl->AddLink(absl::StrCat("uplink-", r), leaf, spine, uplink,
+                                               s.interrack, LinkTier::kInterRack);
     }
     int rack_switch = -1;
     if (s.scaleup_domain == ScaleUpDomain::kRack && s.gpus_per_rack() > 1) {
@@ -135,8 +211,9 @@ absl::StatusOr<ClusterGraph> ClusterGraph::Build(const ClusterSpec& spec) {
         for (int n = 0; n < s.nics_per_server; ++n) {
           const int nic =
               impl->AddDevice(DeviceKind::kNic, absl::StrCat("nic-", server, "-", n), r, server);
-          impl->AddLink(absl::StrCat("nicport-", server, "-", n), nic, leaf, s.scaleout.gb_per_s,
-                        s.scaleout, LinkTier::kScaleOut);
+          impl->ports[nic].parent =
+              impl->AddLink(absl::StrCat("nicport-", server, "-", n), nic, leaf,
+                            s.scaleout.gb_per_s, s.scaleout, LinkTier::kScaleOut);
           nics.push_back(nic);
         }
       }
@@ -146,15 +223,17 @@ absl::StatusOr<ClusterGraph> ClusterGraph::Build(const ClusterSpec& spec) {
             impl->AddDevice(DeviceKind::kGpu, absl::StrCat("gpu-", server, "-", g), r, server);
         impl->gpus.push_back(gpu);
         if (nvswitch >= 0) {
-          impl->AddLink(absl::StrCat("nvlink-", server, "-", g), gpu, nvswitch, s.scaleup.gb_per_s,
-                        s.scaleup, LinkTier::kScaleUp);
+          impl->ports[gpu].scaleup =
+              impl->AddLink(absl::StrCat("nvlink-", server, "-", g), gpu, nvswitch,
+                            s.scaleup.gb_per_s, s.scaleup, LinkTier::kScaleUp);
         }
         if (!nics.empty()) {
-          impl->AddLink(absl::StrCat("gpu-nic-", server, "-", g), gpu, nics[g / gpus_per_nic],
-                        s.host.gb_per_s, s.host, LinkTier::kHost);
+          impl->ports[gpu].nic =
+              impl->AddLink(absl::StrCat("gpu-nic-", server, "-", g), gpu, nics[g / gpus_per_nic],
+                            s.host.gb_per_s, s.host, LinkTier::kHost);
         }
-        impl->AddLink(absl::StrCat("host-", server, "-", g), gpu, cpu, s.host.gb_per_s, s.host,
-                      LinkTier::kHost);
+        impl->ports[gpu].host = impl->AddLink(absl::StrCat("host-", server, "-", g), gpu, cpu,
+                                              s.host.gb_per_s, s.host, LinkTier::kHost);
       }
     }
   }
@@ -162,21 +241,14 @@ absl::StatusOr<ClusterGraph> ClusterGraph::Build(const ClusterSpec& spec) {
 }
 
 absl::StatusOr<std::vector<RouteHop>> ClusterGraph::Route(int from, int to) const {
-  std::vector<RouteHop> route;
-  if (from == to) return route;
-  const std::vector<int>& pred = impl_->Tree(from);
-  if (pred[to] < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("no route from ", impl_->devices[from].name, " to ", impl_->devices[to].name));
-  }
-  for (int v = to; v != from;) {
-    const Link& l = impl_->links[pred[v]];
-    const int u = (l.a == v) ? l.b : l.a;
-    route.push_back({pred[v], l.a == u});
-    v = u;
-  }
-  std::reverse(route.begin(), route.end());
-  return route;
+  if (from == to) return std::vector<RouteHop>{};
+  if (impl_->IsEndpoint(from) && impl_->IsEndpoint(to)) return impl_->Walk(from, to);
+  return impl_->Search(from, to);
+}
+
+absl::StatusOr<std::vector<RouteHop>> ClusterGraph::SearchRoute(int from, int to) const {
+  if (from == to) return std::vector<RouteHop>{};
+  return impl_->Search(from, to);
 }
 
 double ClusterGraph::RouteLatencyUs(const std::vector<RouteHop>& route) const {

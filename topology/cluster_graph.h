@@ -74,8 +74,13 @@ class ClusterGraph {
   int Cpu(int server) const;        // device index of a server's host CPU
 
   // Shortest route from device `from` to device `to` (empty when equal); fails when none.
-  // Routes are computed once per source and cached.
+  // Between GPUs and CPUs it is read off the cluster's structure in O(hops), with no per-source
+  // state, so memory does not grow with the routes asked for; it equals SearchRoute (tests
+  // compare them on every pair of many cluster shapes). Other devices: SearchRoute.
   absl::StatusOr<std::vector<RouteHop>> Route(int from, int to) const;
+  // The definition of a route: breadth-first search in hops from `from`, neighbours in the
+  // order their links were added, GPUs and CPUs not forwarding. O(devices) time per call.
+  absl::StatusOr<std::vector<RouteHop>> SearchRoute(int from, int to) const;
   double RouteLatencyUs(const std::vector<RouteHop>& route) const;
 
  private:

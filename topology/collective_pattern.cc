@@ -1,6 +1,7 @@
 #include "topology/collective_pattern.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace moesim {
 
@@ -50,17 +51,34 @@ absl::StatusOr<CollectivePattern> CollectivePattern::Make(const ClusterGraph& gr
           static_cast<int>(std::lower_bound(p.dirs_.begin(), p.dirs_.end(), d) - p.dirs_.begin()));
     }
   }
-  // Positions of the GPUs (flows may only join GPUs of the pattern) and the link-load index.
-  std::vector<int> position_of(graph.gpu_count(), -1);
-  int positions = 0;
-  for (int g : p.gpus_) {
-    if (g >= 0 && g < graph.gpu_count() && position_of[g] < 0) position_of[g] = positions++;
+  // Positions of the GPUs (flows may only join GPUs of the pattern), numbered in the order the
+  // GPUs first appear, and the link-load index. Looked up by binary search over the pattern's
+  // GPUs, so the cost follows the pattern, not the cluster.
+  std::vector<std::pair<int, int>> first_seen;  // (GPU, index in gpus_)
+  for (int i = 0; i < static_cast<int>(p.gpus_.size()); ++i) {
+    const int g = p.gpus_[i];
+    if (g >= 0 && g < graph.gpu_count()) first_seen.emplace_back(g, i);
   }
+  std::sort(first_seen.begin(), first_seen.end());
+  first_seen.erase(std::unique(first_seen.begin(), first_seen.end(),
+                               [](const auto& x, const auto& y) { return x.first == y.first; }),
+                   first_seen.end());
+  std::vector<std::pair<int, int>> by_index;  // (index in gpus_, GPU): positions in this order
+  for (const auto& [g, i] : first_seen) by_index.emplace_back(i, g);
+  std::sort(by_index.begin(), by_index.end());
+  const int positions = static_cast<int>(by_index.size());
+  std::vector<std::pair<int, int>> position_of;  // (GPU, position), sorted by GPU
+  for (int pos = 0; pos < positions; ++pos) position_of.emplace_back(by_index[pos].second, pos);
+  std::sort(position_of.begin(), position_of.end());
+  auto position = [&position_of](int g) {
+    auto it = std::lower_bound(position_of.begin(), position_of.end(), std::make_pair(g, -1));
+    return it != position_of.end() && it->first == g ? it->second : -1;
+  };
   std::vector<IndexedFlow> indexed;
   indexed.reserve(p.flows_.size());
   for (Flow& f : p.flows_) {
-    f.src_pos = position_of[f.src];
-    f.dst_pos = position_of[f.dst];
+    f.src_pos = position(f.src);
+    f.dst_pos = position(f.dst);
     if (f.src_pos < 0 || f.dst_pos < 0) {
       return absl::InvalidArgumentError("collective transfer between GPUs outside its group");
     }

@@ -25,19 +25,36 @@ int LinkLoadIndex::Intern(std::vector<NodeSet>* table, std::vector<int> members,
 
 LinkLoadIndex::LinkLoadIndex(int positions, int dir_count, const std::vector<IndexedFlow>& flows)
     : positions_(positions), dir_count_(dir_count) {
-  // (dir, fabric class, share, src) -> destinations.
-  std::map<std::tuple<int, int, double, int>, std::vector<int>> by_source;
+  // The flows crossing each link direction (a counting sort: flow order kept within a direction).
+  std::vector<int> start(dir_count + 1, 0);
   for (const IndexedFlow& f : flows) {
-    for (int d : f.dirs) by_source[{d, f.fabric_class, f.share, f.src}].push_back(f.dst);
+    for (int d : f.dirs) ++start[d + 1];
   }
-  // (dir, fabric class, share, destinations) -> sources.
-  std::map<std::tuple<int, int, double, std::vector<int>>, std::vector<int>> by_dests;
-  for (auto& [key, dsts] : by_source) {
-    std::sort(dsts.begin(), dsts.end());
-    dsts.erase(std::unique(dsts.begin(), dsts.end()), dsts.end());
-    const auto& [dir, cls, share, src] = key;
-    by_dests[{dir, cls, share, dsts}].push_back(src);
+  for (int d = 0; d < dir_count; ++d) start[d + 1] += start[d];
+  std::vector<int> crossing(start.back());
+  {
+    std::vector<int> next(start.begin(), start.end() - 1);
+    for (int i = 0; i < static_cast<int>(flows.size()); ++i) {
+      for (int d : flows[i].dirs) crossing[next[d]++] = i;
+    }
   }
+  // Per direction (ascending): each source's destinations, (fabric class, share, source)
+  // ascending; then sources with equal (class, share, destinations) form one group, groups in
+  // (class, share, destinations) order, sources ascending. Node sets are interned in the order
+  // the groups come.
+  struct Source {
+    int cls = 0;
+    double share = 0;
+    int src = 0;
+    std::vector<int> dsts;  // sorted, distinct
+  };
+  auto same_source = [](const IndexedFlow& x, const IndexedFlow& y) {
+    return x.fabric_class == y.fabric_class && !(x.share < y.share) && !(y.share < x.share) &&
+           x.src == y.src;
+  };
+  auto same_group = [](const Source& x, const Source& y) {
+    return x.cls == y.cls && !(x.share < y.share) && !(y.share < x.share) && x.dsts == y.dsts;
+  };
   std::map<std::vector<int>, int> src_ids, dst_ids;
   auto intern = [this](std::map<std::vector<int>, int>* ids, std::vector<NodeSet>* table,
                        const std::vector<int>& members) {
@@ -47,16 +64,55 @@ LinkLoadIndex::LinkLoadIndex(int positions, int dir_count, const std::vector<Ind
     ids->emplace(members, id);
     return id;
   };
-  for (auto& [key, srcs] : by_dests) {
-    const auto& [dir, cls, share, dsts] = key;
-    std::sort(srcs.begin(), srcs.end());
-    Group g;
-    g.dir = dir;
-    g.fabric_class = cls;
-    g.share = share;
-    g.src_set = intern(&src_ids, &src_sets_, srcs);
-    g.dst_set = intern(&dst_ids, &dst_sets_, dsts);
-    groups_.push_back(g);
+  std::vector<Source> sources;
+  std::vector<int> order, srcs;
+  for (int d = 0; d < dir_count; ++d) {
+    int* const begin = crossing.data() + start[d];
+    int* const end = crossing.data() + start[d + 1];
+    if (begin == end) continue;
+    auto by_key = [&flows](int x, int y) {
+      const IndexedFlow& a = flows[x];
+      const IndexedFlow& b = flows[y];
+      return std::tie(a.fabric_class, a.share, a.src, a.dst) <
+             std::tie(b.fabric_class, b.share, b.src, b.dst);
+    };
+    // Collectives list their flows source by source, so this is often sorted already.
+    if (!std::is_sorted(begin, end, by_key)) std::sort(begin, end, by_key);
+    sources.clear();
+    for (const int* it = begin; it != end;) {
+      const IndexedFlow& first = flows[*it];
+      Source s{first.fabric_class, first.share, first.src, {}};
+      for (; it != end && same_source(flows[*it], first); ++it) {
+        const int dst = flows[*it].dst;
+        if (s.dsts.empty() || s.dsts.back() != dst) s.dsts.push_back(dst);
+      }
+      sources.push_back(std::move(s));
+    }
+    order.resize(sources.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&sources](int x, int y) {
+      const Source& a = sources[x];
+      const Source& b = sources[y];
+      if (a.cls != b.cls) return a.cls < b.cls;
+      if (a.share < b.share) return true;
+      if (b.share < a.share) return false;
+      if (a.dsts != b.dsts) return a.dsts < b.dsts;
+      return a.src < b.src;
+    });
+    for (size_t i = 0; i < order.size();) {
+      const Source& first = sources[order[i]];
+      srcs.clear();
+      for (; i < order.size() && same_group(sources[order[i]], first); ++i) {
+        srcs.push_back(sources[order[i]].src);
+      }
+      Group g;
+      g.dir = d;
+      g.fabric_class = first.cls;
+      g.share = first.share;
+      g.src_set = intern(&src_ids, &src_sets_, srcs);
+      g.dst_set = intern(&dst_ids, &dst_sets_, first.dsts);
+      groups_.push_back(g);
+    }
   }
 }
 

@@ -1,9 +1,13 @@
 #include "topology/simgrid_platform.h"
 
-#include <set>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <simgrid/s4u.hpp>
+
+#include "absl/strings/str_cat.h"
 
 namespace sg4 = simgrid::s4u;
 
@@ -29,39 +33,103 @@ void ConfigureSimgridModels(bool parallel_tasks) {
   }
 }
 
+sg4::Host* SimgridPlatform::Gpu(int g) const {
+  if (g < 0 || g >= static_cast<int>(gpus.size()) || gpus[g] == nullptr) {
+    std::fprintf(stderr, "%s:%d: internal error: GPU %d has no SimGrid host (%zu GPUs)\n", __FILE__,
+                 __LINE__, g, gpus.size());
+    std::abort();
+  }
+  return gpus[g];
+}
+
+int SimgridPlatform::host_count() const {
+  return static_cast<int>(std::count_if(gpus.begin(), gpus.end(), [](auto* h) { return h; })) +
+         (frontend != nullptr ? 1 : 0);
+}
+
+int SimgridPlatform::link_count() const {
+  return static_cast<int>(std::count_if(links.begin(), links.end(), [](auto* l) { return l; }));
+}
+
 absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
-    const ClusterGraph& graph, const std::vector<std::pair<int, int>>& gpu_pairs) {
+    const ClusterGraph& graph, const std::vector<int>& gpus,
+    const std::vector<std::pair<int, int>>& gpu_pairs) {
+  const int n = graph.gpu_count();
+  auto outside = [n](int g) { return g < 0 || g >= n; };
+  std::vector<char> hosted(n, 0);
+  for (int g : gpus) {
+    if (outside(g)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("GPU ", g, " is outside the cluster's ", n, " GPUs"));
+    }
+    hosted[g] = 1;
+  }
+  // Distinct unordered pairs.
+  std::vector<std::pair<int, int>> pairs;
+  pairs.reserve(gpu_pairs.size());
+  for (auto [a, b] : gpu_pairs) {
+    if (outside(a) || outside(b)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("GPU pair (", a, ", ", b, ") is outside the cluster's ", n, " GPUs"));
+    }
+    if (a == b) continue;
+    pairs.emplace_back(std::min(a, b), std::max(a, b));
+    hosted[a] = hosted[b] = 1;
+  }
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  const int host_gpus = static_cast<int>(std::count(hosted.begin(), hosted.end(), 1));
+  if (host_gpus > kMaxSimgridGpuHosts) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the deployment uses ", host_gpus, " of the cluster's ", n,
+                     " GPUs; a SimGrid platform holds at most ", kMaxSimgridGpuHosts,
+                     " GPU hosts (its route table grows as the square of its hosts: 2 GiB at ",
+                     kMaxSimgridGpuHosts, "): deploy fewer GPUs in one scenario"));
+  }
+  if (static_cast<int64_t>(pairs.size()) > kMaxSimgridRoutes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the deployment's GPUs exchange traffic in ", pairs.size(),
+                     " distinct GPU pairs; a SimGrid platform holds at most ", kMaxSimgridRoutes,
+                     " routed pairs: deploy fewer GPUs per instance or pool"));
+  }
+
+  // The links the routes cross (routes cost O(hops): they are asked for again below rather than
+  // kept).
+  std::vector<char> crossed(graph.links().size(), 0);
+  for (const auto& [a, b] : pairs) {
+    auto route = graph.Route(graph.Gpu(a), graph.Gpu(b));
+    if (!route.ok()) return route.status();
+    for (const RouteHop& hop : *route) crossed[hop.link] = 1;
+  }
+
+  // Hosts, then links, each in the graph's order; then the routes.
   SimgridPlatform p;
   auto* zone = sg4::create_full_zone("cluster");
   const auto& devices = graph.devices();
-  std::vector<sg4::Host*> host_of(devices.size(), nullptr);
-  for (size_t i = 0; i < devices.size(); ++i) {
-    if (devices[i].kind == DeviceKind::kGpu || devices[i].kind == DeviceKind::kCpu) {
-      host_of[i] = zone->create_host(devices[i].name, kGpuHostWorkPerSecond)->seal();
-    }
+  p.gpus.assign(n, nullptr);
+  for (int g = 0; g < n; ++g) {
+    if (!hosted[g]) continue;
+    p.gpus[g] = zone->create_host(devices[graph.Gpu(g)].name, kGpuHostWorkPerSecond)->seal();
   }
   p.frontend = zone->create_host("frontend", kGpuHostWorkPerSecond)->seal();
-  for (const Link& l : graph.links()) {
-    auto* link = zone->create_split_duplex_link(l.name, l.gb_per_s * 1e9);
-    link->set_latency(l.latency_us * 1e-6);
+  const auto& links = graph.links();
+  p.links.assign(links.size(), nullptr);
+  for (size_t i = 0; i < links.size(); ++i) {
+    if (!crossed[i]) continue;
+    auto* link = zone->create_split_duplex_link(links[i].name, links[i].gb_per_s * 1e9);
+    link->set_latency(links[i].latency_us * 1e-6);
     link->seal();
-    p.links.push_back(link);
+    p.links[i] = link;
   }
-  for (int g = 0; g < graph.gpu_count(); ++g) p.gpus.push_back(host_of[graph.Gpu(g)]);
-  for (int s = 0; s < graph.spec().servers(); ++s) p.cpus.push_back(host_of[graph.Cpu(s)]);
-  std::set<std::pair<int, int>> done;
-  for (auto [a, b] : gpu_pairs) {
-    if (a == b) continue;
-    if (a > b) std::swap(a, b);
-    if (!done.insert({a, b}).second) continue;
-    auto route = graph.Route(graph.Gpu(a), graph.Gpu(b));
-    if (!route.ok()) return route.status();
-    std::vector<sg4::LinkInRoute> links;
+  std::vector<sg4::LinkInRoute> hops;
+  for (const auto& [a, b] : pairs) {
+    hops.clear();
+    const auto route = graph.Route(graph.Gpu(a), graph.Gpu(b));  // ok: routed above
     for (const RouteHop& hop : *route) {
-      links.emplace_back(p.links[hop.link], hop.up ? sg4::LinkInRoute::Direction::UP
-                                                   : sg4::LinkInRoute::Direction::DOWN);
+      hops.emplace_back(p.links[hop.link], hop.up ? sg4::LinkInRoute::Direction::UP
+                                                  : sg4::LinkInRoute::Direction::DOWN);
     }
-    zone->add_route(p.gpus[a]->get_netpoint(), p.gpus[b]->get_netpoint(), nullptr, nullptr, links,
+    zone->add_route(p.gpus[a]->get_netpoint(), p.gpus[b]->get_netpoint(), nullptr, nullptr, hops,
                     /*symmetrical=*/true);
   }
   zone->seal();

@@ -1,15 +1,19 @@
 // Translation of a ClusterGraph into a SimGrid platform (the only SimGrid code in topology/).
 //
-// Every GPU and host CPU becomes a SimGrid host; every graph link a split-duplex SimGrid link
-// (bandwidth per direction, latency). Routes are the graph's shortest paths, added for the GPU
-// pairs that will exchange traffic (a full route table over thousands of GPUs would cost
-// memory quadratic in the cluster size for pairs that never talk). ConfigureSimgridModels() must
-// run before the platform is built: it sets the flow model that reproduces bottleneck analysis
-// exactly (CM02, no cross-traffic, no TCP window cap; ../shared/reference/simgrid-notes.md §5.1).
+// Only what a deployment uses becomes SimGrid: a host for each GPU it names (and one frontend
+// host for the workload source and routers), the routes for the GPU pairs that will exchange
+// traffic (the graph's routes), and a split-duplex link (bandwidth per direction, latency) for
+// each graph link those routes cross. So memory follows the deployment, not the cluster: a
+// 1,024-GPU deployment on a 100,000-GPU cluster builds 1,025 hosts. SimGrid's full zone still
+// keeps a route table of hosts² entries, so a deployment with more than kMaxSimgridGpuHosts GPUs,
+// or more than kMaxSimgridRoutes communicating pairs, is refused with an error naming its sizes
+// (never an allocation failure). ConfigureSimgridModels() must run before the platform is built:
+// it sets the flow model that reproduces bottleneck analysis exactly (CM02, no cross-traffic, no
+// TCP window cap; ../shared/reference/simgrid-notes.md §5.1).
 #pragma once
 
+#include <cstdint>
 #include <memory>
-
 #include <utility>
 #include <vector>
 
@@ -27,11 +31,24 @@ namespace moesim {
 // Work units per simulated second of a GPU host: a kernel of d seconds is an Exec of d × this.
 inline constexpr double kGpuHostWorkPerSecond = 1e9;
 
+// At most this many GPU hosts in one platform: SimGrid's full zone holds a table of hosts²
+// route pointers (8 bytes each), 2 GiB at this bound.
+inline constexpr int kMaxSimgridGpuHosts = 16384;
+// At most this many distinct GPU pairs with a route: SimGrid stores each pair's route in both
+// directions, about 300 bytes a pair with the 6-hop routes of a spine (5 GB at this bound).
+inline constexpr int64_t kMaxSimgridRoutes = int64_t{1} << 24;
+
 struct SimgridPlatform {
-  std::vector<simgrid::s4u::Host*> gpus;   // by global GPU index
-  std::vector<simgrid::s4u::Host*> cpus;   // by global server index
+  // By global GPU index; nullptr for a GPU that was not asked for. Read it through Gpu().
+  std::vector<simgrid::s4u::Host*> gpus;
   simgrid::s4u::Host* frontend = nullptr;  // runs the workload source and router
-  std::vector<simgrid::s4u::Link*> links;  // by ClusterGraph link index
+  std::vector<simgrid::s4u::Link*> links;  // by ClusterGraph link index; nullptr if on no route
+
+  // The host of GPU `g`. A GPU that got no host is a bug of the caller (every GPU a deployment
+  // runs on is passed to BuildSimgridPlatform): it stops the run with file:line.
+  simgrid::s4u::Host* Gpu(int g) const;
+  int host_count() const;  // GPU hosts and the frontend
+  int link_count() const;  // links created
 };
 
 // `parallel_tasks`: use SimGrid's ptask_L07 host/network model (needed for parallel-task
@@ -40,8 +57,12 @@ void ConfigureSimgridModels(bool parallel_tasks);
 // Starts SimGrid's engine for one simulation named `name` (its logs quietened to critical
 // messages) and configures its models as ConfigureSimgridModels does. One per process at a time.
 std::unique_ptr<simgrid::s4u::Engine> StartSimgridEngine(const char* name, bool parallel_tasks);
-// `gpu_pairs`: global GPU index pairs that need a route (either order; duplicates are fine).
+// `gpus`: global indices of the GPUs that get a host (duplicates are fine; the GPUs of
+// `gpu_pairs` get one too). `gpu_pairs`: global GPU index pairs that need a route (either order;
+// duplicates are fine). Fails on a GPU outside the cluster, a pair with no route, or more than
+// kMaxSimgridGpuHosts GPUs or kMaxSimgridRoutes pairs.
 absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
-    const ClusterGraph& graph, const std::vector<std::pair<int, int>>& gpu_pairs);
+    const ClusterGraph& graph, const std::vector<int>& gpus,
+    const std::vector<std::pair<int, int>>& gpu_pairs);
 
 }  // namespace moesim
