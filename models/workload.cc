@@ -19,18 +19,34 @@ double LengthDistribution::Mean() const {
       return 0.5 * double(min_tokens + max_tokens);
     case Kind::kLogNormal:
       return median_tokens * std::exp(0.5 * sigma * sigma);
+    case Kind::kHistogram: {
+      double sum = 0, weight = 0;
+      for (const auto& [t, w] : bins) {
+        sum += double(t) * w;
+        weight += w;
+      }
+      return weight > 0 ? sum / weight : 0;
+    }
   }
   return 0;
 }
 
-int64_t LengthDistribution::Max() const { return kind == Kind::kFixed ? tokens : max_tokens; }
+int64_t LengthDistribution::Max() const {
+  if (kind == Kind::kHistogram) {
+    int64_t m = 0;
+    for (const auto& [t, w] : bins) m = std::max(m, t);
+    return m;
+  }
+  return kind == Kind::kFixed ? tokens : max_tokens;
+}
 
 namespace {
 
 absl::StatusOr<LengthDistribution> ParseLength(JsonObjectReader r) {
   LengthDistribution d;
   const NumberRule count = NumberRule::Between(1, 1e7);  // tokens per request
-  MOESIM_ASSIGN_OR_RETURN(std::string kind, r.Enum("kind", {"fixed", "uniform", "lognormal"}));
+  MOESIM_ASSIGN_OR_RETURN(std::string kind,
+                          r.Enum("kind", {"fixed", "uniform", "lognormal", "histogram"}));
   if (kind == "fixed") {
     d.kind = LengthDistribution::Kind::kFixed;
     MOESIM_ASSIGN_OR_RETURN(d.tokens, r.Integer("tokens", count));
@@ -42,6 +58,23 @@ absl::StatusOr<LengthDistribution> ParseLength(JsonObjectReader r) {
       return BadValue(r.where().Key("max_tokens"), d.max_tokens,
                       absl::StrCat("an integer >= min_tokens (", d.min_tokens, ")"));
     }
+  } else if (kind == "histogram") {
+    d.kind = LengthDistribution::Kind::kHistogram;
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* bins, r.Array("bins"));
+    double total = 0;
+    for (size_t i = 0; i < bins->size(); ++i) {
+      const nlohmann::json& b = (*bins)[i];
+      const JsonLocation at = r.where().Key("bins").Index(i);
+      if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !b[1].is_number() ||
+          !count.Accepts(b[0].get<double>()) || b[1].get<double>() < 0) {
+        return BadValue(at, b, "a [tokens, weight] pair: tokens an integer in [1, 1e7], weight >= 0");
+      }
+      d.bins.emplace_back(b[0].get<int64_t>(), b[1].get<double>());
+      total += b[1].get<double>();
+    }
+    if (d.bins.empty() || total <= 0) {
+      return BadValue(r.where().Key("bins"), *bins, "at least one bin with a weight > 0");
+    }
   } else {
     d.kind = LengthDistribution::Kind::kLogNormal;
     MOESIM_ASSIGN_OR_RETURN(d.median_tokens, r.Number("median_tokens", NumberRule::AtLeast(1)));
@@ -52,7 +85,9 @@ absl::StatusOr<LengthDistribution> ParseLength(JsonObjectReader r) {
   return d;
 }
 
-nlohmann::json LengthToJson(const LengthDistribution& d) {
+}  // namespace
+
+nlohmann::json LengthDistributionToJson(const LengthDistribution& d) {
   switch (d.kind) {
     case LengthDistribution::Kind::kFixed:
       return {{"kind", "fixed"}, {"tokens", d.tokens}};
@@ -63,11 +98,20 @@ nlohmann::json LengthToJson(const LengthDistribution& d) {
               {"median_tokens", d.median_tokens},
               {"sigma", d.sigma},
               {"max_tokens", d.max_tokens}};
+    case LengthDistribution::Kind::kHistogram: {
+      nlohmann::json bins = nlohmann::json::array();
+      for (const auto& [t, w] : d.bins) bins.push_back({t, w});
+      return {{"kind", "histogram"}, {"bins", bins}};
+    }
   }
   return nullptr;
 }
 
-}  // namespace
+absl::StatusOr<LengthDistribution> ParseLengthDistribution(const nlohmann::json& value,
+                                                           const JsonLocation& where) {
+  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
+  return ParseLength(std::move(r));
+}
 
 absl::StatusOr<WorkloadSpec> ParseWorkloadSpec(const nlohmann::json& value,
                                                const JsonLocation& where) {
@@ -98,8 +142,8 @@ nlohmann::json WorkloadSpecToJson(const WorkloadSpec& s) {
     j["arrival"] = "poisson";
     j["rate_per_s"] = s.rate_per_s;
   }
-  j["input_tokens"] = LengthToJson(s.input_tokens);
-  j["output_tokens"] = LengthToJson(s.output_tokens);
+  j["input_tokens"] = LengthDistributionToJson(s.input_tokens);
+  j["output_tokens"] = LengthDistributionToJson(s.output_tokens);
   return j;
 }
 
@@ -107,15 +151,27 @@ double WorkloadGenerator::NextInterarrivalSeconds() {
   return absl::Exponential<double>(rng_, spec_.rate_per_s);
 }
 
-int64_t WorkloadGenerator::Sample(const LengthDistribution& d) {
+int64_t WorkloadGenerator::Sample(const LengthDistribution& d) { return SampleLength(d, rng_); }
+
+int64_t SampleLength(const LengthDistribution& d, std::mt19937_64& rng) {
   switch (d.kind) {
     case LengthDistribution::Kind::kFixed:
       return d.tokens;
     case LengthDistribution::Kind::kUniform:
-      return absl::Uniform<int64_t>(absl::IntervalClosed, rng_, d.min_tokens, d.max_tokens);
+      return absl::Uniform<int64_t>(absl::IntervalClosed, rng, d.min_tokens, d.max_tokens);
     case LengthDistribution::Kind::kLogNormal: {
-      const double x = d.median_tokens * std::exp(d.sigma * absl::Gaussian<double>(rng_));
+      const double x = d.median_tokens * std::exp(d.sigma * absl::Gaussian<double>(rng));
       return std::clamp<int64_t>(std::llround(x), 1, d.max_tokens);
+    }
+    case LengthDistribution::Kind::kHistogram: {
+      double total = 0;
+      for (const auto& [t, w] : d.bins) total += w;
+      double u = absl::Uniform<double>(rng, 0.0, total);
+      for (const auto& [t, w] : d.bins) {
+        if (u < w) return t;
+        u -= w;
+      }
+      return d.bins.back().first;
     }
   }
   return 1;

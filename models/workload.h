@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -20,13 +22,15 @@
 namespace moesim {
 
 struct LengthDistribution {
-  enum class Kind { kFixed, kUniform, kLogNormal };
+  enum class Kind { kFixed, kUniform, kLogNormal, kHistogram };
   Kind kind = Kind::kFixed;
   int64_t tokens = 0;        // kFixed
   int64_t min_tokens = 0;    // kUniform (inclusive)
   int64_t max_tokens = 0;    // kUniform (inclusive) and kLogNormal (clamp)
   double median_tokens = 0;  // kLogNormal: exp(mu)
   double sigma = 0;          // kLogNormal: sigma of ln(length)
+  // kHistogram: (tokens, weight) bins; a draw picks a bin with probability weight / Σ weights.
+  std::vector<std::pair<int64_t, double>> bins;
 
   double Mean() const;  // expected value (log-normal: of the unclamped distribution)
   int64_t Max() const;  // largest value the distribution can produce
@@ -40,6 +44,15 @@ struct WorkloadSpec {
   LengthDistribution input_tokens;
   LengthDistribution output_tokens;
 };
+
+// A length distribution object: {"kind": "fixed", "tokens"}, {"kind": "uniform", "min_tokens",
+// "max_tokens"}, {"kind": "lognormal", "median_tokens", "sigma", "max_tokens"} or
+// {"kind": "histogram", "bins": [[tokens, weight], ...]} (an empirical histogram).
+absl::StatusOr<LengthDistribution> ParseLengthDistribution(const nlohmann::json& value,
+                                                           const JsonLocation& where);
+nlohmann::json LengthDistributionToJson(const LengthDistribution& d);
+// Draws one length from `d` with `rng`.
+int64_t SampleLength(const LengthDistribution& d, std::mt19937_64& rng);
 
 absl::StatusOr<WorkloadSpec> ParseWorkloadSpec(const nlohmann::json& value,
                                                const JsonLocation& where);
