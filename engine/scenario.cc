@@ -463,8 +463,21 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
       s.runtime,
       ResolveAndParse<RuntimeSpec>(r, "runtime", presets, PresetKind::kRuntime, ParseRuntimeSpec));
   MOESIM_RETURN_IF_ERROR(ParseDeploymentSection(r, presets, s));
-  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* workload, r.Value("workload"));
-  MOESIM_ASSIGN_OR_RETURN(s.workload, ParseWorkloadSpec(*workload, root.Key("workload")));
+  if (r.Has("rlvr")) {
+    if (r.Has("workload")) {
+      return BadInput(root.Key("workload"),
+                      "an RLVR scenario draws its samples from $.rlvr: give no workload");
+    }
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* rlvr, r.Value("rlvr"));
+    MOESIM_ASSIGN_OR_RETURN(s.rlvr, ParseRlvrSpec(*rlvr, root.Key("rlvr")));
+    s.workload.arrival = WorkloadSpec::Arrival::kClosedLoop;
+    s.workload.concurrency = s.rlvr->samples_per_step();
+    s.workload.input_tokens = s.rlvr->prompt_tokens;
+    s.workload.output_tokens = s.rlvr->output_tokens;
+  } else {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* workload, r.Value("workload"));
+    MOESIM_ASSIGN_OR_RETURN(s.workload, ParseWorkloadSpec(*workload, root.Key("workload")));
+  }
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader sim, r.Object("simulation"));
   MOESIM_RETURN_IF_ERROR(ParseSimulation(sim, s.simulation));
   if (r.Has("economics")) {
@@ -576,7 +589,11 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   nlohmann::json runtime = RuntimeSpecToJson(s.runtime);
   runtime["preset_resolved"] = s.runtime.name;
   j["runtime"] = runtime;
-  j["workload"] = WorkloadSpecToJson(s.workload);
+  if (s.rlvr) {
+    j["rlvr"] = RlvrSpecToJson(*s.rlvr);
+  } else {
+    j["workload"] = WorkloadSpecToJson(s.workload);
+  }
   j["simulation"] = {{"duration_s", s.simulation.duration_s},
                      {"warmup_s", s.simulation.warmup_s},
                      {"seed", s.simulation.seed},

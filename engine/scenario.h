@@ -29,6 +29,7 @@
 #include "models/model_spec.h"
 #include "models/preset_library.h"
 #include "models/runtime_spec.h"
+#include "models/rlvr_spec.h"
 #include "models/speculative.h"
 #include "models/workload.h"
 #include "plan/deployment.h"
@@ -97,6 +98,9 @@ struct Scenario {
   std::optional<RoutingSpec> routing;
   // Speculative decoding (models/speculative.h); absent: none.
   std::optional<SpeculativeSpec> speculative;
+  // An RLVR step (models/rlvr_spec.h): the rollout's samples replace the workload (which is
+  // then a closed loop of one step's samples with the rollout's lengths, for estimates).
+  std::optional<RlvrSpec> rlvr;
 
   const ClusterSpec& cluster() const { return hardware.cluster; }
   // The longest sequence the workload can produce (prompt + output tokens).

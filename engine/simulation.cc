@@ -17,32 +17,21 @@
 #include "engine/instance_fabric.h"
 #include "engine/kv_transfer.h"
 #include "engine/metrics.h"
+#include "engine/serving_run.h"
 #include "engine/plan_report.h"
 #include "engine/report.h"
+#include "engine/rlvr_controller.h"
+#include "engine/rlvr_plan.h"
+#include "engine/rlvr_report.h"
 #include "engine/simgrid_fabric.h"
 #include "models/status_macros.h"
 #include "models/workload.h"
 #include "topology/cluster_graph.h"
 #include "topology/simgrid_platform.h"
 
-namespace sg4 = simgrid::s4u;
-
 namespace moesim {
 
 namespace {
-
-// A pool's metrics as an observer of its instances' steps and finished requests.
-class MetricsObserver : public StepObserver {
- public:
-  explicit MetricsObserver(MetricsCollector& m) : m_(m) {}
-  void OnStep(int instance, const StepRecord& step, const TimeBreakdown& gpu_time) override {
-    m_.OnStep(instance, step, gpu_time);
-  }
-  void OnRequestFinished(const Request& r) override { m_.OnRequestFinished(r); }
-
- private:
-  MetricsCollector& m_;
-};
 
 // The whole plan's finished requests (whatever pool they finish in) and their hand-off stages.
 class RequestObserver : public StepObserver {
@@ -57,93 +46,6 @@ class RequestObserver : public StepObserver {
  private:
   MetricsCollector& m_;
   HandoffMetrics& h_;
-};
-
-struct PoolRun {
-  explicit PoolRun(PoolContext c) : context(std::move(c)) {}
-  PoolContext context;
-  std::vector<InstanceFabric> fabrics;
-  std::unique_ptr<SimgridFabric> fabric;
-  std::unique_ptr<MetricsCollector> metrics;
-  std::unique_ptr<MetricsObserver> observer;
-  std::vector<int> instances;  // global instance indices
-};
-
-struct InstanceRun {
-  std::unique_ptr<Instance> instance;
-  int pool = 0;
-  sg4::MutexPtr mutex = sg4::Mutex::create();
-  std::vector<sg4::ConditionVariablePtr> lane_wake;
-  void WakeAll() {
-    for (auto& w : lane_wake) w->notify_all();
-  }
-};
-
-// What the actors share. Actors run one at a time (SimGrid contexts), so plain C++ containers
-// are safe; condition variables carry the wake-ups.
-struct Run {
-  const Scenario& scenario;
-  WorkloadGenerator generator;
-  std::deque<Request> requests;  // stable addresses
-  int64_t next_id = 0;
-  std::vector<std::unique_ptr<PoolRun>> pools;
-  std::vector<InstanceRun> instances;
-  std::vector<int> entry;   // instances new requests go to (serve or prefill pools)
-  std::vector<int> decode;  // decode pools' instances
-  size_t round_robin_next = 0;
-  absl::Status error;             // first failure (ends the run)
-  std::deque<Request*> finished;  // finished requests waiting for the workload source
-  sg4::MutexPtr source_mutex = sg4::Mutex::create();
-  sg4::ConditionVariablePtr source_wake = sg4::ConditionVariable::create();
-
-  const SimgridPlatform* platform = nullptr;
-  // Disaggregation: prompts waiting for a decode reservation, and transfers in flight.
-  std::unique_ptr<KvTransferRunner> kv;
-  HandoffMetrics* handoff = nullptr;
-  std::deque<Request*> awaiting_decode;
-  bool dispatch_dirty = false;  // something changed since the dispatcher last looked
-  sg4::MutexPtr dispatch_mutex = sg4::Mutex::create();
-  sg4::ConditionVariablePtr dispatch_wake = sg4::ConditionVariable::create();
-  // Layer-wise transfers wait here for their prompt's last prefill step to end.
-  sg4::MutexPtr prompt_mutex = sg4::Mutex::create();
-  sg4::ConditionVariablePtr prompt_done = sg4::ConditionVariable::create();
-
-  Run(const Scenario& s) : scenario(s), generator(s.workload, s.simulation.seed) {}
-
-  bool disaggregated() const { return !decode.empty(); }
-
-  // Router: by the plan's policy over the entry instances; the instance picks its lane.
-  void Route(Request* r) {
-    size_t best = 0;
-    if (scenario.plan.router == RouterPolicy::kRoundRobin) {
-      best = round_robin_next++ % entry.size();
-    } else {
-      for (size_t i = 1; i < entry.size(); ++i) {
-        if (instances[entry[i]].instance->Load() < instances[entry[best]].instance->Load()) {
-          best = i;
-        }
-      }
-    }
-    InstanceRun& target = instances[entry[best]];
-    if (disaggregated()) r->handoff.prefill_instance = entry[best];
-    const int lane = target.instance->Admit(r);
-    target.lane_wake[lane]->notify_all();
-  }
-
-  Request* NewRequest(int64_t client) {
-    Request& r = requests.emplace_back();
-    r.id = next_id++;
-    r.client = client;
-    r.input_tokens = generator.NextInputTokens();
-    r.output_tokens = generator.NextOutputTokens();
-    r.arrival_s = sg4::Engine::get_clock();
-    return &r;
-  }
-
-  void WakeDispatcher() {
-    dispatch_dirty = true;
-    dispatch_wake->notify_all();
-  }
 };
 
 // Moves one request's KV from its prefill to its decode instance, then frees the prefill
@@ -244,15 +146,15 @@ void OnPromptCompleting(Run* run, Request* r) {
 
 void DispatcherActor(Run* run) {
   const double end_s = run->scenario.simulation.duration_s;
-  while (sg4::Engine::get_clock() < end_s) {
+  while (sg4::Engine::get_clock() < end_s && !run->stopped) {
     {
       std::unique_lock<sg4::Mutex> lock(*run->dispatch_mutex);
-      while (!run->dispatch_dirty && sg4::Engine::get_clock() < end_s) {
+      while (!run->dispatch_dirty && sg4::Engine::get_clock() < end_s && !run->stopped) {
         run->dispatch_wake->wait_until(lock, end_s);
       }
       run->dispatch_dirty = false;
     }
-    if (sg4::Engine::get_clock() >= end_s || !run->error.ok()) break;
+    if (sg4::Engine::get_clock() >= end_s || !run->error.ok() || run->stopped) break;
     DispatchWaiting(run);
   }
 }
@@ -266,12 +168,14 @@ void LaneActor(Run* run, int index, int lane) {
   Fabric& fabric = *run->pools[ir.pool]->fabric;
   const double end_s = run->scenario.simulation.duration_s;
   sg4::ConditionVariablePtr wake = ir.lane_wake[lane];
-  while (sg4::Engine::get_clock() < end_s) {
+  while (sg4::Engine::get_clock() < end_s && !run->stopped) {
     {
       std::unique_lock<sg4::Mutex> lock(*ir.mutex);
-      while (!inst.HasWork(lane) && sg4::Engine::get_clock() < end_s) wake->wait_until(lock, end_s);
+      while (!inst.HasWork(lane) && sg4::Engine::get_clock() < end_s && !run->stopped) {
+        wake->wait_until(lock, end_s);
+      }
     }
-    if (!inst.HasWork(lane)) break;
+    if (!inst.HasWork(lane) || run->stopped) break;
     auto out = inst.RunStep(lane, fabric);
     if (!out.ok()) {
       run->error = out.status();
@@ -427,6 +331,18 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   for (int p : prefill_gpus) {
     for (int d : decode_gpus) pairs.emplace_back(p, d);
   }
+  // RLVR: the trainer's GPUs and the weight sync's routes.
+  RlvrSetup rlvr;
+  RlvrTimeline rlvr_timeline;
+  if (s.rlvr) {
+    auto planned = PlanRlvr(s, *deployment, deployed_gpus);
+    if (!planned.ok()) return planned.status();
+    rlvr = std::move(*planned);
+    for (const Transfer& t : rlvr.sync) pairs.emplace_back(t.src_gpu, t.dst_gpu);
+    if (s.rlvr->schedule != RlvrSchedule::kColocated) {
+      for (int g : rlvr.trainer_gpus) deployed_gpus.push_back(g);
+    }
+  }
   auto platform = BuildSimgridPlatform(*graph, deployed_gpus, pairs);
   if (!platform.ok()) return platform.status();
   run.platform = &*platform;
@@ -502,7 +418,15 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
       }
     }
   }
-  sg4::Actor::create("workload-source", platform->frontend, WorkloadSourceActor, &run);
+  std::unique_ptr<KvTransferRunner> sync_runner;
+  if (s.rlvr) {
+    sync_runner = std::make_unique<KvTransferRunner>(*platform, *graph, RlvrSyncLink(s),
+                                                     analytic_step);
+    rlvr.sync_runner = sync_runner.get();
+    StartRlvrActors(&run, &rlvr, &rlvr_timeline);
+  } else {
+    sg4::Actor::create("workload-source", platform->frontend, WorkloadSourceActor, &run);
+  }
   if (run.disaggregated()) {
     sg4::Actor::create("kv-dispatcher", platform->frontend, DispatcherActor, &run);
   }
@@ -510,6 +434,18 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   if (!run.error.ok()) return run.error;
   MOESIM_RETURN_IF_ERROR(CheckConservation(run));
   handoff.Finish();
+  if (s.rlvr) {
+    if (!run.stopped) {
+      int done = 0;
+      for (const RlvrStepRecord& r : rlvr_timeline.steps) done += r.sync_end_s > 0;
+      return BadValue(JsonLocation{s.file, "$"}.Key("simulation").Key("duration_s"),
+                      s.simulation.duration_s,
+                      absl::StrCat("a cap long enough for the ", s.rlvr->steps,
+                                   " RLVR steps (", done, " finished within it)"));
+    }
+    for (const auto& pool : run.pools) rlvr_timeline.rollout_preemptions += pool->metrics->preemptions();
+    return BuildRlvrReport(s, rlvr, rlvr_timeline);
+  }
 
   std::vector<PoolReportInputs> reports;
   for (const auto& pool : run.pools) {

@@ -196,6 +196,10 @@ absl::StatusOr<Sweep> PrepareSweep(const nlohmann::json& doc, const std::string&
       p.reason = WithoutFilePrefix(std::string(scenario.status().message()), file);
       continue;
     }
+    if (scenario->rlvr) {
+      p.reason = "an RLVR scenario: sweeps search serving plans (run it with `moesim run`)";
+      continue;
+    }
     int gpus = 0;
     for (const PoolSpec& pool : scenario->plan.pools) gpus += pool.deployment.total_gpus();
     if (sweep.spec.max_gpus && gpus > *sweep.spec.max_gpus) {

@@ -73,9 +73,34 @@ inline const std::vector<std::string>& PlanHeadlinePaths() {
   return paths;
 }
 
-// {path: value} for every headline path (and the plan paths for reports of several pools).
+// {path: value} for every headline path (and the plan paths for reports of several pools; the
+// RLVR paths for RLVR reports).
+// The headline paths of an RLVR report (engine/rlvr_report.h).
+inline const std::vector<std::string>& RlvrHeadlinePaths() {
+  static const std::vector<std::string> paths = {
+      "plan.gpus",
+      "rlvr.step_time_s",
+      "rlvr.split_s.rollout",
+      "rlvr.split_s.rollout_slowest_10pct",
+      "rlvr.split_s.training",
+      "rlvr.split_s.weight_sync",
+      "rlvr.split_s.switch",
+      "rlvr.response_tokens_per_step",
+      "rlvr.usd_per_step",
+      "rlvr.rollout_usd_per_million_tokens",
+      "rlvr.rollout_preemptions",
+      "rlvr.weight_sync.bytes_per_step",
+      "rlvr.limits.step",
+  };
+  return paths;
+}
+
 inline nlohmann::json HeadlineMetrics(const nlohmann::json& report) {
   nlohmann::json out = nlohmann::json::object();
+  if (report.contains("kind") && report["kind"] == "rlvr") {
+    for (const std::string& p : RlvrHeadlinePaths()) out[p] = AtDottedPath(report, p);
+    return out;
+  }
   for (const std::string& p : HeadlinePaths()) out[p] = AtDottedPath(report, p);
   if (report.contains("pools")) {
     for (const std::string& p : PlanHeadlinePaths()) out[p] = AtDottedPath(report, p);

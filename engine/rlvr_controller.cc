@@ -1,0 +1,176 @@
+#include "engine/rlvr_controller.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <random>
+
+#include "models/rlvr_trainer_cost.h"
+
+namespace moesim {
+
+namespace {
+
+// One rollout sample: its prompt, the response length it is drawn to reach, and how much of it
+// earlier steps generated (partial rollouts).
+struct Sample {
+  int64_t prompt = 0;
+  int64_t response = 0;
+  int64_t generated = 0;
+};
+
+struct RlvrState {
+  Run* run = nullptr;
+  const RlvrSetup* setup = nullptr;
+  RlvrTimeline* out = nullptr;
+  std::vector<Sample> samples;        // every sample of the run, by index (Request::client)
+  std::deque<int64_t> carried;        // samples continuing in the next rollout
+  std::vector<std::vector<int64_t>> finished_by_step;  // samples to train on, per step
+  int rolled_out = -1;                // last step whose rollout ended
+  int synced = -1;                    // last step whose weights reached the rollout GPUs
+  sg4::MutexPtr mutex = sg4::Mutex::create();
+  sg4::ConditionVariablePtr changed = sg4::ConditionVariable::create();
+  std::mt19937_64 rng;
+};
+
+// Waits until `ready` or the run's duration cap; false at the cap (the run then reports the
+// steps that did not finish).
+bool WaitFor(RlvrState* st, const std::function<bool()>& ready) {
+  const double cap = st->run->scenario.simulation.duration_s;
+  std::unique_lock<sg4::Mutex> lock(*st->mutex);
+  while (!ready()) {
+    if (sg4::Engine::get_clock() >= cap) return false;
+    st->changed->wait_until(lock, cap);
+  }
+  return true;
+}
+
+void Signal(RlvrState* st) { st->changed->notify_all(); }
+
+void ControllerActor(RlvrState* st) {
+  Run* run = st->run;
+  const RlvrSpec& spec = *st->setup->spec;
+  // Rollout k waits for the weights of step k - lag.
+  const int lag = spec.schedule == RlvrSchedule::kOneStepOffPolicy ? 2 : 1;
+  for (int k = 0; k < spec.steps; ++k) {
+    if (!WaitFor(st, [&] { return st->synced >= k - lag || !run->error.ok(); })) return;
+    if (!run->error.ok()) return;
+    RlvrStepRecord& rec = st->out->steps[k];
+    rec.step = k;
+    rec.rollout_start_s = sg4::Engine::get_clock();
+    // This step's samples: the carried ones first, then N new prompts × G samples each.
+    std::vector<int64_t> batch(st->carried.begin(), st->carried.end());
+    st->carried.clear();
+    for (int64_t p = 0; p < spec.prompts_per_step; ++p) {
+      const int64_t prompt = SampleLength(spec.prompt_tokens, st->rng);
+      for (int64_t g = 0; g < spec.samples_per_prompt; ++g) {
+        st->samples.push_back({prompt, SampleLength(spec.output_tokens, st->rng), 0});
+        batch.push_back(static_cast<int64_t>(st->samples.size()) - 1);
+      }
+    }
+    for (int64_t id : batch) {
+      const Sample& s = st->samples[id];
+      Request* r = run->NewRequest(id);
+      r->input_tokens = s.prompt + s.generated;
+      const int64_t left = s.response - s.generated;
+      r->output_tokens = spec.partial_rollout_tokens ? std::min(left, *spec.partial_rollout_tokens)
+                                                     : left;
+      rec.prompt_tokens += r->input_tokens;
+      run->Route(r);
+    }
+    rec.samples_run = static_cast<int64_t>(batch.size());
+    const int64_t tail_mark = static_cast<int64_t>(std::ceil(0.9 * double(batch.size())));
+    int64_t done = 0;
+    std::vector<int64_t> finished;
+    const double cap = run->scenario.simulation.duration_s;
+    while (done < rec.samples_run && run->error.ok()) {
+      if (sg4::Engine::get_clock() >= cap) return;  // the cap: reported after the run
+      std::unique_lock<sg4::Mutex> lock(*run->source_mutex);
+      if (run->finished.empty()) run->source_wake->wait_until(lock, cap);
+      while (!run->finished.empty()) {
+        Request* r = run->finished.front();
+        run->finished.pop_front();
+        Sample& s = st->samples[r->client];
+        s.generated += r->output_tokens;
+        rec.response_tokens += r->output_tokens;
+        if (s.generated >= s.response) {
+          finished.push_back(r->client);
+        } else {
+          st->carried.push_back(r->client);
+        }
+        if (++done == tail_mark) rec.tail_start_s = sg4::Engine::get_clock();
+      }
+    }
+    rec.rollout_end_s = sg4::Engine::get_clock();
+    rec.samples_finished = static_cast<int64_t>(finished.size());
+    rec.samples_carried = static_cast<int64_t>(st->carried.size());
+    st->finished_by_step[k] = std::move(finished);
+    st->rolled_out = k;
+    Signal(st);
+    if (!run->error.ok()) break;
+  }
+  if (!WaitFor(st, [&] { return st->synced >= spec.steps - 1 || !run->error.ok(); })) return;
+  st->out->samples_unfinished = static_cast<int64_t>(st->carried.size());
+  run->Stop();
+}
+
+void TrainerActor(RlvrState* st) {
+  Run* run = st->run;
+  const RlvrSetup& setup = *st->setup;
+  const RlvrSpec& spec = *setup.spec;
+  const bool colocated = spec.schedule == RlvrSchedule::kColocated;
+  for (int k = 0; k < spec.steps; ++k) {
+    if (!WaitFor(st, [&] { return st->rolled_out >= k || !run->error.ok(); })) return;
+    if (!run->error.ok()) break;
+    RlvrStepRecord& rec = st->out->steps[k];
+    rec.train_start_s = sg4::Engine::get_clock();
+    if (colocated) {
+      sg4::this_actor::sleep_for(setup.switch_to_train_s);
+      rec.switch_in_s = setup.switch_to_train_s;
+    }
+    for (int64_t id : st->finished_by_step[k]) {
+      const Sample& s = st->samples[id];
+      rec.train_tokens += s.prompt + s.response;
+      rec.train_flops += TrainSampleFlops(run->scenario.model, s.prompt, s.response,
+                                          spec.trainer.reference_model);
+    }
+    sg4::this_actor::sleep_for(rec.train_flops / setup.trainer_flops_per_s + setup.optimizer_s);
+    rec.train_end_s = rec.sync_start_s = sg4::Engine::get_clock();
+    if (colocated) {
+      sg4::this_actor::sleep_for(setup.switch_to_rollout_s);
+      rec.switch_out_s = setup.switch_to_rollout_s;
+    } else if (!setup.sync.empty()) {
+      auto moved = setup.sync_runner->Run(setup.sync, /*setup=*/true);
+      if (!moved.ok()) {
+        run->error = moved.status();
+      } else {
+        rec.sync_bytes = moved->bytes;
+        rec.sync_tier_bytes = moved->tier_bytes;
+      }
+    }
+    rec.sync_end_s = sg4::Engine::get_clock();
+    st->synced = k;
+    Signal(st);
+  }
+  Signal(st);
+}
+
+}  // namespace
+
+void StartRlvrActors(Run* run, const RlvrSetup* setup, RlvrTimeline* out) {
+  // Shared by the two actors; freed with the last of them.
+  auto st = std::make_shared<RlvrState>();
+  st->run = run;
+  st->setup = setup;
+  st->out = out;
+  // A stream of its own, derived from the scenario seed.
+  st->rng.seed(run->scenario.simulation.seed * 7919ULL + 17);
+  out->steps.assign(setup->spec->steps, RlvrStepRecord{});
+  st->finished_by_step.resize(setup->spec->steps);
+  sg4::Actor::create("rlvr-controller", run->platform->frontend, [st] { ControllerActor(st.get()); });
+  sg4::Actor::create("rlvr-trainer", run->platform->frontend, [st] { TrainerActor(st.get()); });
+}
+
+}  // namespace moesim

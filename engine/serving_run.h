@@ -1,0 +1,138 @@
+// What the actors of one simulation share (engine/simulation.cc sets it up and runs it; the
+// RLVR controller, engine/rlvr_controller.h, drives its requests). Internal to the engine: it
+// holds SimGrid handles, so only the files that run actors include it.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "absl/status/status.h"
+#include "engine/handoff_metrics.h"
+#include "engine/instance.h"
+#include "engine/instance_fabric.h"
+#include "engine/kv_transfer.h"
+#include "engine/metrics.h"
+#include "engine/scenario.h"
+#include "engine/simgrid_fabric.h"
+#include "models/workload.h"
+#include "topology/simgrid_platform.h"
+
+namespace moesim {
+
+namespace sg4 = simgrid::s4u;
+
+// A pool's metrics as an observer of its instances' steps and finished requests.
+class MetricsObserver : public StepObserver {
+ public:
+  explicit MetricsObserver(MetricsCollector& m) : m_(m) {}
+  void OnStep(int instance, const StepRecord& step, const TimeBreakdown& gpu_time) override {
+    m_.OnStep(instance, step, gpu_time);
+  }
+  void OnRequestFinished(const Request& r) override { m_.OnRequestFinished(r); }
+
+ private:
+  MetricsCollector& m_;
+};
+
+struct PoolRun {
+  explicit PoolRun(PoolContext c) : context(std::move(c)) {}
+  PoolContext context;
+  std::vector<InstanceFabric> fabrics;
+  std::unique_ptr<SimgridFabric> fabric;
+  std::unique_ptr<MetricsCollector> metrics;
+  std::unique_ptr<MetricsObserver> observer;
+  std::vector<int> instances;  // global instance indices
+};
+
+struct InstanceRun {
+  std::unique_ptr<Instance> instance;
+  int pool = 0;
+  sg4::MutexPtr mutex = sg4::Mutex::create();
+  std::vector<sg4::ConditionVariablePtr> lane_wake;
+  void WakeAll() {
+    for (auto& w : lane_wake) w->notify_all();
+  }
+};
+
+// What the actors share. Actors run one at a time (SimGrid contexts), so plain C++ containers
+// are safe; condition variables carry the wake-ups.
+struct Run {
+  const Scenario& scenario;
+  WorkloadGenerator generator;
+  std::deque<Request> requests;  // stable addresses
+  int64_t next_id = 0;
+  std::vector<std::unique_ptr<PoolRun>> pools;
+  std::vector<InstanceRun> instances;
+  std::vector<int> entry;   // instances new requests go to (serve or prefill pools)
+  std::vector<int> decode;  // decode pools' instances
+  size_t round_robin_next = 0;
+  absl::Status error;             // first failure (ends the run)
+  std::deque<Request*> finished;  // finished requests waiting for the workload source
+  sg4::MutexPtr source_mutex = sg4::Mutex::create();
+  sg4::ConditionVariablePtr source_wake = sg4::ConditionVariable::create();
+
+  const SimgridPlatform* platform = nullptr;
+  // Disaggregation: prompts waiting for a decode reservation, and transfers in flight.
+  std::unique_ptr<KvTransferRunner> kv;
+  HandoffMetrics* handoff = nullptr;
+  std::deque<Request*> awaiting_decode;
+  bool dispatch_dirty = false;  // something changed since the dispatcher last looked
+  sg4::MutexPtr dispatch_mutex = sg4::Mutex::create();
+  sg4::ConditionVariablePtr dispatch_wake = sg4::ConditionVariable::create();
+  // Layer-wise transfers wait here for their prompt's last prefill step to end.
+  sg4::MutexPtr prompt_mutex = sg4::Mutex::create();
+  sg4::ConditionVariablePtr prompt_done = sg4::ConditionVariable::create();
+
+  // Set by Stop(): lanes and the dispatcher end before the scenario's duration (an RLVR run
+  // ends when its last step does).
+  bool stopped = false;
+
+  Run(const Scenario& s) : scenario(s), generator(s.workload, s.simulation.seed) {}
+
+  // Ends the run now: every lane and the dispatcher return at their next wake-up.
+  void Stop() {
+    stopped = true;
+    for (InstanceRun& ir : instances) ir.WakeAll();
+    dispatch_wake->notify_all();
+  }
+
+  bool disaggregated() const { return !decode.empty(); }
+
+  // Router: by the plan's policy over the entry instances; the instance picks its lane.
+  void Route(Request* r) {
+    size_t best = 0;
+    if (scenario.plan.router == RouterPolicy::kRoundRobin) {
+      best = round_robin_next++ % entry.size();
+    } else {
+      for (size_t i = 1; i < entry.size(); ++i) {
+        if (instances[entry[i]].instance->Load() < instances[entry[best]].instance->Load()) {
+          best = i;
+        }
+      }
+    }
+    InstanceRun& target = instances[entry[best]];
+    if (disaggregated()) r->handoff.prefill_instance = entry[best];
+    const int lane = target.instance->Admit(r);
+    target.lane_wake[lane]->notify_all();
+  }
+
+  Request* NewRequest(int64_t client) {
+    Request& r = requests.emplace_back();
+    r.id = next_id++;
+    r.client = client;
+    r.input_tokens = generator.NextInputTokens();
+    r.output_tokens = generator.NextOutputTokens();
+    r.arrival_s = sg4::Engine::get_clock();
+    return &r;
+  }
+
+  void WakeDispatcher() {
+    dispatch_dirty = true;
+    dispatch_wake->notify_all();
+  }
+};
+
+}  // namespace moesim
