@@ -25,11 +25,11 @@ struct RlvrState {
   Run* run = nullptr;
   const RlvrSetup* setup = nullptr;
   RlvrTimeline* out = nullptr;
-  std::vector<Sample> samples;        // every sample of the run, by index (Request::client)
-  std::deque<int64_t> carried;        // samples continuing in the next rollout
+  std::vector<Sample> samples;  // every sample of the run, by index (Request::client)
+  std::deque<int64_t> carried;  // samples continuing in the next rollout
   std::vector<std::vector<int64_t>> finished_by_step;  // samples to train on, per step
-  int rolled_out = -1;                // last step whose rollout ended
-  int synced = -1;                    // last step whose weights reached the rollout GPUs
+  int rolled_out = -1;                                 // last step whose rollout ended
+  int synced = -1;  // last step whose weights reached the rollout GPUs
   sg4::MutexPtr mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr changed = sg4::ConditionVariable::create();
   std::mt19937_64 rng;
@@ -75,8 +75,8 @@ void ControllerActor(RlvrState* st) {
       Request* r = run->NewRequest(id);
       r->input_tokens = s.prompt + s.generated;
       const int64_t left = s.response - s.generated;
-      r->output_tokens = spec.partial_rollout_tokens ? std::min(left, *spec.partial_rollout_tokens)
-                                                     : left;
+      r->output_tokens =
+          spec.partial_rollout_tokens ? std::min(left, *spec.partial_rollout_tokens) : left;
       rec.prompt_tokens += r->input_tokens;
       run->Route(r);
     }
@@ -133,8 +133,8 @@ void TrainerActor(RlvrState* st) {
     for (int64_t id : st->finished_by_step[k]) {
       const Sample& s = st->samples[id];
       rec.train_tokens += s.prompt + s.response;
-      rec.train_flops += TrainSampleFlops(run->scenario.model, s.prompt, s.response,
-                                          spec.trainer.reference_model);
+      rec.train_flops +=
+          TrainSampleFlops(run->scenario.model, s.prompt, s.response, spec.trainer.reference_model);
     }
     sg4::this_actor::sleep_for(rec.train_flops / setup.trainer_flops_per_s + setup.optimizer_s);
     rec.train_end_s = rec.sync_start_s = sg4::Engine::get_clock();
@@ -169,7 +169,8 @@ void StartRlvrActors(Run* run, const RlvrSetup* setup, RlvrTimeline* out) {
   st->rng.seed(run->scenario.simulation.seed * 7919ULL + 17);
   out->steps.assign(setup->spec->steps, RlvrStepRecord{});
   st->finished_by_step.resize(setup->spec->steps);
-  sg4::Actor::create("rlvr-controller", run->platform->frontend, [st] { ControllerActor(st.get()); });
+  sg4::Actor::create("rlvr-controller", run->platform->frontend,
+                     [st] { ControllerActor(st.get()); });
   sg4::Actor::create("rlvr-trainer", run->platform->frontend, [st] { TrainerActor(st.get()); });
 }
 

@@ -29,12 +29,12 @@ struct RlvrSetup {
   const RlvrSpec* spec = nullptr;
   std::vector<int> trainer_gpus;  // the rollout's GPUs when colocated
   std::vector<int> rollout_gpus;
-  std::vector<Transfer> sync;            // one per rollout GPU (empty when colocated)
-  double trainer_flops_per_s = 0;        // trainer GPUs × dense bf16 peak × MFU
-  double optimizer_s = 0;                // per step
-  double switch_to_train_s = 0;          // colocated: offload inference, load trainer states
-  double switch_to_rollout_s = 0;        // colocated: offload trainer states, reload weights
-  double sync_bytes_per_instance = 0;    // the weights (or delta) one rollout instance receives
+  std::vector<Transfer> sync;               // one per rollout GPU (empty when colocated)
+  double trainer_flops_per_s = 0;           // trainer GPUs × dense bf16 peak × MFU
+  double optimizer_s = 0;                   // per step
+  double switch_to_train_s = 0;             // colocated: offload inference, load trainer states
+  double switch_to_rollout_s = 0;           // colocated: offload trainer states, reload weights
+  double sync_bytes_per_instance = 0;       // the weights (or delta) one rollout instance receives
   KvTransferRunner* sync_runner = nullptr;  // moves `sync` on the platform (not colocated)
 };
 
@@ -44,8 +44,8 @@ struct RlvrStepRecord {
   double tail_start_s = 0;  // when 90 % of the step's samples had finished (or carried)
   double train_start_s = 0, train_end_s = 0;
   double sync_start_s = 0, sync_end_s = 0;
-  double switch_in_s = 0;   // colocated: inference -> training, inside the training window
-  double switch_out_s = 0;  // colocated: training -> inference, inside the sync window
+  double switch_in_s = 0;        // colocated: inference -> training, inside the training window
+  double switch_out_s = 0;       // colocated: training -> inference, inside the sync window
   int64_t samples_run = 0;       // samples that ran in this rollout (new and carried over)
   int64_t samples_finished = 0;  // generated to their full length in this rollout
   int64_t samples_carried = 0;   // stopped at the budget, continued in the next step
@@ -59,7 +59,7 @@ struct RlvrStepRecord {
 
 struct RlvrTimeline {
   std::vector<RlvrStepRecord> steps;
-  int64_t samples_unfinished = 0;  // carried past the last step (partial rollouts)
+  int64_t samples_unfinished = 0;   // carried past the last step (partial rollouts)
   int64_t rollout_preemptions = 0;  // sequences the rollout preempted (KV full), every step
 };
 

@@ -54,13 +54,12 @@ absl::StatusOr<RlvrSetup> PlanRlvr(const Scenario& s, const Deployment& deployme
   const double state = TrainerStateBytesPerGpu(s.model, trainers);
   if (state > gpu.HbmBytes()) {
     return BadValue(
-        spec.schedule == RlvrSchedule::kColocated ? trainer_at : trainer_at.Key("gpus"),
-        trainers,
-        absl::StrCat("enough GPUs to hold the fully sharded training state (",
-                     kAdamStateBytesPerParam, " bytes per parameter: ",
-                     s.model.TotalParams() * kAdamStateBytesPerParam / 1e9, " GB over ", trainers,
-                     " GPUs is ", state / 1e9, " GB per GPU, above the ", gpu.hbm_gb,
-                     " GB of HBM)"));
+        spec.schedule == RlvrSchedule::kColocated ? trainer_at : trainer_at.Key("gpus"), trainers,
+        absl::StrCat(
+            "enough GPUs to hold the fully sharded training state (", kAdamStateBytesPerParam,
+            " bytes per parameter: ", s.model.TotalParams() * kAdamStateBytesPerParam / 1e9,
+            " GB over ", trainers, " GPUs is ", state / 1e9, " GB per GPU, above the ", gpu.hbm_gb,
+            " GB of HBM)"));
   }
   setup.trainer_flops_per_s = trainers * gpu.PeakFlops(DType::kBf16) * spec.trainer.mfu;
   setup.optimizer_s = OptimizerStepSeconds(s.model, gpu, trainers);
@@ -74,8 +73,8 @@ absl::StatusOr<RlvrSetup> PlanRlvr(const Scenario& s, const Deployment& deployme
                         s.cluster().host.protocol_efficiency.At(kSyncMessageBytes);
     double weights_per_gpu = 0;
     for (const PoolDeployment& p : deployment.pools) {
-      weights_per_gpu = std::max(weights_per_gpu, setup.sync_bytes_per_instance /
-                                                      double(p.gpus_per_instance()));
+      weights_per_gpu =
+          std::max(weights_per_gpu, setup.sync_bytes_per_instance / double(p.gpus_per_instance()));
     }
     setup.switch_to_train_s = state / host;
     setup.switch_to_rollout_s = state / host + weights_per_gpu / gpu.HbmBytesPerSecond();

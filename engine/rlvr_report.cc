@@ -70,10 +70,10 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
     const int64_t carried_in = k == 0 ? 0 : tl.steps[k - 1].samples_carried;
     if (r.samples_run != carried_in + spec.samples_per_step() ||
         r.samples_finished + r.samples_carried != r.samples_run) {
-      return absl::InternalError(absl::StrCat(
-          "rlvr: step ", k, " ran ", r.samples_run, " samples (", carried_in, " carried in + ",
-          spec.samples_per_step(), " new) but finished ", r.samples_finished, " and carried ",
-          r.samples_carried));
+      return absl::InternalError(
+          absl::StrCat("rlvr: step ", k, " ran ", r.samples_run, " samples (", carried_in,
+                       " carried in + ", spec.samples_per_step(), " new) but finished ",
+                       r.samples_finished, " and carried ", r.samples_carried));
     }
     created += spec.samples_per_step();
     finished += r.samples_finished;
@@ -141,10 +141,9 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
   }
   // The steady step: the mean over steps after the first when there are several (the first has
   // no overlap to gain under one-step off-policy), else the only one.
-  const double step_time =
-      tl.steps.size() > 1
-          ? (end - tl.steps[0].sync_end_s) / double(tl.steps.size() - 1)
-          : step_s[0];
+  const double step_time = tl.steps.size() > 1
+                               ? (end - tl.steps[0].sync_end_s) / double(tl.steps.size() - 1)
+                               : step_s[0];
   const double gpu_hours = step_time * gpus / 3600;
   const double rollout_usd =
       Mean(rollout_s) * rollout_gpus * price / 3600;  // the rollout GPUs while they roll out
@@ -164,9 +163,10 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
     }
     sync_limit = "the links the weights cross (SimGrid flows from the trainer's GPUs)";
   }
-  const std::pair<const char*, double> phases[] = {
-      {"rollout", roll_mean}, {"training", train_mean}, {"weight_sync", sync_mean},
-      {"switch", Mean(switch_s)}};
+  const std::pair<const char*, double> phases[] = {{"rollout", roll_mean},
+                                                   {"training", train_mean},
+                                                   {"weight_sync", sync_mean},
+                                                   {"switch", Mean(switch_s)}};
   const auto* longest = &phases[0];
   for (const auto& p : phases) {
     if (p.second > longest->second) longest = &p;
@@ -225,9 +225,9 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
                                           "over the run (the samples' KV does not fit at once)",
                                           tl.rollout_preemptions)
                     : tail_share > 0.3 ? absl::StrFormat("the longest samples: the slowest 10 %% "
-                                                        "take %.0f %% of the rollout",
-                                                        100 * tail_share)
-                                     : std::string("decode throughput of the rollout plan")},
+                                                         "take %.0f %% of the rollout",
+                                                         100 * tail_share)
+                                       : std::string("decode throughput of the rollout plan")},
         {"training", absl::StrFormat("compute at MFU %.2f", spec.trainer.mfu)},
         {"weight_sync", sync_limit}}}};
   r["cost"] = {{"usd_per_gpu_hour", price}, {"usd_per_hour", gpus * price}};

@@ -17,12 +17,12 @@
 #include "engine/instance_fabric.h"
 #include "engine/kv_transfer.h"
 #include "engine/metrics.h"
-#include "engine/serving_run.h"
 #include "engine/plan_report.h"
 #include "engine/report.h"
 #include "engine/rlvr_controller.h"
 #include "engine/rlvr_plan.h"
 #include "engine/rlvr_report.h"
+#include "engine/serving_run.h"
 #include "engine/simgrid_fabric.h"
 #include "models/status_macros.h"
 #include "models/workload.h"
@@ -420,8 +420,8 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   }
   std::unique_ptr<KvTransferRunner> sync_runner;
   if (s.rlvr) {
-    sync_runner = std::make_unique<KvTransferRunner>(*platform, *graph, RlvrSyncLink(s),
-                                                     analytic_step);
+    sync_runner =
+        std::make_unique<KvTransferRunner>(*platform, *graph, RlvrSyncLink(s), analytic_step);
     rlvr.sync_runner = sync_runner.get();
     StartRlvrActors(&run, &rlvr, &rlvr_timeline);
   } else {
@@ -440,10 +440,11 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
       for (const RlvrStepRecord& r : rlvr_timeline.steps) done += r.sync_end_s > 0;
       return BadValue(JsonLocation{s.file, "$"}.Key("simulation").Key("duration_s"),
                       s.simulation.duration_s,
-                      absl::StrCat("a cap long enough for the ", s.rlvr->steps,
-                                   " RLVR steps (", done, " finished within it)"));
+                      absl::StrCat("a cap long enough for the ", s.rlvr->steps, " RLVR steps (",
+                                   done, " finished within it)"));
     }
-    for (const auto& pool : run.pools) rlvr_timeline.rollout_preemptions += pool->metrics->preemptions();
+    for (const auto& pool : run.pools)
+      rlvr_timeline.rollout_preemptions += pool->metrics->preemptions();
     return BuildRlvrReport(s, rlvr, rlvr_timeline);
   }
 

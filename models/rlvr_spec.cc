@@ -74,18 +74,19 @@ absl::StatusOr<RlvrSpec> ParseRlvrSpec(const nlohmann::json& value, const JsonLo
 }
 
 nlohmann::json RlvrSpecToJson(const RlvrSpec& s) {
-  nlohmann::json j = {{"prompts_per_step", s.prompts_per_step},
-                      {"samples_per_prompt", s.samples_per_prompt},
-                      {"prompt_tokens", LengthDistributionToJson(s.prompt_tokens)},
-                      {"output_tokens", LengthDistributionToJson(s.output_tokens)},
-                      {"steps", s.steps},
-                      {"schedule", RlvrScheduleName(s.schedule)},
-                      {"trainer",
-                       {{"gpus", s.trainer.gpus},
-                        {"mfu", s.trainer.mfu},
-                        {"mfu_source", s.trainer.mfu_source},
-                        {"reference_model", s.trainer.reference_model}}},
-                      {"weight_sync", {{"dtype", s.sync_dtype}, {"delta_fraction", s.delta_fraction}}}};
+  nlohmann::json j = {
+      {"prompts_per_step", s.prompts_per_step},
+      {"samples_per_prompt", s.samples_per_prompt},
+      {"prompt_tokens", LengthDistributionToJson(s.prompt_tokens)},
+      {"output_tokens", LengthDistributionToJson(s.output_tokens)},
+      {"steps", s.steps},
+      {"schedule", RlvrScheduleName(s.schedule)},
+      {"trainer",
+       {{"gpus", s.trainer.gpus},
+        {"mfu", s.trainer.mfu},
+        {"mfu_source", s.trainer.mfu_source},
+        {"reference_model", s.trainer.reference_model}}},
+      {"weight_sync", {{"dtype", s.sync_dtype}, {"delta_fraction", s.delta_fraction}}}};
   if (s.partial_rollout_tokens) j["partial_rollout_tokens"] = *s.partial_rollout_tokens;
   return j;
 }

@@ -24,17 +24,15 @@ double TrainSampleFlops(const ModelSpec& model, int64_t prompt_tokens, int64_t r
     const double w = model.sliding_window_tokens;
     pairs_sliding = w * (w + 1) / 2 + (n - w) * w;
   }
-  const double attention =
-      AttentionPairFlops(model.attention) *
-      (pairs_full * model.CountLayers(LayerAttention::kFull) +
-       pairs_sliding * model.CountLayers(LayerAttention::kSliding));
+  const double attention = AttentionPairFlops(model.attention) *
+                           (pairs_full * model.CountLayers(LayerAttention::kFull) +
+                            pairs_sliding * model.CountLayers(LayerAttention::kSliding));
   const double forward = 2.0 * model.ActiveParams() * n + attention;
   return 3.0 * forward + (reference_model ? forward : 0.0);
 }
 
 double OptimizerStepSeconds(const ModelSpec& model, const GpuSpec& gpu, int gpus) {
-  return model.TotalParams() * kAdamStepBytesPerParam / std::max(1, gpus) /
-         gpu.HbmBytesPerSecond();
+  return model.TotalParams() * kAdamStepBytesPerParam / std::max(1, gpus) / gpu.HbmBytesPerSecond();
 }
 
 double TrainerStateBytesPerGpu(const ModelSpec& model, int gpus) {

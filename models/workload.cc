@@ -67,7 +67,8 @@ absl::StatusOr<LengthDistribution> ParseLength(JsonObjectReader r) {
       const JsonLocation at = r.where().Key("bins").Index(i);
       if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !b[1].is_number() ||
           !count.Accepts(b[0].get<double>()) || b[1].get<double>() < 0) {
-        return BadValue(at, b, "a [tokens, weight] pair: tokens an integer in [1, 1e7], weight >= 0");
+        return BadValue(at, b,
+                        "a [tokens, weight] pair: tokens an integer in [1, 1e7], weight >= 0");
       }
       d.bins.emplace_back(b[0].get<int64_t>(), b[1].get<double>());
       total += b[1].get<double>();

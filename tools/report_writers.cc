@@ -164,33 +164,41 @@ std::string RlvrReportToText(const nlohmann::json& r) {
   const auto& sp = x["split_s"];
   std::string s;
   absl::StrAppendFormat(&s, "moesim RLVR report: %s\n", r["scenario"].get<std::string>());
-  absl::StrAppendFormat(&s, "plan: %s, %d GPUs (rollout %d, trainer %d%s), schedule %s, fidelity %s\n\n",
-                        p["model"].get<std::string>(), p["gpus"].get<int>(),
-                        p["rollout_gpus"].get<int>(), p["trainer_gpus"].get<int>(),
-                        p["schedule"] == "colocated" ? ", shared" : "",
-                        p["schedule"].get<std::string>(), p["fidelity"].get<std::string>());
-  absl::StrAppendFormat(&s, "%-44s %12.1f s (%.2f h)\n", "step time", x["step_time_s"].get<double>(),
-                        x["step_time_s"].get<double>() / 3600);
-  absl::StrAppendFormat(&s, "  %-42s %12.1f s\n", "rollout (makespan)", sp["rollout"].get<double>());
+  absl::StrAppendFormat(
+      &s, "plan: %s, %d GPUs (rollout %d, trainer %d%s), schedule %s, fidelity %s\n\n",
+      p["model"].get<std::string>(), p["gpus"].get<int>(), p["rollout_gpus"].get<int>(),
+      p["trainer_gpus"].get<int>(), p["schedule"] == "colocated" ? ", shared" : "",
+      p["schedule"].get<std::string>(), p["fidelity"].get<std::string>());
+  absl::StrAppendFormat(&s, "%-44s %12.1f s (%.2f h)\n", "step time",
+                        x["step_time_s"].get<double>(), x["step_time_s"].get<double>() / 3600);
+  absl::StrAppendFormat(&s, "  %-42s %12.1f s\n", "rollout (makespan)",
+                        sp["rollout"].get<double>());
   absl::StrAppendFormat(&s, "    %-40s %12.1f s (%.0f%% of the rollout)\n",
                         "its slowest 10% of samples", sp["rollout_slowest_10pct"].get<double>(),
                         100 * x["rollout_tail_share"].get<double>());
-  absl::StrAppendFormat(&s, "  %-42s %12.1f s\n", "training (analytic, MFU)", sp["training"].get<double>());
+  absl::StrAppendFormat(&s, "  %-42s %12.1f s\n", "training (analytic, MFU)",
+                        sp["training"].get<double>());
   absl::StrAppendFormat(&s, "  %-42s %12.1f s\n", "weight sync", sp["weight_sync"].get<double>());
   absl::StrAppendFormat(&s, "  %-42s %12.1f s\n", "colocated switch", sp["switch"].get<double>());
   const auto& g = x["gpu_seconds"];
-  absl::StrAppendFormat(&s, "GPU time over the run: rollout %.0f busy / %.0f idle, trainer %.0f busy / %.0f idle GPU-s (of %.0f)\n",
+  absl::StrAppendFormat(&s,
+                        "GPU time over the run: rollout %.0f busy / %.0f idle, trainer %.0f busy / "
+                        "%.0f idle GPU-s (of %.0f)\n",
                         g["rollout_busy"].get<double>(), g["rollout_idle"].get<double>(),
                         g["trainer_busy"].get<double>(), g["trainer_idle"].get<double>(),
                         g["wall_times_gpus"].get<double>());
-  absl::StrAppendFormat(&s, "per step: %.3g response tokens, %.1f GPU-hours, $%.2f; rollout $%s per million tokens\n",
-                        x["response_tokens_per_step"].get<double>(),
-                        x["gpu_hours_per_step"].get<double>(), x["usd_per_step"].get<double>(),
-                        x["rollout_usd_per_million_tokens"].is_null()
-                            ? std::string("n/a")
-                            : absl::StrFormat("%.2f", x["rollout_usd_per_million_tokens"].get<double>()));
-  absl::StrAppendFormat(&s, "cadence: %.1f steps per day, %.0f per quarter (90 days)\n",
-                        x["steps_per_day"].get<double>(), x["steps_per_quarter"].get<double>());
+  absl::StrAppendFormat(
+      &s, "per step: %.3g response tokens, %.1f GPU-hours, $%.2f; rollout $%s per million tokens\n",
+      x["response_tokens_per_step"].get<double>(), x["gpu_hours_per_step"].get<double>(),
+      x["usd_per_step"].get<double>(),
+      x["rollout_usd_per_million_tokens"].is_null()
+          ? std::string("n/a")
+          : absl::StrFormat("%.2f", x["rollout_usd_per_million_tokens"].get<double>()));
+  absl::StrAppendFormat(&s,
+                        "cadence: %.1f steps per day, %.0f per quarter (90 days); optimizer steps "
+                        "%.4f per s\n",
+                        x["steps_per_day"].get<double>(), x["steps_per_quarter"].get<double>(),
+                        x["trainer"]["optimizer_steps_per_s"].get<double>());
   const auto& w = x["weight_sync"];
   absl::StrAppendFormat(&s, "weight sync: %.3g GB per step (%s, delta %.2f; expected %.3g GB)\n",
                         w["bytes_per_step"].get<double>() / 1e9, w["dtype"].get<std::string>(),

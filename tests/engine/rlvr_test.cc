@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../support/preset_fixtures.h"
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
-#include "../support/preset_fixtures.h"
 
 namespace moesim {
 namespace {
@@ -34,10 +34,10 @@ absl::StatusOr<nlohmann::json> Run(const nlohmann::json& doc) {
   if (!s.ok()) return s.status();
   const Scenario scenario = std::move(*s);
   const auto r = RunInSubprocesses({[&]() -> absl::StatusOr<std::string> {
-                                      auto report = RunSimulation(scenario);
-                                      if (!report.ok()) return report.status();
-                                      return report->dump();
-                                    }},
+                                     auto report = RunSimulation(scenario);
+                                     if (!report.ok()) return report.status();
+                                     return report->dump();
+                                   }},
                                    1);
   if (!r[0].ok()) return r[0].status();
   return nlohmann::json::parse(*r[0]);
@@ -50,8 +50,7 @@ nlohmann::json MustRun(const nlohmann::json& doc) {
   return *r;
 }
 
-TEST_CASE("an RLVR run generates every sample, accounts GPU time and syncs the weights",
-          "[rlvr]") {
+TEST_CASE("an RLVR run generates every sample, accounts GPU time and syncs the weights", "[rlvr]") {
   const nlohmann::json r = MustRun(SmallRlvr());
   const auto& x = r["rlvr"];
   REQUIRE(x["steps"].size() == 3);

@@ -7,9 +7,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../support/preset_fixtures.h"
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
-#include "../support/preset_fixtures.h"
 
 namespace moesim {
 namespace {
@@ -20,10 +20,10 @@ nlohmann::json RunShipped(const std::string& name) {
   REQUIRE(s.ok());
   const Scenario scenario = std::move(*s);
   const auto r = RunInSubprocesses({[&]() -> absl::StatusOr<std::string> {
-                                      auto report = RunSimulation(scenario);
-                                      if (!report.ok()) return report.status();
-                                      return report->dump();
-                                    }},
+                                     auto report = RunSimulation(scenario);
+                                     if (!report.ok()) return report.status();
+                                     return report->dump();
+                                   }},
                                    1);
   INFO(r[0].status().message());
   REQUIRE(r[0].ok());
