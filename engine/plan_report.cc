@@ -147,13 +147,14 @@ nlohmann::json BuildPlanReport(const Scenario& s, const std::vector<PoolReportIn
                {"router", RouterPolicyName(s.plan.router)},
                {"model", s.model.name},
                {"fidelity", FidelityName(s.simulation.fidelity)}};
-  r["throughput"] = {{"output_tok_per_s", output_tps},
-                     {"total_tok_per_s", total_tps},
-                     {"output_tok_per_s_per_gpu", output_tps / gpus},
-                     {"total_tok_per_s_per_gpu", total_tps / gpus},
-                     {"output_tok_per_s_per_decode_gpu", output_tps / decode_gpus},
-                     {"requests_per_s", double(requests.requests().size()) / window},
-                     {"per_user_output_tok_per_s", MeanPerUserTokPerS(requests.requests())}};
+  r["throughput"] = {
+      {"output_tok_per_s", output_tps},
+      {"total_tok_per_s", total_tps},
+      {"output_tok_per_s_per_gpu", output_tps / gpus},
+      {"total_tok_per_s_per_gpu", total_tps / gpus},
+      {"output_tok_per_s_per_decode_gpu", output_tps / decode_gpus},
+      {"requests_per_s", double(requests.requests().size()) / window},
+      {"per_user_output_tok_per_s", PerUserJson(MeanPerUserTokPerS(requests.requests()))}};
   std::vector<double> e2e;
   r["latency_s"] = LatencySection(requests.requests(), &e2e);
   if (handoff != nullptr) {
@@ -167,7 +168,7 @@ nlohmann::json BuildPlanReport(const Scenario& s, const std::vector<PoolReportIn
                {"usd_per_million_output_tokens",
                 output_tps > 0 ? nlohmann::json(usd_per_hour / (output_tps * 3600.0) * 1e6)
                                : nlohmann::json(nullptr)}};
-  r["warnings"] = WindowWarnings(requests.requests().size(), std::move(e2e), window);
+  r["warnings"] = WindowWarnings(requests.requests().size(), std::move(e2e), window, s.workload);
   return r;
 }
 

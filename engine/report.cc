@@ -20,6 +20,10 @@ double Percentile(std::vector<double>& v, double pct) {
 }
 
 nlohmann::json Distribution(std::vector<double> v) {
+  // An empty sample has no statistics: null, not zero (the count says why).
+  if (v.empty()) {
+    return {{"mean", nullptr}, {"p50", nullptr}, {"p90", nullptr}, {"p99", nullptr}, {"count", 0}};
+  }
   double mean = 0;
   for (double x : v) mean += x;
   mean = v.empty() ? 0.0 : mean / double(v.size());
@@ -109,7 +113,7 @@ void AddThroughput(const ReportInputs& in, nlohmann::json& r) {
                      {"output_tok_per_s_per_gpu", in.out_tps / in.gpus},
                      {"total_tok_per_s_per_gpu", total_tps / in.gpus},
                      {"requests_per_s", double(in.m.requests().size()) / in.window},
-                     {"per_user_output_tok_per_s", per_user_mean}};
+                     {"per_user_output_tok_per_s", PerUserJson(per_user_mean)}};
   const InstanceTotals& all = in.all;
   r["batch"] = {{"mean_running", all.running_weighted / in.instance_time},
                 {"mean_queued", all.waiting_weighted / in.instance_time},
@@ -336,8 +340,25 @@ double MeanPerUserTokPerS(const std::vector<RequestRecord>& requests) {
   return n > 0 ? sum / double(n) : 0.0;
 }
 
-nlohmann::json WindowWarnings(size_t finished, std::vector<double> e2e, double window) {
+nlohmann::json PerUserJson(double mean) {
+  return mean > 0 ? nlohmann::json(mean) : nlohmann::json(nullptr);
+}
+
+nlohmann::json WindowWarnings(size_t finished, std::vector<double> e2e, double window,
+                              const WorkloadSpec& workload) {
   nlohmann::json warnings = nlohmann::json::array();
+  // Open-loop arrivals faster than completions: the queue grows for as long as the run lasts.
+  // Flagged when the window's completions fall more than three standard deviations of a Poisson
+  // count below the arrivals expected in it (a steady plan completes what arrives).
+  const double completed = window > 0 ? double(finished) / window : 0.0;
+  const double expected = workload.rate_per_s * window;
+  if (workload.arrival == WorkloadSpec::Arrival::kPoisson &&
+      double(finished) < expected - 3.0 * std::sqrt(expected)) {
+    warnings.push_back(absl::StrFormat(
+        "overloaded: requests arrive at %.3g/s but the plan completes %.3g/s in the window; the "
+        "queue grows without bound at this load (lower workload.rate_per_s or add capacity)",
+        workload.rate_per_s, completed));
+  }
   if (finished < 30) {
     warnings.push_back(absl::StrFormat(
         "only %d requests finished in the %.0f s measurement window: latency percentiles are not "
@@ -359,7 +380,7 @@ nlohmann::json SpeculativeSection(const SpeculativeSpec& spec, const Speculation
   const double measured =
       c.verifications > 0 ? 1.0 + double(c.drafts_accepted) / double(c.verifications) : 0.0;
   const double positions = 1.0 + spec.draft_tokens;
-  return {{"method", "mtp"},
+  return {{"method", DraftMethodName(spec.method)},
           {"draft_tokens", spec.draft_tokens},
           {"acceptance_source", spec.acceptance_source},
           {"configured_acceptance_length", spec.ExpectedAcceptanceLength()},
@@ -407,7 +428,7 @@ nlohmann::json BuildReport(const Scenario& s, const PoolContext& pool, const Met
   r["window_s"] = m.window_s();
   std::vector<double> e2e;
   r["latency_s"] = LatencySection(m.requests(), &e2e);
-  r["warnings"] = WindowWarnings(m.requests().size(), std::move(e2e), m.window_s());
+  r["warnings"] = WindowWarnings(m.requests().size(), std::move(e2e), m.window_s(), s.workload);
   return r;
 }
 

@@ -52,8 +52,12 @@ nlohmann::json BuildPoolSection(const Scenario& scenario, const PoolContext& poo
 nlohmann::json LatencySection(const std::vector<RequestRecord>& requests, std::vector<double>* e2e);
 // Mean over requests of 1 / TPOT (tok/s a user sees).
 double MeanPerUserTokPerS(const std::vector<RequestRecord>& requests);
-// Warnings about a measurement window too short for steady-state latencies.
-nlohmann::json WindowWarnings(size_t finished, std::vector<double> e2e, double window_s);
+// Warnings about a measurement window too short for steady-state latencies, and about an
+// open-loop load the plan does not keep up with (completions well below arrivals).
+nlohmann::json WindowWarnings(size_t finished, std::vector<double> e2e, double window_s,
+                              const WorkloadSpec& workload);
+// The mean per-user rate as JSON: null when no request finished with a TPOT.
+nlohmann::json PerUserJson(double mean);
 // {mean, p50, p90, p99, count} of `values`.
 nlohmann::json Distribution(std::vector<double> values);
 

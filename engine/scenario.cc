@@ -338,9 +338,18 @@ int64_t Scenario::LongestSequenceTokens() const {
   return workload.input_tokens.Max() + workload.output_tokens.Max();
 }
 
+namespace {
+
+// Draft layers every GPU holds: the model's MTP layers, or the EAGLE head's one layer.
+int DraftLayersOf(const Scenario& s) {
+  return s.speculative->method == DraftMethod::kEagle ? 1 : s.model.mtp_layers;
+}
+
+}  // namespace
+
 absl::StatusOr<Deployment> DeployScenario(const Scenario& s) {
   return Deploy(s.plan, {s.model, s.cluster(), s.LongestSequenceTokens(),
-                         s.speculative ? s.model.mtp_layers : 0});
+                         s.speculative ? DraftLayersOf(s) : 0});
 }
 
 CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool) {

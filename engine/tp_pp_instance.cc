@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c)
     // Its own acceptance stream, derived from the instance's routing seed.
     inst->acceptance_ = std::make_unique<AcceptanceSampler>(s.speculative->accept_probability,
                                                             c.routing_seed ^ kAcceptanceSeedSalt);
-    inst->draft_model_ = std::make_unique<ModelSpec>(MtpDraftModel(s.model));
+    inst->draft_model_ = std::make_unique<ModelSpec>(DraftModelFor(s.model, *s.speculative));
   }
   // The runtime's caps are per instance: its pp virtual engines share them.
   SchedulerConfig config{

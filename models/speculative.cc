@@ -60,12 +60,22 @@ absl::StatusOr<SpeculativeSpec> ParseSpeculativeSpec(const nlohmann::json& value
   SpeculativeSpec s;
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
   MOESIM_ASSIGN_OR_RETURN(std::string method, r.Enum("method", {"mtp", "eagle", "draft_model"}));
-  if (method != "mtp") {
+  if (method == "draft_model") {
     return BadValue(where.Key("method"), method,
-                    "\"mtp\": EAGLE heads and separate draft models are not simulated yet "
+                    "\"mtp\" or \"eagle\": separate draft models are not simulated yet "
                     "(issue 13)");
   }
-  if (model.mtp_layers < 1) {
+  if (method == "eagle") {
+    s.method = DraftMethod::kEagle;
+    MOESIM_ASSIGN_OR_RETURN(
+        int64_t inter,
+        r.IntegerOr("draft_intermediate_size", model.moe.dense_inter, NumberRule::Between(1, 1e6)));
+    if (inter < 1) {
+      return BadInput(where, absl::StrCat("\"draft_intermediate_size\" is needed: ", model.name,
+                                          " has no dense FFN layer to take the head's width from"));
+    }
+    s.draft_intermediate = static_cast<int>(inter);
+  } else if (model.mtp_layers < 1) {
     return BadValue(where.Key("method"), method,
                     absl::StrCat("a method the model supports: ", model.name,
                                  " has no MTP layers (model.mtp_layers is 0)"));
@@ -145,11 +155,13 @@ absl::StatusOr<SpeculativeSpec> ParseSpeculativeSpec(const nlohmann::json& value
 }
 
 nlohmann::json SpeculativeSpecToJson(const SpeculativeSpec& s) {
-  return {{"method", "mtp"},
-          {"draft_tokens", s.draft_tokens},
-          {"accept_probability", s.accept_probability},
-          {"acceptance_source", s.acceptance_source},
-          {"expected_acceptance_length", s.ExpectedAcceptanceLength()}};
+  nlohmann::json j = {{"method", DraftMethodName(s.method)},
+                      {"draft_tokens", s.draft_tokens},
+                      {"accept_probability", s.accept_probability},
+                      {"acceptance_source", s.acceptance_source},
+                      {"expected_acceptance_length", s.ExpectedAcceptanceLength()}};
+  if (s.method == DraftMethod::kEagle) j["draft_intermediate_size"] = s.draft_intermediate;
+  return j;
 }
 
 ModelSpec MtpDraftModel(const ModelSpec& target) {
@@ -164,6 +176,25 @@ ModelSpec MtpDraftModel(const ModelSpec& target) {
   d.attention_pattern = {LayerAttention::kFull};
   d.mtp_layers = 0;
   return d;
+}
+
+const char* DraftMethodName(DraftMethod m) { return m == DraftMethod::kMtp ? "mtp" : "eagle"; }
+
+ModelSpec EagleDraftModel(const ModelSpec& target, int intermediate) {
+  ModelSpec d = target;
+  d.name = target.name + " EAGLE-3 head";
+  d.layers = 1;
+  d.moe.first_dense_layers = 1;  // its one layer is dense
+  d.moe.moe_layer_interval = 1;
+  d.moe.dense_inter = intermediate;
+  d.attention_pattern = {LayerAttention::kFull};
+  d.mtp_layers = 0;
+  return d;
+}
+
+ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec) {
+  return spec.method == DraftMethod::kEagle ? EagleDraftModel(target, spec.draft_intermediate)
+                                            : MtpDraftModel(target);
 }
 
 int AcceptanceSampler::Sample() {

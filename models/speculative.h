@@ -1,8 +1,15 @@
-// Speculative decoding with the model's own multi-token-prediction (MTP) layers, DeepSeek-V3
-// style: each step a draft proposes k tokens per decoding sequence (k chained passes of the MTP
-// layer; when k exceeds the checkpoint's MTP layers the last one is reused, as SGLang's NextN
-// and TensorRT-LLM's MTP do), the target verifies the k + 1 positions in one pass, and the
-// sequence keeps the accepted prefix plus one token of the target's own (the bonus token).
+// Speculative decoding: each step a draft proposes k tokens per decoding sequence (k chained
+// passes of a one-layer draft network), the target verifies the k + 1 positions in one pass, and
+// the sequence keeps the accepted prefix plus one token of the target's own (the bonus token).
+// Draft networks ("method"):
+//  * "mtp": the model's own multi-token-prediction layer, DeepSeek-V3 style (one decoder layer of
+//    the target's shape, MoE where the target's layers are; when k exceeds the checkpoint's MTP
+//    layers the last one is reused, as SGLang's NextN and TensorRT-LLM's MTP do);
+//  * "eagle": an EAGLE-3 head, one dense decoder layer at the target's hidden size with the
+//    target's attention and a dense FFN of "draft_intermediate_size" (default: the target's
+//    dense-layer width), sharing the target's embedding and LM head. (The head's input fusion,
+//    a 3·hidden → hidden projection, is not costed; its weights count as one appended target
+//    layer in memory, which over-counts an MoE target by the difference.)
 //
 // Acceptance is stochastic per sequence and step: draft i is accepted with probability p_i given
 // that drafts 1..i-1 were, so the acceptance length (tokens emitted per verification) is
@@ -31,8 +38,13 @@
 
 namespace moesim {
 
+enum class DraftMethod { kMtp, kEagle };
+const char* DraftMethodName(DraftMethod m);
+
 struct SpeculativeSpec {
-  int draft_tokens = 0;  // k, per sequence and step
+  DraftMethod method = DraftMethod::kMtp;
+  int draft_intermediate = 0;  // "eagle": the head's FFN width
+  int draft_tokens = 0;        // k, per sequence and step
   // p_1 .. p_k: probability that draft i is accepted given that drafts 1..i-1 were.
   std::vector<double> accept_probability;
   std::string acceptance_source;  // what the probabilities came from (report)
@@ -51,6 +63,11 @@ nlohmann::json SpeculativeSpecToJson(const SpeculativeSpec& spec);
 // The draft network of method "mtp": one decoder layer of the target's shape (MoE when the
 // target's layers are), its own KV cache, sharing the embedding and LM head.
 ModelSpec MtpDraftModel(const ModelSpec& target);
+// The draft network of method "eagle": one dense decoder layer with the target's attention and
+// an FFN of `intermediate`.
+ModelSpec EagleDraftModel(const ModelSpec& target, int intermediate);
+// The draft network `spec` runs for `target`.
+ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec);
 
 // Draws accepted-draft counts, deterministically from its seed.
 class AcceptanceSampler {

@@ -5,7 +5,10 @@
 #include <fstream>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace moesim {
 
@@ -45,6 +48,22 @@ absl::Status CheckWritable(const std::string& path) {
         absl::StrCat(path, ": cannot write (", errno != 0 ? std::strerror(errno) : "unknown", ")"));
   }
   return absl::OkStatus();
+}
+
+nlohmann::json RunMeta(const Scenario& scenario, const std::string& path,
+                       const std::string& version) {
+  // FNV-1a, 64 bit: stable across machines and runs (std::hash is not).
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : ScenarioToJson(scenario).dump()) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return {{"moesim_version", version},
+          {"scenario_file", path},
+          {"resolved_scenario_fnv1a64", absl::StrFormat("%016x", h)},
+          {"seed", scenario.simulation.seed},
+          {"warmup_s", scenario.simulation.warmup_s},
+          {"duration_s", scenario.simulation.duration_s}};
 }
 
 }  // namespace moesim

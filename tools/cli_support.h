@@ -7,7 +7,10 @@
 
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "absl/status/status.h"
+#include "engine/scenario.h"
 
 namespace moesim {
 
@@ -24,5 +27,11 @@ bool WriteFile(const std::string& path, const std::string& text);
 // Checks before a long simulation that an output file can be written (opened for appending,
 // so an existing file is left as it is until the report replaces it); "" and "-" pass.
 absl::Status CheckWritable(const std::string& path);
+
+// What makes a report reproducible, added to it as "meta": moesim's version, the scenario file
+// as given, a hash of the resolved scenario (FNV-1a 64 of `moesim explain`'s JSON: every preset
+// value and default that applied), the seed, the warm-up and the duration.
+nlohmann::json RunMeta(const Scenario& scenario, const std::string& path,
+                       const std::string& version);
 
 }  // namespace moesim

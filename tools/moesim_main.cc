@@ -72,6 +72,7 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
   if (json_out == "-" || csv_out == "-") quiet = true;
   auto report = moesim::RunSimulation(*scenario);
   if (!report.ok()) return Fail(report.status());
+  (*report)["meta"] = moesim::RunMeta(*scenario, path, MOESIM_VERSION);
   if (!quiet) std::cout << moesim::ReportToText(*report);
   if (!json_out.empty() && !WriteFile(json_out, moesim::ReportToJson(*report))) {
     return Fail(absl::InvalidArgumentError(json_out + ": cannot write"));

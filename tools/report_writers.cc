@@ -18,19 +18,6 @@ std::string BoundText(const nlohmann::json& j) {
   return j.is_number() ? absl::StrFormat("%.1f", j.get<double>()) : std::string("unbounded");
 }
 
-void Flatten(const nlohmann::json& j, const std::string& prefix,
-             std::vector<std::pair<std::string, std::string>>& out) {
-  if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      Flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
-    }
-  } else if (j.is_string()) {
-    out.emplace_back(prefix, j.get<std::string>());
-  } else {
-    out.emplace_back(prefix, j.dump());
-  }
-}
-
 }  // namespace
 
 std::string CsvField(const std::string& s) {
@@ -42,24 +29,95 @@ std::string CsvField(const std::string& s) {
 
 std::string ReportToJson(const nlohmann::json& report) { return report.dump(2) + "\n"; }
 
+const std::vector<std::string>& CsvColumns() {
+  static const std::vector<std::string> columns = {
+      "scenario",
+      "meta.moesim_version",
+      "meta.scenario_file",
+      "meta.resolved_scenario_fnv1a64",
+      "meta.seed",
+      "meta.warmup_s",
+      "meta.duration_s",
+      "plan.gpus",
+      "plan.fidelity",
+      "throughput.output_tok_per_s",
+      "throughput.total_tok_per_s",
+      "throughput.output_tok_per_s_per_gpu",
+      "throughput.total_tok_per_s_per_gpu",
+      "throughput.per_user_output_tok_per_s",
+      "throughput.requests_per_s",
+      "latency_s.ttft.p50",
+      "latency_s.ttft.p90",
+      "latency_s.ttft.p99",
+      "latency_s.tpot.p50",
+      "latency_s.tpot.p90",
+      "latency_s.tpot.p99",
+      "latency_s.e2e.p50",
+      "latency_s.e2e.count",
+      "batch.mean_running",
+      "batch.mean_queued",
+      "batch.mean_step_ms",
+      "kv.capacity_tokens",
+      "kv.mean_utilisation",
+      "kv.preemptions",
+      "utilisation.gpu_busy",
+      "limit.subsystem",
+      "limit.pool",
+      "fabric.tiers.scale_up.bytes",
+      "fabric.tiers.scale_out.bytes",
+      "fabric.tiers.inter_rack.bytes",
+      "power.total_w",
+      "cost.usd_per_hour",
+      "cost.usd_per_million_output_tokens",
+      "speculative.measured_acceptance_length",
+      "disaggregation.kv_transfer.bytes",
+      "rlvr.step_time_s",
+      "rlvr.split_s.rollout",
+      "rlvr.split_s.rollout_slowest_10pct",
+      "rlvr.split_s.training",
+      "rlvr.split_s.weight_sync",
+      "rlvr.split_s.switch",
+      "rlvr.usd_per_step",
+      "rlvr.steps_per_quarter",
+      "rlvr.rollout_usd_per_million_tokens",
+  };
+  return columns;
+}
+
 std::string ReportToCsv(const nlohmann::json& report) {
-  std::vector<std::pair<std::string, std::string>> cells;
-  Flatten(report, "", cells);
   std::vector<std::string> keys, values;
-  for (const auto& [k, v] : cells) {
-    keys.push_back(CsvField(k));
-    values.push_back(CsvField(v));
+  for (const std::string& path : CsvColumns()) {
+    const nlohmann::json* node = &report;
+    size_t begin = 0;
+    while (node != nullptr && begin <= path.size()) {
+      const size_t end = std::min(path.find('.', begin), path.size());
+      const std::string key = path.substr(begin, end - begin);
+      node = node->is_object() && node->contains(key) ? &(*node)[key] : nullptr;
+      begin = end + 1;
+    }
+    keys.push_back(CsvField(path));
+    values.push_back(node == nullptr || node->is_null() ? std::string()
+                     : node->is_string()                ? CsvField(node->get<std::string>())
+                                                        : CsvField(node->dump()));
   }
   return absl::StrCat(absl::StrJoin(keys, ","), "\n", absl::StrJoin(values, ","), "\n");
 }
 
 namespace {
 
+// A number with `precision` decimals (scaled), or "n/a" for null (an empty sample).
+std::string NumOrNa(const nlohmann::json& j, int precision, double scale = 1) {
+  return j.is_number() ? absl::StrFormat("%.*f", precision, j.get<double>() * scale)
+                       : std::string("n/a");
+}
+
 void AppendLatency(const nlohmann::json& l, std::string& s) {
   absl::StrAppendFormat(&s, "%-34s %10s %10s %10s\n", "latency (ms)", "p50", "p90", "p99");
   for (const char* k : {"ttft", "tpot", "e2e"}) {
-    absl::StrAppendFormat(&s, "  %-32s %10.1f %10.1f %10.1f\n", k, Num(l[k]["p50"]) * 1e3,
-                          Num(l[k]["p90"]) * 1e3, Num(l[k]["p99"]) * 1e3);
+    const auto& d = l[k];
+    absl::StrAppendFormat(&s, "  %-32s %10s %10s %10s%s\n", k, NumOrNa(d["p50"], 1, 1e3),
+                          NumOrNa(d["p90"], 1, 1e3), NumOrNa(d["p99"], 1, 1e3),
+                          d["count"] == 0 ? "  (no request finished in the window)" : "");
   }
 }
 
@@ -89,8 +147,8 @@ std::string PlanReportToText(const nlohmann::json& r) {
                         Num(t["output_tok_per_s_per_gpu"]));
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per decode GPU",
                         Num(t["output_tok_per_s_per_decode_gpu"]));
-  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per user",
-                        Num(t["per_user_output_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14s\n", "output tok/s per user",
+                        NumOrNa(t["per_user_output_tok_per_s"], 1));
   absl::StrAppendFormat(&s, "  %-32s %14.2f\n", "requests/s", Num(t["requests_per_s"]));
   const auto& l = r["latency_s"];
   AppendLatency(l, s);
@@ -258,8 +316,8 @@ std::string ReportToText(const nlohmann::json& r) {
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "total tok/s", Num(t["total_tok_per_s"]));
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per GPU",
                         Num(t["output_tok_per_s_per_gpu"]));
-  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per user",
-                        Num(t["per_user_output_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14s\n", "output tok/s per user",
+                        NumOrNa(t["per_user_output_tok_per_s"], 1));
   absl::StrAppendFormat(&s, "  %-32s %14.2f\n", "requests/s", Num(t["requests_per_s"]));
   AppendLatency(l, s);
   absl::StrAppendFormat(
@@ -311,12 +369,13 @@ std::string ReportToText(const nlohmann::json& r) {
     const auto& sp = r["speculative"];
     absl::StrAppendFormat(
         &s,
-        "speculative: MTP, %d draft tokens, acceptance length %.2f measured "
+        "speculative: %s, %d draft tokens, acceptance length %.2f measured "
         "(%.2f configured, %s); drafting %.1f%% of a step, %.1f%% of verified "
         "positions rejected\n",
-        sp["draft_tokens"].get<int>(), Num(sp["measured_acceptance_length"]),
-        Num(sp["configured_acceptance_length"]), sp["acceptance_source"].get<std::string>(),
-        100 * Num(sp["draft_time_share"]), 100 * Num(sp["rejected_position_share"]));
+        sp["method"] == "eagle" ? "EAGLE-3 head" : "MTP", sp["draft_tokens"].get<int>(),
+        Num(sp["measured_acceptance_length"]), Num(sp["configured_acceptance_length"]),
+        sp["acceptance_source"].get<std::string>(), 100 * Num(sp["draft_time_share"]),
+        100 * Num(sp["rejected_position_share"]));
   }
   AppendWarnings(r, s);
   absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",

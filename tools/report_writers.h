@@ -1,8 +1,11 @@
-// Output formats of a run report: a human-readable text table, JSON, and CSV (one header row of
-// flattened dotted keys and one row of values).
+// Output formats of a run report: a human-readable text table, JSON, and CSV (one header row and
+// one row of values, the columns of kCsvColumns, the same for every report so that the CSVs of
+// many runs concatenate; a value the report does not have is an empty cell).
+// Every key of a report is in its JSON.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -11,6 +14,11 @@ namespace moesim {
 std::string ReportToText(const nlohmann::json& report);
 std::string ReportToJson(const nlohmann::json& report);  // pretty, sorted keys, trailing newline
 std::string ReportToCsv(const nlohmann::json& report);
+
+// The CSV's columns, dotted report paths: the run's meta (tools/cli_support.h RunMeta), the
+// headline metrics of a serving report, those of a plan of several pools, and those of an RLVR
+// report.
+const std::vector<std::string>& CsvColumns();
 
 // One CSV field: quoted (quotes doubled) when it holds a comma, a quote or a newline.
 std::string CsvField(const std::string& s);

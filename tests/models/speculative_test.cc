@@ -116,7 +116,15 @@ TEST_CASE("speculative: bad input names the path, the value and the expectation"
   CHECK_THAT(Error(j), Contains("needs exactly one of"));
   j = ok;
   j["method"] = "draft_model";
-  CHECK_THAT(Error(j), Contains("$.speculative.method: got \"draft_model\", expected \"mtp\""));
+  CHECK_THAT(Error(j), Contains("$.speculative.method: got \"draft_model\", expected \"mtp\" or "
+                                "\"eagle\": separate draft models are not simulated yet"));
+  j = ok;
+  j["method"] = "eagle";
+  j["draft_intermediate_size"] = 0;
+  CHECK_THAT(Error(j), Contains("$.speculative.draft_intermediate_size: got 0"));
+  j.erase("draft_intermediate_size");
+  // Qwen3-30B-A3B has no dense layer to take the head's width from.
+  CHECK_THAT(Error(j, "Qwen3-30B-A3B"), Contains("\"draft_intermediate_size\" is needed"));
   CHECK_THAT(Error(ok, "Qwen3-235B-A22B"), Contains("has no MTP layers"));
   j = ok;
   j["temperature"] = 0.7;
@@ -132,6 +140,32 @@ TEST_CASE("speculative: the MTP draft is one MoE decoder layer of the target's s
   CHECK(d.hidden == v3.hidden);
   CHECK(d.vocab == v3.vocab);
   CHECK(WithAppendedLayers(v3, 1).MoeLayerCount() == v3.MoeLayerCount() + 1);
+}
+
+TEST_CASE("speculative: an EAGLE-3 head is one dense layer at the target's hidden size",
+          "[speculative]") {
+  // Its width defaults to the target's dense layers' (DeepSeek-V3: 18,432).
+  auto s = Parse({{"method", "eagle"},
+                  {"draft_tokens", 3},
+                  {"acceptance", {{"curve", "kimi-k2.5-nvfp4-eagle3"}}}});
+  REQUIRE(s.ok());
+  const ModelSpec v3 = testing::ModelPreset("DeepSeek-V3");
+  CHECK(s->method == DraftMethod::kEagle);
+  CHECK(s->draft_intermediate == v3.moe.dense_inter);
+  CHECK(s->ExpectedAcceptanceLength() == Approx(2.88).epsilon(1e-12));
+  const ModelSpec head = DraftModelFor(v3, *s);
+  CHECK(head.layers == 1);
+  CHECK(head.MoeLayerCount() == 0);
+  CHECK(head.hidden == v3.hidden);
+  // Far fewer weights than an MTP layer (an MoE layer with 256 experts).
+  CHECK(head.WeightBytes() < MtpDraftModel(v3).WeightBytes());
+  s = Parse({{"method", "eagle"},
+             {"draft_tokens", 2},
+             {"draft_intermediate_size", 8192},
+             {"acceptance", {{"per_position", {0.8, 0.6}}}}},
+            "Qwen3-30B-A3B");
+  REQUIRE(s.ok());
+  CHECK(DraftModelFor(testing::ModelPreset("Qwen3-30B-A3B"), *s).moe.dense_inter == 8192);
 }
 
 }  // namespace

@@ -85,6 +85,57 @@ TEST_CASE("moesim run --json is byte-identical across runs; --csv has one header
   CHECK(c.find("throughput.output_tok_per_s") != std::string::npos);
 }
 
+TEST_CASE("reports carry what reproduces them; CSVs of different runs share one header",
+          "[scenarios][cli]") {
+  const std::string a = "/tmp/moesim-meta-a.csv", b = "/tmp/moesim-meta-b.csv";
+  const std::string json = "/tmp/moesim-meta.json";
+  REQUIRE(
+      Run("run --quiet " MOESIM_SOURCE_DIR "/scenarios/default.json --csv " + a + " --json " + json)
+          .exit_code == 0);
+  REQUIRE(Run("run --quiet " MOESIM_SOURCE_DIR
+              "/scenarios/disaggregation/deepseek-v3-h200-1p1d-tp8.json --csv " +
+              b)
+              .exit_code == 0);
+  const auto header = [](const std::string& text) { return text.substr(0, text.find('\n')); };
+  CHECK(header(ReadFile(a)) == header(ReadFile(b)));
+  CHECK(header(ReadFile(a)).rfind("scenario,meta.moesim_version,meta.scenario_file,", 0) == 0);
+  const auto meta = nlohmann::json::parse(ReadFile(json))["meta"];
+  CHECK(meta["seed"] == 1);
+  CHECK(meta["duration_s"] == 90.0);
+  CHECK(meta["resolved_scenario_fnv1a64"].get<std::string>().size() == 16);
+  CHECK(meta["scenario_file"].get<std::string>().find("scenarios/default.json") !=
+        std::string::npos);
+}
+
+TEST_CASE("empty samples are n/a, not zero; an open-loop overload is called out",
+          "[scenarios][cli]") {
+  // DeepSeek-V3 EP64 with contiguous experts under Zipf routing: nothing finishes in the window.
+  const std::string json = "/tmp/moesim-empty.json";
+  const CommandResult r =
+      Run("run " MOESIM_SOURCE_DIR
+          "/scenarios/experts/deepseek-v3-h200-ep64-zipf-contiguous.json --json " +
+          json);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("(no request finished in the window)") != std::string::npos);
+  const auto report = nlohmann::json::parse(ReadFile(json));
+  CHECK(report["latency_s"]["tpot"]["p50"].is_null());
+  CHECK(report["latency_s"]["tpot"]["count"] == 0);
+  CHECK(report["throughput"]["per_user_output_tok_per_s"].is_null());
+  // 1P1D at 50 requests/s of 3K-token prompts: far beyond one prefill instance.
+  std::ifstream in(MOESIM_SOURCE_DIR "/scenarios/disaggregation/deepseek-v3-h200-1p1d-tp8.json");
+  nlohmann::json doc = nlohmann::json::parse(in);
+  doc["workload"]["rate_per_s"] = 50;
+  doc["simulation"]["duration_s"] = 40;
+  doc["simulation"]["warmup_s"] = 10;
+  std::ofstream("/tmp/moesim-overload.json") << doc.dump();
+  const CommandResult over = Run("run /tmp/moesim-overload.json");
+  REQUIRE(over.exit_code == 0);
+  CHECK(over.output.find("overloaded: requests arrive at 50/s") != std::string::npos);
+  // The shipped load (6/s) is met: no such warning.
+  CHECK(Run("run " MOESIM_SOURCE_DIR "/scenarios/disaggregation/deepseek-v3-h200-1p1d-tp8.json")
+            .output.find("overloaded") == std::string::npos);
+}
+
 TEST_CASE("moesim validate scenarios/reference passes (seed 000 within tolerance)",
           "[scenarios][reference][seed000]") {
   const CommandResult r = Run("validate " MOESIM_SOURCE_DIR "/scenarios/reference");
