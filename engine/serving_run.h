@@ -101,6 +101,13 @@ struct Run {
 
   bool disaggregated() const { return !decode.empty(); }
 
+  // Requests not finished yet (progress reports).
+  int64_t UnfinishedCount() const {
+    int64_t n = 0;
+    for (const Request& r : requests) n += r.finish_s ? 0 : 1;
+    return n;
+  }
+
   // Router: by the plan's policy over the entry instances; the instance picks its lane.
   void Route(Request* r) {
     size_t best = 0;

@@ -297,7 +297,8 @@ absl::Status CheckConservation(const Run& run) {
 
 }  // namespace
 
-absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
+absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s,
+                                             const SimulationProgress& progress) {
   auto deployment = DeployScenario(s);
   if (!deployment.ok()) return deployment.status();
   bool parallel_tasks = false;
@@ -429,6 +430,18 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s) {
   }
   if (run.disaggregated()) {
     sg4::Actor::create("kv-dispatcher", platform->frontend, DispatcherActor, &run);
+  }
+  if (progress) {
+    // A daemon: it ends with the last of the other actors and never extends the run.
+    constexpr int kProgressTicks = 200;  // reports per simulated duration
+    sg4::Actor::create("progress", platform->frontend, [&run, &progress, &s] {
+      const double tick = s.simulation.duration_s / kProgressTicks;
+      while (true) {
+        sg4::this_actor::sleep_for(tick);
+        progress(sg4::Engine::get_clock(), s.simulation.duration_s,
+                 static_cast<int64_t>(run.requests.size()) - run.UnfinishedCount());
+      }
+    })->daemonize();
   }
   engine->run();
   if (!run.error.ok()) return run.error;

@@ -8,6 +8,9 @@
 // (engine/subprocess.h).
 #pragma once
 
+#include <cstdint>
+#include <functional>
+
 #include <nlohmann/json_fwd.hpp>
 
 #include "absl/status/statusor.h"
@@ -15,6 +18,13 @@
 
 namespace moesim {
 
-absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& scenario);
+// Called as the simulation advances (from inside it, on SimGrid's clock): the simulated
+// seconds so far, the scenario's duration (an RLVR run's cap) and the requests finished so far.
+// The engine prints nothing; the command line turns this into a progress line.
+using SimulationProgress =
+    std::function<void(double simulated_s, double duration_s, int64_t finished)>;
+
+absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& scenario,
+                                             const SimulationProgress& progress = {});
 
 }  // namespace moesim

@@ -23,6 +23,7 @@
 #include "models/preset_library.h"
 #include "tools/cli_support.h"
 #include "tools/compare_writer.h"
+#include "tools/progress_bar.h"
 #include "tools/report_writers.h"
 #include "tools/sweep_command.h"
 
@@ -70,7 +71,14 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
   }
   // A report written to standard output replaces the text report there.
   if (json_out == "-" || csv_out == "-") quiet = true;
-  auto report = moesim::RunSimulation(*scenario);
+  // A progress line on a terminal for runs longer than a couple of seconds.
+  moesim::ProgressBar bar("", 1, !quiet);
+  auto report = moesim::RunSimulation(*scenario, [&bar](double simulated, double duration,
+                                                        int64_t finished) {
+    bar.Update(simulated / duration, absl::StrFormat("%.0f of %.0f simulated s, %d requests done",
+                                                     simulated, duration, finished));
+  });
+  bar.Finish();
   if (!report.ok()) return Fail(report.status());
   (*report)["meta"] = moesim::RunMeta(*scenario, path, MOESIM_VERSION);
   if (!quiet) std::cout << moesim::ReportToText(*report);

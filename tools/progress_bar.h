@@ -15,6 +15,9 @@ class ProgressBar {
   // `what`: the items' name ("plans").
   ProgressBar(std::string what, size_t total, bool enabled);
   void Update(size_t done, size_t failed);
+  // A fraction of the work done with a line of detail; drawn at most four times a second and
+  // only once the command has run for two seconds (short runs show nothing).
+  void Update(double fraction, const std::string& detail);
   // Clears the line.
   void Finish();
 
@@ -23,6 +26,7 @@ class ProgressBar {
   size_t total_;
   bool enabled_;
   std::chrono::steady_clock::time_point start_;
+  double last_drawn_s_ = -1;
 };
 
 }  // namespace moesim

@@ -36,6 +36,34 @@ TEST_CASE("same scenario and seed give byte-identical reports", "[determinism]")
   CHECK(out[0] != out[2]);
 }
 
+// A progress callback (the command line's progress line) watches the run without changing it.
+TEST_CASE("a run watched by a progress callback gives the same report", "[determinism]") {
+  const Scenario s = testing::MustParse(testing::SmallScenarioJson(2, 24, "layer"));
+  std::vector<SubprocessJob> jobs;
+  jobs.push_back([&s]() -> absl::StatusOr<std::string> {
+    auto r = RunSimulation(s);
+    if (!r.ok()) return r.status();
+    return r->dump(2);
+  });
+  jobs.push_back([&s]() -> absl::StatusOr<std::string> {
+    int calls = 0;
+    double last = 0;
+    auto r = RunSimulation(s, [&](double simulated, double duration, int64_t finished) {
+      ++calls;
+      if (simulated < last || simulated > duration || finished < 0) calls = -1000000;
+      last = simulated;
+    });
+    if (!r.ok()) return r.status();
+    if (calls < 100) return absl::InternalError("progress was called " + std::to_string(calls));
+    return r->dump(2);
+  });
+  const auto out = RunInSubprocesses(jobs, 2);
+  REQUIRE(out[0].ok());
+  INFO(out[1].status().message());
+  REQUIRE(out[1].ok());
+  CHECK(*out[0] == *out[1]);
+}
+
 // The DP-attention path with every source of randomness and concurrency: sampled Zipf routing,
 // DeepEP normal kernels (Monte-Carlo hit rates), two-batch overlap with SimGrid parallel tasks in
 // helper actors, a group over two servers.
