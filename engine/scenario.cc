@@ -166,6 +166,14 @@ absl::Status ParseSimulation(JsonObjectReader r, SimulationSpec& s) {
                     "\"analytic\" with fidelity \"step\" (the step fidelity simulates nothing "
                     "below the step)");
   }
+  MOESIM_ASSIGN_OR_RETURN(s.timeseries_interval_s,
+                          r.NumberOr("timeseries_interval_s", s.duration_s / 100,
+                                     NumberRule::PositiveAtMost(s.duration_s)));
+  if (s.duration_s / s.timeseries_interval_s > 100000) {
+    return BadValue(r.where().Key("timeseries_interval_s"), s.timeseries_interval_s,
+                    absl::StrCat("at least duration_s / 100,000 = ", s.duration_s / 100000,
+                                 " s (at most 100,000 intervals)"));
+  }
   if (s.warmup_s >= s.duration_s) {
     return BadValue(r.where().Key("warmup_s"), s.warmup_s,
                     absl::StrCat("a number below duration_s (", s.duration_s, ")"));
@@ -606,7 +614,8 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   j["simulation"] = {{"duration_s", s.simulation.duration_s},
                      {"warmup_s", s.simulation.warmup_s},
                      {"seed", s.simulation.seed},
-                     {"fidelity", FidelityName(s.simulation.fidelity)}};
+                     {"fidelity", FidelityName(s.simulation.fidelity)},
+                     {"timeseries_interval_s", s.simulation.timeseries_interval_s}};
   j["economics"] = nlohmann::json::object();
   if (s.economics.usd_per_gpu_hour) {
     j["economics"]["usd_per_gpu_hour"] = *s.economics.usd_per_gpu_hour;

@@ -62,6 +62,8 @@ struct SimulationSpec {
   // DP-attention EP groups and parallel tasks otherwise; flows at "kernel" fidelity.
   CollectiveFidelity collectives = CollectiveFidelity::kFlows;
   bool collectives_given = false;  // set in the scenario (else the default above applies)
+  // The report's time series interval (engine/time_series.h); default: duration_s / 100.
+  double timeseries_interval_s = 0;
 };
 
 struct EconomicsSpec {

@@ -24,6 +24,7 @@
 #include "engine/rlvr_report.h"
 #include "engine/serving_run.h"
 #include "engine/simgrid_fabric.h"
+#include "engine/time_series.h"
 #include "models/status_macros.h"
 #include "models/workload.h"
 #include "topology/cluster_graph.h"
@@ -358,6 +359,10 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s,
                                                 analytic_step);
   }
   const bool one_pool = run.pools.size() == 1;
+  int all_instances = 0;
+  for (const PoolDeployment& d : deployment->pools) all_instances += d.deployment().instances;
+  TimeSeriesObserver series(s.simulation.duration_s, s.simulation.timeseries_interval_s,
+                            all_instances);
   for (size_t p = 0; p < run.pools.size(); ++p) {
     PoolRun& pool = *run.pools[p];
     const PoolContext& context = pool.context;
@@ -378,7 +383,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s,
       ic.index = i;
       // One routing stream per instance, derived from the scenario seed (and the pool).
       ic.routing_seed = s.simulation.seed * 1000003ULL + uint64_t(global);
-      ic.observers = {pool.observer.get()};
+      ic.observers = {pool.observer.get(), &series};
       if (!one_pool) ic.observers.push_back(&request_observer);
       if (context.deployed.spec.role == PoolRole::kPrefill && s.plan.kv_transfer.layerwise) {
         ic.on_prompt_completing = [&run](Request* r) { OnPromptCompleting(&run, r); };
@@ -458,7 +463,9 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s,
     }
     for (const auto& pool : run.pools)
       rlvr_timeline.rollout_preemptions += pool->metrics->preemptions();
-    return BuildRlvrReport(s, rlvr, rlvr_timeline);
+    auto report = BuildRlvrReport(s, rlvr, rlvr_timeline);
+    if (report.ok()) (*report)["timeseries"] = series.ToJson();
+    return report;
   }
 
   std::vector<PoolReportInputs> reports;
@@ -482,11 +489,12 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s,
     }
     reports.push_back(std::move(in));
   }
-  if (one_pool) {
-    return BuildReport(s, run.pools[0]->context, *run.pools[0]->metrics, reports[0].fabric,
-                       &reports[0].speculation);
-  }
-  return BuildPlanReport(s, reports, plan_requests, run.disaggregated() ? &handoff : nullptr);
+  nlohmann::json report = one_pool ? BuildReport(s, run.pools[0]->context, *run.pools[0]->metrics,
+                                                 reports[0].fabric, &reports[0].speculation)
+                                   : BuildPlanReport(s, reports, plan_requests,
+                                                     run.disaggregated() ? &handoff : nullptr);
+  report["timeseries"] = series.ToJson();
+  return report;
 }
 
 }  // namespace moesim

@@ -63,14 +63,14 @@ std::string CommandWord(int argc, char** argv) {
 }
 
 int CmdRun(const PresetLibrary& presets, const std::string& path, const std::string& json_out,
-           const std::string& csv_out, bool quiet) {
+           const std::string& csv_out, const std::string& timeseries_out, bool quiet) {
   auto scenario = moesim::LoadScenario(path, presets);
   if (!scenario.ok()) return Fail(scenario.status());
-  for (const std::string& out : {json_out, csv_out}) {
+  for (const std::string& out : {json_out, csv_out, timeseries_out}) {
     if (absl::Status s = CheckWritable(out); !s.ok()) return Fail(s);
   }
   // A report written to standard output replaces the text report there.
-  if (json_out == "-" || csv_out == "-") quiet = true;
+  if (json_out == "-" || csv_out == "-" || timeseries_out == "-") quiet = true;
   // A progress line on a terminal for runs longer than a couple of seconds.
   moesim::ProgressBar bar("", 1, !quiet);
   auto report = moesim::RunSimulation(*scenario, [&bar](double simulated, double duration,
@@ -87,6 +87,9 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
   }
   if (!csv_out.empty() && !WriteFile(csv_out, moesim::ReportToCsv(*report))) {
     return Fail(absl::InvalidArgumentError(csv_out + ": cannot write"));
+  }
+  if (!timeseries_out.empty() && !WriteFile(timeseries_out, moesim::TimeSeriesToCsv(*report))) {
+    return Fail(absl::InvalidArgumentError(timeseries_out + ": cannot write"));
   }
   return kExitOk;
 }
@@ -276,6 +279,10 @@ int main(int argc, char** argv) {
   run->add_option("scenario", scenario_path, "scenario JSON file")->required();
   run->add_option("--json", json_out, "also write the report as JSON to this file (- : stdout)");
   run->add_option("--csv", csv_out, "also write the report as CSV to this file (- : stdout)");
+  std::string timeseries_out;
+  run->add_option("--timeseries", timeseries_out,
+                  "write the time series (per interval: throughput, running, queued, KV use, "
+                  "latencies, fabric load per tier) as CSV (- : stdout)");
   run->add_flag("--quiet", quiet, "do not print the text report");
   auto* validate = app.add_subcommand(
       "validate", "run every reference scenario in DIR and compare with its measurements");
@@ -350,7 +357,7 @@ int main(int argc, char** argv) {
   try {
     auto presets = PresetLibrary::Load(preset_dir);
     if (!presets.ok()) return Fail(presets.status());
-    if (*run) return CmdRun(*presets, scenario_path, json_out, csv_out, quiet);
+    if (*run) return CmdRun(*presets, scenario_path, json_out, csv_out, timeseries_out, quiet);
     if (*validate) return CmdValidate(*presets, dir, jobs, summary_only, json_out);
     if (*explain) return CmdExplain(*presets, scenario_path);
     if (*presets_cmd) return CmdPresets(*presets);

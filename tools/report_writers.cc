@@ -29,6 +29,28 @@ std::string CsvField(const std::string& s) {
 
 std::string ReportToJson(const nlohmann::json& report) { return report.dump(2) + "\n"; }
 
+std::string TimeSeriesToCsv(const nlohmann::json& report) {
+  const nlohmann::json& ts = report.at("timeseries");
+  const char* series[] = {"output_tok_per_s", "running",    "queued",    "kv_utilisation",
+                          "finished",         "ttft_p50_s", "tpot_p50_s"};
+  std::vector<std::string> header = {"t_s"};
+  for (const char* k : series) header.push_back(k);
+  std::vector<std::string> tiers;
+  for (const auto& [tier, values] : ts["tier_gb_per_s"].items()) {
+    tiers.push_back(tier);
+    header.push_back(tier + "_gb_per_s");
+  }
+  std::string out = absl::StrJoin(header, ",") + "\n";
+  auto cell = [](const nlohmann::json& v) { return v.is_null() ? std::string() : v.dump(); };
+  for (size_t i = 0; i < ts["t_s"].size(); ++i) {
+    std::vector<std::string> row = {cell(ts["t_s"][i])};
+    for (const char* k : series) row.push_back(cell(ts[k][i]));
+    for (const std::string& tier : tiers) row.push_back(cell(ts["tier_gb_per_s"][tier][i]));
+    absl::StrAppend(&out, absl::StrJoin(row, ","), "\n");
+  }
+  return out;
+}
+
 const std::vector<std::string>& CsvColumns() {
   static const std::vector<std::string> columns = {
       "scenario",

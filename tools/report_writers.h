@@ -20,6 +20,11 @@ std::string ReportToCsv(const nlohmann::json& report);
 // report.
 const std::vector<std::string>& CsvColumns();
 
+// The report's time series (engine/time_series.h) as CSV: one row per interval, columns t_s,
+// output_tok_per_s, running, queued, kv_utilisation, finished, ttft_p50_s, tpot_p50_s and
+// <tier>_gb_per_s per fabric tier; empty cells where an interval has no finished request.
+std::string TimeSeriesToCsv(const nlohmann::json& report);
+
 // One CSV field: quoted (quotes doubled) when it holds a comma, a quote or a newline.
 std::string CsvField(const std::string& s);
 
