@@ -25,6 +25,7 @@
 #include "engine/serving_run.h"
 #include "engine/simgrid_fabric.h"
 #include "engine/time_series.h"
+#include "engine/trace_recorder.h"
 #include "models/status_macros.h"
 #include "models/workload.h"
 #include "topology/cluster_graph.h"
@@ -298,8 +299,8 @@ absl::Status CheckConservation(const Run& run) {
 
 }  // namespace
 
-absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s,
-                                             const SimulationProgress& progress) {
+absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions& options) {
+  const SimulationProgress& progress = options.progress;
   auto deployment = DeployScenario(s);
   if (!deployment.ok()) return deployment.status();
   bool parallel_tasks = false;
@@ -376,6 +377,10 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s,
     pool.observer = std::make_unique<MetricsObserver>(*pool.metrics);
     const std::string kind = InstanceKindFor(context.plan());
     const InstanceRegistry::Kind* factory = InstanceRegistry::Builtin().Find(kind);
+    StepObserver* trace_observer =
+        options.trace != nullptr
+            ? options.trace->PoolObserver(static_cast<int>(p), context.deployed.spec.name)
+            : nullptr;
     if (factory == nullptr) return absl::InternalError("no instance kind " + kind);
     for (int i = 0; i < instances; ++i) {
       const int global = static_cast<int>(run.instances.size());
@@ -384,6 +389,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s,
       // One routing stream per instance, derived from the scenario seed (and the pool).
       ic.routing_seed = s.simulation.seed * 1000003ULL + uint64_t(global);
       ic.observers = {pool.observer.get(), &series};
+      if (options.trace != nullptr) ic.observers.push_back(trace_observer);
       if (!one_pool) ic.observers.push_back(&request_observer);
       if (context.deployed.spec.role == PoolRole::kPrefill && s.plan.kv_transfer.layerwise) {
         ic.on_prompt_completing = [&run](Request* r) { OnPromptCompleting(&run, r); };

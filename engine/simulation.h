@@ -24,7 +24,15 @@ namespace moesim {
 using SimulationProgress =
     std::function<void(double simulated_s, double duration_s, int64_t finished)>;
 
+class TraceRecorder;  // engine/trace_recorder.h
+
+// What watches a run without changing it.
+struct RunOptions {
+  SimulationProgress progress;     // none: no progress reports
+  TraceRecorder* trace = nullptr;  // none: no trace
+};
+
 absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& scenario,
-                                             const SimulationProgress& progress = {});
+                                             const RunOptions& options = {});
 
 }  // namespace moesim

@@ -16,6 +16,7 @@
 #include "engine/simulation.h"
 #include "engine/step_breakdown.h"
 #include "engine/subprocess.h"
+#include "engine/trace_recorder.h"
 #include "engine/validation.h"
 #include "models/fabric_spec.h"
 #include "models/gpu_spec.h"
@@ -63,21 +64,30 @@ std::string CommandWord(int argc, char** argv) {
 }
 
 int CmdRun(const PresetLibrary& presets, const std::string& path, const std::string& json_out,
-           const std::string& csv_out, const std::string& timeseries_out, bool quiet) {
+           const std::string& csv_out, const std::string& timeseries_out,
+           const std::string& trace_out, std::pair<double, double> trace_window, bool quiet) {
   auto scenario = moesim::LoadScenario(path, presets);
   if (!scenario.ok()) return Fail(scenario.status());
-  for (const std::string& out : {json_out, csv_out, timeseries_out}) {
+  for (const std::string& out : {json_out, csv_out, timeseries_out, trace_out}) {
     if (absl::Status s = CheckWritable(out); !s.ok()) return Fail(s);
   }
   // A report written to standard output replaces the text report there.
-  if (json_out == "-" || csv_out == "-" || timeseries_out == "-") quiet = true;
+  if (json_out == "-" || csv_out == "-" || timeseries_out == "-" || trace_out == "-") {
+    quiet = true;
+  }
   // A progress line on a terminal for runs longer than a couple of seconds.
   moesim::ProgressBar bar("", 1, !quiet);
-  auto report = moesim::RunSimulation(*scenario, [&bar](double simulated, double duration,
-                                                        int64_t finished) {
+  moesim::RunOptions options;
+  options.progress = [&bar](double simulated, double duration, int64_t finished) {
     bar.Update(simulated / duration, absl::StrFormat("%.0f of %.0f simulated s, %d requests done",
                                                      simulated, duration, finished));
-  });
+  };
+  std::unique_ptr<moesim::TraceRecorder> trace;
+  if (!trace_out.empty()) {
+    trace = std::make_unique<moesim::TraceRecorder>(trace_window.first, trace_window.second);
+    options.trace = trace.get();
+  }
+  auto report = moesim::RunSimulation(*scenario, options);
   bar.Finish();
   if (!report.ok()) return Fail(report.status());
   (*report)["meta"] = moesim::RunMeta(*scenario, path, MOESIM_VERSION);
@@ -87,6 +97,9 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
   }
   if (!csv_out.empty() && !WriteFile(csv_out, moesim::ReportToCsv(*report))) {
     return Fail(absl::InvalidArgumentError(csv_out + ": cannot write"));
+  }
+  if (trace && !WriteFile(trace_out, trace->ToJson().dump() + "\n")) {
+    return Fail(absl::InvalidArgumentError(trace_out + ": cannot write"));
   }
   if (!timeseries_out.empty() && !WriteFile(timeseries_out, moesim::TimeSeriesToCsv(*report))) {
     return Fail(absl::InvalidArgumentError(timeseries_out + ": cannot write"));
@@ -283,6 +296,12 @@ int main(int argc, char** argv) {
   run->add_option("--timeseries", timeseries_out,
                   "write the time series (per interval: throughput, running, queued, KV use, "
                   "latencies, fabric load per tier) as CSV (- : stdout)");
+  std::string trace_out, trace_window_text;
+  run->add_option("--trace", trace_out,
+                  "write a trace (Chrome trace-event JSON: open in ui.perfetto.dev) of steps, "
+                  "requests and counters (- : stdout)");
+  run->add_option("--trace-window", trace_window_text,
+                  "START:END simulated seconds the trace keeps (default: the whole run)");
   run->add_flag("--quiet", quiet, "do not print the text report");
   auto* validate = app.add_subcommand(
       "validate", "run every reference scenario in DIR and compare with its measurements");
@@ -357,7 +376,27 @@ int main(int argc, char** argv) {
   try {
     auto presets = PresetLibrary::Load(preset_dir);
     if (!presets.ok()) return Fail(presets.status());
-    if (*run) return CmdRun(*presets, scenario_path, json_out, csv_out, timeseries_out, quiet);
+    if (*run) {
+      std::pair<double, double> window{0, 1e300};
+      if (!trace_window_text.empty()) {
+        const size_t colon = trace_window_text.find(':');
+        char* end = nullptr;
+        bool ok = colon != std::string::npos && colon > 0 && colon + 1 < trace_window_text.size();
+        if (ok) {
+          window.first = std::strtod(trace_window_text.substr(0, colon).c_str(), &end);
+          ok = *end == '\0';
+          window.second = std::strtod(trace_window_text.substr(colon + 1).c_str(), &end);
+          ok = ok && *end == '\0' && window.first >= 0 && window.second > window.first;
+        }
+        if (!ok) {
+          return Fail(absl::InvalidArgumentError(
+              "--trace-window: got \"" + trace_window_text +
+              "\", expected START:END in simulated seconds with 0 <= START < END"));
+        }
+      }
+      return CmdRun(*presets, scenario_path, json_out, csv_out, timeseries_out, trace_out, window,
+                    quiet);
+    }
     if (*validate) return CmdValidate(*presets, dir, jobs, summary_only, json_out);
     if (*explain) return CmdExplain(*presets, scenario_path);
     if (*presets_cmd) return CmdPresets(*presets);

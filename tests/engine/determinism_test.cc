@@ -4,6 +4,7 @@
 
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
+#include "engine/trace_recorder.h"
 #include "test_scenarios.h"
 
 namespace moesim {
@@ -36,8 +37,10 @@ TEST_CASE("same scenario and seed give byte-identical reports", "[determinism]")
   CHECK(out[0] != out[2]);
 }
 
-// A progress callback (the command line's progress line) watches the run without changing it.
-TEST_CASE("a run watched by a progress callback gives the same report", "[determinism]") {
+// A progress callback (the command line's progress line) and a trace watch the run without
+// changing it.
+TEST_CASE("a run watched by a progress callback and a trace gives the same report",
+          "[determinism]") {
   const Scenario s = testing::MustParse(testing::SmallScenarioJson(2, 24, "layer"));
   std::vector<SubprocessJob> jobs;
   jobs.push_back([&s]() -> absl::StatusOr<std::string> {
@@ -48,11 +51,15 @@ TEST_CASE("a run watched by a progress callback gives the same report", "[determ
   jobs.push_back([&s]() -> absl::StatusOr<std::string> {
     int calls = 0;
     double last = 0;
-    auto r = RunSimulation(s, [&](double simulated, double duration, int64_t finished) {
+    RunOptions watch;
+    watch.progress = [&](double simulated, double duration, int64_t finished) {
       ++calls;
       if (simulated < last || simulated > duration || finished < 0) calls = -1000000;
       last = simulated;
-    });
+    };
+    TraceRecorder trace(0, 1e9);
+    watch.trace = &trace;
+    auto r = RunSimulation(s, watch);
     if (!r.ok()) return r.status();
     if (calls < 100) return absl::InternalError("progress was called " + std::to_string(calls));
     return r->dump(2);

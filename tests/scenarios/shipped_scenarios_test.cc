@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -134,6 +135,45 @@ TEST_CASE("empty samples are n/a, not zero; an open-loop overload is called out"
   // The shipped load (6/s) is met: no such warning.
   CHECK(Run("run " MOESIM_SOURCE_DIR "/scenarios/disaggregation/deepseek-v3-h200-1p1d-tp8.json")
             .output.find("overloaded") == std::string::npos);
+}
+
+TEST_CASE("moesim run --trace writes a trace-event file Perfetto opens, the same each run",
+          "[scenarios][cli][trace]") {
+  const std::string scenario =
+      MOESIM_SOURCE_DIR "/scenarios/disaggregation/deepseek-v3-h200-1p1d-tp8.json";
+  const std::string a = "/tmp/moesim-trace-a.json", b = "/tmp/moesim-trace-b.json";
+  const std::string w = "/tmp/moesim-trace-w.json";
+  REQUIRE(Run("run --quiet " + scenario + " --trace " + a).exit_code == 0);
+  REQUIRE(Run("run --quiet " + scenario + " --trace " + b).exit_code == 0);
+  REQUIRE(Run("run --quiet " + scenario + " --trace " + w + " --trace-window 40:45").exit_code ==
+          0);
+  const std::string text = ReadFile(a);
+  CHECK(text == ReadFile(b));
+  const auto trace = nlohmann::json::parse(text);
+  int steps = 0, begins = 0, ends = 0, counters = 0;
+  std::set<std::string> processes;
+  for (const auto& e : trace["traceEvents"]) {
+    const std::string ph = e["ph"];
+    if (ph == "X") ++steps;
+    if (ph == "b") ++begins;
+    if (ph == "e") ++ends;
+    if (ph == "C") ++counters;
+    if (ph == "M") processes.insert(e["args"]["name"].get<std::string>());
+  }
+  CHECK(steps > 100);
+  CHECK(begins > 0);
+  CHECK(begins == ends);  // every async slice closes
+  CHECK(counters == steps);
+  CHECK(processes == std::set<std::string>{"pool prefill", "pool decode", "requests"});
+  // The window keeps the steps that overlap it.
+  const auto windowed = nlohmann::json::parse(ReadFile(w));
+  CHECK(windowed["traceEvents"].size() < trace["traceEvents"].size() / 4);
+  for (const auto& e : windowed["traceEvents"]) {
+    if (e["ph"] == "X") CHECK(e["ts"].get<double>() + e["dur"].get<double>() >= 40e6);
+  }
+  const CommandResult bad = Run("run --quiet " + scenario + " --trace " + w + " --trace-window 5");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("--trace-window: got \"5\", expected START:END") != std::string::npos);
 }
 
 TEST_CASE("moesim validate scenarios/reference passes (seed 000 within tolerance)",
