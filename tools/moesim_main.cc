@@ -24,6 +24,7 @@
 #include "models/preset_library.h"
 #include "tools/cli_support.h"
 #include "tools/compare_writer.h"
+#include "tools/html_report.h"
 #include "tools/progress_bar.h"
 #include "tools/report_writers.h"
 #include "tools/sweep_command.h"
@@ -65,10 +66,11 @@ std::string CommandWord(int argc, char** argv) {
 
 int CmdRun(const PresetLibrary& presets, const std::string& path, const std::string& json_out,
            const std::string& csv_out, const std::string& timeseries_out,
-           const std::string& trace_out, std::pair<double, double> trace_window, bool quiet) {
+           const std::string& trace_out, std::pair<double, double> trace_window,
+           const std::string& html_out, bool quiet) {
   auto scenario = moesim::LoadScenario(path, presets);
   if (!scenario.ok()) return Fail(scenario.status());
-  for (const std::string& out : {json_out, csv_out, timeseries_out, trace_out}) {
+  for (const std::string& out : {json_out, csv_out, timeseries_out, trace_out, html_out}) {
     if (absl::Status s = CheckWritable(out); !s.ok()) return Fail(s);
   }
   // A report written to standard output replaces the text report there.
@@ -97,6 +99,13 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
   }
   if (!csv_out.empty() && !WriteFile(csv_out, moesim::ReportToCsv(*report))) {
     return Fail(absl::InvalidArgumentError(csv_out + ": cannot write"));
+  }
+  if (!html_out.empty()) {
+    auto html = moesim::ReportToHtml(*report);
+    if (!html.ok()) return Fail(html.status());
+    if (!WriteFile(html_out, *html)) {
+      return Fail(absl::InvalidArgumentError(html_out + ": cannot write"));
+    }
   }
   if (trace && !WriteFile(trace_out, trace->ToJson().dump() + "\n")) {
     return Fail(absl::InvalidArgumentError(trace_out + ": cannot write"));
@@ -300,6 +309,9 @@ int main(int argc, char** argv) {
   run->add_option("--trace", trace_out,
                   "write a trace (Chrome trace-event JSON: open in ui.perfetto.dev) of steps, "
                   "requests and counters (- : stdout)");
+  std::string html_out;
+  run->add_option("--html", html_out,
+                  "write a self-contained HTML report with charts (Chart.js inlined)");
   run->add_option("--trace-window", trace_window_text,
                   "START:END simulated seconds the trace keeps (default: the whole run)");
   run->add_flag("--quiet", quiet, "do not print the text report");
@@ -337,6 +349,9 @@ int main(int argc, char** argv) {
   sweep->add_option("--json", json_out, "also write the table as JSON to this file (- : stdout)");
   sweep->add_option("--csv", csv_out, "also write the table as CSV to this file (- : stdout)");
   sweep->add_flag("--quiet", quiet, "no summary and no progress bar");
+  std::string sweep_html;
+  sweep->add_option("--html", sweep_html,
+                    "write a self-contained HTML page: the Pareto chart and the best plans");
   bool screen_only = false;
   sweep->add_flag("--screen-only", screen_only,
                   "estimate every plan analytically and simulate none (seconds, not minutes)");
@@ -395,7 +410,7 @@ int main(int argc, char** argv) {
         }
       }
       return CmdRun(*presets, scenario_path, json_out, csv_out, timeseries_out, trace_out, window,
-                    quiet);
+                    html_out, quiet);
     }
     if (*validate) return CmdValidate(*presets, dir, jobs, summary_only, json_out);
     if (*explain) return CmdExplain(*presets, scenario_path);
@@ -403,7 +418,7 @@ int main(int argc, char** argv) {
     if (*step) return CmdStep(*presets, scenario_path, step_seqs, step_context);
     if (*sweep)
       return moesim::CmdSweep(*presets, scenario_path, jobs, screen_only,
-                              {json_out, csv_out, quiet});
+                              {json_out, csv_out, quiet, sweep_html});
     if (*compare) {
       return moesim::CmdCompare(*presets, compare_paths, without_speculation, jobs,
                                 notable_pct / 100, json_out, quiet);

@@ -2,7 +2,8 @@
 # Installs the Debian packages moesim needs, if any is missing. Idempotent; needs root (or sudo).
 set -euo pipefail
 PACKAGES=(build-essential cmake ninja-build pkg-config libsimgrid-dev libboost-graph-dev
-          nlohmann-json3-dev libabsl-dev catch2 libcli11-dev libopenmpi-dev openmpi-bin)
+          nlohmann-json3-dev libabsl-dev catch2 libcli11-dev libopenmpi-dev openmpi-bin
+          libjs-chart.js)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

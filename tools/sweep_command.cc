@@ -12,6 +12,7 @@
 #include "models/json_reader.h"
 #include "tools/cli_support.h"
 #include "tools/compare_writer.h"
+#include "tools/html_report.h"
 #include "tools/progress_bar.h"
 #include "tools/sweep_writers.h"
 
@@ -45,12 +46,19 @@ int WriteSweepResults(const Sweep& sweep, const SweepOutputs& out) {
   if (!out.csv.empty() && !WriteFile(out.csv, SweepJsonToCsv(table))) {
     return Fail(absl::InvalidArgumentError(out.csv + ": cannot write"));
   }
+  if (!out.html.empty()) {
+    auto html = SweepToHtml(table);
+    if (!html.ok()) return Fail(html.status());
+    if (!WriteFile(out.html, *html)) {
+      return Fail(absl::InvalidArgumentError(out.html + ": cannot write"));
+    }
+  }
   return kExitOk;
 }
 
 int CmdSweep(const PresetLibrary& presets, const std::string& path, int jobs, bool screen_only,
              const SweepOutputs& out) {
-  for (const std::string& f : {out.json, out.csv}) {
+  for (const std::string& f : {out.json, out.csv, out.html}) {
     if (absl::Status s = CheckWritable(f); !s.ok()) return Fail(s);
   }
   auto sweep = LoadSweep(path, presets);

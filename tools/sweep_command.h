@@ -15,6 +15,7 @@ struct SweepOutputs {
   std::string json;  // "" none, "-" standard output
   std::string csv;
   bool quiet = false;  // no text summary, no progress bar
+  std::string html;    // "" none: the Pareto chart and the best plans (tools/html_report.h)
 };
 
 // Phase 2 of a sweep (engine/sweep.h): `screen_only` simulates nothing (every selected plan is

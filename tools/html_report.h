@@ -1,0 +1,29 @@
+// Self-contained HTML reports (issue 18): one file, no network access needed to open it — the
+// chart library (Chart.js from Debian's libjs-chart.js, which tools/setup.sh installs) and the
+// data are inlined.
+//  * A run: the plan and its headline numbers, latency percentiles, the GPU time split (compute,
+//    HBM, launch, host, communication, idle) as a stacked bar, the bounds per subsystem against
+//    the achieved tok/s per GPU (the seed-002 view), fabric load per tier, and the time series
+//    (throughput, running / queued, KV use, TTFT / TPOT medians, GB/s per tier) as line charts;
+//    an RLVR run: its step split and steps.
+//  * A sweep: the Pareto chart of tok/s per GPU against tok/s per user, the frontier highlighted
+//    and each point's plan on hover, and the best plan per SLO.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "absl/status/statusor.h"
+
+namespace moesim {
+
+// Where Debian's libjs-chart.js puts the Chart.js UMD build.
+inline constexpr const char* kChartJsPath = "/usr/share/javascript/chart.js/chart.min.js";
+
+absl::StatusOr<std::string> ReportToHtml(const nlohmann::json& report,
+                                         const std::string& chart_js_path = kChartJsPath);
+absl::StatusOr<std::string> SweepToHtml(const nlohmann::json& sweep,
+                                        const std::string& chart_js_path = kChartJsPath);
+
+}  // namespace moesim
