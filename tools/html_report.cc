@@ -135,7 +135,28 @@ section('Best plan by ' + w.objective);
 table(w.best.map(b => [b.slo === null ? '(no SLO)' : b.slo, b.reason]), ['SLO', 'plan']);
 )";
 
+constexpr const char* kCompareJs = R"(
+const cmp = DATA;
+document.getElementById('title').textContent = 'moesim compare';
+const names = cmp.scenarios;
+$('p', undefined, 'base: ' + names[0]);
+section('Ratio to the base');
+chart('each metric / the base scenario', {type: 'bar', data: {labels: cmp.metrics.map(m => m.metric), datasets: names.slice(1).map((n, i) => ({label: n, data: cmp.metrics.map(m => m.ratios[i + 1])}))},
+  options: {indexAxis: 'y'}});
+section('Values');
+table(cmp.metrics.map(m => [m.metric].concat(m.values)), ['metric'].concat(names));
+section('Limit');
+table(names.map((n, i) => [n, cmp.limits[i]]), ['scenario', 'limit']);
+)";
+
 }  // namespace
+
+absl::StatusOr<std::string> ComparisonToHtml(const nlohmann::json& comparison,
+                                             const std::string& chart_js_path) {
+  auto js = ReadChartJs(chart_js_path);
+  if (!js.ok()) return js.status();
+  return Page("moesim compare", *js, comparison, kCompareJs);
+}
 
 absl::StatusOr<std::string> ReportToHtml(const nlohmann::json& report,
                                          const std::string& chart_js_path) {

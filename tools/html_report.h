@@ -8,6 +8,7 @@
 //    an RLVR run: its step split and steps.
 //  * A sweep: the Pareto chart of tok/s per GPU against tok/s per user, the frontier highlighted
 //    and each point's plan on hover, and the best plan per SLO.
+//  * A comparison: every metric's ratio to the first scenario, and the values and limits.
 #pragma once
 
 #include <string>
@@ -25,5 +26,9 @@ absl::StatusOr<std::string> ReportToHtml(const nlohmann::json& report,
                                          const std::string& chart_js_path = kChartJsPath);
 absl::StatusOr<std::string> SweepToHtml(const nlohmann::json& sweep,
                                         const std::string& chart_js_path = kChartJsPath);
+// `moesim compare` (tools/compare_writer.h ComparisonToJson): the plans side by side, each
+// metric's ratio to the first as a bar chart, and the table of values and limits.
+absl::StatusOr<std::string> ComparisonToHtml(const nlohmann::json& comparison,
+                                             const std::string& chart_js_path = kChartJsPath);
 
 }  // namespace moesim

@@ -370,6 +370,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1000.0));
   compare->add_option("--json", json_out, "also write the comparison as JSON (- : stdout)");
   compare->add_flag("--quiet", quiet, "no text table");
+  std::string compare_html;
+  compare->add_option("--html", compare_html,
+                      "write a self-contained HTML page: ratios to the base, values, limits");
 
   if (const std::string word = CommandWord(argc, argv); !word.empty()) {
     bool known = false;
@@ -421,7 +424,7 @@ int main(int argc, char** argv) {
                               {json_out, csv_out, quiet, sweep_html});
     if (*compare) {
       return moesim::CmdCompare(*presets, compare_paths, without_speculation, jobs,
-                                notable_pct / 100, json_out, quiet);
+                                notable_pct / 100, json_out, compare_html, quiet);
     }
   } catch (const std::exception& e) {
     std::cerr << "moesim: internal error: " << e.what() << "\n";

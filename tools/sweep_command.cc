@@ -80,8 +80,10 @@ int CmdSweep(const PresetLibrary& presets, const std::string& path, int jobs, bo
 
 int CmdCompare(const PresetLibrary& presets, const std::vector<std::string>& paths,
                bool without_speculation, int jobs, double notable, const std::string& json_out,
-               bool quiet) {
-  if (absl::Status s = CheckWritable(json_out); !s.ok()) return Fail(s);
+               const std::string& html_out, bool quiet) {
+  for (const std::string& f : {json_out, html_out}) {
+    if (absl::Status s = CheckWritable(f); !s.ok()) return Fail(s);
+  }
   std::vector<Scenario> scenarios;
   std::vector<std::string> names;
   for (const std::string& p : paths) {
@@ -133,6 +135,13 @@ int CmdCompare(const PresetLibrary& presets, const std::vector<std::string>& pat
   if (!quiet && !to_stdout) std::cout << ComparisonToText(names, reports, notable);
   if (!json_out.empty() && !WriteFile(json_out, ComparisonToJson(names, reports).dump(2) + "\n")) {
     return Fail(absl::InvalidArgumentError(json_out + ": cannot write"));
+  }
+  if (!html_out.empty()) {
+    auto html = ComparisonToHtml(ComparisonToJson(names, reports));
+    if (!html.ok()) return Fail(html.status());
+    if (!WriteFile(html_out, *html)) {
+      return Fail(absl::InvalidArgumentError(html_out + ": cannot write"));
+    }
   }
   return kExitOk;
 }

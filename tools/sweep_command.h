@@ -35,6 +35,6 @@ int CmdSweep(const PresetLibrary& presets, const std::string& path, int jobs, bo
 // "speculative" section removed) and prints their reports side by side.
 int CmdCompare(const PresetLibrary& presets, const std::vector<std::string>& paths,
                bool without_speculation, int jobs, double notable, const std::string& json_out,
-               bool quiet);
+               const std::string& html_out, bool quiet);
 
 }  // namespace moesim

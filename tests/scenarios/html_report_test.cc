@@ -63,6 +63,19 @@ TEST_CASE("moesim sweep --html writes the Pareto chart", "[html][cli][sweep]") {
   CHECK(html.find("Pareto frontier") != std::string::npos);
 }
 
+TEST_CASE("moesim compare --html shows the plans side by side", "[html][cli][compare]") {
+  const std::string out = "/tmp/moesim-compare-test.html";
+  const std::string html = RunAndRead(
+      "compare --quiet " MOESIM_SOURCE_DIR
+      "/scenarios/speculative/deepseek-v3-h200-tp8-c1-mtp2.json --without-speculation --html " +
+          out,
+      out);
+  CheckSelfContained(html);
+  const nlohmann::json data = InlinedData(html);
+  CHECK(data["scenarios"].size() == 2);
+  CHECK(!data["metrics"].empty());
+}
+
 TEST_CASE("HTML reports escape the data and need the chart library", "[html]") {
   const nlohmann::json report = {{"scenario", "a</script><b>"}};
   auto html = ReportToHtml(report);
