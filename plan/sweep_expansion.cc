@@ -34,36 +34,45 @@ absl::StatusOr<nlohmann::json> SweepPlanDocument(const nlohmann::json& base, con
   size_t column = 0;
   for (const SweepAxis& a : spec.axes) {
     for (const std::string& path : a.paths) {
-      // Paths were checked when the sweep section was parsed.
-      auto pointer = *SweepPathPointer(path, {});
-      // Every parent must be an object (a missing key is created) or an array holding the index.
+      // Paths were checked when the sweep section was parsed: "$.key[3].key...".
       nlohmann::json* node = &doc;
       std::string at = "$";
       bool placed = false;
       std::string problem;
-      const std::string text = pointer.to_string();
-      std::vector<std::string> tokens;
-      for (size_t i = 1; i <= text.size();) {
-        const size_t end = std::min(text.find('/', i), text.size());
-        tokens.push_back(text.substr(i, end - i));
-        i = end + 1;
+      std::vector<std::pair<std::string, bool>> tokens;  // (key or index, is an index)
+      for (size_t i = 2; i < path.size();) {
+        if (path[i] == '[') {
+          const size_t close = path.find(']', i);
+          tokens.emplace_back(path.substr(i + 1, close - i - 1), true);
+          i = close + 1;
+        } else {
+          if (path[i] == '.') ++i;
+          const size_t end = std::min(path.find_first_of(".[", i), path.size());
+          tokens.emplace_back(path.substr(i, end - i), false);
+          i = end;
+        }
       }
       for (size_t t = 0; t < tokens.size(); ++t) {
-        const std::string& tok = tokens[t];
+        const auto& [tok, is_index] = tokens[t];
         const bool last = t + 1 == tokens.size();
-        if (node->is_null()) *node = nlohmann::json::object();
-        if (node->is_object()) {
+        if (!is_index) {
+          if (node->is_null()) *node = nlohmann::json::object();  // a missing key is created
+          if (!node->is_object()) {
+            problem = absl::StrCat(at, " is ", node->type_name(), ", not an object");
+            break;
+          }
           at += "." + tok;
           node = &(*node)[tok];
-        } else if (node->is_array() && tok.find_first_not_of("0123456789") == std::string::npos &&
-                   std::stoull(tok) < node->size()) {
+        } else {
+          if (!node->is_array() || std::stoull(tok) >= node->size()) {
+            problem = node->is_array()
+                          ? absl::StrCat(at, " is an array without element ", tok)
+                          : absl::StrCat(at, " is ", node->is_null() ? "absent" : node->type_name(),
+                                         ", not an array");
+            break;
+          }
           at += "[" + tok + "]";
           node = &(*node)[std::stoull(tok)];
-        } else {
-          problem = absl::StrCat(at, " is ", node->is_array() ? "an array without element " : "",
-                                 node->is_array() ? tok : std::string(node->type_name()),
-                                 node->is_array() ? "" : ", not an object");
-          break;
         }
         if (last) {
           *node = values[column];

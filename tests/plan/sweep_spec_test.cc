@@ -120,6 +120,11 @@ TEST_CASE("plans are the product of the axes, the last axis fastest", "[sweep]")
   REQUIRE_FALSE(short_array.ok());
   CHECK(std::string(short_array.status().message()).find("an array without element 1") !=
         std::string::npos);
+  // An index into an array the document does not have is an error, not a new object.
+  auto absent = SweepPlanDocument(nlohmann::json::parse(R"({"name": "n"})"), *s, 0);
+  REQUIRE_FALSE(absent.ok());
+  CHECK(std::string(absent.status().message()).find("$.z is absent, not an array") !=
+        std::string::npos);
 }
 
 }  // namespace
