@@ -103,6 +103,28 @@ TEST_CASE("one-step off-policy overlaps rollout with training; colocated pays th
   CHECK(colo["rlvr"]["gpu_seconds"]["rollout_idle"].get<double>() < 1e-6);
 }
 
+TEST_CASE("the rollout runs on any serving plan: disaggregated, DP attention", "[rlvr]") {
+  nlohmann::json doc = SmallRlvr();
+  doc["deployment"] = nlohmann::json::parse(R"({"pools": [
+      {"name": "prefill", "role": "prefill", "tensor_parallel": 8, "expert_parallel": 8},
+      {"name": "decode", "role": "decode", "tensor_parallel": 8, "expert_parallel": 8}],
+      "kv_transfer": {"connector": "mooncake"}})");
+  doc["simulation"]["collectives"] = "analytic";
+  const nlohmann::json disagg = MustRun(doc);
+  for (const auto& st : disagg["rlvr"]["steps"]) CHECK(st["samples_finished"] == 128);
+  // Both pools receive the weights: 2 instances' worth.
+  CHECK(disagg["rlvr"]["weight_sync"]["bytes_per_step"].get<double>() ==
+        Approx(2 * testing::ModelPreset("DeepSeek-V3").TotalParams() * 2).epsilon(1e-9));
+  doc = SmallRlvr();
+  doc["deployment"] = {{"attention", "data_parallel"},
+                       {"tensor_parallel", 1},
+                       {"expert_parallel", 8},
+                       {"instances", 2}};
+  doc["simulation"]["collectives"] = "analytic";
+  const nlohmann::json dpa = MustRun(doc);
+  for (const auto& st : dpa["rlvr"]["steps"]) CHECK(st["samples_finished"] == 128);
+}
+
 TEST_CASE("partial rollouts carry long samples into the next step, none lost", "[rlvr]") {
   nlohmann::json doc = SmallRlvr();
   doc["rlvr"]["partial_rollout_tokens"] = 1000;
