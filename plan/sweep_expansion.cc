@@ -34,26 +34,15 @@ absl::StatusOr<nlohmann::json> SweepPlanDocument(const nlohmann::json& base, con
   size_t column = 0;
   for (const SweepAxis& a : spec.axes) {
     for (const std::string& path : a.paths) {
-      // Paths were checked when the sweep section was parsed: "$.key[3].key...".
+      // Paths were checked when the sweep section was parsed.
+      const std::vector<SweepPathStep> tokens = *ParseSweepPath(path, {});
       nlohmann::json* node = &doc;
       std::string at = "$";
       bool placed = false;
       std::string problem;
-      std::vector<std::pair<std::string, bool>> tokens;  // (key or index, is an index)
-      for (size_t i = 2; i < path.size();) {
-        if (path[i] == '[') {
-          const size_t close = path.find(']', i);
-          tokens.emplace_back(path.substr(i + 1, close - i - 1), true);
-          i = close + 1;
-        } else {
-          if (path[i] == '.') ++i;
-          const size_t end = std::min(path.find_first_of(".[", i), path.size());
-          tokens.emplace_back(path.substr(i, end - i), false);
-          i = end;
-        }
-      }
       for (size_t t = 0; t < tokens.size(); ++t) {
-        const auto& [tok, is_index] = tokens[t];
+        const std::string& tok = tokens[t].key;
+        const bool is_index = tokens[t].index;
         const bool last = t + 1 == tokens.size();
         if (!is_index) {
           if (node->is_null()) *node = nlohmann::json::object();  // a missing key is created

@@ -81,7 +81,7 @@ absl::StatusOr<SweepAxis> ParseAxis(const nlohmann::json& value, const JsonLocat
   }
   for (size_t i = 0; i < axis.paths.size(); ++i) {
     const JsonLocation at = r.Has("path") ? where.Key("path") : where.Key("paths").Index(i);
-    MOESIM_RETURN_IF_ERROR(SweepPathPointer(axis.paths[i], at).status());
+    MOESIM_RETURN_IF_ERROR(ParseSweepPath(axis.paths[i], at).status());
     for (size_t j = 0; j < i; ++j) {
       if (axis.paths[j] == axis.paths[i])
         return BadValue(at, axis.paths[i], "a key not listed twice");
@@ -149,32 +149,32 @@ size_t SweepSpec::PlanCount() const {
   return n;
 }
 
-absl::StatusOr<nlohmann::json::json_pointer> SweepPathPointer(const std::string& path,
-                                                              const JsonLocation& where) {
+absl::StatusOr<std::vector<SweepPathStep>> ParseSweepPath(const std::string& path,
+                                                          const JsonLocation& where) {
   const auto bad = [&] {
     return BadValue(where, path,
                     "a key path such as \"$.deployment.tensor_parallel\" or "
                     "\"$.deployment.pools[0].instances\"");
   };
   if (path.size() < 3 || path.compare(0, 2, "$.") != 0) return bad();
-  std::string pointer;
+  std::vector<SweepPathStep> steps;
   size_t i = 2;
   while (i < path.size()) {
     size_t end = path.find_first_of(".[", i);
     if (end == std::string::npos) end = path.size();
     if (end == i) return bad();
-    std::string key = path.substr(i, end - i);
-    for (char c : key) {
-      if (c == '/' || c == '~' || c == ']') return bad();
-    }
-    pointer += "/" + key;
+    const std::string key = path.substr(i, end - i);
+    if (key.find_first_of("/~]") != std::string::npos) return bad();
+    steps.push_back({key, false});
     i = end;
     while (i < path.size() && path[i] == '[') {
       const size_t close = path.find(']', i);
       if (close == std::string::npos || close == i + 1) return bad();
       const std::string index = path.substr(i + 1, close - i - 1);
-      if (index.find_first_not_of("0123456789") != std::string::npos) return bad();
-      pointer += "/" + index;
+      if (index.find_first_not_of("0123456789") != std::string::npos || index.size() > 9) {
+        return bad();
+      }
+      steps.push_back({index, true});
       i = close + 1;
     }
     if (i < path.size()) {
@@ -182,7 +182,7 @@ absl::StatusOr<nlohmann::json::json_pointer> SweepPathPointer(const std::string&
       ++i;
     }
   }
-  return nlohmann::json::json_pointer(pointer);
+  return steps;
 }
 
 absl::StatusOr<SweepSpec> ParseSweepSpec(const nlohmann::json& value, const JsonLocation& where) {

@@ -71,9 +71,14 @@ struct SweepSpec {
 // Parses `value` (the "sweep" object) at `where`.
 absl::StatusOr<SweepSpec> ParseSweepSpec(const nlohmann::json& value, const JsonLocation& where);
 
-// Splits a "$.a.b[2].c" path into a JSON pointer ("/a/b/2/c"); an error names `where` unless the
-// path starts with "$." and every part is a key or a [index].
-absl::StatusOr<nlohmann::json::json_pointer> SweepPathPointer(const std::string& path,
-                                                              const JsonLocation& where);
+// One step of a key path: an object key, or an array index ("[2]").
+struct SweepPathStep {
+  std::string key;  // the key, or the index's digits
+  bool index = false;
+};
+// Splits a "$.a.b[2].c" path into its steps; an error names `where` unless the path starts with
+// "$." and every part is a key or a [index].
+absl::StatusOr<std::vector<SweepPathStep>> ParseSweepPath(const std::string& path,
+                                                          const JsonLocation& where);
 
 }  // namespace moesim

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/report_writers.h"
 
 namespace moesim {
 
@@ -43,37 +44,24 @@ const MetricRow kMetrics[] = {
     {"mean acceptance length", "speculative.measured_acceptance_length", 1},
 };
 
-const nlohmann::json* At(const nlohmann::json& j, const std::string& path) {
-  const nlohmann::json* node = &j;
-  size_t begin = 0;
-  while (begin <= path.size()) {
-    const size_t end = std::min(path.find('.', begin), path.size());
-    const std::string key = path.substr(begin, end - begin);
-    if (!node->is_object() || !node->contains(key)) return nullptr;
-    node = &(*node)[key];
-    begin = end + 1;
-  }
-  return node;
-}
-
 // A value (scaled), or nullopt when the report has none (e.g. no request finished).
 std::optional<double> Value(const nlohmann::json& report, const MetricRow& m) {
-  const nlohmann::json* v = At(report, m.path);
+  const nlohmann::json* v = JsonAtPath(report, m.path);
   if (v == nullptr || !v->is_number()) return std::nullopt;
   // Latency percentiles of an empty sample are not measurements.
   if (std::string(m.path).rfind("latency_s.", 0) == 0 &&
       std::string(m.path).find(".count") == std::string::npos) {
     const std::string dist = std::string(m.path).substr(0, std::string(m.path).rfind('.'));
-    const nlohmann::json* n = At(report, dist + ".count");
+    const nlohmann::json* n = JsonAtPath(report, dist + ".count");
     if (n != nullptr && n->is_number() && n->get<double>() == 0) return std::nullopt;
   }
   return v->get<double>() * m.scale;
 }
 
 std::string Limit(const nlohmann::json& report) {
-  const nlohmann::json* l = At(report, "limit.subsystem");
+  const nlohmann::json* l = JsonAtPath(report, "limit.subsystem");
   if (l == nullptr || !l->is_string()) return "n/a";
-  const nlohmann::json* pool = At(report, "limit.pool");
+  const nlohmann::json* pool = JsonAtPath(report, "limit.pool");
   return (pool != nullptr && pool->is_string() ? pool->get<std::string>() + ": " : std::string()) +
          l->get<std::string>();
 }

@@ -106,17 +106,22 @@ const std::vector<std::string>& CsvColumns() {
   return columns;
 }
 
+const nlohmann::json* JsonAtPath(const nlohmann::json& report, const std::string& path) {
+  const nlohmann::json* node = &report;
+  size_t begin = 0;
+  while (node != nullptr && begin <= path.size()) {
+    const size_t end = std::min(path.find('.', begin), path.size());
+    const std::string key = path.substr(begin, end - begin);
+    node = node->is_object() && node->contains(key) ? &(*node)[key] : nullptr;
+    begin = end + 1;
+  }
+  return node;
+}
+
 std::string ReportToCsv(const nlohmann::json& report) {
   std::vector<std::string> keys, values;
   for (const std::string& path : CsvColumns()) {
-    const nlohmann::json* node = &report;
-    size_t begin = 0;
-    while (node != nullptr && begin <= path.size()) {
-      const size_t end = std::min(path.find('.', begin), path.size());
-      const std::string key = path.substr(begin, end - begin);
-      node = node->is_object() && node->contains(key) ? &(*node)[key] : nullptr;
-      begin = end + 1;
-    }
+    const nlohmann::json* node = JsonAtPath(report, path);
     keys.push_back(CsvField(path));
     values.push_back(node == nullptr || node->is_null() ? std::string()
                      : node->is_string()                ? CsvField(node->get<std::string>())

@@ -25,6 +25,9 @@ const std::vector<std::string>& CsvColumns();
 // <tier>_gb_per_s per fabric tier; empty cells where an interval has no finished request.
 std::string TimeSeriesToCsv(const nlohmann::json& report);
 
+// The value at a dotted report path ("latency_s.tpot.p50"), or nullptr when absent.
+const nlohmann::json* JsonAtPath(const nlohmann::json& report, const std::string& dotted);
+
 // One CSV field: quoted (quotes doubled) when it holds a comma, a quote or a newline.
 std::string CsvField(const std::string& s);
 

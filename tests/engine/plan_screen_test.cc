@@ -10,6 +10,7 @@
 #include "engine/plan_screen.h"
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
+#include "test_scenarios.h"
 
 namespace moesim {
 namespace {
@@ -29,14 +30,10 @@ Scenario Parse(const nlohmann::json& doc) {
 }
 
 nlohmann::json Simulate(const Scenario& s) {
-  const auto r = RunInSubprocesses({[&s]() -> absl::StatusOr<std::string> {
-                                     auto report = RunSimulation(s);
-                                     if (!report.ok()) return report.status();
-                                     return report->dump();
-                                   }},
-                                   1);
-  REQUIRE(r[0].ok());
-  return nlohmann::json::parse(*r[0]);
+  auto r = testing::SimulateInChild(s);
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  return *r;
 }
 
 // The small sweep's base: DeepSeek-V3 FP8, SGLang, 2 x TP8 on 16 H200s, ~1,000-token prompts.

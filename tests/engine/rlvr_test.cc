@@ -7,6 +7,7 @@
 #include "../support/preset_fixtures.h"
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
+#include "test_scenarios.h"
 
 namespace moesim {
 namespace {
@@ -32,15 +33,7 @@ nlohmann::json SmallRlvr() {
 absl::StatusOr<nlohmann::json> Run(const nlohmann::json& doc) {
   auto s = ParseScenario(doc, "rlvr.json", testing::LoadPresets());
   if (!s.ok()) return s.status();
-  const Scenario scenario = std::move(*s);
-  const auto r = RunInSubprocesses({[&]() -> absl::StatusOr<std::string> {
-                                     auto report = RunSimulation(scenario);
-                                     if (!report.ok()) return report.status();
-                                     return report->dump();
-                                   }},
-                                   1);
-  if (!r[0].ok()) return r[0].status();
-  return nlohmann::json::parse(*r[0]);
+  return testing::SimulateInChild(*s);
 }
 
 nlohmann::json MustRun(const nlohmann::json& doc) {

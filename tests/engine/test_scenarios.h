@@ -44,6 +44,18 @@ inline nlohmann::json SmallScenarioJson(int tp, int concurrency, const std::stri
 
 Scenario MustParse(const nlohmann::json& doc);
 
+// Simulates one parsed scenario in a child process; its report, or the run's error.
+inline absl::StatusOr<nlohmann::json> SimulateInChild(const Scenario& s) {
+  const auto r = RunInSubprocesses({[&s]() -> absl::StatusOr<std::string> {
+                                     auto report = RunSimulation(s);
+                                     if (!report.ok()) return report.status();
+                                     return report->dump();
+                                   }},
+                                   1);
+  if (!r[0].ok()) return r[0].status();
+  return nlohmann::json::parse(*r[0]);
+}
+
 // Simulates each scenario document in its own process (SimGrid: one engine per process), two at
 // a time; returns the reports in order.
 inline std::vector<nlohmann::json> RunReports(const std::vector<nlohmann::json>& docs) {

@@ -51,14 +51,9 @@ TEST_CASE("time series: a run's intervals add up to its report", "[timeseries]")
   nlohmann::json doc = testing::SmallScenarioJson(2, 24, "layer");
   doc["simulation"]["timeseries_interval_s"] = 0.5;
   const Scenario s = testing::MustParse(doc);
-  const auto r = RunInSubprocesses({[&s]() -> absl::StatusOr<std::string> {
-                                     auto report = RunSimulation(s);
-                                     if (!report.ok()) return report.status();
-                                     return report->dump();
-                                   }},
-                                   1);
-  REQUIRE(r[0].ok());
-  const auto report = nlohmann::json::parse(*r[0]);
+  auto r = testing::SimulateInChild(s);
+  REQUIRE(r.ok());
+  const nlohmann::json report = *r;
   const auto& ts = report["timeseries"];
   CHECK(ts["interval_s"] == 0.5);
   // Output tokens of the steps ending inside the window, from the series, against the report's.

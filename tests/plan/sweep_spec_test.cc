@@ -84,13 +84,18 @@ TEST_CASE("bad sweep sections are errors naming the key", "[sweep]") {
               "at most");
 }
 
-TEST_CASE("sweep paths become JSON pointers", "[sweep]") {
-  auto p = SweepPathPointer("$.deployment.pools[1].instances", {"s.json", "$.x"});
+TEST_CASE("sweep paths split into keys and indices", "[sweep]") {
+  auto p = ParseSweepPath("$.deployment.pools[1].instances", {"s.json", "$.x"});
   REQUIRE(p.ok());
-  CHECK(p->to_string() == "/deployment/pools/1/instances");
-  CHECK_FALSE(SweepPathPointer("$.", {}).ok());
-  CHECK_FALSE(SweepPathPointer("$.a.", {}).ok());
-  CHECK_FALSE(SweepPathPointer("$.a/b", {}).ok());
+  REQUIRE(p->size() == 4);
+  CHECK((*p)[0].key == "deployment");
+  CHECK((*p)[2].key == "1");
+  CHECK((*p)[2].index);
+  CHECK_FALSE((*p)[3].index);
+  CHECK_FALSE(ParseSweepPath("$.", {}).ok());
+  CHECK_FALSE(ParseSweepPath("$.a.", {}).ok());
+  CHECK_FALSE(ParseSweepPath("$.a/b", {}).ok());
+  CHECK_FALSE(ParseSweepPath("$.a[99999999999]", {}).ok());
 }
 
 TEST_CASE("plans are the product of the axes, the last axis fastest", "[sweep]") {

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../engine/test_scenarios.h"
 #include "../support/preset_fixtures.h"
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
@@ -18,16 +19,10 @@ nlohmann::json RunShipped(const std::string& name) {
   auto s = LoadScenario(MOESIM_SOURCE_DIR "/scenarios/rlvr/" + name, testing::LoadPresets());
   INFO(s.status().message());
   REQUIRE(s.ok());
-  const Scenario scenario = std::move(*s);
-  const auto r = RunInSubprocesses({[&]() -> absl::StatusOr<std::string> {
-                                     auto report = RunSimulation(scenario);
-                                     if (!report.ok()) return report.status();
-                                     return report->dump();
-                                   }},
-                                   1);
-  INFO(r[0].status().message());
-  REQUIRE(r[0].ok());
-  return nlohmann::json::parse(*r[0]);
+  auto r = testing::SimulateInChild(*s);
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  return *r;
 }
 
 // Mean decode rate of one sequence over the rollouts: response tokens per sample / rollout s.

@@ -14,36 +14,18 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../support/cli.h"
+
 #include "engine/scenario.h"
 #include "models/preset_library.h"
 
 namespace moesim {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
+using testing::CommandResult;
 
-CommandResult Run(const std::string& args) {
-  const std::string cmd = std::string(MOESIM_BINARY) + " " + args + " 2>&1";
-  CommandResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+CommandResult Run(const std::string& args) { return testing::RunMoesim(args); }
+std::string ReadFile(const std::string& path) { return testing::ReadTextFile(path); }
 
 TEST_CASE("every shipped scenario file loads", "[scenarios]") {
   auto lib = PresetLibrary::Load(MOESIM_SOURCE_DIR "/models/presets");
