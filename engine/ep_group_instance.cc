@@ -7,6 +7,7 @@
 
 #include <boost/container_hash/hash.hpp>
 
+#include "engine/moe_step_script.h"
 #include "engine/step_model.h"
 
 namespace moesim {
@@ -16,56 +17,6 @@ namespace {
 // Tokens routed per MoE layer to estimate DeepEP normal-kernel hit rates (models/expert_hits.h):
 // a standard error of at most 0.5 / sqrt(4096) ≈ 0.008 per rate, ~1 ms per layer.
 constexpr int64_t kHitRateTokens = 4096;
-
-// One item of a micro-batch's step script: compute (order index oi, part) or an all-to-all.
-struct Item {
-  enum Kind { kCompute, kExperts, kDispatch, kCombine } kind = kCompute;
-  int oi = 0;         // kCompute: position in the program's order
-  int part = 0;       // kCompute: 0 before the dispatch, 2 after the combine
-  int moe_layer = 0;  // kExperts / kDispatch / kCombine
-};
-
-// The step script of a program (every rank's is alike: same model and plan): its items, where
-// each block's all-to-alls sit, and the chunks, cut after every all-to-all, that micro-batches
-// alternate.
-struct StepScript {
-  std::vector<int> order;
-  std::vector<int> block_size;
-  std::vector<std::vector<int>> a2a;  // op indices of all-to-alls per block
-  std::vector<Item> items;
-  std::vector<std::pair<size_t, size_t>> chunks;
-};
-
-StepScript MakeScript(const StepProgram& p) {
-  StepScript s;
-  s.order = p.order;
-  for (const std::vector<Op>& block : p.blocks) {
-    s.block_size.push_back(static_cast<int>(block.size()));
-    s.a2a.emplace_back();
-    for (int k = 0; k < static_cast<int>(block.size()); ++k) {
-      if (block[k].cls == OpClass::kAllToAll) s.a2a.back().push_back(k);
-    }
-  }
-  int moe_layer = 0;
-  for (int oi = 0; oi < static_cast<int>(s.order.size()); ++oi) {
-    s.items.push_back({Item::kCompute, oi, 0, moe_layer});
-    if (s.a2a[s.order[oi]].empty()) continue;
-    s.items.push_back({Item::kDispatch, oi, 0, moe_layer});
-    s.items.push_back({Item::kExperts, oi, 1, moe_layer});
-    s.items.push_back({Item::kCombine, oi, 1, moe_layer});
-    s.items.push_back({Item::kCompute, oi, 2, moe_layer});
-    ++moe_layer;
-  }
-  size_t begin = 0;
-  for (size_t i = 0; i < s.items.size(); ++i) {
-    const bool cut = s.items[i].kind == Item::kDispatch || s.items[i].kind == Item::kCombine;
-    if (cut || i + 1 == s.items.size()) {
-      s.chunks.push_back({begin, i + 1});
-      begin = i + 1;
-    }
-  }
-  return s;
-}
 
 // Adds a script's nodes to a graph: chunk by chunk, each micro-batch's items in turn; per rank
 // compute nodes and one transfer per all-to-all that waits for every rank (a barrier).
@@ -94,8 +45,8 @@ class GraphEmitter {
     for (const auto& [first, end] : script.chunks) {
       for (int m = 0; m < micro_; ++m) {
         for (size_t i = first; i < end; ++i) {
-          const Item& item = script.items[i];
-          if (item.kind == Item::kDispatch || item.kind == Item::kCombine) {
+          const ScriptItem& item = script.items[i];
+          if (item.kind == ScriptItem::kDispatch || item.kind == ScriptItem::kCombine) {
             AllToAll(m, item, tokens[m], loads[m][item.moe_layer]);
           } else {
             Compute(m, item, script, prog_set[m], tokens[m], loads[m]);
@@ -106,9 +57,9 @@ class GraphEmitter {
   }
 
  private:
-  void AllToAll(int m, const Item& item, const std::vector<double>& tokens,
+  void AllToAll(int m, const ScriptItem& item, const std::vector<double>& tokens,
                 const std::vector<MoeLayerLoad>& load) {
-    const bool dispatch = item.kind == Item::kDispatch;
+    const bool dispatch = item.kind == ScriptItem::kDispatch;
     StepNode n;
     if (last_[m] >= 0) n.deps.push_back(last_[m]);
     if (n.deps.empty() && last_transfer_[m] >= 0) n.deps.push_back(last_transfer_[m]);
@@ -125,14 +76,14 @@ class GraphEmitter {
   }
 
   // One node over every rank: micro-batch m's ops of `item`, each rank on its own program.
-  void Compute(int m, const Item& item, const StepScript& script, int prog_set,
+  void Compute(int m, const ScriptItem& item, const StepScript& script, int prog_set,
                const std::vector<double>& tokens, const GroupLayerLoads& loads) {
     StepNode c;
     c.kind = StepNode::Kind::kCompute;
     c.group = 0;
     c.groups = static_cast<int>(gpus_.size());
     if (last_transfer_[m] >= 0 && last_[m] < 0) c.deps.push_back(last_transfer_[m]);
-    if (item.kind == Item::kExperts) {
+    if (item.kind == ScriptItem::kExperts) {
       std::vector<int> experts(gpus_.size());
       for (size_t r = 0; r < gpus_.size(); ++r) {
         experts[r] = Experts(tokens[r], loads[item.moe_layer][r]);
@@ -179,14 +130,15 @@ class GraphEmitter {
 
 }  // namespace
 
-EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHitRates> hits)
+EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHitRates> hits,
+                                 int micro)
     : s_(c.pool),
       fabric_(c.fabric),
       index_(c.index),
       observers_(c.observers),
       on_prompt_completing_(c.on_prompt_completing),
       gpus_(c.gpus),
-      micro_(c.pool.deployment().two_batch_overlap ? 2 : 1),
+      micro_(micro),
       host_syncs_at_dispatch_(c.pool.deployment().moe_dispatch ==
                               DeploymentSpec::MoeDispatch::kNormal),
       footprint_(c.pool.Footprint()),
@@ -202,11 +154,18 @@ absl::StatusOr<std::unique_ptr<Instance>> EpGroupInstance::Make(InstanceContext&
     if (!h.ok()) return h.status();
     hits = std::move(*h);
   }
-  std::unique_ptr<EpGroupInstance> inst(new EpGroupInstance(c, std::move(hits)));
+  const int micro = s.deployment().two_batch_overlap ? 2 : 1;
+  std::unique_ptr<EpGroupInstance> inst(new EpGroupInstance(c, std::move(hits), micro));
+  if (absl::Status st = Init(c, static_cast<int>(c.gpus.size()), inst.get()); !st.ok()) return st;
+  return std::unique_ptr<Instance>(std::move(inst));
+}
+
+absl::Status EpGroupInstance::Init(InstanceContext& c, int ranks, EpGroupInstance* inst) {
+  const PoolContext& s = c.pool;
   const SchedulerConfig config{
       s.runtime().MaxNumSeqs(), s.runtime().MaxNumBatchedTokens(), s.model.sliding_window_tokens,
       s.runtime().batching == Batching::kPrefillFirst, s.deployed.spec.role == PoolRole::kPrefill};
-  for (size_t r = 0; r < c.gpus.size(); ++r) {
+  for (int r = 0; r < ranks; ++r) {
     inst->pools_.push_back(std::make_unique<PagedKvPool>(s.memory().kv_blocks));
     inst->ranks_.push_back(
         std::make_unique<InstanceScheduler>(config, inst->footprint_, inst->pools_.back().get()));
@@ -216,7 +175,7 @@ absl::StatusOr<std::unique_ptr<Instance>> EpGroupInstance::Make(InstanceContext&
     if (!sampler.ok()) return sampler.status();
     inst->sampler_ = std::move(*sampler);
   }
-  return std::unique_ptr<Instance>(std::move(inst));
+  return absl::OkStatus();
 }
 
 int64_t EpGroupInstance::Load() const {
@@ -309,35 +268,16 @@ StepGraph EpGroupInstance::BuildGraph(const std::vector<std::vector<StepBatch>>&
                                       const std::vector<GroupLayerLoads>& loads, bool wire) const {
   const size_t ranks = gpus_.size();
   StepGraph g;
-  // The group launches one way: a full graph only if every rank's part can be captured.
-  g.launch = StepLaunch::kFullGraph;
-  for (const auto& micro : batches) {
-    for (const StepBatch& b : micro) {
-      const StepLaunch l = ChooseLaunch(s_.runtime(), b);
-      if (l != StepLaunch::kFullGraph) g.launch = l;
-    }
-  }
+  g.launch = GroupLaunch(s_.runtime(), batches);
   for (size_t r = 0; r < ranks; ++r) {
     StepGroup group;
     group.gpus = {gpus_[r]};
     group.running_seqs = running[r];
     g.groups.push_back(std::move(group));
   }
-  // Programs per micro-batch and rank, one per distinct batch; every one has the same blocks
-  // (same model and plan).
-  std::vector<std::vector<int>> prog(micro_, std::vector<int>(ranks));
-  std::vector<std::vector<double>> tokens(micro_, std::vector<double>(ranks));
-  using BatchKey = decltype(StepBatch().Fields());
-  std::unordered_map<BatchKey, int, boost::hash<BatchKey>> program_of;
-  for (int m = 0; m < micro_; ++m) {
-    for (size_t r = 0; r < ranks; ++r) {
-      const StepBatch& b = batches[m][r];
-      auto [it, fresh] = program_of.emplace(b.Fields(), 0);
-      if (fresh) it->second = g.AddProgram(BuildStepProgram(s_.model, s_.runtime(), s_.plan(), b));
-      prog[m][r] = it->second;
-      tokens[m][r] = double(b.tokens());
-    }
-  }
+  const RankPrograms ranked = AddRankPrograms(s_.model, s_.runtime(), s_.plan(), batches, &g);
+  const std::vector<std::vector<int>>& prog = ranked.program;
+  const std::vector<std::vector<double>>& tokens = ranked.tokens;
   const StepScript script = MakeScript(g.programs[prog[0][0]]);
   g.nodes.reserve(static_cast<size_t>(micro_) * script.items.size());
   std::vector<int> prog_set(micro_);
@@ -409,8 +349,9 @@ void EpGroupInstance::EndStep(const StepTiming& timing, StepRecord* rec, StepOut
   TimeBreakdown total;
   // A rank that finishes early idles until the slowest one is done (reported as idle time).
   for (const TimeBreakdown& b : timing.groups) total.Add(b);
-  total.Scale(1.0 / double(ranks_.size()));
+  total.Scale(1.0 / double(timing.groups.size()));
   total.tier_bytes = timing.transfer_tier_bytes;
+  RecordStep(timing, rec);
   for (const auto& rank : ranks_) {
     rec->kv_used_blocks += rank->pool().used();
     rec->kv_total_blocks += rank->pool().total();
@@ -428,7 +369,7 @@ void EpGroupInstance::EndStep(const StepTiming& timing, StepRecord* rec, StepOut
 
 // Every rank decodes the same batch; uniform routing's expected loads.
 StepGraph EpGroupInstance::DecodeGraph(int64_t seqs, double context_tokens, bool wire) const {
-  const size_t ranks = gpus_.size();
+  const size_t ranks = ranks_.size();
   const StepBatch batch = DecodeBatch(s_.model, seqs, context_tokens);
   std::vector<std::vector<StepBatch>> micro(micro_, std::vector<StepBatch>(ranks));
   std::vector<GroupLayerLoads> loads(micro_);
@@ -445,7 +386,7 @@ StepTiming EpGroupInstance::EstimateDecode(int64_t seqs, double context_tokens) 
 }
 
 StepTiming EpGroupInstance::EstimateBatch(const StepBatch& batch, bool all_ranks) const {
-  const size_t ranks = gpus_.size();
+  const size_t ranks = ranks_.size();
   std::vector<std::vector<StepBatch>> micro(micro_, std::vector<StepBatch>(ranks));
   std::vector<GroupLayerLoads> loads(micro_);
   std::vector<int64_t> running(ranks, all_ranks ? batch.seqs() : 0);

@@ -53,14 +53,25 @@ class EpGroupInstance : public Instance {
   std::vector<StepBatch> Split(const StepBatch& b) const;
   // The step graph: batches[m][r] is micro-batch m of rank r, loads[m] its routed loads.
   // `wire`: whether transfers carry their wire traffic (SimGrid paths).
-  StepGraph BuildGraph(const std::vector<std::vector<StepBatch>>& batches,
-                       const std::vector<int64_t>& running,
-                       const std::vector<GroupLayerLoads>& loads, bool wire) const;
+  virtual StepGraph BuildGraph(const std::vector<std::vector<StepBatch>>& batches,
+                               const std::vector<int64_t>& running,
+                               const std::vector<GroupLayerLoads>& loads, bool wire) const;
   // A decode step of `seqs` sequences per rank at uniform routing's expected load.
   StepGraph DecodeGraph(int64_t seqs, double context_tokens, bool wire) const;
 
+ protected:
+  // Kinds built on this one (engine/afd_instance.h) schedule sequences on the first `ranks`
+  // GPUs of the context (each with its own KV pool) and run `micro` micro-batches per step.
+  EpGroupInstance(const InstanceContext& context, std::vector<ExpertHitRates> hits, int micro);
+  static absl::Status Init(InstanceContext& context, int ranks, EpGroupInstance* instance);
+  // Adds what a kind records beside the common fields, before the observers see the step.
+  virtual void RecordStep(const StepTiming& timing, StepRecord* rec) const {}
+  int ranks() const { return static_cast<int>(ranks_.size()); }
+  int micro() const { return micro_; }
+  const PoolContext& pool() const { return s_; }
+  const std::vector<int>& gpus() const { return gpus_; }
+
  private:
-  explicit EpGroupInstance(const InstanceContext& context, std::vector<ExpertHitRates> hits);
   // Each micro-batch's routed load per layer and GPU (sampled, or uniform routing's expected
   // load); returns the mean busiest / mean GPU load over micro-batches (0 when expected).
   absl::StatusOr<double> SampleLoads(const std::vector<std::vector<StepBatch>>& micro,

@@ -1,5 +1,6 @@
 #include "engine/instance.h"
 
+#include "engine/afd_instance.h"
 #include "engine/ep_group_instance.h"
 #include "engine/tp_pp_instance.h"
 
@@ -17,6 +18,10 @@ const InstanceRegistry& InstanceRegistry::Builtin() {
                 "dispatch / combine all-to-alls, each GPU's own experts (two-batch overlap "
                 "optional)",
                 &EpGroupInstance::Make);
+    r->Register("afd",
+                "attention/FFN disaggregation: DP-attention GPUs with the KV, separate expert "
+                "GPUs; every MoE layer's tokens hop A -> E and back in ping-pong micro-batches",
+                &AfdInstance::Make);
     return r;
   }();
   return *registry;
@@ -32,8 +37,9 @@ const InstanceRegistry::Kind* InstanceRegistry::Find(const std::string& name) co
   return it == kinds_.end() ? nullptr : &it->second;
 }
 
-std::string InstanceKindFor(const ParallelPlan& plan) {
-  return plan.dp_attention ? "ep_group" : "tp_pp";
+std::string InstanceKindFor(const DeploymentSpec& deployment) {
+  if (deployment.attention_ffn.enabled()) return "afd";
+  return deployment.plan.dp_attention ? "ep_group" : "tp_pp";
 }
 
 }  // namespace moesim

@@ -11,7 +11,9 @@
 //   tp_pp     one tensor/pipeline-parallel replica: pp stages of tp GPUs, pp lanes (virtual
 //             engines) keeping pp micro-batches in flight over the shared KV pool;
 //   ep_group  a DP-attention expert-parallel group: every GPU schedules its own sequences, all
-//             step in lockstep, MoE layers dispatch and combine over all-to-alls (one lane).
+//             step in lockstep, MoE layers dispatch and combine over all-to-alls (one lane);
+//   afd       attention/FFN disaggregation: DP-attention GPUs send every MoE layer's tokens to
+//             separate expert GPUs and back, in ping-pong micro-batches (one lane).
 #pragma once
 
 #include <cstdint>
@@ -133,7 +135,8 @@ class InstanceRegistry {
   std::map<std::string, Kind> kinds_;
 };
 
-// The kind that runs a plan: "ep_group" under DP attention, else "tp_pp".
-std::string InstanceKindFor(const ParallelPlan& plan);
+// The kind that runs a plan: "afd" with attention/FFN disaggregation, "ep_group" under DP
+// attention, else "tp_pp".
+std::string InstanceKindFor(const DeploymentSpec& deployment);
 
 }  // namespace moesim

@@ -27,7 +27,23 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const PoolContext& s, const C
                                                    int instance) {
   InstanceFabric f;
   const ParallelPlan& p = s.plan();
-  if (p.dp_attention) {
+  const DeploymentSpec::AttentionFfn& afd = s.deployment().attention_ffn;
+  if (afd.enabled()) {
+    const std::vector<int> gpus = s.InstanceGpus(instance);
+    std::vector<Transfer> there, back;
+    for (int a = 0; a < afd.attention_gpus; ++a) {
+      for (int e = afd.attention_gpus; e < static_cast<int>(gpus.size()); ++e) {
+        there.push_back({gpus[a], gpus[e], 1.0 / afd.expert_gpus});
+        back.push_back({gpus[e], gpus[a], 1.0 / afd.expert_gpus});
+      }
+    }
+    auto dispatch = CollectivePattern::Custom(graph, gpus, std::move(there), 1);
+    if (!dispatch.ok()) return dispatch.status();
+    auto combine = CollectivePattern::Custom(graph, gpus, std::move(back), 1);
+    if (!combine.ok()) return combine.status();
+    f.afd_dispatch = std::make_unique<CollectivePattern>(std::move(*dispatch));
+    f.afd_combine = std::make_unique<CollectivePattern>(std::move(*combine));
+  } else if (p.dp_attention) {
     auto a2a = CollectivePattern::AllToAll(graph, s.InstanceGpus(instance));
     if (!a2a.ok()) return a2a.status();
     f.all_to_all = std::make_unique<CollectivePattern>(std::move(*a2a));
@@ -80,6 +96,10 @@ std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
   if (deepep_normal) {
     for (const Transfer& t : deepep_normal->Pairs()) pairs.emplace_back(t.src_gpu, t.dst_gpu);
   }
+  for (const auto* afd : {afd_dispatch.get(), afd_combine.get()}) {
+    if (afd == nullptr) continue;
+    for (const Transfer& t : afd->WireTransfers(1.0)) pairs.emplace_back(t.src_gpu, t.dst_gpu);
+  }
   for (const auto* list : {&stage_rings, &stage_sends, &stage_one_shot, &stage_two_shot}) {
     for (const auto& p : *list) {
       if (!p) continue;
@@ -94,6 +114,10 @@ std::vector<int> InstanceFabric::LinkDirections() const {
   if (all_to_all) dirs = all_to_all->LinkDirections();
   if (deepep_normal) {
     for (int d : deepep_normal->LinkDirections()) dirs.push_back(d);
+  }
+  for (const auto* afd : {afd_dispatch.get(), afd_combine.get()}) {
+    if (afd == nullptr) continue;
+    for (int d : afd->LinkDirections()) dirs.push_back(d);
   }
 
   for (const auto* list : {&stage_rings, &stage_sends, &stage_one_shot, &stage_two_shot}) {

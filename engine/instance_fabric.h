@@ -31,6 +31,11 @@ struct InstanceFabric {
   std::unique_ptr<CollectivePattern> all_to_all;  // DP-attention EP group: dispatch / combine
   // The same group's DeepEP normal-kernel traffic ("moe_dispatch": "normal"; else null).
   std::unique_ptr<DeepEpNormalPattern> deepep_normal;
+  // Attention/FFN disaggregation: every attention GPU sends to every expert GPU (dispatch) and
+  // back (combine); shares 1 / expert GPUs per pair (a whole rank message over N), weighted per
+  // step by tokens and loads (AfdHopPlanner).
+  std::unique_ptr<CollectivePattern> afd_dispatch;
+  std::unique_ptr<CollectivePattern> afd_combine;
 
   const CollectivePattern* Ring(int stage) const { return stage_rings[stage].get(); }
   // The all-reduce the stack runs for a `message_bytes` message on stage `stage` (null: TP 1).

@@ -7,6 +7,16 @@ namespace moesim {
 MetricsCollector::MetricsCollector(int instances, double warmup_s, double end_s)
     : warmup_s_(warmup_s), end_s_(end_s), instances_(instances) {}
 
+void AfdStepStats::Add(const AfdStepStats& o) {
+  hops += o.hops;
+  dispatch_bytes += o.dispatch_bytes;
+  combine_bytes += o.combine_bytes;
+  dispatch_s += o.dispatch_s;
+  combine_s += o.combine_s;
+  attention.Add(o.attention);
+  experts.Add(o.experts);
+}
+
 void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreakdown& b) {
   if (s.end_s < warmup_s_ || s.end_s > end_s_) return;
   InstanceTotals& t = instances_[instance];
@@ -34,6 +44,7 @@ void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreak
     for (double& x : clipped.tier_bytes) x *= inside;
   }
   t.breakdown.Add(clipped);
+  t.afd.Add(s.afd);
 }
 
 void MetricsCollector::OnRequestFinished(const Request& r) {

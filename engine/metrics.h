@@ -18,6 +18,19 @@
 
 namespace moesim {
 
+// Attention/FFN disaggregation (engine/afd_instance.h): one step's hops and sides, summed over
+// steps in InstanceTotals. Zero for other kinds.
+struct AfdStepStats {
+  double hops = 0;            // hops run (dispatch and combine, every MoE layer and micro-batch)
+  double dispatch_bytes = 0;  // payload A -> E
+  double combine_bytes = 0;   // payload E -> A
+  double dispatch_s = 0;      // Σ each dispatch's analytic time on an idle fabric (afd_hop_plan.h)
+  double combine_s = 0;       // the same for the combines (the other link direction)
+  TimeBreakdown attention;    // per attention GPU
+  TimeBreakdown experts;      // per expert GPU
+  void Add(const AfdStepStats& o);
+};
+
 struct StepRecord {
   double start_s = 0;
   double end_s = 0;
@@ -34,6 +47,7 @@ struct StepRecord {
   // 0 when routing is the expected uniform load).
   double moe_imbalance = 0;
   int64_t preemptions = 0;  // sequences preempted while this step was scheduled
+  AfdStepStats afd;
 };
 
 struct RequestRecord {
@@ -59,6 +73,7 @@ struct InstanceTotals {
   double moe_imbalance_max = 0;
 
   TimeBreakdown breakdown;  // per GPU of the instance
+  AfdStepStats afd;         // attention/FFN disaggregation: the window's steps (else zero)
 };
 
 class MetricsCollector {

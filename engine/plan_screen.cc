@@ -27,7 +27,7 @@ class PoolEstimator {
     InstanceContext ic{e->context_, *e->fabric_, e->context_.InstanceGpus(0)};
     ic.new_resource = [] { return -1; };  // estimates only: no lanes run
     auto instance =
-        InstanceRegistry::Builtin().Find(InstanceKindFor(e->context_.plan()))->factory(ic);
+        InstanceRegistry::Builtin().Find(InstanceKindFor(e->context_.deployment()))->factory(ic);
     if (!instance.ok()) return instance.status();
     e->instance_ = std::move(*instance);
     return e;

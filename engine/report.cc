@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_format.h"
+#include "engine/afd_report.h"
 
 namespace moesim {
 
@@ -64,6 +65,13 @@ struct ReportInputs {
   DType main_dtype = DType::kBf16;
 };
 
+// Schedulers per instance: every GPU of a DP-attention group, the attention GPUs of an
+// attention/FFN-disaggregated one, else one.
+int SchedulingRanks(const PoolContext& p) {
+  if (p.deployment().attention_ffn.enabled()) return p.deployment().attention_ffn.attention_gpus;
+  return p.plan().dp_attention ? p.plan().ep : 1;
+}
+
 InstanceTotals SumInstances(const MetricsCollector& m) {
   InstanceTotals all;
   for (const InstanceTotals& t : m.instances()) {
@@ -79,6 +87,7 @@ InstanceTotals SumInstances(const MetricsCollector& m) {
     all.moe_imbalance_sum += t.moe_imbalance_sum;
     all.moe_imbalance_max = std::max(all.moe_imbalance_max, t.moe_imbalance_max);
     all.breakdown.Add(t.breakdown);
+    all.afd.Add(t.afd);
   }
   return all;
 }
@@ -96,7 +105,13 @@ nlohmann::json PlanSection(const Scenario& s, const PoolContext& p) {
                          {"gpus", p.total_gpus()},
                          {"fidelity", FidelityName(s.simulation.fidelity)},
                          {"collectives", CollectiveFidelityName(p.collectives)}};
-  if (p.plan().dp_attention) {
+  if (p.deployment().attention_ffn.enabled()) {
+    const DeploymentSpec::AttentionFfn& a = p.deployment().attention_ffn;
+    plan["attention"] = "attention_ffn_disaggregated";
+    plan["attention_gpus"] = a.attention_gpus;
+    plan["expert_gpus"] = a.expert_gpus;
+    plan["micro_batches"] = a.micro_batches;
+  } else if (p.plan().dp_attention) {
     plan["two_batch_overlap"] = p.deployment().two_batch_overlap;
     plan["moe_dispatch"] = MoeDispatchName(p.deployment().moe_dispatch);
   }
@@ -159,8 +174,7 @@ nlohmann::json LimitSection(const ReportInputs& in) {
   const double kv_mean = in.all.kv_used_weighted / in.instance_time;
   // The running-sequence cap of an instance: max_num_seqs, per GPU under DP attention (every
   // rank schedules its own sequences; step records hold the group's total).
-  const int64_t running_cap =
-      int64_t(p.runtime().MaxNumSeqs()) * (p.plan().dp_attention ? p.plan().ep : 1);
+  const int64_t running_cap = int64_t(p.runtime().MaxNumSeqs()) * SchedulingRanks(p);
   const bool queueing = mean_queued > 0.05 * std::max(1.0, mean_running);
   if (queueing && kv_mean > 0.9) {
     return {
@@ -227,7 +241,7 @@ nlohmann::json BoundsSection(const ReportInputs& in) {
     for (double span : e.group_span_s) max_stage = std::max(max_stage, span);
     const double round = std::max(e.end_s - e.start_s, pp * max_stage);
     // Under DP attention every GPU of the group holds its own sequences' KV.
-    const double ranks = p.plan().dp_attention ? p.plan().ep : 1.0;
+    const double ranks = SchedulingRanks(p);
     bounds["kv_capacity"] = UpperBound(double(per_batch * pp) * ranks, round, in.gpi);
     bounds["kv_capacity_sequences"] = kv_seqs * static_cast<int64_t>(ranks);
   }
@@ -415,6 +429,7 @@ nlohmann::json BuildPoolSection(const Scenario& s, const PoolContext& pool,
   r["fabric"] = FabricSection(in);
   r["moe"] = MoeSection(in);
   AddPowerAndCost(in, r);
+  if (p.deployment().attention_ffn.enabled()) r["attention_ffn"] = AfdSection(p, in.all);
   if (s.speculative && speculation != nullptr) {
     r["speculative"] = SpeculativeSection(*s.speculative, *speculation);
   }

@@ -62,6 +62,25 @@ absl::Status ParseModelSection(JsonObjectReader& r, const PresetLibrary& presets
   return absl::OkStatus();
 }
 
+// deployment.attention_ffn: attention/FFN disaggregation (engine/afd_instance.h).
+absl::Status ParseAttentionFfn(JsonObjectReader r, DeploymentSpec::AttentionFfn& a) {
+  MOESIM_ASSIGN_OR_RETURN(int64_t m, r.Integer("attention_gpus", NumberRule::Between(1, 65536)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t n, r.Integer("expert_gpus", NumberRule::Between(1, 65536)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t micro,
+                          r.IntegerOr("micro_batches", 1, NumberRule::Between(1, 8)));
+  a.attention_gpus = static_cast<int>(m);
+  a.expert_gpus = static_cast<int>(n);
+  a.micro_batches = static_cast<int>(micro);
+  MOESIM_ASSIGN_OR_RETURN(std::string dispatch, r.EnumOr("dispatch_dtype", "fp8", {"fp8", "bf16"}));
+  MOESIM_ASSIGN_OR_RETURN(std::string combine, r.EnumOr("combine_dtype", "bf16", {"bf16", "fp8"}));
+  a.dispatch_dtype = dispatch == "fp8" ? DType::kFp8 : DType::kBf16;
+  a.combine_dtype = combine == "fp8" ? DType::kFp8 : DType::kBf16;
+  MOESIM_ASSIGN_OR_RETURN(std::string shared,
+                          r.EnumOr("shared_experts", "attention", {"attention", "experts"}));
+  a.shared_experts_on_expert_side = shared == "experts";
+  return r.Finish();
+}
+
 absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
   MOESIM_ASSIGN_OR_RETURN(int64_t tp,
                           r.IntegerOr("tensor_parallel", 1, NumberRule::Between(1, 1024)));
@@ -90,6 +109,34 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
   MOESIM_ASSIGN_OR_RETURN(std::string attention, r.EnumOr("attention", "tensor_parallel",
                                                           {"tensor_parallel", "data_parallel"}));
   d.plan.dp_attention = attention == "data_parallel";
+  if (r.Has("attention_ffn")) {
+    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader afd, r.Object("attention_ffn"));
+    MOESIM_RETURN_IF_ERROR(ParseAttentionFfn(std::move(afd), d.attention_ffn));
+    const JsonLocation at = r.where().Key("attention_ffn");
+    if (!d.plan.dp_attention) {
+      return BadValue(r.where().Key("attention"), attention,
+                      "\"data_parallel\" with attention_ffn (every attention GPU runs attention "
+                      "for its own sequences)");
+    }
+    if (r.Has("expert_parallel") && ep != d.attention_ffn.expert_gpus) {
+      return BadValue(
+          r.where().Key("expert_parallel"), ep,
+          absl::StrCat("absent or attention_ffn.expert_gpus (", d.attention_ffn.expert_gpus,
+                       "): the expert side is the expert-parallel group"));
+    }
+    ep = d.attention_ffn.expert_gpus;
+    d.plan.ep = static_cast<int>(ep);
+    d.plan.shared_on_expert_side = d.attention_ffn.shared_experts_on_expert_side;
+    for (const char* key : {"two_batch_overlap", "moe_dispatch", "dense_tensor_parallel"}) {
+      if (r.Has(key)) {
+        MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* v, r.Value(key));
+        return BadValue(r.where().Key(key), *v,
+                        absl::StrCat("no value with attention_ffn (", at.path,
+                                     ".micro_batches sets the ping-pong; the hops are "
+                                     "point-to-point sends, not DeepEP all-to-alls)"));
+      }
+    }
+  }
   MOESIM_ASSIGN_OR_RETURN(d.two_batch_overlap, r.BoolOr("two_batch_overlap", false));
   if (!d.plan.dp_attention && d.two_batch_overlap) {
     return BadValue(r.where().Key("two_batch_overlap"), true,
@@ -112,7 +159,7 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
                       "1 with \"attention\": \"data_parallel\" (every GPU of the expert-parallel "
                       "group runs attention for its own sequences)");
     }
-    if (d.plan.ep < 2) {
+    if (d.plan.ep < 2 && !d.attention_ffn.enabled()) {
       return BadValue(r.where().Key("expert_parallel"), ep,
                       "an integer >= 2 with \"attention\": \"data_parallel\" (the GPUs of the "
                       "group)");
@@ -556,7 +603,16 @@ nlohmann::json DeploymentToJson(const DeploymentSpec& d) {
       {"placement", d.placement == DeploymentSpec::Placement::kSpread ? "spread" : "packed"},
       {"first_rack", d.first_rack},
       {"expert_placement", PlacementSpecToJson(d.expert_placement)}};
-  if (d.plan.dp_attention) {
+  if (d.attention_ffn.enabled()) {
+    const DeploymentSpec::AttentionFfn& a = d.attention_ffn;
+    j["attention_ffn"] = {
+        {"attention_gpus", a.attention_gpus},
+        {"expert_gpus", a.expert_gpus},
+        {"micro_batches", a.micro_batches},
+        {"dispatch_dtype", DTypeName(a.dispatch_dtype)},
+        {"combine_dtype", DTypeName(a.combine_dtype)},
+        {"shared_experts", a.shared_experts_on_expert_side ? "experts" : "attention"}};
+  } else if (d.plan.dp_attention) {
     j["two_batch_overlap"] = d.two_batch_overlap;
     j["moe_dispatch"] = MoeDispatchName(d.moe_dispatch);
   }
@@ -586,6 +642,9 @@ nlohmann::json PoolToJson(const Scenario& s, const PoolDeployment& d) {
   j["collectives"] = CollectiveFidelityName(CollectivesFor(s, d));
   j["usd_per_gpu_hour"] = s.economics.PriceFor(d.spec.gpu);
   j["per_gpu_memory"] = MemoryPlanToJson(d.memory);
+  if (d.deployment().attention_ffn.enabled()) {
+    j["per_expert_gpu_memory"] = MemoryPlanToJson(d.expert_memory);
+  }
   return j;
 }
 

@@ -375,7 +375,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
     pool.metrics = std::make_unique<MetricsCollector>(instances, s.simulation.warmup_s,
                                                       s.simulation.duration_s);
     pool.observer = std::make_unique<MetricsObserver>(*pool.metrics);
-    const std::string kind = InstanceKindFor(context.plan());
+    const std::string kind = InstanceKindFor(context.deployment());
     const InstanceRegistry::Kind* factory = InstanceRegistry::Builtin().Find(kind);
     StepObserver* trace_observer =
         options.trace != nullptr
@@ -415,7 +415,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
   }
   for (size_t p = 0; p < run.pools.size(); ++p) {
     const PoolRun& pool = *run.pools[p];
-    const std::string kind = InstanceKindFor(pool.context.plan());
+    const std::string kind = InstanceKindFor(pool.context.deployment());
     const std::string prefix = one_pool ? "" : pool.context.deployed.spec.name + "-";
     for (size_t i = 0; i < pool.instances.size(); ++i) {
       const int global = pool.instances[i];

@@ -85,7 +85,8 @@ absl::StatusOr<nlohmann::json> DescribeDecodeStep(const Scenario& s, int64_t seq
   // The whole step as instance 0 runs it, in its steady state on an idle fabric.
   InstanceContext context{pool, *fabric, pool.InstanceGpus(0)};
   context.new_resource = [] { return -1; };  // one lane: no shared stage mutexes
-  auto instance = InstanceRegistry::Builtin().Find(InstanceKindFor(pool.plan()))->factory(context);
+  auto instance =
+      InstanceRegistry::Builtin().Find(InstanceKindFor(pool.deployment()))->factory(context);
   if (!instance.ok()) return instance.status();
   const StepTiming e = (*instance)->EstimateDecode(seqs, context_tokens);
   TimeBreakdown gpu;

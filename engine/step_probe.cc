@@ -30,7 +30,8 @@ absl::StatusOr<StepTiming> ProbeDecodeStep(const Scenario& s, int64_t seqs, doub
       s.simulation.fidelity == Fidelity::kKernel);
   InstanceContext context{pool, *fabric, pool.InstanceGpus(0)};
   context.new_resource = [&sg] { return sg.NewResource(); };
-  auto instance = InstanceRegistry::Builtin().Find(InstanceKindFor(pool.plan()))->factory(context);
+  auto instance =
+      InstanceRegistry::Builtin().Find(InstanceKindFor(pool.deployment()))->factory(context);
   if (!instance.ok()) return instance.status();
   absl::StatusOr<StepTiming> result = absl::InternalError("the probe actor did not run");
   sg4::Actor::create("probe", platform->Gpu(pool.InstanceGpus(0)[0]), [&] {

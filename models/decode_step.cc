@@ -289,16 +289,18 @@ class Builder {
  public:
   // The ops between the dispatch and the combine (DP attention) or the router and the
   // all-reduce: routed experts sized by moe_load_ (or the expected load), then shared experts.
-  std::vector<Op> ExpertSegmentOps(const MoeLayerLoad* load) {
+  // `routed` / `shared`: which parts (attention/FFN disaggregation runs them apart).
+  std::vector<Op> ExpertSegmentOps(const MoeLayerLoad* load, bool routed = true,
+                                   bool shared = true) {
     std::vector<Op> ops;
     ops_ = &ops;
     moe_load_ = load;
-    ExpertSegment();
+    ExpertSegment(routed, shared);
     return ops;
   }
 
  private:
-  void ExpertSegment() {
+  void ExpertSegment(bool routed = true, bool shared = true) {
     const MoeSpec& e = m_.moe;
     const double experts = e.routed_experts;
     const double ep = p_.ep;
@@ -306,6 +308,16 @@ class Builder {
     const double active = moe_load_ != nullptr ? moe_load_->active_experts
                                                : ExpectedDistinctExperts(experts, e.top_k, t_) / ep;
     const ExpertBlockWork w = ExpertBlock(m_, t_, assignments, active, 1.0 / double(p_.MoeTp()));
+    if (routed) PushExpertBlock(w, assignments, active);
+    if (shared && e.shared_experts > 0) {
+      static constexpr const char* kNames[3] = {"shared_gate_up", "shared_silu_mul", "shared_down"};
+      SwiGluMlp(double(e.shared_inter) * e.shared_experts / p_.DenseTp(), kNames);
+    }
+  }
+
+  void PushExpertBlock(const ExpertBlockWork& w, double assignments, double active) {
+    const double experts = m_.moe.routed_experts;
+    const double ep = p_.ep;
     Op block;
     block.name = "fused_moe";
     block.cls = OpClass::kMoe;
@@ -318,10 +330,6 @@ class Builder {
     // Quantised experts add the activation quantisation before each grouped GEMM unless fused.
     block.kernels = r_.moe_kernels + (SeparateQuant(m_.expert_weight_dtype) ? 2 : 0);
     Push(block);
-    if (e.shared_experts > 0) {
-      static constexpr const char* kNames[3] = {"shared_gate_up", "shared_silu_mul", "shared_down"};
-      SwiGluMlp(double(e.shared_inter) * e.shared_experts / p_.DenseTp(), kNames);
-    }
   }
 
   void BuildHead() {
@@ -399,6 +407,20 @@ std::vector<Op> MoeExpertOps(const ModelSpec& model, const RuntimeSpec& runtime,
   StepBatch batch;
   batch.decode_seqs = static_cast<int64_t>(tokens);
   return Builder(model, runtime, plan, batch, 0, nullptr).ExpertSegmentOps(load);
+}
+
+std::vector<Op> RoutedExpertOps(const ModelSpec& model, const RuntimeSpec& runtime,
+                                const ParallelPlan& plan, double tokens, const MoeLayerLoad& load) {
+  StepBatch batch;
+  batch.decode_seqs = static_cast<int64_t>(tokens);
+  return Builder(model, runtime, plan, batch, 0, nullptr).ExpertSegmentOps(&load, true, false);
+}
+
+std::vector<Op> SharedExpertOps(const ModelSpec& model, const RuntimeSpec& runtime,
+                                const ParallelPlan& plan, double tokens) {
+  StepBatch batch;
+  batch.decode_seqs = static_cast<int64_t>(tokens);
+  return Builder(model, runtime, plan, batch, 0, nullptr).ExpertSegmentOps(nullptr, false, true);
 }
 
 ExpertBlockWork ExpertBlock(const ModelSpec& model, double tokens, double assignments,

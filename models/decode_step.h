@@ -41,6 +41,14 @@ struct ParallelPlan {
   // Redundant expert slots over the whole group (EPLB), spread evenly over the ep ranks.
   int redundant_experts = 0;
 
+  // Attention/FFN disaggregation (engine/afd_instance.h): which weights a GPU of the plan holds,
+  // for its memory. The attention side holds attention, dense layers, embeddings, the router
+  // and (unless they sit with the experts) the shared experts; the expert side the routed
+  // experts over ep ranks (and the shared experts when they sit there).
+  enum class Holds { kAll, kAttentionSide, kExpertSide };
+  Holds holds = Holds::kAll;
+  bool shared_on_expert_side = false;
+
   int MoeTp() const { return dp_attention ? 1 : tp / ep; }
   int DenseTp() const { return dense_tp > 0 ? dense_tp : tp; }
 };
@@ -135,6 +143,12 @@ StepProgram BuildStepProgram(const ModelSpec& model, const RuntimeSpec& runtime,
 // experts. BuildStepProgram emits exactly these ops there.
 std::vector<Op> MoeExpertOps(const ModelSpec& model, const RuntimeSpec& runtime,
                              const ParallelPlan& plan, double tokens, const MoeLayerLoad* load);
+// The same split by part, for attention/FFN disaggregation: the routed-expert block alone
+// (`tokens`: the tokens the GPU received), or the shared experts alone for `tokens` tokens.
+std::vector<Op> RoutedExpertOps(const ModelSpec& model, const RuntimeSpec& runtime,
+                                const ParallelPlan& plan, double tokens, const MoeLayerLoad& load);
+std::vector<Op> SharedExpertOps(const ModelSpec& model, const RuntimeSpec& runtime,
+                                const ParallelPlan& plan, double tokens);
 
 // The routed-expert work of one MoE layer on one GPU, counted as one fused block the way
 // seed 001 counts it: every activation tensor once (input hidden bf16, scattered fp8 input

@@ -26,19 +26,28 @@ double WeightBytesPerGpu(const ModelSpec& m, const ParallelPlan& p) {
   double worst = 0;
   for (int s = 0; s < p.pp; ++s) {
     double bytes = 0;
-    if (s == 0) bytes += embedding;
-    if (s == p.pp - 1 && !m.tie_embeddings) bytes += embedding;
-    if (s == p.pp - 1 && m.tie_embeddings && p.pp > 1) bytes += embedding;  // a copy per end
+    // Attention/FFN disaggregation: each side holds its own part (ParallelPlan::holds).
+    const bool attention_part = p.holds != ParallelPlan::Holds::kExpertSide;
+    const bool routed_part = p.holds != ParallelPlan::Holds::kAttentionSide;
+    const bool shared_part =
+        p.holds == ParallelPlan::Holds::kAll ||
+        (p.holds == ParallelPlan::Holds::kExpertSide) == p.shared_on_expert_side;
+    if (attention_part && s == 0) bytes += embedding;
+    if (attention_part && s == p.pp - 1 && !m.tie_embeddings) bytes += embedding;
+    if (attention_part && s == p.pp - 1 && m.tie_embeddings && p.pp > 1) {
+      bytes += embedding;  // a copy per end
+    }
     const LayerRange range = StageLayers(m.layers, p.pp, s);
     for (int i = range.first; i < range.end; ++i) {
       const double attn = m.AttentionOf(i) == LayerAttention::kLinear
                               ? m.LinearAttentionParamsPerLayer()
                               : m.AttentionParamsPerLayer();
-      bytes += attn * dense_b / p.tp;
+      if (attention_part) bytes += attn * dense_b / p.tp;
       if (m.IsMoeLayer(i)) {
-        bytes += expert_slots * m.ExpertParams() * expert_b +
-                 m.SharedExpertParams() * dense_b / p.DenseTp() + m.RouterParams() * bf16;
-      } else {
+        if (routed_part) bytes += expert_slots * m.ExpertParams() * expert_b;
+        if (shared_part) bytes += m.SharedExpertParams() * dense_b / p.DenseTp();
+        if (attention_part) bytes += m.RouterParams() * bf16;
+      } else if (attention_part) {
         bytes += m.DenseFfnParams() * dense_b / p.DenseTp();
       }
     }

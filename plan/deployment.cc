@@ -53,16 +53,47 @@ namespace {
 // Applies the stack's rules to the pool's runtime and plans its memory.
 absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
   const ParallelPlan& p = d.plan();
+  const DeploymentSpec::AttentionFfn& afd = d.deployment().attention_ffn;
   StackPlanShape shape;
-  shape.tp_size = d.gpus_per_instance() / p.pp;
+  shape.tp_size = afd.enabled() ? afd.attention_gpus : d.gpus_per_instance() / p.pp;
   shape.pp = p.pp;
-  shape.dp_attention = p.dp_attention ? p.ep : 1;
+  shape.dp_attention = afd.enabled() ? afd.attention_gpus : p.dp_attention ? p.ep : 1;
+  const RuntimeSpec as_given = d.spec.runtime;
   RuntimeSpec& runtime = d.spec.runtime;
   ResolveRuntimeDefaults(runtime, d.spec.gpu, shape);
   const ModelSpec held = WithAppendedLayers(in.model, in.draft_layers);
-  auto mem =
-      PlanMemory(held, d.spec.gpu, runtime, p, d.Footprint(in.model), in.longest_sequence_tokens);
-  if (!mem.ok()) return BadInput(d.spec.where, std::string(mem.status().message()));
+  ParallelPlan attention_plan = p;
+  if (afd.enabled()) attention_plan.holds = ParallelPlan::Holds::kAttentionSide;
+  auto mem = PlanMemory(held, d.spec.gpu, runtime, attention_plan, d.Footprint(in.model),
+                        in.longest_sequence_tokens);
+  if (!mem.ok()) {
+    if (afd.enabled()) {
+      return BadValue(d.spec.where.Key("attention_ffn").Key("attention_gpus"), afd.attention_gpus,
+                      absl::StrCat("attention GPUs whose HBM holds the attention side's weights "
+                                   "and one sequence's KV: ",
+                                   mem.status().message()));
+    }
+    return BadInput(d.spec.where, std::string(mem.status().message()));
+  }
+  // Attention/FFN disaggregation: the KV lives on the attention side; the expert side holds the
+  // routed experts and must fit them with its workspaces (one KV block of room suffices).
+  if (afd.enabled()) {
+    ParallelPlan expert_plan = p;
+    expert_plan.holds = ParallelPlan::Holds::kExpertSide;
+    // The expert side runs no attention: the stack's memory rule as for an EP group of its own.
+    RuntimeSpec expert_runtime = as_given;
+    StackPlanShape expert_shape;
+    expert_shape.tp_size = afd.expert_gpus;
+    ResolveRuntimeDefaults(expert_runtime, d.spec.gpu, expert_shape);
+    auto experts =
+        PlanMemory(held, d.spec.gpu, expert_runtime, expert_plan, d.Footprint(in.model), 1);
+    if (!experts.ok()) {
+      return BadValue(d.spec.where.Key("attention_ffn").Key("expert_gpus"), afd.expert_gpus,
+                      absl::StrCat("enough expert GPUs to hold the routed experts: on each of ",
+                                   afd.expert_gpus, ", ", experts.status().message()));
+    }
+    d.expert_memory = *experts;
+  }
   d.memory = *mem;
   ResolveRunningCap(runtime, d.memory.kv_capacity_tokens, in.model.max_context_tokens);
   if (d.memory.running_cap_by_state > 0 && runtime.MaxNumSeqs() > d.memory.running_cap_by_state) {

@@ -24,7 +24,8 @@ struct PoolDeployment {
   PoolSpec spec;             // its runtime with the stack's rules applied (no open values)
   std::vector<int> servers;  // global server indices it occupies, in placement order
   std::vector<int> slots;    // slot -> global GPU index: its servers' GPUs in that order
-  MemoryPlan memory;         // per GPU
+  MemoryPlan memory;         // per GPU (attention/FFN disaggregation: per attention GPU)
+  MemoryPlan expert_memory;  // attention/FFN disaggregation: per expert GPU (no KV); else unset
   int draft_layers = 0;      // DeployInputs::draft_layers: in the KV footprint and the memory
 
   const DeploymentSpec& deployment() const { return spec.deployment; }

@@ -20,7 +20,18 @@ absl::Status CheckTiling(const PoolSpec& pool, const ModelSpec& model, const Clu
                     absl::StrCat("a divisor or a multiple of hardware.gpus_per_server (",
                                  cl.gpus_per_server, "), so that instances tile whole servers"));
   }
-  if (p.dp_attention && cl.gpus_per_server % p.ep != 0 && p.ep % cl.gpus_per_server != 0) {
+  if (d.attention_ffn.enabled()) {
+    const int n = d.gpus_per_instance();
+    if (cl.gpus_per_server % n != 0 && n % cl.gpus_per_server != 0) {
+      return BadValue(dep.Key("attention_ffn").Key("attention_gpus"),
+                      d.attention_ffn.attention_gpus,
+                      absl::StrCat("a count that with the ", d.attention_ffn.expert_gpus,
+                                   " expert GPUs makes an instance (", n,
+                                   " GPUs) that divides or is a multiple of "
+                                   "hardware.gpus_per_server (",
+                                   cl.gpus_per_server, "), so that instances tile whole servers"));
+    }
+  } else if (p.dp_attention && cl.gpus_per_server % p.ep != 0 && p.ep % cl.gpus_per_server != 0) {
     return BadValue(dep.Key("expert_parallel"), p.ep,
                     absl::StrCat("a divisor or a multiple of hardware.gpus_per_server (",
                                  cl.gpus_per_server, "), so that EP groups tile whole servers"));
@@ -29,6 +40,11 @@ absl::Status CheckTiling(const PoolSpec& pool, const ModelSpec& model, const Clu
   if (p.tp > cluster_gpus) {
     return BadValue(dep.Key("tensor_parallel"), p.tp,
                     absl::StrCat("at most the cluster's ", cluster_gpus, " GPUs"));
+  }
+  if (d.attention_ffn.enabled() && d.gpus_per_instance() > cluster_gpus) {
+    return BadValue(dep.Key("attention_ffn").Key("attention_gpus"), d.attention_ffn.attention_gpus,
+                    absl::StrCat("a count that with the ", d.attention_ffn.expert_gpus,
+                                 " expert GPUs fits the cluster's ", cluster_gpus, " GPUs"));
   }
   if (p.dp_attention && d.gpus_per_instance() > cluster_gpus) {
     return BadValue(dep.Key("expert_parallel"), p.ep,
@@ -66,9 +82,15 @@ absl::Status CheckDivisibility(const PoolSpec& pool, const ModelSpec& m) {
                                  " linear-attention value heads"));
   }
   const int slots = m.moe.routed_experts + p.redundant_experts;
+  if (pool.deployment.attention_ffn.enabled() && m.moe.routed_experts == 0) {
+    return BadValue(dep.Key("attention_ffn"), "an object",
+                    "no attention_ffn section: the model has no routed experts to disaggregate");
+  }
   if (p.ep > 1 && slots % p.ep != 0) {
     return BadValue(
-        dep.Key("expert_parallel"), p.ep,
+        dep.Key(pool.deployment.attention_ffn.enabled() ? "attention_ffn.expert_gpus"
+                                                        : "expert_parallel"),
+        p.ep,
         absl::StrCat("a divisor of the model's ", m.moe.routed_experts, " routed experts",
                      p.redundant_experts > 0 ? absl::StrCat(" plus ", p.redundant_experts,
                                                             " redundant slots (", slots, " slots)")

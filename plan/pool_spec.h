@@ -45,7 +45,22 @@ struct DeploymentSpec {
   enum class MoeDispatch { kLowLatency, kNormal };
   MoeDispatch moe_dispatch = MoeDispatch::kLowLatency;
 
-  int gpus_per_instance() const { return plan.dp_attention ? plan.ep : plan.tp * plan.pp; }
+  // Attention/FFN disaggregation (engine/afd_instance.h); off unless attention_gpus > 0.
+  struct AttentionFfn {
+    int attention_gpus = 0;              // M: DP-attention ranks, each holding its sequences' KV
+    int expert_gpus = 0;                 // N: expert-parallel ranks holding the routed experts
+    int micro_batches = 1;               // ping-pong micro-batches (MegaScale-Infer; Step-3 runs 3)
+    DType dispatch_dtype = DType::kFp8;  // hidden states sent A -> E (with block scales if fp8)
+    DType combine_dtype = DType::kBf16;  // expert outputs returned E -> A
+    bool shared_experts_on_expert_side = false;  // else the attention side runs them
+    bool enabled() const { return attention_gpus > 0; }
+  };
+  AttentionFfn attention_ffn;
+
+  int gpus_per_instance() const {
+    if (attention_ffn.enabled()) return attention_ffn.attention_gpus + attention_ffn.expert_gpus;
+    return plan.dp_attention ? plan.ep : plan.tp * plan.pp;
+  }
   int total_gpus() const { return instances * gpus_per_instance(); }
 };
 

@@ -392,6 +392,26 @@ std::string ReportToText(const nlohmann::json& r) {
   } else {
     absl::StrAppendFormat(&s, "experts: uniform routing at its expected load (no sampling)\n");
   }
+  if (r.contains("attention_ffn")) {
+    const auto& a = r["attention_ffn"];
+    absl::StrAppendFormat(
+        &s,
+        "attention/FFN: %d attention : %d expert GPUs, %d micro-batches; per hop %.1f MB "
+        "dispatch, %.1f MB combine (%.1f + %.1f KB per token), %.3f ms each on an idle fabric; "
+        "hops %.1f ms per step in series, at least %.0f%% hidden; attention waits %.0f%% of "
+        "the step\n",
+        a["attention_gpus"].get<int>(), a["expert_gpus"].get<int>(), a["micro_batches"].get<int>(),
+        Num(a["bytes_per_hop"]["dispatch"]) / 1e6, Num(a["bytes_per_hop"]["combine"]) / 1e6,
+        Num(a["bytes_per_token"]["dispatch"]) / 1e3, Num(a["bytes_per_token"]["combine"]) / 1e3,
+        Num(a["mean_hop_ms_idle_fabric"]), Num(a["hop_ms_per_step_in_series"]),
+        100 * Num(a["hop_share_hidden_at_least"]), 100 * Num(a["attention_wait_share"]));
+    absl::StrAppendFormat(
+        &s,
+        "  utilisation: attention side %.0f%%, expert side %.0f%%; limit %s "
+        "(%s)\n",
+        100 * Num(a["attention_side"]["utilisation"]), 100 * Num(a["expert_side"]["utilisation"]),
+        a["limit"]["side"].get<std::string>(), a["limit"]["evidence"].get<std::string>());
+  }
   if (r.contains("speculative")) {
     const auto& sp = r["speculative"];
     absl::StrAppendFormat(

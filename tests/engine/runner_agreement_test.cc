@@ -32,7 +32,7 @@ TEST_CASE("for every instance kind, Estimate and the SimGrid run agree on an iso
     for (const std::string collectives : {"ptask", "flows"}) {
       INFO("kind " << kind << ", collectives " << collectives);
       const Scenario s = testing::MustParse(ScenarioFor(kind, collectives));
-      REQUIRE(InstanceKindFor(s.plan.pools[0].deployment.plan) == kind);
+      REQUIRE(InstanceKindFor(s.plan.pools[0].deployment) == kind);
       auto out =
           RunInSubprocesses({[&s]() -> absl::StatusOr<std::string> {
                               auto t = ProbeDecodeStep(s, 24, 700);

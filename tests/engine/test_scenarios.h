@@ -1,6 +1,8 @@
 // Small scenarios for engine tests, built from JSON text so they go through the real parser.
 #pragma once
 
+#include <fstream>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +77,13 @@ inline std::vector<nlohmann::json> RunReports(const std::vector<nlohmann::json>&
     out.push_back(nlohmann::json::parse(*r));
   }
   return out;
+}
+
+// A shipped scenario file, scenarios/<folder>/<name>.json, as JSON.
+inline nlohmann::json ShippedScenario(const std::string& folder, const std::string& name) {
+  std::ifstream in(std::string(MOESIM_SOURCE_DIR) + "/scenarios/" + folder + "/" + name + ".json");
+  REQUIRE(in.good());
+  return nlohmann::json::parse(in);
 }
 
 inline Scenario MustParse(const nlohmann::json& doc) {

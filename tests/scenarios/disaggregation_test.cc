@@ -19,9 +19,7 @@ namespace {
 using Catch::Matchers::Contains;
 
 nlohmann::json Shipped(const std::string& name) {
-  std::ifstream in(std::string(MOESIM_SOURCE_DIR) + "/scenarios/disaggregation/" + name + ".json");
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
+  return testing::ShippedScenario("disaggregation", name);
 }
 
 // Shorter runs of the shipped scenarios (the tests compare, they do not need steady tails).
