@@ -149,7 +149,9 @@ class StepWalk {
       if (!begun_[gi]) {
         if (group.resource >= 0) fabric_.Acquire(group.resource);
         pipe.ResetBreakdown();
-        group_begin_[gi] = fabric_.Now();
+        // A group without host work of its own (the expert side of attention/FFN
+        // disaggregation) has its kernels launched with the step, ahead of its data.
+        group_begin_[gi] = group.host_work ? fabric_.Now() : timing_.start_s;
         pipe.BeginStep(group_begin_[gi], group.running_seqs, group.host_work, g_.launch);
         begun_[gi] = true;
       }

@@ -22,6 +22,10 @@ nlohmann::json ScenarioFor(const std::string& kind, const std::string& collectiv
     doc["deployment"] = {
         {"attention", "data_parallel"}, {"tensor_parallel", 1}, {"expert_parallel", 8}};
   }
+  if (kind == "afd") {
+    doc["deployment"] = {{"attention", "data_parallel"},
+                         {"attention_ffn", {{"attention_gpus", 4}, {"expert_gpus", 4}}}};
+  }
   doc["simulation"]["collectives"] = collectives;
   return doc;
 }
