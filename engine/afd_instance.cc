@@ -215,6 +215,7 @@ StepGraph AfdInstance::BuildGraph(const std::vector<std::vector<StepBatch>>& bat
       group.running_seqs = running[k];
     } else {
       group.host_work = false;
+      group.begins_with_graph = true;
     }
     g.groups.push_back(std::move(group));
   }

@@ -143,7 +143,20 @@ EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHit
                               DeploymentSpec::MoeDispatch::kNormal),
       footprint_(c.pool.Footprint()),
       planner_(c.pool, c.fabric, std::move(hits)),
-      runner_(c.pool.runtime(), c.pool.gpu(), static_cast<int>(c.gpus.size())) {}
+      runner_(MakeRunner(c.pool, static_cast<int>(c.gpus.size()))) {}
+
+StepRunner EpGroupInstance::MakeRunner(const PoolContext& s, int groups) {
+  const DeploymentSpec::AttentionFfn& a = s.deployment().attention_ffn;
+  if (!a.enabled()) return StepRunner(s.runtime(), s.gpu(), groups);
+  return StepRunner(s.runtime(), s.gpu(), groups, a.ExpertGpu(s.gpu()), a.attention_gpus);
+}
+
+StepTiming EpGroupInstance::EstimateGraph(const StepGraph& graph) const {
+  const DeploymentSpec::AttentionFfn& a = s_.deployment().attention_ffn;
+  if (!a.enabled()) return StepRunner::Estimate(graph, s_.runtime(), s_.gpu());
+  return StepRunner::Estimate(graph, s_.runtime(), s_.gpu(), a.ExpertGpu(s_.gpu()),
+                              a.attention_gpus);
+}
 
 absl::StatusOr<std::unique_ptr<Instance>> EpGroupInstance::Make(InstanceContext& c) {
   const PoolContext& s = c.pool;
@@ -382,7 +395,7 @@ StepGraph EpGroupInstance::DecodeGraph(int64_t seqs, double context_tokens, bool
 }
 
 StepTiming EpGroupInstance::EstimateDecode(int64_t seqs, double context_tokens) const {
-  return StepRunner::Estimate(DecodeGraph(seqs, context_tokens, false), s_.runtime(), s_.gpu());
+  return EstimateGraph(DecodeGraph(seqs, context_tokens, false));
 }
 
 StepTiming EpGroupInstance::EstimateBatch(const StepBatch& batch, bool all_ranks) const {
@@ -399,7 +412,7 @@ StepTiming EpGroupInstance::EstimateBatch(const StepBatch& batch, bool all_ranks
     const double tokens = double(split[m].tokens()) * (all_ranks ? double(ranks) : 1.0);
     loads[m] = ExpectedGpuLoads(s_.model, s_.plan(), tokens);
   }
-  return StepRunner::Estimate(BuildGraph(micro, running, loads, false), s_.runtime(), s_.gpu());
+  return EstimateGraph(BuildGraph(micro, running, loads, false));
 }
 
 StepTiming EpGroupInstance::RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) {

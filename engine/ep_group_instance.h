@@ -78,6 +78,10 @@ class EpGroupInstance : public Instance {
                                      std::vector<GroupLayerLoads>* loads);
   // Records the step that ran: KV use, finished requests, observers.
   void EndStep(const StepTiming& timing, StepRecord* rec, StepOutcome* out);
+  // The runner of the instance's groups (an attention/FFN plan's expert groups on their own GPU
+  // type) and the steady state of a graph on an idle fabric with the same GPUs.
+  static StepRunner MakeRunner(const PoolContext& pool, int groups);
+  StepTiming EstimateGraph(const StepGraph& graph) const;
 
   const PoolContext& s_;
   const InstanceFabric& fabric_;

@@ -118,7 +118,7 @@ absl::StatusOr<PlanScreen> ScreenPlan(const Scenario& s) {
   std::vector<std::unique_ptr<PoolEstimator>> estimators;
   for (const PoolDeployment& pool : deployment->pools) {
     out.gpus += pool.total_gpus();
-    usd_per_hour += pool.total_gpus() * s.economics.PriceFor(pool.spec.gpu);
+    usd_per_hour += PoolUsdPerHour(s, pool);
     if (pool.spec.role != PoolRole::kPrefill) entry_instances += pool.deployment().instances;
     auto e = PoolEstimator::Make(s, pool, *graph);
     if (!e.ok()) return e.status();

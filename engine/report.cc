@@ -310,12 +310,18 @@ void AddPowerAndCost(const ReportInputs& in, nlohmann::json& r) {
                {"dram_active", std::min(1.0, b.hbm_bytes / (d * gpu.HbmBytesPerSecond()))}};
   // Power follows SM activity: seed 000's DCGM columns give 135 W at 3.6 % SM active and 623 W
   // at 89.1 % on the H200 (idle_w and tdp_w of the GPU presets are that line's ends).
-  const double watts = gpu.idle_w + (gpu.tdp_w - gpu.idle_w) * sm_active;
+  // Attention/FFN plans with an expert side of its own GPU type: each side on its own line.
+  const DeploymentSpec::AttentionFfn& afd = in.pool.deployment().attention_ffn;
+  const GpuSpec& expert_gpu = afd.ExpertGpu(gpu);
+  const double expert_share =
+      afd.enabled() ? double(afd.expert_gpus) / (afd.attention_gpus + afd.expert_gpus) : 0.0;
+  auto line = [&](const GpuSpec& g) { return g.idle_w + (g.tdp_w - g.idle_w) * sm_active; };
+  const double watts = (1 - expert_share) * line(gpu) + expert_share * line(expert_gpu);
   r["power"] = {{"mean_w_per_gpu", watts},
                 {"total_w", watts * in.gpus},
                 {"joules_per_output_token", in.out_tps > 0 ? watts * in.gpus / in.out_tps : 0.0}};
-  const double usd_per_hour = in.s.economics.PriceFor(in.pool.gpu()) * in.gpus;
-  r["cost"] = {{"usd_per_gpu_hour", in.s.economics.PriceFor(in.pool.gpu())},
+  const double usd_per_hour = PoolUsdPerHour(in.s, in.pool.deployed);
+  r["cost"] = {{"usd_per_gpu_hour", usd_per_hour / in.gpus},
                {"usd_per_hour", usd_per_hour},
                {"usd_per_million_output_tokens",
                 in.out_tps > 0 ? nlohmann::json(usd_per_hour / (in.out_tps * 3600.0) * 1e6)

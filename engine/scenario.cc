@@ -63,7 +63,12 @@ absl::Status ParseModelSection(JsonObjectReader& r, const PresetLibrary& presets
 }
 
 // deployment.attention_ffn: attention/FFN disaggregation (engine/afd_instance.h).
-absl::Status ParseAttentionFfn(JsonObjectReader r, DeploymentSpec::AttentionFfn& a) {
+absl::Status ParseAttentionFfn(JsonObjectReader r, const PresetLibrary& presets,
+                               DeploymentSpec::AttentionFfn& a) {
+  if (r.Has("expert_gpu")) {
+    MOESIM_ASSIGN_OR_RETURN(a.expert_gpu, ResolveAndParse<GpuSpec>(r, "expert_gpu", presets,
+                                                                   PresetKind::kGpu, ParseGpuSpec));
+  }
   MOESIM_ASSIGN_OR_RETURN(int64_t m, r.Integer("attention_gpus", NumberRule::Between(1, 65536)));
   MOESIM_ASSIGN_OR_RETURN(int64_t n, r.Integer("expert_gpus", NumberRule::Between(1, 65536)));
   MOESIM_ASSIGN_OR_RETURN(int64_t micro,
@@ -81,7 +86,7 @@ absl::Status ParseAttentionFfn(JsonObjectReader r, DeploymentSpec::AttentionFfn&
   return r.Finish();
 }
 
-absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
+absl::Status ParseDeployment(JsonObjectReader r, const PresetLibrary& presets, DeploymentSpec& d) {
   MOESIM_ASSIGN_OR_RETURN(int64_t tp,
                           r.IntegerOr("tensor_parallel", 1, NumberRule::Between(1, 1024)));
   MOESIM_ASSIGN_OR_RETURN(int64_t ep,
@@ -111,7 +116,7 @@ absl::Status ParseDeployment(JsonObjectReader r, DeploymentSpec& d) {
   d.plan.dp_attention = attention == "data_parallel";
   if (r.Has("attention_ffn")) {
     MOESIM_ASSIGN_OR_RETURN(JsonObjectReader afd, r.Object("attention_ffn"));
-    MOESIM_RETURN_IF_ERROR(ParseAttentionFfn(std::move(afd), d.attention_ffn));
+    MOESIM_RETURN_IF_ERROR(ParseAttentionFfn(std::move(afd), presets, d.attention_ffn));
     const JsonLocation at = r.where().Key("attention_ffn");
     if (!d.plan.dp_attention) {
       return BadValue(r.where().Key("attention"), attention,
@@ -268,7 +273,7 @@ absl::StatusOr<PoolSpec> ParsePool(const nlohmann::json& value, const JsonLocati
         pool.runtime, ResolveAndParse<RuntimeSpec>(r, "runtime", presets, PresetKind::kRuntime,
                                                    ParseRuntimeSpec));
   }
-  MOESIM_RETURN_IF_ERROR(ParseDeployment(r, pool.deployment));
+  MOESIM_RETURN_IF_ERROR(ParseDeployment(r, presets, pool.deployment));
   return pool;
 }
 
@@ -346,7 +351,7 @@ absl::Status ParseDeploymentSection(JsonObjectReader& r, const PresetLibrary& pr
   }
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader dep, r.Object("deployment"));
   if (!dep.Has("pools")) {
-    MOESIM_RETURN_IF_ERROR(ParseDeployment(dep, serve.deployment));
+    MOESIM_RETURN_IF_ERROR(ParseDeployment(dep, presets, serve.deployment));
     s.plan.pools = {serve};
     return absl::OkStatus();
   }
@@ -418,6 +423,14 @@ CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool)
     return s.plan.Disaggregated() ? CollectiveFidelity::kFlows : CollectiveFidelity::kAnalytic;
   }
   return pool.plan().dp_attention ? CollectiveFidelity::kAnalytic : CollectiveFidelity::kPtask;
+}
+
+double PoolUsdPerHour(const Scenario& s, const PoolDeployment& pool) {
+  const DeploymentSpec::AttentionFfn& a = pool.deployment().attention_ffn;
+  if (!a.enabled()) return pool.total_gpus() * s.economics.PriceFor(pool.spec.gpu);
+  const double per_instance = a.attention_gpus * s.economics.PriceFor(pool.spec.gpu) +
+                              a.expert_gpus * s.economics.PriceFor(a.ExpertGpu(pool.spec.gpu));
+  return per_instance * pool.deployment().instances;
 }
 
 PoolContext ContextFor(const Scenario& s, const PoolDeployment& pool) {
@@ -612,6 +625,7 @@ nlohmann::json DeploymentToJson(const DeploymentSpec& d) {
         {"dispatch_dtype", DTypeName(a.dispatch_dtype)},
         {"combine_dtype", DTypeName(a.combine_dtype)},
         {"shared_experts", a.shared_experts_on_expert_side ? "experts" : "attention"}};
+    if (a.expert_gpu) j["attention_ffn"]["expert_gpu"] = a.expert_gpu->name;
   } else if (d.plan.dp_attention) {
     j["two_batch_overlap"] = d.two_batch_overlap;
     j["moe_dispatch"] = MoeDispatchName(d.moe_dispatch);
@@ -641,6 +655,7 @@ nlohmann::json PoolToJson(const Scenario& s, const PoolDeployment& d) {
   j["gpus"] = d.total_gpus();
   j["collectives"] = CollectiveFidelityName(CollectivesFor(s, d));
   j["usd_per_gpu_hour"] = s.economics.PriceFor(d.spec.gpu);
+  j["usd_per_hour"] = PoolUsdPerHour(s, d);
   j["per_gpu_memory"] = MemoryPlanToJson(d.memory);
   if (d.deployment().attention_ffn.enabled()) {
     j["per_expert_gpu_memory"] = MemoryPlanToJson(d.expert_memory);

@@ -119,8 +119,12 @@ absl::StatusOr<Deployment> DeployScenario(const Scenario& s);
 // is disaggregated (KV transfers may cross the same links: flows); when an instance spans
 // servers, analytic all-to-alls for DP-attention EP groups (a SimGrid parallel task per
 // all-to-all costs ~0.1 s of wall time at EP 256; tests/engine/ep_group_fidelity_test.cc
-// measures the shortcut) and parallel tasks otherwise; at "kernel" fidelity, flows.
+// measures the shortcut; attention/FFN hops likewise, tests/scenarios/afd_test.cc) and parallel
+// tasks otherwise; at "kernel" fidelity, flows.
 CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool);
+// What a deployed pool's GPUs cost per hour (both sides of an attention/FFN plan at their own
+// prices).
+double PoolUsdPerHour(const Scenario& scenario, const PoolDeployment& pool);
 // What simulating `pool` of `s` needs (both must outlive the context).
 PoolContext ContextFor(const Scenario& s, const PoolDeployment& pool);
 // The pool of a one-pool plan, for the commands that analyse one serve pool (`moesim step`,

@@ -40,10 +40,11 @@ struct OpPosition {
 struct StepGroup {
   std::vector<int> gpus;     // global GPU indices
   int64_t running_seqs = 0;  // sequences whose host work the group's step begins with
-  // Whether the group's step begins with the host's CPU work when its first node comes;
-  // without, its step (and launch) begins with the graph's (its kernels wait for their data).
-  bool host_work = true;
-  int resource = -1;         // mutex shared with other lanes (pipeline stages), or -1
+  bool host_work = true;     // whether the group's step begins with the host's CPU work
+  // Whether the group's step (and launch) begins with the graph's rather than when its first
+  // node comes: the expert side of attention/FFN disaggregation launches ahead of its data.
+  bool begins_with_graph = false;
+  int resource = -1;  // mutex shared with other lanes (pipeline stages), or -1
 };
 
 // What a transfer node moves and how: kept apart from the nodes, which are many and small.

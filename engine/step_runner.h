@@ -47,6 +47,10 @@ struct StepTiming {
 class StepRunner {
  public:
   StepRunner(const RuntimeSpec& runtime, const GpuSpec& gpu, int groups);
+  // Groups [second_from, groups) run on `second` (the expert side of attention/FFN
+  // disaggregation on its own GPU type); the others on `gpu`.
+  StepRunner(const RuntimeSpec& runtime, const GpuSpec& gpu, int groups, const GpuSpec& second,
+             int second_from);
 
   // Runs `graph` from fabric.Now(); returns when the step has ended (fabric.Now() == end_s).
   StepTiming Run(const StepGraph& graph, Fabric& fabric);
@@ -56,11 +60,17 @@ class StepRunner {
   // window) and returns the second step's timing.
   static StepTiming Estimate(const StepGraph& graph, const RuntimeSpec& runtime,
                              const GpuSpec& gpu);
+  // The same with groups [second_from, ...) on `second`.
+  static StepTiming Estimate(const StepGraph& graph, const RuntimeSpec& runtime, const GpuSpec& gpu,
+                             const GpuSpec& second, int second_from);
 
  private:
   RuntimeSpec runtime_;
   GpuSpec gpu_;  // copies: a runner outlives no one's specs
   KernelCostModel cost_;
+  GpuSpec second_gpu_;
+  KernelCostModel second_cost_;
+  int second_from_ = -1;  // first group on second_gpu_, or -1
   std::vector<LaunchPipeline> pipes_;
 };
 

@@ -84,9 +84,10 @@ absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
     RuntimeSpec expert_runtime = as_given;
     StackPlanShape expert_shape;
     expert_shape.tp_size = afd.expert_gpus;
-    ResolveRuntimeDefaults(expert_runtime, d.spec.gpu, expert_shape);
+    const GpuSpec& expert_gpu = afd.ExpertGpu(d.spec.gpu);
+    ResolveRuntimeDefaults(expert_runtime, expert_gpu, expert_shape);
     auto experts =
-        PlanMemory(held, d.spec.gpu, expert_runtime, expert_plan, d.Footprint(in.model), 1);
+        PlanMemory(held, expert_gpu, expert_runtime, expert_plan, d.Footprint(in.model), 1);
     if (!experts.ok()) {
       return BadValue(d.spec.where.Key("attention_ffn").Key("expert_gpus"), afd.expert_gpus,
                       absl::StrCat("enough expert GPUs to hold the routed experts: on each of ",

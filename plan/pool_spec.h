@@ -4,6 +4,7 @@
 // of its hardware.gpu, runtime and deployment keys.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,7 +54,12 @@ struct DeploymentSpec {
     DType dispatch_dtype = DType::kFp8;  // hidden states sent A -> E (with block scales if fp8)
     DType combine_dtype = DType::kBf16;  // expert outputs returned E -> A
     bool shared_experts_on_expert_side = false;  // else the attention side runs them
+    // The expert side's GPU type when it differs from the pool's (the attention side's).
+    std::optional<GpuSpec> expert_gpu;
     bool enabled() const { return attention_gpus > 0; }
+    const GpuSpec& ExpertGpu(const GpuSpec& pool_gpu) const {
+      return expert_gpu ? *expert_gpu : pool_gpu;
+    }
   };
   AttentionFfn attention_ffn;
 

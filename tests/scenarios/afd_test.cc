@@ -272,5 +272,34 @@ TEST_CASE("afd: seed 004's wide plan runs with thousands of sequences per expert
   CHECK(Num((*run)["batch"]["mean_running"]) > 8000);
 }
 
+TEST_CASE("afd: the expert side on its own GPU type: its memory, kernels and price", "[afd]") {
+  const nlohmann::json h200 = Shipped("deepseek-v3-h200-afd-2to1-400gbe");
+  const nlohmann::json b200 = Shipped("deepseek-v3-h200-afd-2to1-b200-experts-400gbe");
+  {  // DeepSeek-V3's routed experts on 4 GPUs: ~164 GB each fits a B200, not an H200
+    nlohmann::json doc = h200;
+    doc["deployment"]["attention_ffn"]["attention_gpus"] = 44;
+    doc["deployment"]["attention_ffn"]["expert_gpus"] = 4;
+    ExpectError(doc, "$.deployment.attention_ffn.expert_gpus", "hold the routed experts");
+    doc["deployment"]["attention_ffn"]["expert_gpu"] = "B200";
+    const Scenario s = testing::MustParse(doc);
+    CHECK(s.plan.pools[0].deployment.attention_ffn.expert_gpu->name == "B200");
+  }
+  const std::vector<nlohmann::json> r = testing::RunReports({Short(h200), Short(b200)});
+  const nlohmann::json& a = r[0]["attention_ffn"];
+  const nlohmann::json& b = r[1]["attention_ffn"];
+  // The expert side's kernels run on B200's 8 TB/s: less HBM time per step for the same work.
+  const double hbm_h200 = Num(a["expert_side"]["hbm"]) * Num(a["mean_step_ms"]);
+  const double hbm_b200 = Num(b["expert_side"]["hbm"]) * Num(b["mean_step_ms"]);
+  CHECK(hbm_b200 < 0.8 * hbm_h200);
+  // The attention side is unchanged (same H200s and batch).
+  CHECK(Num(b["attention_side"]["hbm"]) * Num(b["mean_step_ms"]) ==
+        Approx(Num(a["attention_side"]["hbm"]) * Num(a["mean_step_ms"])).epsilon(0.1));
+  // Each side at its own price: 32 x $3.50 + 16 x $5.00 per hour.
+  CHECK(Num(r[1]["cost"]["usd_per_hour"]) == Approx(32 * 3.5 + 16 * 5.0));
+  CHECK(Num(r[0]["cost"]["usd_per_hour"]) == Approx(48 * 3.5));
+  CHECK(Num(b["memory_gb_per_expert_gpu"]["usable"]) >
+        Num(a["memory_gb_per_expert_gpu"]["usable"]));
+}
+
 }  // namespace
 }  // namespace moesim
