@@ -56,6 +56,13 @@ const chart = (title, config) => { if (!grid) { grid = $('div'); grid.className 
 const section = (title) => { grid = null; $('h2', undefined, title); };
 )",
                       body_js, R"(
+</script>
+<script>
+addEventListener('load', () => {
+  const painted = c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false; };
+  const canvases = [...document.querySelectorAll('canvas')], b = document.body.dataset;
+  b.charts = Object.keys(Chart.instances).length; b.canvases = canvases.length; b.canvasesPainted = canvases.filter(painted).length;
+});
 </script></body></html>
 )");
 }
