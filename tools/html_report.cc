@@ -52,10 +52,20 @@ const $ = (tag, parent, html) => { const e = document.createElement(tag); if (ht
 const fmt = (x, d) => (x === null || x === undefined) ? 'n/a' : (typeof x === 'number' ? x.toLocaleString(undefined, {maximumFractionDigits: d === undefined ? 3 : d}) : String(x));
 const table = (rows, head) => { const t = $('table'); if (head) { const r = $('tr', t); head.forEach(h => $('th', r, h)); } rows.forEach(row => { const r = $('tr', t); row.forEach(c => $('td', r, fmt(c))); }); return t; };
 let grid = null;
-const chart = (title, config) => { if (!grid) { grid = $('div'); grid.className = 'charts'; } const box = $('div', grid); $('h2', box, title); const holder = $('div', box); holder.className = 'chart'; const c = $('canvas', holder); config.options = Object.assign({responsive: true, maintainAspectRatio: false, animation: false}, config.options || {}); return new Chart(c, config); };
+// Chart.js 3 draws every dataset in one grey: each gets a colour of its own (Tableau 10).
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const colour = sets => sets.forEach((d, i) => { const c = PALETTE[i % PALETTE.length]; d.backgroundColor = d.backgroundColor || c; d.borderColor = d.borderColor || c; });
+const chart = (title, config) => { if (!grid) { grid = $('div'); grid.className = 'charts'; } const box = $('div', grid); $('h2', box, title); const holder = $('div', box); holder.className = 'chart'; const c = $('canvas', holder); colour(config.data.datasets); config.options = Object.assign({responsive: true, maintainAspectRatio: false, animation: false}, config.options || {}); return new Chart(c, config); };
 const section = (title) => { grid = null; $('h2', undefined, title); };
 )",
                       body_js, R"(
+</script>
+<script>
+addEventListener('load', () => {
+  const painted = c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false; };
+  const canvases = [...document.querySelectorAll('canvas')], b = document.body.dataset;
+  b.charts = Object.keys(Chart.instances).length; b.canvases = canvases.length; b.canvasesPainted = canvases.filter(painted).length;
+});
 </script></body></html>
 )");
 }

@@ -9,6 +9,9 @@
 //  * A sweep: the Pareto chart of tok/s per GPU against tok/s per user, the frontier highlighted
 //    and each point's plan on hover, and the best plan per SLO.
 //  * A comparison: every metric's ratio to the first scenario, and the values and limits.
+// Once loaded, a page records on <body> how many charts it made, how many canvases it has and how
+// many of them hold a painted pixel (data-charts, data-canvases, data-canvases-painted), so that
+// a headless browser can tell the charts drew (tests/scenarios/html_browser_test.cc).
 #pragma once
 
 #include <string>

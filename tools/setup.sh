@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages moesim needs, if any is missing. Idempotent; needs root (or sudo).
+# chromium-headless-shell renders the HTML reports in the tests (tests/scenarios/html_browser_test.cc).
 set -euo pipefail
 PACKAGES=(build-essential cmake ninja-build pkg-config libsimgrid-dev libboost-graph-dev
           nlohmann-json3-dev libabsl-dev catch2 libcli11-dev libopenmpi-dev openmpi-bin
-          libjs-chart.js)
+          libjs-chart.js chromium-headless-shell)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
