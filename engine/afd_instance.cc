@@ -84,6 +84,7 @@ class AfdEmitter {
     int& previous = dispatch ? last_dispatch_ : last_combine_;
     if (previous >= 0) n.deps.push_back(previous);
     StepTransfer t;
+    t.name = dispatch ? "a2e" : "e2a";
     const AfdHop hop = hops_.Plan(dispatch, tokens, load, wire_ ? &t.wire : nullptr);
     t.cost = hop.cost;
     t.gpus = &gpus_;

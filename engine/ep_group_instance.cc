@@ -64,6 +64,7 @@ class GraphEmitter {
     if (last_[m] >= 0) n.deps.push_back(last_[m]);
     if (n.deps.empty() && last_transfer_[m] >= 0) n.deps.push_back(last_transfer_[m]);
     StepTransfer t;
+    t.name = dispatch ? "dispatch" : "combine";
     t.cost = planner_.Plan(dispatch, item.moe_layer, tokens, load, wire_ ? &t.wire : nullptr);
     t.gpus = &gpus_;
     if (micro_ > 1) {
@@ -143,7 +144,9 @@ EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHit
                               DeploymentSpec::MoeDispatch::kNormal),
       footprint_(c.pool.Footprint()),
       planner_(c.pool, c.fabric, std::move(hits)),
-      runner_(MakeRunner(c.pool, static_cast<int>(c.gpus.size()))) {}
+      runner_(MakeRunner(c.pool, static_cast<int>(c.gpus.size()))) {
+  runner_.set_activity_sink(c.activity_sink);
+}
 
 StepRunner EpGroupInstance::MakeRunner(const PoolContext& s, int groups) {
   const DeploymentSpec::AttentionFfn& a = s.deployment().attention_ffn;

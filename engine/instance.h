@@ -110,7 +110,8 @@ struct InstanceContext {
   int index = 0;                 // instance index (metrics)
   uint64_t routing_seed = 0;     // its routing stream
   std::vector<StepObserver*> observers;
-  std::function<int()> new_resource;  // a group mutex shared by lanes
+  StepActivitySink* activity_sink = nullptr;  // the runner's kernels and communication (traces)
+  std::function<int()> new_resource;          // a group mutex shared by lanes
   // Prefill pools with layer-wise KV transfer: called at the start of a step with each request
   // whose prompt that step completes.
   std::function<void(Request*)> on_prompt_completing;

@@ -389,7 +389,10 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
       // One routing stream per instance, derived from the scenario seed (and the pool).
       ic.routing_seed = s.simulation.seed * 1000003ULL + uint64_t(global);
       ic.observers = {pool.observer.get(), &series};
-      if (options.trace != nullptr) ic.observers.push_back(trace_observer);
+      if (options.trace != nullptr) {
+        ic.observers.push_back(trace_observer);
+        ic.activity_sink = options.trace->ActivitySink(static_cast<int>(p));
+      }
       if (!one_pool) ic.observers.push_back(&request_observer);
       if (context.deployed.spec.role == PoolRole::kPrefill && s.plan.kv_transfer.layerwise) {
         ic.on_prompt_completing = [&run](Request* r) { OnPromptCompleting(&run, r); };

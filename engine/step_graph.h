@@ -49,6 +49,7 @@ struct StepGroup {
 
 // What a transfer node moves and how: kept apart from the nodes, which are many and small.
 struct StepTransfer {
+  const char* name = "transfer";  // its role, for traces (e.g. "dispatch", "a2e")
   // Its analytic cost and the wire transfers the SimGrid paths move (`gpus`: the GPUs it joins,
   // which must outlive the walk).
   CollectiveCost cost;

@@ -33,6 +33,7 @@ namespace {
 
 // Per-node state of one walk.
 struct NodeState {
+  double start_s = 0;  // transfers in flight: when they started (traces)
   double end_s = 0;
   int tier = 0;  // the bottleneck tier a wait for this node is charged to
   std::unique_ptr<PendingTransfer> pending;
@@ -43,10 +44,12 @@ class StepWalk {
  public:
   // Groups from `second_from` on (when >= 0) time their programs with `second`.
   StepWalk(const StepGraph& g, Fabric& fabric, const KernelCostModel& cost,
-           const KernelCostModel& second, int second_from, std::vector<LaunchPipeline>& pipes)
+           const KernelCostModel& second, int second_from, std::vector<LaunchPipeline>& pipes,
+           StepActivitySink* sink)
       : g_(g),
         fabric_(fabric),
         pipes_(pipes),
+        sink_(sink),
         state_(g.nodes.size()),
         last_node_(g.groups.size(), -1),
         begun_(g.groups.size(), false),
@@ -104,6 +107,27 @@ class StepWalk {
     s.end_s = fabric_.Now();
     s.tier = static_cast<int>(c.bottleneck_tier);
     AddBytes(timing_.transfer_tier_bytes, c);
+    Report(g_.nodes[d], c, s.start_s, s.end_s);
+  }
+  // A communication activity of node `n` to the sink, if any.
+  void Report(const StepNode& n, const CollectiveCost& c, double start, double end) {
+    if (sink_ == nullptr) return;
+    StepActivity a;
+    if (n.kind == StepNode::Kind::kTransfer) {
+      const StepTransfer& t = g_.transfer(n);
+      a.kind = StepActivity::Kind::kTransfer;
+      a.name = t.name;
+      a.first_gpu = !t.wire.empty() ? t.wire[0].src_gpu : g_.groups[0].gpus[0];
+    } else {
+      a.kind = StepActivity::Kind::kCollective;
+      a.name = "collective";
+      a.first_gpu = g_.groups[n.group].gpus[0];
+    }
+    a.tier = static_cast<int>(c.bottleneck_tier);
+    a.start_s = start;
+    a.end_s = end;
+    for (double b : c.tier_bytes) a.bytes += b;
+    sink_->OnActivity(a);
   }
   // Latest end among the dependencies, and the tier of the one that ends last.
   double Ready(const StepNode& node, int* tier) {
@@ -139,7 +163,9 @@ class StepWalk {
       s.end_s = start + t.cost.seconds;
       s.tier = static_cast<int>(t.cost.bottleneck_tier);
       AddBytes(timing_.transfer_tier_bytes, t.cost);
+      if (t.cost.seconds > 0) Report(node, t.cost, start, s.end_s);
     } else {
+      s.start_s = start;
       s.pending = fabric_.StartTransfer(t.gpus, t.cost, t.wire, start);
     }
   }
@@ -156,6 +182,7 @@ class StepWalk {
       c = fabric_.RunCollective(*node.pattern, node.message_bytes, node.launch_us);
     }
     const double elapsed = fabric_.Now() - t0;
+    Report(node, c, t0, fabric_.Now());
     timing_.blocking.comm_s += elapsed;
     timing_.blocking.comm_tier_s[static_cast<int>(c.bottleneck_tier)] += elapsed;
     AddBytes(timing_.blocking.tier_bytes, c);
@@ -223,7 +250,17 @@ class StepWalk {
       for (int i = first; i < end; ++i) {
         const KernelTime& t = pc.Kernel(block, i);
         const double kernel_end = pipe.Kernel(t, ops[i]);
-        if (kernel_activities_) fabric_.RunKernel(group.gpus, kernel_end - t.seconds, kernel_end);
+        if (kernel_activities_) {
+          fabric_.RunKernel(group.gpus, kernel_end - t.seconds, kernel_end);
+          if (sink_ != nullptr) {
+            StepActivity a;
+            a.name = ops[i].name;
+            a.first_gpu = group.gpus[0];
+            a.start_s = kernel_end - t.seconds;
+            a.end_s = kernel_end;
+            sink_->OnActivity(a);
+          }
+        }
       }
     }
   }
@@ -237,11 +274,13 @@ class StepWalk {
       const CollectiveCost& c =
           collective_memo_.Cost(*node.pattern, node.message_bytes, node.launch_us);
       pipe.CollectiveDone(start + c.seconds, static_cast<int>(c.bottleneck_tier), c.tier_bytes);
+      Report(node, c, start, start + c.seconds);
     } else {
       fabric_.SleepUntil(start);
       const CollectiveCost c =
           fabric_.RunCollective(*node.pattern, node.message_bytes, node.launch_us);
       pipe.CollectiveDone(fabric_.Now(), static_cast<int>(c.bottleneck_tier), c.tier_bytes);
+      Report(node, c, start, fabric_.Now());
     }
   }
 
@@ -265,6 +304,7 @@ class StepWalk {
   const StepGraph& g_;
   Fabric& fabric_;
   std::vector<LaunchPipeline>& pipes_;
+  StepActivitySink* sink_;
   std::vector<StepCosts> costs_;
   CollectiveMemo collective_memo_;
   std::vector<NodeState> state_;
@@ -279,7 +319,7 @@ class StepWalk {
 }  // namespace
 
 StepTiming StepRunner::Run(const StepGraph& g, Fabric& fabric) {
-  return StepWalk(g, fabric, cost_, second_cost_, second_from_, pipes_).Run();
+  return StepWalk(g, fabric, cost_, second_cost_, second_from_, pipes_, sink_).Run();
 }
 
 namespace {

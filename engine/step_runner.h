@@ -26,6 +26,7 @@
 
 #include "engine/fabric.h"
 #include "engine/launch_pipeline.h"
+#include "engine/step_activity.h"
 #include "engine/step_graph.h"
 #include "models/gpu_spec.h"
 #include "models/kernel_cost.h"
@@ -54,6 +55,8 @@ class StepRunner {
 
   // Runs `graph` from fabric.Now(); returns when the step has ended (fabric.Now() == end_s).
   StepTiming Run(const StepGraph& graph, Fabric& fabric);
+  // Where the walk reports its kernels, collectives and transfers (nullptr: nowhere).
+  void set_activity_sink(StepActivitySink* sink) { sink_ = sink; }
 
   // The steady state of repeating `graph` on an idle fabric: a fresh runner runs it twice on an
   // AnalyticFabric (the second time, an overlapping host's work hides behind the first's CPU
@@ -72,6 +75,7 @@ class StepRunner {
   KernelCostModel second_cost_;
   int second_from_ = -1;  // first group on second_gpu_, or -1
   std::vector<LaunchPipeline> pipes_;
+  StepActivitySink* sink_ = nullptr;
 };
 
 }  // namespace moesim

@@ -22,7 +22,9 @@ TpPpInstance::TpPpInstance(const InstanceContext& c)
       on_prompt_completing_(c.on_prompt_completing),
       gpus_(c.gpus),
       footprint_(c.pool.Footprint()),
-      runner_(c.pool.runtime(), c.pool.gpu(), c.pool.plan().pp) {}
+      runner_(c.pool.runtime(), c.pool.gpu(), c.pool.plan().pp) {
+  runner_.set_activity_sink(c.activity_sink);
+}
 
 absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c) {
   std::unique_ptr<TpPpInstance> inst(new TpPpInstance(c));
@@ -165,6 +167,7 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
       StepNode send;
       StepTransfer blocking;
       blocking.blocking = true;
+      blocking.name = "stage send";
       send.pattern = fabric_.Send(stage);
       send.message_bytes = StageActivationBytes(s_.model, batch);
       send.launch_us = s_.runtime().p2p_latency_us;

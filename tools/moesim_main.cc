@@ -107,7 +107,7 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
       return Fail(absl::InvalidArgumentError(html_out + ": cannot write"));
     }
   }
-  if (trace && !WriteFile(trace_out, trace->ToJson().dump() + "\n")) {
+  if (trace && !WriteFile(trace_out, trace->Text())) {
     return Fail(absl::InvalidArgumentError(trace_out + ": cannot write"));
   }
   if (!timeseries_out.empty() && !WriteFile(timeseries_out, moesim::TimeSeriesToCsv(*report))) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../engine/test_scenarios.h"
+#include "../support/cli.h"
 #include "../support/preset_fixtures.h"
 #include "engine/afd_hop_plan.h"
 #include "engine/simulation.h"
@@ -299,6 +300,27 @@ TEST_CASE("afd: the expert side on its own GPU type: its memory, kernels and pri
   CHECK(Num(r[0]["cost"]["usd_per_hour"]) == Approx(48 * 3.5));
   CHECK(Num(b["memory_gb_per_expert_gpu"]["usable"]) >
         Num(a["memory_gb_per_expert_gpu"]["usable"]));
+}
+
+TEST_CASE("afd: the trace shows every hop on its link tier", "[afd][trace]") {
+  nlohmann::json doc = Short(Shipped("deepseek-v3-h200-afd-2to1-400gbe"), 20, 10);
+  const std::string file = "/tmp/moesim-afd-trace-scenario.json", trace = "/tmp/moesim-afd.trace";
+  std::ofstream(file) << doc.dump();
+  REQUIRE(testing::RunMoesim("run --quiet " + file + " --trace " + trace).exit_code == 0);
+  std::ifstream in(trace);
+  const nlohmann::json t = nlohmann::json::parse(in);
+  int steps = 0, a2e = 0, e2a = 0;
+  for (const auto& e : t["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    if (e["cat"] == "step") ++steps;
+    if (e["name"] == "a2e") ++a2e;
+    if (e["name"] == "e2a") ++e2a;
+    if (e["cat"] == "communication") CHECK(e["tid"] == 1000000 + 1);  // the scale-out track
+  }
+  CHECK(steps > 10);
+  // Every step: one hop each way per MoE layer and micro-batch.
+  CHECK(a2e == 58 * 3 * steps);
+  CHECK(e2a == a2e);
 }
 
 }  // namespace

@@ -132,27 +132,56 @@ TEST_CASE("moesim run --trace writes a trace-event file Perfetto opens, the same
   const std::string text = ReadFile(a);
   CHECK(text == ReadFile(b));
   const auto trace = nlohmann::json::parse(text);
-  int steps = 0, begins = 0, ends = 0, counters = 0;
-  std::set<std::string> processes;
+  int steps = 0, comms = 0, begins = 0, ends = 0, counters = 0;
+  std::set<std::string> processes, tracks;
   for (const auto& e : trace["traceEvents"]) {
     const std::string ph = e["ph"];
-    if (ph == "X") ++steps;
+    if (ph == "X" && e["cat"] == "step") ++steps;
+    if (ph == "X" && e["cat"] == "communication") {
+      ++comms;
+      CHECK(e["args"]["bytes"].get<double>() > 0);
+    }
     if (ph == "b") ++begins;
     if (ph == "e") ++ends;
     if (ph == "C") ++counters;
-    if (ph == "M") processes.insert(e["args"]["name"].get<std::string>());
+    if (ph == "M" && e["name"] == "process_name") {
+      processes.insert(e["args"]["name"].get<std::string>());
+    }
+    if (ph == "M" && e["name"] == "thread_name")
+      tracks.insert(e["args"]["name"].get<std::string>());
   }
   CHECK(steps > 100);
   CHECK(begins > 0);
   CHECK(begins == ends);  // every async slice closes
-  CHECK(counters == steps);
+  // Two counters per step: the instance's sequences and KV, the fabric's load per tier.
+  CHECK(counters == 2 * steps);
   CHECK(processes == std::set<std::string>{"pool prefill", "pool decode", "requests"});
+  // TP8 all-reduces on NVLink: at least one per layer of every step, on the scale-up track.
+  CHECK(comms > 61 * steps);
+  CHECK(tracks.count("link tier scale_up") == 1);
+  CHECK(tracks.count("instance 0") == 1);
   // The window keeps the steps that overlap it.
   const auto windowed = nlohmann::json::parse(ReadFile(w));
   CHECK(windowed["traceEvents"].size() < trace["traceEvents"].size() / 4);
   for (const auto& e : windowed["traceEvents"]) {
     if (e["ph"] == "X") CHECK(e["ts"].get<double>() + e["dur"].get<double>() >= 40e6);
   }
+  // At kernel fidelity every kernel is a slice on its GPU's track.
+  nlohmann::json doc = nlohmann::json::parse(ReadFile(MOESIM_SOURCE_DIR "/scenarios/default.json"));
+  doc["simulation"]["fidelity"] = "kernel";
+  doc["simulation"]["duration_s"] = 2;
+  doc["simulation"]["warmup_s"] = 1;
+  const std::string k = "/tmp/moesim-trace-kernel-scenario.json", kt = "/tmp/moesim-trace-k.json";
+  std::ofstream(k) << doc.dump();
+  REQUIRE(Run("run --quiet " + k + " --trace " + kt).exit_code == 0);
+  int kernels = 0, kernel_steps = 0;
+  const nlohmann::json kernel_trace = nlohmann::json::parse(ReadFile(kt));
+  for (const auto& e : kernel_trace["traceEvents"]) {
+    if (e["ph"] == "X" && e["cat"] == "kernel") ++kernels;
+    if (e["ph"] == "X" && e["cat"] == "step") ++kernel_steps;
+  }
+  CHECK(kernel_steps > 0);
+  CHECK(kernels > 100 * kernel_steps);  // every layer's kernels, every step
   const CommandResult bad = Run("run --quiet " + scenario + " --trace " + w + " --trace-window 5");
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("--trace-window: got \"5\", expected START:END") != std::string::npos);
