@@ -17,6 +17,7 @@
 #include "engine/metrics.h"
 #include "engine/scenario.h"
 #include "engine/simgrid_fabric.h"
+#include "engine/step_activity.h"
 #include "models/workload.h"
 #include "topology/simgrid_platform.h"
 
@@ -78,6 +79,7 @@ struct Run {
   // Disaggregation: prompts waiting for a decode reservation, and transfers in flight.
   std::unique_ptr<KvTransferRunner> kv;
   HandoffMetrics* handoff = nullptr;
+  StepActivitySink* kv_trace = nullptr;  // disaggregation's KV transfers, for traces (or none)
   std::deque<Request*> awaiting_decode;
   bool dispatch_dirty = false;  // something changed since the dispatcher last looked
   sg4::MutexPtr dispatch_mutex = sg4::Mutex::create();

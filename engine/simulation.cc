@@ -101,6 +101,17 @@ void TransferActor(Run* run, Request* r, bool layerwise) {
     for (int t = 0; t < kLinkTierCount; ++t) tiers[t] += m->tier_bytes[t];
     bottleneck_tier = m->bottleneck_tier;
   }
+  if (run->kv_trace != nullptr && bottleneck_tier >= 0) {
+    StepActivity a;
+    a.kind = StepActivity::Kind::kTransfer;
+    a.name = "kv transfer";
+    a.first_gpu = source[0].gpu;
+    a.tier = bottleneck_tier;
+    a.start_s = *r->handoff.transfer_start_s;
+    a.end_s = *r->handoff.transfer_end_s;
+    for (double b : tiers) a.bytes += b;
+    run->kv_trace->OnActivity(a);
+  }
   run->handoff->OnTransfer(*r, *r->handoff.transfer_end_s - *r->handoff.transfer_start_s,
                            moved_bytes, tiers, bottleneck_tier);
   from.instance->ReleaseHandedOff(r);
@@ -355,6 +366,15 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
   HandoffMetrics handoff(s.simulation.warmup_s, s.simulation.duration_s);
   RequestObserver request_observer(plan_requests, handoff);
   run.handoff = &handoff;
+  // KV transfers land on the decode pool's link-tier tracks (the pool that receives them).
+  if (options.trace != nullptr) {
+    for (size_t p = 0; p < s.plan.pools.size(); ++p) {
+      if (s.plan.pools[p].role == PoolRole::kDecode) {
+        run.kv_trace = options.trace->ActivitySink(static_cast<int>(p));
+        break;
+      }
+    }
+  }
   if (s.plan.Disaggregated()) {
     run.kv = std::make_unique<KvTransferRunner>(*platform, *graph, s.plan.kv_transfer.connector,
                                                 analytic_step);

@@ -6,7 +6,8 @@
 //    first GPU stands for the group);
 //  * one track per link tier (scale-up, scale-out, inter-rack, host) with every collective and
 //    transfer whose bottleneck is there (all-reduces, MoE dispatches and combines, attention/FFN
-//    hops, pipeline sends), named by role, with their bytes;
+//    hops, pipeline sends; prefill/decode KV transfers on the decode pool's), named by role,
+//    with their bytes;
 //  * counters per instance (running and queued sequences, KV blocks in use) and per pool (each
 //    tier's GB/s over the step that just ended);
 // and each request as an async slice from arrival to its last token with a nested "waiting for
@@ -14,8 +15,7 @@
 // simulation hands it steps and requests (engine/instance.h observers) and the runners' activities
 // (engine/step_activity.h), the command line writes ToJson(). The same seed gives the same bytes.
 //
-// Not traced yet: KV transfers of prefill/decode disaggregation (they run outside the step
-// runner), offload I/O (not modelled).
+// Not traced: offload I/O (KV offload is not modelled yet).
 #pragma once
 
 #include <cstdint>

@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include "absl/strings/str_cat.h"
 
 #include "../support/cli.h"
 
@@ -132,11 +133,12 @@ TEST_CASE("moesim run --trace writes a trace-event file Perfetto opens, the same
   const std::string text = ReadFile(a);
   CHECK(text == ReadFile(b));
   const auto trace = nlohmann::json::parse(text);
-  int steps = 0, comms = 0, begins = 0, ends = 0, counters = 0;
+  int steps = 0, comms = 0, kv_transfers = 0, begins = 0, ends = 0, counters = 0;
   std::set<std::string> processes, tracks;
   for (const auto& e : trace["traceEvents"]) {
     const std::string ph = e["ph"];
     if (ph == "X" && e["cat"] == "step") ++steps;
+    if (ph == "X" && e["name"] == "kv transfer") ++kv_transfers;
     if (ph == "X" && e["cat"] == "communication") {
       ++comms;
       CHECK(e["args"]["bytes"].get<double>() > 0);
@@ -160,11 +162,37 @@ TEST_CASE("moesim run --trace writes a trace-event file Perfetto opens, the same
   CHECK(comms > 61 * steps);
   CHECK(tracks.count("link tier scale_up") == 1);
   CHECK(tracks.count("instance 0") == 1);
+  // Every prompt's KV moves from prefill to decode: one slice per finished request at least.
+  CHECK(kv_transfers >= begins / 2);
   // The window keeps the steps that overlap it.
   const auto windowed = nlohmann::json::parse(ReadFile(w));
   CHECK(windowed["traceEvents"].size() < trace["traceEvents"].size() / 4);
   for (const auto& e : windowed["traceEvents"]) {
     if (e["ph"] == "X") CHECK(e["ts"].get<double>() + e["dur"].get<double>() >= 40e6);
+  }
+  // Round trip against the report: over the measurement window the trace holds the report's
+  // steps (those ending in it, plus at most the one that straddles its start) and its requests.
+  {
+    const std::string d = MOESIM_SOURCE_DIR "/scenarios/default.json";
+    const std::string tw = "/tmp/moesim-trace-rt.json", rw = "/tmp/moesim-trace-rt-report.json";
+    const nlohmann::json sc = nlohmann::json::parse(ReadFile(d));
+    const std::string window = absl::StrCat(sc["simulation"]["warmup_s"].get<double>(), ":",
+                                            sc["simulation"]["duration_s"].get<double>());
+    REQUIRE(
+        Run("run --quiet " + d + " --trace " + tw + " --trace-window " + window + " --json " + rw)
+            .exit_code == 0);
+    const nlohmann::json report = nlohmann::json::parse(ReadFile(rw));
+    const nlohmann::json rt = nlohmann::json::parse(ReadFile(tw));
+    int64_t trace_steps = 0, trace_requests = 0;
+    for (const auto& e : rt["traceEvents"]) {
+      if (e["ph"] == "X" && e["cat"] == "step") ++trace_steps;
+      if (e["ph"] == "b" && e["name"] == "request") ++trace_requests;
+    }
+    const int64_t report_steps = report["batch"]["steps"].get<int64_t>();
+    CHECK(trace_steps >= report_steps);
+    CHECK(trace_steps <= report_steps + 1);
+    CHECK(trace_requests == std::llround(report["throughput"]["requests_per_s"].get<double>() *
+                                         report["window_s"].get<double>()));
   }
   // At kernel fidelity every kernel is a slice on its GPU's track.
   nlohmann::json doc = nlohmann::json::parse(ReadFile(MOESIM_SOURCE_DIR "/scenarios/default.json"));
