@@ -397,10 +397,18 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
     pool.observer = std::make_unique<MetricsObserver>(*pool.metrics);
     const std::string kind = InstanceKindFor(context.deployment());
     const InstanceRegistry::Kind* factory = InstanceRegistry::Builtin().Find(kind);
-    StepObserver* trace_observer =
-        options.trace != nullptr
-            ? options.trace->PoolObserver(static_cast<int>(p), context.deployed.spec.name)
-            : nullptr;
+    StepObserver* trace_observer = nullptr;
+    if (options.trace != nullptr) {
+      // One instance's link capacity per tier (its collectives' link directions), for the
+      // trace's utilisation counters.
+      std::array<double, kLinkTierCount> capacity{};
+      for (int d : pool.fabrics[0].LinkDirections()) {
+        const Link& l = graph->links()[d / 2];
+        capacity[static_cast<int>(l.tier)] += l.gb_per_s * 1e9;
+      }
+      trace_observer =
+          options.trace->PoolObserver(static_cast<int>(p), context.deployed.spec.name, capacity);
+    }
     if (factory == nullptr) return absl::InternalError("no instance kind " + kind);
     for (int i = 0; i < instances; ++i) {
       const int global = static_cast<int>(run.instances.size());

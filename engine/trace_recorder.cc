@@ -31,15 +31,17 @@ constexpr const char* kTierNames[4] = {"scale_up", "scale_out", "inter_rack", "h
 
 class TraceRecorder::Observer : public StepObserver {
  public:
-  Observer(TraceRecorder* r, int pool) : r_(r), pool_(pool) {}
+  Observer(TraceRecorder* r, int pool, const std::array<double, 4>& capacity)
+      : r_(r), pool_(pool), capacity_(capacity) {}
   void OnStep(int instance, const StepRecord& step, const TimeBreakdown& gpu_time) override {
-    r_->Step(pool_, instance, step, gpu_time);
+    r_->Step(pool_, instance, step, gpu_time, capacity_);
   }
   void OnRequestFinished(const Request& request) override { r_->Finished(request); }
 
  private:
   TraceRecorder* r_;
   int pool_;
+  std::array<double, 4> capacity_;
 };
 
 class TraceRecorder::Sink : public StepActivitySink {
@@ -60,10 +62,11 @@ void TraceRecorder::Event(const std::string& fields) {
   absl::StrAppend(&events_, "{", fields, "}");
 }
 
-StepObserver* TraceRecorder::PoolObserver(int pool, const std::string& name) {
+StepObserver* TraceRecorder::PoolObserver(int pool, const std::string& name,
+                                          const std::array<double, 4>& tier_capacity) {
   Event(absl::StrCat(R"("ph":"M","name":"process_name","pid":)", pool, R"(,"args":{"name":)",
                      Quote("pool " + name), "}"));
-  observers_.push_back(std::make_unique<Observer>(this, pool));
+  observers_.push_back(std::make_unique<Observer>(this, pool, tier_capacity));
   return observers_.back().get();
 }
 
@@ -96,8 +99,8 @@ void TraceRecorder::Activity(int pool, const StepActivity& a) {
   Event(e);
 }
 
-void TraceRecorder::Step(int pool, int instance, const StepRecord& s,
-                         const TimeBreakdown& gpu_time) {
+void TraceRecorder::Step(int pool, int instance, const StepRecord& s, const TimeBreakdown& gpu_time,
+                         const std::array<double, 4>& tier_capacity) {
   if (s.end_s < start_s_ || s.start_s > end_s_) return;
   Track(pool, instance, absl::StrCat("instance ", instance));
   Event(absl::StrCat(R"("ph":"X","name":"step","cat":"step","pid":)", pool, R"(,"tid":)", instance,
@@ -107,15 +110,22 @@ void TraceRecorder::Step(int pool, int instance, const StepRecord& s,
   Event(absl::StrCat(R"("ph":"C","name":"instance )", instance, R"(","pid":)", pool, R"(,"ts":)",
                      Us(s.end_s), R"(,"args":{"running":)", s.running, R"(,"queued":)", s.waiting,
                      R"(,"kv_blocks_in_use":)", s.kv_used_blocks, "}"));
-  // Each tier's payload bytes over the step, as GB/s (one counter series per tier).
+  // Each tier's payload bytes over the step, as GB/s and as a share of the instance's links of
+  // that tier (one counter series per tier each).
   const double d = s.end_s > s.start_s ? s.end_s - s.start_s : 1.0;
-  std::string load;
+  std::string load, use;
   for (int t = 0; t < 4; ++t) {
+    const double rate = gpu_time.tier_bytes[t] / d;
+    const double share = tier_capacity[t] > 0 ? rate / tier_capacity[t] : 0.0;
     absl::StrAppend(&load, t > 0 ? "," : "", "\"", kTierNames[t],
-                    "\":", absl::StrFormat("%.17g", gpu_time.tier_bytes[t] / d / 1e9));
+                    "\":", absl::StrFormat("%.17g", rate / 1e9));
+    absl::StrAppend(&use, t > 0 ? "," : "", "\"", kTierNames[t],
+                    "\":", absl::StrFormat("%.17g", share));
   }
   Event(absl::StrCat(R"("ph":"C","name":"fabric GB/s, instance )", instance, R"(","pid":)", pool,
                      R"(,"ts":)", Us(s.end_s), R"(,"args":{)", load, "}"));
+  Event(absl::StrCat(R"("ph":"C","name":"link utilisation, instance )", instance, R"(","pid":)",
+                     pool, R"(,"ts":)", Us(s.end_s), R"(,"args":{)", use, "}"));
 }
 
 void TraceRecorder::Finished(const Request& r) {

@@ -8,8 +8,8 @@
 //    transfer whose bottleneck is there (all-reduces, MoE dispatches and combines, attention/FFN
 //    hops, pipeline sends; prefill/decode KV transfers on the decode pool's), named by role,
 //    with their bytes;
-//  * counters per instance (running and queued sequences, KV blocks in use) and per pool (each
-//    tier's GB/s over the step that just ended);
+//  * counters per instance: running and queued sequences, KV blocks in use, and each tier's
+//    GB/s and utilisation (of the instance's links of that tier) over the step that just ended;
 // and each request as an async slice from arrival to its last token with a nested "waiting for
 // the first token" slice. A time window keeps files small on long runs. Pure C++: the
 // simulation hands it steps and requests (engine/instance.h observers) and the runners' activities
@@ -18,6 +18,7 @@
 // Not traced: offload I/O (KV offload is not modelled yet).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -37,7 +38,9 @@ class TraceRecorder {
 
   // The observer of pool `pool` (named `name`) to hand its instances; it lives as long as the
   // recorder.
-  StepObserver* PoolObserver(int pool, const std::string& name);
+  // `tier_capacity`: one instance's link bandwidth per tier, B/s (its utilisation counters).
+  StepObserver* PoolObserver(int pool, const std::string& name,
+                             const std::array<double, 4>& tier_capacity);
   // The sink of pool `pool`'s step runners (engine/step_activity.h); lives as long as the
   // recorder.
   StepActivitySink* ActivitySink(int pool);
@@ -49,7 +52,8 @@ class TraceRecorder {
  private:
   class Observer;
   class Sink;
-  void Step(int pool, int instance, const StepRecord& s, const TimeBreakdown& gpu_time);
+  void Step(int pool, int instance, const StepRecord& s, const TimeBreakdown& gpu_time,
+            const std::array<double, 4>& tier_capacity);
   void Activity(int pool, const StepActivity& a);
   // A named track (thread) of `pool`, declared once.
   void Track(int pool, int tid, const std::string& name);

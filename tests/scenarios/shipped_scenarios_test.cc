@@ -155,8 +155,9 @@ TEST_CASE("moesim run --trace writes a trace-event file Perfetto opens, the same
   CHECK(steps > 100);
   CHECK(begins > 0);
   CHECK(begins == ends);  // every async slice closes
-  // Two counters per step: the instance's sequences and KV, the fabric's load per tier.
-  CHECK(counters == 2 * steps);
+  // Three counters per step: the instance's sequences and KV, its links' GB/s and utilisation
+  // per tier.
+  CHECK(counters == 3 * steps);
   CHECK(processes == std::set<std::string>{"pool prefill", "pool decode", "requests"});
   // TP8 all-reduces on NVLink: at least one per layer of every step, on the scale-up track.
   CHECK(comms > 61 * steps);
