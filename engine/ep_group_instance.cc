@@ -14,16 +14,21 @@ namespace moesim {
 
 namespace {
 
+// Salt of the acceptance streams (speculative decoding), as tp_pp's.
+constexpr uint64_t kAcceptanceSeedSalt = 0x9E3779B97F4A7C15ULL;
+
 // Tokens routed per MoE layer to estimate DeepEP normal-kernel hit rates (models/expert_hits.h):
 // a standard error of at most 0.5 / sqrt(4096) ≈ 0.008 per rate, ~1 ms per layer.
 constexpr int64_t kHitRateTokens = 4096;
 
+}  // namespace
+
 // Adds a script's nodes to a graph: chunk by chunk, each micro-batch's items in turn; per rank
 // compute nodes and one transfer per all-to-all that waits for every rank (a barrier).
-class GraphEmitter {
+class EpGraphEmitter {
  public:
-  GraphEmitter(const PoolContext& s, const EpDispatchPlanner& planner, const std::vector<int>& gpus,
-               bool host_syncs, int micro, bool wire, StepGraph* g)
+  EpGraphEmitter(const PoolContext& s, const EpDispatchPlanner& planner,
+                 const std::vector<int>& gpus, bool host_syncs, int micro, bool wire, StepGraph* g)
       : s_(s),
         planner_(planner),
         gpus_(gpus),
@@ -129,8 +134,6 @@ class GraphEmitter {
   std::unordered_map<ExpertKey, int, boost::hash<ExpertKey>> expert_prog_;
 };
 
-}  // namespace
-
 EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHitRates> hits,
                                  int micro)
     : s_(c.pool),
@@ -178,11 +181,22 @@ absl::StatusOr<std::unique_ptr<Instance>> EpGroupInstance::Make(InstanceContext&
 
 absl::Status EpGroupInstance::Init(InstanceContext& c, int ranks, EpGroupInstance* inst) {
   const PoolContext& s = c.pool;
-  const SchedulerConfig config{
+  SchedulerConfig config{
       s.runtime().MaxNumSeqs(), s.runtime().MaxNumBatchedTokens(), s.model.sliding_window_tokens,
       s.runtime().batching == Batching::kPrefillFirst, s.deployed.spec.role == PoolRole::kPrefill};
+  if (s.speculative) {
+    config.draft_tokens = s.speculative->draft_tokens;
+    inst->draft_model_ = std::make_unique<ModelSpec>(DraftModelFor(s.model, *s.speculative));
+  }
   for (int r = 0; r < ranks; ++r) {
     inst->pools_.push_back(std::make_unique<PagedKvPool>(s.memory().kv_blocks));
+    if (s.speculative) {
+      // Each rank its own acceptance stream, derived from the instance's routing seed.
+      inst->acceptance_.push_back(std::make_unique<AcceptanceSampler>(
+          s.speculative->accept_probability,
+          c.routing_seed ^ (kAcceptanceSeedSalt * uint64_t(r + 1))));
+      config.acceptance = inst->acceptance_.back().get();
+    }
     inst->ranks_.push_back(
         std::make_unique<InstanceScheduler>(config, inst->footprint_, inst->pools_.back().get()));
   }
@@ -298,9 +312,42 @@ StepGraph EpGroupInstance::BuildGraph(const std::vector<std::vector<StepBatch>>&
   g.nodes.reserve(static_cast<size_t>(micro_) * script.items.size());
   std::vector<int> prog_set(micro_);
   for (int m = 0; m < micro_; ++m) prog_set[m] = g.AddProgramSet(prog[m]);
-  GraphEmitter emit(s_, planner_, gpus_, host_syncs_at_dispatch_, micro_, wire, &g);
+  EpGraphEmitter emit(s_, planner_, gpus_, host_syncs_at_dispatch_, micro_, wire, &g);
   emit.Script(script, prog_set, tokens, loads);
+  if (draft_model_ && drafts_) AddDrafts(batches, emit, &g);
   return g;
+}
+
+// MTP / EAGLE drafts for the next step on every rank, after the verification: k chained
+// passes of the draft layer (the first over every verified position), each with its own
+// all-to-alls when the draft layer is an MoE layer, at uniform routing's expected load.
+void EpGroupInstance::AddDrafts(const std::vector<std::vector<StepBatch>>& batches,
+                                EpGraphEmitter& emit, StepGraph* g) const {
+  const int k = s_.speculative->draft_tokens;
+  const size_t ranks = batches[0].size();
+  for (int pass = 0; pass < k; ++pass) {
+    std::vector<std::vector<StepBatch>> draft(micro_, std::vector<StepBatch>(ranks));
+    std::vector<GroupLayerLoads> loads(micro_);
+    bool any = false;
+    for (int m = 0; m < micro_; ++m) {
+      double tokens = 0;
+      for (size_t r = 0; r < ranks; ++r) {
+        const StepBatch& b = batches[m][r];
+        const double context = b.seqs() > 0 ? b.full_kv_tokens / double(b.seqs()) : 0.0;
+        draft[m][r] = pass == 0 ? DraftExtendBatch(*draft_model_, b.decode_seqs, context, k)
+                                : DecodeBatch(*draft_model_, b.decode_seqs, context + pass);
+        tokens += double(draft[m][r].tokens());
+        any = any || b.decode_seqs > 0;
+      }
+      loads[m] = ExpectedGpuLoads(*draft_model_, s_.plan(), tokens);
+    }
+    if (!any) return;
+    const RankPrograms ranked = AddRankPrograms(*draft_model_, s_.runtime(), s_.plan(), draft, g);
+    const StepScript script = MakeScript(g->programs[ranked.program[0][0]]);
+    std::vector<int> prog_set(micro_);
+    for (int m = 0; m < micro_; ++m) prog_set[m] = g->AddProgramSet(ranked.program[m]);
+    emit.Script(script, prog_set, ranked.tokens, loads);
+  }
 }
 
 absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {
@@ -386,7 +433,8 @@ void EpGroupInstance::EndStep(const StepTiming& timing, StepRecord* rec, StepOut
 // Every rank decodes the same batch; uniform routing's expected loads.
 StepGraph EpGroupInstance::DecodeGraph(int64_t seqs, double context_tokens, bool wire) const {
   const size_t ranks = ranks_.size();
-  const StepBatch batch = DecodeBatch(s_.model, seqs, context_tokens);
+  const StepBatch batch = VerifyBatch(s_.model, seqs, context_tokens,
+                                      s_.speculative ? s_.speculative->draft_tokens : 0);
   std::vector<std::vector<StepBatch>> micro(micro_, std::vector<StepBatch>(ranks));
   std::vector<GroupLayerLoads> loads(micro_);
   const std::vector<StepBatch> split = Split(batch);
@@ -395,6 +443,16 @@ StepGraph EpGroupInstance::DecodeGraph(int64_t seqs, double context_tokens, bool
     loads[m] = ExpectedGpuLoads(s_.model, s_.plan(), double(split[m].tokens()) * double(ranks));
   }
   return BuildGraph(micro, std::vector<int64_t>(ranks, seqs), loads, wire);
+}
+
+double EpGroupInstance::EstimateDraftShare(int64_t seqs, double context_tokens) const {
+  if (!draft_model_) return 0.0;
+  const StepTiming with = EstimateDecode(seqs, context_tokens);
+  drafts_ = false;
+  const StepTiming without = EstimateDecode(seqs, context_tokens);
+  drafts_ = true;
+  const double w = with.end_s - with.start_s;
+  return w > 0 ? std::max(0.0, 1.0 - (without.end_s - without.start_s) / w) : 0.0;
 }
 
 StepTiming EpGroupInstance::EstimateDecode(int64_t seqs, double context_tokens) const {

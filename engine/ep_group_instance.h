@@ -23,8 +23,11 @@
 #include "engine/instance.h"
 #include "engine/instance_scheduler.h"
 #include "engine/moe_load_sampler.h"
+#include "models/speculative.h"
 
 namespace moesim {
+
+class EpGraphEmitter;  // engine/ep_group_instance.cc
 
 // Every GPU's routed load per MoE layer: [layer][rank].
 using GroupLayerLoads = std::vector<std::vector<MoeLayerLoad>>;
@@ -48,6 +51,7 @@ class EpGroupInstance : public Instance {
   void ReleaseHandedOff(Request* request) override;
   int64_t KvBlocksInUse() const override;
   SpeculationCounts Speculation() const override;
+  double EstimateDraftShare(int64_t seqs, double context_tokens) const override;
 
   // Rank batch `b` split into micro-batches.
   std::vector<StepBatch> Split(const StepBatch& b) const;
@@ -78,6 +82,10 @@ class EpGroupInstance : public Instance {
                                      std::vector<GroupLayerLoads>* loads);
   // Records the step that ran: KV use, finished requests, observers.
   void EndStep(const StepTiming& timing, StepRecord* rec, StepOutcome* out);
+  // Speculative decoding: the draft passes after a step's verification
+  // (engine/ep_group_instance.cc).
+  void AddDrafts(const std::vector<std::vector<StepBatch>>& batches, EpGraphEmitter& emit,
+                 StepGraph* g) const;
   // The runner of the instance's groups (an attention/FFN plan's expert groups on their own GPU
   // type) and the steady state of a graph on an idle fabric with the same GPUs.
   static StepRunner MakeRunner(const PoolContext& pool, int groups);
@@ -97,6 +105,11 @@ class EpGroupInstance : public Instance {
   std::vector<std::unique_ptr<PagedKvPool>> pools_;
   std::vector<std::unique_ptr<InstanceScheduler>> ranks_;
   std::unique_ptr<MoeLoadSampler> sampler_;  // sampled routing (nullptr: expected load)
+  // Speculative decoding: the draft layer, each rank's acceptance stream, and whether graphs
+  // include the draft passes (off only while EstimateDraftShare times a step without them).
+  std::unique_ptr<ModelSpec> draft_model_;
+  std::vector<std::unique_ptr<AcceptanceSampler>> acceptance_;
+  mutable bool drafts_ = true;
   EpDispatchPlanner planner_;
   StepRunner runner_;
 };

@@ -497,13 +497,13 @@ absl::Status CheckRouting(const Scenario& s, const Deployment& d, const JsonLoca
 // Settings the plan cannot honour are rejected, not ignored.
 absl::Status CheckSimulationAgainstPlan(const Scenario& s, const JsonLocation& root) {
   for (const PoolSpec& pool : s.plan.pools) {
-    if (s.speculative && pool.deployment.plan.dp_attention) {
-      return BadValue(root.Key("speculative"), SpeculativeSpecToJson(*s.speculative),
-                      absl::StrCat("no speculative section with \"attention\": "
-                                   "\"data_parallel\" (pool \"",
-                                   pool.name,
-                                   "\"): MTP drafts are simulated for tensor/pipeline-parallel "
-                                   "instances only so far (issue 13)"));
+    if (s.speculative && pool.deployment.attention_ffn.enabled()) {
+      return BadValue(
+          root.Key("speculative"), SpeculativeSpecToJson(*s.speculative),
+          absl::StrCat("no speculative section with deployment.attention_ffn (pool \"", pool.name,
+                       "\"): drafts are simulated for tensor/pipeline-parallel "
+                       "instances and DP-attention EP groups, not yet for "
+                       "attention/FFN disaggregation"));
     }
     if (s.simulation.fidelity == Fidelity::kKernel && pool.deployment.plan.dp_attention) {
       // The runner walks an EP group's ranks in one actor, their kernels interleaved in time;

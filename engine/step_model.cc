@@ -31,6 +31,22 @@ std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const ModelSpec& model,
   return out;
 }
 
+StepBatch VerifyBatch(const ModelSpec& model, int64_t seqs, double context_tokens,
+                      int draft_tokens) {
+  StepBatch batch = DecodeBatch(model, seqs, context_tokens);
+  if (draft_tokens > 0) {
+    const double n = 1.0 + draft_tokens;
+    batch.speculative_tokens = seqs * draft_tokens;
+    batch.full_pairs = double(seqs) * (n * context_tokens + n * (n + 1) / 2);
+  }
+  return batch;
+}
+
+StepBatch DraftExtendBatch(const ModelSpec& draft, int64_t seqs, double context_tokens,
+                           int draft_tokens) {
+  return VerifyBatch(draft, seqs, context_tokens, draft_tokens);
+}
+
 StepBatch PrefillBatch(const ModelSpec& model, int64_t prompts, int64_t prompt_tokens) {
   StepBatch b;
   const double n = double(prompt_tokens), k = double(prompts);

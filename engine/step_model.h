@@ -24,6 +24,16 @@ std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const ModelSpec& model,
 // A steady decode batch of `seqs` sequences that each hold `context_tokens` tokens.
 StepBatch DecodeBatch(const ModelSpec& model, int64_t seqs, double context_tokens);
 
+// The same batch verifying `draft_tokens` drafts per sequence (speculative decoding): k + 1
+// positions each, position j attending context + j tokens. draft_tokens 0: DecodeBatch.
+StepBatch VerifyBatch(const ModelSpec& model, int64_t seqs, double context_tokens,
+                      int draft_tokens);
+// The first of k chained draft passes after a verification of `seqs` decoding sequences: it
+// extends the draft layer's KV over every verified position (k + 1 per sequence) and proposes
+// the first draft. Each later pass is DecodeBatch(draft, seqs, context + 1).
+StepBatch DraftExtendBatch(const ModelSpec& draft, int64_t seqs, double context_tokens,
+                           int draft_tokens);
+
 // A step that prefills `prompts` whole prompts of `prompt_tokens` tokens each from an empty
 // cache (every prompt samples its first token).
 StepBatch PrefillBatch(const ModelSpec& model, int64_t prompts, int64_t prompt_tokens);

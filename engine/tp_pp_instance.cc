@@ -184,10 +184,7 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
     const double context = batch.seqs() > 0 ? batch.full_kv_tokens / double(batch.seqs()) : 0.0;
     ParallelPlan draft_plan = plan;
     draft_plan.pp = 1;
-    StepBatch extend = DecodeBatch(*draft_model_, batch.decode_seqs, context);
-    const double n = 1.0 + k;
-    extend.speculative_tokens = batch.decode_seqs * k;
-    extend.full_pairs = double(batch.decode_seqs) * (n * context + n * (n + 1) / 2);
+    const StepBatch extend = DraftExtendBatch(*draft_model_, batch.decode_seqs, context, k);
     previous = EmitProgram(
         g, g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, extend)),
         plan.pp - 1, previous);
@@ -256,14 +253,8 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
 }
 
 StepBatch TpPpInstance::SteadyDecodeBatch(int64_t seqs, double context_tokens) const {
-  StepBatch batch = DecodeBatch(s_.model, seqs, context_tokens);
-  if (s_.speculative) {
-    // Every sequence verifies k + 1 positions: position j attends context + j tokens.
-    const double n = 1.0 + s_.speculative->draft_tokens;
-    batch.speculative_tokens = seqs * s_.speculative->draft_tokens;
-    batch.full_pairs = double(seqs) * (n * context_tokens + n * (n + 1) / 2);
-  }
-  return batch;
+  return VerifyBatch(s_.model, seqs, context_tokens,
+                     s_.speculative ? s_.speculative->draft_tokens : 0);
 }
 
 StepTiming TpPpInstance::EstimateDecode(int64_t seqs, double context_tokens) const {

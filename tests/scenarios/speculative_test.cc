@@ -83,11 +83,33 @@ TEST_CASE("speculative: MTP layers take memory; plans it cannot run are refused 
   CHECK(a->pools[0].memory.weight_bytes > b->pools[0].memory.weight_bytes);
   CHECK(a->pools[0].memory.kv_capacity_tokens < b->pools[0].memory.kv_capacity_tokens);
 
-  doc["deployment"] = {{"attention", "data_parallel"}, {"expert_parallel", 8}};
+  doc["deployment"] = {{"attention", "data_parallel"},
+                       {"attention_ffn", {{"attention_gpus", 4}, {"expert_gpus", 4}}}};
   auto bad = ParseScenario(doc, "spec.json", testing::Presets());
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(std::string(bad.status().message()), Contains("spec.json: $.speculative: got"));
-  CHECK_THAT(std::string(bad.status().message()), Contains("\"attention\": \"data_parallel\""));
+  CHECK_THAT(std::string(bad.status().message()), Contains("attention_ffn"));
+}
+
+TEST_CASE(
+    "speculative: MTP on a DP-attention EP group verifies k + 1 positions per rank and "
+    "drafts with the group's all-to-alls",
+    "[speculative]") {
+  const nlohmann::json with = Shipped("deepseek-v3-h200-dpa-ep8-c32-mtp2");
+  nlohmann::json without = with;
+  without.erase("speculative");
+  const auto r = testing::RunReports({with, without, with});
+  const nlohmann::json& sp = r[0]["speculative"];
+  // Acceptance sampled per sequence on every rank: 1 + 0.87 + 0.87 x 0.7 = 2.479 expected.
+  CHECK(sp["measured_acceptance_length"].get<double>() == Approx(2.479).epsilon(0.03));
+  CHECK(sp["draft_time_share"].get<double>() > 0.01);
+  CHECK(sp["draft_time_share"].get<double>() < 0.2);
+  // At 4 sequences per rank the step is memory- and latency-bound: speculation pays.
+  const double speedup = r[0]["throughput"]["per_user_output_tok_per_s"].get<double>() /
+                         r[1]["throughput"]["per_user_output_tok_per_s"].get<double>();
+  CHECK(speedup > 1.4);
+  CHECK(speedup < 2.479);
+  CHECK(r[0].dump() == r[2].dump());  // deterministic
 }
 
 // Reference: TensorRT-LLM MTP sweep, DeepSeek-R1 on 8xB200 at batch 1, 1K/2K, attention TP8,
