@@ -201,24 +201,22 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "scenario: MTP rows with DP attention (aggregated, or on either disaggregated side), other "
-    "speculative methods and unknown-stack rows are skipped with a reason",
+    "scenario: MTP rows convert with or without DP attention (aggregated, or on either "
+    "disaggregated side); other speculative methods and unknown-stack rows are skipped with a "
+    "reason",
     "[calibrate]") {
   InferencexRow r = Row("sglang", 8, 8, false);
   r.spec = "mtp";
   CHECK(SkipReason(r).empty());
   r = Row("trt", 8, 8, true);
   r.spec = "mtp";
-  CHECK(SkipReason(r).find("MTP with DP attention is not simulated yet") != std::string::npos);
+  CHECK(SkipReason(r).empty());
   r = DisaggRow("dynamo-sglang");  // prefill with DP attention, decode TP8 EP8
   r.spec = "mtp";
-  CHECK(SkipReason(r).find("MTP with DP attention is not simulated yet") != std::string::npos);
-  r.prefill_dp_attention = false;
-  r.prefill_ep = 1;
   CHECK(SkipReason(r).empty());
   r.tp = r.ep = 8;
   r.dp_attention = true;  // decode with DP attention
-  CHECK(SkipReason(r).find("MTP with DP attention is not simulated yet") != std::string::npos);
+  CHECK(SkipReason(r).empty());
   r = Row("sglang", 8, 8, false);
   r.spec = "eagle3";
   CHECK(SkipReason(r).find("spec=eagle3") != std::string::npos);

@@ -34,10 +34,6 @@ constexpr int kRoutedExperts = 256;
 constexpr char kAcceptanceCurve[] = "deepseek-r1-trtllm-mtp-b200";
 constexpr int kCurveMaxDraftTokens = 5;
 constexpr int kDefaultDraftTokens = 3;
-constexpr char kMtpWithDpAttention[] =
-    "MTP with DP attention is not simulated yet for calibration rows (moesim simulates MTP on "
-    "DP-attention EP groups, but 6 of these 44 rows, H100 DP16, exceed SGLang's memory rule as "
-    "moesim models it, so the rows are not in the set yet)";
 
 const std::map<std::string, std::string>& GpuPresets() {
   static const std::map<std::string, std::string> m = {
@@ -431,8 +427,7 @@ std::string SkipReason(const InferencexRow& row) {
   if (!(row.median_tpot_ms > 0) || !(row.median_ttft_s >= 0)) {
     return "no positive median TPOT (the simulated window cannot be sized)";
   }
-  const bool mtp = row.spec == "mtp";
-  if (!row.disagg) return mtp && row.dp_attention ? kMtpWithDpAttention : "";
+  if (!row.disagg) return "";
   const std::string prefill =
       PoolProblem("disaggregated prefill", row.prefill_tp, row.prefill_ep, row.prefill_dp_attention,
                   row.prefill_workers, row.prefill_gpus);
@@ -446,7 +441,6 @@ std::string SkipReason(const InferencexRow& row) {
   if (row.hardware == "gb300" && DisaggregatedServers(row) > kGb300TraysPerRack) {
     return "disaggregated: the pools need more than one GB300 NVL72 rack (18 trays of 4 GPUs)";
   }
-  if (mtp && (row.prefill_dp_attention || row.dp_attention)) return kMtpWithDpAttention;
   return "";
 }
 

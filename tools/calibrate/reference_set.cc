@@ -140,7 +140,8 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
 }  // namespace
 
 absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const RecipeBook& book,
-                                                  const InputLabels& labels) {
+                                                  const InputLabels& labels,
+                                                  const ScenarioCheck& refuses) {
   ReferenceSet result;
   std::vector<Generated> set;
   for (size_t i = 0; i < table.size(); ++i) {
@@ -152,6 +153,10 @@ absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const R
     }
     if (row.disagg) {
       MOESIM_ASSIGN_OR_RETURN(ReferenceScenario scenario, BuildDisaggregatedScenario(row, labels));
+      if (const std::string why = refuses ? refuses(scenario.doc) : ""; !why.empty()) {
+        ++result.skipped[why];
+        continue;
+      }
       set.push_back({row, std::move(scenario), ""});
       continue;
     }
@@ -162,6 +167,10 @@ absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const R
     }
     MOESIM_ASSIGN_OR_RETURN(ReferenceScenario scenario,
                             BuildReferenceScenario(row, *recipe, labels));
+    if (const std::string why = refuses ? refuses(scenario.doc) : ""; !why.empty()) {
+      ++result.skipped[why];
+      continue;
+    }
     set.push_back({row, std::move(scenario), recipe->recipe_id()});
   }
 

@@ -10,6 +10,7 @@
 //   for (const GeneratedFile& f : set.files) Write(dir + "/" + f.name, f.text);
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -39,7 +40,12 @@ struct ReferenceSet {
   std::map<std::string, int> skipped;  // reason -> CSV rows
 };
 
+// `refuses`, when given, says why moesim cannot deploy a generated scenario (its parser and
+// memory plan; "" when it can): such rows are skipped with that reason instead of written.
+using ScenarioCheck = std::function<std::string(const nlohmann::json& scenario)>;
+
 absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const RecipeBook& book,
-                                                  const InputLabels& labels = {});
+                                                  const InputLabels& labels = {},
+                                                  const ScenarioCheck& refuses = nullptr);
 
 }  // namespace moesim::calibrate
