@@ -1,9 +1,13 @@
 #include "engine/afd_instance.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <string>
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "engine/moe_step_script.h"
 
 namespace moesim {
@@ -14,7 +18,8 @@ namespace {
 class AfdEmitter {
  public:
   AfdEmitter(const PoolContext& s, const AfdHopPlanner& hops, const std::vector<int>& gpus,
-             int attention, int micro, bool wire, StepGraph* g, AfdStepStats* stats)
+             int attention, int micro, bool wire, StepGraph* g, AfdStepStats* stats,
+             std::string* error)
       : s_(s),
         hops_(hops),
         gpus_(gpus),
@@ -23,7 +28,9 @@ class AfdEmitter {
         wire_(wire),
         g_(*g),
         stats_(*stats),
+        error_(*error),
         last_compute_(micro, -1),
+        dispatched_(micro, 0.0),
         last_transfer_(micro, -1),
         last_experts_(micro, -1) {}
 
@@ -67,10 +74,7 @@ class AfdEmitter {
     if (last_transfer_[m] >= 0) c.deps.push_back(last_transfer_[m]);
     last_transfer_[m] = -1;
     c.program_set = prog_set;
-    const int block = script.order[item.oi];
-    const std::vector<int>& cuts = script.a2a[block];
-    c.begin = {item.oi, item.part == 0 ? 0 : cuts[1] + 1};
-    c.end = {item.oi, item.part == 0 && !cuts.empty() ? cuts[0] : script.block_size[block]};
+    ScriptItemRange(script, item, &c.begin, &c.end);
     last_compute_[m] = g_.AddNode(std::move(c));
   }
 
@@ -91,6 +95,7 @@ class AfdEmitter {
     stats_.hops += 1;
     (dispatch ? stats_.dispatch_s : stats_.combine_s) += hop.cost.seconds;
     (dispatch ? stats_.dispatch_bytes : stats_.combine_bytes) += hop.payload_bytes;
+    if (dispatch) dispatched_[m] = hop.payload_bytes;
     last_transfer_[m] = g_.AddTransfer(std::move(n), std::move(t));
     previous = last_transfer_[m];
   }
@@ -120,6 +125,13 @@ class AfdEmitter {
   // round-robin share when they live there), after the dispatch.
   void Experts(int m, const std::vector<double>& tokens, const std::vector<MoeLayerLoad>& load) {
     const std::vector<double> received = hops_.Received(tokens, load);
+    // Nothing lost: what the expert GPUs receive is what the attention GPUs sent.
+    double got = 0;
+    for (double r : received) got += r * hops_.DispatchBytesPerToken();
+    if (std::fabs(got - dispatched_[m]) > 1e-9 * std::max(1.0, dispatched_[m]) && error_.empty()) {
+      error_ = absl::StrCat(__FILE__, ":", __LINE__, ": a dispatch sent ", dispatched_[m],
+                            " bytes, the expert GPUs receive ", got);
+    }
     const bool shared_here = s_.deployment().attention_ffn.shared_experts_on_expert_side &&
                              s_.model.moe.shared_experts > 0;
     double sent = 0;
@@ -172,9 +184,11 @@ class AfdEmitter {
   bool wire_;
   StepGraph& g_;
   AfdStepStats& stats_;
+  std::string& error_;              // the first broken conservation, or empty
   std::vector<int> last_compute_;   // per micro-batch: its last attention node
   std::vector<int> last_transfer_;  // per micro-batch: its hop not yet waited for, or -1
   std::vector<int> last_experts_;   // per micro-batch: its last expert node
+  std::vector<double> dispatched_;  // per micro-batch: its last dispatch's payload bytes
   int last_dispatch_ = -1;          // the last dispatch of any micro-batch
   int last_combine_ = -1;           // the last combine of any micro-batch
   std::map<Key, int> programs_;
@@ -225,9 +239,16 @@ StepGraph AfdInstance::BuildGraph(const std::vector<std::vector<StepBatch>>& bat
   std::vector<int> prog_set(micro());
   for (int m = 0; m < micro(); ++m) prog_set[m] = g.AddProgramSet(ranked.program[m]);
   last_graph_ = AfdStepStats();
-  AfdEmitter emit(s, hops_, gpus(), attention, micro(), wire, &g, &last_graph_);
+  AfdEmitter emit(s, hops_, gpus(), attention, micro(), wire, &g, &last_graph_,
+                  &conservation_error_);
   emit.Script(script, prog_set, ranked.tokens, loads);
   return g;
+}
+
+absl::StatusOr<StepOutcome> AfdInstance::RunStep(int lane, Fabric& fabric) {
+  auto out = EpGroupInstance::RunStep(lane, fabric);
+  if (out.ok() && !conservation_error_.empty()) return absl::InternalError(conservation_error_);
+  return out;
 }
 
 void AfdInstance::RecordStep(const StepTiming& timing, StepRecord* rec) const {

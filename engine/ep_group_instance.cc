@@ -99,10 +99,7 @@ class EpGraphEmitter {
       c.end = {1, 0};
     } else {
       c.program_set = prog_set;
-      const int block = script.order[item.oi];
-      const std::vector<int>& cuts = script.a2a[block];
-      c.begin = {item.oi, item.part == 0 ? 0 : cuts[1] + 1};
-      c.end = {item.oi, item.part == 0 && !cuts.empty() ? cuts[0] : script.block_size[block]};
+      ScriptItemRange(script, item, &c.begin, &c.end);
     }
     last_[m] = g_.AddNode(std::move(c));
   }

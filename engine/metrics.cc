@@ -44,7 +44,7 @@ void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreak
     for (double& x : clipped.tier_bytes) x *= inside;
   }
   t.breakdown.Add(clipped);
-  t.afd.Add(s.afd);
+  if (s.afd.hops > 0) t.afd.Add(s.afd);
 }
 
 void MetricsCollector::OnRequestFinished(const Request& r) {

@@ -38,6 +38,14 @@ StepScript MakeScript(const StepProgram& p) {
   return s;
 }
 
+void ScriptItemRange(const StepScript& script, const ScriptItem& item, OpPosition* begin,
+                     OpPosition* end) {
+  const int block = script.order[item.oi];
+  const std::vector<int>& cuts = script.a2a[block];
+  *begin = {item.oi, item.part == 0 ? 0 : cuts[1] + 1};
+  *end = {item.oi, item.part == 0 && !cuts.empty() ? cuts[0] : script.block_size[block]};
+}
+
 StepLaunch GroupLaunch(const RuntimeSpec& runtime,
                        const std::vector<std::vector<StepBatch>>& batches) {
   StepLaunch launch = StepLaunch::kFullGraph;

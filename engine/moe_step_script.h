@@ -35,6 +35,11 @@ struct StepScript {
 
 StepScript MakeScript(const StepProgram& p);
 
+// The ops [begin, end) of a compute item: its block's ops before the dispatch (part 0) or after
+// the combine (part 2); a block without all-to-alls whole.
+void ScriptItemRange(const StepScript& script, const ScriptItem& item, OpPosition* begin,
+                     OpPosition* end);
+
 // How a step of DP-attention ranks launches: a full graph only if every rank's part of every
 // micro-batch can be captured (batches[m][r]: micro-batch m of rank r).
 StepLaunch GroupLaunch(const RuntimeSpec& runtime,

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "afd_test_support.h"
 #include "engine/afd_hop_plan.h"
 #include "engine/instance_fabric.h"
 #include "test_scenarios.h"
@@ -11,17 +12,6 @@
 
 namespace moesim {
 namespace {
-
-nlohmann::json AfdDoc(int attention, int experts) {
-  nlohmann::json doc = testing::SmallScenarioJson(1, 64, "layer");
-  doc["model"] = {{"preset", "DeepSeek-V3"}, {"kv_dtype", "fp8"}};
-  doc["hardware"] = {{"gpu", "H200"}, {"gpus_per_server", 8}, {"servers_per_rack", 4}};
-  doc["deployment"] = {
-      {"attention", "data_parallel"},
-      {"attention_ffn", {{"attention_gpus", attention}, {"expert_gpus", experts}}}};
-  doc["runtime"] = {{"preset", "sglang"}, {"memory_fraction", 0.85}};
-  return doc;
-}
 
 TEST_CASE("afd hops: expert GPUs a token reaches", "[afd]") {
   // One GPU holds every expert: one copy.
@@ -40,13 +30,10 @@ TEST_CASE("afd hops: expert GPUs a token reaches", "[afd]") {
 }
 
 TEST_CASE("afd hops: bytes conserved per hop and per destination", "[afd]") {
-  const testing::TestPool t = testing::MustDeploy(AfdDoc(16, 8));
+  const testing::TestPool t = testing::MustDeploy(testing::AfdDoc(16, 8));
   const PoolContext& pool = t.pool();
-  auto graph = ClusterGraph::Build(pool.cluster());
-  REQUIRE(graph.ok());
-  auto fabric = BuildInstanceFabric(pool, *graph, 0);
-  REQUIRE(fabric.ok());
-  const AfdHopPlanner planner(pool, *fabric);
+  const testing::TestHops hops = testing::MustPlanHops(pool);
+  const AfdHopPlanner& planner = *hops.planner;
   const double d = planner.GpusPerToken();
   CHECK(d == Approx(ExpectedGpusPerToken(256, 8, 8)));
   // fp8 with 1x128 fp32 scales out, bf16 back.
@@ -100,14 +87,11 @@ TEST_CASE("afd hops: bytes conserved per hop and per destination", "[afd]") {
 
 TEST_CASE("afd hops: shared experts on the expert side add one round-robin copy per token",
           "[afd]") {
-  nlohmann::json doc = AfdDoc(16, 8);
+  nlohmann::json doc = testing::AfdDoc(16, 8);
   doc["deployment"]["attention_ffn"]["shared_experts"] = "experts";
   const testing::TestPool t = testing::MustDeploy(doc);
-  auto graph = ClusterGraph::Build(t.pool().cluster());
-  REQUIRE(graph.ok());
-  auto fabric = BuildInstanceFabric(t.pool(), *graph, 0);
-  REQUIRE(fabric.ok());
-  const AfdHopPlanner planner(t.pool(), *fabric);
+  const testing::TestHops hops = testing::MustPlanHops(t.pool());
+  const AfdHopPlanner& planner = *hops.planner;
   const std::vector<double> tokens(16, 100.0);
   const std::vector<MoeLayerLoad> loads(8, MoeLayerLoad{100, 10});
   double got = 0;

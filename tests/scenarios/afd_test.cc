@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../engine/afd_test_support.h"
 #include "../engine/test_scenarios.h"
 #include "../support/cli.h"
 #include "../support/preset_fixtures.h"
@@ -244,11 +245,8 @@ TEST_CASE("afd reference: seed 004's 1 GB hop over 8x400 Gbps in about 2.5 ms",
   doc["deployment"]["attention_ffn"]["attention_gpus"] = 8;
   doc["workload"]["concurrency"] = 64;
   const testing::TestPool t = testing::MustDeploy(doc);
-  auto graph = ClusterGraph::Build(t.pool().cluster());
-  REQUIRE(graph.ok());
-  auto fabric = BuildInstanceFabric(t.pool(), *graph, 0);
-  REQUIRE(fabric.ok());
-  const AfdHopPlanner planner(t.pool(), *fabric);
+  const testing::TestHops hops = testing::MustPlanHops(t.pool());
+  const AfdHopPlanner& planner = *hops.planner;
   const double d = planner.GpusPerToken();
   CHECK(d == Approx(21.09).epsilon(0.01));
   CHECK(d * planner.DispatchBytesPerToken() == Approx(155.9e3).epsilon(0.01));
