@@ -38,4 +38,15 @@ CollectiveCost AnalyticFabric::Finish(PendingTransfer& t) {
   return a.cost;
 }
 
+std::unique_ptr<PendingTransfer> AnalyticFabric::StartHostCopies(const std::vector<HostCopy>&,
+                                                                 double analytic_s) {
+  auto t = std::make_unique<AnalyticTransfer>();
+  t->end_s = now_ + analytic_s;
+  return t;
+}
+
+void AnalyticFabric::FinishHostCopies(PendingTransfer& t) {
+  SleepUntil(static_cast<AnalyticTransfer&>(t).end_s);
+}
+
 }  // namespace moesim

@@ -21,6 +21,9 @@ class AnalyticFabric : public Fabric {
                                                  std::vector<Transfer> wire,
                                                  double start_s) override;
   CollectiveCost Finish(PendingTransfer& t) override;
+  std::unique_ptr<PendingTransfer> StartHostCopies(const std::vector<HostCopy>& copies,
+                                                   double analytic_s) override;
+  void FinishHostCopies(PendingTransfer& t) override;
   void Acquire(int) override {}
   void Release(int) override {}
   void RunKernel(const std::vector<int>&, double, double end_s) override { SleepUntil(end_s); }

@@ -21,6 +21,14 @@
 
 namespace moesim {
 
+// A copy between GPU `gpu`'s memory and its server's host memory over the GPU's host link (KV
+// offload): `wire_bytes` on the link (the payload over the copy's efficiency).
+struct HostCopy {
+  int gpu = 0;
+  bool to_host = true;
+  double wire_bytes = 0;
+};
+
 // A transfer started by StartTransfer(); Finish() waits for it.
 class PendingTransfer {
  public:
@@ -48,6 +56,11 @@ class Fabric {
                                                          double start_s) = 0;
   // Waits for a started transfer; returns its realised cost (its end is Now()).
   virtual CollectiveCost Finish(PendingTransfer& t) = 0;
+  // Starts `copies` now, side by side, without waiting; `analytic_s`: their time on an idle
+  // fabric (what analytic fabrics charge). FinishHostCopies() waits for them.
+  virtual std::unique_ptr<PendingTransfer> StartHostCopies(const std::vector<HostCopy>& copies,
+                                                           double analytic_s) = 0;
+  virtual void FinishHostCopies(PendingTransfer& t) = 0;
 
   // Mutual exclusion of GPU group `resource` among the lanes of an instance (FIFO).
   virtual void Acquire(int resource) = 0;

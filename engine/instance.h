@@ -90,8 +90,13 @@ class Instance {
   virtual int AdmitTransferred(Request* request) = 0;
   // Prefill side: frees the blocks the request held since its prompt completed.
   virtual void ReleaseHandedOff(Request* request) = 0;
-  // KV blocks in use over all of the instance's pools (conservation checks).
+  // KV blocks the instance's sequences hold over all of its pools (conservation checks).
   virtual int64_t KvBlocksInUse() const = 0;
+  // KV hierarchy (models/prefix_cache.h): blocks of swapped-out (or offloaded) sequences in
+  // host DRAM, and
+  // the cache's invariants (an internal error naming file and line when broken).
+  virtual int64_t KvBlocksSwapped() const { return 0; }
+  virtual absl::Status CheckKvTiers() const { return absl::OkStatus(); }
 
   // Tokens sampled so far and, with speculative decoding, verifications and accepted drafts.
   virtual SpeculationCounts Speculation() const = 0;

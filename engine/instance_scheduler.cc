@@ -13,24 +13,160 @@ void InstanceScheduler::Enqueue(Request* r) {
   waiting_.push_back(r);
 }
 
+bool InstanceScheduler::Take(int64_t blocks) {
+  if (blocks <= 0) return true;
+  if (config_.tiers != nullptr && blocks > pool_->free()) {
+    const int64_t dropped = config_.tiers->dropped_blocks();
+    const PrefixCache::Eviction e = config_.tiers->EvictHbm(blocks - pool_->free());
+    tiers_stats_.evicted_blocks += e.freed;
+    tiers_stats_.write_back_blocks += e.written;
+    tiers_stats_.dropped_blocks += config_.tiers->dropped_blocks() - dropped;
+  }
+  if (config_.capacity_offload && blocks > pool_->free()) OffloadCold(blocks - pool_->free());
+  return pool_->TryTake(blocks);
+}
+
+void InstanceScheduler::OffloadCold(int64_t blocks) {
+  PrefixCache& host = *config_.tiers;
+  for (Request* r : running_) {
+    if (blocks <= 0) break;
+    const int64_t k = std::min(blocks, r->kv_blocks - 1);
+    if (k <= 0 || !host.TakeHostSwap(k)) continue;
+    r->kv_blocks -= k;
+    r->offloaded_blocks += k;
+    pool_->Give(k);
+    tiers_stats_.offload_blocks += k;
+    blocks -= k;
+  }
+}
+
+int64_t InstanceScheduler::Available() const {
+  return pool_->free() + (config_.tiers != nullptr ? config_.tiers->evictable_hbm_blocks() : 0);
+}
+
 bool InstanceScheduler::Grow(Request* r, int64_t new_tokens) {
-  const int64_t need = footprint_.BlocksFor(r->kv_tokens + new_tokens) - r->kv_blocks;
+  const int64_t need = footprint_.BlocksFor(r->kv_tokens + new_tokens) - r->kv_blocks -
+                       r->cached_blocks - r->offloaded_blocks;
   if (need <= 0) return true;
-  if (!pool_->TryTake(need)) return false;
+  if (!Take(need)) return false;
   r->kv_blocks += need;
   return true;
 }
 
-void InstanceScheduler::Preempt(Request* r) {
-  pool_->Give(r->kv_blocks);
+std::vector<uint64_t> InstanceScheduler::Hashes(const Request& r, int64_t blocks) const {
+  std::vector<uint64_t> out(blocks);
+  const int64_t shared = r.shared_prefix_tokens / footprint_.block_tokens();
+  for (int64_t i = 0; i < blocks; ++i) out[i] = BlockHash(i < shared ? 0 : r.prefix_owner, i);
+  return out;
+}
+
+void InstanceScheduler::ReleaseKv(Request* r) {
+  int64_t give = r->kv_blocks;
+  if (config_.tiers != nullptr && config_.prefix_caching) {
+    const int64_t full = r->kv_tokens / footprint_.block_tokens();
+    const std::vector<uint64_t> hashes = Hashes(*r, std::max(full, r->cached_blocks));
+    config_.tiers->Release(hashes, 0, r->cached_blocks);
+    const int64_t donated = std::min(r->kv_blocks, std::max<int64_t>(0, full - r->cached_blocks));
+    config_.tiers->Donate(hashes, r->cached_blocks, donated);  // duplicates return to the pool
+    give -= donated;
+  }
+  pool_->Give(give);
   r->kv_blocks = 0;
+  r->cached_blocks = 0;
+  if (r->offloaded_blocks > 0) {
+    config_.tiers->GiveHostSwap(r->offloaded_blocks);
+    r->offloaded_blocks = 0;
+  }
+}
+
+int64_t InstanceScheduler::swapped_blocks() const {
+  int64_t n = 0;
+  for (const Request* r : waiting_) n += r->swapped_blocks;
+  for (const Request* r : running_) n += r->offloaded_blocks;
+  return n;
+}
+
+void InstanceScheduler::Preempt(Request* r) {
+  ++r->preemptions;
+  ++preemptions_;
+  r->scheduled_tokens = 0;
+  const int64_t blocks = footprint_.BlocksFor(r->kv_tokens);
+  // Offloaded blocks are already in host DRAM: their space returns, a swap takes it again.
+  const int64_t offloaded = r->offloaded_blocks;
+  if (offloaded > 0) {
+    config_.tiers->GiveHostSwap(offloaded);
+    r->offloaded_blocks = 0;
+  }
+  const int64_t dropped = config_.tiers != nullptr ? config_.tiers->dropped_blocks() : 0;
+  const bool swapped = config_.swap && r->kv_tokens > 0 && config_.tiers->TakeHostSwap(blocks);
+  if (config_.tiers != nullptr) {
+    tiers_stats_.dropped_blocks += config_.tiers->dropped_blocks() - dropped;
+  }
+  if (swapped) {
+    // Its KV (shared prefix blocks included) goes to host DRAM; its progress is kept.
+    ++tiers_stats_.swap_preemptions;
+    tiers_stats_.swap_out_blocks += blocks - offloaded;
+    if (config_.prefix_caching) {
+      config_.tiers->Release(Hashes(*r, r->cached_blocks), 0, r->cached_blocks);
+    }
+    pool_->Give(r->kv_blocks);
+    r->kv_blocks = 0;
+    r->cached_blocks = 0;
+    r->swapped_blocks = blocks;
+    waiting_.push_front(r);
+    return;
+  }
+  if (config_.tiers != nullptr) ++tiers_stats_.recompute_preemptions;
+  ReleaseKv(r);
   r->kv_tokens = 0;
   r->prefilled = 0;
   r->prompt_tokens = r->input_tokens + r->generated;
-  r->scheduled_tokens = 0;
-  ++r->preemptions;
-  ++preemptions_;
   waiting_.push_front(r);
+}
+
+bool InstanceScheduler::AdmitSwapped(Request* r, int64_t budget, int64_t* scheduled) {
+  const int64_t n = r->prefilling() ? std::min(r->prompt_tokens - r->prefilled, budget)
+                                    : int64_t{1} + config_.draft_tokens;
+  const int64_t need = footprint_.BlocksFor(r->kv_tokens + n);
+  if (!Take(need)) return false;
+  config_.tiers->GiveHostSwap(r->swapped_blocks);
+  tiers_stats_.swap_in_blocks += r->swapped_blocks;
+  r->swapped_blocks = 0;
+  r->kv_blocks = need;
+  *scheduled = n;
+  return true;
+}
+
+bool InstanceScheduler::AdmitWithCache(Request* r, int64_t budget, int64_t* scheduled) {
+  PrefixCache& cache = *config_.tiers;
+  const int64_t bt = footprint_.block_tokens();
+  // A hit never covers the whole prompt: its last token is computed to sample from it
+  // (vLLM: max_cache_hit_length = num_tokens - 1).
+  const std::vector<uint64_t> hashes = Hashes(*r, (r->prompt_tokens - 1) / bt);
+  const PrefixCache::Hit hit = cache.Lookup(hashes);
+  cache.Acquire(hashes, 0, hit.hbm);
+  cache.PinHost(hashes, hit.hbm, hit.host);
+  // With the host hits, else without them (when their blocks do not fit).
+  for (const int64_t host : {hit.host, int64_t{0}}) {
+    const int64_t cached = hit.hbm + host;
+    const int64_t n = std::min(r->prompt_tokens - cached * bt, budget);
+    const int64_t need = footprint_.BlocksFor(cached * bt + n) - hit.hbm;
+    if (!Take(need)) continue;
+    cache.Promote(hashes, hit.hbm, host);
+    cache.UnpinHost(hashes, hit.hbm + host, hit.host - host);
+    r->cached_blocks = cached;
+    r->kv_blocks = need - host;
+    r->kv_tokens = r->prefilled = cached * bt;
+    tiers_stats_.lookup_tokens += r->prompt_tokens;
+    tiers_stats_.hbm_hit_tokens += hit.hbm * bt;
+    tiers_stats_.host_hit_tokens += host * bt;
+    tiers_stats_.load_blocks += host;
+    *scheduled = n;
+    return true;
+  }
+  cache.Release(hashes, 0, hit.hbm);
+  cache.UnpinHost(hashes, hit.hbm, hit.host);
+  return false;
 }
 
 void InstanceScheduler::Account(StepBatch& b, const Request& r) const {
@@ -100,8 +236,15 @@ int64_t InstanceScheduler::Admit(int64_t budget, double now_s) {
   while (!waiting_.empty() && budget > 0 &&
          static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
     Request* r = waiting_.front();
-    const int64_t n = std::min(r->prompt_tokens - r->prefilled, budget);
-    if (!Grow(r, n)) break;
+    int64_t n = 0;
+    if (r->swapped_blocks > 0) {
+      if (!AdmitSwapped(r, budget, &n)) break;
+    } else if (config_.prefix_caching && r->kv_tokens == 0) {
+      if (!AdmitWithCache(r, budget, &n)) break;
+    } else {
+      n = std::min(r->prompt_tokens - r->prefilled, budget);
+      if (!Grow(r, n)) break;
+    }
     waiting_.pop_front();
     if (!r->handoff.prefill_start_s) r->handoff.prefill_start_s = now_s;
     r->scheduled_tokens = n;
@@ -122,7 +265,7 @@ bool InstanceScheduler::PrefillPending() const {
   // The head of the queue can be admitted if its first chunk's blocks are free.
   const Request* r = waiting_.front();
   const int64_t n = std::min(r->prompt_tokens - r->prefilled, config_.max_num_batched_tokens);
-  return footprint_.BlocksFor(r->kv_tokens + n) - r->kv_blocks <= pool_->free();
+  return footprint_.BlocksFor(r->kv_tokens + n) - r->kv_blocks - r->cached_blocks <= Available();
 }
 
 void InstanceScheduler::AdmitTransferred(double now_s) {
@@ -154,7 +297,10 @@ StepBatch InstanceScheduler::Schedule(double now_s) {
     budget = ScheduleRunning(budget, /*decode_only=*/false, /*prefill_only=*/false);
     Admit(budget, now_s);
   }
-  for (const Request* r : scheduled_) Account(batch, *r);
+  for (const Request* r : scheduled_) {
+    Account(batch, *r);
+    tiers_stats_.stream_blocks += r->offloaded_blocks;  // attention reads them this step
+  }
   return batch;
 }
 
@@ -178,7 +324,8 @@ std::vector<Request*> InstanceScheduler::Complete(double now_s) {
       counts_.drafts_accepted += accepted;
       emitted = std::min<int64_t>(accepted + 1, r->output_tokens - r->generated);
       r->kv_tokens += emitted;
-      const int64_t keep = footprint_.BlocksFor(r->kv_tokens);
+      const int64_t keep =
+          footprint_.BlocksFor(r->kv_tokens) - r->cached_blocks - r->offloaded_blocks;
       if (r->kv_blocks > keep) {
         pool_->Give(r->kv_blocks - keep);
         r->kv_blocks = keep;
@@ -208,10 +355,7 @@ std::vector<Request*> InstanceScheduler::Complete(double now_s) {
     }
   }
   scheduled_.clear();
-  for (Request* r : finished) {
-    pool_->Give(r->kv_blocks);
-    r->kv_blocks = 0;
-  }
+  for (Request* r : finished) ReleaseKv(r);
   if (!finished.empty() || !handed_off_.empty()) {
     // A prefill instance's request leaves once its prompt is complete.
     const bool hand_off = config_.hand_off_prefilled;

@@ -12,6 +12,20 @@
 //
 // When blocks run out the most recently admitted request is preempted (recompute: its blocks are
 // freed and it returns to the front of the queue with its generated tokens added to its prompt).
+//
+// With a KV hierarchy (SchedulerConfig::tiers, models/prefix_cache.h):
+//  * prefix caching: an admitted prompt first takes the longest run of its full blocks that is
+//    cached (in HBM: shared, no copy; in host DRAM: loaded back, counted in last_tiers()), at
+//    most all but its last token; its prefill starts after them. Finished and recomputed
+//    sequences leave their full blocks in the cache; when blocks run out, unreferenced cached
+//    blocks are evicted (least recently released first, written back to host DRAM when there
+//    is a host tier) before any sequence is preempted;
+//  * swap preemption: a preempted sequence's KV goes to host DRAM (when it fits there) and
+//    comes back when it is admitted again, its progress kept; otherwise it is recomputed;
+//  * capacity offload: when blocks run out, the oldest blocks of running sequences (admission
+//    order, each keeping its newest block) move to host DRAM before anyone is preempted; every
+//    step streams in the offloaded blocks of the sequences it runs.
+// The copies are counted in TakeTiers(); the instance times them on the host links.
 // Complete() applies the step: prompts advance, a request whose prompt finished samples its first
 // (next) token, decoding requests sample one token, finished requests free their blocks.
 //
@@ -25,9 +39,11 @@
 #include <deque>
 #include <vector>
 
+#include "engine/kv_tier_stats.h"
 #include "engine/request.h"
 #include "models/decode_step.h"
 #include "models/kv_cache.h"
+#include "models/prefix_cache.h"
 #include "models/speculative.h"
 
 namespace moesim {
@@ -59,6 +75,12 @@ struct SchedulerConfig {
   // (shared by the instance's schedulers; nullptr without speculation).
   int draft_tokens = 0;
   AcceptanceSampler* acceptance = nullptr;
+  // KV hierarchy: the pool's cache and host tier (shared by the instance's schedulers; nullptr:
+  // HBM only), whether prompts look up cached prefixes, whether preemption swaps to host.
+  PrefixCache* tiers = nullptr;
+  bool prefix_caching = false;
+  bool swap = false;
+  bool capacity_offload = false;
 };
 
 class InstanceScheduler {
@@ -97,13 +119,39 @@ class InstanceScheduler {
   }
   const PagedKvPool& pool() const { return *pool_; }
   int64_t preemptions() const { return preemptions_; }
+  // What the KV hierarchy did since the last call (prefix hits, blocks to copy, preemptions by
+  // kind), taken by the instance after each step it schedules; all zero without one.
+  KvTierStats TakeTiers() {
+    KvTierStats s = tiers_stats_;
+    tiers_stats_ = KvTierStats{};
+    return s;
+  }
+  // Host DRAM blocks of this scheduler's requests: swapped out, or offloaded while running
+  // (conservation checks).
+  int64_t swapped_blocks() const;
   // Tokens sampled so far and speculative verifications; tokens sampled by the last Complete().
   const SpeculationCounts& counts() const { return counts_; }
   int64_t last_emitted() const { return last_emitted_; }
 
  private:
   bool Grow(Request* r, int64_t new_tokens);  // takes blocks for kv_tokens + new_tokens
+  // Takes `blocks` from the pool, evicting unreferenced cached blocks when it is short.
+  bool Take(int64_t blocks);
+  // Free blocks plus those the cache could evict.
+  int64_t Available() const;
+  // Capacity offload: moves up to `blocks` cold blocks of running sequences to host DRAM.
+  void OffloadCold(int64_t blocks);
   void Preempt(Request* r);
+  // Prefix caching: takes the cached run of r's prompt with the first chunk of at most `budget`
+  // tokens; false (nothing taken) when the blocks are not there.
+  bool AdmitWithCache(Request* r, int64_t budget, int64_t* scheduled);
+  // Swapped out: takes its blocks back with the next chunk (or decode tokens).
+  bool AdmitSwapped(Request* r, int64_t budget, int64_t* scheduled);
+  // A sequence leaving HBM (finished or recomputed): its full blocks pass to the prefix cache,
+  // its references are dropped, the rest of its blocks return to the pool.
+  void ReleaseKv(Request* r);
+  // Block names of r's first `blocks` blocks.
+  std::vector<uint64_t> Hashes(const Request& r, int64_t blocks) const;
   // Gives running requests their tokens (decoding ones only, when `decode_only`), preempting the
   // newest on a full cache; returns the budget left.
   int64_t ScheduleRunning(int64_t budget, bool decode_only, bool prefill_only);
@@ -124,6 +172,7 @@ class InstanceScheduler {
   int64_t reserved_ = 0;              // reserved, KV still moving in
   std::vector<Request*> handed_off_;  // prompts completed since TakeHandedOff()
   int64_t preemptions_ = 0;
+  KvTierStats tiers_stats_;
   SpeculationCounts counts_;
   int64_t last_emitted_ = 0;
 };

@@ -45,6 +45,7 @@ void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreak
   }
   t.breakdown.Add(clipped);
   if (s.afd.hops > 0) t.afd.Add(s.afd);
+  t.kv_tiers.Add(s.kv_tiers);
 }
 
 void MetricsCollector::OnRequestFinished(const Request& r) {

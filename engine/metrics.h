@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/kv_tier_stats.h"
 #include "engine/launch_pipeline.h"
 #include "engine/request.h"
 #include "models/decode_step.h"
@@ -48,6 +49,7 @@ struct StepRecord {
   double moe_imbalance = 0;
   int64_t preemptions = 0;  // sequences preempted while this step was scheduled
   AfdStepStats afd;
+  KvTierStats kv_tiers;  // the KV hierarchy's lookups, copies and waits (zero without one)
 };
 
 struct RequestRecord {
@@ -74,6 +76,7 @@ struct InstanceTotals {
 
   TimeBreakdown breakdown;  // per GPU of the instance
   AfdStepStats afd;         // attention/FFN disaggregation: the window's steps (else zero)
+  KvTierStats kv_tiers;     // KV hierarchy: the window's steps (else zero)
 };
 
 class MetricsCollector {

@@ -9,6 +9,7 @@
 
 #include "engine/collective_runner.h"
 #include "models/expert_routing.h"
+#include "models/kv_hierarchy.h"
 #include "models/model_spec.h"
 #include "models/speculative.h"
 #include "models/workload.h"
@@ -27,6 +28,7 @@ struct PoolContext {
   const SimulationSpec& simulation;
   const std::optional<RoutingSpec>& routing;
   const std::optional<SpeculativeSpec>& speculative;
+  const std::optional<KvHierarchySpec>& kv_hierarchy;
   // simulation.collectives with its plan-dependent default resolved (CollectivesFor).
   CollectiveFidelity collectives = CollectiveFidelity::kFlows;
 

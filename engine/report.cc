@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "engine/afd_report.h"
+#include "engine/kv_tier_report.h"
 
 namespace moesim {
 
@@ -88,6 +89,7 @@ InstanceTotals SumInstances(const MetricsCollector& m) {
     all.moe_imbalance_max = std::max(all.moe_imbalance_max, t.moe_imbalance_max);
     all.breakdown.Add(t.breakdown);
     all.afd.Add(t.afd);
+    all.kv_tiers.Add(t.kv_tiers);
   }
   return all;
 }
@@ -176,7 +178,11 @@ nlohmann::json LimitSection(const ReportInputs& in) {
   // rank schedules its own sequences; step records hold the group's total).
   const int64_t running_cap = int64_t(p.runtime().MaxNumSeqs()) * SchedulingRanks(p);
   const bool queueing = mean_queued > 0.05 * std::max(1.0, mean_running);
-  if (queueing && kv_mean > 0.9) {
+  // Capacity offload lifts the KV limit to HBM + host DRAM: waiting for those copies is then
+  // what the queue waits on.
+  const bool offloading =
+      p.kv_hierarchy && p.kv_hierarchy->capacity_offload && in.all.kv_tiers.io_wait_s > 0;
+  if (queueing && kv_mean > 0.9 && !offloading) {
     return {
         {"subsystem", "kv_capacity"},
         {"evidence", absl::StrFormat("%.0f sequences queue on average while the KV cache is "
@@ -192,21 +198,29 @@ nlohmann::json LimitSection(const ReportInputs& in) {
                          mean_queued, p.runtime().MaxNumSeqs(),
                          p.plan().dp_attention ? " on each GPU of the DP-attention group" : "")}};
   }
+  // KV hierarchy: the GPUs' idle time spent waiting for KV copies over the host links (the
+  // step waits are lane time; a pipeline's lanes overlap, so they count once per stage).
+  const double io_wait = std::min(in.idle_s, in.all.kv_tiers.io_wait_s / std::max(1, p.plan().pp));
+  const double idle = in.idle_s - io_wait;
   const std::pair<const char*, double> parts[] = {
       {"compute", b.compute_s},    {"hbm", b.memory_s},         {"launch_overhead", b.launch_s},
-      {"host_overhead", b.host_s}, {"communication", b.comm_s}, {"idle", in.idle_s}};
+      {"host_overhead", b.host_s}, {"communication", b.comm_s}, {"idle", idle},
+      {"kv_host_link", io_wait}};
   const auto* best = &parts[0];
   for (const auto& p : parts) {
     if (p.second > best->second) best = &p;
   }
   const double d = in.share_den;
-  return {
-      {"subsystem", best->first},
-      {"evidence", absl::StrFormat("%.0f%% of GPU time: compute %.0f%%, HBM %.0f%%, launch %.0f%%, "
-                                   "host %.0f%%, communication %.0f%%, idle %.0f%%",
-                                   100 * best->second / d, 100 * b.compute_s / d,
-                                   100 * b.memory_s / d, 100 * b.launch_s / d, 100 * b.host_s / d,
-                                   100 * b.comm_s / d, 100 * in.idle_s / d)}};
+  std::string evidence = absl::StrFormat(
+      "%.0f%% of GPU time: compute %.0f%%, HBM %.0f%%, launch %.0f%%, host %.0f%%, "
+      "communication %.0f%%, idle %.0f%%",
+      100 * best->second / d, 100 * b.compute_s / d, 100 * b.memory_s / d, 100 * b.launch_s / d,
+      100 * b.host_s / d, 100 * b.comm_s / d, 100 * idle / d);
+  if (io_wait > 0) {
+    absl::StrAppendFormat(&evidence, ", waiting for KV copies over the host links %.0f%%",
+                          100 * io_wait / d);
+  }
+  return {{"subsystem", best->first}, {"evidence", evidence}};
 }
 
 // Analytic upper bounds in tok/s/GPU. Each is the throughput if only that subsystem took time,
@@ -259,10 +273,17 @@ nlohmann::json FabricSection(const ReportInputs& in) {
   const TimeBreakdown& b = in.all.breakdown;
   const double out = double(in.all.output_tokens);
   nlohmann::json tiers = nlohmann::json::object();
+  // KV offload moves its bytes on every GPU's own host link, both directions.
+  const PoolContext& p = in.pool;
+  const bool offload = p.kv_hierarchy && p.kv_hierarchy->host_tier();
   for (int t = 0; t < kLinkTierCount; ++t) {
-    const double bytes = b.tier_bytes[t];
+    double bytes = b.tier_bytes[t];
+    double cap = in.fabric.tier_capacity_bytes_per_s[t];
+    if (offload && t == static_cast<int>(LinkTier::kHost)) {
+      bytes += in.all.kv_tiers.to_host_bytes + in.all.kv_tiers.from_host_bytes;
+      cap += 2 * p.cluster().host.BytesPerSecond() * p.total_gpus();
+    }
     const double rate = bytes / in.window;
-    const double cap = in.fabric.tier_capacity_bytes_per_s[t];
     // bytes: payload × links of the tier crossed; capacity: Σ bandwidth of the tier's link
     // directions the deployment's collectives use. The bound is seed 002's: the tokens/s at
     // which those bytes would fill that capacity.
@@ -436,6 +457,9 @@ nlohmann::json BuildPoolSection(const Scenario& s, const PoolContext& pool,
   r["moe"] = MoeSection(in);
   AddPowerAndCost(in, r);
   if (p.deployment().attention_ffn.enabled()) r["attention_ffn"] = AfdSection(p, in.all);
+  if (p.kv_hierarchy) {
+    r["kv_hierarchy"] = KvHierarchySection(p, in.all, m.window_s(), m.preemptions());
+  }
   if (s.speculative && speculation != nullptr) {
     r["speculative"] = SpeculativeSection(*s.speculative, *speculation);
   }

@@ -18,10 +18,21 @@ struct Request {
   int64_t prefilled = 0;      // prompt tokens whose KV is computed
   int64_t generated = 0;      // output tokens sampled so far
   int64_t kv_tokens = 0;      // tokens whose KV is stored
-  int64_t kv_blocks = 0;      // blocks held
+  int64_t kv_blocks = 0;      // HBM blocks held privately (besides cached and offloaded ones)
   int64_t scheduled_tokens = 0;  // tokens processed in the step being executed
   int preemptions = 0;
   int rank = 0;  // the lane (tp_pp) or rank (ep_group) of its instance that holds its KV
+
+  // KV hierarchy (models/prefix_cache.h). Its block i is named BlockHash(owner, i), the owner
+  // being 0 (the shared prefix every prompt starts with) for blocks inside its first
+  // shared_prefix_tokens tokens and prefix_owner after them (its session, or itself).
+  uint64_t prefix_owner = 0;
+  int64_t shared_prefix_tokens = 0;
+  int64_t session = -1;          // multi-turn session (-1: none)
+  int64_t turn = 0;              // 1-based turn within its session
+  int64_t cached_blocks = 0;     // leading blocks shared through the prefix cache (referenced)
+  int64_t swapped_blocks = 0;    // blocks of its KV in host DRAM while it is swapped out
+  int64_t offloaded_blocks = 0;  // its oldest blocks, in host DRAM while it runs (capacity)
   std::optional<double> first_token_s;
   std::optional<double> finish_s;
 

@@ -350,6 +350,12 @@ absl::Status ParseDeploymentSection(JsonObjectReader& r, const PresetLibrary& pr
     return absl::OkStatus();
   }
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader dep, r.Object("deployment"));
+  MOESIM_ASSIGN_OR_RETURN(
+      std::string router,
+      dep.EnumOr("router", "least_loaded", {"least_loaded", "round_robin", "cache_aware"}));
+  s.plan.router = router == "round_robin"   ? RouterPolicy::kRoundRobin
+                  : router == "cache_aware" ? RouterPolicy::kCacheAware
+                                            : RouterPolicy::kLeastLoaded;
   if (!dep.Has("pools")) {
     MOESIM_RETURN_IF_ERROR(ParseDeployment(dep, presets, serve.deployment));
     s.plan.pools = {serve};
@@ -365,9 +371,6 @@ absl::Status ParseDeploymentSection(JsonObjectReader& r, const PresetLibrary& pr
                       "deployment.pools");
     }
   }
-  MOESIM_ASSIGN_OR_RETURN(std::string router,
-                          dep.EnumOr("router", "least_loaded", {"least_loaded", "round_robin"}));
-  s.plan.router = router == "round_robin" ? RouterPolicy::kRoundRobin : RouterPolicy::kLeastLoaded;
   const bool kv_transfer_given = dep.Has("kv_transfer");
   if (kv_transfer_given) {
     MOESIM_ASSIGN_OR_RETURN(JsonObjectReader kv, dep.Object("kv_transfer"));
@@ -394,9 +397,7 @@ absl::Status ParseDeploymentSection(JsonObjectReader& r, const PresetLibrary& pr
 
 }  // namespace
 
-int64_t Scenario::LongestSequenceTokens() const {
-  return workload.input_tokens.Max() + workload.output_tokens.Max();
-}
+int64_t Scenario::LongestSequenceTokens() const { return workload.LongestSequenceTokens(); }
 
 namespace {
 
@@ -434,7 +435,8 @@ double PoolUsdPerHour(const Scenario& s, const PoolDeployment& pool) {
 }
 
 PoolContext ContextFor(const Scenario& s, const PoolDeployment& pool) {
-  PoolContext c{s.model, pool, s.cluster(), s.workload, s.simulation, s.routing, s.speculative};
+  PoolContext c{s.model,      pool,      s.cluster(),   s.workload,
+                s.simulation, s.routing, s.speculative, s.kv_hierarchy};
   c.collectives = CollectivesFor(s, pool);
   return c;
 }
@@ -518,6 +520,41 @@ absl::Status CheckSimulationAgainstPlan(const Scenario& s, const JsonLocation& r
   return absl::OkStatus();
 }
 
+// What the KV hierarchy is simulated for, and what it needs; the rest is refused, not ignored.
+absl::Status CheckKvHierarchy(const Scenario& s, const JsonLocation& root) {
+  if (!s.kv_hierarchy) return absl::OkStatus();
+  const KvHierarchySpec& tiers = *s.kv_hierarchy;
+  const JsonLocation where = root.Key("kv_hierarchy");
+  if (s.rlvr) return BadInput(where, "not simulated with an rlvr section yet");
+  for (const PoolSpec& pool : s.plan.pools) {
+    if (pool.role != PoolRole::kServe || pool.deployment.plan.dp_attention) {
+      return BadInput(where, absl::StrCat("is simulated for tensor/pipeline-parallel serve pools; "
+                                          "pool \"",
+                                          pool.name, "\" is ",
+                                          pool.role != PoolRole::kServe
+                                              ? "part of a disaggregated plan"
+                                              : "a DP-attention EP group or attention/FFN pool",
+                                          " (not built yet)"));
+    }
+  }
+  if (tiers.prefix_caching && (s.model.CountLayers(LayerAttention::kSliding) > 0 ||
+                               s.model.CountLayers(LayerAttention::kLinear) > 0)) {
+    return BadValue(where.Key("prefix_caching"), true,
+                    absl::StrCat("false: ", s.model.name,
+                                 " has sliding-window or linear-attention layers, whose cached "
+                                 "state is not modelled (full attention only)"));
+  }
+  const FabricSpec& host = s.cluster().host;
+  if (tiers.host_tier() &&
+      (host.copy_efficiency_to_host <= 0 || host.copy_efficiency_from_host <= 0)) {
+    return BadInput(
+        where.Key("host_kv_gb_per_server"),
+        absl::StrCat("a host tier needs the host link's copy efficiencies: fabric \"", host.name,
+                     "\" gives no copy_efficiency_to_host / copy_efficiency_from_host"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::string& file,
@@ -568,6 +605,10 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
     MOESIM_ASSIGN_OR_RETURN(s.speculative,
                             ParseSpeculativeSpec(*spec, root.Key("speculative"), s.model, presets));
   }
+  if (r.Has("kv_hierarchy")) {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* tiers, r.Value("kv_hierarchy"));
+    MOESIM_ASSIGN_OR_RETURN(s.kv_hierarchy, ParseKvHierarchySpec(*tiers, root.Key("kv_hierarchy")));
+  }
   if (r.Has("routing")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* routing, r.Value("routing"));
     MOESIM_ASSIGN_OR_RETURN(s.routing, ParseRoutingSpec(*routing, root.Key("routing")));
@@ -584,6 +625,12 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
                                  s.simulation.duration_s, " s simulated (rate × duration)"));
   }
   MOESIM_RETURN_IF_ERROR(CheckSimulationAgainstPlan(s, root));
+  MOESIM_RETURN_IF_ERROR(CheckKvHierarchy(s, root));
+  if (s.workload.session_turns > 0 || s.workload.shared_prefix_tokens > 0) {
+    if (s.rlvr) {
+      return BadInput(root.Key("workload"), "no sessions or shared prefix with an rlvr section");
+    }
+  }
   // Validated by deploying it; the deployment is derived and not kept.
   MOESIM_ASSIGN_OR_RETURN(Deployment deployment, DeployScenario(s));
   MOESIM_RETURN_IF_ERROR(CheckRouting(s, deployment, root));
@@ -697,6 +744,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   j["routing"] = s.routing ? RoutingSpecToJson(*s.routing) : nlohmann::json("expected_uniform");
   j["speculative"] =
       s.speculative ? SpeculativeSpecToJson(*s.speculative) : nlohmann::json(nullptr);
+  if (s.kv_hierarchy) j["kv_hierarchy"] = KvHierarchySpecToJson(*s.kv_hierarchy);
   nlohmann::json refs = nlohmann::json::array();
   for (const auto& m : s.references) {
     refs.push_back({{"metric", m.metric},

@@ -25,6 +25,7 @@
 #include "models/expert_routing.h"
 #include "models/gpu_spec.h"
 #include "models/kv_cache.h"
+#include "models/kv_hierarchy.h"
 #include "models/memory_plan.h"
 #include "models/model_spec.h"
 #include "models/preset_library.h"
@@ -100,6 +101,8 @@ struct Scenario {
   std::optional<RoutingSpec> routing;
   // Speculative decoding (models/speculative.h); absent: none.
   std::optional<SpeculativeSpec> speculative;
+  // The KV hierarchy (models/kv_hierarchy.h): prefix caching, host tier, swap; absent: HBM only.
+  std::optional<KvHierarchySpec> kv_hierarchy;
   // An RLVR step (models/rlvr_spec.h): the rollout's samples replace the workload (which is
   // then a closed loop of one step's samples with the rollout's lengths, for estimates).
   std::optional<RlvrSpec> rlvr;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -70,6 +71,18 @@ struct Run {
   std::vector<int> entry;   // instances new requests go to (serve or prefill pools)
   std::vector<int> decode;  // decode pools' instances
   size_t round_robin_next = 0;
+  // Multi-turn sessions: each closed-loop client's current one, and (cache-aware routing) the
+  // entry instance that holds each session's context.
+  struct ClientSession {
+    int64_t session = -1;
+    int64_t turn = 0;     // turns sent so far
+    int64_t context = 0;  // tokens of the history the next turn's prompt starts with
+  };
+  std::vector<ClientSession> client_sessions;
+  int64_t next_session = 0;
+  std::map<int64_t, size_t> session_instance;
+  // Block owners of requests outside sessions (models/prefix_cache.h): distinct from sessions'.
+  static constexpr uint64_t kOwnRequestBlocks = uint64_t{1} << 63;
   absl::Status error;             // first failure (ends the run)
   std::deque<Request*> finished;  // finished requests waiting for the workload source
   sg4::MutexPtr source_mutex = sg4::Mutex::create();
@@ -113,7 +126,13 @@ struct Run {
   // Router: by the plan's policy over the entry instances; the instance picks its lane.
   void Route(Request* r) {
     size_t best = 0;
-    if (scenario.plan.router == RouterPolicy::kRoundRobin) {
+    auto affinity = session_instance.end();
+    if (scenario.plan.router == RouterPolicy::kCacheAware && r->session >= 0) {
+      affinity = session_instance.find(r->session);
+    }
+    if (affinity != session_instance.end()) {
+      best = affinity->second;
+    } else if (scenario.plan.router == RouterPolicy::kRoundRobin) {
       best = round_robin_next++ % entry.size();
     } else {
       for (size_t i = 1; i < entry.size(); ++i) {
@@ -122,19 +141,45 @@ struct Run {
         }
       }
     }
+    if (r->session >= 0 && scenario.plan.router == RouterPolicy::kCacheAware) {
+      session_instance[r->session] = best;
+      // A session's last turn frees its entry.
+      if (r->turn >= scenario.workload.session_turns) session_instance.erase(r->session);
+    }
     InstanceRun& target = instances[entry[best]];
     if (disaggregated()) r->handoff.prefill_instance = entry[best];
     const int lane = target.instance->Admit(r);
     target.lane_wake[lane]->notify_all();
   }
 
+  // A new request of closed-loop client `client` (0 for open-loop arrivals): its lengths, and
+  // with multi-turn sessions its session, turn and whole context as its prompt
+  // (models/workload.h).
   Request* NewRequest(int64_t client) {
     Request& r = requests.emplace_back();
     r.id = next_id++;
     r.client = client;
-    r.input_tokens = generator.NextInputTokens();
+    const WorkloadSpec& w = scenario.workload;
+    const int64_t new_tokens = generator.NextInputTokens();
     r.output_tokens = generator.NextOutputTokens();
     r.arrival_s = sg4::Engine::get_clock();
+    r.shared_prefix_tokens = w.shared_prefix_tokens;
+    if (w.session_turns > 0) {
+      if (client_sessions.size() <= size_t(client)) client_sessions.resize(client + 1);
+      ClientSession& c = client_sessions[client];
+      if (c.session < 0 || c.turn >= w.session_turns) {
+        c = ClientSession{next_session++, 0, w.shared_prefix_tokens};
+      }
+      ++c.turn;
+      r.session = c.session;
+      r.turn = c.turn;
+      r.input_tokens = c.context + new_tokens;
+      c.context = r.input_tokens + r.output_tokens;  // the next turn's history
+      r.prefix_owner = uint64_t(r.session) + 1;
+    } else {
+      r.input_tokens = w.shared_prefix_tokens + new_tokens;
+      r.prefix_owner = kOwnRequestBlocks | uint64_t(r.id);
+    }
     return &r;
   }
 

@@ -1,5 +1,7 @@
 #include "engine/simgrid_fabric.h"
 
+#include <algorithm>
+
 #include <simgrid/s4u.hpp>
 
 namespace sg4 = simgrid::s4u;
@@ -11,6 +13,11 @@ namespace {
 struct SimgridTransfer : PendingTransfer {
   sg4::ActorPtr actor;
   CollectiveCost cost;
+};
+
+struct SimgridHostCopies : PendingTransfer {
+  std::vector<sg4::CommPtr> comms;
+  double end_s = 0;  // analytic
 };
 
 }  // namespace
@@ -52,6 +59,30 @@ CollectiveCost SimgridFabric::Finish(PendingTransfer& t) {
   auto& s = static_cast<SimgridTransfer&>(t);
   s.actor->join();
   return s.cost;
+}
+
+std::unique_ptr<PendingTransfer> SimgridFabric::StartHostCopies(const std::vector<HostCopy>& copies,
+                                                                double analytic_s) {
+  auto t = std::make_unique<SimgridHostCopies>();
+  t->end_s = Now() + analytic_s;
+  if (analytic_) return t;
+  for (const HostCopy& c : copies) {
+    if (c.wire_bytes <= 0) continue;
+    sg4::Host* gpu = platform_.Gpu(c.gpu);
+    sg4::Host* cpu = platform_.HostCpu(c.gpu);
+    t->comms.push_back(c.to_host ? sg4::Comm::sendto_async(gpu, cpu, c.wire_bytes)
+                                 : sg4::Comm::sendto_async(cpu, gpu, c.wire_bytes));
+  }
+  return t;
+}
+
+void SimgridFabric::FinishHostCopies(PendingTransfer& t) {
+  auto& c = static_cast<SimgridHostCopies&>(t);
+  if (analytic_) {
+    SleepUntil(std::max(c.end_s, Now()));
+    return;
+  }
+  for (auto& comm : c.comms) comm->wait();
 }
 
 void SimgridFabric::Acquire(int resource) { mutexes_[resource]->lock(); }

@@ -35,6 +35,11 @@ class SimgridFabric : public Fabric {
                                                  std::vector<Transfer> wire,
                                                  double start_s) override;
   CollectiveCost Finish(PendingTransfer& t) override;
+  // Each copy a SimGrid communication between the GPU's host and its server's CPU host over
+  // the GPU's host link (sharing it with every other copy in flight); analytic: a sleep.
+  std::unique_ptr<PendingTransfer> StartHostCopies(const std::vector<HostCopy>& copies,
+                                                   double analytic_s) override;
+  void FinishHostCopies(PendingTransfer& t) override;
   void Acquire(int resource) override;
   void Release(int resource) override;
   void RunKernel(const std::vector<int>& gpus, double start_s, double end_s) override;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -229,13 +230,26 @@ void WorkloadSourceActor(Run* run) {
   const double end = s.simulation.duration_s;
   if (s.workload.arrival == WorkloadSpec::Arrival::kClosedLoop) {
     for (int64_t c = 0; c < s.workload.concurrency; ++c) run->Route(run->NewRequest(c));
+    // Clients thinking before their next request: (when it is due, client), due order, ties
+    // in the order the replies came.
+    std::multimap<double, int64_t> thinking;
     while (sg4::Engine::get_clock() < end) {
+      // The lock is held while routing, as a mutex release is a simcall that would let other
+      // actors of this instant run first.
       std::unique_lock<sg4::Mutex> lock(*run->source_mutex);
-      run->source_wake->wait_until(lock, end);
+      const double next = thinking.empty() ? end : std::min(end, thinking.begin()->first);
+      if (run->finished.empty() && next > sg4::Engine::get_clock()) {
+        run->source_wake->wait_until(lock, next);
+      }
+      const double now = sg4::Engine::get_clock();
       while (!run->finished.empty()) {
         Request* done = run->finished.front();
         run->finished.pop_front();
-        if (sg4::Engine::get_clock() < end) run->Route(run->NewRequest(done->client));
+        thinking.emplace(now + s.workload.think_time_s, done->client);
+      }
+      while (!thinking.empty() && thinking.begin()->first <= now && now < end) {
+        run->Route(run->NewRequest(thinking.begin()->second));
+        thinking.erase(thinking.begin());
       }
     }
   } else {
@@ -274,7 +288,7 @@ FabricContext ReportFabricContext(const Instance& first, const std::vector<Insta
 // waiting for a decode reservation or moving; every KV block in use belongs to a request.
 // A broken invariant is an internal error naming this file and line.
 absl::Status CheckConservation(const Run& run) {
-  int64_t unfinished = 0, held_blocks = 0, generated = 0;
+  int64_t unfinished = 0, held_blocks = 0, generated = 0, swapped_blocks = 0;
   for (const Request& r : run.requests) {
     if (!r.finish_s) ++unfinished;
     generated += r.generated;
@@ -284,14 +298,23 @@ absl::Status CheckConservation(const Run& run) {
                                               r.output_tokens));
     }
     held_blocks += r.kv_blocks + r.handoff.prefill_blocks + r.handoff.decode_blocks;
+    swapped_blocks += r.swapped_blocks + r.offloaded_blocks;
   }
   // An instance's load counts the requests whose KV is moving to it.
   int64_t accounted = int64_t(run.awaiting_decode.size());
   int64_t used_blocks = 0, emitted = 0;
+  int64_t host_swapped = 0;
   for (const InstanceRun& ir : run.instances) {
     accounted += ir.instance->Load();
     used_blocks += ir.instance->KvBlocksInUse();
     emitted += ir.instance->Speculation().tokens_emitted;
+    host_swapped += ir.instance->KvBlocksSwapped();
+    MOESIM_RETURN_IF_ERROR(ir.instance->CheckKvTiers());
+  }
+  if (host_swapped != swapped_blocks) {
+    return absl::InternalError(absl::StrCat(
+        __FILE__, ":", __LINE__, ": ", host_swapped,
+        " blocks swapped or offloaded to host DRAM, requests hold ", swapped_blocks, " there"));
   }
   if (emitted != generated) {
     return absl::InternalError(
@@ -357,7 +380,10 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
       for (int g : rlvr.trainer_gpus) deployed_gpus.push_back(g);
     }
   }
-  auto platform = BuildSimgridPlatform(*graph, deployed_gpus, pairs);
+  // KV offload: every GPU of the serve pools copies to and from its server's host memory.
+  std::vector<int> offloading_gpus;
+  if (s.kv_hierarchy && s.kv_hierarchy->host_tier()) offloading_gpus = deployed_gpus;
+  auto platform = BuildSimgridPlatform(*graph, deployed_gpus, pairs, offloading_gpus);
   if (!platform.ok()) return platform.status();
   run.platform = &*platform;
 

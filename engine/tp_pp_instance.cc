@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "engine/step_activity.h"
 #include "engine/step_model.h"
+#include "topology/cluster_graph.h"
 
 namespace moesim {
 
@@ -24,6 +27,7 @@ TpPpInstance::TpPpInstance(const InstanceContext& c)
       footprint_(c.pool.Footprint()),
       runner_(c.pool.runtime(), c.pool.gpu(), c.pool.plan().pp) {
   runner_.set_activity_sink(c.activity_sink);
+  activity_sink_ = c.activity_sink;
 }
 
 absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c) {
@@ -50,6 +54,24 @@ absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c)
   if (s.speculative) {
     config.draft_tokens = s.speculative->draft_tokens;
     config.acceptance = inst->acceptance_.get();
+  }
+  if (s.kv_hierarchy) {
+    const KvHierarchySpec& h = *s.kv_hierarchy;
+    // Every GPU holds its shard of each block; the host tier gives each GPU its server's
+    // share of the DRAM set aside for KV.
+    const double host_bytes_per_gpu = h.host_kv_gb_per_server * 1e9 / s.cluster().gpus_per_server;
+    const int64_t host_blocks =
+        h.host_tier() ? static_cast<int64_t>(host_bytes_per_gpu / inst->footprint_.BlockBytes())
+                      : 0;
+    inst->tiers_ = std::make_unique<PrefixCache>(inst->pool_.get(), host_blocks);
+    config.tiers = inst->tiers_.get();
+    config.prefix_caching = h.prefix_caching;
+    config.swap = h.preemption == KvPreemption::kSwap;
+    config.capacity_offload = h.capacity_offload;
+    if (h.host_tier()) {
+      inst->host_io_ =
+          std::make_unique<KvHostIo>(s.cluster().host, inst->footprint_.BlockBytes(), c.gpus);
+    }
   }
   for (int e = 0; e < plan.pp; ++e) {
     inst->engines_.push_back(
@@ -219,7 +241,26 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   if (on_prompt_completing_) {
     for (Request* r : sched.CompletingPrompts()) on_prompt_completing_(r);
   }
+  // KV hierarchy: saves to host DRAM before the GPU work, loads from it alongside.
+  KvTierStats tiers = sched.TakeTiers();
+  std::unique_ptr<PendingTransfer> loads;
+  if (host_io_) {
+    const double saved = tiers.to_host_bytes;
+    host_io_->Save(&tiers, fabric);
+    TraceHostCopy("kv save to host", start, fabric.Now(), tiers.to_host_bytes - saved);
+    loads = host_io_->StartLoads(&tiers, fabric);
+  }
+  const double gpu_start = fabric.Now();
   const StepTiming timing = runner_.Run(graph, fabric);
+  const double gpu_end = fabric.Now();
+  if (loads) {
+    host_io_->Wait(*loads, fabric);
+    TraceHostCopy("kv load from host", gpu_start, fabric.Now(), tiers.from_host_bytes);
+  }
+  if (tiers_) {
+    tiers.io_wait_s = (gpu_start - start) + (fabric.Now() - gpu_end);
+    tiers.host_used_blocks = tiers_->host_used();
+  }
 
   // Per GPU: the stages' time averaged (each stage is tp of the instance's GPUs).
   const int pp = s_.plan().pp;
@@ -245,11 +286,39 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   rec.kv_total_blocks = sched.pool().total();
   rec.share = 1.0 / pp;
   rec.moe_imbalance = moe_imbalance;
+  rec.kv_tiers = tiers;
   for (StepObserver* o : observers_) o->OnStep(index_, rec, breakdown);
   for (Request* r : out.finished) {
     for (StepObserver* o : observers_) o->OnRequestFinished(*r);
   }
   return out;
+}
+
+void TpPpInstance::TraceHostCopy(const char* name, double start_s, double end_s,
+                                 double bytes) const {
+  if (activity_sink_ == nullptr || bytes <= 0) return;
+  StepActivity a;
+  a.kind = StepActivity::Kind::kTransfer;
+  a.name = name;
+  a.first_gpu = gpus_[0];
+  a.tier = static_cast<int>(LinkTier::kHost);
+  a.start_s = start_s;
+  a.end_s = end_s;
+  a.bytes = bytes;
+  activity_sink_->OnActivity(a);
+}
+
+absl::Status TpPpInstance::CheckKvTiers() const {
+  if (!tiers_) return absl::OkStatus();
+  if (absl::Status s = tiers_->Check(); !s.ok()) return s;
+  int64_t queued = 0;
+  for (const auto& e : engines_) queued += e->swapped_blocks();
+  if (queued != tiers_->host_swap_blocks()) {
+    return absl::InternalError(absl::StrCat(__FILE__, ":", __LINE__, ": host tier holds ",
+                                            tiers_->host_swap_blocks(),
+                                            " swapped blocks, the queues' requests ", queued));
+  }
+  return absl::OkStatus();
 }
 
 StepBatch TpPpInstance::SteadyDecodeBatch(int64_t seqs, double context_tokens) const {

@@ -14,6 +14,7 @@
 
 #include "engine/instance.h"
 #include "engine/instance_scheduler.h"
+#include "engine/kv_host_io.h"
 #include "engine/moe_load_sampler.h"
 
 namespace moesim {
@@ -35,7 +36,13 @@ class TpPpInstance : public Instance {
   bool ReserveKv(Request* request) override;
   int AdmitTransferred(Request* request) override;
   void ReleaseHandedOff(Request* request) override;
-  int64_t KvBlocksInUse() const override { return pool_->used(); }
+  // Blocks the sequences hold privately (cached prefix blocks belong to the cache).
+  int64_t KvBlocksInUse() const override {
+    return pool_->used() - (tiers_ ? tiers_->hbm_blocks() : 0);
+  }
+  // Host DRAM blocks of swapped-out or offloaded sequences.
+  int64_t KvBlocksSwapped() const override { return tiers_ ? tiers_->host_swap_blocks() : 0; }
+  absl::Status CheckKvTiers() const override;
   SpeculationCounts Speculation() const override;
 
   // The step graph of `batch` (the sampled per-layer loads when given): verification, then
@@ -54,6 +61,8 @@ class TpPpInstance : public Instance {
   int EmitProgram(StepGraph& g, int prog, int group, int previous) const;
   // The virtual engine with the fewest running + waiting sequences (lowest index on ties).
   int LeastLoadedEngine() const;
+  // A step's KV copies to or from host DRAM, on the trace's host-tier track (with a sink).
+  void TraceHostCopy(const char* name, double start_s, double end_s, double bytes) const;
 
   const PoolContext& s_;
   const InstanceFabric& fabric_;
@@ -65,6 +74,10 @@ class TpPpInstance : public Instance {
   std::vector<int> stage_resources_;
   KvFootprint footprint_;
   std::unique_ptr<PagedKvPool> pool_;
+  // KV hierarchy (nullptr without): the pool's prefix cache and host tier, and the copies.
+  std::unique_ptr<PrefixCache> tiers_;
+  std::unique_ptr<KvHostIo> host_io_;
+  StepActivitySink* activity_sink_ = nullptr;  // traces (nullptr: none)
   std::vector<std::unique_ptr<InstanceScheduler>> engines_;
   std::unique_ptr<MoeLoadSampler> sampler_;  // sampled routing (nullptr: expected load)
   // Speculative decoding (nullptr without): acceptance draws and the MTP draft layer.

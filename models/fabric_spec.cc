@@ -20,16 +20,25 @@ absl::StatusOr<FabricSpec> ParseFabricSpec(const nlohmann::json& value, const Js
   MOESIM_ASSIGN_OR_RETURN(
       f.protocol_efficiency,
       EfficiencyCurve::Parse(*curve, where.Key("protocol_efficiency_vs_bytes")));
+  MOESIM_ASSIGN_OR_RETURN(f.copy_efficiency_to_host,
+                          r.NumberOr("copy_efficiency_to_host", 0, NumberRule::Between(0, 1)));
+  MOESIM_ASSIGN_OR_RETURN(f.copy_efficiency_from_host,
+                          r.NumberOr("copy_efficiency_from_host", 0, NumberRule::Between(0, 1)));
   MOESIM_RETURN_IF_ERROR(r.Finish());
   return f;
 }
 
 nlohmann::json FabricSpecToJson(const FabricSpec& f) {
-  return {{"description", f.description},
-          {"gb_per_s", f.gb_per_s},
-          {"latency_us", f.latency_us},
-          {"step_latency_us", f.step_latency_us},
-          {"protocol_efficiency_vs_bytes", f.protocol_efficiency.ToJson()}};
+  nlohmann::json j = {{"description", f.description},
+                      {"gb_per_s", f.gb_per_s},
+                      {"latency_us", f.latency_us},
+                      {"step_latency_us", f.step_latency_us},
+                      {"protocol_efficiency_vs_bytes", f.protocol_efficiency.ToJson()}};
+  if (f.copy_efficiency_to_host > 0) j["copy_efficiency_to_host"] = f.copy_efficiency_to_host;
+  if (f.copy_efficiency_from_host > 0) {
+    j["copy_efficiency_from_host"] = f.copy_efficiency_from_host;
+  }
+  return j;
 }
 
 }  // namespace moesim

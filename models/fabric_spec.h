@@ -25,6 +25,10 @@ struct FabricSpec {
   double latency_us = 0;                // one-way latency of one hop (GPU/NIC to switch)
   double step_latency_us = 0;           // added per ring step of a collective (synchronisation)
   EfficiencyCurve protocol_efficiency;  // achieved / raw bandwidth vs message bytes per rank
+  // Host links (KV offload): achieved / raw bandwidth of a large pinned-memory copy, GPU to host
+  // and host to GPU (nvbandwidth measurements, calibration.md §6); 0: not given.
+  double copy_efficiency_to_host = 0;
+  double copy_efficiency_from_host = 0;
 
   double BytesPerSecond() const { return gb_per_s * 1e9; }
 };

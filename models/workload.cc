@@ -130,8 +130,38 @@ absl::StatusOr<WorkloadSpec> ParseWorkloadSpec(const nlohmann::json& value,
   MOESIM_ASSIGN_OR_RETURN(s.input_tokens, ParseLength(in));
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader out, r.Object("output_tokens"));
   MOESIM_ASSIGN_OR_RETURN(s.output_tokens, ParseLength(out));
+  MOESIM_ASSIGN_OR_RETURN(s.shared_prefix_tokens,
+                          r.IntegerOr("shared_prefix_tokens", 0, NumberRule::Between(0, 1e7)));
+  if (r.Has("think_time_s")) {
+    if (s.arrival != WorkloadSpec::Arrival::kClosedLoop) {
+      return BadInput(where.Key("think_time_s"),
+                      "a pause between a client's requests needs \"arrival\": \"closed_loop\"");
+    }
+    MOESIM_ASSIGN_OR_RETURN(s.think_time_s,
+                            r.Number("think_time_s", NumberRule::Between(0, 86400)));
+  }
+  if (r.Has("sessions")) {
+    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader sessions, r.Object("sessions"));
+    MOESIM_ASSIGN_OR_RETURN(s.session_turns,
+                            sessions.Integer("turns", NumberRule::Between(1, 10000)));
+    MOESIM_RETURN_IF_ERROR(sessions.Finish());
+    if (s.arrival != WorkloadSpec::Arrival::kClosedLoop) {
+      return BadInput(where.Key("sessions"),
+                      "multi-turn sessions need \"arrival\": \"closed_loop\" (each client "
+                      "sends a session's next turn when the previous one finishes)");
+    }
+  }
   MOESIM_RETURN_IF_ERROR(r.Finish());
+  if (s.LongestSequenceTokens() > 100'000'000) {
+    return BadInput(where, absl::StrCat("a session can reach ", s.LongestSequenceTokens(),
+                                        " tokens; at most 100,000,000 are simulated"));
+  }
   return s;
+}
+
+int64_t WorkloadSpec::LongestSequenceTokens() const {
+  const int64_t turns = std::max<int64_t>(1, session_turns);
+  return shared_prefix_tokens + turns * (input_tokens.Max() + output_tokens.Max());
 }
 
 nlohmann::json WorkloadSpecToJson(const WorkloadSpec& s) {
@@ -145,6 +175,9 @@ nlohmann::json WorkloadSpecToJson(const WorkloadSpec& s) {
   }
   j["input_tokens"] = LengthDistributionToJson(s.input_tokens);
   j["output_tokens"] = LengthDistributionToJson(s.output_tokens);
+  if (s.shared_prefix_tokens > 0) j["shared_prefix_tokens"] = s.shared_prefix_tokens;
+  if (s.session_turns > 0) j["sessions"] = {{"turns", s.session_turns}};
+  if (s.think_time_s > 0) j["think_time_s"] = s.think_time_s;
   return j;
 }
 

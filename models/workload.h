@@ -4,6 +4,14 @@
 // as the previous one finishes, as in the seed 000 sweep), or open-loop Poisson arrivals at
 // `rate_per_s`. Lengths are fixed, uniform or log-normal (clamped to [1, max_tokens]).
 //
+// Shared prefixes (for prefix caching, models/prefix_cache.h): "shared_prefix_tokens" S puts the
+// same S tokens (a system prompt) before every prompt, and "sessions" {"turns": T} makes each
+// closed-loop client hold multi-turn chats: turn 1's prompt is S + input tokens, turn t's is
+// turn t-1's prompt and output plus new input tokens (the context grows turn by turn), and
+// after T turns the client starts a new session. input_tokens is then what each turn adds.
+// "think_time_s" (closed loop) is the pause of a client between a reply and its next request
+// (a user reading and typing); meanwhile its session's KV waits in the prefix cache.
+//
 // Sampling is deterministic for a given seed: the generator owns a std::mt19937_64 and uses
 // Abseil's portable distributions.
 #pragma once
@@ -43,6 +51,12 @@ struct WorkloadSpec {
   double rate_per_s = 0;    // kPoisson
   LengthDistribution input_tokens;
   LengthDistribution output_tokens;
+  int64_t shared_prefix_tokens = 0;  // S: tokens every prompt starts with
+  int64_t session_turns = 0;         // T: turns per session (0: no sessions)
+  double think_time_s = 0;           // closed loop: a client's pause between its requests
+
+  // The longest prompt + output a request can have (all turns of a session).
+  int64_t LongestSequenceTokens() const;
 };
 
 // A length distribution object: {"kind": "fixed", "tokens"}, {"kind": "uniform", "min_tokens",

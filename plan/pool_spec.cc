@@ -15,7 +15,15 @@ const char* PoolRoleName(PoolRole role) {
 }
 
 const char* RouterPolicyName(RouterPolicy policy) {
-  return policy == RouterPolicy::kRoundRobin ? "round_robin" : "least_loaded";
+  switch (policy) {
+    case RouterPolicy::kRoundRobin:
+      return "round_robin";
+    case RouterPolicy::kCacheAware:
+      return "cache_aware";
+    case RouterPolicy::kLeastLoaded:
+      break;
+  }
+  return "least_loaded";
 }
 
 bool Plan::Disaggregated() const {

@@ -86,6 +86,10 @@ struct PoolSpec {
 enum class RouterPolicy {
   kLeastLoaded,  // the instance with the fewest running + waiting sequences (lowest index on ties)
   kRoundRobin,   // instances in turn
+  // A multi-turn session's later turns go to the instance that served its first turn (whose
+  // prefix cache holds its context, as SGLang's cache-aware router aims for); first turns and
+  // requests outside sessions go to the least loaded instance.
+  kCacheAware,
 };
 const char* RouterPolicyName(RouterPolicy policy);
 

@@ -412,6 +412,29 @@ std::string ReportToText(const nlohmann::json& r) {
         100 * Num(a["attention_side"]["utilisation"]), 100 * Num(a["expert_side"]["utilisation"]),
         a["limit"]["side"].get<std::string>(), a["limit"]["evidence"].get<std::string>());
   }
+  if (r.contains("kv_hierarchy")) {
+    const auto& k = r["kv_hierarchy"];
+    const auto& hit = k["prefix_cache"]["hit_ratio"];
+    const auto& link = k["host_link"];
+    absl::StrAppendFormat(
+        &s,
+        "KV hierarchy: prefix caching %s, preemption %s, capacity offload %s; prompt tokens hit "
+        "%.1f%% in HBM, %.1f%% in host DRAM; host tier %.1f GB per GPU, peak %.1f%% used\n",
+        k["prefix_caching"].get<bool>() ? "on" : "off", k["preemption"].get<std::string>(),
+        k["capacity_offload"].get<bool>() ? "on" : "off", 100 * Num(hit["hbm"]),
+        100 * Num(hit["host"]), Num(k["host_tier"]["gb_per_gpu"]),
+        100 * Num(k["host_tier"]["peak_utilisation"]));
+    absl::StrAppendFormat(
+        &s,
+        "  host links (%s): %.2f GB/s to host, %.2f GB/s from host (%.1f%% / %.1f%% of the "
+        "links); steps waited %.1f%% of their time on KV copies; preemptions %d swap, %d "
+        "recompute; limit %s (%s)\n",
+        link["fabric"].get<std::string>(), Num(link["to_host_gb_per_s"]),
+        Num(link["from_host_gb_per_s"]), 100 * Num(link["utilisation"]["to_host"]),
+        100 * Num(link["utilisation"]["from_host"]), 100 * Num(k["io_wait_share_of_step_time"]),
+        k["preemptions"]["swap"].get<int64_t>(), k["preemptions"]["recompute"].get<int64_t>(),
+        k["limit"]["subsystem"].get<std::string>(), k["limit"]["evidence"].get<std::string>());
+  }
   if (r.contains("speculative")) {
     const auto& sp = r["speculative"];
     absl::StrAppendFormat(

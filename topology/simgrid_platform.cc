@@ -42,6 +42,15 @@ sg4::Host* SimgridPlatform::Gpu(int g) const {
   return gpus[g];
 }
 
+sg4::Host* SimgridPlatform::HostCpu(int g) const {
+  if (g < 0 || g >= static_cast<int>(gpu_cpus.size()) || gpu_cpus[g] == nullptr) {
+    std::fprintf(stderr, "%s:%d: internal error: GPU %d has no route to a host CPU\n", __FILE__,
+                 __LINE__, g);
+    std::abort();
+  }
+  return gpu_cpus[g];
+}
+
 int SimgridPlatform::host_count() const {
   return static_cast<int>(std::count_if(gpus.begin(), gpus.end(), [](auto* h) { return h; })) +
          (frontend != nullptr ? 1 : 0);
@@ -53,7 +62,7 @@ int SimgridPlatform::link_count() const {
 
 absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
     const ClusterGraph& graph, const std::vector<int>& gpus,
-    const std::vector<std::pair<int, int>>& gpu_pairs) {
+    const std::vector<std::pair<int, int>>& gpu_pairs, const std::vector<int>& host_link_gpus) {
   const int n = graph.gpu_count();
   auto outside = [n](int g) { return g < 0 || g >= n; };
   std::vector<char> hosted(n, 0);
@@ -78,6 +87,17 @@ absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
   }
   std::sort(pairs.begin(), pairs.end());
   pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  std::vector<int> offloading;
+  for (int g : host_link_gpus) {
+    if (outside(g)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("GPU ", g, " is outside the cluster's ", n, " GPUs"));
+    }
+    offloading.push_back(g);
+    hosted[g] = 1;
+  }
+  std::sort(offloading.begin(), offloading.end());
+  offloading.erase(std::unique(offloading.begin(), offloading.end()), offloading.end());
   const int host_gpus = static_cast<int>(std::count(hosted.begin(), hosted.end(), 1));
   if (host_gpus > kMaxSimgridGpuHosts) {
     return absl::InvalidArgumentError(
@@ -101,11 +121,17 @@ absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
     if (!route.ok()) return route.status();
     for (const RouteHop& hop : *route) crossed[hop.link] = 1;
   }
+  const auto& devices = graph.devices();
+  auto server_of = [&](int g) { return devices[graph.Gpu(g)].server; };
+  for (int g : offloading) {
+    auto route = graph.Route(graph.Gpu(g), graph.Cpu(server_of(g)));
+    if (!route.ok()) return route.status();
+    for (const RouteHop& hop : *route) crossed[hop.link] = 1;
+  }
 
   // Hosts, then links, each in the graph's order; then the routes.
   SimgridPlatform p;
   auto* zone = sg4::create_full_zone("cluster");
-  const auto& devices = graph.devices();
   p.gpus.assign(n, nullptr);
   for (int g = 0; g < n; ++g) {
     if (!hosted[g]) continue;
@@ -130,6 +156,29 @@ absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
                                                   : sg4::LinkInRoute::Direction::DOWN);
     }
     zone->add_route(p.gpus[a]->get_netpoint(), p.gpus[b]->get_netpoint(), nullptr, nullptr, hops,
+                    /*symmetrical=*/true);
+  }
+  // Host CPUs of the offloading GPUs' servers, and each GPU's route to its own.
+  p.gpu_cpus.assign(n, nullptr);
+  std::vector<std::pair<int, sg4::Host*>> cpus;  // (server, host), servers in first-seen order
+  for (int g : offloading) {
+    const int server = server_of(g);
+    auto it = std::find_if(cpus.begin(), cpus.end(),
+                           [server](const auto& c) { return c.first == server; });
+    if (it == cpus.end()) {
+      cpus.emplace_back(
+          server,
+          zone->create_host(devices[graph.Cpu(server)].name, kGpuHostWorkPerSecond)->seal());
+      it = cpus.end() - 1;
+    }
+    p.gpu_cpus[g] = it->second;
+    hops.clear();
+    const auto route = graph.Route(graph.Gpu(g), graph.Cpu(server));  // ok: routed above
+    for (const RouteHop& hop : *route) {
+      hops.emplace_back(p.links[hop.link], hop.up ? sg4::LinkInRoute::Direction::UP
+                                                  : sg4::LinkInRoute::Direction::DOWN);
+    }
+    zone->add_route(p.gpus[g]->get_netpoint(), it->second->get_netpoint(), nullptr, nullptr, hops,
                     /*symmetrical=*/true);
   }
   zone->seal();

@@ -42,11 +42,17 @@ struct SimgridPlatform {
   // By global GPU index; nullptr for a GPU that was not asked for. Read it through Gpu().
   std::vector<simgrid::s4u::Host*> gpus;
   simgrid::s4u::Host* frontend = nullptr;  // runs the workload source and router
+  // By global GPU index: the host CPU of the GPU's server, for GPUs whose KV is offloaded
+  // (their host link routed); nullptr otherwise. Read it through HostCpu().
+  std::vector<simgrid::s4u::Host*> gpu_cpus;
   std::vector<simgrid::s4u::Link*> links;  // by ClusterGraph link index; nullptr if on no route
 
   // The host of GPU `g`. A GPU that got no host is a bug of the caller (every GPU a deployment
   // runs on is passed to BuildSimgridPlatform): it stops the run with file:line.
   simgrid::s4u::Host* Gpu(int g) const;
+  // The host CPU of GPU `g`'s server; a GPU whose host link was not asked for is a bug of the
+  // caller (file:line, as for Gpu()).
+  simgrid::s4u::Host* HostCpu(int g) const;
   int host_count() const;  // GPU hosts and the frontend
   int link_count() const;  // links created
 };
@@ -60,9 +66,11 @@ std::unique_ptr<simgrid::s4u::Engine> StartSimgridEngine(const char* name, bool 
 // `gpus`: global indices of the GPUs that get a host (duplicates are fine; the GPUs of
 // `gpu_pairs` get one too). `gpu_pairs`: global GPU index pairs that need a route (either order;
 // duplicates are fine). Fails on a GPU outside the cluster, a pair with no route, or more than
-// kMaxSimgridGpuHosts GPUs or kMaxSimgridRoutes pairs.
+// kMaxSimgridGpuHosts GPUs or kMaxSimgridRoutes pairs. `host_link_gpus`: GPUs that copy to and
+// from their server's host memory (KV offload): their server's CPU gets a host and the GPU a
+// route to it over its host link.
 absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
     const ClusterGraph& graph, const std::vector<int>& gpus,
-    const std::vector<std::pair<int, int>>& gpu_pairs);
+    const std::vector<std::pair<int, int>>& gpu_pairs, const std::vector<int>& host_link_gpus = {});
 
 }  // namespace moesim

@@ -95,6 +95,20 @@ inline const std::vector<std::string>& RlvrHeadlinePaths() {
   return paths;
 }
 
+// More headline paths for reports with a KV hierarchy (engine/kv_tier_report.h).
+inline const std::vector<std::string>& KvHierarchyHeadlinePaths() {
+  static const std::vector<std::string> paths = {
+      "kv_hierarchy.prefix_cache.hit_ratio.hbm",
+      "kv_hierarchy.prefix_cache.hit_ratio.host",
+      "kv_hierarchy.host_link.to_host_gb",
+      "kv_hierarchy.host_link.from_host_gb",
+      "kv_hierarchy.io_wait_share_of_step_time",
+      "kv_hierarchy.preemptions.swap",
+      "kv_hierarchy.limit.subsystem",
+  };
+  return paths;
+}
+
 inline nlohmann::json HeadlineMetrics(const nlohmann::json& report) {
   nlohmann::json out = nlohmann::json::object();
   if (report.contains("kind") && report["kind"] == "rlvr") {
@@ -104,6 +118,9 @@ inline nlohmann::json HeadlineMetrics(const nlohmann::json& report) {
   for (const std::string& p : HeadlinePaths()) out[p] = AtDottedPath(report, p);
   if (report.contains("pools")) {
     for (const std::string& p : PlanHeadlinePaths()) out[p] = AtDottedPath(report, p);
+  }
+  if (report.contains("kv_hierarchy")) {
+    for (const std::string& p : KvHierarchyHeadlinePaths()) out[p] = AtDottedPath(report, p);
   }
   return out;
 }

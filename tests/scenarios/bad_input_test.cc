@@ -97,8 +97,8 @@ TEST_CASE("unknown key in runtime override", "[bad-input]") {
 
 TEST_CASE("unknown key in workload", "[bad-input]") {
   json doc = Base();
-  doc["workload"]["think_time_s"] = 1;
-  ExpectError(doc, "$.workload.think_time_s", "", "unknown key; keys accepted here: ");
+  doc["workload"]["thinking_time_s"] = 1;
+  ExpectError(doc, "$.workload.thinking_time_s", "", "unknown key; keys accepted here: ");
 }
 
 TEST_CASE("unknown key in workload length", "[bad-input]") {

@@ -1,0 +1,172 @@
+#include "models/prefix_cache.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace moesim {
+
+uint64_t BlockHash(uint64_t owner, int64_t index) {
+  // SplitMix64 (Steele, Lea, Flood 2014) over the pair.
+  uint64_t z = owner * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(index) + 1;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+PrefixCache::PrefixCache(PagedKvPool* hbm, int64_t host_blocks)
+    : hbm_(hbm), host_capacity_(host_blocks) {}
+
+PrefixCache::Hit PrefixCache::Lookup(const std::vector<uint64_t>& hashes) const {
+  Hit hit;
+  size_t i = 0;
+  for (; i < hashes.size(); ++i) {
+    auto it = entries_.find(hashes[i]);
+    if (it == entries_.end() || !it->second.in_hbm) break;
+    ++hit.hbm;
+  }
+  for (; i < hashes.size(); ++i) {
+    auto it = entries_.find(hashes[i]);
+    if (it == entries_.end() || it->second.in_hbm || !it->second.in_host) break;
+    ++hit.host;
+  }
+  return hit;
+}
+
+void PrefixCache::Acquire(const std::vector<uint64_t>& hashes, int64_t first, int64_t n) {
+  for (int64_t i = first; i < first + n; ++i) {
+    Entry& e = entries_.at(hashes[i]);
+    if (e.refs++ == 0) hbm_lru_.erase(e.hbm_pos);
+  }
+}
+
+void PrefixCache::Release(const std::vector<uint64_t>& hashes, int64_t first, int64_t n) {
+  // Last block first, so that a sequence's tail is evicted before its head (vLLM's free queue).
+  for (int64_t i = first + n - 1; i >= first; --i) {
+    Entry& e = entries_.at(hashes[i]);
+    if (--e.refs == 0) e.hbm_pos = hbm_lru_.insert(hbm_lru_.end(), hashes[i]);
+  }
+}
+
+void PrefixCache::PinHost(const std::vector<uint64_t>& hashes, int64_t first, int64_t n) {
+  for (int64_t i = first; i < first + n; ++i) {
+    Entry& e = entries_.at(hashes[i]);
+    ++e.host_pins;
+    host_lru_.splice(host_lru_.end(), host_lru_, e.host_pos);  // most recently used
+  }
+}
+
+void PrefixCache::UnpinHost(const std::vector<uint64_t>& hashes, int64_t first, int64_t n) {
+  for (int64_t i = first; i < first + n; ++i) --entries_.at(hashes[i]).host_pins;
+}
+
+void PrefixCache::Promote(const std::vector<uint64_t>& hashes, int64_t first, int64_t n) {
+  for (int64_t i = first; i < first + n; ++i) {
+    Entry& e = entries_.at(hashes[i]);
+    --e.host_pins;
+    e.in_hbm = true;
+    e.refs = 1;
+    ++hbm_blocks_;
+  }
+}
+
+int64_t PrefixCache::Donate(const std::vector<uint64_t>& hashes, int64_t first, int64_t n) {
+  int64_t duplicates = 0;
+  for (int64_t i = first + n - 1; i >= first; --i) {  // tail first, as Release()
+    Entry& e = entries_[hashes[i]];
+    if (e.in_hbm) {
+      ++duplicates;
+      continue;
+    }
+    e.in_hbm = true;
+    e.refs = 0;
+    e.hbm_pos = hbm_lru_.insert(hbm_lru_.end(), hashes[i]);
+    ++hbm_blocks_;
+  }
+  hbm_->Give(duplicates);
+  return duplicates;
+}
+
+bool PrefixCache::FreeHostBlock() {
+  for (auto it = host_lru_.begin(); it != host_lru_.end(); ++it) {
+    const uint64_t hash = *it;
+    Entry& e = entries_.at(hash);
+    if (e.host_pins > 0) continue;
+    host_lru_.erase(it);
+    e.in_host = false;
+    DropIfEmpty(hash);
+    return true;
+  }
+  return false;
+}
+
+bool PrefixCache::WriteToHost(uint64_t hash, Entry& e) {
+  if (host_capacity_ <= 0) return false;
+  if (host_used() >= host_capacity_ && !FreeHostBlock()) return false;
+  e.in_host = true;
+  e.host_pos = host_lru_.insert(host_lru_.end(), hash);
+  return true;
+}
+
+void PrefixCache::DropIfEmpty(uint64_t hash) {
+  auto it = entries_.find(hash);
+  if (it != entries_.end() && !it->second.in_hbm && !it->second.in_host) {
+    entries_.erase(it);
+    ++dropped_;
+  }
+}
+
+PrefixCache::Eviction PrefixCache::EvictHbm(int64_t blocks) {
+  Eviction out;
+  while (out.freed < blocks && !hbm_lru_.empty()) {
+    const uint64_t hash = hbm_lru_.front();
+    hbm_lru_.pop_front();
+    Entry& e = entries_.at(hash);
+    e.in_hbm = false;
+    --hbm_blocks_;
+    ++out.freed;
+    if (!e.in_host && WriteToHost(hash, e)) ++out.written;
+    DropIfEmpty(hash);
+  }
+  hbm_->Give(out.freed);
+  return out;
+}
+
+bool PrefixCache::TakeHostSwap(int64_t blocks) {
+  if (blocks <= 0) return true;
+  if (blocks > host_capacity_) return false;
+  // Cached host blocks that could give way (unpinned ones).
+  int64_t movable = 0;
+  for (uint64_t hash : host_lru_) movable += entries_.at(hash).host_pins == 0;
+  if (host_used() - movable + blocks > host_capacity_) return false;
+  while (host_used() + blocks > host_capacity_) FreeHostBlock();
+  host_swap_ += blocks;
+  return true;
+}
+
+void PrefixCache::GiveHostSwap(int64_t blocks) { host_swap_ -= blocks; }
+
+absl::Status PrefixCache::Check() const {
+  int64_t in_hbm = 0, evictable = 0, in_host = 0;
+  for (const auto& [hash, e] : entries_) {
+    in_hbm += e.in_hbm;
+    evictable += e.in_hbm && e.refs == 0;
+    in_host += e.in_host;
+    if (e.refs < 0 || e.host_pins < 0 || (!e.in_hbm && e.refs != 0) ||
+        (!e.in_host && e.host_pins != 0)) {
+      return absl::InternalError(absl::StrCat(
+          __FILE__, ":", __LINE__, ": block ", hash, " has ", e.refs, " references and ",
+          e.host_pins, " host pins (in HBM ", e.in_hbm, ", in host ", e.in_host, ")"));
+    }
+  }
+  if (in_hbm != hbm_blocks_ || evictable != evictable_hbm_blocks() ||
+      in_host != host_cached_blocks() || hbm_blocks_ > hbm_->used() || host_swap_ < 0 ||
+      host_used() > host_capacity_) {
+    return absl::InternalError(absl::StrCat(
+        __FILE__, ":", __LINE__, ": prefix cache broken: ", in_hbm, " HBM blocks (counted ",
+        hbm_blocks_, ", pool uses ", hbm_->used(), "), ", evictable, " evictable (listed ",
+        evictable_hbm_blocks(), "), ", in_host, " host blocks (listed ", host_cached_blocks(),
+        ") + ", host_swap_, " swapped of ", host_capacity_));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace moesim

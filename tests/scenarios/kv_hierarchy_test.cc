@@ -1,0 +1,169 @@
+// The KV memory hierarchy (issue 14) on the shipped scenarios of scenarios/kv/: prefix caching,
+// a host-DRAM tier, swap preemption and capacity offload, each against its twin without it.
+// Every run also checks that requests, tokens and KV blocks are conserved across the tiers
+// (engine/simulation.cc CheckConservation, models/prefix_cache.h Check()).
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../engine/test_scenarios.h"
+#include "engine/scenario.h"
+
+namespace moesim {
+namespace {
+
+using Catch::Matchers::Contains;
+
+nlohmann::json Shipped(const std::string& name) {
+  std::ifstream in(std::string(MOESIM_SOURCE_DIR) + "/scenarios/kv/" + name + ".json");
+  REQUIRE(in.good());
+  return nlohmann::json::parse(in);
+}
+
+double Output(const nlohmann::json& r) { return r["throughput"]["output_tok_per_s"].get<double>(); }
+double TtftP50(const nlohmann::json& r) { return r["latency_s"]["ttft"]["p50"].get<double>(); }
+
+TEST_CASE("kv hierarchy: prefix caching serves a chat's history from HBM", "[kv-hierarchy]") {
+  const auto r = testing::RunReports({Shipped("qwen3-235b-h200-tp8-chat-no-cache"),
+                                      Shipped("qwen3-235b-h200-tp8-chat-prefix-cache")});
+  CHECK_FALSE(r[0].contains("kv_hierarchy"));
+  const nlohmann::json& k = r[1]["kv_hierarchy"];
+  const double hit = k["prefix_cache"]["hit_ratio"]["hbm"].get<double>();
+  INFO("HBM hit ratio " << hit << ", output " << Output(r[0]) << " -> " << Output(r[1]));
+  // 10 turns, each resending the history: the hits are most of the prompt tokens.
+  CHECK(hit > 0.8);
+  CHECK(k["prefix_cache"]["hit_ratio"]["host"].get<double>() == 0);
+  CHECK(Output(r[1]) > 1.2 * Output(r[0]));
+  CHECK(TtftP50(r[1]) < TtftP50(r[0]));
+  // Fewer tokens processed per output token: the history is not prefilled again.
+  CHECK(r[1]["throughput"]["total_tok_per_s"].get<double>() <
+        r[0]["throughput"]["total_tok_per_s"].get<double>());
+}
+
+TEST_CASE("kv hierarchy: a host tier keeps paused sessions' KV", "[kv-hierarchy]") {
+  const auto r = testing::RunReports({Shipped("qwen3-235b-h200-tp8-chat-think20-hbm-cache"),
+                                      Shipped("qwen3-235b-h200-tp8-chat-think20-host-tier")});
+  const nlohmann::json& hbm = r[0]["kv_hierarchy"];
+  const nlohmann::json& host = r[1]["kv_hierarchy"];
+  const double hbm_total = hbm["prefix_cache"]["hit_ratio"]["total"].get<double>();
+  const double host_total = host["prefix_cache"]["hit_ratio"]["total"].get<double>();
+  INFO("hit ratio " << hbm_total << " -> " << host_total << ", output " << Output(r[0]) << " -> "
+                    << Output(r[1]));
+  CHECK(host["prefix_cache"]["hit_ratio"]["host"].get<double>() > 0.1);
+  CHECK(host_total > hbm_total + 0.1);
+  CHECK(Output(r[1]) > 1.1 * Output(r[0]));
+  CHECK(TtftP50(r[1]) < TtftP50(r[0]));
+  // Bytes moved both ways, each block's shard on each of the 8 GPUs.
+  const nlohmann::json& link = host["host_link"];
+  CHECK(link["to_host_gb"].get<double>() > 0);
+  CHECK(link["from_host_gb"].get<double>() > 0);
+  CHECK(link["blocks"]["write_backs"].get<int64_t>() > 0);
+  CHECK(link["blocks"]["prefix_loads"].get<int64_t>() > 0);
+  CHECK(hbm["host_link"]["to_host_gb"].get<double>() == 0);
+  // The host tier never exceeds its capacity.
+  CHECK(host["host_tier"]["peak_utilisation"].get<double>() <= 1.0);
+}
+
+TEST_CASE("kv hierarchy: swapping 32K-token sequences beats recomputing them", "[kv-hierarchy]") {
+  const auto r = testing::RunReports(
+      {Shipped("qwen3-235b-h200-tp8-32k-recompute"), Shipped("qwen3-235b-h200-tp8-32k-swap")});
+  const nlohmann::json& k = r[1]["kv_hierarchy"];
+  INFO("output " << Output(r[0]) << " -> " << Output(r[1]));
+  CHECK(r[0]["kv"]["preemptions"].get<int64_t>() > 0);
+  CHECK(k["preemptions"]["swap"].get<int64_t>() > 0);
+  CHECK(k["host_link"]["blocks"]["swap_outs"].get<int64_t>() > 0);
+  CHECK(k["host_link"]["blocks"]["swap_ins"].get<int64_t>() > 0);
+  CHECK(Output(r[1]) > 1.5 * Output(r[0]));
+}
+
+TEST_CASE("kv hierarchy: capacity offload turns a KV limit into a host-link limit",
+          "[kv-hierarchy]") {
+  const auto r = testing::RunReports({Shipped("qwen3-235b-h200-tp8-128k-hbm-only"),
+                                      Shipped("qwen3-235b-h200-tp8-128k-capacity-offload"),
+                                      Shipped("qwen3-235b-gb200-tp8-128k-capacity-offload-c2c"),
+                                      Shipped("qwen3-235b-gb200-tp8-128k-capacity-offload-pcie")});
+  const nlohmann::json& pcie = r[1]["kv_hierarchy"];
+  INFO("H200 running " << r[0]["batch"]["mean_running"] << " -> " << r[1]["batch"]["mean_running"]
+                       << "; limit " << pcie["limit"]);
+  CHECK(r[1]["batch"]["mean_running"].get<double>() > r[0]["batch"]["mean_running"].get<double>());
+  CHECK(pcie["host_link"]["blocks"]["streamed"].get<int64_t>() > 0);
+  CHECK(pcie["limit"]["subsystem"] == "host_link");
+  // The batch grew past HBM, but each step streams the offloaded KV over PCIe: no gain.
+  CHECK(Output(r[1]) < Output(r[0]));
+  // The same offload over C2C (7x PCIe Gen5's bandwidth) waits less and decodes far faster.
+  const double c2c_wait = r[2]["kv_hierarchy"]["io_wait_share_of_step_time"].get<double>();
+  const double pcie_wait = r[3]["kv_hierarchy"]["io_wait_share_of_step_time"].get<double>();
+  INFO("GB200 io wait share: C2C " << c2c_wait << ", PCIe " << pcie_wait << "; output "
+                                   << Output(r[2]) << " vs " << Output(r[3]));
+  CHECK(c2c_wait < pcie_wait);
+  CHECK(Output(r[2]) > 3 * Output(r[3]));
+  CHECK(r[1]["limit"]["subsystem"] == "kv_host_link");
+}
+
+TEST_CASE("kv hierarchy: the same seed gives the same report", "[kv-hierarchy][determinism]") {
+  const auto r = testing::RunReports({Shipped("qwen3-235b-h200-tp8-chat-think20-host-tier"),
+                                      Shipped("qwen3-235b-h200-tp8-chat-think20-host-tier")});
+  CHECK(r[0].dump() == r[1].dump());
+}
+
+absl::Status ParseWith(nlohmann::json doc) {
+  return ParseScenario(doc, "kv.json", testing::Presets()).status();
+}
+
+TEST_CASE("kv hierarchy: bad input names the key and what was expected",
+          "[kv-hierarchy][bad-input]") {
+  const nlohmann::json base = Shipped("qwen3-235b-h200-tp8-chat-prefix-cache");
+  REQUIRE(ParseWith(base).ok());
+  auto with = [&](const char* path, nlohmann::json value) {
+    nlohmann::json doc = base;
+    doc[nlohmann::json::json_pointer(path)] = value;
+    return std::string(ParseWith(doc).message());
+  };
+  CHECK_THAT(with("/kv_hierarchy/preemption", "swap"),
+             Contains("$.kv_hierarchy.preemption") && Contains("host tier"));
+  CHECK_THAT(with("/kv_hierarchy/preemption", "evict"), Contains("$.kv_hierarchy.preemption"));
+  CHECK_THAT(with("/kv_hierarchy/host_kv_gb_per_server", -1),
+             Contains("$.kv_hierarchy.host_kv_gb_per_server"));
+  CHECK_THAT(with("/kv_hierarchy/prefix_cashing", true), Contains("prefix_cashing"));
+  CHECK_THAT(with("/kv_hierarchy", nlohmann::json::object()),
+             Contains("$.kv_hierarchy") && Contains("sets nothing"));
+  CHECK_THAT(with("/kv_hierarchy/capacity_offload", true),
+             Contains("$.kv_hierarchy.capacity_offload"));
+  CHECK_THAT(with("/workload/sessions/turns", 0), Contains("$.workload.sessions.turns"));
+  CHECK_THAT(with("/workload/shared_prefix_tokens", -5),
+             Contains("$.workload.shared_prefix_tokens"));
+  CHECK_THAT(with("/deployment/router", "sticky"), Contains("cache_aware"));
+  // Not simulated yet: refused, not ignored.
+  nlohmann::json dpa = base;
+  dpa["deployment"] = {
+      {"tensor_parallel", 1}, {"expert_parallel", 8}, {"attention", "data_parallel"}};
+  CHECK_THAT(std::string(ParseWith(dpa).message()),
+             Contains("$.kv_hierarchy") && Contains("not built yet"));
+  CHECK_THAT(with("/model/preset", "gpt-oss-120b"), Contains("$.kv_hierarchy.prefix_caching"));
+  nlohmann::json poisson = base;
+  poisson["workload"]["arrival"] = "poisson";
+  poisson["workload"].erase("concurrency");
+  poisson["workload"]["rate_per_s"] = 4;
+  CHECK_THAT(std::string(ParseWith(poisson).message()),
+             Contains("$.workload.sessions") && Contains("closed_loop"));
+}
+
+TEST_CASE("kv hierarchy: cache-aware routing keeps a session on one instance", "[kv-hierarchy]") {
+  // Two TP4 instances, users pausing 20 s between turns: by then least-loaded routing often
+  // picks the other instance; cache-aware routing sends the turn where its history is cached.
+  nlohmann::json doc = Shipped("qwen3-235b-h200-tp8-chat-think20-hbm-cache");
+  doc["deployment"] = {{"tensor_parallel", 4}, {"expert_parallel", 4}, {"instances", 2}};
+  doc["simulation"]["duration_s"] = 150;
+  nlohmann::json aware = doc;
+  aware["deployment"]["router"] = "cache_aware";
+  const auto r = testing::RunReports({doc, aware});
+  const double scattered = r[0]["kv_hierarchy"]["prefix_cache"]["hit_ratio"]["hbm"].get<double>();
+  const double sticky = r[1]["kv_hierarchy"]["prefix_cache"]["hit_ratio"]["hbm"].get<double>();
+  INFO("HBM hit ratio: least loaded " << scattered << ", cache aware " << sticky);
+  CHECK(sticky > scattered + 0.05);
+}
+
+}  // namespace
+}  // namespace moesim
