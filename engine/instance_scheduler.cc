@@ -376,8 +376,11 @@ std::vector<Request*> InstanceScheduler::TakeHandedOff() {
 }
 
 void InstanceScheduler::ReleaseHandedOff(Request* r) {
-  pool_->Give(r->handoff.prefill_blocks);
+  // Its prompt's KV leaves the prefill instance like a finished sequence's: full blocks to the
+  // prefix cache (with one), references dropped, the rest back to the pool.
+  r->kv_blocks = r->handoff.prefill_blocks;
   r->handoff.prefill_blocks = 0;
+  ReleaseKv(r);
 }
 
 bool InstanceScheduler::Reserve(Request* r) {

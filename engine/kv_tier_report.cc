@@ -32,7 +32,8 @@ nlohmann::json KvHierarchySection(const PoolContext& p, const InstanceTotals& al
   const FabricSpec& link = p.cluster().host;
 
   nlohmann::json r = nlohmann::json::object();
-  r["prefix_caching"] = spec.prefix_caching;
+  // A decode pool's sequences arrive with their KV: it looks no prompt up.
+  r["prefix_caching"] = spec.prefix_caching && p.deployed.spec.role != PoolRole::kDecode;
   r["preemption"] = KvPreemptionName(spec.preemption);
   r["capacity_offload"] = spec.capacity_offload;
 

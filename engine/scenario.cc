@@ -527,14 +527,11 @@ absl::Status CheckKvHierarchy(const Scenario& s, const JsonLocation& root) {
   const JsonLocation where = root.Key("kv_hierarchy");
   if (s.rlvr) return BadInput(where, "not simulated with an rlvr section yet");
   for (const PoolSpec& pool : s.plan.pools) {
-    if (pool.role != PoolRole::kServe || pool.deployment.plan.dp_attention) {
-      return BadInput(where, absl::StrCat("is simulated for tensor/pipeline-parallel serve pools; "
-                                          "pool \"",
-                                          pool.name, "\" is ",
-                                          pool.role != PoolRole::kServe
-                                              ? "part of a disaggregated plan"
-                                              : "a DP-attention EP group or attention/FFN pool",
-                                          " (not built yet)"));
+    if (pool.deployment.plan.dp_attention) {
+      return BadInput(
+          where, absl::StrCat("is simulated for tensor/pipeline-parallel pools; pool \"", pool.name,
+                              "\" is a DP-attention EP group or attention/FFN pool "
+                              "(not built yet)"));
     }
   }
   if (tiers.prefix_caching && (s.model.CountLayers(LayerAttention::kSliding) > 0 ||

@@ -65,7 +65,9 @@ absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c)
                       : 0;
     inst->tiers_ = std::make_unique<PrefixCache>(inst->pool_.get(), host_blocks);
     config.tiers = inst->tiers_.get();
-    config.prefix_caching = h.prefix_caching;
+    // A decode pool's sequences arrive with their KV: prompts are looked up where they are
+    // prefilled (serve and prefill pools).
+    config.prefix_caching = h.prefix_caching && s.deployed.spec.role != PoolRole::kDecode;
     config.swap = h.preemption == KvPreemption::kSwap;
     config.capacity_offload = h.capacity_offload;
     if (h.host_tier()) {

@@ -155,6 +155,30 @@ void AppendWarnings(const nlohmann::json& r, std::string& s) {
 }
 
 // A report of several pools (engine/plan_report.h).
+// The KV hierarchy's two lines (engine/kv_tier_report.h); `pool`: " (pool NAME)" or "".
+void AppendKvHierarchy(const nlohmann::json& k, const std::string& pool, std::string& s) {
+  const auto& hit = k["prefix_cache"]["hit_ratio"];
+  const auto& link = k["host_link"];
+  absl::StrAppendFormat(
+      &s,
+      "KV hierarchy%s: prefix caching %s, preemption %s, capacity offload %s; prompt tokens hit "
+      "%.1f%% in HBM, %.1f%% in host DRAM; host tier %.1f GB per GPU, peak %.1f%% used\n",
+      pool, k["prefix_caching"].get<bool>() ? "on" : "off", k["preemption"].get<std::string>(),
+      k["capacity_offload"].get<bool>() ? "on" : "off", 100 * Num(hit["hbm"]),
+      100 * Num(hit["host"]), Num(k["host_tier"]["gb_per_gpu"]),
+      100 * Num(k["host_tier"]["peak_utilisation"]));
+  absl::StrAppendFormat(
+      &s,
+      "  host links (%s): %.2f GB/s to host, %.2f GB/s from host (%.1f%% / %.1f%% of the "
+      "links); steps waited %.1f%% of their time on KV copies; preemptions %d swap, %d "
+      "recompute; limit %s (%s)\n",
+      link["fabric"].get<std::string>(), Num(link["to_host_gb_per_s"]),
+      Num(link["from_host_gb_per_s"]), 100 * Num(link["utilisation"]["to_host"]),
+      100 * Num(link["utilisation"]["from_host"]), 100 * Num(k["io_wait_share_of_step_time"]),
+      k["preemptions"]["swap"].get<int64_t>(), k["preemptions"]["recompute"].get<int64_t>(),
+      k["limit"]["subsystem"].get<std::string>(), k["limit"]["evidence"].get<std::string>());
+}
+
 std::string PlanReportToText(const nlohmann::json& r) {
   const auto& p = r["plan"];
   const auto& t = r["throughput"];
@@ -224,6 +248,11 @@ std::string PlanReportToText(const nlohmann::json& r) {
         q["role"].get<std::string>(), qp["gpu"].get<std::string>(), qp["gpus"].get<int>(), plan,
         Num(q["throughput"]["total_tok_per_s_per_gpu"]), Num(q["throughput"]["output_tok_per_s"]),
         100 * Num(q["utilisation"]["gpu_busy"]), q["limit"]["subsystem"].get<std::string>());
+  }
+  for (auto it = r["pools"].begin(); it != r["pools"].end(); ++it) {
+    if (it->contains("kv_hierarchy")) {
+      AppendKvHierarchy((*it)["kv_hierarchy"], " (pool " + it.key() + ")", s);
+    }
   }
   absl::StrAppendFormat(&s, "\nlimit: pool %s, %s (%s)\n", r["limit"]["pool"].get<std::string>(),
                         r["limit"]["subsystem"].get<std::string>(),
@@ -412,29 +441,7 @@ std::string ReportToText(const nlohmann::json& r) {
         100 * Num(a["attention_side"]["utilisation"]), 100 * Num(a["expert_side"]["utilisation"]),
         a["limit"]["side"].get<std::string>(), a["limit"]["evidence"].get<std::string>());
   }
-  if (r.contains("kv_hierarchy")) {
-    const auto& k = r["kv_hierarchy"];
-    const auto& hit = k["prefix_cache"]["hit_ratio"];
-    const auto& link = k["host_link"];
-    absl::StrAppendFormat(
-        &s,
-        "KV hierarchy: prefix caching %s, preemption %s, capacity offload %s; prompt tokens hit "
-        "%.1f%% in HBM, %.1f%% in host DRAM; host tier %.1f GB per GPU, peak %.1f%% used\n",
-        k["prefix_caching"].get<bool>() ? "on" : "off", k["preemption"].get<std::string>(),
-        k["capacity_offload"].get<bool>() ? "on" : "off", 100 * Num(hit["hbm"]),
-        100 * Num(hit["host"]), Num(k["host_tier"]["gb_per_gpu"]),
-        100 * Num(k["host_tier"]["peak_utilisation"]));
-    absl::StrAppendFormat(
-        &s,
-        "  host links (%s): %.2f GB/s to host, %.2f GB/s from host (%.1f%% / %.1f%% of the "
-        "links); steps waited %.1f%% of their time on KV copies; preemptions %d swap, %d "
-        "recompute; limit %s (%s)\n",
-        link["fabric"].get<std::string>(), Num(link["to_host_gb_per_s"]),
-        Num(link["from_host_gb_per_s"]), 100 * Num(link["utilisation"]["to_host"]),
-        100 * Num(link["utilisation"]["from_host"]), 100 * Num(k["io_wait_share_of_step_time"]),
-        k["preemptions"]["swap"].get<int64_t>(), k["preemptions"]["recompute"].get<int64_t>(),
-        k["limit"]["subsystem"].get<std::string>(), k["limit"]["evidence"].get<std::string>());
-  }
+  if (r.contains("kv_hierarchy")) AppendKvHierarchy(r["kv_hierarchy"], "", s);
   if (r.contains("speculative")) {
     const auto& sp = r["speculative"];
     absl::StrAppendFormat(

@@ -102,6 +102,23 @@ TEST_CASE("kv hierarchy: capacity offload turns a KV limit into a host-link limi
   CHECK(r[1]["limit"]["subsystem"] == "kv_host_link");
 }
 
+TEST_CASE("kv hierarchy: cache-aware routing into a disaggregated plan's prefill pool",
+          "[kv-hierarchy]") {
+  const auto r = testing::RunReports({Shipped("qwen3-235b-h200-2p1d-chat-think20-least-loaded"),
+                                      Shipped("qwen3-235b-h200-2p1d-chat-think20-cache-aware")});
+  auto hit = [](const nlohmann::json& report) {
+    return report["pools"]["prefill"]["kv_hierarchy"]["prefix_cache"]["hit_ratio"]["hbm"]
+        .get<double>();
+  };
+  INFO("prefill-pool HBM hit ratio: least loaded " << hit(r[0]) << ", cache aware " << hit(r[1]));
+  CHECK(hit(r[1]) > hit(r[0]) + 0.2);
+  // The decode pool receives each prompt's KV whole: it looks nothing up.
+  CHECK(r[1]["pools"]["decode"]["kv_hierarchy"]["prefix_caching"] == false);
+  CHECK(r[1]["pools"]["decode"]["kv_hierarchy"]["prefix_cache"]["lookup_tokens"] == 0);
+  CHECK(r[1]["latency_s"]["ttft"]["p50"].get<double>() <
+        r[0]["latency_s"]["ttft"]["p50"].get<double>());
+}
+
 TEST_CASE("kv hierarchy: the same seed gives the same report", "[kv-hierarchy][determinism]") {
   const auto r = testing::RunReports({Shipped("qwen3-235b-h200-tp8-chat-think20-host-tier"),
                                       Shipped("qwen3-235b-h200-tp8-chat-think20-host-tier")});
