@@ -1,5 +1,7 @@
 #include "engine/ep_group_instance.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <algorithm>
 #include <tuple>
 #include <unordered_map>
@@ -185,8 +187,27 @@ absl::Status EpGroupInstance::Init(InstanceContext& c, int ranks, EpGroupInstanc
     config.draft_tokens = s.speculative->draft_tokens;
     inst->draft_model_ = std::make_unique<ModelSpec>(DraftModelFor(s.model, *s.speculative));
   }
+  if (s.kv_hierarchy) {
+    const KvHierarchySpec& h = *s.kv_hierarchy;
+    config.prefix_caching = h.prefix_caching && s.deployed.spec.role != PoolRole::kDecode;
+    config.swap = h.preemption == KvPreemption::kSwap;
+    config.capacity_offload = h.capacity_offload;
+  }
   for (int r = 0; r < ranks; ++r) {
     inst->pools_.push_back(std::make_unique<PagedKvPool>(s.memory().kv_blocks));
+    if (s.kv_hierarchy) {
+      // Each rank holds its own sequences' KV on its GPU: its own cache, host share and link.
+      const KvHierarchySpec& h = *s.kv_hierarchy;
+      const double host_bytes = h.host_kv_gb_per_server * 1e9 / s.cluster().gpus_per_server;
+      const int64_t host_blocks =
+          h.host_tier() ? static_cast<int64_t>(host_bytes / inst->footprint_.BlockBytes()) : 0;
+      inst->tiers_.push_back(std::make_unique<PrefixCache>(inst->pools_.back().get(), host_blocks));
+      config.tiers = inst->tiers_.back().get();
+      if (h.host_tier()) {
+        inst->host_io_.push_back(std::make_unique<KvHostIo>(
+            s.cluster().host, inst->footprint_.BlockBytes(), std::vector<int>{c.gpus[r]}));
+      }
+    }
     if (s.speculative) {
       // Each rank its own acceptance stream, derived from the instance's routing seed.
       inst->acceptance_.push_back(std::make_unique<AcceptanceSampler>(
@@ -212,13 +233,24 @@ int64_t EpGroupInstance::Load() const {
 }
 
 int EpGroupInstance::Admit(Request* request) {
-  // The rank with the fewest running + waiting sequences (lowest index on ties).
+  // Cache-aware: a session's later turns return to its rank. Otherwise the rank with the fewest
+  // running + waiting sequences (lowest index on ties).
+  const bool sticky = s_.cache_aware_ranks && request->session >= 0;
+  auto known = sticky ? session_ranks_.find(request->session) : session_ranks_.end();
   size_t best = 0;
-  for (size_t r = 1; r < ranks_.size(); ++r) {
-    if (ranks_[r]->running() + ranks_[r]->waiting() <
-        ranks_[best]->running() + ranks_[best]->waiting()) {
-      best = r;
+  if (known != session_ranks_.end()) {
+    best = known->second;
+  } else {
+    for (size_t r = 1; r < ranks_.size(); ++r) {
+      if (ranks_[r]->running() + ranks_[r]->waiting() <
+          ranks_[best]->running() + ranks_[best]->waiting()) {
+        best = r;
+      }
     }
+  }
+  if (sticky) {
+    session_ranks_[request->session] = best;
+    if (request->turn >= s_.workload.session_turns) session_ranks_.erase(request->session);
   }
   request->rank = static_cast<int>(best);
   ranks_[best]->Enqueue(request);
@@ -260,7 +292,51 @@ SpeculationCounts EpGroupInstance::Speculation() const {
 int64_t EpGroupInstance::KvBlocksInUse() const {
   int64_t used = 0;
   for (const auto& p : pools_) used += p->used();
+  for (const auto& t : tiers_) used -= t->hbm_blocks();  // the caches' own
   return used;
+}
+
+int64_t EpGroupInstance::KvBlocksSwapped() const {
+  int64_t n = 0;
+  for (const auto& t : tiers_) n += t->host_swap_blocks();
+  return n;
+}
+
+absl::Status EpGroupInstance::CheckKvTiers() const {
+  for (size_t r = 0; r < tiers_.size(); ++r) {
+    if (absl::Status s = tiers_[r]->Check(); !s.ok()) return s;
+    if (tiers_[r]->host_swap_blocks() != ranks_[r]->swapped_blocks()) {
+      return absl::InternalError(absl::StrCat(__FILE__, ":", __LINE__, ": rank ", r,
+                                              "'s host tier holds ", tiers_[r]->host_swap_blocks(),
+                                              " swapped blocks, its requests ",
+                                              ranks_[r]->swapped_blocks()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::unique_ptr<PendingTransfer>> EpGroupInstance::StartHostCopies(Fabric& fabric,
+                                                                               StepRecord* rec) {
+  std::vector<std::unique_ptr<PendingTransfer>> loads;
+  if (tiers_.empty()) return loads;
+  std::vector<KvTierStats> stats(ranks_.size());
+  for (size_t r = 0; r < ranks_.size(); ++r) stats[r] = ranks_[r]->TakeTiers();
+  if (!host_io_.empty()) {
+    std::vector<std::unique_ptr<PendingTransfer>> saves;
+    for (size_t r = 0; r < ranks_.size(); ++r) {
+      if (auto t = host_io_[r]->StartSaves(&stats[r], fabric)) saves.push_back(std::move(t));
+    }
+    for (auto& t : saves) fabric.FinishHostCopies(*t);
+    for (size_t r = 0; r < ranks_.size(); ++r) {
+      if (auto t = host_io_[r]->StartLoads(&stats[r], fabric)) loads.push_back(std::move(t));
+    }
+  }
+  for (size_t r = 0; r < ranks_.size(); ++r) {
+    rec->kv_tiers.Add(stats[r]);
+    rec->kv_tiers.host_used_blocks =
+        std::max(rec->kv_tiers.host_used_blocks, tiers_[r]->host_used());
+  }
+  return loads;
 }
 
 bool EpGroupInstance::HasWork(int) const {
@@ -380,9 +456,14 @@ absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {
       for (Request* q : rank->CompletingPrompts()) on_prompt_completing_(q);
     }
   }
+  const std::vector<std::unique_ptr<PendingTransfer>> host_loads = StartHostCopies(fabric, &rec);
+  const double gpu_start = fabric.Now();
   const StepTiming timing =
       runner_.Run(BuildGraph(micro, running, loads, !fabric.Analytic()), fabric);
+  const double gpu_end = fabric.Now();
+  for (const auto& t : host_loads) fabric.FinishHostCopies(*t);
   rec.end_s = fabric.Now();
+  if (!tiers_.empty()) rec.kv_tiers.io_wait_s = (gpu_start - rec.start_s) + (rec.end_s - gpu_end);
   EndStep(timing, &rec, &out);
   return out;
 }

@@ -22,6 +22,7 @@
 #include "engine/ep_dispatch_plan.h"
 #include "engine/instance.h"
 #include "engine/instance_scheduler.h"
+#include "engine/kv_host_io.h"
 #include "engine/moe_load_sampler.h"
 #include "models/speculative.h"
 
@@ -50,6 +51,8 @@ class EpGroupInstance : public Instance {
   int AdmitTransferred(Request* request) override;
   void ReleaseHandedOff(Request* request) override;
   int64_t KvBlocksInUse() const override;
+  int64_t KvBlocksSwapped() const override;
+  absl::Status CheckKvTiers() const override;
   SpeculationCounts Speculation() const override;
   double EstimateDraftShare(int64_t seqs, double context_tokens) const override;
 
@@ -68,6 +71,9 @@ class EpGroupInstance : public Instance {
   // GPUs of the context (each with its own KV pool) and run `micro` micro-batches per step.
   EpGroupInstance(const InstanceContext& context, std::vector<ExpertHitRates> hits, int micro);
   static absl::Status Init(InstanceContext& context, int ranks, EpGroupInstance* instance);
+  // KV hierarchy: every rank's saves to host DRAM (waited for before the step's GPU work), then
+  // its loads started alongside it; returns the loads and sums what moved into `rec`.
+  std::vector<std::unique_ptr<PendingTransfer>> StartHostCopies(Fabric& fabric, StepRecord* rec);
   // Adds what a kind records beside the common fields, before the observers see the step.
   virtual void RecordStep(const StepTiming& timing, StepRecord* rec) const {}
   int ranks() const { return static_cast<int>(ranks_.size()); }
@@ -104,6 +110,11 @@ class EpGroupInstance : public Instance {
   KvFootprint footprint_;
   std::vector<std::unique_ptr<PagedKvPool>> pools_;
   std::vector<std::unique_ptr<InstanceScheduler>> ranks_;
+  // KV hierarchy (empty without): each rank's prefix cache and host tier, and its copies over
+  // its own GPU's host link.
+  std::vector<std::unique_ptr<PrefixCache>> tiers_;
+  std::vector<std::unique_ptr<KvHostIo>> host_io_;
+  std::map<int64_t, size_t> session_ranks_;  // cache-aware: each session's rank
   std::unique_ptr<MoeLoadSampler> sampler_;  // sampled routing (nullptr: expected load)
   // Speculative decoding: the draft layer, each rank's acceptance stream, and whether graphs
   // include the draft passes (off only while EstimateDraftShare times a step without them).

@@ -25,11 +25,14 @@ std::vector<HostCopy> KvHostIo::Copies(int64_t blocks, bool to_host) const {
 }
 
 void KvHostIo::Save(KvTierStats* stats, Fabric& fabric) const {
+  if (auto saves = StartSaves(stats, fabric)) Wait(*saves, fabric);
+}
+
+std::unique_ptr<PendingTransfer> KvHostIo::StartSaves(KvTierStats* stats, Fabric& fabric) const {
   const int64_t blocks = stats->to_host_blocks();
-  if (blocks <= 0) return;
-  auto copies = fabric.StartHostCopies(Copies(blocks, true), Seconds(blocks, true));
-  fabric.FinishHostCopies(*copies);
+  if (blocks <= 0) return nullptr;
   stats->to_host_bytes += double(blocks) * block_bytes_ * double(gpus_.size());
+  return fabric.StartHostCopies(Copies(blocks, true), Seconds(blocks, true));
 }
 
 std::unique_ptr<PendingTransfer> KvHostIo::StartLoads(KvTierStats* stats, Fabric& fabric) const {

@@ -30,6 +30,9 @@ class KvHostIo {
   // Copies `stats`' HBM -> host blocks and waits for them; adds their payload to
   // stats->to_host_bytes.
   void Save(KvTierStats* stats, Fabric& fabric) const;
+  // The same without waiting (nullptr when there are none): several instances' or ranks' saves
+  // side by side, each then waited for with Wait().
+  std::unique_ptr<PendingTransfer> StartSaves(KvTierStats* stats, Fabric& fabric) const;
   // Starts `stats`' host -> HBM blocks (nullptr when there are none); adds their payload to
   // stats->from_host_bytes. Wait() blocks until they are done.
   std::unique_ptr<PendingTransfer> StartLoads(KvTierStats* stats, Fabric& fabric) const;

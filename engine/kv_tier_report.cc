@@ -51,9 +51,10 @@ nlohmann::json KvHierarchySection(const PoolContext& p, const InstanceTotals& al
   const double host_bytes_per_gpu = spec.host_kv_gb_per_server * 1e9 / p.cluster().gpus_per_server;
   const int64_t host_blocks =
       spec.host_tier() ? static_cast<int64_t>(host_bytes_per_gpu / block_bytes) : 0;
+  // Capacities per KV pool: an instance's (TP/PP) or a rank's (DP attention).
   r["host_tier"] = {{"gb_per_gpu", host_bytes_per_gpu / 1e9},
-                    {"capacity_blocks_per_instance", host_blocks},
-                    {"capacity_tokens_per_instance", host_blocks * footprint.block_tokens()},
+                    {"capacity_blocks_per_kv_pool", host_blocks},
+                    {"capacity_tokens_per_kv_pool", host_blocks * footprint.block_tokens()},
                     {"peak_used_blocks", k.host_used_blocks},
                     {"peak_utilisation", Ratio(double(k.host_used_blocks), double(host_blocks))}};
 
@@ -98,7 +99,7 @@ nlohmann::json KvHierarchySection(const PoolContext& p, const InstanceTotals& al
              (k.dropped_blocks > 0 || preemptions > k.swap_preemptions)) {
     limit = "host_tier_capacity";
     evidence = absl::StrFormat(
-        "the host tier filled (%d of %d blocks per instance): %d evicted blocks were dropped, "
+        "the host tier filled (%d of %d blocks per KV pool): %d cached blocks were dropped, "
         "%d preemptions recomputed",
         k.host_used_blocks, host_blocks, k.dropped_blocks, preemptions - k.swap_preemptions);
   } else {

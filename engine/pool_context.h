@@ -31,6 +31,9 @@ struct PoolContext {
   const std::optional<KvHierarchySpec>& kv_hierarchy;
   // simulation.collectives with its plan-dependent default resolved (CollectivesFor).
   CollectiveFidelity collectives = CollectiveFidelity::kFlows;
+  // deployment.router is "cache_aware": a DP-attention group also sends a session's later turns
+  // to the rank that served its first (whose prefix cache holds its history).
+  bool cache_aware_ranks = false;
 
   const RuntimeSpec& runtime() const { return deployed.spec.runtime; }
   const GpuSpec& gpu() const { return deployed.spec.gpu; }

@@ -438,6 +438,7 @@ PoolContext ContextFor(const Scenario& s, const PoolDeployment& pool) {
   PoolContext c{s.model,      pool,      s.cluster(),   s.workload,
                 s.simulation, s.routing, s.speculative, s.kv_hierarchy};
   c.collectives = CollectivesFor(s, pool);
+  c.cache_aware_ranks = s.plan.router == RouterPolicy::kCacheAware;
   return c;
 }
 
@@ -527,11 +528,11 @@ absl::Status CheckKvHierarchy(const Scenario& s, const JsonLocation& root) {
   const JsonLocation where = root.Key("kv_hierarchy");
   if (s.rlvr) return BadInput(where, "not simulated with an rlvr section yet");
   for (const PoolSpec& pool : s.plan.pools) {
-    if (pool.deployment.plan.dp_attention) {
-      return BadInput(
-          where, absl::StrCat("is simulated for tensor/pipeline-parallel pools; pool \"", pool.name,
-                              "\" is a DP-attention EP group or attention/FFN pool "
-                              "(not built yet)"));
+    if (pool.deployment.attention_ffn.enabled()) {
+      return BadInput(where,
+                      absl::StrCat("is simulated for tensor/pipeline-parallel pools and "
+                                   "DP-attention EP groups; pool \"",
+                                   pool.name, "\" is an attention/FFN pool (not built yet)"));
     }
   }
   if (tiers.prefix_caching && (s.model.CountLayers(LayerAttention::kSliding) > 0 ||

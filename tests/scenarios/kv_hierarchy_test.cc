@@ -119,6 +119,29 @@ TEST_CASE("kv hierarchy: cache-aware routing into a disaggregated plan's prefill
         r[0]["latency_s"]["ttft"]["p50"].get<double>());
 }
 
+TEST_CASE("kv hierarchy: a DP-attention group's ranks each cache their own sessions",
+          "[kv-hierarchy]") {
+  const nlohmann::json scattered = Shipped("deepseek-v3-h200-dpa-ep8-chat-think20-least-loaded");
+  const nlohmann::json sticky = Shipped("deepseek-v3-h200-dpa-ep8-chat-think20-cache-aware");
+  // The same with a host tier and swap preemption: the ranks' copies run on their own links.
+  nlohmann::json host = scattered;
+  host["kv_hierarchy"]["host_kv_gb_per_server"] = 1024;
+  host["kv_hierarchy"]["preemption"] = "swap";
+  const auto r = testing::RunReports({scattered, sticky, host});
+  auto hit = [](const nlohmann::json& report) {
+    return report["kv_hierarchy"]["prefix_cache"]["hit_ratio"]["hbm"].get<double>();
+  };
+  INFO("HBM hit ratio: least-loaded ranks " << hit(r[0]) << ", session's rank " << hit(r[1])
+                                            << "; output " << Output(r[0]) << " -> "
+                                            << Output(r[1]));
+  CHECK(hit(r[1]) > hit(r[0]) + 0.2);
+  CHECK(Output(r[1]) > 1.3 * Output(r[0]));
+  const nlohmann::json& k = r[2]["kv_hierarchy"];
+  CHECK(k["host_link"]["to_host_gb"].get<double>() > 0);
+  CHECK(k["host_link"]["from_host_gb"].get<double>() > 0);
+  CHECK(k["prefix_cache"]["hit_ratio"]["host"].get<double>() > 0);
+}
+
 TEST_CASE("kv hierarchy: the same seed gives the same report", "[kv-hierarchy][determinism]") {
   const auto r = testing::RunReports({Shipped("qwen3-235b-h200-tp8-chat-think20-host-tier"),
                                       Shipped("qwen3-235b-h200-tp8-chat-think20-host-tier")});
@@ -153,11 +176,15 @@ TEST_CASE("kv hierarchy: bad input names the key and what was expected",
              Contains("$.workload.shared_prefix_tokens"));
   CHECK_THAT(with("/deployment/router", "sticky"), Contains("cache_aware"));
   // Not simulated yet: refused, not ignored.
-  nlohmann::json dpa = base;
-  dpa["deployment"] = {
-      {"tensor_parallel", 1}, {"expert_parallel", 8}, {"attention", "data_parallel"}};
-  CHECK_THAT(std::string(ParseWith(dpa).message()),
-             Contains("$.kv_hierarchy") && Contains("not built yet"));
+  {
+    std::ifstream in(std::string(MOESIM_SOURCE_DIR) +
+                     "/scenarios/disaggregation/deepseek-v3-h200-afd-2to1-400gbe.json");
+    REQUIRE(in.good());
+    nlohmann::json afd = nlohmann::json::parse(in);
+    afd["kv_hierarchy"] = {{"prefix_caching", true}};
+    CHECK_THAT(std::string(ParseWith(afd).message()),
+               Contains("$.kv_hierarchy") && Contains("not built yet"));
+  }
   CHECK_THAT(with("/model/preset", "gpt-oss-120b"), Contains("$.kv_hierarchy.prefix_caching"));
   nlohmann::json poisson = base;
   poisson["workload"]["arrival"] = "poisson";
