@@ -497,6 +497,8 @@ void EpGroupInstance::EndStep(const StepTiming& timing, StepRecord* rec, StepOut
     rec->kv_used_blocks += rank->pool().used();
     rec->kv_total_blocks += rank->pool().total();
   }
+  // Cached blocks no sequence references are free to take (evicted on demand): not in use.
+  for (const auto& t : tiers_) rec->kv_used_blocks -= t->evictable_hbm_blocks();
   for (const auto& rank : ranks_) {
     for (Request* q : rank->Complete(rec->end_s)) out->finished.push_back(q);
     rec->output_tokens += rank->last_emitted();

@@ -284,7 +284,8 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   rec.preemptions = sched.preemptions() - preempted_before;
   rec.running = running;
   rec.waiting = waiting;
-  rec.kv_used_blocks = sched.pool().used();
+  // Cached blocks no sequence references are free to take (evicted on demand): not in use.
+  rec.kv_used_blocks = sched.pool().used() - (tiers_ ? tiers_->evictable_hbm_blocks() : 0);
   rec.kv_total_blocks = sched.pool().total();
   rec.share = 1.0 / pp;
   rec.moe_imbalance = moe_imbalance;
