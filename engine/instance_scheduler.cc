@@ -60,6 +60,22 @@ std::vector<uint64_t> InstanceScheduler::Hashes(const Request& r, int64_t blocks
   return out;
 }
 
+void InstanceScheduler::CacheFullBlocks(Request* r) {
+  // Private blocks hold positions from cached_blocks on; the full ones among them join.
+  const int64_t full = r->kv_tokens / footprint_.block_tokens();
+  const int64_t n = std::min(full - r->cached_blocks, r->kv_blocks);
+  if (n <= 0) return;
+  const int64_t shared = r->shared_prefix_tokens / footprint_.block_tokens();
+  std::vector<uint64_t> names(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t block = r->cached_blocks + i;
+    names[i] = BlockHash(block < shared ? 0 : r->prefix_owner, block);
+  }
+  config_.tiers->Register(names);  // duplicates return to the pool
+  r->kv_blocks -= n;
+  r->cached_blocks += n;
+}
+
 void InstanceScheduler::ReleaseKv(Request* r) {
   int64_t give = r->kv_blocks;
   if (config_.tiers != nullptr && config_.prefix_caching) {
@@ -333,6 +349,7 @@ std::vector<Request*> InstanceScheduler::Complete(double now_s) {
     } else {
       r->kv_tokens += n;
     }
+    if (config_.prefix_caching) CacheFullBlocks(r);
     if (samples) {
       r->generated += emitted;
       counts_.tokens_emitted += emitted;

@@ -15,9 +15,10 @@
 //
 // With a KV hierarchy (SchedulerConfig::tiers, models/prefix_cache.h):
 //  * prefix caching: an admitted prompt first takes the longest run of its full blocks that is
-//    cached (in HBM: shared, no copy; in host DRAM: loaded back, counted in last_tiers()), at
-//    most all but its last token; its prefill starts after them. Finished and recomputed
-//    sequences leave their full blocks in the cache; when blocks run out, unreferenced cached
+//    cached (in HBM: shared, no copy; in host DRAM: loaded back, counted in TakeTiers()), at
+//    most all but its last token; its prefill starts after them. A block joins the cache as
+//    soon as it is full (shared from then on) and stays there when its sequence finishes or is
+//    preempted; when blocks run out, unreferenced cached
 //    blocks are evicted (least recently released first, written back to host DRAM when there
 //    is a host tier) before any sequence is preempted;
 //  * swap preemption: a preempted sequence's KV goes to host DRAM (when it fits there) and
@@ -152,6 +153,8 @@ class InstanceScheduler {
   void ReleaseKv(Request* r);
   // Block names of r's first `blocks` blocks.
   std::vector<uint64_t> Hashes(const Request& r, int64_t blocks) const;
+  // Prefix caching: r's private blocks that are now full join the cache, still referenced by r.
+  void CacheFullBlocks(Request* r);
   // Gives running requests their tokens (decoding ones only, when `decode_only`), preempting the
   // newest on a full cache; returns the budget left.
   int64_t ScheduleRunning(int64_t budget, bool decode_only, bool prefill_only);

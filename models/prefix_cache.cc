@@ -85,6 +85,23 @@ int64_t PrefixCache::Donate(const std::vector<uint64_t>& hashes, int64_t first, 
   return duplicates;
 }
 
+int64_t PrefixCache::Register(const std::vector<uint64_t>& hashes) {
+  int64_t duplicates = 0;
+  for (uint64_t hash : hashes) {
+    Entry& e = entries_[hash];
+    if (e.in_hbm) {
+      ++duplicates;  // computed by another sequence meanwhile: share that copy
+      if (e.refs++ == 0) hbm_lru_.erase(e.hbm_pos);
+      continue;
+    }
+    e.in_hbm = true;
+    e.refs = 1;
+    ++hbm_blocks_;
+  }
+  hbm_->Give(duplicates);
+  return duplicates;
+}
+
 bool PrefixCache::FreeHostBlock() {
   for (auto it = host_lru_.begin(); it != host_lru_.end(); ++it) {
     const uint64_t hash = *it;

@@ -4,8 +4,8 @@
 // (engine/instance_scheduler.h) says what moves, the instance times the copies.
 //
 // Rules (vLLM's V1 prefix cache, SGLang's HiCache; docs/research/kv_hierarchy.md):
-//  * only full blocks are cached, each named by a hash of its owner and position
-//    (BlockHash), so a block matches only when every token before it matches too;
+//  * only full blocks are cached, as soon as they fill, each named by a hash of its owner and
+//    position (BlockHash), so a block matches only when every token before it matches too;
 //  * a lookup matches the longest leading run of a prompt's blocks: first in HBM, then in host
 //    DRAM only (those are loaded back before use);
 //  * cached HBM blocks referenced by running sequences are shared; unreferenced ones are
@@ -63,6 +63,10 @@ class PrefixCache {
   // A sequence's private blocks holding hashes[first, first + n) pass to the cache: a block
   // already cached in HBM is a duplicate and returns to the pool. Returns the blocks returned.
   int64_t Donate(const std::vector<uint64_t>& hashes, int64_t first, int64_t n);
+  // The same for a running sequence's blocks that just filled (vLLM caches a block as soon as it
+  // is full): they stay referenced by it (a duplicate's existing copy is referenced instead).
+  // Returns the blocks returned to the pool.
+  int64_t Register(const std::vector<uint64_t>& hashes);
 
   struct Eviction {
     int64_t freed = 0;    // HBM blocks given back to the pool
