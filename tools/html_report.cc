@@ -113,6 +113,18 @@ if (r.kind === 'rlvr') {
     const names = Object.keys(r.pools);
     chart('Pools: GPU busy', {type: 'bar', data: {labels: names, datasets: [{label: 'GPU busy %', data: names.map(n => r.pools[n].utilisation.gpu_busy * 100)}]}});
   }
+  // The KV hierarchy of the run's pool, or of each pool of a plan that has one.
+  const kv = r.pools ? Object.keys(r.pools).filter(n => r.pools[n].kv_hierarchy).map(n => [' (pool ' + n + ')', r.pools[n].kv_hierarchy]) : (r.kv_hierarchy ? [['', r.kv_hierarchy]] : []);
+  kv.forEach(([pool, k]) => {
+    section('KV hierarchy' + pool);
+    const link = k.host_link, hit = k.prefix_cache.hit_ratio;
+    table([['prefix caching', k.prefix_caching ? 'on' : 'off'], ['preemption', k.preemption], ['capacity offload', k.capacity_offload ? 'on' : 'off'],
+      ['host tier GB per GPU (peak use %)', fmt(k.host_tier.gb_per_gpu, 1) + ' (' + fmt(k.host_tier.peak_utilisation * 100, 1) + ')'],
+      ['host link GB/s to / from host', fmt(link.to_host_gb_per_s, 2) + ' / ' + fmt(link.from_host_gb_per_s, 2)],
+      ['step time waiting for KV copies %', k.io_wait_share_of_step_time * 100], ['preemptions swap / recompute', k.preemptions.swap + ' / ' + k.preemptions.recompute],
+      ['limit', k.limit.subsystem + ': ' + k.limit.evidence]]);
+    chart('Prompt tokens hit in the prefix cache' + pool + ' (%)', {type: 'bar', data: {labels: ['HBM', 'host DRAM', 'total'], datasets: [{label: '% of prompt tokens', data: [hit.hbm * 100, hit.host * 100, hit.total * 100]}]}});
+  });
 }
 if (r.timeseries) {
   const s = r.timeseries, labels = s.t_s.map(x => fmt(x, 1));

@@ -122,6 +122,14 @@ TEST_CASE("the run report renders in headless Chromium with every chart drawn", 
   CheckRendersInBrowser("run " MOESIM_SOURCE_DIR "/scenarios/default.json", "html-run", 8);
 }
 
+TEST_CASE("a run with a KV hierarchy renders its section and hit-ratio chart in Chromium",
+          "[html][browser][kv-hierarchy]") {
+  // The eight charts of a run and the prefix cache's hits per tier.
+  CheckRendersInBrowser("run " MOESIM_SOURCE_DIR
+                        "/scenarios/kv/qwen3-235b-h200-tp8-chat-think20-host-tier.json",
+                        "html-run-kv", 9);
+}
+
 TEST_CASE("the sweep report renders in headless Chromium with the Pareto chart drawn",
           "[html][browser][sweep]") {
   CheckRendersInBrowser("sweep " MOESIM_SOURCE_DIR "/scenarios/sweeps/deepseek-v3-h200-small.json",
