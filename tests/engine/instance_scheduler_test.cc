@@ -2,26 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/tiny_model.h"
 #include "models/model_spec.h"
 
 namespace moesim {
 namespace {
 
-// A tiny GQA model: 2 layers, 1 kv head of dim 8, bf16: 2*1*8*2 = 32 B/token/layer.
-ModelSpec TinyModel() {
-  ModelSpec m;
-  m.name = "tiny";
-  m.layers = 2;
-  m.hidden = 16;
-  m.vocab = 32;
-  m.attention.q_heads = 2;
-  m.attention.kv_heads = 1;
-  m.attention.head_dim = 8;
-  m.moe.routed_experts = 4;
-  m.moe.top_k = 2;
-  m.moe.expert_inter = 8;
-  return m;
-}
+using testing::TinyModel;
 
 TEST_CASE("scheduler admits, prefills, decodes and finishes a request", "[scheduler]") {
   const ModelSpec model = TinyModel();

@@ -6,27 +6,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/tiny_model.h"
 #include "engine/instance_scheduler.h"
 #include "models/model_spec.h"
 
 namespace moesim {
 namespace {
 
-// 2 layers, 1 kv head of dim 8, bf16; blocks of 4 tokens.
-ModelSpec TinyModel() {
-  ModelSpec m;
-  m.name = "tiny";
-  m.layers = 2;
-  m.hidden = 16;
-  m.vocab = 32;
-  m.attention.q_heads = 2;
-  m.attention.kv_heads = 1;
-  m.attention.head_dim = 8;
-  m.moe.routed_experts = 4;
-  m.moe.top_k = 2;
-  m.moe.expert_inter = 8;
-  return m;
-}
+using testing::TinyModel;
 
 struct Fixture {
   explicit Fixture(int64_t hbm_blocks, int64_t host_blocks, bool swap = false)
