@@ -39,6 +39,7 @@ CollectiveCost AnalyticFabric::Finish(PendingTransfer& t) {
 }
 
 std::unique_ptr<PendingTransfer> AnalyticFabric::StartHostCopies(const std::vector<HostCopy>&,
+                                                                 const std::vector<DiskIo>&,
                                                                  double analytic_s) {
   auto t = std::make_unique<AnalyticTransfer>();
   t->end_s = now_ + analytic_s;

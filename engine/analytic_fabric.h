@@ -22,6 +22,7 @@ class AnalyticFabric : public Fabric {
                                                  double start_s) override;
   CollectiveCost Finish(PendingTransfer& t) override;
   std::unique_ptr<PendingTransfer> StartHostCopies(const std::vector<HostCopy>& copies,
+                                                   const std::vector<DiskIo>& disk_ios,
                                                    double analytic_s) override;
   void FinishHostCopies(PendingTransfer& t) override;
   void Acquire(int) override {}

@@ -201,11 +201,15 @@ absl::Status EpGroupInstance::Init(InstanceContext& c, int ranks, EpGroupInstanc
       const double host_bytes = h.host_kv_gb_per_server * 1e9 / s.cluster().gpus_per_server;
       const int64_t host_blocks =
           h.host_tier() ? static_cast<int64_t>(host_bytes / inst->footprint_.BlockBytes()) : 0;
-      inst->tiers_.push_back(std::make_unique<PrefixCache>(inst->pools_.back().get(), host_blocks));
+      const double ssd_bytes = h.ssd_kv_gb_per_server * 1e9 / s.cluster().gpus_per_server;
+      const auto ssd_blocks = static_cast<int64_t>(ssd_bytes / inst->footprint_.BlockBytes());
+      inst->tiers_.push_back(
+          std::make_unique<PrefixCache>(inst->pools_.back().get(), host_blocks, ssd_blocks));
       config.tiers = inst->tiers_.back().get();
       if (h.host_tier()) {
         inst->host_io_.push_back(std::make_unique<KvHostIo>(
-            s.cluster().host, inst->footprint_.BlockBytes(), std::vector<int>{c.gpus[r]}));
+            s.cluster().host, inst->footprint_.BlockBytes(), std::vector<int>{c.gpus[r]},
+            h.ssd ? &*h.ssd : nullptr, s.cluster().gpus_per_server));
       }
     }
     if (s.speculative) {
@@ -320,7 +324,10 @@ std::vector<std::unique_ptr<PendingTransfer>> EpGroupInstance::StartHostCopies(F
   std::vector<std::unique_ptr<PendingTransfer>> loads;
   if (tiers_.empty()) return loads;
   std::vector<KvTierStats> stats(ranks_.size());
-  for (size_t r = 0; r < ranks_.size(); ++r) stats[r] = ranks_[r]->TakeTiers();
+  for (size_t r = 0; r < ranks_.size(); ++r) {
+    stats[r] = ranks_[r]->TakeTiers();
+    stats[r].ssd_write_blocks = tiers_[r]->TakeSsdWrites();
+  }
   if (!host_io_.empty()) {
     std::vector<std::unique_ptr<PendingTransfer>> saves;
     for (size_t r = 0; r < ranks_.size(); ++r) {
@@ -335,6 +342,8 @@ std::vector<std::unique_ptr<PendingTransfer>> EpGroupInstance::StartHostCopies(F
     rec->kv_tiers.Add(stats[r]);
     rec->kv_tiers.host_used_blocks =
         std::max(rec->kv_tiers.host_used_blocks, tiers_[r]->host_used());
+    rec->kv_tiers.ssd_used_blocks =
+        std::max(rec->kv_tiers.ssd_used_blocks, tiers_[r]->ssd_blocks());
   }
   return loads;
 }

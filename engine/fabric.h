@@ -29,6 +29,14 @@ struct HostCopy {
   double wire_bytes = 0;
 };
 
+// A read (`write` false) or write of `bytes` on the local SSDs of GPU `gpu`'s server, from or
+// to its host memory (the KV hierarchy's SSD tier).
+struct DiskIo {
+  int gpu = 0;
+  bool write = false;
+  double bytes = 0;
+};
+
 // A transfer started by StartTransfer(); Finish() waits for it.
 class PendingTransfer {
  public:
@@ -56,9 +64,10 @@ class Fabric {
                                                          double start_s) = 0;
   // Waits for a started transfer; returns its realised cost (its end is Now()).
   virtual CollectiveCost Finish(PendingTransfer& t) = 0;
-  // Starts `copies` now, side by side, without waiting; `analytic_s`: their time on an idle
-  // fabric (what analytic fabrics charge). FinishHostCopies() waits for them.
+  // Starts `copies` and `disk_ios` now, side by side, without waiting; `analytic_s`: their
+  // time on an idle fabric (what analytic fabrics charge). FinishHostCopies() waits for them.
   virtual std::unique_ptr<PendingTransfer> StartHostCopies(const std::vector<HostCopy>& copies,
+                                                           const std::vector<DiskIo>& disk_ios,
                                                            double analytic_s) = 0;
   virtual void FinishHostCopies(PendingTransfer& t) = 0;
 

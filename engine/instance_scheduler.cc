@@ -1,6 +1,7 @@
 #include "engine/instance_scheduler.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace moesim {
 
@@ -162,26 +163,34 @@ bool InstanceScheduler::AdmitWithCache(Request* r, int64_t budget, int64_t* sche
   const PrefixCache::Hit hit = cache.Lookup(hashes);
   cache.Acquire(hashes, 0, hit.hbm);
   cache.PinHost(hashes, hit.hbm, hit.host);
-  // With the host hits, else without them (when their blocks do not fit).
-  for (const int64_t host : {hit.host, int64_t{0}}) {
-    const int64_t cached = hit.hbm + host;
+  cache.PinSsd(hashes, hit.hbm + hit.host, hit.ssd);
+  // With the host and SSD hits, else with the host hits only, else with neither (when their
+  // blocks do not fit).
+  const std::pair<int64_t, int64_t> tries[] = {{hit.host, hit.ssd}, {hit.host, 0}, {0, 0}};
+  for (const auto& [host, ssd] : tries) {
+    const int64_t cached = hit.hbm + host + ssd;
     const int64_t n = std::min(r->prompt_tokens - cached * bt, budget);
     const int64_t need = footprint_.BlocksFor(cached * bt + n) - hit.hbm;
     if (!Take(need)) continue;
     cache.Promote(hashes, hit.hbm, host);
     cache.UnpinHost(hashes, hit.hbm + host, hit.host - host);
+    cache.PromoteFromSsd(hashes, hit.hbm + hit.host, ssd);
+    cache.UnpinSsd(hashes, hit.hbm + hit.host + ssd, hit.ssd - ssd);
     r->cached_blocks = cached;
-    r->kv_blocks = need - host;
+    r->kv_blocks = need - host - ssd;
     r->kv_tokens = r->prefilled = cached * bt;
     tiers_stats_.lookup_tokens += r->prompt_tokens;
     tiers_stats_.hbm_hit_tokens += hit.hbm * bt;
     tiers_stats_.host_hit_tokens += host * bt;
+    tiers_stats_.ssd_hit_tokens += ssd * bt;
     tiers_stats_.load_blocks += host;
+    tiers_stats_.ssd_load_blocks += ssd;
     *scheduled = n;
     return true;
   }
   cache.Release(hashes, 0, hit.hbm);
   cache.UnpinHost(hashes, hit.hbm, hit.host);
+  cache.UnpinSsd(hashes, hit.hbm + hit.host, hit.ssd);
   return false;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "models/kv_storage.h"
 #include "topology/cluster_spec.h"
 
 namespace moesim {
@@ -15,11 +16,15 @@ struct HostCopyProbe {
   double bytes_per_gpu = 0;  // payload per GPU and direction
   bool to_host = false;      // GPU -> host
   bool from_host = false;    // host -> GPU (both: the two directions at once)
+  bool ssd_read = false;     // SSD -> host -> GPU, the read beside the copy (needs `ssd`)
+  bool ssd_write = false;    // host -> SSD (needs `ssd`)
 };
 
-// Each probe's simulated seconds, one after the other; `analytic`: closed form (no flows).
+// Each probe's simulated seconds, one after the other; `analytic`: closed form (no flows);
+// `ssd`: the servers' SSDs (nullptr: none).
 absl::StatusOr<std::vector<double>> ProbeHostCopies(const ClusterSpec& cluster,
                                                     const std::vector<HostCopyProbe>& probes,
-                                                    bool analytic);
+                                                    bool analytic,
+                                                    const KvStorageSpec* ssd = nullptr);
 
 }  // namespace moesim

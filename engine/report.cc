@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -198,14 +199,18 @@ nlohmann::json LimitSection(const ReportInputs& in) {
                          mean_queued, p.runtime().MaxNumSeqs(),
                          p.plan().dp_attention ? " on each GPU of the DP-attention group" : "")}};
   }
-  // KV hierarchy: the GPUs' idle time spent waiting for KV copies over the host links (the
+  // KV hierarchy: the GPUs' idle time spent waiting for KV copies over the host links or SSDs (the
   // step waits are lane time; a pipeline's lanes overlap, so they count once per stage).
   const double io_wait = std::min(in.idle_s, in.all.kv_tiers.io_wait_s / std::max(1, p.plan().pp));
   const double idle = in.idle_s - io_wait;
-  const std::pair<const char*, double> parts[] = {
-      {"compute", b.compute_s},    {"hbm", b.memory_s},         {"launch_overhead", b.launch_s},
-      {"host_overhead", b.host_s}, {"communication", b.comm_s}, {"idle", idle},
-      {"kv_host_link", io_wait}};
+  const char* kv_io = KvIoUtilisationOf(p, in.all.kv_tiers, in.window).LimitName();
+  const std::pair<const char*, double> parts[] = {{"compute", b.compute_s},
+                                                  {"hbm", b.memory_s},
+                                                  {"launch_overhead", b.launch_s},
+                                                  {"host_overhead", b.host_s},
+                                                  {"communication", b.comm_s},
+                                                  {"idle", idle},
+                                                  {kv_io, io_wait}};
   const auto* best = &parts[0];
   for (const auto& p : parts) {
     if (p.second > best->second) best = &p;
@@ -217,7 +222,8 @@ nlohmann::json LimitSection(const ReportInputs& in) {
       100 * best->second / d, 100 * b.compute_s / d, 100 * b.memory_s / d, 100 * b.launch_s / d,
       100 * b.host_s / d, 100 * b.comm_s / d, 100 * idle / d);
   if (io_wait > 0) {
-    absl::StrAppendFormat(&evidence, ", waiting for KV copies over the host links %.0f%%",
+    absl::StrAppendFormat(&evidence, ", waiting for KV copies over the %s %.0f%%",
+                          std::string(kv_io) == "kv_ssd" ? "SSDs and host links" : "host links",
                           100 * io_wait / d);
   }
   return {{"subsystem", best->first}, {"evidence", evidence}};

@@ -605,7 +605,8 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
   }
   if (r.Has("kv_hierarchy")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* tiers, r.Value("kv_hierarchy"));
-    MOESIM_ASSIGN_OR_RETURN(s.kv_hierarchy, ParseKvHierarchySpec(*tiers, root.Key("kv_hierarchy")));
+    MOESIM_ASSIGN_OR_RETURN(s.kv_hierarchy,
+                            ParseKvHierarchySpec(*tiers, root.Key("kv_hierarchy"), presets));
   }
   if (r.Has("routing")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* routing, r.Value("routing"));

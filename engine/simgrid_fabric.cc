@@ -17,6 +17,7 @@ struct SimgridTransfer : PendingTransfer {
 
 struct SimgridHostCopies : PendingTransfer {
   std::vector<sg4::CommPtr> comms;
+  std::vector<sg4::IoPtr> ios;
   double end_s = 0;  // analytic
 };
 
@@ -62,6 +63,7 @@ CollectiveCost SimgridFabric::Finish(PendingTransfer& t) {
 }
 
 std::unique_ptr<PendingTransfer> SimgridFabric::StartHostCopies(const std::vector<HostCopy>& copies,
+                                                                const std::vector<DiskIo>& disk_ios,
                                                                 double analytic_s) {
   auto t = std::make_unique<SimgridHostCopies>();
   t->end_s = Now() + analytic_s;
@@ -73,6 +75,12 @@ std::unique_ptr<PendingTransfer> SimgridFabric::StartHostCopies(const std::vecto
     t->comms.push_back(c.to_host ? sg4::Comm::sendto_async(gpu, cpu, c.wire_bytes)
                                  : sg4::Comm::sendto_async(cpu, gpu, c.wire_bytes));
   }
+  for (const DiskIo& io : disk_ios) {
+    if (io.bytes <= 0) continue;
+    const sg4::Disk* disk = platform_.Ssd(io.gpu);
+    const auto size = static_cast<sg_size_t>(io.bytes);
+    t->ios.push_back(io.write ? disk->write_async(size) : disk->read_async(size));
+  }
   return t;
 }
 
@@ -83,6 +91,7 @@ void SimgridFabric::FinishHostCopies(PendingTransfer& t) {
     return;
   }
   for (auto& comm : c.comms) comm->wait();
+  for (auto& io : c.ios) io->wait();
 }
 
 void SimgridFabric::Acquire(int resource) { mutexes_[resource]->lock(); }

@@ -38,6 +38,7 @@ class SimgridFabric : public Fabric {
   // Each copy a SimGrid communication between the GPU's host and its server's CPU host over
   // the GPU's host link (sharing it with every other copy in flight); analytic: a sleep.
   std::unique_ptr<PendingTransfer> StartHostCopies(const std::vector<HostCopy>& copies,
+                                                   const std::vector<DiskIo>& disk_ios,
                                                    double analytic_s) override;
   void FinishHostCopies(PendingTransfer& t) override;
   void Acquire(int resource) override;

@@ -382,8 +382,12 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
   }
   // KV offload: every GPU of the serve pools copies to and from its server's host memory.
   std::vector<int> offloading_gpus;
+  SsdBandwidth ssd;
   if (s.kv_hierarchy && s.kv_hierarchy->host_tier()) offloading_gpus = deployed_gpus;
-  auto platform = BuildSimgridPlatform(*graph, deployed_gpus, pairs, offloading_gpus);
+  if (s.kv_hierarchy && s.kv_hierarchy->ssd) {
+    ssd = {s.kv_hierarchy->ssd->ReadBytesPerSecond(), s.kv_hierarchy->ssd->WriteBytesPerSecond()};
+  }
+  auto platform = BuildSimgridPlatform(*graph, deployed_gpus, pairs, offloading_gpus, ssd);
   if (!platform.ok()) return platform.status();
   run.platform = &*platform;
 

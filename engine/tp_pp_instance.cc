@@ -63,7 +63,9 @@ absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c)
     const int64_t host_blocks =
         h.host_tier() ? static_cast<int64_t>(host_bytes_per_gpu / inst->footprint_.BlockBytes())
                       : 0;
-    inst->tiers_ = std::make_unique<PrefixCache>(inst->pool_.get(), host_blocks);
+    const double ssd_bytes_per_gpu = h.ssd_kv_gb_per_server * 1e9 / s.cluster().gpus_per_server;
+    const auto ssd_blocks = static_cast<int64_t>(ssd_bytes_per_gpu / inst->footprint_.BlockBytes());
+    inst->tiers_ = std::make_unique<PrefixCache>(inst->pool_.get(), host_blocks, ssd_blocks);
     config.tiers = inst->tiers_.get();
     // A decode pool's sequences arrive with their KV: prompts are looked up where they are
     // prefilled (serve and prefill pools).
@@ -72,7 +74,8 @@ absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c)
     config.capacity_offload = h.capacity_offload;
     if (h.host_tier()) {
       inst->host_io_ =
-          std::make_unique<KvHostIo>(s.cluster().host, inst->footprint_.BlockBytes(), c.gpus);
+          std::make_unique<KvHostIo>(s.cluster().host, inst->footprint_.BlockBytes(), c.gpus,
+                                     h.ssd ? &*h.ssd : nullptr, s.cluster().gpus_per_server);
     }
   }
   for (int e = 0; e < plan.pp; ++e) {
@@ -245,6 +248,7 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   }
   // KV hierarchy: saves to host DRAM before the GPU work, loads from it alongside.
   KvTierStats tiers = sched.TakeTiers();
+  if (tiers_) tiers.ssd_write_blocks = tiers_->TakeSsdWrites();
   std::unique_ptr<PendingTransfer> loads;
   if (host_io_) {
     const double saved = tiers.to_host_bytes;
@@ -258,10 +262,13 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   if (loads) {
     host_io_->Wait(*loads, fabric);
     TraceHostCopy("kv load from host", gpu_start, fabric.Now(), tiers.from_host_bytes);
+    TraceHostCopy("kv ssd reads and writes", gpu_start, fabric.Now(),
+                  tiers.ssd_read_bytes + tiers.ssd_write_bytes);
   }
   if (tiers_) {
     tiers.io_wait_s = (gpu_start - start) + (fabric.Now() - gpu_end);
     tiers.host_used_blocks = tiers_->host_used();
+    tiers.ssd_used_blocks = tiers_->ssd_blocks();
   }
 
   // Per GPU: the stages' time averaged (each stage is tp of the instance's GPUs).

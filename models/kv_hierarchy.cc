@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
+#include "models/preset_library.h"
 #include "models/status_macros.h"
 
 namespace moesim {
@@ -11,7 +13,8 @@ const char* KvPreemptionName(KvPreemption p) {
 }
 
 absl::StatusOr<KvHierarchySpec> ParseKvHierarchySpec(const nlohmann::json& value,
-                                                     const JsonLocation& where) {
+                                                     const JsonLocation& where,
+                                                     const PresetLibrary& presets) {
   KvHierarchySpec s;
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
   MOESIM_ASSIGN_OR_RETURN(s.prefix_caching, r.BoolOr("prefix_caching", false));
@@ -22,7 +25,42 @@ absl::StatusOr<KvHierarchySpec> ParseKvHierarchySpec(const nlohmann::json& value
                           r.EnumOr("preemption", "recompute", {"recompute", "swap"}));
   s.preemption = preemption == "swap" ? KvPreemption::kSwap : KvPreemption::kRecompute;
   MOESIM_ASSIGN_OR_RETURN(s.capacity_offload, r.BoolOr("capacity_offload", false));
+  MOESIM_ASSIGN_OR_RETURN(s.ssd_kv_gb_per_server,
+                          r.NumberOr("ssd_kv_gb_per_server", 0, NumberRule::Between(0, 1e6)));
+  if (r.Has("ssd")) {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* raw, r.Value("ssd"));
+    MOESIM_ASSIGN_OR_RETURN(PresetLibrary::Resolved drives,
+                            presets.Resolve(PresetKind::kKvStorage, *raw, where.Key("ssd")));
+    MOESIM_ASSIGN_OR_RETURN(s.ssd,
+                            ParseKvStorageSpec(*drives.value, where.Key("ssd"), drives.name));
+  }
   MOESIM_RETURN_IF_ERROR(r.Finish());
+  if (s.ssd_tier() && !s.ssd) {
+    return BadValue(where.Key("ssd_kv_gb_per_server"), s.ssd_kv_gb_per_server,
+                    absl::StrCat("0, or the server's drives named in \"ssd\" (",
+                                 PresetFileName(PresetKind::kKvStorage), ")"));
+  }
+  if (s.ssd && !s.ssd_tier()) {
+    return BadInput(where.Key("ssd"),
+                    "is set but \"ssd_kv_gb_per_server\" is 0: give the SSD space a server "
+                    "sets aside for KV, or leave \"ssd\" out");
+  }
+  if (s.ssd_tier() && !s.host_tier()) {
+    return BadValue(where.Key("ssd_kv_gb_per_server"), s.ssd_kv_gb_per_server,
+                    "0, or a host tier (\"host_kv_gb_per_server\" > 0): SSD blocks are staged "
+                    "in host memory on their way to and from the GPUs");
+  }
+  if (s.ssd_tier() && !s.prefix_caching) {
+    return BadValue(where.Key("ssd_kv_gb_per_server"), s.ssd_kv_gb_per_server,
+                    "0, or \"prefix_caching\": true (the SSD tier holds cached prefixes; "
+                    "swapped and offloaded sequences stay in host DRAM)");
+  }
+  if (s.ssd && s.ssd_kv_gb_per_server > s.ssd->capacity_gb()) {
+    return BadValue(
+        where.Key("ssd_kv_gb_per_server"), s.ssd_kv_gb_per_server,
+        absl::StrCat("at most the drives' capacity, ", s.ssd->capacity_gb(), " GB (", s.ssd->drives,
+                     " x ", s.ssd->capacity_gb_per_drive, " GB of \"", s.ssd->name, "\")"));
+  }
   if (s.capacity_offload && !s.host_tier()) {
     return BadValue(where.Key("capacity_offload"), true,
                     "false, or a host tier to offload to (\"host_kv_gb_per_server\" > 0)");
@@ -45,10 +83,15 @@ absl::StatusOr<KvHierarchySpec> ParseKvHierarchySpec(const nlohmann::json& value
 }
 
 nlohmann::json KvHierarchySpecToJson(const KvHierarchySpec& s) {
-  return {{"prefix_caching", s.prefix_caching},
-          {"host_kv_gb_per_server", s.host_kv_gb_per_server},
-          {"preemption", KvPreemptionName(s.preemption)},
-          {"capacity_offload", s.capacity_offload}};
+  nlohmann::json j = {{"prefix_caching", s.prefix_caching},
+                      {"host_kv_gb_per_server", s.host_kv_gb_per_server},
+                      {"preemption", KvPreemptionName(s.preemption)},
+                      {"capacity_offload", s.capacity_offload}};
+  if (s.ssd_tier()) {
+    j["ssd_kv_gb_per_server"] = s.ssd_kv_gb_per_server;
+    j["ssd"] = KvStorageSpecToJson(*s.ssd);
+  }
+  return j;
 }
 
 }  // namespace moesim

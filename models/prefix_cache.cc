@@ -1,5 +1,7 @@
 #include "models/prefix_cache.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace moesim {
@@ -12,8 +14,8 @@ uint64_t BlockHash(uint64_t owner, int64_t index) {
   return z ^ (z >> 31);
 }
 
-PrefixCache::PrefixCache(PagedKvPool* hbm, int64_t host_blocks)
-    : hbm_(hbm), host_capacity_(host_blocks) {}
+PrefixCache::PrefixCache(PagedKvPool* hbm, int64_t host_blocks, int64_t ssd_blocks)
+    : hbm_(hbm), host_capacity_(host_blocks), ssd_capacity_(ssd_blocks) {}
 
 PrefixCache::Hit PrefixCache::Lookup(const std::vector<uint64_t>& hashes) const {
   Hit hit;
@@ -27,6 +29,13 @@ PrefixCache::Hit PrefixCache::Lookup(const std::vector<uint64_t>& hashes) const 
     auto it = entries_.find(hashes[i]);
     if (it == entries_.end() || it->second.in_hbm || !it->second.in_host) break;
     ++hit.host;
+  }
+  for (; i < hashes.size(); ++i) {
+    auto it = entries_.find(hashes[i]);
+    if (it == entries_.end() || it->second.in_hbm || it->second.in_host || !it->second.in_ssd) {
+      break;
+    }
+    ++hit.ssd;
   }
   return hit;
 }
@@ -62,6 +71,28 @@ void PrefixCache::Promote(const std::vector<uint64_t>& hashes, int64_t first, in
   for (int64_t i = first; i < first + n; ++i) {
     Entry& e = entries_.at(hashes[i]);
     --e.host_pins;
+    e.in_hbm = true;
+    e.refs = 1;
+    ++hbm_blocks_;
+  }
+}
+
+void PrefixCache::PinSsd(const std::vector<uint64_t>& hashes, int64_t first, int64_t n) {
+  for (int64_t i = first; i < first + n; ++i) {
+    Entry& e = entries_.at(hashes[i]);
+    ++e.ssd_pins;
+    ssd_lru_.splice(ssd_lru_.end(), ssd_lru_, e.ssd_pos);  // most recently used
+  }
+}
+
+void PrefixCache::UnpinSsd(const std::vector<uint64_t>& hashes, int64_t first, int64_t n) {
+  for (int64_t i = first; i < first + n; ++i) --entries_.at(hashes[i]).ssd_pins;
+}
+
+void PrefixCache::PromoteFromSsd(const std::vector<uint64_t>& hashes, int64_t first, int64_t n) {
+  for (int64_t i = first; i < first + n; ++i) {
+    Entry& e = entries_.at(hashes[i]);
+    --e.ssd_pins;
     e.in_hbm = true;
     e.refs = 1;
     ++hbm_blocks_;
@@ -109,6 +140,7 @@ bool PrefixCache::FreeHostBlock() {
     if (e.host_pins > 0) continue;
     host_lru_.erase(it);
     e.in_host = false;
+    if (ssd_capacity_ > 0 && !e.in_ssd && WriteToSsd(hash, e)) ++ssd_written_;
     DropIfEmpty(hash);
     return true;
   }
@@ -123,9 +155,24 @@ bool PrefixCache::WriteToHost(uint64_t hash, Entry& e) {
   return true;
 }
 
+bool PrefixCache::WriteToSsd(uint64_t hash, Entry& e) {
+  if (ssd_blocks() >= ssd_capacity_) {
+    auto victim = std::find_if(ssd_lru_.begin(), ssd_lru_.end(),
+                               [this](uint64_t h) { return entries_.at(h).ssd_pins == 0; });
+    if (victim == ssd_lru_.end()) return false;
+    const uint64_t dropped = *victim;
+    ssd_lru_.erase(victim);
+    entries_.at(dropped).in_ssd = false;
+    DropIfEmpty(dropped);
+  }
+  e.in_ssd = true;
+  e.ssd_pos = ssd_lru_.insert(ssd_lru_.end(), hash);
+  return true;
+}
+
 void PrefixCache::DropIfEmpty(uint64_t hash) {
   auto it = entries_.find(hash);
-  if (it != entries_.end() && !it->second.in_hbm && !it->second.in_host) {
+  if (it != entries_.end() && !it->second.in_hbm && !it->second.in_host && !it->second.in_ssd) {
     entries_.erase(it);
     ++dropped_;
   }
@@ -162,17 +209,24 @@ bool PrefixCache::TakeHostSwap(int64_t blocks) {
 void PrefixCache::GiveHostSwap(int64_t blocks) { host_swap_ -= blocks; }
 
 absl::Status PrefixCache::Check() const {
-  int64_t in_hbm = 0, evictable = 0, in_host = 0;
+  int64_t in_hbm = 0, evictable = 0, in_host = 0, in_ssd = 0;
   for (const auto& [hash, e] : entries_) {
     in_hbm += e.in_hbm;
     evictable += e.in_hbm && e.refs == 0;
     in_host += e.in_host;
-    if (e.refs < 0 || e.host_pins < 0 || (!e.in_hbm && e.refs != 0) ||
-        (!e.in_host && e.host_pins != 0)) {
-      return absl::InternalError(absl::StrCat(
-          __FILE__, ":", __LINE__, ": block ", hash, " has ", e.refs, " references and ",
-          e.host_pins, " host pins (in HBM ", e.in_hbm, ", in host ", e.in_host, ")"));
+    in_ssd += e.in_ssd;
+    if (e.refs < 0 || e.host_pins < 0 || e.ssd_pins < 0 || (!e.in_hbm && e.refs != 0) ||
+        (!e.in_host && e.host_pins != 0) || (!e.in_ssd && e.ssd_pins != 0)) {
+      return absl::InternalError(
+          absl::StrCat(__FILE__, ":", __LINE__, ": block ", hash, " has ", e.refs, " references, ",
+                       e.host_pins, " host pins and ", e.ssd_pins, " SSD pins (in HBM ", e.in_hbm,
+                       ", in host ", e.in_host, ", on SSD ", e.in_ssd, ")"));
     }
+  }
+  if (in_ssd != ssd_blocks() || ssd_blocks() > ssd_capacity_) {
+    return absl::InternalError(
+        absl::StrCat(__FILE__, ":", __LINE__, ": prefix cache broken: ", in_ssd,
+                     " SSD blocks (listed ", ssd_blocks(), ") of ", ssd_capacity_));
   }
   if (in_hbm != hbm_blocks_ || evictable != evictable_hbm_blocks() ||
       in_host != host_cached_blocks() || hbm_blocks_ > hbm_->used() || host_swap_ < 0 ||

@@ -20,7 +20,8 @@ namespace {
 
 constexpr PresetKind kAllKinds[] = {PresetKind::kGpu,         PresetKind::kModel,
                                     PresetKind::kRuntime,     PresetKind::kFabric,
-                                    PresetKind::kKvConnector, PresetKind::kAcceptanceCurve};
+                                    PresetKind::kKvConnector, PresetKind::kAcceptanceCurve,
+                                    PresetKind::kKvStorage};
 
 struct Preset {
   nlohmann::json value;
@@ -94,6 +95,8 @@ const char* PresetFileName(PresetKind kind) {
       return "kv_connectors.json";
     case PresetKind::kAcceptanceCurve:
       return "acceptance_curves.json";
+    case PresetKind::kKvStorage:
+      return "kv_storage.json";
   }
   return "";
 }
@@ -117,10 +120,13 @@ absl::StatusOr<PresetLibrary> PresetLibrary::Load(const std::string& dir) {
   for (PresetKind kind : kAllKinds) {
     const std::string file = dir + "/" + PresetFileName(kind);
     std::ifstream in(file);
-    // KV connectors and acceptance curves arrived after the other kinds: a preset folder
-    // without them has none (a scenario naming one, or a disaggregated plan relying on the
+    // KV connectors, acceptance curves and KV storage arrived after the other kinds: a preset
+    // folder without them has none (a scenario naming one, or a disaggregated plan relying on the
     // default connector, is then refused).
-    if (!in && (kind == PresetKind::kKvConnector || kind == PresetKind::kAcceptanceCurve)) continue;
+    if (!in && (kind == PresetKind::kKvConnector || kind == PresetKind::kAcceptanceCurve ||
+                kind == PresetKind::kKvStorage)) {
+      continue;
+    }
     if (!in) return absl::NotFoundError(absl::StrCat(file, ": cannot open preset file"));
     std::stringstream text;
     text << in.rdbuf();

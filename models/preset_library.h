@@ -22,14 +22,22 @@
 
 namespace moesim {
 
-enum class PresetKind { kGpu, kModel, kRuntime, kFabric, kKvConnector, kAcceptanceCurve };
+enum class PresetKind {
+  kGpu,
+  kModel,
+  kRuntime,
+  kFabric,
+  kKvConnector,
+  kAcceptanceCurve,
+  kKvStorage
+};
 
 const char* PresetFileName(PresetKind kind);  // "gpus.json", "models.json", "runtimes.json", ...
 
 class PresetLibrary {
  public:
-  // Loads every preset file from `dir` (kv_connectors.json and acceptance_curves.json may be
-  // absent: none of those).
+  // Loads every preset file from `dir` (kv_connectors.json, acceptance_curves.json and
+  // kv_storage.json may be absent: none of those).
   // Fails on a missing file of another kind, malformed files or sourceless numbers.
   static absl::StatusOr<PresetLibrary> Load(const std::string& dir);
   // Directory compiled in at build time (the source tree's models/presets), unless the

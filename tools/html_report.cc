@@ -122,8 +122,11 @@ if (r.kind === 'rlvr') {
       ['host tier GB per GPU (peak use %)', fmt(k.host_tier.gb_per_gpu, 1) + ' (' + fmt(k.host_tier.peak_utilisation * 100, 1) + ')'],
       ['host link GB/s to / from host', fmt(link.to_host_gb_per_s, 2) + ' / ' + fmt(link.from_host_gb_per_s, 2)],
       ['step time waiting for KV copies %', k.io_wait_share_of_step_time * 100], ['preemptions swap / recompute', k.preemptions.swap + ' / ' + k.preemptions.recompute],
-      ['limit', k.limit.subsystem + ': ' + k.limit.evidence]]);
-    chart('Prompt tokens hit in the prefix cache' + pool + ' (%)', {type: 'bar', data: {labels: ['HBM', 'host DRAM', 'total'], datasets: [{label: '% of prompt tokens', data: [hit.hbm * 100, hit.host * 100, hit.total * 100]}]}});
+      ['limit', k.limit.subsystem + ': ' + k.limit.evidence]].concat(k.ssd_tier ? [
+      ['SSD tier GB per GPU (peak use %)', fmt(k.ssd_tier.gb_per_gpu, 1) + ' (' + fmt(k.ssd_tier.peak_utilisation * 100, 1) + ')'],
+      ['SSD GB/s read / written', fmt(k.ssd_tier.read_gb_per_s, 2) + ' / ' + fmt(k.ssd_tier.write_gb_per_s, 2)]] : []));
+    const tiers = k.ssd_tier ? [['HBM', hit.hbm], ['host DRAM', hit.host], ['SSD', hit.ssd], ['total', hit.total]] : [['HBM', hit.hbm], ['host DRAM', hit.host], ['total', hit.total]];
+    chart('Prompt tokens hit in the prefix cache' + pool + ' (%)', {type: 'bar', data: {labels: tiers.map(t => t[0]), datasets: [{label: '% of prompt tokens', data: tiers.map(t => t[1] * 100)}]}});
   });
 }
 if (r.timeseries) {

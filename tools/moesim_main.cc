@@ -21,6 +21,7 @@
 #include "models/fabric_spec.h"
 #include "models/gpu_spec.h"
 #include "models/kv_connector.h"
+#include "models/kv_storage.h"
 #include "models/preset_library.h"
 #include "tools/cli_support.h"
 #include "tools/compare_writer.h"
@@ -278,8 +279,19 @@ int CmdPresets(const PresetLibrary& presets) {
     if (!c.ok()) return Fail(c.status());
     std::printf("  %-10s %10.1f %16.3f\n", name.c_str(), c->setup_us, c->link_efficiency);
   }
-  std::printf("\nEvery value's source: %s/{gpus,models,runtimes,fabrics,kv_connectors}.json\n",
-              PresetLibrary::DefaultDir().c_str());
+  std::printf("\nKV storage (a server's local SSDs as a KV tier; per server)\n");
+  std::printf("  %-22s %7s %12s %10s %10s\n", "name", "drives", "capacity GB", "read GB/s",
+              "write GB/s");
+  for (const auto& name : presets.Names(PresetKind::kKvStorage)) {
+    auto d = moesim::ParseKvStorageSpec(*presets.Find(PresetKind::kKvStorage, name),
+                                        {"kv_storage.json", "$." + name}, name);
+    if (!d.ok()) return Fail(d.status());
+    std::printf("  %-22s %7d %12.0f %10.1f %10.1f\n", name.c_str(), d->drives, d->capacity_gb(),
+                d->ReadBytesPerSecond() / 1e9, d->WriteBytesPerSecond() / 1e9);
+  }
+  std::printf(
+      "\nEvery value's source: %s/{gpus,models,runtimes,fabrics,kv_connectors,kv_storage}.json\n",
+      PresetLibrary::DefaultDir().c_str());
 
   return kExitOk;
 }

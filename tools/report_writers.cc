@@ -177,6 +177,17 @@ void AppendKvHierarchy(const nlohmann::json& k, const std::string& pool, std::st
       100 * Num(link["utilisation"]["from_host"]), 100 * Num(k["io_wait_share_of_step_time"]),
       k["preemptions"]["swap"].get<int64_t>(), k["preemptions"]["recompute"].get<int64_t>(),
       k["limit"]["subsystem"].get<std::string>(), k["limit"]["evidence"].get<std::string>());
+  if (k.contains("ssd_tier")) {
+    const auto& ssd = k["ssd_tier"];
+    absl::StrAppendFormat(
+        &s,
+        "  SSD tier (%s): %.1f GB per GPU, peak %.1f%% used; prompt tokens hit %.1f%% on SSD; "
+        "%.2f GB/s read, %.2f GB/s written (%.1f%% / %.1f%% of the drives)\n",
+        ssd["drives"].get<std::string>(), Num(ssd["gb_per_gpu"]),
+        100 * Num(ssd["peak_utilisation"]), 100 * Num(hit["ssd"]), Num(ssd["read_gb_per_s"]),
+        Num(ssd["write_gb_per_s"]), 100 * Num(ssd["utilisation"]["read"]),
+        100 * Num(ssd["utilisation"]["write"]));
+  }
 }
 
 std::string PlanReportToText(const nlohmann::json& r) {

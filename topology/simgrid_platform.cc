@@ -51,6 +51,14 @@ sg4::Host* SimgridPlatform::HostCpu(int g) const {
   return gpu_cpus[g];
 }
 
+sg4::Disk* SimgridPlatform::Ssd(int g) const {
+  if (g < 0 || g >= static_cast<int>(gpu_ssds.size()) || gpu_ssds[g] == nullptr) {
+    std::fprintf(stderr, "%s:%d: internal error: GPU %d has no SSD tier\n", __FILE__, __LINE__, g);
+    std::abort();
+  }
+  return gpu_ssds[g];
+}
+
 int SimgridPlatform::host_count() const {
   return static_cast<int>(std::count_if(gpus.begin(), gpus.end(), [](auto* h) { return h; })) +
          (frontend != nullptr ? 1 : 0);
@@ -62,7 +70,8 @@ int SimgridPlatform::link_count() const {
 
 absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
     const ClusterGraph& graph, const std::vector<int>& gpus,
-    const std::vector<std::pair<int, int>>& gpu_pairs, const std::vector<int>& host_link_gpus) {
+    const std::vector<std::pair<int, int>>& gpu_pairs, const std::vector<int>& host_link_gpus,
+    const SsdBandwidth& ssd) {
   const int n = graph.gpu_count();
   auto outside = [n](int g) { return g < 0 || g >= n; };
   std::vector<char> hosted(n, 0);
@@ -160,6 +169,8 @@ absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
   }
   // Host CPUs of the offloading GPUs' servers, and each GPU's route to its own.
   p.gpu_cpus.assign(n, nullptr);
+  const bool ssds = ssd.read_bytes_per_s > 0 && ssd.write_bytes_per_s > 0;
+  if (ssds) p.gpu_ssds.assign(n, nullptr);
   std::vector<std::pair<int, sg4::Host*>> cpus;  // (server, host), servers in first-seen order
   for (int g : offloading) {
     const int server = server_of(g);
@@ -170,8 +181,12 @@ absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
           server,
           zone->create_host(devices[graph.Cpu(server)].name, kGpuHostWorkPerSecond)->seal());
       it = cpus.end() - 1;
+      if (ssds) {
+        it->second->create_disk("ssd", ssd.read_bytes_per_s, ssd.write_bytes_per_s)->seal();
+      }
     }
     p.gpu_cpus[g] = it->second;
+    if (ssds) p.gpu_ssds[g] = it->second->get_disks().front();
     hops.clear();
     const auto route = graph.Route(graph.Gpu(g), graph.Cpu(server));  // ok: routed above
     for (const RouteHop& hop : *route) {

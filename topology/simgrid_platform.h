@@ -21,6 +21,7 @@
 #include "topology/cluster_graph.h"
 
 namespace simgrid::s4u {
+class Disk;
 class Engine;
 class Host;
 class Link;
@@ -45,6 +46,9 @@ struct SimgridPlatform {
   // By global GPU index: the host CPU of the GPU's server, for GPUs whose KV is offloaded
   // (their host link routed); nullptr otherwise. Read it through HostCpu().
   std::vector<simgrid::s4u::Host*> gpu_cpus;
+  // By global GPU index: the local SSDs of the GPU's server as one SimGrid disk (on its host
+  // CPU), for GPUs whose KV reaches an SSD tier; nullptr otherwise. Read it through Ssd().
+  std::vector<simgrid::s4u::Disk*> gpu_ssds;
   std::vector<simgrid::s4u::Link*> links;  // by ClusterGraph link index; nullptr if on no route
 
   // The host of GPU `g`. A GPU that got no host is a bug of the caller (every GPU a deployment
@@ -53,6 +57,8 @@ struct SimgridPlatform {
   // The host CPU of GPU `g`'s server; a GPU whose host link was not asked for is a bug of the
   // caller (file:line, as for Gpu()).
   simgrid::s4u::Host* HostCpu(int g) const;
+  // The SSDs of GPU `g`'s server; a GPU without them is a bug of the caller (file:line).
+  simgrid::s4u::Disk* Ssd(int g) const;
   int host_count() const;  // GPU hosts and the frontend
   int link_count() const;  // links created
 };
@@ -68,9 +74,15 @@ std::unique_ptr<simgrid::s4u::Engine> StartSimgridEngine(const char* name, bool 
 // duplicates are fine). Fails on a GPU outside the cluster, a pair with no route, or more than
 // kMaxSimgridGpuHosts GPUs or kMaxSimgridRoutes pairs. `host_link_gpus`: GPUs that copy to and
 // from their server's host memory (KV offload): their server's CPU gets a host and the GPU a
-// route to it over its host link.
+// route to it over its host link. `ssd`: with read and write bandwidths > 0 (bytes/s), each of
+// those servers also gets its local SSDs as one disk on that host.
+struct SsdBandwidth {
+  double read_bytes_per_s = 0;
+  double write_bytes_per_s = 0;
+};
 absl::StatusOr<SimgridPlatform> BuildSimgridPlatform(
     const ClusterGraph& graph, const std::vector<int>& gpus,
-    const std::vector<std::pair<int, int>>& gpu_pairs, const std::vector<int>& host_link_gpus = {});
+    const std::vector<std::pair<int, int>>& gpu_pairs, const std::vector<int>& host_link_gpus = {},
+    const SsdBandwidth& ssd = {});
 
 }  // namespace moesim

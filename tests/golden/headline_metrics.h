@@ -109,6 +109,17 @@ inline const std::vector<std::string>& KvHierarchyHeadlinePaths() {
   return paths;
 }
 
+// And for reports with an SSD tier.
+inline const std::vector<std::string>& SsdTierHeadlinePaths() {
+  static const std::vector<std::string> paths = {
+      "kv_hierarchy.prefix_cache.hit_ratio.ssd",
+      "kv_hierarchy.ssd_tier.read_gb",
+      "kv_hierarchy.ssd_tier.write_gb",
+      "kv_hierarchy.ssd_tier.peak_used_blocks",
+  };
+  return paths;
+}
+
 inline nlohmann::json HeadlineMetrics(const nlohmann::json& report) {
   nlohmann::json out = nlohmann::json::object();
   if (report.contains("kind") && report["kind"] == "rlvr") {
@@ -121,6 +132,9 @@ inline nlohmann::json HeadlineMetrics(const nlohmann::json& report) {
   }
   if (report.contains("kv_hierarchy")) {
     for (const std::string& p : KvHierarchyHeadlinePaths()) out[p] = AtDottedPath(report, p);
+  }
+  if (report.contains("kv_hierarchy") && report["kv_hierarchy"].contains("ssd_tier")) {
+    for (const std::string& p : SsdTierHeadlinePaths()) out[p] = AtDottedPath(report, p);
   }
   return out;
 }

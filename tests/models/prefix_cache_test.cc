@@ -1,4 +1,4 @@
-// The prefix cache and host tier of one KV pool (models/prefix_cache.h): lookups over the two
+// The prefix cache, host and SSD tiers of one KV pool (models/prefix_cache.h): lookups over the
 // tiers, sharing, LRU eviction with write-back, pinned loads, swap space, and the invariants.
 #include "models/prefix_cache.h"
 
@@ -129,6 +129,78 @@ TEST_CASE("prefix cache: swap space evicts cached host blocks and respects the c
   CHECK_FALSE(cache.TakeHostSwap(5));
   cache.GiveHostSwap(4);
   CHECK(cache.host_used() == 0);
+  REQUIRE(cache.Check().ok());
+}
+
+}  // namespace
+}  // namespace moesim
+
+namespace moesim {
+namespace {
+
+TEST_CASE("prefix cache: host evictions go to SSD, matched after HBM and host", "[prefix-cache]") {
+  PagedKvPool pool(10);
+  PrefixCache cache(&pool, /*host_blocks=*/2, /*ssd_blocks=*/4);
+  const auto a = Names(3, 6);
+  Leave(cache, pool, a);
+  // Six blocks leave HBM tail first: the host keeps the last two written (the head), the four
+  // it dropped on the way went to SSD.
+  CHECK(cache.EvictHbm(6).written == 6);
+  CHECK(cache.host_cached_blocks() == 2);
+  CHECK(cache.ssd_blocks() == 4);
+  CHECK(cache.TakeSsdWrites() == 4);
+  CHECK(cache.TakeSsdWrites() == 0);
+  CHECK(cache.dropped_blocks() == 0);
+  const PrefixCache::Hit hit = cache.Lookup(a);
+  CHECK(hit.hbm == 0);
+  CHECK(hit.host == 2);
+  CHECK(hit.ssd == 4);
+  REQUIRE(cache.Check().ok());
+}
+
+TEST_CASE("prefix cache: SSD hits are pinned while loading, then promoted to HBM",
+          "[prefix-cache]") {
+  PagedKvPool pool(10);
+  PrefixCache cache(&pool, 1, 3);
+  const auto a = Names(4, 4);
+  Leave(cache, pool, a);
+  cache.EvictHbm(4);
+  REQUIRE(cache.Lookup(a).host == 1);
+  REQUIRE(cache.Lookup(a).ssd == 3);
+  cache.PinHost(a, 0, 1);
+  cache.PinSsd(a, 1, 3);
+  // Another sequence's blocks leave HBM: the host tier's one block is pinned, so they are
+  // dropped rather than written (nothing pinned is evicted).
+  const auto b = Names(5, 2);
+  Leave(cache, pool, b);
+  cache.EvictHbm(2);
+  CHECK(cache.Lookup(a).ssd == 3);
+  CHECK(cache.dropped_blocks() == 2);
+  REQUIRE(pool.TryTake(4));
+  cache.Promote(a, 0, 1);
+  cache.PromoteFromSsd(a, 1, 3);
+  const PrefixCache::Hit hit = cache.Lookup(a);
+  CHECK(hit.hbm == 4);
+  CHECK(cache.hbm_blocks() == 4);
+  // The SSD copies stay (inclusive tiers), now evictable again.
+  CHECK(cache.ssd_blocks() == 3);
+  REQUIRE(cache.Check().ok());
+}
+
+TEST_CASE("prefix cache: a full SSD tier drops its least recently used block", "[prefix-cache]") {
+  PagedKvPool pool(10);
+  PrefixCache cache(&pool, 1, 2);
+  for (uint64_t owner = 10; owner < 14; ++owner) {
+    Leave(cache, pool, Names(owner, 1));
+    cache.EvictHbm(1);
+  }
+  // Owners 10..13 passed through the one-block host tier: 10 and 11 went to SSD, then 12
+  // pushed 10 out (dropped), and 13 is in host.
+  CHECK(cache.Lookup(Names(10, 1)).ssd == 0);
+  CHECK(cache.Lookup(Names(11, 1)).ssd == 1);
+  CHECK(cache.Lookup(Names(12, 1)).ssd == 1);
+  CHECK(cache.Lookup(Names(13, 1)).host == 1);
+  CHECK(cache.dropped_blocks() == 1);
   REQUIRE(cache.Check().ok());
 }
 

@@ -1,5 +1,6 @@
 // The KV memory hierarchy (issue 14) on the shipped scenarios of scenarios/kv/: prefix caching,
-// a host-DRAM tier, swap preemption and capacity offload, each against its twin without it.
+// a host-DRAM tier, an SSD tier, swap preemption and capacity offload, each against its twin
+// without it.
 // Every run also checks that requests, tokens and KV blocks are conserved across the tiers
 // (engine/simulation.cc CheckConservation, models/prefix_cache.h Check()).
 #include <fstream>
@@ -64,6 +65,49 @@ TEST_CASE("kv hierarchy: a host tier keeps paused sessions' KV", "[kv-hierarchy]
   CHECK(hbm["host_link"]["to_host_gb"].get<double>() == 0);
   // The host tier never exceeds its capacity.
   CHECK(host["host_tier"]["peak_utilisation"].get<double>() <= 1.0);
+}
+
+TEST_CASE("kv hierarchy: an SSD tier keeps what a small host tier drops", "[kv-hierarchy][ssd]") {
+  const auto r = testing::RunReports({Shipped("qwen3-235b-h200-tp8-chat-think20-host-256g"),
+                                      Shipped("qwen3-235b-h200-tp8-chat-think20-host-256g-ssd")});
+  const nlohmann::json& host = r[0]["kv_hierarchy"];
+  const nlohmann::json& ssd = r[1]["kv_hierarchy"];
+  const double host_total = host["prefix_cache"]["hit_ratio"]["total"].get<double>();
+  const double ssd_total = ssd["prefix_cache"]["hit_ratio"]["total"].get<double>();
+  const double ssd_hits = ssd["prefix_cache"]["hit_ratio"]["ssd"].get<double>();
+  INFO("hit ratio " << host_total << " -> " << ssd_total << " (SSD " << ssd_hits << "), output "
+                    << Output(r[0]) << " -> " << Output(r[1]));
+  CHECK_FALSE(host.contains("ssd_tier"));
+  // The small host tier fills and drops blocks; the SSD keeps them.
+  CHECK(host["host_tier"]["peak_utilisation"].get<double>() > 0.99);
+  CHECK(host["prefix_cache"]["dropped_blocks"].get<int64_t>() > 0);
+  CHECK(ssd_hits > 0.2);
+  CHECK(ssd_total > host_total + 0.2);
+  CHECK(Output(r[1]) > 1.05 * Output(r[0]));
+  // Bytes both ways on the drives, within their capacity.
+  const nlohmann::json& tier = ssd["ssd_tier"];
+  CHECK(tier["read_gb"].get<double>() > 0);
+  CHECK(tier["write_gb"].get<double>() > 0);
+  CHECK(tier["blocks"]["reads"].get<int64_t>() > 0);
+  CHECK(tier["blocks"]["writes"].get<int64_t>() > 0);
+  CHECK(tier["peak_utilisation"].get<double>() > 0);
+  CHECK(tier["peak_utilisation"].get<double>() <= 1.0);
+  CHECK(tier["utilisation"]["read"].get<double>() < 1.0);
+  CHECK(tier["utilisation"]["write"].get<double>() < 1.0);
+  // Every block read from SSD crosses the host links too (each block's shard on 8 GPUs).
+  CHECK(ssd["host_link"]["blocks"]["ssd_loads"].get<int64_t>() ==
+        tier["blocks"]["reads"].get<int64_t>());
+  // The steps wait for the SSDs, the busier of the two, and the report says so.
+  CHECK(ssd["io_wait_share_of_step_time"].get<double>() >
+        host["io_wait_share_of_step_time"].get<double>());
+  CHECK(ssd["limit"]["subsystem"].get<std::string>() == "ssd");
+}
+
+TEST_CASE("kv hierarchy: an SSD tier's run is the same for the same seed",
+          "[kv-hierarchy][ssd][determinism]") {
+  const auto r = testing::RunReports({Shipped("qwen3-235b-h200-tp8-chat-think20-host-256g-ssd"),
+                                      Shipped("qwen3-235b-h200-tp8-chat-think20-host-256g-ssd")});
+  CHECK(r[0].dump() == r[1].dump());
 }
 
 TEST_CASE("kv hierarchy: swapping 32K-token sequences beats recomputing them", "[kv-hierarchy]") {
@@ -175,6 +219,34 @@ TEST_CASE("kv hierarchy: bad input names the key and what was expected",
   CHECK_THAT(with("/workload/shared_prefix_tokens", -5),
              Contains("$.workload.shared_prefix_tokens"));
   CHECK_THAT(with("/deployment/router", "sticky"), Contains("cache_aware"));
+  // The SSD tier: it needs its drives, its space, a host tier and prefix caching.
+  CHECK_THAT(with("/kv_hierarchy/ssd_kv_gb_per_server", 1000),
+             Contains("$.kv_hierarchy.ssd_kv_gb_per_server") && Contains("\"ssd\""));
+  CHECK_THAT(with("/kv_hierarchy/ssd", "dgx-h100-local-nvme"),
+             Contains("$.kv_hierarchy.ssd") && Contains("is 0"));
+  CHECK_THAT(with("/kv_hierarchy/ssd", "floppy"),
+             Contains("$.kv_hierarchy.ssd") && Contains("kv_storage.json"));
+  {
+    nlohmann::json doc = base;
+    doc["kv_hierarchy"]["ssd_kv_gb_per_server"] = 1000;
+    doc["kv_hierarchy"]["ssd"] = "dgx-h100-local-nvme";
+    CHECK_THAT(std::string(ParseWith(doc).message()),
+               Contains("$.kv_hierarchy.ssd_kv_gb_per_server") && Contains("host tier"));
+    doc["kv_hierarchy"]["host_kv_gb_per_server"] = 256;
+    REQUIRE(ParseWith(doc).ok());
+    doc["kv_hierarchy"]["ssd_kv_gb_per_server"] = 40000;
+    CHECK_THAT(std::string(ParseWith(doc).message()),
+               Contains("$.kv_hierarchy.ssd_kv_gb_per_server") && Contains("30720"));
+    doc["kv_hierarchy"]["ssd_kv_gb_per_server"] = 1000;
+    doc["kv_hierarchy"]["ssd"] = {{"preset", "dgx-h100-local-nvme"}, {"drives", 0}};
+    CHECK_THAT(std::string(ParseWith(doc).message()), Contains("$.kv_hierarchy.ssd.drives"));
+    doc["kv_hierarchy"]["ssd"] = {{"preset", "dgx-h100-local-nvme"}, {"read_gbps", 10}};
+    CHECK_THAT(std::string(ParseWith(doc).message()), Contains("read_gbps"));
+    doc["kv_hierarchy"]["ssd"] = "dgx-h100-local-nvme";
+    doc["kv_hierarchy"]["prefix_caching"] = false;
+    CHECK_THAT(std::string(ParseWith(doc).message()),
+               Contains("$.kv_hierarchy.ssd_kv_gb_per_server") && Contains("prefix_caching"));
+  }
   // Not simulated yet: refused, not ignored.
   {
     std::ifstream in(std::string(MOESIM_SOURCE_DIR) +

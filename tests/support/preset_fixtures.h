@@ -8,6 +8,7 @@
 
 #include "models/fabric_spec.h"
 #include "models/gpu_spec.h"
+#include "models/kv_storage.h"
 #include "models/model_spec.h"
 #include "models/preset_library.h"
 #include "models/runtime_spec.h"
@@ -58,6 +59,16 @@ inline RuntimeSpec RuntimePreset(const std::string& name) {
   INFO(r.status().message());
   REQUIRE(r.ok());
   return *r;
+}
+
+inline KvStorageSpec KvStoragePreset(const std::string& name) {
+  const PresetLibrary lib = LoadPresets();
+  const nlohmann::json* j = lib.Find(PresetKind::kKvStorage, name);
+  REQUIRE(j != nullptr);
+  auto d = ParseKvStorageSpec(*j, {"kv_storage.json", "$"}, name);
+  INFO(d.status().message());
+  REQUIRE(d.ok());
+  return *d;
 }
 
 }  // namespace moesim::testing
