@@ -237,12 +237,12 @@ int64_t EpGroupInstance::Load() const {
 }
 
 int EpGroupInstance::Admit(Request* request) {
-  // Cache-aware: a session's later turns return to its rank. Otherwise the rank with the fewest
-  // running + waiting sequences (lowest index on ties).
-  const bool sticky = s_.cache_aware_ranks && request->session >= 0;
-  auto known = sticky ? session_ranks_.find(request->session) : session_ranks_.end();
+  // Cache-aware: a session's later turns (a prefix group's later requests) return to its rank.
+  // Otherwise the rank with the fewest running + waiting sequences (lowest index on ties).
+  const bool sticky = s_.cache_aware_ranks && request->CacheAffinity() != -1;
+  auto known = sticky ? affinity_ranks_.find(request->CacheAffinity()) : affinity_ranks_.end();
   size_t best = 0;
-  if (known != session_ranks_.end()) {
+  if (known != affinity_ranks_.end()) {
     best = known->second;
   } else {
     for (size_t r = 1; r < ranks_.size(); ++r) {
@@ -253,8 +253,10 @@ int EpGroupInstance::Admit(Request* request) {
     }
   }
   if (sticky) {
-    session_ranks_[request->session] = best;
-    if (request->turn >= s_.workload.session_turns) session_ranks_.erase(request->session);
+    affinity_ranks_[request->CacheAffinity()] = best;
+    if (request->LastOfAffinity(s_.workload.session_turns)) {
+      affinity_ranks_.erase(request->CacheAffinity());
+    }
   }
   request->rank = static_cast<int>(best);
   ranks_[best]->Enqueue(request);

@@ -114,7 +114,8 @@ class EpGroupInstance : public Instance {
   // its own GPU's host link.
   std::vector<std::unique_ptr<PrefixCache>> tiers_;
   std::vector<std::unique_ptr<KvHostIo>> host_io_;
-  std::map<int64_t, size_t> session_ranks_;  // cache-aware: each session's rank
+  // Cache-aware: each session's or prefix group's rank (Request::CacheAffinity()).
+  std::map<int64_t, size_t> affinity_ranks_;
   std::unique_ptr<MoeLoadSampler> sampler_;  // sampled routing (nullptr: expected load)
   // Speculative decoding: the draft layer, each rank's acceptance stream, and whether graphs
   // include the draft passes (off only while EstimateDraftShare times a step without them).

@@ -57,7 +57,9 @@ bool InstanceScheduler::Grow(Request* r, int64_t new_tokens) {
 std::vector<uint64_t> InstanceScheduler::Hashes(const Request& r, int64_t blocks) const {
   std::vector<uint64_t> out(blocks);
   const int64_t shared = r.shared_prefix_tokens / footprint_.block_tokens();
-  for (int64_t i = 0; i < blocks; ++i) out[i] = BlockHash(i < shared ? 0 : r.prefix_owner, i);
+  for (int64_t i = 0; i < blocks; ++i) {
+    out[i] = BlockHash(i < shared ? r.shared_prefix_owner : r.prefix_owner, i);
+  }
   return out;
 }
 
@@ -70,7 +72,7 @@ void InstanceScheduler::CacheFullBlocks(Request* r) {
   std::vector<uint64_t> names(n);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t block = r->cached_blocks + i;
-    names[i] = BlockHash(block < shared ? 0 : r->prefix_owner, block);
+    names[i] = BlockHash(block < shared ? r->shared_prefix_owner : r->prefix_owner, block);
   }
   config_.tiers->Register(names);  // duplicates return to the pool
   r->kv_blocks -= n;

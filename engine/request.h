@@ -24,10 +24,13 @@ struct Request {
   int rank = 0;  // the lane (tp_pp) or rank (ep_group) of its instance that holds its KV
 
   // KV hierarchy (models/prefix_cache.h). Its block i is named BlockHash(owner, i), the owner
-  // being 0 (the shared prefix every prompt starts with) for blocks inside its first
-  // shared_prefix_tokens tokens and prefix_owner after them (its session, or itself).
+  // being shared_prefix_owner (the shared prefix it starts with: 0, or its group's) for blocks
+  // inside its first shared_prefix_tokens tokens and prefix_owner after them (its session, or
+  // itself).
   uint64_t prefix_owner = 0;
+  uint64_t shared_prefix_owner = 0;
   int64_t shared_prefix_tokens = 0;
+  int64_t prefix_group = -1;     // its shared prefix's group when there are several (-1: one)
   int64_t session = -1;          // multi-turn session (-1: none)
   int64_t turn = 0;              // 1-based turn within its session
   int64_t cached_blocks = 0;     // leading blocks shared through the prefix cache (referenced)
@@ -53,6 +56,14 @@ struct Request {
   Handoff handoff;
 
   bool prefilling() const { return prefilled < prompt_tokens; }
+  // Cache-aware routing's key: its session (>= 0), else its prefix group (<= -2), else -1 (none:
+  // routed by load).
+  int64_t CacheAffinity() const {
+    if (session >= 0) return session;
+    return prefix_group >= 0 ? -2 - prefix_group : -1;
+  }
+  // Whether its routing entry can be forgotten once it is routed (a session's last turn).
+  bool LastOfAffinity(int64_t session_turns) const { return session >= 0 && turn >= session_turns; }
 };
 
 }  // namespace moesim

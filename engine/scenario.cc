@@ -535,12 +535,15 @@ absl::Status CheckKvHierarchy(const Scenario& s, const JsonLocation& root) {
                                    pool.name, "\" is an attention/FFN pool (not built yet)"));
     }
   }
-  if (tiers.prefix_caching && (s.model.CountLayers(LayerAttention::kSliding) > 0 ||
-                               s.model.CountLayers(LayerAttention::kLinear) > 0)) {
+  // Sliding-window layers: a cached block names its full-attention layers' KV; the window
+  // before a hit (at most a block or two of the sliding layers) is taken as cached with it, as
+  // vLLM's hybrid cache keeps sliding-window blocks too. A linear-attention layer's state at the
+  // hit would have to be cached per block (SGLang's MambaRadixCache): not modelled.
+  if (tiers.prefix_caching && s.model.CountLayers(LayerAttention::kLinear) > 0) {
     return BadValue(where.Key("prefix_caching"), true,
                     absl::StrCat("false: ", s.model.name,
-                                 " has sliding-window or linear-attention layers, whose cached "
-                                 "state is not modelled (full attention only)"));
+                                 " has linear-attention layers, whose cached state is not "
+                                 "modelled (full and sliding-window attention only)"));
   }
   const FabricSpec& host = s.cluster().host;
   if (tiers.host_tier() &&

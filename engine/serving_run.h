@@ -77,12 +77,17 @@ struct Run {
     int64_t session = -1;
     int64_t turn = 0;     // turns sent so far
     int64_t context = 0;  // tokens of the history the next turn's prompt starts with
+    int64_t group = 0;    // the shared prefix it started with
   };
   std::vector<ClientSession> client_sessions;
   int64_t next_session = 0;
-  std::map<int64_t, size_t> session_instance;
-  // Block owners of requests outside sessions (models/prefix_cache.h): distinct from sessions'.
+  // Cache-aware routing: the entry instance of each session or prefix group
+  // (Request::CacheAffinity()).
+  std::map<int64_t, size_t> affinity_instance;
+  // Block owners of requests outside sessions and of groups' shared prefixes
+  // (models/prefix_cache.h): distinct from sessions' and from each other.
   static constexpr uint64_t kOwnRequestBlocks = uint64_t{1} << 63;
+  static constexpr uint64_t kPrefixGroupBlocks = uint64_t{1} << 62;
   absl::Status error;             // first failure (ends the run)
   std::deque<Request*> finished;  // finished requests waiting for the workload source
   sg4::MutexPtr source_mutex = sg4::Mutex::create();
@@ -126,11 +131,10 @@ struct Run {
   // Router: by the plan's policy over the entry instances; the instance picks its lane.
   void Route(Request* r) {
     size_t best = 0;
-    auto affinity = session_instance.end();
-    if (scenario.plan.router == RouterPolicy::kCacheAware && r->session >= 0) {
-      affinity = session_instance.find(r->session);
-    }
-    if (affinity != session_instance.end()) {
+    const bool sticky =
+        scenario.plan.router == RouterPolicy::kCacheAware && r->CacheAffinity() != -1;
+    auto affinity = sticky ? affinity_instance.find(r->CacheAffinity()) : affinity_instance.end();
+    if (affinity != affinity_instance.end()) {
       best = affinity->second;
     } else if (scenario.plan.router == RouterPolicy::kRoundRobin) {
       best = round_robin_next++ % entry.size();
@@ -141,10 +145,12 @@ struct Run {
         }
       }
     }
-    if (r->session >= 0 && scenario.plan.router == RouterPolicy::kCacheAware) {
-      session_instance[r->session] = best;
+    if (sticky) {
+      affinity_instance[r->CacheAffinity()] = best;
       // A session's last turn frees its entry.
-      if (r->turn >= scenario.workload.session_turns) session_instance.erase(r->session);
+      if (r->LastOfAffinity(scenario.workload.session_turns)) {
+        affinity_instance.erase(r->CacheAffinity());
+      }
     }
     InstanceRun& target = instances[entry[best]];
     if (disaggregated()) r->handoff.prefill_instance = entry[best];
@@ -168,8 +174,9 @@ struct Run {
       if (client_sessions.size() <= size_t(client)) client_sessions.resize(client + 1);
       ClientSession& c = client_sessions[client];
       if (c.session < 0 || c.turn >= w.session_turns) {
-        c = ClientSession{next_session++, 0, w.shared_prefix_tokens};
+        c = ClientSession{next_session++, 0, w.shared_prefix_tokens, generator.NextPrefixGroup()};
       }
+      r.prefix_group = c.group;
       ++c.turn;
       r.session = c.session;
       r.turn = c.turn;
@@ -179,6 +186,12 @@ struct Run {
     } else {
       r.input_tokens = w.shared_prefix_tokens + new_tokens;
       r.prefix_owner = kOwnRequestBlocks | uint64_t(r.id);
+      r.prefix_group = generator.NextPrefixGroup();
+    }
+    if (w.shared_prefix_groups > 1) {
+      r.shared_prefix_owner = kPrefixGroupBlocks | uint64_t(r.prefix_group);
+    } else {
+      r.prefix_group = -1;
     }
     return &r;
   }

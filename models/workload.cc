@@ -132,6 +132,15 @@ absl::StatusOr<WorkloadSpec> ParseWorkloadSpec(const nlohmann::json& value,
   MOESIM_ASSIGN_OR_RETURN(s.output_tokens, ParseLength(out));
   MOESIM_ASSIGN_OR_RETURN(s.shared_prefix_tokens,
                           r.IntegerOr("shared_prefix_tokens", 0, NumberRule::Between(0, 1e7)));
+  if (r.Has("shared_prefix_groups")) {
+    MOESIM_ASSIGN_OR_RETURN(s.shared_prefix_groups,
+                            r.Integer("shared_prefix_groups", NumberRule::Between(1, 1e7)));
+    if (s.shared_prefix_tokens <= 0) {
+      return BadInput(where.Key("shared_prefix_groups"),
+                      "groups of shared prefixes need \"shared_prefix_tokens\" > 0 (each "
+                      "group's prefix length)");
+    }
+  }
   if (r.Has("think_time_s")) {
     if (s.arrival != WorkloadSpec::Arrival::kClosedLoop) {
       return BadInput(where.Key("think_time_s"),
@@ -176,9 +185,15 @@ nlohmann::json WorkloadSpecToJson(const WorkloadSpec& s) {
   j["input_tokens"] = LengthDistributionToJson(s.input_tokens);
   j["output_tokens"] = LengthDistributionToJson(s.output_tokens);
   if (s.shared_prefix_tokens > 0) j["shared_prefix_tokens"] = s.shared_prefix_tokens;
+  if (s.shared_prefix_groups > 1) j["shared_prefix_groups"] = s.shared_prefix_groups;
   if (s.session_turns > 0) j["sessions"] = {{"turns", s.session_turns}};
   if (s.think_time_s > 0) j["think_time_s"] = s.think_time_s;
   return j;
+}
+
+int64_t WorkloadGenerator::NextPrefixGroup() {
+  if (spec_.shared_prefix_groups <= 1) return 0;
+  return absl::Uniform<int64_t>(rng_, 0, spec_.shared_prefix_groups);
 }
 
 double WorkloadGenerator::NextInterarrivalSeconds() {

@@ -5,7 +5,9 @@
 // `rate_per_s`. Lengths are fixed, uniform or log-normal (clamped to [1, max_tokens]).
 //
 // Shared prefixes (for prefix caching, models/prefix_cache.h): "shared_prefix_tokens" S puts the
-// same S tokens (a system prompt) before every prompt, and "sessions" {"turns": T} makes each
+// same S tokens (a system prompt) before every prompt ("shared_prefix_groups" G > 1: one of G
+// different S-token prefixes, drawn uniformly per request or per session, as inference-perf's
+// shared_prefix workload and many agents sharing a few long documents), and "sessions" {"turns": T} makes each
 // closed-loop client hold multi-turn chats: turn 1's prompt is S + input tokens, turn t's is
 // turn t-1's prompt and output plus new input tokens (the context grows turn by turn), and
 // after T turns the client starts a new session. input_tokens is then what each turn adds.
@@ -52,6 +54,7 @@ struct WorkloadSpec {
   LengthDistribution input_tokens;
   LengthDistribution output_tokens;
   int64_t shared_prefix_tokens = 0;  // S: tokens every prompt starts with
+  int64_t shared_prefix_groups = 1;  // G: distinct S-token prefixes
   int64_t session_turns = 0;         // T: turns per session (0: no sessions)
   double think_time_s = 0;           // closed loop: a client's pause between its requests
 
@@ -78,6 +81,9 @@ class WorkloadGenerator {
   WorkloadGenerator(const WorkloadSpec& spec, uint64_t seed) : spec_(spec), rng_(seed) {}
   int64_t NextInputTokens() { return Sample(spec_.input_tokens); }
   int64_t NextOutputTokens() { return Sample(spec_.output_tokens); }
+  // The shared prefix of the next request or session: uniform over the G groups (0 without
+  // drawing when G is 1, so single-prefix streams are unchanged).
+  int64_t NextPrefixGroup();
   double NextInterarrivalSeconds();  // Poisson only
 
  private:

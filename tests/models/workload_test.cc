@@ -151,6 +151,30 @@ TEST_CASE("Fixed lengths", "[workload]") {
   CHECK(d.Max() == 1024);
 }
 
+// Prefix groups are uniform over [0, G) (each within 5 % of 1/G over 100k draws), and one
+// group draws nothing from the stream (single-prefix workloads keep their lengths).
+TEST_CASE("Prefix groups are uniform, and one group draws nothing", "[workload]") {
+  WorkloadSpec spec = PoissonSpec(1.0, Uniform(1, 4000), Uniform(1, 1));
+  spec.shared_prefix_tokens = 100;
+  WorkloadGenerator plain(spec, 5), one(spec, 5);
+  for (int i = 0; i < 100; ++i) {
+    CHECK(one.NextPrefixGroup() == 0);
+    CHECK(one.NextInputTokens() == plain.NextInputTokens());
+  }
+  spec.shared_prefix_groups = 10;
+  WorkloadGenerator g(spec, 5);
+  std::vector<int> counts(10, 0);
+  for (int i = 0; i < kDraws; ++i) {
+    const int64_t group = g.NextPrefixGroup();
+    REQUIRE(group >= 0);
+    REQUIRE(group < 10);
+    ++counts[group];
+  }
+  for (int c : counts) CHECK(c == Approx(kDraws / 10.0).epsilon(0.05));
+  nlohmann::json j = WorkloadSpecToJson(spec);
+  CHECK(j["shared_prefix_groups"] == 10);
+}
+
 // ParseWorkloadSpec reads the documented keys and round-trips through WorkloadSpecToJson; it
 // rejects max < min, unknown keys and an unknown arrival kind with file + path in the message.
 TEST_CASE("ParseWorkloadSpec parses, round-trips and rejects bad input", "[workload]") {

@@ -110,6 +110,35 @@ TEST_CASE("kv hierarchy: an SSD tier's run is the same for the same seed",
   CHECK(r[0].dump() == r[1].dump());
 }
 
+TEST_CASE("kv hierarchy: routing by shared document decides a fleet's prefix hits",
+          "[kv-hierarchy][prefix-groups]") {
+  const auto r =
+      testing::RunReports({Shipped("gpt-oss-120b-h100x16-shared-docs-least-loaded"),
+                           Shipped("gpt-oss-120b-h100x16-shared-docs-least-loaded-host-tier"),
+                           Shipped("gpt-oss-120b-h100x16-shared-docs-cache-aware")});
+  auto hit = [&](int i, const char* tier) {
+    return r[i]["kv_hierarchy"]["prefix_cache"]["hit_ratio"][tier].get<double>();
+  };
+  auto requests = [&](int i) { return r[i]["throughput"]["requests_per_s"].get<double>(); };
+  INFO("HBM hits " << hit(0, "hbm") << " / " << hit(1, "hbm") << " / " << hit(2, "hbm")
+                   << ", host " << hit(1, "host") << ", req/s " << requests(0) << " / "
+                   << requests(1) << " / " << requests(2) << " of 35");
+  // Spread over 16 replicas, 250 documents thrash each replica's HBM cache.
+  CHECK(hit(0, "hbm") < 0.4);
+  // Routed by document, each replica keeps its 16 documents (a 256-token question and the
+  // prompt's last token are computed: at most 16,000 / 16,256 of the tokens hit).
+  CHECK(hit(2, "hbm") > 0.95);
+  CHECK(hit(2, "hbm") <= 16000.0 / 16256.0);
+  CHECK(TtftP50(r[2]) < 0.1);
+  CHECK(TtftP50(r[0]) > 10 * TtftP50(r[2]));
+  // The host tier adds hits, but its cache is cold: compulsory misses dominate.
+  CHECK(hit(1, "host") > 0.05);
+  CHECK(requests(1) > requests(0));
+  // Only the cache-aware fleet keeps up with the offered 35 requests/s.
+  CHECK(requests(2) == Approx(35).epsilon(0.05));
+  CHECK(requests(0) < 0.9 * 35);
+}
+
 TEST_CASE("kv hierarchy: swapping 32K-token sequences beats recomputing them", "[kv-hierarchy]") {
   const auto r = testing::RunReports(
       {Shipped("qwen3-235b-h200-tp8-32k-recompute"), Shipped("qwen3-235b-h200-tp8-32k-swap")});
@@ -218,6 +247,14 @@ TEST_CASE("kv hierarchy: bad input names the key and what was expected",
   CHECK_THAT(with("/workload/sessions/turns", 0), Contains("$.workload.sessions.turns"));
   CHECK_THAT(with("/workload/shared_prefix_tokens", -5),
              Contains("$.workload.shared_prefix_tokens"));
+  CHECK_THAT(with("/workload/shared_prefix_groups", 0), Contains("$.workload.shared_prefix_groups"));
+  {
+    nlohmann::json doc = base;
+    doc["workload"].erase("shared_prefix_tokens");
+    doc["workload"]["shared_prefix_groups"] = 10;
+    CHECK_THAT(std::string(ParseWith(doc).message()),
+               Contains("$.workload.shared_prefix_groups") && Contains("shared_prefix_tokens"));
+  }
   CHECK_THAT(with("/deployment/router", "sticky"), Contains("cache_aware"));
   // The SSD tier: it needs its drives, its space, a host tier and prefix caching.
   CHECK_THAT(with("/kv_hierarchy/ssd_kv_gb_per_server", 1000),
@@ -257,7 +294,8 @@ TEST_CASE("kv hierarchy: bad input names the key and what was expected",
     CHECK_THAT(std::string(ParseWith(afd).message()),
                Contains("$.kv_hierarchy") && Contains("not built yet"));
   }
-  CHECK_THAT(with("/model/preset", "gpt-oss-120b"), Contains("$.kv_hierarchy.prefix_caching"));
+  CHECK_THAT(with("/model/preset", "Qwen3-Next-80B-A3B"),
+             Contains("$.kv_hierarchy.prefix_caching") && Contains("linear-attention"));
   nlohmann::json poisson = base;
   poisson["workload"]["arrival"] = "poisson";
   poisson["workload"].erase("concurrency");
