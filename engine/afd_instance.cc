@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/moe_step_script.h"
+#include "models/invariant.h"
 
 namespace moesim {
 
@@ -18,8 +19,7 @@ namespace {
 class AfdEmitter {
  public:
   AfdEmitter(const PoolContext& s, const AfdHopPlanner& hops, const std::vector<int>& gpus,
-             int attention, int micro, bool wire, StepGraph* g, AfdStepStats* stats,
-             std::string* error)
+             int attention, int micro, bool wire, StepGraph* g, AfdStepStats* stats)
       : s_(s),
         hops_(hops),
         gpus_(gpus),
@@ -28,11 +28,10 @@ class AfdEmitter {
         wire_(wire),
         g_(*g),
         stats_(*stats),
-        error_(*error),
         last_compute_(micro, -1),
-        dispatched_(micro, 0.0),
         last_transfer_(micro, -1),
-        last_experts_(micro, -1) {}
+        last_experts_(micro, -1),
+        dispatched_(micro, 0.0) {}
 
   void Script(const StepScript& script, const std::vector<int>& prog_set,
               const std::vector<std::vector<double>>& tokens,
@@ -128,10 +127,9 @@ class AfdEmitter {
     // Nothing lost: what the expert GPUs receive is what the attention GPUs sent.
     double got = 0;
     for (double r : received) got += r * hops_.DispatchBytesPerToken();
-    if (std::fabs(got - dispatched_[m]) > 1e-9 * std::max(1.0, dispatched_[m]) && error_.empty()) {
-      error_ = absl::StrCat(__FILE__, ":", __LINE__, ": a dispatch sent ", dispatched_[m],
-                            " bytes, the expert GPUs receive ", got);
-    }
+    MOESIM_CHECK(std::fabs(got - dispatched_[m]) <= 1e-9 * std::max(1.0, dispatched_[m]),
+                 "micro-batch ", m, "'s dispatch sent ", dispatched_[m],
+                 " bytes, the expert GPUs receive ", got);
     const bool shared_here = s_.deployment().attention_ffn.shared_experts_on_expert_side &&
                              s_.model.moe.shared_experts > 0;
     double sent = 0;
@@ -184,7 +182,6 @@ class AfdEmitter {
   bool wire_;
   StepGraph& g_;
   AfdStepStats& stats_;
-  std::string& error_;              // the first broken conservation, or empty
   std::vector<int> last_compute_;   // per micro-batch: its last attention node
   std::vector<int> last_transfer_;  // per micro-batch: its hop not yet waited for, or -1
   std::vector<int> last_experts_;   // per micro-batch: its last expert node
@@ -239,16 +236,9 @@ StepGraph AfdInstance::BuildGraph(const std::vector<std::vector<StepBatch>>& bat
   std::vector<int> prog_set(micro());
   for (int m = 0; m < micro(); ++m) prog_set[m] = g.AddProgramSet(ranked.program[m]);
   last_graph_ = AfdStepStats();
-  AfdEmitter emit(s, hops_, gpus(), attention, micro(), wire, &g, &last_graph_,
-                  &conservation_error_);
+  AfdEmitter emit(s, hops_, gpus(), attention, micro(), wire, &g, &last_graph_);
   emit.Script(script, prog_set, ranked.tokens, loads);
   return g;
-}
-
-absl::StatusOr<StepOutcome> AfdInstance::RunStep(int lane, Fabric& fabric) {
-  auto out = EpGroupInstance::RunStep(lane, fabric);
-  if (out.ok() && !conservation_error_.empty()) return absl::InternalError(conservation_error_);
-  return out;
 }
 
 void AfdInstance::RecordStep(const StepTiming& timing, StepRecord* rec) const {

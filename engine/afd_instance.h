@@ -28,8 +28,6 @@ class AfdInstance : public EpGroupInstance {
   static absl::StatusOr<std::unique_ptr<Instance>> Make(InstanceContext& context);
 
   const char* kind() const override { return "afd"; }
-  // The ep_group step, then the hops' conservation check (an internal error names the place).
-  absl::StatusOr<StepOutcome> RunStep(int lane, Fabric& fabric) override;
   // batches[m][r]: micro-batch m of attention rank r; loads[m][layer][e]: its routed load on
   // expert GPU e.
   StepGraph BuildGraph(const std::vector<std::vector<StepBatch>>& batches,
@@ -52,8 +50,6 @@ class AfdInstance : public EpGroupInstance {
   // Hops and bytes of the last graph BuildGraph made: RunStep builds a step's graph, runs it and
   // records it in turn on the instance's one lane, so RecordStep reads the graph that ran.
   mutable AfdStepStats last_graph_;
-  // The first hop whose expert side received other bytes than its attention side sent.
-  mutable std::string conservation_error_;
 };
 
 }  // namespace moesim

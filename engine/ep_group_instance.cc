@@ -11,6 +11,7 @@
 
 #include "engine/moe_step_script.h"
 #include "engine/step_model.h"
+#include "models/invariant.h"
 
 namespace moesim {
 
@@ -308,17 +309,13 @@ int64_t EpGroupInstance::KvBlocksSwapped() const {
   return n;
 }
 
-absl::Status EpGroupInstance::CheckKvTiers() const {
+void EpGroupInstance::CheckKvTiers() const {
   for (size_t r = 0; r < tiers_.size(); ++r) {
-    if (absl::Status s = tiers_[r]->Check(); !s.ok()) return s;
-    if (tiers_[r]->host_swap_blocks() != ranks_[r]->swapped_blocks()) {
-      return absl::InternalError(absl::StrCat(__FILE__, ":", __LINE__, ": rank ", r,
-                                              "'s host tier holds ", tiers_[r]->host_swap_blocks(),
-                                              " swapped blocks, its requests ",
-                                              ranks_[r]->swapped_blocks()));
-    }
+    tiers_[r]->Check();
+    MOESIM_CHECK(tiers_[r]->host_swap_blocks() == ranks_[r]->swapped_blocks(), "rank ", r,
+                 "'s host tier holds ", tiers_[r]->host_swap_blocks(),
+                 " swapped blocks, its requests ", ranks_[r]->swapped_blocks());
   }
-  return absl::OkStatus();
 }
 
 std::vector<std::unique_ptr<PendingTransfer>> EpGroupInstance::StartHostCopies(Fabric& fabric,

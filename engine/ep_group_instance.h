@@ -52,7 +52,7 @@ class EpGroupInstance : public Instance {
   void ReleaseHandedOff(Request* request) override;
   int64_t KvBlocksInUse() const override;
   int64_t KvBlocksSwapped() const override;
-  absl::Status CheckKvTiers() const override;
+  void CheckKvTiers() const override;
   SpeculationCounts Speculation() const override;
   double EstimateDraftShare(int64_t seqs, double context_tokens) const override;
 

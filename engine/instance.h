@@ -93,10 +93,10 @@ class Instance {
   // KV blocks the instance's sequences hold over all of its pools (conservation checks).
   virtual int64_t KvBlocksInUse() const = 0;
   // KV hierarchy (models/prefix_cache.h): blocks of swapped-out (or offloaded) sequences in
-  // host DRAM, and
-  // the cache's invariants (an internal error naming file and line when broken).
+  // host DRAM, and the caches' invariants (MOESIM_CHECK: a broken one stops the run naming
+  // file and line).
   virtual int64_t KvBlocksSwapped() const { return 0; }
-  virtual absl::Status CheckKvTiers() const { return absl::OkStatus(); }
+  virtual void CheckKvTiers() const {}
 
   // Tokens sampled so far and, with speculative decoding, verifications and accepted drafts.
   virtual SpeculationCounts Speculation() const = 0;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "models/invariant.h"
+
 namespace moesim {
 
 MetricsCollector::MetricsCollector(int instances, double warmup_s, double end_s)
@@ -18,6 +20,11 @@ void AfdStepStats::Add(const AfdStepStats& o) {
 }
 
 void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreakdown& b) {
+  MOESIM_CHECK(s.end_s >= s.start_s && s.tokens >= 0 && s.output_tokens >= 0 &&
+                   s.kv_used_blocks >= 0 && s.kv_used_blocks <= s.kv_total_blocks,
+               "instance ", instance, "'s step [", s.start_s, ", ", s.end_s, "] s: ", s.tokens,
+               " tokens, ", s.output_tokens, " sampled, ", s.kv_used_blocks, " of ",
+               s.kv_total_blocks, " KV blocks in use");
   if (s.end_s < warmup_s_ || s.end_s > end_s_) return;
   InstanceTotals& t = instances_[instance];
   t.step_time_s += s.end_s - s.start_s;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/afd_report.h"
 #include "engine/kv_tier_report.h"
+#include "models/invariant.h"
 
 namespace moesim {
 
@@ -446,6 +447,11 @@ nlohmann::json BuildPoolSection(const Scenario& s, const PoolContext& pool,
   in.window = m.window_s();
   in.instance_time = in.window * p.deployment().instances;
   in.share_den = in.instance_time > 0 ? in.instance_time : 1.0;
+  // Time conserved: per GPU, the window is busy (kernels, launches, host work, communication)
+  // plus idle; steps that account for more than the window would be a bug of the runner.
+  MOESIM_CHECK(in.all.breakdown.Total() <= in.instance_time * (1 + 1e-9) + 1e-12,
+               "the instances' GPUs account ", in.all.breakdown.Total(), " s of a ",
+               in.instance_time, " s window (", p.deployment().instances, " instances)");
   in.idle_s = std::max(0.0, in.instance_time - in.all.breakdown.Total());
   in.out_tps = double(in.all.output_tokens) / in.window;
   in.gpi = p.gpus_per_instance();

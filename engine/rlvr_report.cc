@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "models/invariant.h"
 
 namespace moesim {
 
@@ -24,25 +25,21 @@ struct GroupTime {
   double idle = 0;
 };
 
-absl::StatusOr<GroupTime> Account(std::vector<Window> busy, double end, const char* group) {
+GroupTime Account(std::vector<Window> busy, double end, const char* group) {
   std::sort(busy.begin(), busy.end());
   GroupTime t;
   double cursor = 0;
   for (const Window& w : busy) {
-    if (w.first < cursor - 1e-9) {
-      return absl::InternalError(absl::StrCat("rlvr: the ", group, " GPUs were busy twice at ",
-                                              w.first, " s (a phase overlaps another)"));
-    }
+    MOESIM_CHECK(w.first >= cursor - 1e-9, "the ", group, " GPUs were busy twice at ", w.first,
+                 " s (a phase overlaps another)");
     t.idle += std::max(0.0, w.first - cursor);
     t.busy += w.second - w.first;
     cursor = std::max(cursor, w.second);
   }
   t.idle += std::max(0.0, end - cursor);
-  if (std::fabs(t.busy + t.idle - end) > 1e-6 * std::max(1.0, end)) {
-    return absl::InternalError(absl::StrCat("rlvr: the ", group, " GPUs' busy ", t.busy,
-                                            " s + idle ", t.idle, " s differ from the run's ", end,
-                                            " s"));
-  }
+  MOESIM_CHECK(std::fabs(t.busy + t.idle - end) <= 1e-6 * std::max(1.0, end), "the ", group,
+               " GPUs' busy ", t.busy, " s + idle ", t.idle, " s differ from the run's ", end,
+               " s");
   return t;
 }
 
@@ -68,20 +65,16 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
   for (size_t k = 0; k < tl.steps.size(); ++k) {
     const RlvrStepRecord& r = tl.steps[k];
     const int64_t carried_in = k == 0 ? 0 : tl.steps[k - 1].samples_carried;
-    if (r.samples_run != carried_in + spec.samples_per_step() ||
-        r.samples_finished + r.samples_carried != r.samples_run) {
-      return absl::InternalError(
-          absl::StrCat("rlvr: step ", k, " ran ", r.samples_run, " samples (", carried_in,
-                       " carried in + ", spec.samples_per_step(), " new) but finished ",
-                       r.samples_finished, " and carried ", r.samples_carried));
-    }
+    MOESIM_CHECK(r.samples_run == carried_in + spec.samples_per_step() &&
+                     r.samples_finished + r.samples_carried == r.samples_run,
+                 "step ", k, " ran ", r.samples_run, " samples (", carried_in, " carried in + ",
+                 spec.samples_per_step(), " new) but finished ", r.samples_finished,
+                 " and carried ", r.samples_carried);
     created += spec.samples_per_step();
     finished += r.samples_finished;
   }
-  if (created != finished + tl.samples_unfinished) {
-    return absl::InternalError(absl::StrCat("rlvr: ", created, " samples drawn, ", finished,
-                                            " finished, ", tl.samples_unfinished, " unfinished"));
-  }
+  MOESIM_CHECK(created == finished + tl.samples_unfinished, created, " samples drawn, ", finished,
+               " finished, ", tl.samples_unfinished, " unfinished");
   // Weight sync: the weights (or delta) times the rollout instances that receive them.
   double expected_sync = 0;
   if (!colocated) {
@@ -89,10 +82,8 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
     for (const PoolSpec& p : s.plan.pools) receivers += p.deployment.instances;
     expected_sync = setup.sync_bytes_per_instance * receivers;
     for (const RlvrStepRecord& r : tl.steps) {
-      if (std::fabs(r.sync_bytes - expected_sync) > 1e-6 * expected_sync) {
-        return absl::InternalError(absl::StrCat("rlvr: step ", r.step, " synced ", r.sync_bytes,
-                                                " bytes, expected ", expected_sync));
-      }
+      MOESIM_CHECK(std::fabs(r.sync_bytes - expected_sync) <= 1e-6 * expected_sync, "step ", r.step,
+                   " synced ", r.sync_bytes, " bytes, expected ", expected_sync);
     }
   }
 
@@ -131,14 +122,9 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
                      {"train_pflop", r.train_flops / 1e15},
                      {"sync_bytes", r.sync_bytes}});
   }
-  auto rollout_time = Account(rollout_busy, end, "rollout");
-  if (!rollout_time.ok()) return rollout_time.status();
+  const GroupTime rollout_time = Account(rollout_busy, end, "rollout");
   GroupTime trainer_time;
-  if (!colocated) {
-    auto t = Account(trainer_busy, end, "trainer");
-    if (!t.ok()) return t.status();
-    trainer_time = *t;
-  }
+  if (!colocated) trainer_time = Account(trainer_busy, end, "trainer");
   // The steady step: the mean over steps after the first when there are several (the first has
   // no overlap to gain under one-step off-policy), else the only one.
   const double step_time = tl.steps.size() > 1
@@ -192,8 +178,8 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
         {"switch", Mean(switch_s)}}},
       {"rollout_tail_share", tail_share},
       {"gpu_seconds",
-       {{"rollout_busy", rollout_time->busy * rollout_gpus},
-        {"rollout_idle", rollout_time->idle * rollout_gpus},
+       {{"rollout_busy", rollout_time.busy * rollout_gpus},
+        {"rollout_idle", rollout_time.idle * rollout_gpus},
         {"trainer_busy", trainer_time.busy * trainer_gpus},
         {"trainer_idle", trainer_time.idle * trainer_gpus},
         {"wall_times_gpus", end * gpus}}},

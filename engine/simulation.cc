@@ -27,6 +27,7 @@
 #include "engine/simgrid_fabric.h"
 #include "engine/time_series.h"
 #include "engine/trace_recorder.h"
+#include "models/invariant.h"
 #include "models/status_macros.h"
 #include "models/workload.h"
 #include "topology/cluster_graph.h"
@@ -68,11 +69,8 @@ void TransferActor(Run* run, Request* r, bool layerwise) {
   double sent = 0;
   for (const Transfer& t : KvTransferPairs(source, target, bytes)) sent += t.bytes;
   const double held = KvBytesHeld(target, bytes);
-  if (std::fabs(sent - held) > 1e-9 * held && run->error.ok()) {
-    run->error = absl::InternalError(absl::StrCat(__FILE__, ":", __LINE__, ": request ", r->id,
-                                                  "'s KV transfer sends ", sent,
-                                                  " bytes, its decode shards hold ", held));
-  }
+  MOESIM_CHECK(std::fabs(sent - held) <= 1e-9 * held, "request ", r->id, "'s KV transfer sends ",
+               sent, " bytes, its decode shards hold ", held);
   std::vector<absl::StatusOr<KvTransferOutcome>> moved;
   if (layerwise) {
     const double layers = run->scenario.model.layers;
@@ -285,18 +283,16 @@ FabricContext ReportFabricContext(const Instance& first, const std::vector<Insta
 }
 
 // Nothing lost: every request that arrived is finished, queued or running on an instance,
-// waiting for a decode reservation or moving; every KV block in use belongs to a request.
-// A broken invariant is an internal error naming this file and line.
-absl::Status CheckConservation(const Run& run) {
+// waiting for a decode reservation or moving; every KV block in use belongs to a request; every
+// token the instances sampled is held by a request. Each a MOESIM_CHECK (a broken one stops the
+// run naming this file and line with the numbers).
+void CheckConservation(const Run& run) {
   int64_t unfinished = 0, held_blocks = 0, generated = 0, swapped_blocks = 0;
   for (const Request& r : run.requests) {
     if (!r.finish_s) ++unfinished;
     generated += r.generated;
-    if (r.generated > r.output_tokens) {
-      return absl::InternalError(absl::StrCat(__FILE__, ":", __LINE__, ": request ", r.id,
-                                              " generated ", r.generated, " tokens of ",
-                                              r.output_tokens));
-    }
+    MOESIM_CHECK(r.generated <= r.output_tokens, "request ", r.id, " generated ", r.generated,
+                 " tokens of ", r.output_tokens);
     held_blocks += r.kv_blocks + r.handoff.prefill_blocks + r.handoff.decode_blocks;
     swapped_blocks += r.swapped_blocks + r.offloaded_blocks;
   }
@@ -309,26 +305,18 @@ absl::Status CheckConservation(const Run& run) {
     used_blocks += ir.instance->KvBlocksInUse();
     emitted += ir.instance->Speculation().tokens_emitted;
     host_swapped += ir.instance->KvBlocksSwapped();
-    MOESIM_RETURN_IF_ERROR(ir.instance->CheckKvTiers());
+    ir.instance->CheckKvTiers();
   }
-  if (host_swapped != swapped_blocks) {
-    return absl::InternalError(absl::StrCat(
-        __FILE__, ":", __LINE__, ": ", host_swapped,
-        " blocks swapped or offloaded to host DRAM, requests hold ", swapped_blocks, " there"));
-  }
-  if (emitted != generated) {
-    return absl::InternalError(
-        absl::StrCat(__FILE__, ":", __LINE__, ": tokens not conserved: ", emitted,
-                     " sampled by the instances, ", generated, " held by the requests"));
-  }
-  if (accounted != unfinished || used_blocks != held_blocks) {
-    return absl::InternalError(
-        absl::StrCat(__FILE__, ":", __LINE__, ": conservation broken: ", run.requests.size(),
-                     " requests, ", unfinished, " unfinished but ", accounted,
-                     " queued, running, moving or waiting for decode; ", used_blocks,
-                     " KV blocks in use but requests hold ", held_blocks));
-  }
-  return absl::OkStatus();
+  MOESIM_CHECK(host_swapped == swapped_blocks, host_swapped,
+               " blocks swapped or offloaded to host DRAM, requests hold ", swapped_blocks,
+               " there");
+  MOESIM_CHECK(emitted == generated, "tokens not conserved: ", emitted,
+               " sampled by the instances, ", generated, " held by the requests");
+  MOESIM_CHECK(accounted == unfinished, "requests not conserved: ", run.requests.size(),
+               " arrived, ", unfinished, " unfinished but ", accounted,
+               " queued, running, moving or waiting for decode");
+  MOESIM_CHECK(used_blocks == held_blocks, "KV blocks not conserved: ", used_blocks,
+               " in use but requests hold ", held_blocks);
 }
 
 }  // namespace
@@ -517,7 +505,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
   }
   engine->run();
   if (!run.error.ok()) return run.error;
-  MOESIM_RETURN_IF_ERROR(CheckConservation(run));
+  CheckConservation(run);
   handoff.Finish();
   if (s.rlvr) {
     if (!run.stopped) {

@@ -53,16 +53,16 @@ bool Meets(const SweepSlo& slo, const SweepMetrics& m) {
 
 std::string DescribeSlo(const SweepSlo& slo, const SweepMetrics& m) {
   std::vector<std::string> parts;
-  auto fmt = [](const std::optional<double>& v, double scale, const char* f) {
-    return v ? absl::StrFormat(f, *v * scale) : std::string("n/a");
+  auto fmt = [](const std::optional<double>& v, double scale) {
+    return v ? absl::StrFormat("%.3g", *v * scale) : std::string("n/a");
   };
   if (slo.ttft_p90_s) {
     parts.push_back(
-        absl::StrCat("TTFT p90 ", fmt(m.ttft_p90_s, 1, "%.3g"), " s (SLO ", *slo.ttft_p90_s, ")"));
+        absl::StrCat("TTFT p90 ", fmt(m.ttft_p90_s, 1), " s (SLO ", *slo.ttft_p90_s, ")"));
   }
   if (slo.tpot_p90_ms) {
-    parts.push_back(absl::StrCat("TPOT p90 ", fmt(m.tpot_p90_s, 1e3, "%.3g"), " ms (SLO ",
-                                 *slo.tpot_p90_ms, ")"));
+    parts.push_back(
+        absl::StrCat("TPOT p90 ", fmt(m.tpot_p90_s, 1e3), " ms (SLO ", *slo.tpot_p90_ms, ")"));
   }
   if (slo.min_tok_per_s_per_user) {
     parts.push_back(absl::StrFormat("%.3g tok/s per user (SLO >= %g)", m.tok_per_s_per_user,

@@ -42,7 +42,7 @@ class TpPpInstance : public Instance {
   }
   // Host DRAM blocks of swapped-out or offloaded sequences.
   int64_t KvBlocksSwapped() const override { return tiers_ ? tiers_->host_swap_blocks() : 0; }
-  absl::Status CheckKvTiers() const override;
+  void CheckKvTiers() const override;
   SpeculationCounts Speculation() const override;
 
   // The step graph of `batch` (the sampled per-layer loads when given): verification, then

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/invariant.h"
+
 namespace moesim {
 
 KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens,
@@ -76,7 +78,9 @@ bool PagedKvPool::TryTake(int64_t blocks) {
 
 void PagedKvPool::Give(int64_t blocks) {
   if (blocks <= 0) return;
-  used_ = std::max<int64_t>(0, used_ - blocks);
+  MOESIM_CHECK(blocks <= used_, "KV blocks freed twice: ", blocks, " given back, ", used_,
+               " in use of ", total_);
+  used_ -= blocks;
 }
 
 }  // namespace moesim

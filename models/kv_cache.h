@@ -51,14 +51,16 @@ class KvFootprint {
  private:
   int sliding_window_tokens_;
   int block_tokens_;
-  double full_bytes_per_token_;     // summed over full-attention layers
-  double sliding_bytes_per_token_;  // summed over sliding-window layers
-  double state_bytes_;              // summed over linear-attention layers, in the KV pool
+  double full_bytes_per_token_;      // summed over full-attention layers
+  double sliding_bytes_per_token_;   // summed over sliding-window layers
+  double state_bytes_;               // summed over linear-attention layers, in the KV pool
   double separate_state_bytes_ = 0;  // summed over linear-attention layers, own pool
   double block_bytes_;
 };
 
-// Free/used block counter of one instance.
+// Free/used block counter of one instance. Invariant: 0 <= used() <= total() at every event:
+// TryTake refuses what does not fit, and giving back more than is in use (a block freed twice)
+// stops the run (MOESIM_CHECK).
 class PagedKvPool {
  public:
   explicit PagedKvPool(int64_t total_blocks) : total_(total_blocks) {}
@@ -66,7 +68,7 @@ class PagedKvPool {
   int64_t used() const { return used_; }
   int64_t free() const { return total_ - used_; }
   bool TryTake(int64_t blocks);  // false (and nothing taken) if blocks < 0 or > free()
-  void Give(int64_t blocks);     // ignores blocks <= 0; never drops below zero used
+  void Give(int64_t blocks);     // ignores blocks <= 0; blocks > used() is a broken invariant
 
  private:
   int64_t total_;

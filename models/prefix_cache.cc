@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "models/invariant.h"
 
 namespace moesim {
 
@@ -208,36 +209,28 @@ bool PrefixCache::TakeHostSwap(int64_t blocks) {
 
 void PrefixCache::GiveHostSwap(int64_t blocks) { host_swap_ -= blocks; }
 
-absl::Status PrefixCache::Check() const {
+void PrefixCache::Check() const {
   int64_t in_hbm = 0, evictable = 0, in_host = 0, in_ssd = 0;
   for (const auto& [hash, e] : entries_) {
     in_hbm += e.in_hbm;
     evictable += e.in_hbm && e.refs == 0;
     in_host += e.in_host;
     in_ssd += e.in_ssd;
-    if (e.refs < 0 || e.host_pins < 0 || e.ssd_pins < 0 || (!e.in_hbm && e.refs != 0) ||
-        (!e.in_host && e.host_pins != 0) || (!e.in_ssd && e.ssd_pins != 0)) {
-      return absl::InternalError(
-          absl::StrCat(__FILE__, ":", __LINE__, ": block ", hash, " has ", e.refs, " references, ",
-                       e.host_pins, " host pins and ", e.ssd_pins, " SSD pins (in HBM ", e.in_hbm,
-                       ", in host ", e.in_host, ", on SSD ", e.in_ssd, ")"));
-    }
+    MOESIM_CHECK(e.refs >= 0 && e.host_pins >= 0 && e.ssd_pins >= 0 && (e.in_hbm || e.refs == 0) &&
+                     (e.in_host || e.host_pins == 0) && (e.in_ssd || e.ssd_pins == 0),
+                 "block ", hash, " has ", e.refs, " references, ", e.host_pins, " host pins and ",
+                 e.ssd_pins, " SSD pins (in HBM ", e.in_hbm, ", in host ", e.in_host, ", on SSD ",
+                 e.in_ssd, ")");
   }
-  if (in_ssd != ssd_blocks() || ssd_blocks() > ssd_capacity_) {
-    return absl::InternalError(
-        absl::StrCat(__FILE__, ":", __LINE__, ": prefix cache broken: ", in_ssd,
-                     " SSD blocks (listed ", ssd_blocks(), ") of ", ssd_capacity_));
-  }
-  if (in_hbm != hbm_blocks_ || evictable != evictable_hbm_blocks() ||
-      in_host != host_cached_blocks() || hbm_blocks_ > hbm_->used() || host_swap_ < 0 ||
-      host_used() > host_capacity_) {
-    return absl::InternalError(absl::StrCat(
-        __FILE__, ":", __LINE__, ": prefix cache broken: ", in_hbm, " HBM blocks (counted ",
-        hbm_blocks_, ", pool uses ", hbm_->used(), "), ", evictable, " evictable (listed ",
-        evictable_hbm_blocks(), "), ", in_host, " host blocks (listed ", host_cached_blocks(),
-        ") + ", host_swap_, " swapped of ", host_capacity_));
-  }
-  return absl::OkStatus();
+  MOESIM_CHECK(in_ssd == ssd_blocks() && ssd_blocks() <= ssd_capacity_, in_ssd,
+               " SSD blocks (listed ", ssd_blocks(), ") of ", ssd_capacity_);
+  MOESIM_CHECK(in_hbm == hbm_blocks_ && evictable == evictable_hbm_blocks() &&
+                   in_host == host_cached_blocks() && hbm_blocks_ <= hbm_->used() &&
+                   host_swap_ >= 0 && host_used() <= host_capacity_,
+               in_hbm, " HBM blocks (counted ", hbm_blocks_, ", pool uses ", hbm_->used(), "), ",
+               evictable, " evictable (listed ", evictable_hbm_blocks(), "), ", in_host,
+               " host blocks (listed ", host_cached_blocks(), ") + ", host_swap_, " swapped of ",
+               host_capacity_);
 }
 
 }  // namespace moesim

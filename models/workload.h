@@ -7,9 +7,9 @@
 // Shared prefixes (for prefix caching, models/prefix_cache.h): "shared_prefix_tokens" S puts the
 // same S tokens (a system prompt) before every prompt ("shared_prefix_groups" G > 1: one of G
 // different S-token prefixes, drawn uniformly per request or per session, as inference-perf's
-// shared_prefix workload and many agents sharing a few long documents), and "sessions" {"turns": T} makes each
-// closed-loop client hold multi-turn chats: turn 1's prompt is S + input tokens, turn t's is
-// turn t-1's prompt and output plus new input tokens (the context grows turn by turn), and
+// shared_prefix workload and many agents sharing a few long documents), and "sessions" {"turns": T}
+// makes each closed-loop client hold multi-turn chats: turn 1's prompt is S + input tokens, turn
+// t's is turn t-1's prompt and output plus new input tokens (the context grows turn by turn), and
 // after T turns the client starts a new session. input_tokens is then what each turn adds.
 // "think_time_s" (closed loop) is the pause of a client between a reply and its next request
 // (a user reading and typing); meanwhile its session's KV waits in the prefix cache.

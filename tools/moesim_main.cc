@@ -26,6 +26,7 @@
 #include "tools/cli_support.h"
 #include "tools/compare_writer.h"
 #include "tools/html_report.h"
+#include "tools/long_run_notice.h"
 #include "tools/progress_bar.h"
 #include "tools/report_writers.h"
 #include "tools/sweep_command.h"
@@ -80,10 +81,13 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
   }
   // A progress line on a terminal for runs longer than a couple of seconds.
   moesim::ProgressBar bar("", 1, !quiet);
+  // And, on a terminal or not, one notice when the run's pace says it will be long.
+  moesim::LongRunNotice notice(!quiet);
   moesim::RunOptions options;
-  options.progress = [&bar](double simulated, double duration, int64_t finished) {
+  options.progress = [&bar, &notice](double simulated, double duration, int64_t finished) {
     bar.Update(simulated / duration, absl::StrFormat("%.0f of %.0f simulated s, %d requests done",
                                                      simulated, duration, finished));
+    notice.Update(simulated / duration);
   };
   std::unique_ptr<moesim::TraceRecorder> trace;
   if (!trace_out.empty()) {
@@ -413,9 +417,12 @@ int main(int argc, char** argv) {
         char* end = nullptr;
         bool ok = colon != std::string::npos && colon > 0 && colon + 1 < trace_window_text.size();
         if (ok) {
-          window.first = std::strtod(trace_window_text.substr(0, colon).c_str(), &end);
+          // Named, so that `end` points into a string that is still alive when read.
+          const std::string start_text = trace_window_text.substr(0, colon);
+          const std::string end_text = trace_window_text.substr(colon + 1);
+          window.first = std::strtod(start_text.c_str(), &end);
           ok = *end == '\0';
-          window.second = std::strtod(trace_window_text.substr(colon + 1).c_str(), &end);
+          window.second = std::strtod(end_text.c_str(), &end);
           ok = ok && *end == '\0' && window.first >= 0 && window.second > window.first;
         }
         if (!ok) {

@@ -77,7 +77,7 @@ TEST_CASE("PagedKvPool TryTake / Give bounds", "[kv_cache]") {
   pool.Give(30);
   CHECK(pool.used() == 70);
   CHECK(pool.free() == 30);
-  pool.Give(1000);
+  pool.Give(70);  // giving back more than is in use stops the run (invariant_test.cc)
   CHECK(pool.used() == 0);
   CHECK(pool.free() == 100);
 
