@@ -568,4 +568,13 @@ StepTiming EpGroupInstance::RunDecode(int64_t seqs, double context_tokens, Fabri
   return runner_.Run(DecodeGraph(seqs, context_tokens, !fabric.Analytic()), fabric);
 }
 
+std::vector<Request*> EpGroupInstance::Evict(int) {
+  std::vector<Request*> out;
+  for (auto& rank : ranks_) {
+    for (Request* r : rank->EvictAll()) out.push_back(r);
+  }
+  affinity_ranks_.clear();
+  return out;
+}
+
 }  // namespace moesim

@@ -53,6 +53,7 @@ class EpGroupInstance : public Instance {
   int64_t KvBlocksInUse() const override;
   int64_t KvBlocksSwapped() const override;
   void CheckKvTiers() const override;
+  std::vector<Request*> Evict(int lane) override;
   SpeculationCounts Speculation() const override;
   double EstimateDraftShare(int64_t seqs, double context_tokens) const override;
 

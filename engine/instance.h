@@ -98,6 +98,11 @@ class Instance {
   virtual int64_t KvBlocksSwapped() const { return 0; }
   virtual void CheckKvTiers() const {}
 
+  // Fault injection (engine/fault_injection.h): lane `lane`'s GPUs failed; every request its
+  // schedulers hold leaves (KV lost, progress kept: see InstanceScheduler::EvictAll), to be
+  // routed elsewhere. Called by the lane itself between steps.
+  virtual std::vector<Request*> Evict(int lane) = 0;
+
   // Tokens sampled so far and, with speculative decoding, verifications and accepted drafts.
   virtual SpeculationCounts Speculation() const = 0;
   // Speculative decoding: the share of a steady decode step spent drafting (analytic, on an

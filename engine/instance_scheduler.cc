@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "models/invariant.h"
+
 namespace moesim {
 
 InstanceScheduler::InstanceScheduler(const SchedulerConfig& config, const KvFootprint& footprint,
@@ -141,6 +143,32 @@ void InstanceScheduler::Preempt(Request* r) {
   r->prefilled = 0;
   r->prompt_tokens = r->input_tokens + r->generated;
   waiting_.push_front(r);
+}
+
+std::vector<Request*> InstanceScheduler::EvictAll() {
+  MOESIM_CHECK(config_.tiers == nullptr && ready_.empty() && reserved_ == 0 && handed_off_.empty(),
+               "evicting a scheduler with a KV hierarchy (", config_.tiers != nullptr,
+               ") or disaggregation state (", ready_.size(), " ready, ", reserved_, " reserved, ",
+               handed_off_.size(), " handed off)");
+  std::vector<Request*> out;
+  for (Request* r : running_) {
+    pool_->Give(r->kv_blocks);
+    r->kv_blocks = 0;
+    r->kv_tokens = 0;
+    r->prefilled = 0;
+    r->scheduled_tokens = 0;
+    r->prompt_tokens = r->input_tokens + r->generated;
+    out.push_back(r);
+  }
+  for (Request* r : waiting_) {
+    MOESIM_CHECK(r->kv_blocks == 0, "waiting request ", r->id, " holds ", r->kv_blocks,
+                 " KV blocks");
+    out.push_back(r);
+  }
+  running_.clear();
+  scheduled_.clear();
+  waiting_.clear();
+  return out;
 }
 
 bool InstanceScheduler::AdmitSwapped(Request* r, int64_t budget, int64_t* scheduled) {

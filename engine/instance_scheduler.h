@@ -107,6 +107,12 @@ class InstanceScheduler {
   // not fit), then, once the KV has arrived, queues it to join the running batch at the next
   // step with a free max_num_seqs slot (its first token reaches the user then).
   bool Reserve(Request* request);
+  // Fault injection (engine/fault_injection.h): the instance's GPUs failed. Every request it
+  // holds leaves, running ones with their KV lost (blocks freed; progress kept as after a
+  // recompute preemption: its prompt becomes input + generated tokens, to prefill again
+  // elsewhere), waiting ones as they are; running ones first, in admission order. Only for
+  // schedulers without a KV hierarchy or disaggregation (the scenario refuses faults there).
+  std::vector<Request*> EvictAll();
   void EnqueueTransferred(Request* request);
   // Prefill side: the requests of the step just scheduled whose prompt it completes and that
   // will be handed off (layer-wise transfers start with that step).

@@ -21,7 +21,8 @@ struct Request {
   int64_t kv_blocks = 0;      // HBM blocks held privately (besides cached and offloaded ones)
   int64_t scheduled_tokens = 0;  // tokens processed in the step being executed
   int preemptions = 0;
-  int rank = 0;  // the lane (tp_pp) or rank (ep_group) of its instance that holds its KV
+  int fault_retries = 0;  // times its instance failed under it and it was re-routed
+  int rank = 0;           // the lane (tp_pp) or rank (ep_group) of its instance that holds its KV
 
   // KV hierarchy (models/prefix_cache.h). Its block i is named BlockHash(owner, i), the owner
   // being shared_prefix_owner (the shared prefix it starts with: 0, or its group's) for blocks

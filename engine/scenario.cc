@@ -522,6 +522,42 @@ absl::Status CheckSimulationAgainstPlan(const Scenario& s, const JsonLocation& r
 }
 
 // What the KV hierarchy is simulated for, and what it needs; the rest is refused, not ignored.
+// Faults: inside the cluster and the simulated period, on the plans they are simulated for.
+absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
+  const JsonLocation where = root.Key("faults");
+  if (s.faults.empty()) return absl::OkStatus();
+  if (s.rlvr) return BadInput(where, "not simulated with an rlvr section yet");
+  if (s.kv_hierarchy) {
+    return BadInput(where,
+                    "not simulated with a kv_hierarchy yet (a failed GPU's cached and "
+                    "host-held KV would have to be dropped from every tier)");
+  }
+  for (const PoolSpec& p : s.plan.pools) {
+    if (p.role != PoolRole::kServe) {
+      return BadInput(where,
+                      "not simulated with prefill/decode pools yet (requests whose KV is "
+                      "moving between pools would have to be re-routed); use serve pools");
+    }
+  }
+  for (size_t i = 0; i < s.faults.size(); ++i) {
+    const FaultSpec& f = s.faults[i];
+    const JsonLocation at = where.Index(i);
+    if (f.at_s >= s.simulation.duration_s) {
+      return BadValue(at.Key("at_s"), f.at_s,
+                      absl::StrCat("a time before the end of the run (simulation.duration_s = ",
+                                   s.simulation.duration_s, ")"));
+    }
+    const bool server = f.kind == FaultKind::kServer;
+    const int64_t count = server ? s.cluster().servers() : s.cluster().total_gpus();
+    if (f.target >= count) {
+      return BadValue(
+          at.Key(server ? "server" : "gpu"), f.target,
+          absl::StrCat("an index below the cluster's ", count, server ? " servers" : " GPUs"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckKvHierarchy(const Scenario& s, const JsonLocation& root) {
   if (!s.kv_hierarchy) return absl::OkStatus();
   const KvHierarchySpec& tiers = *s.kv_hierarchy;
@@ -615,6 +651,10 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* routing, r.Value("routing"));
     MOESIM_ASSIGN_OR_RETURN(s.routing, ParseRoutingSpec(*routing, root.Key("routing")));
   }
+  if (r.Has("faults")) {
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* faults, r.Value("faults"));
+    MOESIM_ASSIGN_OR_RETURN(s.faults, ParseFaults(*faults, root.Key("faults")));
+  }
   if (r.Has("reference")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* refs, r.Value("reference"));
     MOESIM_RETURN_IF_ERROR(ParseReferences(*refs, root.Key("reference"), s.references));
@@ -628,6 +668,7 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
   }
   MOESIM_RETURN_IF_ERROR(CheckSimulationAgainstPlan(s, root));
   MOESIM_RETURN_IF_ERROR(CheckKvHierarchy(s, root));
+  MOESIM_RETURN_IF_ERROR(CheckFaults(s, root));
   if (s.workload.session_turns > 0 || s.workload.shared_prefix_tokens > 0) {
     if (s.rlvr) {
       return BadInput(root.Key("workload"), "no sessions or shared prefix with an rlvr section");
@@ -729,6 +770,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   nlohmann::json runtime = RuntimeSpecToJson(s.runtime);
   runtime["preset_resolved"] = s.runtime.name;
   j["runtime"] = runtime;
+  if (!s.faults.empty()) j["faults"] = FaultsToJson(s.faults);
   if (s.rlvr) {
     j["rlvr"] = RlvrSpecToJson(*s.rlvr);
   } else {

@@ -23,6 +23,7 @@
 #include "models/decode_step.h"
 #include "models/expert_placement.h"
 #include "models/expert_routing.h"
+#include "models/fault_spec.h"
 #include "models/gpu_spec.h"
 #include "models/kv_cache.h"
 #include "models/kv_hierarchy.h"
@@ -106,6 +107,8 @@ struct Scenario {
   // An RLVR step (models/rlvr_spec.h): the rollout's samples replace the workload (which is
   // then a closed loop of one step's samples with the rollout's lengths, for estimates).
   std::optional<RlvrSpec> rlvr;
+  // Hardware failures during the run (models/fault_spec.h); empty: none.
+  std::vector<FaultSpec> faults;
 
   const ClusterSpec& cluster() const { return hardware.cluster; }
   // The longest sequence the workload can produce (prompt + output tokens).

@@ -3,6 +3,7 @@
 // holds SimGrid handles, so only the files that run actors include it.
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "absl/status/status.h"
+#include "engine/fault_injection.h"
 #include "engine/handoff_metrics.h"
 #include "engine/instance.h"
 #include "engine/instance_fabric.h"
@@ -54,6 +56,11 @@ struct InstanceRun {
   int pool = 0;
   sg4::MutexPtr mutex = sg4::Mutex::create();
   std::vector<sg4::ConditionVariablePtr> lane_wake;
+  // Fault injection: the instance's hardware is down (it takes no request), the fault that
+  // stopped it, and per lane whether it has handed back its requests since.
+  bool failed = false;
+  int failure = -1;
+  std::vector<char> lane_evicted;
   void WakeAll() {
     for (auto& w : lane_wake) w->notify_all();
   }
@@ -88,6 +95,10 @@ struct Run {
   // (models/prefix_cache.h): distinct from sessions' and from each other.
   static constexpr uint64_t kOwnRequestBlocks = uint64_t{1} << 63;
   static constexpr uint64_t kPrefixGroupBlocks = uint64_t{1} << 62;
+  // Fault injection (engine/fault_injection.h): one record per scenario fault, and requests
+  // with no live entry instance to go to.
+  std::vector<FaultRecord> faults;
+  std::deque<Request*> stranded;
   absl::Status error;             // first failure (ends the run)
   std::deque<Request*> finished;  // finished requests waiting for the workload source
   sg4::MutexPtr source_mutex = sg4::Mutex::create();
@@ -128,22 +139,38 @@ struct Run {
     return n;
   }
 
-  // Router: by the plan's policy over the entry instances; the instance picks its lane.
+  // Router: by the plan's policy over the live entry instances; the instance picks its lane.
+  // With none live (faults), the request waits in `stranded` until one comes back.
   void Route(Request* r) {
-    size_t best = 0;
+    auto live = [this](size_t i) { return !instances[entry[i]].failed; };
+    size_t best = entry.size();
     const bool sticky =
         scenario.plan.router == RouterPolicy::kCacheAware && r->CacheAffinity() != -1;
     auto affinity = sticky ? affinity_instance.find(r->CacheAffinity()) : affinity_instance.end();
-    if (affinity != affinity_instance.end()) {
+    if (affinity != affinity_instance.end() && live(affinity->second)) {
       best = affinity->second;
     } else if (scenario.plan.router == RouterPolicy::kRoundRobin) {
-      best = round_robin_next++ % entry.size();
+      for (size_t tries = 0; tries < entry.size() && best == entry.size(); ++tries) {
+        const size_t i = round_robin_next++ % entry.size();
+        if (live(i)) best = i;
+      }
     } else {
-      for (size_t i = 1; i < entry.size(); ++i) {
-        if (instances[entry[i]].instance->Load() < instances[entry[best]].instance->Load()) {
+      for (size_t i = 0; i < entry.size(); ++i) {
+        if (!live(i)) continue;
+        if (best == entry.size() ||
+            instances[entry[i]].instance->Load() < instances[entry[best]].instance->Load()) {
           best = i;
         }
       }
+    }
+    if (best == entry.size()) {
+      stranded.push_back(r);
+      for (FaultRecord& f : faults) {
+        bool active = false;
+        for (int k : f.instances) active |= instances[k].failed;
+        if (active) f.max_stranded = std::max<int64_t>(f.max_stranded, int64_t(stranded.size()));
+      }
+      return;
     }
     if (sticky) {
       affinity_instance[r->CacheAffinity()] = best;

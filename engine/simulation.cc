@@ -181,12 +181,23 @@ void LaneActor(Run* run, int index, int lane) {
   const double end_s = run->scenario.simulation.duration_s;
   sg4::ConditionVariablePtr wake = ir.lane_wake[lane];
   while (sg4::Engine::get_clock() < end_s && !run->stopped) {
+    if (ir.failed) {
+      // Fault injection: hand the lane's requests to the router, then wait for a recovery.
+      EvictFailedLane(run, index, lane);
+      std::unique_lock<sg4::Mutex> lock(*ir.mutex);
+      while (ir.failed && sg4::Engine::get_clock() < end_s && !run->stopped) {
+        wake->wait_until(lock, end_s);
+      }
+      continue;
+    }
     {
       std::unique_lock<sg4::Mutex> lock(*ir.mutex);
-      while (!inst.HasWork(lane) && sg4::Engine::get_clock() < end_s && !run->stopped) {
+      while (!inst.HasWork(lane) && !ir.failed && sg4::Engine::get_clock() < end_s &&
+             !run->stopped) {
         wake->wait_until(lock, end_s);
       }
     }
+    if (ir.failed) continue;
     if (!inst.HasWork(lane) || run->stopped) break;
     auto out = inst.RunStep(lane, fabric);
     if (!out.ok()) {
@@ -296,8 +307,9 @@ void CheckConservation(const Run& run) {
     held_blocks += r.kv_blocks + r.handoff.prefill_blocks + r.handoff.decode_blocks;
     swapped_blocks += r.swapped_blocks + r.offloaded_blocks;
   }
-  // An instance's load counts the requests whose KV is moving to it.
-  int64_t accounted = int64_t(run.awaiting_decode.size());
+  // An instance's load counts the requests whose KV is moving to it; stranded requests wait
+  // for a live instance (faults).
+  int64_t accounted = int64_t(run.awaiting_decode.size() + run.stranded.size());
   int64_t used_blocks = 0, emitted = 0;
   int64_t host_swapped = 0;
   for (const InstanceRun& ir : run.instances) {
@@ -479,6 +491,18 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
       }
     }
   }
+  if (!s.faults.empty()) {
+    std::vector<std::vector<int>> instance_gpus(run.instances.size());
+    for (const auto& pool : run.pools) {
+      for (size_t i = 0; i < pool->instances.size(); ++i) {
+        instance_gpus[pool->instances[i]] = pool->context.InstanceGpus(static_cast<int>(i));
+      }
+    }
+    for (std::vector<int>& stopped : FaultTargets(s, *graph, instance_gpus)) {
+      run.faults.emplace_back().instances = std::move(stopped);
+    }
+    StartFaultActors(&run);
+  }
   std::unique_ptr<KvTransferRunner> sync_runner;
   if (s.rlvr) {
     sync_runner =
@@ -549,6 +573,9 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
                                    : BuildPlanReport(s, reports, plan_requests,
                                                      run.disaggregated() ? &handoff : nullptr);
   report["timeseries"] = series.ToJson();
+  if (!run.faults.empty()) {
+    report["faults"] = FaultsReport(s, run.faults, run.requests, report["timeseries"]);
+  }
   return report;
 }
 

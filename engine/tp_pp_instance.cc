@@ -364,4 +364,6 @@ SpeculationCounts TpPpInstance::Speculation() const {
   return c;
 }
 
+std::vector<Request*> TpPpInstance::Evict(int lane) { return engines_[lane]->EvictAll(); }
+
 }  // namespace moesim

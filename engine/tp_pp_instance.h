@@ -43,6 +43,7 @@ class TpPpInstance : public Instance {
   // Host DRAM blocks of swapped-out or offloaded sequences.
   int64_t KvBlocksSwapped() const override { return tiers_ ? tiers_->host_swap_blocks() : 0; }
   void CheckKvTiers() const override;
+  std::vector<Request*> Evict(int lane) override;
   SpeculationCounts Speculation() const override;
 
   // The step graph of `batch` (the sampled per-layer loads when given): verification, then

@@ -156,6 +156,41 @@ void AppendWarnings(const nlohmann::json& r, std::string& s) {
 
 // A report of several pools (engine/plan_report.h).
 // The KV hierarchy's two lines (engine/kv_tier_report.h); `pool`: " (pool NAME)" or "".
+// Fault injection (engine/fault_injection.h): one line per fault, then the retried requests.
+void AppendFaults(const nlohmann::json& f, std::string& s) {
+  for (const auto& e : f["events"]) {
+    const bool server = e["kind"] == "server";
+    std::string stopped;
+    for (const auto& k : e["instances_stopped"]) {
+      absl::StrAppend(&stopped, stopped.empty() ? "" : ", ", k.get<int>());
+    }
+    absl::StrAppendFormat(
+        &s,
+        "fault at %.1f s: %s %d down; instances stopped: %s; %s; %d requests re-routed, "
+        "%d KV tokens to recompute, at most %d waiting for a live instance\n",
+        Num(e["at_s"]), e["kind"].get<std::string>(), e[server ? "server" : "gpu"].get<int>(),
+        stopped.empty() ? "none" : stopped,
+        e["recovered_at_s"].is_null() ? std::string("not back within the run")
+                                      : absl::StrFormat("back at %.1f s", Num(e["recovered_at_s"])),
+        e["requests_retried"].get<int64_t>(), e["tokens_recomputed"].get<int64_t>(),
+        e["max_requests_stranded"].get<int64_t>());
+    if (e.contains("output_tok_per_s_before")) {
+      absl::StrAppendFormat(
+          &s, "  output %.0f tok/s before, %.0f at the lowest after; %s\n",
+          Num(e["output_tok_per_s_before"]), Num(e["output_tok_per_s_lowest_after"]),
+          e["time_to_recover_s"].is_null()
+              ? std::string("not within 5 % of before again in the run")
+              : absl::StrFormat("back within 5 %% after %.0f s", Num(e["time_to_recover_s"])));
+    }
+  }
+  absl::StrAppendFormat(&s,
+                        "faults: %d requests re-routed, %d of them finished, %d still in the "
+                        "system at the end, none lost\n",
+                        f["requests_retried"].get<int64_t>(),
+                        f["retried_requests_finished"].get<int64_t>(),
+                        f["retried_requests_unfinished"].get<int64_t>());
+}
+
 void AppendKvHierarchy(const nlohmann::json& k, const std::string& pool, std::string& s) {
   const auto& hit = k["prefix_cache"]["hit_ratio"];
   const auto& link = k["host_link"];
@@ -453,6 +488,7 @@ std::string ReportToText(const nlohmann::json& r) {
         a["limit"]["side"].get<std::string>(), a["limit"]["evidence"].get<std::string>());
   }
   if (r.contains("kv_hierarchy")) AppendKvHierarchy(r["kv_hierarchy"], "", s);
+  if (r.contains("faults")) AppendFaults(r["faults"], s);
   if (r.contains("speculative")) {
     const auto& sp = r["speculative"];
     absl::StrAppendFormat(

@@ -46,8 +46,15 @@ inline nlohmann::json AtDottedPath(const nlohmann::json& report, const std::stri
   while (begin <= path.size()) {
     const size_t end = std::min(path.find('.', begin), path.size());
     const std::string key = path.substr(begin, end - begin);
-    if (!node->is_object() || !node->contains(key)) return nullptr;
-    node = &(*node)[key];
+    if (node->is_array() && !key.empty() &&
+        key.find_first_not_of("0123456789") == std::string::npos) {  // an array index
+      const size_t i = std::stoul(key);
+      if (i >= node->size()) return nullptr;
+      node = &(*node)[i];
+    } else {
+      if (!node->is_object() || !node->contains(key)) return nullptr;
+      node = &(*node)[key];
+    }
     begin = end + 1;
   }
   return *node;
@@ -120,6 +127,16 @@ inline const std::vector<std::string>& SsdTierHeadlinePaths() {
   return paths;
 }
 
+// And for reports with faults (engine/fault_injection.h).
+inline const std::vector<std::string>& FaultHeadlinePaths() {
+  static const std::vector<std::string> paths = {
+      "faults.requests_retried",           "faults.retried_requests_finished",
+      "faults.events.0.tokens_recomputed", "faults.events.0.output_tok_per_s_lowest_after",
+      "faults.events.0.time_to_recover_s",
+  };
+  return paths;
+}
+
 inline nlohmann::json HeadlineMetrics(const nlohmann::json& report) {
   nlohmann::json out = nlohmann::json::object();
   if (report.contains("kind") && report["kind"] == "rlvr") {
@@ -135,6 +152,9 @@ inline nlohmann::json HeadlineMetrics(const nlohmann::json& report) {
   }
   if (report.contains("kv_hierarchy") && report["kv_hierarchy"].contains("ssd_tier")) {
     for (const std::string& p : SsdTierHeadlinePaths()) out[p] = AtDottedPath(report, p);
+  }
+  if (report.contains("faults")) {
+    for (const std::string& p : FaultHeadlinePaths()) out[p] = AtDottedPath(report, p);
   }
   return out;
 }

@@ -1,0 +1,170 @@
+#include "engine/fault_injection.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "engine/serving_run.h"
+#include "models/invariant.h"
+
+namespace moesim {
+
+std::vector<std::vector<int>> FaultTargets(const Scenario& s, const ClusterGraph& graph,
+                                           const std::vector<std::vector<int>>& instance_gpus) {
+  const auto& devices = graph.devices();
+  auto server_of = [&](int g) { return devices[graph.Gpu(g)].server; };
+  std::vector<std::vector<int>> targets;
+  for (const FaultSpec& f : s.faults) {
+    std::vector<int> stopped;
+    for (size_t k = 0; k < instance_gpus.size(); ++k) {
+      const std::vector<int>& gpus = instance_gpus[k];
+      bool hit = false;
+      switch (f.kind) {
+        case FaultKind::kGpu:
+          hit = std::find(gpus.begin(), gpus.end(), f.target) != gpus.end();
+          break;
+        case FaultKind::kServer:
+          for (int g : gpus) hit |= server_of(g) == f.target;
+          break;
+        case FaultKind::kNic: {
+          bool spans = false;
+          for (int g : gpus) spans |= server_of(g) != server_of(gpus[0]);
+          hit = spans && std::find(gpus.begin(), gpus.end(), f.target) != gpus.end();
+          break;
+        }
+      }
+      if (hit) stopped.push_back(static_cast<int>(k));
+    }
+    targets.push_back(std::move(stopped));
+  }
+  return targets;
+}
+
+namespace {
+
+void FaultActor(Run* run, size_t index) {
+  const FaultSpec& spec = run->scenario.faults[index];
+  FaultRecord& record = run->faults[index];
+  sg4::this_actor::sleep_until(spec.at_s);
+  if (run->stopped) return;
+  for (int k : record.instances) {
+    InstanceRun& ir = run->instances[k];
+    if (ir.failed) continue;  // an earlier fault already stopped it
+    ir.failed = true;
+    ir.failure = static_cast<int>(index);
+    ir.lane_evicted.assign(ir.lane_wake.size(), 0);
+    ir.WakeAll();
+  }
+  if (!spec.recover_after_s) return;
+  sg4::this_actor::sleep_until(spec.at_s + *spec.recover_after_s);
+  if (run->stopped || sg4::Engine::get_clock() >= run->scenario.simulation.duration_s) return;
+  for (int k : record.instances) {
+    InstanceRun& ir = run->instances[k];
+    if (ir.failure != static_cast<int>(index)) continue;  // stopped or revived by another
+    ir.failed = false;
+    ir.failure = -1;
+    ir.WakeAll();
+  }
+  record.recovered_s = sg4::Engine::get_clock();
+  std::deque<Request*> waiting;
+  waiting.swap(run->stranded);
+  for (Request* r : waiting) run->Route(r);
+}
+
+}  // namespace
+
+void StartFaultActors(Run* run) {
+  for (size_t i = 0; i < run->faults.size(); ++i) {
+    sg4::Actor::create("fault-" + std::to_string(i), run->platform->frontend, FaultActor, run, i);
+  }
+}
+
+void EvictFailedLane(Run* run, int index, int lane) {
+  InstanceRun& ir = run->instances[index];
+  MOESIM_CHECK(ir.failed && ir.failure >= 0, "instance ", index, " lane ", lane,
+               " evicted while live");
+  if (ir.lane_evicted[lane]) return;
+  ir.lane_evicted[lane] = 1;
+  FaultRecord& record = run->faults[ir.failure];
+  const std::vector<Request*> evicted = ir.instance->Evict(lane);
+  for (Request* r : evicted) {
+    ++r->fault_retries;
+    ++record.requests_retried;
+    record.tokens_recomputed += r->prompt_tokens;
+  }
+  // Freed KV and queued work elsewhere: route them to the live instances.
+  for (Request* r : evicted) run->Route(r);
+}
+
+nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& records,
+                            const std::deque<Request>& requests, const nlohmann::json& timeseries) {
+  // Requests that some fault re-routed: finished, or still queued or running at the end (the
+  // run's conservation check has counted every one of them).
+  int64_t retried = 0, retried_finished = 0;
+  for (const Request& r : requests) {
+    if (r.fault_retries == 0) continue;
+    ++retried;
+    retried_finished += r.finish_s.has_value();
+  }
+  nlohmann::json out = nlohmann::json::array();
+  const std::vector<double> t = timeseries.value("t_s", std::vector<double>{});
+  const std::vector<double> tps = timeseries.value("output_tok_per_s", std::vector<double>{});
+  const double interval = timeseries.value("interval_s", 0.0);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const FaultSpec& f = s.faults[i];
+    const FaultRecord& r = records[i];
+    nlohmann::json e = {{"at_s", f.at_s},
+                        {"kind", FaultKindName(f.kind)},
+                        {"instances_stopped", r.instances},
+                        {"recovered_at_s", r.recovered_s >= 0 ? nlohmann::json(r.recovered_s)
+                                                              : nlohmann::json(nullptr)},
+                        {"requests_retried", r.requests_retried},
+                        {"tokens_recomputed", r.tokens_recomputed},
+                        {"max_requests_stranded", r.max_stranded}};
+    e[f.kind == FaultKind::kServer ? "server" : "gpu"] = f.target;
+    // Throughput around the fault, from the time series: the mean of the intervals that end
+    // after the warm-up and before the fault, the lowest interval from the fault on, and the
+    // first interval start after the fault from which output is back within 5 % of before.
+    double before = 0;
+    int n = 0;
+    for (size_t k = 0; k < t.size() && k < tps.size(); ++k) {
+      if (t[k] >= s.simulation.warmup_s && t[k] + interval <= f.at_s) {
+        before += tps[k];
+        ++n;
+      }
+    }
+    if (n > 0 && !r.instances.empty()) {
+      before /= n;
+      // Recovered: from the first interval after the fault whose next kRecoveryIntervals
+      // (or what is left of the run) average within 5 % of before — one lucky interval of a
+      // bursty series does not count.
+      constexpr size_t kRecoveryIntervals = 5;
+      const size_t count = std::min(t.size(), tps.size());
+      double lowest = -1;
+      bool dipped = false;
+      std::optional<double> back;
+      for (size_t k = 0; k < count; ++k) {
+        if (t[k] + interval <= f.at_s) continue;
+        if (lowest < 0 || tps[k] < lowest) lowest = tps[k];
+        dipped |= tps[k] < 0.95 * before;
+        if (back || t[k] < f.at_s || !dipped) continue;
+        const size_t end = std::min(count, k + kRecoveryIntervals);
+        double sum = 0;
+        for (size_t j = k; j < end; ++j) sum += tps[j];
+        if (sum / double(end - k) >= 0.95 * before) back = t[k] - f.at_s;
+      }
+      // No interval below 95 % of before: nothing to recover from.
+      if (!dipped) back = 0.0;
+      e["output_tok_per_s_before"] = before;
+      e["output_tok_per_s_lowest_after"] = lowest;
+      e["time_to_recover_s"] = back ? nlohmann::json(*back) : nlohmann::json(nullptr);
+    }
+    out.push_back(e);
+  }
+  return {{"events", out},
+          {"requests_retried", retried},
+          {"retried_requests_finished", retried_finished},
+          {"retried_requests_unfinished", retried - retried_finished}};
+}
+
+}  // namespace moesim

@@ -1,0 +1,62 @@
+// Fault injection (issue 17): the scenario's `faults` (models/fault_spec.h) on SimGrid's clock.
+//
+// At a fault's time, every instance that runs on the failed hardware is marked failed. Each of
+// its lanes, at its next step boundary (the step in flight when the hardware fails completes: a
+// shortcut of at most one step, labelled here), hands back every request its schedulers hold —
+// running ones with their KV lost and their progress kept (prompt = input + generated tokens,
+// prefilled again elsewhere), waiting ones as they are — and the router sends them to the live
+// entry instances (or holds them, "stranded", until one is live again); none is dropped. The
+// instance takes no request while failed; with `recover_after_s` it comes back that long after
+// the failure with an empty KV cache, and stranded requests are routed again.
+//
+// Which instances a fault stops: "gpu" — those running on that GPU; "server" — those running on
+// any GPU of the server; "nic" — those running on that GPU and spanning more than one server
+// (their collectives cross the scale-out NIC; an instance inside one server talks over NVLink).
+// Links and switches do not fail yet (the scenario refuses them).
+//
+// The report's `faults` section: per fault, the instances it stopped, when they came back, the
+// requests re-routed and the KV tokens to recompute, the most requests stranded at once, and
+// from the time series the output tok/s before the fault, the lowest interval after it and the
+// time until an interval is back within 5 % of the level before.
+#pragma once
+
+#include <deque>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/request.h"
+#include "engine/scenario.h"
+#include "topology/cluster_graph.h"
+
+namespace moesim {
+
+struct Run;
+
+struct FaultRecord {
+  std::vector<int> instances;  // global instance indices it stops
+  double recovered_s = -1;     // when they came back (-1: never within the run)
+  int64_t requests_retried = 0;
+  int64_t tokens_recomputed = 0;  // KV tokens lost with the evicted requests (prefilled again)
+  int64_t max_stranded = 0;       // requests waiting for a live instance at once, at most
+};
+
+// The global instances each fault stops, in the scenario's order. `instance_gpus[k]`: the GPUs
+// of global instance k.
+std::vector<std::vector<int>> FaultTargets(const Scenario& s, const ClusterGraph& graph,
+                                           const std::vector<std::vector<int>>& instance_gpus);
+
+// Starts one actor per fault on the frontend host (Run::faults must hold the records).
+void StartFaultActors(Run* run);
+
+// Called by lane `lane` of instance `index` between steps while the instance is failed: hands
+// its requests to the router (once per failure).
+void EvictFailedLane(Run* run, int index, int lane);
+
+// The report's `faults` section, from the records, the run's requests and the report's time
+// series: {"events": [...], "requests_retried", "retried_requests_finished",
+// "retried_requests_unfinished"} (the last two add up to the first; none is lost).
+nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& records,
+                            const std::deque<Request>& requests, const nlohmann::json& timeseries);
+
+}  // namespace moesim

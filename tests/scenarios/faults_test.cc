@@ -1,0 +1,167 @@
+// Fault injection (issue 17, engine/fault_injection.h) on the shipped scenarios of
+// scenarios/faults/: the instances a fault stops, requests re-routed with their progress and
+// none lost (every run checks that requests, tokens and KV blocks are conserved:
+// engine/simulation.cc CheckConservation, which counts stranded requests too), the dip and the
+// recovery; determinism; bad input.
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../engine/test_scenarios.h"
+#include "engine/instance_scheduler.h"
+#include "engine/scenario.h"
+
+namespace moesim {
+namespace {
+
+using Catch::Matchers::Contains;
+
+nlohmann::json Shipped(const std::string& name) { return testing::ShippedScenario("faults", name); }
+
+const char* kTp8 = "qwen3-235b-h200-8x-tp8-gpu-and-server-failure";
+const char* kEp64 = "deepseek-v3-h200-2x-dp-attention-ep64-nic-failure";
+
+TEST_CASE("faults: a failed GPU stops its replica, its requests move on, it rejoins", "[faults]") {
+  nlohmann::json healthy = Shipped(kTp8);
+  healthy.erase("faults");
+  const auto r = testing::RunReports({Shipped(kTp8), healthy});
+  const nlohmann::json& f = r[0]["faults"];
+  CHECK_FALSE(r[1].contains("faults"));
+  const nlohmann::json& gpu = f["events"][0];
+  const nlohmann::json& server = f["events"][1];
+  INFO(f.dump(1));
+  CHECK(gpu["instances_stopped"] == nlohmann::json::array({1}));  // GPU 11: server 1's replica
+  CHECK(server["instances_stopped"] == nlohmann::json::array({5}));
+  CHECK(gpu["requests_retried"].get<int64_t>() > 50);
+  CHECK(gpu["tokens_recomputed"].get<int64_t>() > gpu["requests_retried"].get<int64_t>());
+  CHECK(gpu["recovered_at_s"].get<double>() == Approx(140.0));
+  CHECK(server["recovered_at_s"].is_null());  // no recover_after_s: down for good
+  // The other replicas had room: nothing waited for a live instance.
+  CHECK(gpu["max_requests_stranded"] == 0);
+  // The dip, and a recovery within the outage (seven replicas absorb an eighth's load).
+  CHECK(gpu["output_tok_per_s_lowest_after"].get<double>() <
+        0.8 * gpu["output_tok_per_s_before"].get<double>());
+  REQUIRE(gpu["time_to_recover_s"].is_number());
+  CHECK(gpu["time_to_recover_s"].get<double>() < 40);
+  // Every retried request finished or is still in the system at the end: none lost.
+  CHECK(f["retried_requests_finished"].get<int64_t>() +
+            f["retried_requests_unfinished"].get<int64_t>() ==
+        f["requests_retried"].get<int64_t>());
+  CHECK(f["requests_retried"] ==
+        gpu["requests_retried"].get<int64_t>() + server["requests_retried"].get<int64_t>());
+  // Recomputed prefill and a replica down for the last 40 s cost throughput.
+  CHECK(r[0]["throughput"]["output_tok_per_s"].get<double>() <
+        r[1]["throughput"]["output_tok_per_s"].get<double>());
+}
+
+TEST_CASE("faults: a NIC stops the EP group that spans servers, not a replica inside one",
+          "[faults]") {
+  nlohmann::json tp8_nic = Shipped(kTp8);
+  tp8_nic["faults"] = nlohmann::json::parse(R"([{"at_s": 100, "kind": "nic", "gpu": 11}])");
+  const auto r = testing::RunReports({Shipped(kEp64), tp8_nic});
+  const nlohmann::json& ep = r[0]["faults"]["events"][0];
+  INFO(ep.dump());
+  CHECK(ep["instances_stopped"] == nlohmann::json::array({0}));
+  CHECK(ep["requests_retried"].get<int64_t>() > 500);  // group 0's share of 2,048 clients
+  CHECK(ep["output_tok_per_s_lowest_after"].get<double>() <
+        0.6 * ep["output_tok_per_s_before"].get<double>());
+  CHECK(ep["recovered_at_s"].get<double>() == Approx(45.0));
+  // A replica inside one server talks over NVLink: its GPU's NIC failing stops nothing.
+  const nlohmann::json& tp = r[1]["faults"]["events"][0];
+  CHECK(tp["instances_stopped"].empty());
+  CHECK(tp["requests_retried"] == 0);
+}
+
+TEST_CASE("faults: with every instance down, requests wait for a live one and are not lost",
+          "[faults]") {
+  nlohmann::json doc = testing::SmallScenarioJson(2, 16, "layer");
+  doc["simulation"]["duration_s"] = 12;
+  doc["faults"] = nlohmann::json::parse(
+      R"([{"at_s": 4, "kind": "gpu", "gpu": 1, "recover_after_s": 3},
+          {"at_s": 9, "kind": "server", "server": 0}])");
+  const auto r = testing::RunReports({doc});
+  const nlohmann::json& f = r[0]["faults"];
+  INFO(f.dump(1));
+  // The closed loop's 16 clients: in flight when the GPU fails, stranded until it rejoins.
+  CHECK(f["events"][0]["requests_retried"] == 16);
+  CHECK(f["events"][0]["max_requests_stranded"] == 16);
+  CHECK(f["events"][0]["recovered_at_s"].get<double>() == Approx(7.0));
+  CHECK(f["events"][1]["max_requests_stranded"] == 16);
+  CHECK(f["events"][1]["recovered_at_s"].is_null());
+  CHECK(f["retried_requests_unfinished"].get<int64_t>() == 16);  // stranded at the end
+}
+
+TEST_CASE("faults: the same seed gives the same report", "[faults][determinism]") {
+  const auto r = testing::RunReports({Shipped(kTp8), Shipped(kTp8)});
+  CHECK(r[0].dump() == r[1].dump());
+}
+
+absl::Status ParseWith(const nlohmann::json& doc) {
+  return ParseScenario(doc, "faults.json", testing::Presets()).status();
+}
+
+TEST_CASE("faults: bad input names the key and what was expected", "[faults][bad-input]") {
+  const nlohmann::json base = Shipped(kTp8);
+  REQUIRE(ParseWith(base).ok());
+  auto with = [&](const char* path, nlohmann::json value) {
+    nlohmann::json doc = base;
+    doc[nlohmann::json::json_pointer(path)] = value;
+    return std::string(ParseWith(doc).message());
+  };
+  CHECK_THAT(with("/faults/0/gpu", 64), Contains("$.faults[0].gpu") && Contains("64 GPUs"));
+  CHECK_THAT(with("/faults/1/server", 8), Contains("$.faults[1].server") && Contains("8 servers"));
+  CHECK_THAT(with("/faults/0/at_s", 200),
+             Contains("$.faults[0].at_s") && Contains("before the end of the run"));
+  CHECK_THAT(with("/faults/0/at_s", -1), Contains("$.faults[0].at_s"));
+  CHECK_THAT(with("/faults/0/recover_after_s", 0), Contains("$.faults[0].recover_after_s"));
+  CHECK_THAT(with("/faults/0/kind", "link"),
+             Contains("$.faults[0].kind") && Contains("not simulated yet"));
+  CHECK_THAT(with("/faults/0/kind", "psu"), Contains("$.faults[0].kind"));
+  CHECK_THAT(with("/faults/0/when", 3), Contains("when"));
+  CHECK_THAT(with("/faults", nlohmann::json::array()), Contains("$.faults"));
+  CHECK_THAT(with("/kv_hierarchy", nlohmann::json{{"prefix_caching", true}}),
+             Contains("$.faults") && Contains("kv_hierarchy"));
+  {
+    nlohmann::json doc = testing::ShippedScenario("disaggregation", "deepseek-v3-h200-1p1d-tp8");
+    doc["faults"] = nlohmann::json::parse(R"([{"at_s": 10, "kind": "gpu", "gpu": 0}])");
+    CHECK_THAT(std::string(ParseWith(doc).message()),
+               Contains("$.faults") && Contains("prefill/decode"));
+  }
+}
+
+TEST_CASE("faults: a scheduler hands back its requests with their KV freed and progress kept",
+          "[faults][scheduler]") {
+  const nlohmann::json doc = testing::SmallScenarioJson(1, 4, "layer");
+  const ModelSpec model = testing::MustParse(doc).model;
+  const KvFootprint fp(model, 1, 16);
+  PagedKvPool pool(1000);
+  InstanceScheduler s({8, 4096, 0}, fp, &pool);
+  Request a, b, c;
+  a.input_tokens = b.input_tokens = 100;
+  a.output_tokens = b.output_tokens = 50;
+  c.input_tokens = 30;
+  c.output_tokens = 10;
+  s.Enqueue(&a);
+  s.Enqueue(&b);
+  s.Schedule(0);
+  s.Complete(1.0);  // a and b prefilled, one token each
+  s.Schedule(0);
+  s.Complete(2.0);  // a second token
+  s.Enqueue(&c);    // waiting
+  REQUIRE(pool.used() > 0);
+  const std::vector<Request*> out = s.EvictAll();
+  REQUIRE(out.size() == 3);
+  CHECK(out[0] == &a);
+  CHECK(out[2] == &c);
+  CHECK(pool.used() == 0);
+  CHECK_FALSE(s.HasWork());
+  CHECK(a.generated == 2);
+  CHECK(a.prompt_tokens == 102);  // its tokens so far are prefilled again elsewhere
+  CHECK(a.kv_tokens == 0);
+  CHECK(a.kv_blocks == 0);
+  CHECK(c.generated == 0);
+}
+
+}  // namespace
+}  // namespace moesim
