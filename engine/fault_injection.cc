@@ -49,7 +49,7 @@ void FaultActor(Run* run, size_t index) {
   if (run->stopped) return;
   for (int k : record.instances) {
     InstanceRun& ir = run->instances[k];
-    if (ir.failed) continue;  // an earlier fault already stopped it
+    if (ir.active_faults++ > 0) continue;  // an earlier fault already stopped it
     ir.failed = true;
     ir.failure = static_cast<int>(index);
     ir.lane_evicted.assign(ir.lane_wake.size(), 0);
@@ -58,14 +58,17 @@ void FaultActor(Run* run, size_t index) {
   if (!spec.recover_after_s) return;
   sg4::this_actor::sleep_until(spec.at_s + *spec.recover_after_s);
   if (run->stopped || sg4::Engine::get_clock() >= run->scenario.simulation.duration_s) return;
+  // An instance comes back when the last active fault that stopped it has recovered.
+  bool any = false;
   for (int k : record.instances) {
     InstanceRun& ir = run->instances[k];
-    if (ir.failure != static_cast<int>(index)) continue;  // stopped or revived by another
+    if (--ir.active_faults > 0) continue;
     ir.failed = false;
     ir.failure = -1;
     ir.WakeAll();
+    any = true;
   }
-  record.recovered_s = sg4::Engine::get_clock();
+  if (any) record.recovered_s = sg4::Engine::get_clock();
   std::deque<Request*> waiting;
   waiting.swap(run->stranded);
   for (Request* r : waiting) run->Route(r);

@@ -7,7 +7,8 @@
 // prefilled again elsewhere), waiting ones as they are — and the router sends them to the live
 // entry instances (or holds them, "stranded", until one is live again); none is dropped. The
 // instance takes no request while failed; with `recover_after_s` it comes back that long after
-// the failure with an empty KV cache, and stranded requests are routed again.
+// the failure with an empty KV cache (once every fault that stopped it has recovered), and
+// stranded requests are routed again.
 //
 // Which instances a fault stops: "gpu" — those running on that GPU; "server" — those running on
 // any GPU of the server; "nic" — those running on that GPU and spanning more than one server
@@ -35,7 +36,7 @@ struct Run;
 
 struct FaultRecord {
   std::vector<int> instances;  // global instance indices it stops
-  double recovered_s = -1;     // when they came back (-1: never within the run)
+  double recovered_s = -1;     // when its instances came back (-1: not within the run)
   int64_t requests_retried = 0;
   int64_t tokens_recomputed = 0;  // KV tokens lost with the evicted requests (prefilled again)
   int64_t max_stranded = 0;       // requests waiting for a live instance at once, at most

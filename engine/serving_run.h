@@ -56,9 +56,11 @@ struct InstanceRun {
   int pool = 0;
   sg4::MutexPtr mutex = sg4::Mutex::create();
   std::vector<sg4::ConditionVariablePtr> lane_wake;
-  // Fault injection: the instance's hardware is down (it takes no request), the fault that
-  // stopped it, and per lane whether it has handed back its requests since.
+  // Fault injection: the instance's hardware is down (it takes no request) while at least one
+  // fault that stops it is active; the first of them (its record counts the re-routed
+  // requests), and per lane whether it has handed back its requests since.
   bool failed = false;
+  int active_faults = 0;
   int failure = -1;
   std::vector<char> lane_evicted;
   void WakeAll() {

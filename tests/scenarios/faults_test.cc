@@ -92,6 +92,23 @@ TEST_CASE("faults: with every instance down, requests wait for a live one and ar
   CHECK(f["retried_requests_unfinished"].get<int64_t>() == 16);  // stranded at the end
 }
 
+TEST_CASE("faults: an instance stopped twice comes back when the last fault recovers", "[faults]") {
+  nlohmann::json doc = testing::SmallScenarioJson(2, 16, "layer");
+  doc["simulation"]["duration_s"] = 12;
+  // The GPU recovers at 6 s, but the server (with the same GPUs) is down from 5 s to 9 s.
+  doc["faults"] = nlohmann::json::parse(
+      R"([{"at_s": 4, "kind": "gpu", "gpu": 1, "recover_after_s": 2},
+          {"at_s": 5, "kind": "server", "server": 0, "recover_after_s": 4}])");
+  const auto r = testing::RunReports({doc});
+  const nlohmann::json& f = r[0]["faults"];
+  INFO(f.dump(1));
+  CHECK(f["events"][0]["recovered_at_s"].is_null());  // its recovery did not bring it back
+  CHECK(f["events"][1]["recovered_at_s"].get<double>() == Approx(9.0));
+  CHECK(f["events"][0]["requests_retried"] == 16);
+  CHECK(f["events"][1]["requests_retried"] == 0);            // nothing left to hand back
+  CHECK(f["retried_requests_finished"].get<int64_t>() > 0);  // served again after 9 s
+}
+
 TEST_CASE("faults: the same seed gives the same report", "[faults][determinism]") {
   const auto r = testing::RunReports({Shipped(kTp8), Shipped(kTp8)});
   CHECK(r[0].dump() == r[1].dump());
