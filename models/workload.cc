@@ -17,8 +17,16 @@ double LengthDistribution::Mean() const {
       return double(tokens);
     case Kind::kUniform:
       return 0.5 * double(min_tokens + max_tokens);
-    case Kind::kLogNormal:
-      return median_tokens * std::exp(0.5 * sigma * sigma);
+    case Kind::kLogNormal: {
+      // E[min(X, M)] for X log-normal with median m and shape s, as SampleLength clamps:
+      //   m e^{s²/2} Φ((ln(M/m) − s²)/s) + M (1 − Φ(ln(M/m)/s)).
+      // (The clamp at 1 from below moves the mean by under a token and is left out.)
+      const double cap = double(max_tokens);
+      if (sigma <= 0) return std::min(median_tokens, cap);
+      const auto phi = [](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+      const double z = std::log(cap / median_tokens) / sigma;
+      return median_tokens * std::exp(0.5 * sigma * sigma) * phi(z - sigma) + cap * (1.0 - phi(z));
+    }
     case Kind::kHistogram: {
       double sum = 0, weight = 0;
       for (const auto& [t, w] : bins) {
@@ -78,9 +86,14 @@ absl::StatusOr<LengthDistribution> ParseLength(JsonObjectReader r) {
     }
   } else {
     d.kind = LengthDistribution::Kind::kLogNormal;
-    MOESIM_ASSIGN_OR_RETURN(d.median_tokens, r.Number("median_tokens", NumberRule::AtLeast(1)));
+    MOESIM_ASSIGN_OR_RETURN(d.median_tokens, r.Number("median_tokens", count));
     MOESIM_ASSIGN_OR_RETURN(d.sigma, r.Number("sigma", NumberRule::Between(0, 5)));
     MOESIM_ASSIGN_OR_RETURN(d.max_tokens, r.Integer("max_tokens", count));
+    if (double(d.max_tokens) < d.median_tokens) {
+      return BadValue(r.where().Key("max_tokens"), d.max_tokens,
+                      absl::StrCat("an integer >= median_tokens (", d.median_tokens,
+                                   "): above it every other sample would be cut to max_tokens"));
+    }
   }
   MOESIM_RETURN_IF_ERROR(r.Finish());
   return d;
@@ -210,7 +223,8 @@ int64_t SampleLength(const LengthDistribution& d, std::mt19937_64& rng) {
       return absl::Uniform<int64_t>(absl::IntervalClosed, rng, d.min_tokens, d.max_tokens);
     case LengthDistribution::Kind::kLogNormal: {
       const double x = d.median_tokens * std::exp(d.sigma * absl::Gaussian<double>(rng));
-      return std::clamp<int64_t>(std::llround(x), 1, d.max_tokens);
+      // Clamp in double first: llround of a value beyond int64 is undefined.
+      return std::llround(std::clamp(x, 1.0, double(d.max_tokens)));
     }
     case LengthDistribution::Kind::kHistogram: {
       double total = 0;

@@ -42,7 +42,7 @@ struct LengthDistribution {
   // kHistogram: (tokens, weight) bins; a draw picks a bin with probability weight / Σ weights.
   std::vector<std::pair<int64_t, double>> bins;
 
-  double Mean() const;  // expected value (log-normal: of the unclamped distribution)
+  double Mean() const;  // expected value of what SampleLength draws (log-normal: clamped at max)
   int64_t Max() const;  // largest value the distribution can produce
 };
 

@@ -94,9 +94,24 @@ TEST_CASE("Log-normal lengths have the configured median", "[workload]") {
   for (auto& x : xs) x = g.NextInputTokens();
   std::nth_element(xs.begin(), xs.begin() + kDraws / 2, xs.end());
   CHECK(double(xs[kDraws / 2]) == Approx(500.0).epsilon(0.03));
-  // Mean() of the unclamped distribution: median·exp(σ²/2) = 500·e^0.5 = 824.36 (exact formula).
-  CHECK(spec.input_tokens.Mean() == Approx(500.0 * std::exp(0.5)).epsilon(1e-12));
+  // Mean(): with the clamp 2000 medians away it is the unclamped median·exp(σ²/2) = 500·e^0.5
+  // = 824.36 (the clamp's share is Φ(−6.6) ≈ 2e-11 of it).
+  CHECK(spec.input_tokens.Mean() == Approx(500.0 * std::exp(0.5)).epsilon(1e-9));
   CHECK(spec.input_tokens.Max() == 1000000);
+}
+
+// Mean() is the mean of what is drawn, clamp included (models/workload.h): median 1000, σ = 2,
+// max 2000 gives 1000·e²·Φ(ln2/2 − 2) + 2000·(1 − Φ(ln2/2)) = 7389·0.0492 + 2000·0.3645 ≈ 1092,
+// where the unclamped mean would be 7389. 100k draws: standard error ≈ 2.4 tokens (0.2 %).
+TEST_CASE("Log-normal Mean() is the mean of the clamped draws", "[workload]") {
+  const WorkloadSpec spec = PoissonSpec(1.0, LogNormal(1000, 2.0, 2000), Uniform(1, 1));
+  WorkloadGenerator g(spec, 17);
+  double sum = 0;
+  for (int i = 0; i < kDraws; ++i) sum += double(g.NextInputTokens());
+  CHECK(spec.input_tokens.Mean() == Approx(1092.0).epsilon(0.01));
+  CHECK(sum / kDraws == Approx(spec.input_tokens.Mean()).epsilon(0.01));
+  // σ = 0: every draw is the median, the mean too.
+  CHECK(LogNormal(700, 0.0, 2000).Mean() == 700.0);
 }
 
 // "clamped to [1, max_tokens]" (models/workload.h): with median 1000, σ = 2 and max 2000, about

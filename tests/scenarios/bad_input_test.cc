@@ -446,6 +446,19 @@ TEST_CASE("uniform length with max below min", "[bad-input]") {
               "expected an integer >= min_tokens (100)");
 }
 
+// Found by the mutation run (median 1e300 overflowed a token count): a median is a token count,
+// and one above max_tokens would cut every other sample to the max.
+TEST_CASE("log-normal length with the median above max or out of range", "[bad-input]") {
+  json doc = Base();
+  doc["workload"]["output_tokens"] = {
+      {"kind", "lognormal"}, {"median_tokens", 4000}, {"sigma", 1}, {"max_tokens", 2000}};
+  ExpectError(doc, "$.workload.output_tokens.max_tokens", "got 2000",
+              "expected an integer >= median_tokens (4000)");
+  doc["workload"]["output_tokens"]["median_tokens"] = 1e300;
+  ExpectError(doc, "$.workload.output_tokens.median_tokens", "got 1e+300",
+              "a number >= 1 and <= 1e+07");
+}
+
 TEST_CASE("warmup equal to duration", "[bad-input]") {
   json doc = Base();
   doc["simulation"]["warmup_s"] = 90;

@@ -214,13 +214,15 @@ std::vector<fs::path> Seeds(const fs::path& dir) {
 int main(int argc, char** argv) {
   CLI::App app("moesim_mutation_run: mutated shipped scenarios through `moesim run`");
   std::string binary, scenarios, out;
-  int runs = 100;
+  int runs = 100, first = 0;
   double seconds = 0, timeout_s = 60;
   uint64_t seed = 1;
   app.add_option("--moesim", binary, "the moesim binary")->required();
   app.add_option("--scenarios", scenarios, "the folder of seed scenarios")->required();
   app.add_option("--out", out, "folder for the findings (created)")->required();
   app.add_option("--runs", runs, "mutated runs at most");
+  app.add_option("--first", first,
+                 "index of the first run (to replay a finding: --first N --runs 1)");
   app.add_option("--seconds", seconds, "stop starting runs after this wall time (0: no limit)");
   app.add_option("--timeout", timeout_s, "wall seconds a run may take before it counts as a hang");
   app.add_option("--seed", seed, "seed of the mutations");
@@ -234,7 +236,7 @@ int main(int argc, char** argv) {
   fs::create_directories(out);
   const auto start = std::chrono::steady_clock::now();
   int done = 0, simulated = 0, refused = 0, findings = 0;
-  for (int i = 0; i < runs; ++i) {
+  for (int i = first; i < first + runs; ++i) {
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (seconds > 0 && elapsed > seconds) break;
