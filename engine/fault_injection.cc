@@ -4,6 +4,8 @@
 #include <cmath>
 #include <optional>
 
+#include <simgrid/s4u/Link.hpp>
+
 #include "engine/serving_run.h"
 #include "models/invariant.h"
 
@@ -12,12 +14,21 @@ namespace moesim {
 std::vector<std::vector<int>> FaultTargets(const Scenario& s, const ClusterGraph& graph,
                                            const std::vector<std::vector<int>>& instance_gpus) {
   const auto& devices = graph.devices();
+  const int domain_gpus = s.cluster().scaleup_domain_gpus();
   auto server_of = [&](int g) { return devices[graph.Gpu(g)].server; };
+  auto rack_of = [&](int g) { return devices[graph.Gpu(g)].rack; };
   std::vector<std::vector<int>> targets;
   for (const FaultSpec& f : s.faults) {
     std::vector<int> stopped;
     for (size_t k = 0; k < instance_gpus.size(); ++k) {
       const std::vector<int>& gpus = instance_gpus[k];
+      // Whether the instance's collectives leave its scale-up domain (NVLink) or its rack.
+      bool spans_domains = false, spans_racks = false, in_rack = false;
+      for (int g : gpus) {
+        spans_domains |= g / domain_gpus != gpus[0] / domain_gpus;
+        spans_racks |= rack_of(g) != rack_of(gpus[0]);
+        in_rack |= rack_of(g) == f.target;
+      }
       bool hit = false;
       switch (f.kind) {
         case FaultKind::kGpu:
@@ -26,12 +37,16 @@ std::vector<std::vector<int>> FaultTargets(const Scenario& s, const ClusterGraph
         case FaultKind::kServer:
           for (int g : gpus) hit |= server_of(g) == f.target;
           break;
-        case FaultKind::kNic: {
-          bool spans = false;
-          for (int g : gpus) spans |= server_of(g) != server_of(gpus[0]);
-          hit = spans && std::find(gpus.begin(), gpus.end(), f.target) != gpus.end();
+        case FaultKind::kNic:
+          hit = spans_domains && std::find(gpus.begin(), gpus.end(), f.target) != gpus.end();
           break;
-        }
+        case FaultKind::kLink:
+          // Only a fault that takes every uplink port cuts the rack off; fewer ports slow it.
+          hit = IsolatesRack(s.cluster(), f) && in_rack && spans_racks;
+          break;
+        case FaultKind::kLeafSwitch:
+          hit = in_rack && spans_domains;
+          break;
       }
       if (hit) stopped.push_back(static_cast<int>(k));
     }
@@ -40,13 +55,41 @@ std::vector<std::vector<int>> FaultTargets(const Scenario& s, const ClusterGraph
   return targets;
 }
 
+bool IsolatesRack(const ClusterSpec& c, const FaultSpec& f) {
+  return f.kind == FaultKind::kLink && double(f.ports) >= c.uplink_ports() - 1e-9;
+}
+
 namespace {
+
+// A partial link fault: rack `rack`'s uplink runs on the ports left, in the analytic estimates
+// (the graph's up share) and in SimGrid (both directions' bandwidth).
+void ApplyUplinkPorts(Run* run, int rack) {
+  const ClusterSpec& c = run->scenario.cluster();
+  const int link = run->graph->RackUplink(rack);
+  MOESIM_CHECK(link >= 0, "rack ", rack, " has no uplink");
+  const double share = 1.0 - double(run->uplink_ports_down[rack]) / c.uplink_ports();
+  MOESIM_CHECK(share > 0 && share <= 1, "rack ", rack, " uplink share ", share);
+  run->graph->SetUpShare(link, share);
+  if (sg4::Link* l = run->platform->links[link]) {
+    const double bytes_per_s = run->graph->links()[link].UpGbPerS() * 1e9;
+    auto* duplex = static_cast<sg4::SplitDuplexLink*>(l);
+    duplex->get_link_up()->set_bandwidth(bytes_per_s);
+    duplex->get_link_down()->set_bandwidth(bytes_per_s);
+  }
+}
 
 void FaultActor(Run* run, size_t index) {
   const FaultSpec& spec = run->scenario.faults[index];
   FaultRecord& record = run->faults[index];
+  const bool slows_uplink =
+      spec.kind == FaultKind::kLink && !IsolatesRack(run->scenario.cluster(), spec);
   sg4::this_actor::sleep_until(spec.at_s);
   if (run->stopped) return;
+  if (slows_uplink) {
+    run->uplink_ports_down[spec.target] += spec.ports;
+    ApplyUplinkPorts(run, static_cast<int>(spec.target));
+    record.uplink_share = run->graph->links()[run->graph->RackUplink(spec.target)].up_share;
+  }
   for (int k : record.instances) {
     InstanceRun& ir = run->instances[k];
     if (ir.active_faults++ > 0) continue;  // an earlier fault already stopped it
@@ -58,6 +101,11 @@ void FaultActor(Run* run, size_t index) {
   if (!spec.recover_after_s) return;
   sg4::this_actor::sleep_until(spec.at_s + *spec.recover_after_s);
   if (run->stopped || sg4::Engine::get_clock() >= run->scenario.simulation.duration_s) return;
+  if (slows_uplink) {
+    run->uplink_ports_down[spec.target] -= spec.ports;
+    ApplyUplinkPorts(run, static_cast<int>(spec.target));
+    record.recovered_s = sg4::Engine::get_clock();
+  }
   // An instance comes back when the last active fault that stopped it has recovered.
   bool any = false;
   for (int k : record.instances) {
@@ -124,7 +172,13 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
                         {"requests_retried", r.requests_retried},
                         {"tokens_recomputed", r.tokens_recomputed},
                         {"max_requests_stranded", r.max_stranded}};
-    e[f.kind == FaultKind::kServer ? "server" : "gpu"] = f.target;
+    e[FaultTargetKey(f.kind)] = f.target;
+    if (f.kind == FaultKind::kLink) {
+      e["ports"] = f.ports;
+      e["uplink_ports"] = s.cluster().uplink_ports();
+      // The share of the uplink's capacity left while the fault lasts (0: the rack is cut off).
+      e["uplink_share_during"] = IsolatesRack(s.cluster(), f) ? 0.0 : r.uplink_share;
+    }
     // Throughput around the fault, from the time series: the mean of the intervals that end
     // after the warm-up and before the fault, the lowest interval from the fault on, and the
     // first interval start after the fault from which output is back within 5 % of before.
@@ -136,11 +190,12 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
         ++n;
       }
     }
-    if (n > 0 && !r.instances.empty()) {
+    // A fault that stops nothing and slows nothing has no throughput to compare.
+    if (n > 0 && (!r.instances.empty() || f.kind == FaultKind::kLink)) {
       before /= n;
-      // Recovered: from the first interval after the fault whose next kRecoveryIntervals
-      // (or what is left of the run) average within 5 % of before — one lucky interval of a
-      // bursty series does not count.
+      // Recovered: from the first interval after the fault that is within 5 % of before and
+      // whose next kRecoveryIntervals (or what is left of the run) average within 5 % of before
+      // too — one lucky interval of a bursty series does not count.
       constexpr size_t kRecoveryIntervals = 5;
       const size_t count = std::min(t.size(), tps.size());
       double lowest = -1;
@@ -154,7 +209,9 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
         const size_t end = std::min(count, k + kRecoveryIntervals);
         double sum = 0;
         for (size_t j = k; j < end; ++j) sum += tps[j];
-        if (sum / double(end - k) >= 0.95 * before) back = t[k] - f.at_s;
+        if (tps[k] >= 0.95 * before && sum / double(end - k) >= 0.95 * before) {
+          back = t[k] - f.at_s;
+        }
       }
       // No interval below 95 % of before: nothing to recover from.
       if (!dipped) back = 0.0;

@@ -11,9 +11,14 @@
 // stranded requests are routed again.
 //
 // Which instances a fault stops: "gpu" — those running on that GPU; "server" — those running on
-// any GPU of the server; "nic" — those running on that GPU and spanning more than one server
-// (their collectives cross the scale-out NIC; an instance inside one server talks over NVLink).
-// Links and switches do not fail yet (the scenario refuses them).
+// any GPU of the server; "nic" — those running on that GPU and spanning more than one scale-up
+// domain (their collectives cross the scale-out NIC; inside a domain they use NVLink only);
+// "switch" (a rack's leaf) — those with a GPU in the rack that span scale-up domains; "link"
+// with every uplink port of the rack down — those that span the rack and another. A "link"
+// fault with fewer ports stops nothing: from its time the rack's uplink carries its traffic
+// on the ports left (ECMP around the dead ports: the aggregated link's capacity × the share
+// left), in the analytic collective estimates (ClusterGraph::SetUpShare) and in SimGrid (the
+// link's bandwidth), until it recovers; every collective crossing it slows.
 //
 // The report's `faults` section: per fault, the instances it stopped, when they came back, the
 // requests re-routed and the KV tokens to recompute, the most requests stranded at once, and
@@ -40,7 +45,11 @@ struct FaultRecord {
   int64_t requests_retried = 0;
   int64_t tokens_recomputed = 0;  // KV tokens lost with the evicted requests (prefilled again)
   int64_t max_stranded = 0;       // requests waiting for a live instance at once, at most
+  double uplink_share = 1;        // a partial link fault: the uplink's share left during it
 };
+
+// Whether a link fault takes every uplink port of its rack (cutting it off the spine).
+bool IsolatesRack(const ClusterSpec& cluster, const FaultSpec& f);
 
 // The global instances each fault stops, in the scenario's order. `instance_gpus[k]`: the GPUs
 // of global instance k.

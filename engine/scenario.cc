@@ -547,12 +547,51 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
                       absl::StrCat("a time before the end of the run (simulation.duration_s = ",
                                    s.simulation.duration_s, ")"));
     }
-    const bool server = f.kind == FaultKind::kServer;
-    const int64_t count = server ? s.cluster().servers() : s.cluster().total_gpus();
+    const ClusterSpec& c = s.cluster();
+    const char* key = FaultTargetKey(f.kind);
+    const bool rack = f.kind == FaultKind::kLink || f.kind == FaultKind::kLeafSwitch;
+    const int64_t count = rack                           ? c.racks
+                          : f.kind == FaultKind::kServer ? c.servers()
+                                                         : c.total_gpus();
     if (f.target >= count) {
-      return BadValue(
-          at.Key(server ? "server" : "gpu"), f.target,
-          absl::StrCat("an index below the cluster's ", count, server ? " servers" : " GPUs"));
+      return BadValue(at.Key(key), f.target,
+                      absl::StrCat("an index below the cluster's ", count,
+                                   rack                           ? " racks"
+                                   : f.kind == FaultKind::kServer ? " servers"
+                                                                  : " GPUs"));
+    }
+    if (f.kind == FaultKind::kLeafSwitch && c.servers() < 2) {
+      return BadInput(at, "the cluster is one server: it has no leaf switch to fail");
+    }
+    if (f.kind == FaultKind::kLink) {
+      if (c.racks < 2) {
+        return BadInput(at, "the cluster is one rack: it has no uplink to the spine to fail");
+      }
+      const double ports = c.uplink_ports();
+      if (double(f.ports) > std::ceil(ports - 1e-9)) {
+        return BadValue(at.Key("ports"), f.ports,
+                        absl::StrCat("at most the rack's ", std::ceil(ports - 1e-9),
+                                     " uplink ports (NICs per rack / leaf_oversubscription)"));
+      }
+    }
+  }
+  // Faults that each take part of a rack's uplink could together take all of it, which would
+  // cut the rack off with no single fault to restart its instances: refused (one fault with
+  // every port down says it).
+  for (int64_t r = 0; r < s.cluster().racks; ++r) {
+    int64_t partial = 0;
+    for (const FaultSpec& f : s.faults) {
+      if (f.kind == FaultKind::kLink && f.target == r &&
+          double(f.ports) < s.cluster().uplink_ports() - 1e-9) {
+        partial += f.ports;
+      }
+    }
+    if (partial > 0 && double(partial) >= s.cluster().uplink_ports() - 1e-9) {
+      return BadInput(where, absl::StrCat("link faults on rack ", r, " take ", partial, " of its ",
+                                          s.cluster().uplink_ports(),
+                                          " uplink ports in all: overlapping faults that cut a "
+                                          "rack off are not simulated; give one fault with "
+                                          "every port down"));
     }
   }
   return absl::OkStatus();

@@ -501,6 +501,8 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
     for (std::vector<int>& stopped : FaultTargets(s, *graph, instance_gpus)) {
       run.faults.emplace_back().instances = std::move(stopped);
     }
+    run.graph = &*graph;
+    run.uplink_ports_down.assign(s.cluster().racks, 0);
     StartFaultActors(&run);
   }
   std::unique_ptr<KvTransferRunner> sync_runner;

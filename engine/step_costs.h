@@ -18,11 +18,16 @@
 
 namespace moesim {
 
-// Analytic collective costs memoised by (pattern, message).
+// Analytic collective costs memoised by (pattern, message), forgotten when a fault changes a
+// link's capacity (the graph's capacity_version()).
 class CollectiveMemo {
  public:
   const CollectiveCost& Cost(const CollectivePattern& pattern, double message_bytes,
                              double launch_us) {
+    if (pattern.capacity_version() != version_) {
+      memo_.clear();
+      version_ = pattern.capacity_version();
+    }
     for (const auto& [key, cost] : memo_) {
       if (key.first == &pattern && key.second == message_bytes) return cost;
     }
@@ -31,6 +36,7 @@ class CollectiveMemo {
   }
 
  private:
+  uint64_t version_ = 0;
   std::vector<std::pair<std::pair<const CollectivePattern*, double>, CollectiveCost>> memo_;
 };
 

@@ -14,8 +14,25 @@ const char* FaultKindName(FaultKind k) {
       return "server";
     case FaultKind::kNic:
       return "nic";
+    case FaultKind::kLink:
+      return "link";
+    case FaultKind::kLeafSwitch:
+      return "switch";
   }
   return "?";
+}
+
+const char* FaultTargetKey(FaultKind k) {
+  switch (k) {
+    case FaultKind::kServer:
+      return "server";
+    case FaultKind::kLink:
+      return "rack";
+    case FaultKind::kLeafSwitch:
+      return "leaf";
+    default:
+      return "gpu";
+  }
 }
 
 absl::StatusOr<std::vector<FaultSpec>> ParseFaults(const nlohmann::json& value,
@@ -29,18 +46,29 @@ absl::StatusOr<std::vector<FaultSpec>> ParseFaults(const nlohmann::json& value,
     MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value[i], at));
     FaultSpec f;
     MOESIM_ASSIGN_OR_RETURN(f.at_s, r.Number("at_s", NumberRule::NonNegative()));
-    if (r.Has("kind") && value[i]["kind"].is_string() &&
-        (value[i]["kind"] == "link" || value[i]["kind"] == "switch")) {
-      return BadValue(at.Key("kind"), value[i]["kind"],
-                      "\"gpu\", \"server\" or \"nic\" (failing links and switches, with routes "
-                      "recomputed around them, are not simulated yet)");
+    MOESIM_ASSIGN_OR_RETURN(std::string kind,
+                            r.Enum("kind", {"gpu", "server", "nic", "link", "switch"}));
+    const NumberRule index = NumberRule::Between(0, 1e9);
+    if (kind == "link") {
+      f.kind = FaultKind::kLink;
+      MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer("rack", index));
+      MOESIM_ASSIGN_OR_RETURN(f.ports, r.IntegerOr("ports", 1, NumberRule::Between(1, 1e6)));
+    } else if (kind == "switch") {
+      f.kind = FaultKind::kLeafSwitch;
+      if (r.Has("spine")) {
+        return BadInput(at.Key("spine"),
+                        "a failing spine switch is not simulated (the spine is one logical "
+                        "switch); take ports off a rack's uplink with kind \"link\", or fail a "
+                        "rack's leaf with \"leaf\"");
+      }
+      MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer("leaf", index));
+    } else {
+      f.kind = kind == "gpu"      ? FaultKind::kGpu
+               : kind == "server" ? FaultKind::kServer
+                                  : FaultKind::kNic;
+      MOESIM_ASSIGN_OR_RETURN(f.target,
+                              r.Integer(f.kind == FaultKind::kServer ? "server" : "gpu", index));
     }
-    MOESIM_ASSIGN_OR_RETURN(std::string kind, r.Enum("kind", {"gpu", "server", "nic"}));
-    f.kind = kind == "gpu"      ? FaultKind::kGpu
-             : kind == "server" ? FaultKind::kServer
-                                : FaultKind::kNic;
-    MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer(f.kind == FaultKind::kServer ? "server" : "gpu",
-                                                NumberRule::Between(0, 1e9)));
     MOESIM_ASSIGN_OR_RETURN(f.recover_after_s,
                             r.OptionalNumber("recover_after_s", NumberRule::Positive()));
     MOESIM_RETURN_IF_ERROR(r.Finish());
@@ -53,7 +81,8 @@ nlohmann::json FaultsToJson(const std::vector<FaultSpec>& faults) {
   nlohmann::json j = nlohmann::json::array();
   for (const FaultSpec& f : faults) {
     nlohmann::json e = {{"at_s", f.at_s}, {"kind", FaultKindName(f.kind)}};
-    e[f.kind == FaultKind::kServer ? "server" : "gpu"] = f.target;
+    e[FaultTargetKey(f.kind)] = f.target;
+    if (f.kind == FaultKind::kLink) e["ports"] = f.ports;
     if (f.recover_after_s) e["recover_after_s"] = *f.recover_after_s;
     j.push_back(e);
   }

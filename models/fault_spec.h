@@ -4,7 +4,9 @@
 //   "faults": [
 //     {"at_s": 40, "kind": "gpu", "gpu": 11, "recover_after_s": 30},
 //     {"at_s": 60, "kind": "server", "server": 3},
-//     {"at_s": 80, "kind": "nic", "gpu": 40}
+//     {"at_s": 80, "kind": "nic", "gpu": 40},
+//     {"at_s": 90, "kind": "link", "rack": 1, "ports": 4, "recover_after_s": 20},
+//     {"at_s": 95, "kind": "switch", "leaf": 2}
 //   ]
 //
 // kind "gpu": one GPU (global index) fails; every instance that runs on it stops. "server": all
@@ -13,7 +15,14 @@
 // one server loses its collectives and stops, one inside a server (NVLink only) keeps running.
 // `recover_after_s`: the instance restarts this long after the failure (its replacement,
 // restart and weight reload, as the user measures them), empty; absent: it stays down.
-// Links and switches are not modelled as failing yet (a kind "link" or "switch" is refused).
+// "link": `ports` (default 1) of rack `rack`'s uplink ports to the spine fail (the rack's
+// uplink aggregates its ports, topology/cluster_graph.h); traffic moves to the ports left (ECMP
+// routes around the dead ones), so the uplink's capacity drops by that share and every
+// collective crossing it slows; with every port down the rack is cut off and the instances that
+// span it and another rack stop. "switch": rack `leaf`'s leaf switch fails: its servers lose the
+// scale-out fabric, and every instance with a GPU in the rack that spans scale-up domains stops.
+// With `recover_after_s` the hardware comes back (capacity restored, instances restart).
+// A spine switch is not modelled as failing (the spine is one logical switch): refused.
 #pragma once
 
 #include <optional>
@@ -26,13 +35,16 @@
 
 namespace moesim {
 
-enum class FaultKind { kGpu, kServer, kNic };
+enum class FaultKind { kGpu, kServer, kNic, kLink, kLeafSwitch };
 const char* FaultKindName(FaultKind k);
+// The key that names a fault's target: "gpu", "server", "rack" (link) or "leaf" (switch).
+const char* FaultTargetKey(FaultKind k);
 
 struct FaultSpec {
   double at_s = 0;
   FaultKind kind = FaultKind::kGpu;
-  int64_t target = 0;  // a GPU (gpu, nic) or a server (server), global index
+  int64_t target = 0;  // a GPU (gpu, nic), a server (server) or a rack (link, switch)
+  int64_t ports = 0;   // link: uplink ports down
   std::optional<double> recover_after_s;
 };
 

@@ -159,16 +159,24 @@ void AppendWarnings(const nlohmann::json& r, std::string& s) {
 // Fault injection (engine/fault_injection.h): one line per fault, then the retried requests.
 void AppendFaults(const nlohmann::json& f, std::string& s) {
   for (const auto& e : f["events"]) {
-    const bool server = e["kind"] == "server";
+    const std::string kind = e["kind"].get<std::string>();
+    const std::string what = kind == "link"     ? "rack " + e["rack"].dump() + " uplink"
+                             : kind == "switch" ? "rack " + e["leaf"].dump() + " leaf switch"
+                             : kind == "server" ? "server " + e["server"].dump()
+                                                : kind + " " + e["gpu"].dump();
     std::string stopped;
     for (const auto& k : e["instances_stopped"]) {
       absl::StrAppend(&stopped, stopped.empty() ? "" : ", ", k.get<int>());
     }
     absl::StrAppendFormat(
         &s,
-        "fault at %.1f s: %s %d down; instances stopped: %s; %s; %d requests re-routed, "
+        "fault at %.1f s: %s down%s; instances stopped: %s; %s; %d requests re-routed, "
         "%d KV tokens to recompute, at most %d waiting for a live instance\n",
-        Num(e["at_s"]), e["kind"].get<std::string>(), e[server ? "server" : "gpu"].get<int>(),
+        Num(e["at_s"]), what,
+        kind == "link" ? absl::StrFormat(" (%d of %.4g ports; %.0f %% of its capacity left)",
+                                         e["ports"].get<int64_t>(), Num(e["uplink_ports"]),
+                                         100 * Num(e["uplink_share_during"]))
+                       : std::string(),
         stopped.empty() ? "none" : stopped,
         e["recovered_at_s"].is_null() ? std::string("not back within the run")
                                       : absl::StrFormat("back at %.1f s", Num(e["recovered_at_s"])),
@@ -180,7 +188,7 @@ void AppendFaults(const nlohmann::json& f, std::string& s) {
           Num(e["output_tok_per_s_before"]), Num(e["output_tok_per_s_lowest_after"]),
           e["time_to_recover_s"].is_null()
               ? std::string("not within 5 % of before again in the run")
-              : absl::StrFormat("back within 5 %% after %.0f s", Num(e["time_to_recover_s"])));
+              : absl::StrFormat("back within 5 %% after %.1f s", Num(e["time_to_recover_s"])));
     }
   }
   absl::StrAppendFormat(&s,

@@ -46,6 +46,8 @@ struct ClusterGraph::Impl {
   std::vector<Ports> ports;  // by device
   std::vector<int> gpus;
   std::vector<int> cpus;
+  std::vector<int> rack_uplinks;  // by rack; empty with one rack
+  uint64_t capacity_version = 0;
   Graph graph;
 
   int AddDevice(DeviceKind kind, std::string name, int rack, int server) {
@@ -57,7 +59,7 @@ struct ClusterGraph::Impl {
   int AddLink(std::string name, int a, int b, double gb_per_s, const FabricSpec& fabric,
               LinkTier tier) {
     boost::add_edge(a, b, static_cast<int>(links.size()), graph);
-    links.push_back({std::move(name), a, b, gb_per_s, fabric.latency_us, tier, &fabric});
+    links.push_back({std::move(name), a, b, gb_per_s, 1.0, fabric.latency_us, tier, &fabric});
     return static_cast<int>(links.size()) - 1;
   }
   bool IsEndpoint(int v) const {
@@ -164,6 +166,18 @@ int ClusterGraph::gpu_count() const { return static_cast<int>(impl_->gpus.size()
 int ClusterGraph::Gpu(int i) const { return impl_->gpus.at(i); }
 int ClusterGraph::Cpu(int server) const { return impl_->cpus.at(server); }
 
+int ClusterGraph::RackUplink(int rack) const {
+  if (rack < 0 || size_t(rack) >= impl_->rack_uplinks.size()) return -1;
+  return impl_->rack_uplinks[rack];
+}
+
+void ClusterGraph::SetUpShare(int link, double share) {
+  impl_->links.at(link).up_share = share;
+  ++impl_->capacity_version;
+}
+
+uint64_t ClusterGraph::capacity_version() const { return impl_->capacity_version; }
+
 absl::StatusOr<ClusterGraph> ClusterGraph::Build(const ClusterSpec& spec) {
   if (spec.gpus_per_server < 1 || spec.servers_per_rack < 1 || spec.racks < 1) {
     return absl::InvalidArgumentError("a cluster needs at least one rack, server and GPU");
@@ -192,6 +206,7 @@ absl::StatusOr<ClusterGraph> ClusterGraph::Build(const ClusterSpec& spec) {
           s.servers_per_rack * s.nics_per_server * s.interrack.gb_per_s / s.leaf_oversubscription;
       impl->ports[leaf].parent = impl->AddLink(absl::StrCat("uplink-", r), leaf, spine, uplink,
                                                s.interrack, LinkTier::kInterRack);
+      impl->rack_uplinks.push_back(impl->ports[leaf].parent);
     }
     int rack_switch = -1;
     if (s.scaleup_domain == ScaleUpDomain::kRack && s.gpus_per_rack() > 1) {
@@ -276,7 +291,7 @@ absl::StatusOr<LinkLoads> RouteTraffic(const ClusterGraph& graph,
   double worst = 0;
   for (size_t i = 0; i < loads.bytes.size(); ++i) {
     if (loads.bytes[i] <= 0) continue;
-    const double s = loads.bytes[i] / (links[i / 2].gb_per_s * 1e9);
+    const double s = loads.bytes[i] / (links[i / 2].UpGbPerS() * 1e9);
     if (s > worst) {
       worst = s;
       loads.bottleneck_link = static_cast<int>(i / 2);

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,7 +48,13 @@ struct Link {
   std::string name;
   int a = 0;  // device index; "up" is a -> b
   int b = 0;
-  double gb_per_s = 0;  // per direction
+  double gb_per_s = 0;  // per direction, rated
+  // The share of the link's ports that are up (fault injection; 1 when healthy): the analytic
+  // estimates (CollectivePattern::Estimate, RouteTraffic) see UpGbPerS(). An aggregated link
+  // (a rack's uplink: parallel ports under ECMP) that loses some ports carries its traffic on
+  // the others, which is what routing around the dead ports amounts to in the fluid model.
+  double up_share = 1.0;
+  double UpGbPerS() const { return gb_per_s * up_share; }
   double latency_us = 0;
   LinkTier tier = LinkTier::kScaleUp;
   const FabricSpec* fabric = nullptr;  // owned by the graph
@@ -82,6 +89,13 @@ class ClusterGraph {
   // order their links were added, GPUs and CPUs not forwarding. O(devices) time per call.
   absl::StatusOr<std::vector<RouteHop>> SearchRoute(int from, int to) const;
   double RouteLatencyUs(const std::vector<RouteHop>& route) const;
+
+  // The link from rack `rack`'s leaf to the spine, or -1 with a single rack.
+  int RackUplink(int rack) const;
+  // Fault injection: sets links()[link].up_share (in (0, 1]) and bumps capacity_version(), so
+  // memoised estimates know to recompute.
+  void SetUpShare(int link, double share);
+  uint64_t capacity_version() const;
 
  private:
   struct Impl;

@@ -42,6 +42,11 @@ struct ClusterSpec {
   int gpus_per_rack() const { return gpus_per_server * servers_per_rack; }
   int servers() const { return servers_per_rack * racks; }
   int total_gpus() const { return gpus_per_rack() * racks; }
+  // A rack's ports to the spine (one interrack port per NIC below the leaf, divided by the
+  // oversubscription; may be fractional): its uplink's bandwidth in interrack port speeds.
+  double uplink_ports() const {
+    return double(servers_per_rack) * nics_per_server / leaf_oversubscription;
+  }
   int scaleup_domain_gpus() const {
     return scaleup_domain == ScaleUpDomain::kRack ? gpus_per_rack() : gpus_per_server;
   }

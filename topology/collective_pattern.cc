@@ -211,6 +211,8 @@ double CollectivePattern::LatencySeconds(double launch_us) const {
   return launch_us * 1e-6 + steps_ * step_latency_s_;
 }
 
+uint64_t CollectivePattern::capacity_version() const { return graph_->capacity_version(); }
+
 CollectiveCost CollectivePattern::Estimate(double message_bytes, double launch_us) const {
   return Estimate(message_bytes, launch_us, Weights());
 }
@@ -237,7 +239,7 @@ CollectiveCost CollectivePattern::Estimate(double message_bytes, double launch_u
   const auto& links = graph_->links();
   for (size_t i = 0; i < dirs_.size(); ++i) {
     const Link& link = links[dirs_[i] / 2];
-    const double s = wire[i] * message_bytes / (link.gb_per_s * 1e9);
+    const double s = wire[i] * message_bytes / (link.UpGbPerS() * 1e9);
     if (s > worst) {
       worst = s;
       worst_link = dirs_[i] / 2;

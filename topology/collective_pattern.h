@@ -59,6 +59,9 @@ class CollectivePattern {
   Kind kind() const { return kind_; }
   const std::vector<int>& gpus() const { return gpus_; }
   int steps() const { return steps_; }
+  // The graph's capacity_version(): estimates memoised under another version are stale (a
+  // fault changed a link's capacity).
+  uint64_t capacity_version() const;
 
   // Analytic cost of one collective with `message_bytes` per rank and a software launch cost.
   CollectiveCost Estimate(double message_bytes, double launch_us) const;

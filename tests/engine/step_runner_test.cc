@@ -6,7 +6,10 @@
 #include <catch2/catch.hpp>
 #include <utility>
 
+#include "../support/cluster_fixtures.h"
 #include "engine/analytic_fabric.h"
+#include "engine/step_costs.h"
+#include "topology/cluster_graph.h"
 
 namespace moesim {
 namespace {
@@ -170,6 +173,32 @@ TEST_CASE("runner: Estimate is the steady state (an overlapping host hides its w
   const StepTiming b = StepRunner::Estimate(g, overlap, Gpu());
   CHECK((a.end_s - a.start_s) * 1e6 == Approx(30));  // 10 us host + 20 us of kernels
   CHECK((b.end_s - b.start_s) * 1e6 == Approx(20));  // the host worked during the last step
+}
+
+}  // namespace
+}  // namespace moesim
+
+namespace moesim {
+namespace {
+
+// CollectiveMemo (engine/step_costs.h) keeps an estimate per (pattern, message) until a link
+// fault changes a link's capacity (ClusterGraph::capacity_version()).
+TEST_CASE("runner: memoised collective costs are recomputed after a link's capacity changes",
+          "[runner]") {
+  ClusterSpec spec = testing::IdealCluster(8, 1, 2);
+  auto graph = ClusterGraph::Build(spec);
+  REQUIRE(graph.ok());
+  std::vector<int> gpus(16);
+  for (int i = 0; i < 16; ++i) gpus[i] = i;
+  auto ring = CollectivePattern::RingAllReduce(*graph, gpus);
+  REQUIRE(ring.ok());
+  CollectiveMemo memo;
+  const double healthy = memo.Cost(*ring, 64e6, 0).transfer_s;
+  CHECK(memo.Cost(*ring, 64e6, 0).transfer_s == healthy);
+  graph->SetUpShare(graph->RackUplink(0), 0.5);
+  const double thinner = memo.Cost(*ring, 64e6, 0).transfer_s;
+  CHECK(thinner > healthy);
+  CHECK(thinner == Approx(ring->Estimate(64e6, 0).transfer_s));
 }
 
 }  // namespace

@@ -21,6 +21,24 @@ nlohmann::json Shipped(const std::string& name) { return testing::ShippedScenari
 
 const char* kTp8 = "qwen3-235b-h200-8x-tp8-gpu-and-server-failure";
 const char* kEp64 = "deepseek-v3-h200-2x-dp-attention-ep64-nic-failure";
+const char* kSpine = "deepseek-v3-h200-ep64-two-racks-spine-link-failure";
+
+// Qwen3-30B-A3B TP16 over two racks of one 8-GPU server (leaves 2:1 oversubscribed: 4 uplink
+// ports a rack), so its all-reduces cross the spine; three of rack 0's four ports fail from 2 s
+// to 4 s.
+nlohmann::json Tp16AcrossRacks(const std::string& collectives) {
+  nlohmann::json doc = testing::SmallScenarioJson(16, 64, "layer");
+  doc["hardware"] = {{"gpu", "H200"},
+                     {"gpus_per_server", 8},
+                     {"servers_per_rack", 1},
+                     {"racks", 2},
+                     {"leaf_oversubscription", 2}};
+  doc["simulation"]["collectives"] = collectives;
+  doc["simulation"]["timeseries_interval_s"] = 0.5;
+  doc["faults"] = nlohmann::json::parse(
+      R"([{"at_s": 2, "kind": "link", "rack": 0, "ports": 3, "recover_after_s": 2}])");
+  return doc;
+}
 
 TEST_CASE("faults: a failed GPU stops its replica, its requests move on, it rejoins", "[faults]") {
   nlohmann::json healthy = Shipped(kTp8);
@@ -71,6 +89,77 @@ TEST_CASE("faults: a NIC stops the EP group that spans servers, not a replica in
   const nlohmann::json& tp = r[1]["faults"]["events"][0];
   CHECK(tp["instances_stopped"].empty());
   CHECK(tp["requests_retried"] == 0);
+}
+
+TEST_CASE("faults: a spine link down slows the EP group that spans racks, stops nothing",
+          "[faults]") {
+  nlohmann::json healthy = Shipped(kSpine);
+  healthy.erase("faults");
+  const auto r = testing::RunReports({Shipped(kSpine), healthy});
+  const nlohmann::json& f = r[0]["faults"];
+  const nlohmann::json& link = f["events"][0];
+  INFO(f.dump(1));
+  CHECK(link["kind"] == "link");
+  CHECK(link["rack"] == 0);
+  CHECK(link["uplink_ports"].get<double>() == Approx(8.0));  // 4 servers × 8 NICs / 4
+  CHECK(link["uplink_share_during"].get<double>() == Approx(0.25));
+  // ECMP carries the traffic on the ports left: no instance stops, no request moves.
+  CHECK(link["instances_stopped"].empty());
+  CHECK(f["requests_retried"] == 0);
+  CHECK(link["recovered_at_s"].get<double>() == Approx(40.0));
+  // The group's all-to-alls wait on the thinner uplink while it lasts...
+  CHECK(link["output_tok_per_s_lowest_after"].get<double>() <
+        0.85 * link["output_tok_per_s_before"].get<double>());
+  // ...and not before the ports are back (20 s later).
+  REQUIRE(link["time_to_recover_s"].is_number());
+  CHECK(link["time_to_recover_s"].get<double>() >= 18.0);
+  CHECK(r[0]["throughput"]["output_tok_per_s"].get<double>() <
+        0.97 * r[1]["throughput"]["output_tok_per_s"].get<double>());
+}
+
+TEST_CASE("faults: a thinner uplink is seen alike by the closed form and by SimGrid", "[faults]") {
+  nlohmann::json healthy = Tp16AcrossRacks("analytic");
+  healthy.erase("faults");
+  const auto r =
+      testing::RunReports({Tp16AcrossRacks("analytic"), Tp16AcrossRacks("ptask"), healthy});
+  const double analytic = r[0]["throughput"]["output_tok_per_s"].get<double>();
+  const double ptask = r[1]["throughput"]["output_tok_per_s"].get<double>();
+  const double unharmed = r[2]["throughput"]["output_tok_per_s"].get<double>();
+  INFO("analytic " << analytic << ", ptask " << ptask << ", healthy " << unharmed);
+  // The closed form reads the link's up share, SimGrid the link's bandwidth set at the fault:
+  // a parallel task alone on its links takes the bottleneck bound, so they agree within 1 %.
+  CHECK(ptask == Approx(analytic).epsilon(0.01));
+  // Two seconds of three-quarters of the uplink gone cost the TP16 all-reduces time.
+  CHECK(analytic < 0.98 * unharmed);
+  CHECK(r[1]["faults"]["events"][0]["recovered_at_s"].get<double>() == Approx(4.0));
+}
+
+TEST_CASE("faults: a rack cut off or its leaf down stops the instances that need it", "[faults]") {
+  nlohmann::json cut = Shipped(kSpine);
+  cut["simulation"]["duration_s"] = 30;
+  cut["faults"] = nlohmann::json::parse(
+      R"([{"at_s": 15, "kind": "link", "rack": 1, "ports": 8, "recover_after_s": 5}])");
+  nlohmann::json leaf = cut;
+  leaf["faults"] = nlohmann::json::parse(R"([{"at_s": 15, "kind": "switch", "leaf": 0}])");
+  // A TP8 replica inside one server does not use its rack's leaf.
+  nlohmann::json tp8 = Shipped(kTp8);
+  tp8["faults"] = nlohmann::json::parse(R"([{"at_s": 100, "kind": "switch", "leaf": 0}])");
+  const auto r = testing::RunReports({cut, leaf, tp8});
+  const nlohmann::json& c = r[0]["faults"]["events"][0];
+  INFO(r[0]["faults"].dump(1));
+  CHECK(c["uplink_share_during"] == 0.0);
+  CHECK(c["instances_stopped"] == nlohmann::json::array({0}));
+  // The only group: its clients' requests wait for it, and it comes back 5 s later.
+  CHECK(c["requests_retried"].get<int64_t>() > 500);
+  CHECK(c["max_requests_stranded"].get<int64_t>() > 500);
+  CHECK(c["recovered_at_s"].get<double>() == Approx(20.0));
+  CHECK(r[0]["faults"]["retried_requests_finished"].get<int64_t>() > 0);
+  const nlohmann::json& l = r[1]["faults"]["events"][0];
+  CHECK(l["kind"] == "switch");
+  CHECK(l["leaf"] == 0);
+  CHECK(l["instances_stopped"] == nlohmann::json::array({0}));
+  CHECK(l["recovered_at_s"].is_null());
+  CHECK(r[2]["faults"]["events"][0]["instances_stopped"].empty());
 }
 
 TEST_CASE("faults: with every instance down, requests wait for a live one and are not lost",
@@ -132,8 +221,41 @@ TEST_CASE("faults: bad input names the key and what was expected", "[faults][bad
              Contains("$.faults[0].at_s") && Contains("before the end of the run"));
   CHECK_THAT(with("/faults/0/at_s", -1), Contains("$.faults[0].at_s"));
   CHECK_THAT(with("/faults/0/recover_after_s", 0), Contains("$.faults[0].recover_after_s"));
-  CHECK_THAT(with("/faults/0/kind", "link"),
-             Contains("$.faults[0].kind") && Contains("not simulated yet"));
+  // Links and switches: a rack in the cluster, ports its uplink has, no spine switch.
+  CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "link"}, {"rack", 0}}),
+             Contains("$.faults[0]") && Contains("one rack"));
+  CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}, {"spine", 0}}),
+             Contains("$.faults[0].spine") && Contains("not simulated"));
+  CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}, {"leaf", 1}}),
+             Contains("$.faults[0].leaf") && Contains("1 racks"));
+  CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "link"}, {"gpu", 1}}),
+             Contains("$.faults[0]") && Contains("rack"));
+  {
+    const nlohmann::json spine = Shipped(kSpine);
+    auto spine_with = [&](nlohmann::json faults) {
+      nlohmann::json doc = spine;
+      doc["faults"] = std::move(faults);
+      return std::string(ParseWith(doc).message());
+    };
+    REQUIRE(ParseWith(spine).ok());
+    CHECK_THAT(spine_with(nlohmann::json::parse(R"([{"at_s": 1, "kind": "link", "rack": 2}])")),
+               Contains("$.faults[0].rack") && Contains("2 racks"));
+    CHECK_THAT(spine_with(nlohmann::json::parse(
+                   R"([{"at_s": 1, "kind": "link", "rack": 0, "ports": 9}])")),
+               Contains("$.faults[0].ports") && Contains("8 uplink ports"));
+    CHECK_THAT(spine_with(nlohmann::json::parse(
+                   R"([{"at_s": 1, "kind": "link", "rack": 1, "ports": 5},
+                       {"at_s": 9, "kind": "link", "rack": 1, "ports": 3}])")),
+               Contains("$.faults") && Contains("rack 1") && Contains("every port down"));
+    CHECK(ParseWith([&] {
+            nlohmann::json doc = spine;
+            doc["faults"] = nlohmann::json::parse(
+                R"([{"at_s": 1, "kind": "link", "rack": 1, "ports": 8},
+                    {"at_s": 9, "kind": "link", "rack": 1, "ports": 3}])");
+            return doc;
+          }())
+              .ok());
+  }
   CHECK_THAT(with("/faults/0/kind", "psu"), Contains("$.faults[0].kind"));
   CHECK_THAT(with("/faults/0/when", 3), Contains("when"));
   CHECK_THAT(with("/faults", nlohmann::json::array()), Contains("$.faults"));

@@ -93,6 +93,48 @@ TEST_CASE("the inter-rack fabric sets the uplink bandwidth", "[topology]") {
   CHECK(found);
 }
 
+// A link fault (engine/fault_injection.h) takes ports off a rack's uplink: the bound of traffic
+// over it, in RouteTraffic and in a pattern's estimate, grows by 1 / the share left, and the
+// capacity version tells memoised estimates to recompute.
+TEST_CASE("an uplink with ports down carries its traffic on the rest", "[topology]") {
+  ClusterSpec s = Spec(8, 2, 2);
+  s.leaf_oversubscription = 2.0;
+  auto g = ClusterGraph::Build(s);
+  REQUIRE(g.ok());
+  const int uplink = g->RackUplink(0);
+  REQUIRE(uplink >= 0);
+  CHECK(g->links()[uplink].tier == LinkTier::kInterRack);
+  CHECK(g->RackUplink(1) != uplink);
+  CHECK(g->RackUplink(2) == -1);
+  std::vector<int> gpus(32);
+  for (int i = 0; i < 32; ++i) gpus[i] = i;
+  auto a2a = CollectivePattern::AllToAll(*g, gpus);
+  REQUIRE(a2a.ok());
+  std::vector<Transfer> t;
+  for (int i = 0; i < 32; ++i)
+    for (int j = 0; j < 32; ++j)
+      if (i != j) t.push_back({i, j, 1e6});
+  const auto before = RouteTraffic(*g, t);
+  const CollectiveCost est_before = a2a->Estimate(32e6, 0);
+  REQUIRE(before.ok());
+  const uint64_t version = g->capacity_version();
+  g->SetUpShare(uplink, 0.25);  // 6 of the 8 ports of 16 NICs / 2 down
+  CHECK(g->capacity_version() != version);
+  CHECK(a2a->capacity_version() == g->capacity_version());
+  CHECK(g->links()[uplink].gb_per_s == Approx(400.0));  // rated, for the reports
+  CHECK(g->links()[uplink].UpGbPerS() == Approx(100.0));
+  const auto after = RouteTraffic(*g, t);
+  REQUIRE(after.ok());
+  CHECK(after->bottleneck_link == uplink);
+  CHECK(after->bound_s - after->max_route_latency_s ==
+        Approx(4 * (before->bound_s - before->max_route_latency_s)).epsilon(1e-9));
+  const CollectiveCost est_after = a2a->Estimate(32e6, 0);
+  CHECK(est_after.transfer_s - a2a->max_route_latency_s() ==
+        Approx(4 * (est_before.transfer_s - a2a->max_route_latency_s())).epsilon(1e-9));
+  g->SetUpShare(uplink, 1.0);
+  CHECK(a2a->Estimate(32e6, 0).transfer_s == Approx(est_before.transfer_s).epsilon(1e-12));
+}
+
 TEST_CASE("an oversubscribed spine becomes the bottleneck", "[topology]") {
   // 32 GPUs / 4 servers / 2 racks, oversubscription 2: each rack uplink carries 16 GPUs × 16
   // remote GPUs × 1 MB = 256 MB at 16 × 50 / 2 = 400 GB/s = 640 us > NIC's 24 MB / 50 GB/s.
