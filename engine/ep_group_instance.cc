@@ -242,13 +242,16 @@ int EpGroupInstance::Admit(Request* request) {
   // Otherwise the rank with the fewest running + waiting sequences (lowest index on ties).
   const bool sticky = s_.cache_aware_ranks && request->CacheAffinity() != -1;
   auto known = sticky ? affinity_ranks_.find(request->CacheAffinity()) : affinity_ranks_.end();
+  // Ranks dropped by a fault take nothing.
+  auto live = [&](size_t r) { return dropped_.empty() || dropped_[r] == 0; };
   size_t best = 0;
-  if (known != affinity_ranks_.end()) {
+  while (!live(best)) ++best;  // a group with no live rank is stopped, never admits
+  if (known != affinity_ranks_.end() && live(known->second)) {
     best = known->second;
   } else {
-    for (size_t r = 1; r < ranks_.size(); ++r) {
-      if (ranks_[r]->running() + ranks_[r]->waiting() <
-          ranks_[best]->running() + ranks_[best]->waiting()) {
+    for (size_t r = best + 1; r < ranks_.size(); ++r) {
+      if (live(r) && ranks_[r]->running() + ranks_[r]->waiting() <
+                         ranks_[best]->running() + ranks_[best]->waiting()) {
         best = r;
       }
     }
@@ -269,7 +272,7 @@ bool EpGroupInstance::ReserveKv(Request* request) {
   int best = -1;
   const int64_t need = footprint_.BlocksFor(request->prompt_tokens);
   for (size_t r = 0; r < ranks_.size(); ++r) {
-    if (pools_[r]->free() < need) continue;
+    if (pools_[r]->free() < need || (!dropped_.empty() && dropped_[r] > 0)) continue;
     if (best < 0 || ranks_[r]->running() + ranks_[r]->waiting() <
                         ranks_[best]->running() + ranks_[best]->waiting()) {
       best = static_cast<int>(r);
@@ -566,6 +569,46 @@ StepTiming EpGroupInstance::EstimateBatch(const StepBatch& batch, bool all_ranks
 
 StepTiming EpGroupInstance::RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) {
   return runner_.Run(DecodeGraph(seqs, context_tokens, !fabric.Analytic()), fabric);
+}
+
+bool EpGroupInstance::DropRanks(const std::vector<int>& positions) {
+  // An attention/FFN instance's ranks are its attention GPUs only: not this model.
+  if (std::string(kind()) != "ep_group" || !sampler_) return false;
+  std::vector<int> next = dropped_.empty() ? std::vector<int>(ranks_.size(), 0) : dropped_;
+  for (int p : positions) {
+    if (p < 0 || size_t(p) >= next.size()) return false;
+    ++next[p];
+  }
+  std::vector<char> dead(next.size());
+  for (size_t r = 0; r < next.size(); ++r) dead[r] = next[r] > 0;
+  if (std::count(dead.begin(), dead.end(), 1) == int(dead.size())) return false;
+  if (!sampler_->SetDeadGpus(dead)) return false;  // some expert would have no replica left
+  dropped_ = std::move(next);
+  return true;
+}
+
+std::vector<Request*> EpGroupInstance::EvictDroppedRanks() {
+  std::vector<Request*> out;
+  for (size_t r = 0; r < dropped_.size(); ++r) {
+    if (dropped_[r] == 0) continue;
+    for (Request* q : ranks_[r]->EvictAll()) out.push_back(q);
+  }
+  for (auto it = affinity_ranks_.begin(); it != affinity_ranks_.end();) {
+    it = dropped_[it->second] > 0 ? affinity_ranks_.erase(it) : std::next(it);
+  }
+  return out;
+}
+
+void EpGroupInstance::RestoreRanks(const std::vector<int>& positions) {
+  for (int p : positions) {
+    MOESIM_CHECK(p >= 0 && size_t(p) < dropped_.size() && dropped_[p] > 0, "rank ", p,
+                 " restored but not dropped");
+    --dropped_[p];
+  }
+  std::vector<char> dead(dropped_.size());
+  for (size_t r = 0; r < dropped_.size(); ++r) dead[r] = dropped_[r] > 0;
+  // Fewer GPUs out than when the drop was accepted: every expert keeps a replica.
+  MOESIM_CHECK(sampler_->SetDeadGpus(dead), "placement could not be restored");
 }
 
 std::vector<Request*> EpGroupInstance::Evict(int) {

@@ -54,6 +54,13 @@ class EpGroupInstance : public Instance {
   int64_t KvBlocksSwapped() const override;
   void CheckKvTiers() const override;
   std::vector<Request*> Evict(int lane) override;
+  // A rank whose GPU failed leaves the group (its KV and requests handed back); the group goes
+  // on with the others if every expert keeps a replica on them (redundant slots, EPLB): the
+  // lost replicas' tokens go to the ones left, its all-to-all traffic stops. Needs sampled
+  // routing (a placement to take replicas from); otherwise false.
+  bool DropRanks(const std::vector<int>& positions) override;
+  std::vector<Request*> EvictDroppedRanks() override;
+  void RestoreRanks(const std::vector<int>& positions) override;
   SpeculationCounts Speculation() const override;
   double EstimateDraftShare(int64_t seqs, double context_tokens) const override;
 
@@ -118,6 +125,7 @@ class EpGroupInstance : public Instance {
   // Cache-aware: each session's or prefix group's rank (Request::CacheAffinity()).
   std::map<int64_t, size_t> affinity_ranks_;
   std::unique_ptr<MoeLoadSampler> sampler_;  // sampled routing (nullptr: expected load)
+  std::vector<int> dropped_;                 // per rank: faults that hold it out of service
   // Speculative decoding: the draft layer, each rank's acceptance stream, and whether graphs
   // include the draft passes (off only while EstimateDraftShare times a step without them).
   std::unique_ptr<ModelSpec> draft_model_;

@@ -11,15 +11,15 @@
 
 namespace moesim {
 
-std::vector<std::vector<int>> FaultTargets(const Scenario& s, const ClusterGraph& graph,
-                                           const std::vector<std::vector<int>>& instance_gpus) {
+std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& graph,
+                                      const std::vector<std::vector<int>>& instance_gpus) {
   const auto& devices = graph.devices();
   const int domain_gpus = s.cluster().scaleup_domain_gpus();
   auto server_of = [&](int g) { return devices[graph.Gpu(g)].server; };
   auto rack_of = [&](int g) { return devices[graph.Gpu(g)].rack; };
-  std::vector<std::vector<int>> targets;
+  std::vector<FaultRecord> targets;
   for (const FaultSpec& f : s.faults) {
-    std::vector<int> stopped;
+    FaultRecord record;
     for (size_t k = 0; k < instance_gpus.size(); ++k) {
       const std::vector<int>& gpus = instance_gpus[k];
       // Whether the instance's collectives leave its scale-up domain (NVLink) or its rack.
@@ -48,9 +48,18 @@ std::vector<std::vector<int>> FaultTargets(const Scenario& s, const ClusterGraph
           hit = in_rack && spans_domains;
           break;
       }
-      if (hit) stopped.push_back(static_cast<int>(k));
+      if (!hit) continue;
+      record.instances.push_back(static_cast<int>(k));
+      std::vector<int>& at = record.positions.emplace_back();
+      for (size_t p = 0; p < gpus.size(); ++p) {
+        const bool failed = f.kind == FaultKind::kServer ? server_of(gpus[p]) == f.target
+                            : f.kind == FaultKind::kGpu || f.kind == FaultKind::kNic
+                                ? gpus[p] == f.target
+                                : rack_of(gpus[p]) == f.target;
+        if (failed) at.push_back(static_cast<int>(p));
+      }
     }
-    targets.push_back(std::move(stopped));
+    targets.push_back(std::move(record));
   }
   return targets;
 }
@@ -90,6 +99,28 @@ void FaultActor(Run* run, size_t index) {
     ApplyUplinkPorts(run, static_cast<int>(spec.target));
     record.uplink_share = run->graph->links()[run->graph->RackUplink(spec.target)].up_share;
   }
+  if (spec.ep_group_continue) {
+    // EP groups that can go on without the failed ranks drop them instead of stopping.
+    std::vector<int> stopped;
+    std::vector<std::vector<int>> stopped_positions;
+    for (size_t i = 0; i < record.instances.size(); ++i) {
+      const int k = record.instances[i];
+      InstanceRun& ir = run->instances[k];
+      if (ir.instance->DropRanks(record.positions[i])) {
+        record.degraded.push_back(k);
+        record.degraded_positions.push_back(record.positions[i]);
+        record.ranks_dropped += static_cast<int64_t>(record.positions[i].size());
+        ir.drop_fault = static_cast<int>(index);
+        ir.evict_dropped = true;
+        ir.WakeAll();
+      } else {
+        stopped.push_back(k);
+        stopped_positions.push_back(record.positions[i]);
+      }
+    }
+    record.instances = std::move(stopped);
+    record.positions = std::move(stopped_positions);
+  }
   for (int k : record.instances) {
     InstanceRun& ir = run->instances[k];
     if (ir.active_faults++ > 0) continue;  // an earlier fault already stopped it
@@ -104,6 +135,12 @@ void FaultActor(Run* run, size_t index) {
   if (slows_uplink) {
     run->uplink_ports_down[spec.target] -= spec.ports;
     ApplyUplinkPorts(run, static_cast<int>(spec.target));
+    record.recovered_s = sg4::Engine::get_clock();
+  }
+  for (size_t i = 0; i < record.degraded.size(); ++i) {
+    InstanceRun& ir = run->instances[record.degraded[i]];
+    ir.instance->RestoreRanks(record.degraded_positions[i]);
+    ir.WakeAll();
     record.recovered_s = sg4::Engine::get_clock();
   }
   // An instance comes back when the last active fault that stopped it has recovered.
@@ -147,6 +184,20 @@ void EvictFailedLane(Run* run, int index, int lane) {
   for (Request* r : evicted) run->Route(r);
 }
 
+void EvictDroppedRanks(Run* run, int index) {
+  InstanceRun& ir = run->instances[index];
+  if (!ir.evict_dropped) return;
+  ir.evict_dropped = false;
+  FaultRecord& record = run->faults[ir.drop_fault];
+  const std::vector<Request*> evicted = ir.instance->EvictDroppedRanks();
+  for (Request* r : evicted) {
+    ++r->fault_retries;
+    ++record.requests_retried;
+    record.tokens_recomputed += r->prompt_tokens;
+  }
+  for (Request* r : evicted) run->Route(r);
+}
+
 nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& records,
                             const std::deque<Request>& requests, const nlohmann::json& timeseries) {
   // Requests that some fault re-routed: finished, or still queued or running at the end (the
@@ -173,6 +224,11 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
                         {"tokens_recomputed", r.tokens_recomputed},
                         {"max_requests_stranded", r.max_stranded}};
     e[FaultTargetKey(f.kind)] = f.target;
+    if (f.ep_group_continue) {
+      e["ep_group"] = "continue";
+      e["instances_degraded"] = r.degraded;
+      e["ranks_dropped"] = r.ranks_dropped;
+    }
     if (f.kind == FaultKind::kLink) {
       e["ports"] = f.ports;
       e["uplink_ports"] = s.cluster().uplink_ports();
@@ -191,7 +247,7 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
       }
     }
     // A fault that stops nothing and slows nothing has no throughput to compare.
-    if (n > 0 && (!r.instances.empty() || f.kind == FaultKind::kLink)) {
+    if (n > 0 && (!r.instances.empty() || !r.degraded.empty() || f.kind == FaultKind::kLink)) {
       before /= n;
       // Recovered: from the first interval after the fault that is within 5 % of before and
       // whose next kRecoveryIntervals (or what is left of the run) average within 5 % of before

@@ -41,7 +41,15 @@ struct Run;
 
 struct FaultRecord {
   std::vector<int> instances;  // global instance indices it stops
-  double recovered_s = -1;     // when its instances came back (-1: not within the run)
+  // Per entry of `instances` (as FaultTargets found them): the positions of the failed GPUs in
+  // that instance's GPUs (for "ep_group": "continue").
+  std::vector<std::vector<int>> positions;
+  // "ep_group": "continue": the EP groups that went on without the failed ranks (taken out of
+  // `instances`), and how many ranks they lost in all.
+  std::vector<int> degraded;
+  std::vector<std::vector<int>> degraded_positions;
+  int64_t ranks_dropped = 0;
+  double recovered_s = -1;  // when its instances came back (-1: not within the run)
   int64_t requests_retried = 0;
   int64_t tokens_recomputed = 0;  // KV tokens lost with the evicted requests (prefilled again)
   int64_t max_stranded = 0;       // requests waiting for a live instance at once, at most
@@ -51,10 +59,11 @@ struct FaultRecord {
 // Whether a link fault takes every uplink port of its rack (cutting it off the spine).
 bool IsolatesRack(const ClusterSpec& cluster, const FaultSpec& f);
 
-// The global instances each fault stops, in the scenario's order. `instance_gpus[k]`: the GPUs
-// of global instance k.
-std::vector<std::vector<int>> FaultTargets(const Scenario& s, const ClusterGraph& graph,
-                                           const std::vector<std::vector<int>>& instance_gpus);
+// The global instances each fault stops, in the scenario's order, and the positions of the
+// failed GPUs in each (FaultRecord::instances and ::positions). `instance_gpus[k]`: the GPUs of
+// global instance k.
+std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& graph,
+                                      const std::vector<std::vector<int>>& instance_gpus);
 
 // Starts one actor per fault on the frontend host (Run::faults must hold the records).
 void StartFaultActors(Run* run);
@@ -62,6 +71,9 @@ void StartFaultActors(Run* run);
 // Called by lane `lane` of instance `index` between steps while the instance is failed: hands
 // its requests to the router (once per failure).
 void EvictFailedLane(Run* run, int index, int lane);
+// Called by instance `index`'s lane between steps after a fault dropped some of its ranks
+// ("ep_group": "continue"): hands their requests to the router.
+void EvictDroppedRanks(Run* run, int index);
 
 // The report's `faults` section, from the records, the run's requests and the report's time
 // series: {"events": [...], "requests_retried", "retried_requests_finished",

@@ -102,6 +102,15 @@ class Instance {
   // schedulers hold leaves (KV lost, progress kept: see InstanceScheduler::EvictAll), to be
   // routed elsewhere. Called by the lane itself between steps.
   virtual std::vector<Request*> Evict(int lane) = 0;
+  // Fault injection, for kinds that can lose some GPUs and go on (a DP-attention EP group whose
+  // experts have replicas elsewhere): takes the ranks at `positions` (in the instance's GPUs)
+  // out of service, or returns false and changes nothing when it cannot go on without them
+  // (the instance then stops). Dropping a rank twice (overlapping faults) needs two restores.
+  virtual bool DropRanks(const std::vector<int>& positions) { return false; }
+  // Between steps after DropRanks: every request the dropped ranks hold leaves (as Evict).
+  virtual std::vector<Request*> EvictDroppedRanks() { return {}; }
+  // The ranks' GPUs are back: they take requests again (their KV empty).
+  virtual void RestoreRanks(const std::vector<int>& positions) {}
 
   // Tokens sampled so far and, with speculative decoding, verifications and accepted drafts.
   virtual SpeculationCounts Speculation() const = 0;

@@ -44,6 +44,26 @@ absl::StatusOr<std::vector<ExpertHitRates>> MoeLoadSampler::HitRates(
   return out;
 }
 
+bool MoeLoadSampler::SetDeadGpus(const std::vector<char>& dead) {
+  if (ep_ <= 1) return false;  // every GPU holds a slice of every expert
+  if (healthy_.empty()) healthy_ = placements_;
+  std::vector<ExpertPlacement> next = healthy_;
+  for (ExpertPlacement& p : next) {
+    for (std::vector<int>& replicas : p.replicas) {
+      replicas.erase(std::remove_if(replicas.begin(), replicas.end(),
+                                    [&](int g) { return size_t(g) < dead.size() && dead[g]; }),
+                     replicas.end());
+      if (replicas.empty()) return false;
+    }
+    for (size_t g = 0; g < p.gpu_experts.size(); ++g) {
+      if (g < dead.size() && dead[g]) p.gpu_experts[g].clear();
+    }
+  }
+  placements_ = std::move(next);
+  dead_ = dead;
+  return true;
+}
+
 absl::StatusOr<double> MoeLoadSampler::Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads,
                                               std::vector<std::vector<MoeLayerLoad>>* per_gpu) {
   loads->assign(placements_.size(), MoeLayerLoad());
@@ -70,7 +90,15 @@ absl::StatusOr<double> MoeLoadSampler::Sample(int64_t tokens, std::vector<MoeLay
     const size_t busiest = std::max_element(gpu.begin(), gpu.end()) - gpu.begin();
     load.assignments = gpu[busiest];
     for (int e : p.gpu_experts[busiest]) load.active_experts += counts_[e] > 0 ? 1.0 : 0.0;
-    imbalance_sum += Imbalance(gpu);
+    if (dead_.empty()) {
+      imbalance_sum += Imbalance(gpu);
+    } else {  // the busiest over the mean of the GPUs still in service
+      std::vector<double> live;
+      for (size_t g = 0; g < gpu.size(); ++g) {
+        if (!dead_[g]) live.push_back(gpu[g]);
+      }
+      imbalance_sum += Imbalance(live);
+    }
     if (per_gpu != nullptr) {
       std::vector<MoeLayerLoad>& out = (*per_gpu)[l];
       out.assign(gpu.size(), MoeLayerLoad());

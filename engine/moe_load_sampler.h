@@ -33,6 +33,11 @@ class MoeLoadSampler {
   absl::StatusOr<double> Sample(int64_t tokens, std::vector<MoeLayerLoad>* loads,
                                 std::vector<std::vector<MoeLayerLoad>>* per_gpu = nullptr);
 
+  // Fault injection: GPUs (positions in the group) with dead[g] != 0 hold no replica any more;
+  // each expert's tokens split over its replicas left. Returns false, and keeps the placement it
+  // had, when some expert would have no replica left. All zeros restores the placement.
+  bool SetDeadGpus(const std::vector<char>& dead);
+
   // Per MoE layer, how often a token reaches each GPU and each server of an EP group (DeepEP
   // normal kernels' de-duplicated traffic, models/expert_hits.h): `tokens` tokens per layer
   // routed exactly by a router of its own with the scenario's routing model (expected uniform
@@ -57,7 +62,9 @@ class MoeLoadSampler {
         per_token_(per_token) {}
 
   ExpertRouter router_;
-  std::vector<ExpertPlacement> placements_;  // per MoE layer
+  std::vector<ExpertPlacement> placements_;  // per MoE layer (GPUs that failed taken out)
+  std::vector<ExpertPlacement> healthy_;     // per MoE layer, as placed (empty until a failure)
+  std::vector<char> dead_;                   // per GPU (empty: none)
   int ep_;
   int top_k_;
   bool per_token_;  // exact per-token routing (RoutingSpec::Sampler::kPerToken)

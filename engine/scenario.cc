@@ -560,6 +560,21 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
                                    : f.kind == FaultKind::kServer ? " servers"
                                                                   : " GPUs"));
     }
+    if (f.ep_group_continue) {
+      bool redundant_group = false;
+      for (const PoolSpec& p : s.plan.pools) {
+        redundant_group |= p.deployment.plan.dp_attention &&
+                           !p.deployment.attention_ffn.enabled() &&
+                           p.deployment.expert_placement.kind == PlacementSpec::Kind::kRedundant;
+      }
+      if (!redundant_group || !s.routing) {
+        return BadValue(
+            at.Key("ep_group"), "continue",
+            "\"stop\": an EP group goes on without a GPU only with DP attention, "
+            "deployment.expert_placement kind \"redundant\" (a replica of each "
+            "expert elsewhere) and a routing section (the placement to take them from)");
+      }
+    }
     if (f.kind == FaultKind::kLeafSwitch && c.servers() < 2) {
       return BadInput(at, "the cluster is one server: it has no leaf switch to fail");
     }

@@ -63,6 +63,10 @@ struct InstanceRun {
   int active_faults = 0;
   int failure = -1;
   std::vector<char> lane_evicted;
+  // "ep_group": "continue": a fault (index) dropped some ranks, whose requests leave at the
+  // next step boundary.
+  bool evict_dropped = false;
+  int drop_fault = -1;
   void WakeAll() {
     for (auto& w : lane_wake) w->notify_all();
   }

@@ -181,6 +181,8 @@ void LaneActor(Run* run, int index, int lane) {
   const double end_s = run->scenario.simulation.duration_s;
   sg4::ConditionVariablePtr wake = ir.lane_wake[lane];
   while (sg4::Engine::get_clock() < end_s && !run->stopped) {
+    // Fault injection: ranks a fault dropped hand their requests to the router.
+    if (ir.evict_dropped) EvictDroppedRanks(run, index);
     if (ir.failed) {
       // Fault injection: hand the lane's requests to the router, then wait for a recovery.
       EvictFailedLane(run, index, lane);
@@ -498,9 +500,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
         instance_gpus[pool->instances[i]] = pool->context.InstanceGpus(static_cast<int>(i));
       }
     }
-    for (std::vector<int>& stopped : FaultTargets(s, *graph, instance_gpus)) {
-      run.faults.emplace_back().instances = std::move(stopped);
-    }
+    run.faults = FaultTargets(s, *graph, instance_gpus);
     run.graph = &*graph;
     run.uplink_ports_down.assign(s.cluster().racks, 0);
     StartFaultActors(&run);

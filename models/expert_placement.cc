@@ -33,14 +33,17 @@ ExpertPlacement Finish(int experts, int ep, std::vector<std::vector<int>> gpu_ex
   return p;
 }
 
-// Number of replicas per expert: each extra slot goes to the expert with the largest load per
-// replica among those with fewer than `ep` replicas (ties: lowest expert id).
-std::vector<int> ReplicaCounts(const std::vector<double>& load, int extra, int ep) {
-  std::vector<int> count(load.size(), 1);
+// Number of replicas per expert: `min_replicas` each, then each extra slot left goes to the
+// expert with the largest load per replica among those with fewer than `ep` replicas (ties:
+// lowest expert id).
+std::vector<int> ReplicaCounts(const std::vector<double>& load, int extra, int ep,
+                               int min_replicas) {
+  std::vector<int> count(load.size(), min_replicas);
+  extra -= (min_replicas - 1) * int(load.size());
   using Entry = std::pair<double, int>;  // (load per replica, -expert)
   std::priority_queue<Entry> heap;
   for (size_t e = 0; e < load.size(); ++e) {
-    if (ep > 1) heap.push({load[e], -int(e)});
+    if (ep > min_replicas) heap.push({load[e] / min_replicas, -int(e)});
   }
   for (int s = 0; s < extra && !heap.empty(); ++s) {
     const int e = -heap.top().second;
@@ -132,6 +135,9 @@ absl::StatusOr<PlacementSpec> ParsePlacementSpec(const nlohmann::json& value,
     MOESIM_ASSIGN_OR_RETURN(const int64_t slots,
                             r.Integer("redundant_slots", NumberRule::Between(0, 1e6)));
     s.redundant_slots = int(slots);
+    MOESIM_ASSIGN_OR_RETURN(const int64_t min_replicas,
+                            r.IntegerOr("min_replicas", 1, NumberRule::Between(1, 1e6)));
+    s.min_replicas = int(min_replicas);
   }
   MOESIM_RETURN_IF_ERROR(r.Finish());
   return s;
@@ -144,6 +150,11 @@ nlohmann::json PlacementSpecToJson(const PlacementSpec& s) {
     case PlacementSpec::Kind::kRoundRobin:
       return {{"kind", "round_robin"}};
     case PlacementSpec::Kind::kRedundant:
+      if (s.min_replicas > 1) {
+        return {{"kind", "redundant"},
+                {"redundant_slots", s.redundant_slots},
+                {"min_replicas", s.min_replicas}};
+      }
       return {{"kind", "redundant"}, {"redundant_slots", s.redundant_slots}};
   }
   return nullptr;
@@ -194,10 +205,19 @@ absl::StatusOr<ExpertPlacement> Place(const PlacementSpec& spec, int experts, in
                                        " experts can use with at most one replica per GPU (",
                                        int64_t(experts) * (ep - 1), ")"));
   }
+  if (spec.min_replicas > ep) {
+    return PlacementError(absl::StrCat("min_replicas ", spec.min_replicas, " exceeds ep ", ep,
+                                       " (at most one replica of an expert per GPU)"));
+  }
+  if (int64_t(spec.min_replicas - 1) * experts > extra) {
+    return PlacementError(absl::StrCat("min_replicas ", spec.min_replicas, " needs ",
+                                       int64_t(spec.min_replicas - 1) * experts,
+                                       " redundant slots for ", experts, " experts, got ", extra));
+  }
   const int slots = int(total / ep);
   std::vector<double> load = expected_load;
   if (std::accumulate(load.begin(), load.end(), 0.0) <= 0) load.assign(size_t(experts), 1.0);
-  const std::vector<int> count = ReplicaCounts(load, extra, ep);
+  const std::vector<int> count = ReplicaCounts(load, extra, ep, std::max(1, spec.min_replicas));
   std::vector<std::vector<int>> gpu_experts;
   if (!PackLpt(load, count, ep, slots, &gpu_experts) &&
       !PackBySlots(load, count, ep, slots, &gpu_experts)) {

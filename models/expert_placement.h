@@ -13,6 +13,8 @@
 //                evenly over its replicas. In the rare case the greedy runs out of eligible GPUs
 //                the replicas are re-packed, experts with most replicas first, onto the GPUs with
 //                the most free slots (always feasible; balance may be slightly worse).
+//                With `min_replicas` k > 1 every expert first gets k replicas (fault tolerance:
+//                any k − 1 GPUs may fail), then the extra slots left go by load as above.
 // contiguous and round_robin need ep to divide the expert count.
 #pragma once
 
@@ -30,10 +32,16 @@ struct PlacementSpec {
   enum class Kind { kContiguous, kRoundRobin, kRedundant };
   Kind kind = Kind::kContiguous;
   int redundant_slots = 0;  // kRedundant: extra slots over all GPUs, >= 0
+  // kRedundant: replicas every expert gets before the extra slots left go by load (1: none
+  // guaranteed; 2: every expert survives the loss of any one GPU — what an EP group needs to
+  // go on after a GPU failure, "ep_group": "continue" in models/fault_spec.h). Needs
+  // redundant_slots >= (min_replicas − 1) × experts.
+  int min_replicas = 1;
 };
 
 // JSON: {"kind": "contiguous"}, {"kind": "round_robin"},
-// {"kind": "redundant", "redundant_slots": 32}.
+// {"kind": "redundant", "redundant_slots": 32}, {"kind": "redundant", "redundant_slots": 256,
+// "min_replicas": 2}.
 absl::StatusOr<PlacementSpec> ParsePlacementSpec(const nlohmann::json& value,
                                                  const JsonLocation& where);
 nlohmann::json PlacementSpecToJson(const PlacementSpec& spec);

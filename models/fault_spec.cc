@@ -68,6 +68,9 @@ absl::StatusOr<std::vector<FaultSpec>> ParseFaults(const nlohmann::json& value,
                                   : FaultKind::kNic;
       MOESIM_ASSIGN_OR_RETURN(f.target,
                               r.Integer(f.kind == FaultKind::kServer ? "server" : "gpu", index));
+      MOESIM_ASSIGN_OR_RETURN(std::string policy,
+                              r.EnumOr("ep_group", "stop", {"stop", "continue"}));
+      f.ep_group_continue = policy == "continue";
     }
     MOESIM_ASSIGN_OR_RETURN(f.recover_after_s,
                             r.OptionalNumber("recover_after_s", NumberRule::Positive()));
@@ -83,6 +86,7 @@ nlohmann::json FaultsToJson(const std::vector<FaultSpec>& faults) {
     nlohmann::json e = {{"at_s", f.at_s}, {"kind", FaultKindName(f.kind)}};
     e[FaultTargetKey(f.kind)] = f.target;
     if (f.kind == FaultKind::kLink) e["ports"] = f.ports;
+    if (f.ep_group_continue) e["ep_group"] = "continue";
     if (f.recover_after_s) e["recover_after_s"] = *f.recover_after_s;
     j.push_back(e);
   }

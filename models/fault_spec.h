@@ -23,6 +23,9 @@
 // scale-out fabric, and every instance with a GPU in the rack that spans scale-up domains stops.
 // With `recover_after_s` the hardware comes back (capacity restored, instances restart).
 // A spine switch is not modelled as failing (the spine is one logical switch): refused.
+// "ep_group": "continue" (gpu, server, nic): a DP-attention EP group that loses ranks goes on
+// with the rest when each expert has a replica left on them (EPLB redundant slots): the lost
+// ranks' requests move, their experts' tokens go to the other replicas; otherwise it stops.
 #pragma once
 
 #include <optional>
@@ -45,6 +48,10 @@ struct FaultSpec {
   FaultKind kind = FaultKind::kGpu;
   int64_t target = 0;  // a GPU (gpu, nic), a server (server) or a rack (link, switch)
   int64_t ports = 0;   // link: uplink ports down
+  // gpu, server, nic: "ep_group": "continue" — a DP-attention EP group that loses GPUs goes on
+  // with the others when every expert keeps a replica there (redundant slots); "stop"
+  // (default) — it stops like any instance.
+  bool ep_group_continue = false;
   std::optional<double> recover_after_s;
 };
 

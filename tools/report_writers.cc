@@ -182,6 +182,16 @@ void AppendFaults(const nlohmann::json& f, std::string& s) {
                                       : absl::StrFormat("back at %.1f s", Num(e["recovered_at_s"])),
         e["requests_retried"].get<int64_t>(), e["tokens_recomputed"].get<int64_t>(),
         e["max_requests_stranded"].get<int64_t>());
+    if (e.contains("instances_degraded") && !e["instances_degraded"].empty()) {
+      std::string went_on;
+      for (const auto& k : e["instances_degraded"]) {
+        absl::StrAppend(&went_on, went_on.empty() ? "" : ", ", k.get<int>());
+      }
+      absl::StrAppendFormat(&s,
+                            "  EP groups that went on without the failed GPUs (their experts' "
+                            "replicas elsewhere): %s; %d ranks dropped\n",
+                            went_on, e["ranks_dropped"].get<int64_t>());
+    }
     if (e.contains("output_tok_per_s_before")) {
       absl::StrAppendFormat(
           &s, "  output %.0f tok/s before, %.0f at the lowest after; %s\n",

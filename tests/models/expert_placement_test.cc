@@ -231,10 +231,40 @@ TEST_CASE("Redundant placement invariants hold on random small cases", "[expert_
 
 // ParsePlacementSpec reads the documented shapes and round-trips through PlacementSpecToJson; bad
 // input names file, path and expectation (models/json_reader.h).
+// min_replicas (models/expert_placement.h): every expert gets that many replicas first (so losing
+// any one GPU leaves each expert a replica), then the slots left go by load.
+TEST_CASE("Redundant placement with min_replicas survives any one GPU", "[expert_placement]") {
+  // 16 experts on 8 GPUs, 24 extra slots: 16 double every expert, 8 go to the hot ones.
+  std::vector<double> load(16, 1.0);
+  load[0] = 20;
+  load[1] = 10;
+  PlacementSpec spec = Spec(PlacementSpec::Kind::kRedundant, 24);
+  spec.min_replicas = 2;
+  const ExpertPlacement p = PlaceOrDie(spec, 16, 8, load);
+  CheckInvariants(p, 16, 8, 5);
+  for (const auto& replicas : p.replicas) CHECK(replicas.size() >= 2);
+  CHECK(p.replicas[0].size() > 2);  // the hot experts took the 8 slots left
+  // Without it the extra slots go to the hot experts and some expert has one replica.
+  const ExpertPlacement plain = PlaceOrDie(Spec(PlacementSpec::Kind::kRedundant, 24), 16, 8, load);
+  CHECK(std::any_of(plain.replicas.begin(), plain.replicas.end(),
+                    [](const std::vector<int>& r) { return r.size() == 1; }));
+  // Not enough slots to double every expert, or more replicas than GPUs: refused.
+  spec.redundant_slots = 8;
+  auto few = Place(spec, 16, 8, load);
+  REQUIRE_FALSE(few.ok());
+  CHECK_THAT(std::string(few.status().message()), Catch::Contains("needs 16 redundant slots"));
+  spec.redundant_slots = 24;
+  spec.min_replicas = 9;
+  auto many = Place(spec, 16, 8, load);
+  REQUIRE_FALSE(many.ok());
+  CHECK_THAT(std::string(many.status().message()), Catch::Contains("exceeds ep 8"));
+}
+
 TEST_CASE("ParsePlacementSpec parses, round-trips and rejects bad input", "[expert_placement]") {
   const JsonLocation at{"s.json", "$.placement"};
   for (const char* text : {R"({"kind": "contiguous"})", R"({"kind": "round_robin"})",
-                           R"({"kind": "redundant", "redundant_slots": 32})"}) {
+                           R"({"kind": "redundant", "redundant_slots": 32})",
+                           R"({"kind": "redundant", "redundant_slots": 32, "min_replicas": 2})"}) {
     INFO(text);
     const json j = json::parse(text);
     auto spec = ParsePlacementSpec(j, at);

@@ -22,6 +22,7 @@ nlohmann::json Shipped(const std::string& name) { return testing::ShippedScenari
 const char* kTp8 = "qwen3-235b-h200-8x-tp8-gpu-and-server-failure";
 const char* kEp64 = "deepseek-v3-h200-2x-dp-attention-ep64-nic-failure";
 const char* kSpine = "deepseek-v3-h200-ep64-two-racks-spine-link-failure";
+const char* kRedundant = "deepseek-v3-h200-2x-dp-attention-ep64-gpu-failure-redundant-experts";
 
 // Qwen3-30B-A3B TP16 over two racks of one 8-GPU server (leaves 2:1 oversubscribed: 4 uplink
 // ports a rack), so its all-reduces cross the spine; three of rack 0's four ports fail from 2 s
@@ -89,6 +90,41 @@ TEST_CASE("faults: a NIC stops the EP group that spans servers, not a replica in
   const nlohmann::json& tp = r[1]["faults"]["events"][0];
   CHECK(tp["instances_stopped"].empty());
   CHECK(tp["requests_retried"] == 0);
+}
+
+TEST_CASE("faults: an EP group with every expert twice goes on without a failed GPU", "[faults]") {
+  nlohmann::json stop = Shipped(kRedundant);
+  stop["faults"][0]["ep_group"] = "stop";
+  // With 64 redundant slots and no guaranteed second replica, some expert of GPU 20 has no
+  // replica elsewhere: "continue" falls back to stopping the group.
+  nlohmann::json single = Shipped(kEp64);
+  single["faults"][0]["ep_group"] = "continue";
+  const auto r = testing::RunReports({Shipped(kRedundant), stop, single});
+  const nlohmann::json& go_on = r[0]["faults"]["events"][0];
+  const nlohmann::json& stopped = r[1]["faults"]["events"][0];
+  INFO(go_on.dump() << "\n" << stopped.dump());
+  CHECK(go_on["instances_stopped"].empty());
+  CHECK(go_on["instances_degraded"] == nlohmann::json::array({0}));
+  CHECK(go_on["ranks_dropped"] == 1);
+  CHECK(stopped["instances_stopped"] == nlohmann::json::array({0}));
+  // Only rank 20's requests move (about 1,024 / 64), not the group's.
+  CHECK(go_on["requests_retried"].get<int64_t>() > 0);
+  CHECK(go_on["requests_retried"].get<int64_t>() < 40);
+  CHECK(stopped["requests_retried"].get<int64_t>() > 500);
+  CHECK(go_on["tokens_recomputed"].get<int64_t>() * 20 <
+        stopped["tokens_recomputed"].get<int64_t>());
+  CHECK(go_on["output_tok_per_s_lowest_after"].get<double>() >
+        1.5 * stopped["output_tok_per_s_lowest_after"].get<double>());
+  CHECK(go_on["recovered_at_s"].get<double>() == Approx(45.0));
+  CHECK(r[0]["faults"]["retried_requests_finished"].get<int64_t>() +
+            r[0]["faults"]["retried_requests_unfinished"].get<int64_t>() ==
+        r[0]["faults"]["requests_retried"].get<int64_t>());
+  // The lost replicas' tokens land on the GPUs holding the other replicas.
+  CHECK(r[0]["moe"]["max_gpu_imbalance"].get<double>() >
+        r[1]["moe"]["max_gpu_imbalance"].get<double>());
+  const nlohmann::json& fallback = r[2]["faults"]["events"][0];
+  CHECK(fallback["instances_stopped"] == nlohmann::json::array({0}));
+  CHECK(fallback["instances_degraded"].empty());
 }
 
 TEST_CASE("faults: a spine link down slows the EP group that spans racks, stops nothing",
@@ -257,6 +293,10 @@ TEST_CASE("faults: bad input names the key and what was expected", "[faults][bad
               .ok());
   }
   CHECK_THAT(with("/faults/0/kind", "psu"), Contains("$.faults[0].kind"));
+  // Going on without a GPU needs a DP-attention EP group with redundant experts.
+  CHECK_THAT(with("/faults/0/ep_group", "continue"),
+             Contains("$.faults[0].ep_group") && Contains("redundant"));
+  CHECK_THAT(with("/faults/0/ep_group", "maybe"), Contains("$.faults[0].ep_group"));
   CHECK_THAT(with("/faults/0/when", 3), Contains("when"));
   CHECK_THAT(with("/faults", nlohmann::json::array()), Contains("$.faults"));
   CHECK_THAT(with("/kv_hierarchy", nlohmann::json{{"prefix_caching", true}}),
