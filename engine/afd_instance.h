@@ -28,6 +28,9 @@ class AfdInstance : public EpGroupInstance {
   static absl::StatusOr<std::unique_ptr<Instance>> Make(InstanceContext& context);
 
   const char* kind() const override { return "afd"; }
+  // Its ranks are the attention GPUs only (the experts live on the expert side): it does not go
+  // on without one, whatever the fault says; it stops.
+  bool DropRanks(const std::vector<int>&) override { return false; }
   // batches[m][r]: micro-batch m of attention rank r; loads[m][layer][e]: its routed load on
   // expert GPU e.
   StepGraph BuildGraph(const std::vector<std::vector<StepBatch>>& batches,

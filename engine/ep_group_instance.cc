@@ -571,16 +571,23 @@ StepTiming EpGroupInstance::RunDecode(int64_t seqs, double context_tokens, Fabri
   return runner_.Run(DecodeGraph(seqs, context_tokens, !fabric.Analytic()), fabric);
 }
 
+namespace {
+// Ranks held out of service by at least one fault.
+std::vector<char> DeadRanks(const std::vector<int>& dropped) {
+  std::vector<char> dead(dropped.size());
+  for (size_t r = 0; r < dropped.size(); ++r) dead[r] = dropped[r] > 0;
+  return dead;
+}
+}  // namespace
+
 bool EpGroupInstance::DropRanks(const std::vector<int>& positions) {
-  // An attention/FFN instance's ranks are its attention GPUs only: not this model.
-  if (std::string(kind()) != "ep_group" || !sampler_) return false;
+  if (!sampler_) return false;
   std::vector<int> next = dropped_.empty() ? std::vector<int>(ranks_.size(), 0) : dropped_;
   for (int p : positions) {
     if (p < 0 || size_t(p) >= next.size()) return false;
     ++next[p];
   }
-  std::vector<char> dead(next.size());
-  for (size_t r = 0; r < next.size(); ++r) dead[r] = next[r] > 0;
+  const std::vector<char> dead = DeadRanks(next);
   if (std::count(dead.begin(), dead.end(), 1) == int(dead.size())) return false;
   if (!sampler_->SetDeadGpus(dead)) return false;  // some expert would have no replica left
   dropped_ = std::move(next);
@@ -605,10 +612,8 @@ void EpGroupInstance::RestoreRanks(const std::vector<int>& positions) {
                  " restored but not dropped");
     --dropped_[p];
   }
-  std::vector<char> dead(dropped_.size());
-  for (size_t r = 0; r < dropped_.size(); ++r) dead[r] = dropped_[r] > 0;
   // Fewer GPUs out than when the drop was accepted: every expert keeps a replica.
-  MOESIM_CHECK(sampler_->SetDeadGpus(dead), "placement could not be restored");
+  MOESIM_CHECK(sampler_->SetDeadGpus(DeadRanks(dropped_)), "placement could not be restored");
 }
 
 std::vector<Request*> EpGroupInstance::Evict(int) {

@@ -65,7 +65,7 @@ std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& gra
 }
 
 bool IsolatesRack(const ClusterSpec& c, const FaultSpec& f) {
-  return f.kind == FaultKind::kLink && double(f.ports) >= c.uplink_ports() - 1e-9;
+  return f.kind == FaultKind::kLink && c.UplinkCutOff(double(f.ports));
 }
 
 namespace {

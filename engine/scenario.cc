@@ -582,10 +582,10 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
       if (c.racks < 2) {
         return BadInput(at, "the cluster is one rack: it has no uplink to the spine to fail");
       }
-      const double ports = c.uplink_ports();
-      if (double(f.ports) > std::ceil(ports - 1e-9)) {
+      // The last port may be a fraction of one (NICs per rack / oversubscription).
+      if (c.UplinkCutOff(double(f.ports) - 1)) {
         return BadValue(at.Key("ports"), f.ports,
-                        absl::StrCat("at most the rack's ", std::ceil(ports - 1e-9),
+                        absl::StrCat("at most the rack's ", std::ceil(c.uplink_ports() - 1e-9),
                                      " uplink ports (NICs per rack / leaf_oversubscription)"));
       }
     }
@@ -597,11 +597,11 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
     int64_t partial = 0;
     for (const FaultSpec& f : s.faults) {
       if (f.kind == FaultKind::kLink && f.target == r &&
-          double(f.ports) < s.cluster().uplink_ports() - 1e-9) {
+          !s.cluster().UplinkCutOff(double(f.ports))) {
         partial += f.ports;
       }
     }
-    if (partial > 0 && double(partial) >= s.cluster().uplink_ports() - 1e-9) {
+    if (partial > 0 && s.cluster().UplinkCutOff(double(partial))) {
       return BadInput(where, absl::StrCat("link faults on rack ", r, " take ", partial, " of its ",
                                           s.cluster().uplink_ports(),
                                           " uplink ports in all: overlapping faults that cut a "

@@ -47,6 +47,9 @@ struct ClusterSpec {
   double uplink_ports() const {
     return double(servers_per_rack) * nics_per_server / leaf_oversubscription;
   }
+  // Whether `ports_down` of a rack's uplink ports leave it none (the count may be fractional:
+  // the last port is whatever is left; 1e-9 absorbs the division's rounding).
+  bool UplinkCutOff(double ports_down) const { return ports_down >= uplink_ports() - 1e-9; }
   int scaleup_domain_gpus() const {
     return scaleup_domain == ScaleUpDomain::kRack ? gpus_per_rack() : gpus_per_server;
   }
