@@ -408,6 +408,7 @@ StepGraph EpGroupInstance::BuildGraph(const std::vector<std::vector<StepBatch>>&
 void EpGroupInstance::AddDrafts(const std::vector<std::vector<StepBatch>>& batches,
                                 EpGraphEmitter& emit, StepGraph* g) const {
   const int k = s_.speculative->draft_tokens;
+  const ParallelPlan draft_plan = DraftParallelPlan(s_.plan(), *s_.speculative);
   const size_t ranks = batches[0].size();
   for (int pass = 0; pass < k; ++pass) {
     std::vector<std::vector<StepBatch>> draft(micro_, std::vector<StepBatch>(ranks));
@@ -423,10 +424,10 @@ void EpGroupInstance::AddDrafts(const std::vector<std::vector<StepBatch>>& batch
         tokens += double(draft[m][r].tokens());
         any = any || b.decode_seqs > 0;
       }
-      loads[m] = ExpectedGpuLoads(*draft_model_, s_.plan(), tokens);
+      loads[m] = ExpectedGpuLoads(*draft_model_, draft_plan, tokens);
     }
     if (!any) return;
-    const RankPrograms ranked = AddRankPrograms(*draft_model_, s_.runtime(), s_.plan(), draft, g);
+    const RankPrograms ranked = AddRankPrograms(*draft_model_, s_.runtime(), draft_plan, draft, g);
     const StepScript script = MakeScript(g->programs[ranked.program[0][0]]);
     std::vector<int> prog_set(micro_);
     for (int m = 0; m < micro_; ++m) prog_set[m] = g->AddProgramSet(ranked.program[m]);

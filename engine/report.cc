@@ -428,15 +428,18 @@ nlohmann::json SpeculativeSection(const SpeculativeSpec& spec, const Speculation
   const double measured =
       c.verifications > 0 ? 1.0 + double(c.drafts_accepted) / double(c.verifications) : 0.0;
   const double positions = 1.0 + spec.draft_tokens;
-  return {{"method", DraftMethodName(spec.method)},
-          {"draft_tokens", spec.draft_tokens},
-          {"acceptance_source", spec.acceptance_source},
-          {"configured_acceptance_length", spec.ExpectedAcceptanceLength()},
-          {"measured_acceptance_length", measured},
-          {"verifications", c.verifications},
-          {"draft_time_share", r.draft_share},
-          {"verify_time_share", 1.0 - r.draft_share},
-          {"rejected_position_share", c.verifications > 0 ? 1.0 - measured / positions : 0.0}};
+  nlohmann::json j = {
+      {"method", DraftMethodName(spec.method)},
+      {"draft_tokens", spec.draft_tokens},
+      {"acceptance_source", spec.acceptance_source},
+      {"configured_acceptance_length", spec.ExpectedAcceptanceLength()},
+      {"measured_acceptance_length", measured},
+      {"verifications", c.verifications},
+      {"draft_time_share", r.draft_share},
+      {"verify_time_share", 1.0 - r.draft_share},
+      {"rejected_position_share", c.verifications > 0 ? 1.0 - measured / positions : 0.0}};
+  if (spec.method == DraftMethod::kDraftModel) j["draft_model"] = spec.draft_model.name;
+  return j;
 }
 
 nlohmann::json BuildPoolSection(const Scenario& s, const PoolContext& pool,

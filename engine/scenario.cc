@@ -401,16 +401,27 @@ int64_t Scenario::LongestSequenceTokens() const { return workload.LongestSequenc
 
 namespace {
 
-// Draft layers every GPU holds: the model's MTP layers, or the EAGLE head's one layer.
+// Draft layers every GPU holds as layers of the model: its MTP layers, or the EAGLE head's
+// one layer (a separate draft model is held as itself).
 int DraftLayersOf(const Scenario& s) {
-  return s.speculative->method == DraftMethod::kEagle ? 1 : s.model.mtp_layers;
+  if (!s.speculative) return 0;
+  switch (s.speculative->method) {
+    case DraftMethod::kEagle:
+      return 1;
+    case DraftMethod::kDraftModel:
+      return 0;
+    case DraftMethod::kMtp:
+      break;
+  }
+  return s.model.mtp_layers;
 }
 
 }  // namespace
 
 absl::StatusOr<Deployment> DeployScenario(const Scenario& s) {
-  return Deploy(s.plan, {s.model, s.cluster(), s.LongestSequenceTokens(),
-                         s.speculative ? DraftLayersOf(s) : 0});
+  const bool separate = s.speculative && s.speculative->method == DraftMethod::kDraftModel;
+  return Deploy(s.plan, {s.model, s.cluster(), s.LongestSequenceTokens(), DraftLayersOf(s),
+                         separate ? &s.speculative->draft_model : nullptr});
 }
 
 CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool) {
@@ -703,6 +714,10 @@ absl::StatusOr<Scenario> ParseScenario(const nlohmann::json& doc, const std::str
   }
   if (r.Has("routing")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* routing, r.Value("routing"));
+    if (s.model.IsDense()) {
+      return BadInput(root.Key("routing"), absl::StrCat("no routing section: ", s.model.name,
+                                                        " is a dense model (no routed experts)"));
+    }
     MOESIM_ASSIGN_OR_RETURN(s.routing, ParseRoutingSpec(*routing, root.Key("routing")));
   }
   if (r.Has("faults")) {

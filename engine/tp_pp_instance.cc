@@ -204,14 +204,14 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
     }
   }
   if (drafts && draft_model_ && batch.decode_seqs > 0) {
-    // MTP drafts for the next step, k chained passes of the draft layer on the last stage's
-    // GPUs (its own KV cache; the embedding and LM head shared): the first extends the draft's
+    // Drafts for the next step, k chained passes of the draft network (an MTP layer or an
+    // EAGLE head sharing the target's embedding and LM head, or a separate draft model) on the
+    // last stage's GPUs, with its own KV cache: the first extends the draft's
     // KV over every verified position (k + 1 per sequence, the accepted ones kept) and
     // proposes the first draft, each later one proposes one more token per sequence.
     const int k = s_.speculative->draft_tokens;
     const double context = batch.seqs() > 0 ? batch.full_kv_tokens / double(batch.seqs()) : 0.0;
-    ParallelPlan draft_plan = plan;
-    draft_plan.pp = 1;
+    const ParallelPlan draft_plan = DraftParallelPlan(plan, *s_.speculative);
     const StepBatch extend = DraftExtendBatch(*draft_model_, batch.decode_seqs, context, k);
     previous = EmitProgram(
         g, g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, extend)),

@@ -43,6 +43,10 @@ KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tok
     separate_state_bytes_ = state_bytes_;
     state_bytes_ = 0;
   }
+  SetBlockBytes();
+}
+
+void KvFootprint::SetBlockBytes() {
   if (full_bytes_per_token_ > 0) {
     block_bytes_ = full_bytes_per_token_ * block_tokens_;
   } else if (sliding_bytes_per_token_ > 0) {
@@ -50,6 +54,13 @@ KvFootprint::KvFootprint(const ModelSpec& model, int attention_tp, int block_tok
   } else {
     block_bytes_ = std::max(state_bytes_, 1.0);
   }
+}
+
+void KvFootprint::AddDraftKv(const ModelSpec& draft, int attention_tp) {
+  const int layers =
+      draft.CountLayers(LayerAttention::kFull) + draft.CountLayers(LayerAttention::kSliding);
+  full_bytes_per_token_ += draft.KvBytesPerTokenPerLayer(attention_tp) * layers;
+  SetBlockBytes();
 }
 
 double KvFootprint::BytesFor(int64_t tokens) const {

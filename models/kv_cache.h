@@ -36,6 +36,12 @@ class KvFootprint {
   KvFootprint(const ModelSpec& model, int attention_tp, int block_tokens, int pipeline_stages = 1,
               LinearStateLayout state = {});
 
+  // Speculative decoding with a separate draft model: every token's KV of the draft's layers
+  // (sharded `attention_tp` ways like the target's) sits in the target's block beside it, so
+  // a block grows by the draft's bytes per token; a sliding-window draft layer is counted as
+  // a full one (the draft keeps whole sequences in practice; an upper bound).
+  void AddDraftKv(const ModelSpec& draft, int attention_tp);
+
   double BlockBytes() const { return block_bytes_; }  // bytes of one block on one GPU
   int block_tokens() const { return block_tokens_; }
   // Blocks a sequence holding `tokens` tokens needs.
@@ -56,6 +62,8 @@ class KvFootprint {
   double state_bytes_;               // summed over linear-attention layers, in the KV pool
   double separate_state_bytes_ = 0;  // summed over linear-attention layers, own pool
   double block_bytes_;
+
+  void SetBlockBytes();
 };
 
 // Free/used block counter of one instance. Invariant: 0 <= used() <= total() at every event:

@@ -87,10 +87,11 @@ LinearStateLayout StateLayoutOf(const RuntimeSpec& r) {
 
 absl::StatusOr<MemoryPlan> PlanMemory(const ModelSpec& model, const GpuSpec& gpu,
                                       const RuntimeSpec& runtime, const ParallelPlan& plan,
-                                      const KvFootprint& footprint, int64_t max_sequence_tokens) {
+                                      const KvFootprint& footprint, int64_t max_sequence_tokens,
+                                      double extra_weight_bytes) {
   MemoryPlan mp;
   mp.total_bytes = gpu.HbmBytes();
-  mp.weight_bytes = WeightBytesPerGpu(model, plan);
+  mp.weight_bytes = WeightBytesPerGpu(model, plan) + extra_weight_bytes;
   const double fraction = runtime.MemoryFraction();
   if (runtime.memory_fraction_of != MemoryFractionOf::kWeightsAndKv) {
     mp.reserve_bytes = runtime.activation_reserve_gb ? *runtime.activation_reserve_gb * 1e9

@@ -42,21 +42,24 @@ double ActivationPeakBytes(const ModelSpec& model, const RuntimeSpec& runtime,
 LinearStateLayout StateLayoutOf(const RuntimeSpec& runtime);
 
 struct MemoryPlan {
-  double total_bytes = 0;        // HBM
-  double usable_bytes = 0;       // what the stack's fraction grants weights + KV (+ activations)
+  double total_bytes = 0;   // HBM
+  double usable_bytes = 0;  // what the stack's fraction grants weights + KV (+ activations)
   double weight_bytes = 0;
-  double reserve_bytes = 0;      // activations, workspaces, non-torch memory
-  double state_pool_bytes = 0;   // separate linear-state pool (SGLang), else 0
+  double reserve_bytes = 0;     // activations, workspaces, non-torch memory
+  double state_pool_bytes = 0;  // separate linear-state pool (SGLang), else 0
   double kv_budget_bytes = 0;
   int64_t kv_blocks = 0;
-  int64_t kv_capacity_tokens = 0;  // blocks × block tokens (what the stack reports)
-  int64_t state_slots = 0;         // sequences the separate state pool holds (0: no such pool)
+  int64_t kv_capacity_tokens = 0;    // blocks × block tokens (what the stack reports)
+  int64_t state_slots = 0;           // sequences the separate state pool holds (0: no such pool)
   int64_t running_cap_by_state = 0;  // running requests the state pool allows (0: no cap)
 };
 
 // Fails (with a message naming every term) unless one sequence of `max_sequence_tokens` fits.
+// `extra_weight_bytes`: weights a GPU holds besides the model's (a separate speculative draft
+// model's shard), counted with them.
 absl::StatusOr<MemoryPlan> PlanMemory(const ModelSpec& model, const GpuSpec& gpu,
                                       const RuntimeSpec& runtime, const ParallelPlan& plan,
-                                      const KvFootprint& footprint, int64_t max_sequence_tokens);
+                                      const KvFootprint& footprint, int64_t max_sequence_tokens,
+                                      double extra_weight_bytes = 0);
 
 }  // namespace moesim

@@ -267,8 +267,19 @@ absl::StatusOr<ModelSpec> ParseModelSpec(const nlohmann::json& value, const Json
     MOESIM_ASSIGN_OR_RETURN(JsonObjectReader lin, r.Object("linear_attention"));
     MOESIM_RETURN_IF_ERROR(ParseLinear(lin, m.linear));
   }
-  MOESIM_ASSIGN_OR_RETURN(JsonObjectReader moe, r.Object("moe"));
-  MOESIM_RETURN_IF_ERROR(ParseMoe(moe, m.moe));
+  if (r.Has("moe") || !r.Has("intermediate_size")) {
+    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader moe, r.Object("moe"));
+    MOESIM_RETURN_IF_ERROR(ParseMoe(moe, m.moe));
+    if (r.Has("intermediate_size")) {
+      return BadInput(where.Key("intermediate_size"),
+                      "not with \"moe\": a dense model gives intermediate_size, a mixture-of-"
+                      "experts model its moe section (dense layers' width: moe.dense_inter)");
+    }
+  } else {
+    // A dense model (a speculative draft model): every layer a dense FFN.
+    MOESIM_ASSIGN_OR_RETURN(m.moe.dense_inter, PositiveInt(r, "intermediate_size"));
+    m.moe.first_dense_layers = m.layers;
+  }
   MOESIM_ASSIGN_OR_RETURN(m.mtp_layers, IntOr(r, "mtp_layers", 0, 0));
   MOESIM_ASSIGN_OR_RETURN(m.weight_dtype, ReadDType(r, "weight_dtype"));
   if (r.Has("expert_weight_dtype")) {
@@ -338,16 +349,20 @@ nlohmann::json ModelSpecToJson(const ModelSpec& m) {
                              {"v_dim", m.linear.v_dim},
                              {"conv_kernel", m.linear.conv_kernel}};
   }
-  j["moe"] = {{"routed_experts", m.moe.routed_experts},
-              {"top_k", m.moe.top_k},
-              {"expert_inter", m.moe.expert_inter},
-              {"shared_experts", m.moe.shared_experts},
-              {"shared_inter", m.moe.shared_inter},
-              {"first_dense_layers", m.moe.first_dense_layers},
-              {"dense_inter", m.moe.dense_inter},
-              {"moe_layer_interval", m.moe.moe_layer_interval},
-              {"n_group", m.moe.n_group},
-              {"topk_group", m.moe.topk_group}};
+  if (m.IsDense()) {
+    j["intermediate_size"] = m.moe.dense_inter;
+  } else {
+    j["moe"] = {{"routed_experts", m.moe.routed_experts},
+                {"top_k", m.moe.top_k},
+                {"expert_inter", m.moe.expert_inter},
+                {"shared_experts", m.moe.shared_experts},
+                {"shared_inter", m.moe.shared_inter},
+                {"first_dense_layers", m.moe.first_dense_layers},
+                {"dense_inter", m.moe.dense_inter},
+                {"moe_layer_interval", m.moe.moe_layer_interval},
+                {"n_group", m.moe.n_group},
+                {"topk_group", m.moe.topk_group}};
+  }
   j["mtp_layers"] = m.mtp_layers;
   j["weight_dtype"] = DTypeName(m.weight_dtype);
   j["expert_weight_dtype"] = DTypeName(m.expert_weight_dtype);

@@ -89,6 +89,9 @@ struct ModelSpec {
   LayerAttention AttentionOf(int layer) const {
     return attention_pattern[layer % attention_pattern.size()];
   }
+  // A dense model (no routed experts; "intermediate_size" instead of "moe"): only as a
+  // speculative draft model, every layer a dense FFN of moe.dense_inter.
+  bool IsDense() const { return moe.routed_experts == 0; }
   bool IsMoeLayer(int layer) const;
   int MoeLayerCount() const;
   int CountLayers(LayerAttention kind) const;

@@ -42,6 +42,27 @@ absl::StatusOr<std::vector<double>> FromLengths(const nlohmann::json& lengths, i
   return p;
 }
 
+// speculative.draft_model: a model preset (or object) that can draft for `target`.
+absl::StatusOr<ModelSpec> ParseDraftModel(JsonObjectReader& r, const JsonLocation& where,
+                                          const ModelSpec& target, const PresetLibrary& presets) {
+  const JsonLocation dw = where.Key("draft_model");
+  MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* value, r.Value("draft_model"));
+  MOESIM_ASSIGN_OR_RETURN(PresetLibrary::Resolved resolved,
+                          presets.Resolve(PresetKind::kModel, *value, dw));
+  MOESIM_ASSIGN_OR_RETURN(ModelSpec draft, ParseModelSpec(*resolved.value, dw, resolved.name));
+  if (draft.vocab != target.vocab) {
+    return BadValue(dw.Key("vocab"), draft.vocab,
+                    absl::StrCat("the target's vocabulary size (", target.name, ": ", target.vocab,
+                                 "): a draft model proposes the target's tokens"));
+  }
+  if (draft.CountLayers(LayerAttention::kLinear) > 0) {
+    return BadValue(dw.Key("attention_pattern"), draft.name,
+                    "a draft model with full or sliding-window attention in every layer (a "
+                    "linear-attention draft's state is not simulated)");
+  }
+  return draft;
+}
+
 }  // namespace
 
 double SpeculativeSpec::ExpectedAcceptanceLength() const {
@@ -61,11 +82,9 @@ absl::StatusOr<SpeculativeSpec> ParseSpeculativeSpec(const nlohmann::json& value
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
   MOESIM_ASSIGN_OR_RETURN(std::string method, r.Enum("method", {"mtp", "eagle", "draft_model"}));
   if (method == "draft_model") {
-    return BadValue(where.Key("method"), method,
-                    "\"mtp\" or \"eagle\": separate draft models are not simulated yet "
-                    "(issue 13)");
-  }
-  if (method == "eagle") {
+    s.method = DraftMethod::kDraftModel;
+    MOESIM_ASSIGN_OR_RETURN(s.draft_model, ParseDraftModel(r, where, model, presets));
+  } else if (method == "eagle") {
     s.method = DraftMethod::kEagle;
     MOESIM_ASSIGN_OR_RETURN(
         int64_t inter,
@@ -161,6 +180,10 @@ nlohmann::json SpeculativeSpecToJson(const SpeculativeSpec& s) {
                       {"acceptance_source", s.acceptance_source},
                       {"expected_acceptance_length", s.ExpectedAcceptanceLength()}};
   if (s.method == DraftMethod::kEagle) j["draft_intermediate_size"] = s.draft_intermediate;
+  if (s.method == DraftMethod::kDraftModel) {
+    j["draft_model"] = s.draft_model.name;
+    j["draft_model_params_b"] = s.draft_model.TotalParams() / 1e9;
+  }
   return j;
 }
 
@@ -178,7 +201,17 @@ ModelSpec MtpDraftModel(const ModelSpec& target) {
   return d;
 }
 
-const char* DraftMethodName(DraftMethod m) { return m == DraftMethod::kMtp ? "mtp" : "eagle"; }
+const char* DraftMethodName(DraftMethod m) {
+  switch (m) {
+    case DraftMethod::kMtp:
+      return "mtp";
+    case DraftMethod::kEagle:
+      return "eagle";
+    case DraftMethod::kDraftModel:
+      return "draft_model";
+  }
+  return "?";
+}
 
 ModelSpec EagleDraftModel(const ModelSpec& target, int intermediate) {
   ModelSpec d = target;
@@ -193,8 +226,22 @@ ModelSpec EagleDraftModel(const ModelSpec& target, int intermediate) {
 }
 
 ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec) {
-  return spec.method == DraftMethod::kEagle ? EagleDraftModel(target, spec.draft_intermediate)
-                                            : MtpDraftModel(target);
+  switch (spec.method) {
+    case DraftMethod::kEagle:
+      return EagleDraftModel(target, spec.draft_intermediate);
+    case DraftMethod::kDraftModel:
+      return spec.draft_model;
+    case DraftMethod::kMtp:
+      break;
+  }
+  return MtpDraftModel(target);
+}
+
+ParallelPlan DraftParallelPlan(const ParallelPlan& target, const SpeculativeSpec& spec) {
+  ParallelPlan p = target;
+  p.pp = 1;
+  if (spec.method == DraftMethod::kDraftModel) p.redundant_experts = 0;
+  return p;
 }
 
 int AcceptanceSampler::Sample() {

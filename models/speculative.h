@@ -10,6 +10,11 @@
 //    dense-layer width), sharing the target's embedding and LM head. (The head's input fusion,
 //    a 3·hidden → hidden projection, is not costed; its weights count as one appended target
 //    layer in memory, which over-counts an MoE target by the difference.)
+//  * "draft_model": a separate, smaller model ("draft_model": a model preset or object, dense
+//    or MoE, with the target's vocabulary) on the same GPUs: k chained passes of its every
+//    layer, sharded like the target (tensor parallel over the stage's GPUs, its experts over the
+//    target's EP ranks), its weights and its own KV cache in every GPU's memory. (vLLM's
+//    "draft_model" method and SGLang's STANDALONE speculative algorithm.)
 //
 // Acceptance is stochastic per sequence and step: draft i is accepted with probability p_i given
 // that drafts 1..i-1 were, so the acceptance length (tokens emitted per verification) is
@@ -32,18 +37,20 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "absl/status/statusor.h"
+#include "models/decode_step.h"
 #include "models/json_reader.h"
 #include "models/model_spec.h"
 #include "models/preset_library.h"
 
 namespace moesim {
 
-enum class DraftMethod { kMtp, kEagle };
+enum class DraftMethod { kMtp, kEagle, kDraftModel };
 const char* DraftMethodName(DraftMethod m);
 
 struct SpeculativeSpec {
   DraftMethod method = DraftMethod::kMtp;
   int draft_intermediate = 0;  // "eagle": the head's FFN width
+  ModelSpec draft_model;       // "draft_model": the separate draft network
   int draft_tokens = 0;        // k, per sequence and step
   // p_1 .. p_k: probability that draft i is accepted given that drafts 1..i-1 were.
   std::vector<double> accept_probability;
@@ -68,6 +75,10 @@ ModelSpec MtpDraftModel(const ModelSpec& target);
 ModelSpec EagleDraftModel(const ModelSpec& target, int intermediate);
 // The draft network `spec` runs for `target`.
 ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec);
+// The plan the draft network runs under on the target's GPUs: one pipeline stage (the target's
+// last), the stage's tensor and expert parallelism; a separate draft model has no redundant
+// expert slots (those are the target's).
+ParallelPlan DraftParallelPlan(const ParallelPlan& target, const SpeculativeSpec& spec);
 
 // Draws accepted-draft counts, deterministically from its seed.
 class AcceptanceSampler {

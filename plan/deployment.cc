@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "models/serving_stack_rules.h"
 #include "plan/pool_checks.h"
 
@@ -26,12 +27,11 @@ std::vector<int> PoolDeployment::StageGpus(int i, int stage) const {
 }
 
 KvFootprint PoolDeployment::Footprint(const ModelSpec& model) const {
-  if (draft_layers > 0) {
-    return KvFootprint(WithAppendedLayers(model, draft_layers), plan().tp,
-                       spec.runtime.kv_block_tokens, plan().pp, StateLayoutOf(spec.runtime));
-  }
-  return KvFootprint(model, plan().tp, spec.runtime.kv_block_tokens, plan().pp,
-                     StateLayoutOf(spec.runtime));
+  KvFootprint footprint(draft_layers > 0 ? WithAppendedLayers(model, draft_layers) : model,
+                        plan().tp, spec.runtime.kv_block_tokens, plan().pp,
+                        StateLayoutOf(spec.runtime));
+  if (draft_model) footprint.AddDraftKv(*draft_model, plan().tp);
+  return footprint;
 }
 
 std::vector<int> OrderServers(const std::vector<int>& free, DeploymentSpec::Placement placement,
@@ -64,14 +64,34 @@ absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
   const ModelSpec held = WithAppendedLayers(in.model, in.draft_layers);
   ParallelPlan attention_plan = p;
   if (afd.enabled()) attention_plan.holds = ParallelPlan::Holds::kAttentionSide;
+  double draft_weights = 0;
+  if (in.draft_model) {
+    const ModelSpec& draft = *in.draft_model;
+    if (!draft.IsDense() && draft.moe.routed_experts % p.ep != 0) {
+      return BadValue(d.spec.where.Key("expert_parallel"), p.ep,
+                      absl::StrCat("an expert-parallel size that divides the draft model's ",
+                                   draft.moe.routed_experts, " routed experts (", draft.name, ")"));
+    }
+    ParallelPlan draft_plan = p;
+    draft_plan.pp = 1;  // on the last stage
+    draft_plan.redundant_experts = 0;
+    draft_weights = WeightBytesPerGpu(draft, draft_plan);
+  }
   auto mem = PlanMemory(held, d.spec.gpu, runtime, attention_plan, d.Footprint(in.model),
-                        in.longest_sequence_tokens);
+                        in.longest_sequence_tokens, draft_weights);
   if (!mem.ok()) {
     if (afd.enabled()) {
       return BadValue(d.spec.where.Key("attention_ffn").Key("attention_gpus"), afd.attention_gpus,
                       absl::StrCat("attention GPUs whose HBM holds the attention side's weights "
                                    "and one sequence's KV: ",
                                    mem.status().message()));
+    }
+    if (in.draft_model) {
+      return BadInput(
+          d.spec.where,
+          absl::StrFormat("%s (the weights include the draft model %s's %.2f GB "
+                          "per GPU, and the KV its own cache)",
+                          mem.status().message(), in.draft_model->name, draft_weights / 1e9));
     }
     return BadInput(d.spec.where, std::string(mem.status().message()));
   }
@@ -116,6 +136,7 @@ absl::StatusOr<Deployment> Deploy(const Plan& plan, const DeployInputs& in) {
     PoolDeployment d;
     d.spec = spec;
     d.draft_layers = in.draft_layers;
+    if (in.draft_model) d.draft_model = std::make_shared<const ModelSpec>(*in.draft_model);
     const int needed = (spec.deployment.total_gpus() + cl.gpus_per_server - 1) / cl.gpus_per_server;
     const int first_rack = spec.deployment.first_rack;
     if (first_rack >= cl.racks) {

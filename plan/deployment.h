@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +28,8 @@ struct PoolDeployment {
   MemoryPlan memory;         // per GPU (attention/FFN disaggregation: per attention GPU)
   MemoryPlan expert_memory;  // attention/FFN disaggregation: per expert GPU (no KV); else unset
   int draft_layers = 0;      // DeployInputs::draft_layers: in the KV footprint and the memory
+  // DeployInputs::draft_model: its KV beside the target's in every block, its weights in memory.
+  std::shared_ptr<const ModelSpec> draft_model;
 
   const DeploymentSpec& deployment() const { return spec.deployment; }
   const ParallelPlan& plan() const { return spec.deployment.plan; }
@@ -52,6 +55,11 @@ struct DeployInputs {
   // Draft layers every GPU holds besides the model's (speculative decoding with the model's MTP
   // layers: their weights and their own KV cache count in memory).
   int draft_layers = 0;
+  // A separate draft model every GPU holds besides the model (speculative method
+  // "draft_model"): its weights sharded under the pool's plan on one stage, its own KV cache
+  // (each token's KV of every draft layer sits in the target's block, sharded like the
+  // target's attention). Null: none.
+  const ModelSpec* draft_model = nullptr;
 };
 
 // Checks, places and memory-plans every pool. Errors name the pool's deployment object.

@@ -81,6 +81,16 @@ absl::Status CheckDivisibility(const PoolSpec& pool, const ModelSpec& m) {
                     absl::StrCat("a divisor of the model's ", m.linear.v_heads,
                                  " linear-attention value heads"));
   }
+  if (m.IsDense() && (p.ep > 1 || p.dp_attention || p.redundant_experts > 0)) {
+    return BadValue(
+        dep.Key(p.ep > 1         ? "expert_parallel"
+                : p.dp_attention ? "attention"
+                                 : "expert_placement"),
+        p.ep > 1         ? nlohmann::json(p.ep)
+        : p.dp_attention ? nlohmann::json("data_parallel")
+                         : nlohmann::json(p.redundant_experts),
+        absl::StrCat("no expert parallelism: ", m.name, " is a dense model (no routed experts)"));
+  }
   const int slots = m.moe.routed_experts + p.redundant_experts;
   if (pool.deployment.attention_ffn.enabled() && m.moe.routed_experts == 0) {
     return BadValue(dep.Key("attention_ffn"), "an object",

@@ -12,6 +12,13 @@ namespace moesim {
 
 namespace {
 
+// The draft network of a report's speculative section, in words.
+std::string DraftNetworkText(const nlohmann::json& sp) {
+  if (sp["method"] == "eagle") return "EAGLE-3 head";
+  if (sp["method"] == "draft_model") return "draft model " + sp["draft_model"].get<std::string>();
+  return "MTP";
+}
+
 double Num(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : 0.0; }
 
 std::string BoundText(const nlohmann::json& j) {
@@ -514,10 +521,9 @@ std::string ReportToText(const nlohmann::json& r) {
         "speculative: %s, %d draft tokens, acceptance length %.2f measured "
         "(%.2f configured, %s); drafting %.1f%% of a step, %.1f%% of verified "
         "positions rejected\n",
-        sp["method"] == "eagle" ? "EAGLE-3 head" : "MTP", sp["draft_tokens"].get<int>(),
-        Num(sp["measured_acceptance_length"]), Num(sp["configured_acceptance_length"]),
-        sp["acceptance_source"].get<std::string>(), 100 * Num(sp["draft_time_share"]),
-        100 * Num(sp["rejected_position_share"]));
+        DraftNetworkText(sp), sp["draft_tokens"].get<int>(), Num(sp["measured_acceptance_length"]),
+        Num(sp["configured_acceptance_length"]), sp["acceptance_source"].get<std::string>(),
+        100 * Num(sp["draft_time_share"]), 100 * Num(sp["rejected_position_share"]));
   }
   AppendWarnings(r, s);
   absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",

@@ -59,6 +59,23 @@ TEST_CASE("KvFootprint block bytes under tensor parallelism", "[kv_cache]") {
   CHECK(KvFootprint(v3, 8, 16).BlockBytes() == 61.0 * 1152 * 16);
 }
 
+// A separate draft model's KV sits in the target's blocks: a block grows by the draft's bytes
+// per token (Qwen3-1.7B: 28 layers x 8 kv heads x 128 x 2 (K, V) x 2 B = 114,688 B per token
+// at TP1; its 8 kv heads sharded 8 ways at TP8).
+TEST_CASE("KvFootprint with a draft model's KV beside the target's", "[kv_cache]") {
+  const ModelSpec q = Preset("Qwen3-235B-A22B");
+  const ModelSpec d = Preset("Qwen3-1.7B");
+  for (int tp : {1, 8}) {
+    INFO("tp " << tp);
+    KvFootprint fp(q, tp, 16);
+    const double before = fp.BlockBytes();
+    fp.AddDraftKv(d, tp);
+    CHECK(fp.BlockBytes() - before == Approx(114688.0 / tp * 16).epsilon(1e-12));
+    CHECK(fp.BytesFor(1000) ==
+          Approx(KvFootprint(q, tp, 16).BytesFor(1000) + 63 * 16 * 114688.0 / tp).epsilon(1e-12));
+  }
+}
+
 // PagedKvPool: TryTake succeeds only when enough blocks are free and leaves the pool unchanged
 // otherwise; Give returns blocks and never drives `used` below 0 (models/kv_cache.cc).
 TEST_CASE("PagedKvPool TryTake / Give bounds", "[kv_cache]") {

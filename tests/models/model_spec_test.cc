@@ -206,6 +206,22 @@ TEST_CASE("WeightBytes of an all-BF16 model is twice its parameters", "[model_sp
   CHECK(g.ExpertParams() * WeightBytesPerElement(DType::kFp4) == Approx(13.2e6).epsilon(0.01));
 }
 
+// A dense model (a speculative draft model) gives "intermediate_size" instead of "moe": every
+// layer a dense FFN. Qwen3-1.7B / Qwen3-0.6B as published (1.7B / 0.6B parameters, tied
+// embeddings), Qwen3-32B 32.8B.
+TEST_CASE("Dense models: every layer a dense FFN, parameters as published", "[model_spec]") {
+  const ModelSpec d = Preset("Qwen3-1.7B");
+  CHECK(d.IsDense());
+  CHECK(d.MoeLayerCount() == 0);
+  CHECK(d.moe.first_dense_layers == d.layers);
+  CHECK(d.TotalParams() == d.ActiveParams());
+  CHECK(d.TotalParams() / 1e9 == Approx(1.72).epsilon(0.01));
+  CHECK(Preset("Qwen3-0.6B").TotalParams() / 1e9 == Approx(0.60).epsilon(0.01));
+  CHECK(Preset("Qwen3-32B").TotalParams() / 1e9 == Approx(32.8).epsilon(0.01));
+  CHECK(d.WeightBytes() == Approx(2.0 * d.TotalParams()).epsilon(1e-12));
+  CHECK_FALSE(Preset("Qwen3-235B-A22B").IsDense());
+}
+
 // ParseModelSpec error paths: every message names file and path (models/json_reader.h).
 TEST_CASE("ParseModelSpec rejects inconsistent architectures", "[model_spec]") {
   auto lib = PresetLibrary::Load(MOESIM_SOURCE_DIR "/models/presets");
@@ -258,6 +274,16 @@ TEST_CASE("ParseModelSpec rejects inconsistent architectures", "[model_spec]") {
     nlohmann::json j = base;
     j["kv_dtype"] = "fp16";
     cases.push_back({"unknown dtype", j, "$.Qwen3-235B-A22B.kv_dtype"});
+  }
+  {
+    nlohmann::json j = base;
+    j["intermediate_size"] = 12288;  // dense width beside a moe section
+    cases.push_back({"intermediate_size with moe", j, "$.Qwen3-235B-A22B.intermediate_size"});
+  }
+  {
+    nlohmann::json j = base;
+    j.erase("moe");  // neither a moe section nor a dense width
+    cases.push_back({"no FFN", j, "$.Qwen3-235B-A22B.moe"});
   }
   for (const Case& c : cases) {
     INFO(c.what);

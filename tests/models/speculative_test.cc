@@ -116,8 +116,19 @@ TEST_CASE("speculative: bad input names the path, the value and the expectation"
   CHECK_THAT(Error(j), Contains("needs exactly one of"));
   j = ok;
   j["method"] = "draft_model";
-  CHECK_THAT(Error(j), Contains("$.speculative.method: got \"draft_model\", expected \"mtp\" or "
-                                "\"eagle\": separate draft models are not simulated yet"));
+  CHECK_THAT(Error(j), Contains("$.speculative.draft_model: missing required key"));
+  j["draft_model"] = "Qwen3-1.7B";  // Qwen's 151,936-token vocabulary, not DeepSeek's
+  CHECK_THAT(Error(j), Contains("$.speculative.draft_model.vocab: got 151936, expected the "
+                                "target's vocabulary size (DeepSeek-V3: 129280)"));
+  j["draft_model"] = "no-such-model";
+  CHECK_THAT(Error(j), Contains("$.speculative.draft_model"));
+  j["draft_model"] = "Qwen3-Next-80B-A3B";  // linear-attention layers
+  CHECK_THAT(Error(j, "Qwen3-235B-A22B"),
+             Contains("$.speculative.draft_model.attention_pattern: got \"Qwen3-Next-80B-A3B\", "
+                      "expected a draft model with full or sliding-window attention"));
+  j = ok;
+  j["draft_model"] = "Qwen3-1.7B";  // only with method "draft_model"
+  CHECK_THAT(Error(j), Contains("$.speculative.draft_model: unknown key"));
   j = ok;
   j["method"] = "eagle";
   j["draft_intermediate_size"] = 0;
@@ -166,6 +177,47 @@ TEST_CASE("speculative: an EAGLE-3 head is one dense layer at the target's hidde
             "Qwen3-30B-A3B");
   REQUIRE(s.ok());
   CHECK(DraftModelFor(testing::ModelPreset("Qwen3-30B-A3B"), *s).moe.dense_inter == 8192);
+}
+
+TEST_CASE("speculative: a separate draft model is a preset with the target's vocabulary",
+          "[speculative]") {
+  auto s = Parse({{"method", "draft_model"},
+                  {"draft_model", "Qwen3-1.7B"},
+                  {"draft_tokens", 4},
+                  {"acceptance", {{"curve", "qwen3-32b-qwen3-1.7b-draft-instructcoder"}}}},
+                 "Qwen3-235B-A22B");
+  REQUIRE(s.ok());
+  CHECK(s->method == DraftMethod::kDraftModel);
+  CHECK(std::string(DraftMethodName(s->method)) == "draft_model");
+  CHECK(s->ExpectedAcceptanceLength() == Approx(3.28).epsilon(1e-12));
+  const ModelSpec target = testing::ModelPreset("Qwen3-235B-A22B");
+  const ModelSpec draft = DraftModelFor(target, *s);
+  // Qwen3-1.7B as published: 28 dense layers, 1.7B parameters (tied embeddings).
+  CHECK(draft.name == "Qwen3-1.7B");
+  CHECK(draft.IsDense());
+  CHECK(draft.layers == 28);
+  CHECK(draft.MoeLayerCount() == 0);
+  CHECK(draft.TotalParams() / 1e9 == Approx(1.72).epsilon(0.01));
+  CHECK(SpeculativeSpecToJson(*s)["draft_model"] == "Qwen3-1.7B");
+  // Its plan: one stage, the target's TP and EP, no redundant expert slots of its own.
+  ParallelPlan plan;
+  plan.tp = 8;
+  plan.pp = 2;
+  plan.ep = 8;
+  plan.redundant_experts = 32;
+  const ParallelPlan dp = DraftParallelPlan(plan, *s);
+  CHECK(dp.pp == 1);
+  CHECK(dp.tp == 8);
+  CHECK(dp.ep == 8);
+  CHECK(dp.redundant_experts == 0);
+  // An MoE draft (Qwen3-30B-A3B for Qwen3-235B-A22B) is allowed too.
+  s = Parse({{"method", "draft_model"},
+             {"draft_model", "Qwen3-30B-A3B"},
+             {"draft_tokens", 2},
+             {"acceptance", {{"per_position", {0.8, 0.6}}}}},
+            "Qwen3-235B-A22B");
+  REQUIRE(s.ok());
+  CHECK(DraftModelFor(target, *s).MoeLayerCount() == 48);
 }
 
 }  // namespace
