@@ -475,7 +475,8 @@ nlohmann::json BuildPoolSection(const Scenario& s, const PoolContext& pool,
   if (p.kv_hierarchy) {
     r["kv_hierarchy"] = KvHierarchySection(p, in.all, m.window_s(), m.preemptions());
   }
-  if (s.speculative && speculation != nullptr) {
+  // A prefill pool verifies no drafts (its prompts decode elsewhere): no section.
+  if (s.speculative && speculation != nullptr && p.deployed.spec.role != PoolRole::kPrefill) {
     r["speculative"] = SpeculativeSection(*s.speculative, *speculation);
   }
   return r;

@@ -557,7 +557,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
     for (int i : pool->instances) {
       in.speculation.counts += run.instances[i].instance->Speculation();
     }
-    if (s.speculative) {
+    if (s.speculative && pool->context.deployed.spec.role != PoolRole::kPrefill) {
       // The draft share of a steady step at the pool's mean running batch per instance.
       double running = 0;
       for (const InstanceTotals& t : pool->metrics->instances()) running += t.running_weighted;

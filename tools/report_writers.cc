@@ -216,6 +216,19 @@ void AppendFaults(const nlohmann::json& f, std::string& s) {
                         f["retried_requests_unfinished"].get<int64_t>());
 }
 
+// `pool`: "" for a one-pool report, else " (pool NAME)".
+void AppendSpeculative(const nlohmann::json& sp, const std::string& pool, std::string& s) {
+  absl::StrAppendFormat(
+      &s,
+      "speculative%s: %s, %d draft tokens, acceptance length %.2f measured "
+      "(%.2f configured, %s); drafting %.1f%% of a step, %.1f%% of verified "
+      "positions rejected\n",
+      pool, DraftNetworkText(sp), sp["draft_tokens"].get<int>(),
+      Num(sp["measured_acceptance_length"]), Num(sp["configured_acceptance_length"]),
+      sp["acceptance_source"].get<std::string>(), 100 * Num(sp["draft_time_share"]),
+      100 * Num(sp["rejected_position_share"]));
+}
+
 void AppendKvHierarchy(const nlohmann::json& k, const std::string& pool, std::string& s) {
   const auto& hit = k["prefix_cache"]["hit_ratio"];
   const auto& link = k["host_link"];
@@ -323,6 +336,9 @@ std::string PlanReportToText(const nlohmann::json& r) {
   for (auto it = r["pools"].begin(); it != r["pools"].end(); ++it) {
     if (it->contains("kv_hierarchy")) {
       AppendKvHierarchy((*it)["kv_hierarchy"], " (pool " + it.key() + ")", s);
+    }
+    if (it->contains("speculative")) {
+      AppendSpeculative((*it)["speculative"], " (pool " + it.key() + ")", s);
     }
   }
   absl::StrAppendFormat(&s, "\nlimit: pool %s, %s (%s)\n", r["limit"]["pool"].get<std::string>(),
@@ -514,17 +530,7 @@ std::string ReportToText(const nlohmann::json& r) {
   }
   if (r.contains("kv_hierarchy")) AppendKvHierarchy(r["kv_hierarchy"], "", s);
   if (r.contains("faults")) AppendFaults(r["faults"], s);
-  if (r.contains("speculative")) {
-    const auto& sp = r["speculative"];
-    absl::StrAppendFormat(
-        &s,
-        "speculative: %s, %d draft tokens, acceptance length %.2f measured "
-        "(%.2f configured, %s); drafting %.1f%% of a step, %.1f%% of verified "
-        "positions rejected\n",
-        DraftNetworkText(sp), sp["draft_tokens"].get<int>(), Num(sp["measured_acceptance_length"]),
-        Num(sp["configured_acceptance_length"]), sp["acceptance_source"].get<std::string>(),
-        100 * Num(sp["draft_time_share"]), 100 * Num(sp["rejected_position_share"]));
-  }
+  if (r.contains("speculative")) AppendSpeculative(r["speculative"], "", s);
   AppendWarnings(r, s);
   absl::StrAppendFormat(&s, "power: %.0f W per GPU, %.2f J per output token\n",
                         Num(r["power"]["mean_w_per_gpu"]),

@@ -325,5 +325,28 @@ TEST_CASE("vLLM draft model Qwen3-1.7B for Qwen3-32B on H100: TPOT per k within 
   CHECK(tpot[8] > tpot[best]);
 }
 
+// Prefill/decode disaggregation: the decode pool verifies and drafts; the prefill pool, whose
+// prompts decode elsewhere, has no speculative section (and no draft share).
+TEST_CASE("speculative: MTP in a prefill/decode-disaggregated plan drafts in the decode pool",
+          "[speculative]") {
+  std::ifstream in(std::string(MOESIM_SOURCE_DIR) +
+                   "/scenarios/disaggregation/deepseek-v3-h200-1p1d-tp8.json");
+  REQUIRE(in.good());
+  const nlohmann::json without = nlohmann::json::parse(in);
+  nlohmann::json with = without;
+  with["speculative"] = {
+      {"method", "mtp"}, {"draft_tokens", 2}, {"acceptance", {{"per_position", {0.87, 0.7}}}}};
+  const auto r = testing::RunReports({with, without});
+  const nlohmann::json& pools = r[0]["pools"];
+  CHECK_FALSE(pools["prefill"].contains("speculative"));
+  REQUIRE(pools["decode"].contains("speculative"));
+  const nlohmann::json& sp = pools["decode"]["speculative"];
+  CHECK(sp["measured_acceptance_length"].get<double>() == Approx(2.479).epsilon(0.03));
+  CHECK(sp["draft_time_share"].get<double>() > 0.0);
+  const double tpot = r[0]["latency_s"]["tpot"]["p50"].get<double>();
+  const double tpot_without = r[1]["latency_s"]["tpot"]["p50"].get<double>();
+  CHECK(tpot < tpot_without / 1.3);
+}
+
 }  // namespace
 }  // namespace moesim
