@@ -238,6 +238,11 @@ StepGraph AfdInstance::BuildGraph(const std::vector<std::vector<StepBatch>>& bat
   last_graph_ = AfdStepStats();
   AfdEmitter emit(s, hops_, gpus(), attention, micro(), wire, &g, &last_graph_);
   emit.Script(script, prog_set, ranked.tokens, loads);
+  // Speculative decoding: the draft passes on the attention ranks; an MTP layer's experts (the
+  // target's shape) live on the expert side, so its tokens hop there and back like the target's.
+  for (const DraftPass& d : AddDraftPrograms(batches, &g)) {
+    emit.Script(d.script, d.prog_set, d.tokens, d.loads);
+  }
   return g;
 }
 

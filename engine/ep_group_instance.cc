@@ -398,15 +398,19 @@ StepGraph EpGroupInstance::BuildGraph(const std::vector<std::vector<StepBatch>>&
   for (int m = 0; m < micro_; ++m) prog_set[m] = g.AddProgramSet(prog[m]);
   EpGraphEmitter emit(s_, planner_, gpus_, host_syncs_at_dispatch_, micro_, wire, &g);
   emit.Script(script, prog_set, tokens, loads);
-  if (draft_model_ && drafts_) AddDrafts(batches, emit, &g);
+  for (const DraftPass& d : AddDraftPrograms(batches, &g)) {
+    emit.Script(d.script, d.prog_set, d.tokens, d.loads);
+  }
   return g;
 }
 
-// MTP / EAGLE drafts for the next step on every rank, after the verification: k chained
-// passes of the draft layer (the first over every verified position), each with its own
-// all-to-alls when the draft layer is an MoE layer, at uniform routing's expected load.
-void EpGroupInstance::AddDrafts(const std::vector<std::vector<StepBatch>>& batches,
-                                EpGraphEmitter& emit, StepGraph* g) const {
+// Drafts for the next step on every rank, after the verification: k chained passes of the
+// draft network (the first over every verified position), each with its own all-to-alls when
+// the draft has MoE layers.
+std::vector<EpGroupInstance::DraftPass> EpGroupInstance::AddDraftPrograms(
+    const std::vector<std::vector<StepBatch>>& batches, StepGraph* g) const {
+  std::vector<DraftPass> passes;
+  if (!draft_model_ || !drafts_) return passes;
   const int k = s_.speculative->draft_tokens;
   const ParallelPlan draft_plan = DraftParallelPlan(s_.plan(), *s_.speculative);
   const size_t ranks = batches[0].size();
@@ -426,13 +430,17 @@ void EpGroupInstance::AddDrafts(const std::vector<std::vector<StepBatch>>& batch
       }
       loads[m] = ExpectedGpuLoads(*draft_model_, draft_plan, tokens);
     }
-    if (!any) return;
+    if (!any) return passes;
     const RankPrograms ranked = AddRankPrograms(*draft_model_, s_.runtime(), draft_plan, draft, g);
-    const StepScript script = MakeScript(g->programs[ranked.program[0][0]]);
-    std::vector<int> prog_set(micro_);
-    for (int m = 0; m < micro_; ++m) prog_set[m] = g->AddProgramSet(ranked.program[m]);
-    emit.Script(script, prog_set, ranked.tokens, loads);
+    DraftPass d;
+    d.script = MakeScript(g->programs[ranked.program[0][0]]);
+    d.prog_set.resize(micro_);
+    for (int m = 0; m < micro_; ++m) d.prog_set[m] = g->AddProgramSet(ranked.program[m]);
+    d.tokens = ranked.tokens;
+    d.loads = std::move(loads);
+    passes.push_back(std::move(d));
   }
+  return passes;
 }
 
 absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {

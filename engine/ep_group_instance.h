@@ -24,6 +24,7 @@
 #include "engine/instance_scheduler.h"
 #include "engine/kv_host_io.h"
 #include "engine/moe_load_sampler.h"
+#include "engine/moe_step_script.h"
 #include "models/speculative.h"
 
 namespace moesim {
@@ -89,6 +90,19 @@ class EpGroupInstance : public Instance {
   const PoolContext& pool() const { return s_; }
   const std::vector<int>& gpus() const { return gpus_; }
 
+  // Speculative decoding: the k chained draft passes after a step's verification of `batches`
+  // ([m][r]), their programs added to `g`; each pass is for the caller's emitter to lay out
+  // (Script(script, prog_set, tokens, loads)): an MoE draft layer's tokens go to the experts at
+  // uniform routing's expected load. Empty when the step drafts nothing.
+  struct DraftPass {
+    StepScript script;
+    std::vector<int> prog_set;                // [m]
+    std::vector<std::vector<double>> tokens;  // [m][r]
+    std::vector<GroupLayerLoads> loads;       // [m]
+  };
+  std::vector<DraftPass> AddDraftPrograms(const std::vector<std::vector<StepBatch>>& batches,
+                                          StepGraph* g) const;
+
  private:
   // Each micro-batch's routed load per layer and GPU (sampled, or uniform routing's expected
   // load); returns the mean busiest / mean GPU load over micro-batches (0 when expected).
@@ -96,10 +110,6 @@ class EpGroupInstance : public Instance {
                                      std::vector<GroupLayerLoads>* loads);
   // Records the step that ran: KV use, finished requests, observers.
   void EndStep(const StepTiming& timing, StepRecord* rec, StepOutcome* out);
-  // Speculative decoding: the draft passes after a step's verification
-  // (engine/ep_group_instance.cc).
-  void AddDrafts(const std::vector<std::vector<StepBatch>>& batches, EpGraphEmitter& emit,
-                 StepGraph* g) const;
   // The runner of the instance's groups (an attention/FFN plan's expert groups on their own GPU
   // type) and the steady state of a graph on an idle fabric with the same GPUs.
   static StepRunner MakeRunner(const PoolContext& pool, int groups);

@@ -511,13 +511,16 @@ absl::Status CheckRouting(const Scenario& s, const Deployment& d, const JsonLoca
 // Settings the plan cannot honour are rejected, not ignored.
 absl::Status CheckSimulationAgainstPlan(const Scenario& s, const JsonLocation& root) {
   for (const PoolSpec& pool : s.plan.pools) {
-    if (s.speculative && pool.deployment.attention_ffn.enabled()) {
+    if (s.speculative && pool.deployment.attention_ffn.enabled() &&
+        s.speculative->method == DraftMethod::kDraftModel &&
+        !s.speculative->draft_model.IsDense()) {
+      // The expert side holds and runs the target's experts; an MoE draft model's experts would
+      // need a place and kernels of their own there.
       return BadValue(
-          root.Key("speculative"), SpeculativeSpecToJson(*s.speculative),
-          absl::StrCat("no speculative section with deployment.attention_ffn (pool \"", pool.name,
-                       "\"): drafts are simulated for tensor/pipeline-parallel "
-                       "instances and DP-attention EP groups, not yet for "
-                       "attention/FFN disaggregation"));
+          root.Key("speculative").Key("draft_model"), s.speculative->draft_model.name,
+          absl::StrCat("a dense draft model with deployment.attention_ffn (pool \"", pool.name,
+                       "\"): the drafts run on the attention side; an MoE draft "
+                       "model's experts are not placed on the expert side"));
     }
     if (s.simulation.fidelity == Fidelity::kKernel && pool.deployment.plan.dp_attention) {
       // The runner walks an EP group's ranks in one actor, their kernels interleaved in time;
