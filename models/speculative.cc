@@ -238,9 +238,16 @@ ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec) {
 }
 
 ParallelPlan DraftParallelPlan(const ParallelPlan& target, const SpeculativeSpec& spec) {
+  if (spec.method == DraftMethod::kDraftModel) return SeparateDraftModelPlan(target);
   ParallelPlan p = target;
   p.pp = 1;
-  if (spec.method == DraftMethod::kDraftModel) p.redundant_experts = 0;
+  return p;
+}
+
+ParallelPlan SeparateDraftModelPlan(const ParallelPlan& target) {
+  ParallelPlan p = target;
+  p.pp = 1;
+  p.redundant_experts = 0;
   return p;
 }
 

@@ -79,6 +79,9 @@ ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec);
 // last), the stage's tensor and expert parallelism; a separate draft model has no redundant
 // expert slots (those are the target's).
 ParallelPlan DraftParallelPlan(const ParallelPlan& target, const SpeculativeSpec& spec);
+// The same for a separate draft model (method "draft_model"), which memory planning needs
+// before the speculative section is at hand.
+ParallelPlan SeparateDraftModelPlan(const ParallelPlan& target);
 
 // Draws accepted-draft counts, deterministically from its seed.
 class AcceptanceSampler {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "models/serving_stack_rules.h"
+#include "models/speculative.h"
 #include "plan/pool_checks.h"
 
 namespace moesim {
@@ -72,10 +73,7 @@ absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
                       absl::StrCat("an expert-parallel size that divides the draft model's ",
                                    draft.moe.routed_experts, " routed experts (", draft.name, ")"));
     }
-    ParallelPlan draft_plan = p;
-    draft_plan.pp = 1;  // on the last stage
-    draft_plan.redundant_experts = 0;
-    draft_weights = WeightBytesPerGpu(draft, draft_plan);
+    draft_weights = WeightBytesPerGpu(draft, SeparateDraftModelPlan(p));
   }
   auto mem = PlanMemory(held, d.spec.gpu, runtime, attention_plan, d.Footprint(in.model),
                         in.longest_sequence_tokens, draft_weights);
