@@ -420,8 +420,10 @@ int DraftLayersOf(const Scenario& s) {
 
 absl::StatusOr<Deployment> DeployScenario(const Scenario& s) {
   const bool separate = s.speculative && s.speculative->method == DraftMethod::kDraftModel;
+  std::optional<DraftMethod> method;
+  if (s.speculative) method = s.speculative->method;
   return Deploy(s.plan, {s.model, s.cluster(), s.LongestSequenceTokens(), DraftLayersOf(s),
-                         separate ? &s.speculative->draft_model : nullptr});
+                         separate ? &s.speculative->draft_model : nullptr, method});
 }
 
 CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool) {

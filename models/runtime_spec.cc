@@ -24,6 +24,20 @@ const char* StackFamilyName(StackFamily f) {
   return "";
 }
 
+const char* SpeculativeOverlapName(SpeculativeOverlap o) {
+  switch (o) {
+    case SpeculativeOverlap::kNone:
+      return "none";
+    case SpeculativeOverlap::kMtp:
+      return "mtp";
+    case SpeculativeOverlap::kMtpAndEagle:
+      return "mtp_and_eagle";
+    case SpeculativeOverlap::kAll:
+      return "all";
+  }
+  return "";
+}
+
 double RuntimeSpec::HostStepSeconds(int64_t running) const {
   const bool eager = mode == ExecutionMode::kEager;
   const double step = eager ? eager_host_step_us : graph_host_step_us;
@@ -75,6 +89,13 @@ absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const 
 
   const NumberRule us = NumberRule::Between(0, 1e6);
   MOESIM_ASSIGN_OR_RETURN(s.host_overlap, r.Bool("host_overlap"));
+  MOESIM_ASSIGN_OR_RETURN(
+      std::string spec_overlap,
+      r.Enum("speculative_host_overlap", {"none", "mtp", "mtp_and_eagle", "all"}));
+  s.speculative_host_overlap = spec_overlap == "none"            ? SpeculativeOverlap::kNone
+                               : spec_overlap == "mtp"           ? SpeculativeOverlap::kMtp
+                               : spec_overlap == "mtp_and_eagle" ? SpeculativeOverlap::kMtpAndEagle
+                                                                 : SpeculativeOverlap::kAll;
   MOESIM_ASSIGN_OR_RETURN(s.eager_host_step_us, r.Number("eager_host_step_us", us));
   MOESIM_ASSIGN_OR_RETURN(s.eager_host_per_seq_us, r.Number("eager_host_per_seq_us", us));
   MOESIM_ASSIGN_OR_RETURN(s.graph_host_step_us, r.Number("graph_host_step_us", us));
@@ -143,6 +164,7 @@ nlohmann::json RuntimeSpecToJson(const RuntimeSpec& s) {
       {"family", StackFamilyName(s.family)},
       {"execution_mode", ExecutionModeName(s.mode)},
       {"host_overlap", s.host_overlap},
+      {"speculative_host_overlap", SpeculativeOverlapName(s.speculative_host_overlap)},
       {"eager_host_step_us", s.eager_host_step_us},
       {"eager_host_per_seq_us", s.eager_host_per_seq_us},
       {"graph_host_step_us", s.graph_host_step_us},

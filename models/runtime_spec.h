@@ -42,6 +42,16 @@ enum class MemoryFractionOf {
   kFreeAfterActivations,  // TRT-LLM free_gpu_memory_fraction: of what weights and peak leave
 };
 
+// Which speculative-decoding methods keep host_overlap on (a stack may turn its overlap
+// scheduler off while it speculates: SGLang's default EAGLE path, vLLM's non-EAGLE drafters).
+enum class SpeculativeOverlap {
+  kNone,         // none: the host runs serially with the GPU whenever the pool speculates
+  kMtp,          // MTP layers only
+  kMtpAndEagle,  // MTP layers and EAGLE heads; a separate draft model turns overlap off
+  kAll,          // every method
+};
+const char* SpeculativeOverlapName(SpeculativeOverlap o);
+
 // How a step that a full CUDA graph cannot cover (prefill tokens, or more sequences than the
 // capture cap) launches its kernels.
 enum class UncapturedLaunch {
@@ -59,6 +69,9 @@ struct RuntimeSpec {
   // --- Host work per step (scheduling, input preparation, sampling bookkeeping, output) ---
   // Measured separately per execution mode: eager constants describe eager runs only.
   bool host_overlap = false;  // the host prepares step n+1 while the GPU runs step n
+  // Methods under which host_overlap stays on when the pool decodes speculatively (applied by
+  // ResolveRuntimeDefaults, which turns host_overlap off for the others).
+  SpeculativeOverlap speculative_host_overlap = SpeculativeOverlap::kAll;
   double eager_host_step_us = 0;
   double eager_host_per_seq_us = 0;
   double graph_host_step_us = 0;

@@ -3,11 +3,32 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/speculative.h"
+
 namespace moesim {
 
 namespace {
 
 double GiB(const GpuSpec& gpu) { return gpu.HbmBytes() / double(1ull << 30); }
+
+}  // namespace
+
+namespace {
+
+// Whether a stack whose overlap survives under `kept` keeps it while drafting with `method`.
+bool OverlapSurvives(SpeculativeOverlap kept, DraftMethod method) {
+  switch (kept) {
+    case SpeculativeOverlap::kNone:
+      return false;
+    case SpeculativeOverlap::kMtp:
+      return method == DraftMethod::kMtp;
+    case SpeculativeOverlap::kMtpAndEagle:
+      return method != DraftMethod::kDraftModel;
+    case SpeculativeOverlap::kAll:
+      return true;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -52,6 +73,9 @@ void ResolveRuntimeDefaults(RuntimeSpec& r, const GpuSpec& gpu, const StackPlanS
   }
   if (r.cuda_graph_max_batch && r.max_num_seqs) {
     r.cuda_graph_max_batch = std::min(*r.cuda_graph_max_batch, *r.max_num_seqs);
+  }
+  if (plan.speculative && !OverlapSurvives(r.speculative_host_overlap, *plan.speculative)) {
+    r.host_overlap = false;
   }
 }
 

@@ -17,20 +17,27 @@
 //   TensorRT-LLM (llmapi/llm_args.py, builder.py): max_batch_size 2048, max_num_tokens 8192,
 //     CUDA graphs up to batch 128.
 //   ATOM (atom/config.py): max_num_seqs 512, max_num_batched_tokens 16384, graphs up to 512.
+//   Every stack: a pool that decodes speculatively keeps host_overlap only under the methods
+//   its speculative_host_overlap names (SGLang's default EAGLE path turns its overlap scheduler
+//   off; vLLM keeps async scheduling for MTP and EAGLE only).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "models/gpu_spec.h"
 #include "models/runtime_spec.h"
 
 namespace moesim {
 
+enum class DraftMethod;  // models/speculative.h
+
 // The plan facts the rules read.
 struct StackPlanShape {
-  int tp_size = 1;           // the stack's --tp: GPUs of one instance (the whole DP-attention group)
-  int pp = 1;                // pipeline stages
-  int dp_attention = 1;      // DP-attention ranks (1 without DP attention)
+  int tp_size = 1;       // the stack's --tp: GPUs of one instance (the whole DP-attention group)
+  int pp = 1;            // pipeline stages
+  int dp_attention = 1;  // DP-attention ranks (1 without DP attention)
+  std::optional<DraftMethod> speculative;  // the pool decodes speculatively with this method
 };
 
 // Fills cuda_graph_max_batch, max_num_batched_tokens and memory_fraction, and max_num_seqs for

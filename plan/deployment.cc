@@ -59,6 +59,7 @@ absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
   shape.tp_size = afd.enabled() ? afd.attention_gpus : d.gpus_per_instance() / p.pp;
   shape.pp = p.pp;
   shape.dp_attention = afd.enabled() ? afd.attention_gpus : p.dp_attention ? p.ep : 1;
+  if (d.spec.role != PoolRole::kPrefill) shape.speculative = in.speculative_method;
   const RuntimeSpec as_given = d.spec.runtime;
   RuntimeSpec& runtime = d.spec.runtime;
   ResolveRuntimeDefaults(runtime, d.spec.gpu, shape);

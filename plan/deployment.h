@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,6 +21,8 @@
 #include "topology/cluster_spec.h"
 
 namespace moesim {
+
+enum class DraftMethod;  // models/speculative.h
 
 struct PoolDeployment {
   PoolSpec spec;             // its runtime with the stack's rules applied (no open values)
@@ -60,6 +63,9 @@ struct DeployInputs {
   // (each token's KV of every draft layer sits in the target's block, sharded like the
   // target's attention). Null: none.
   const ModelSpec* draft_model = nullptr;
+  // The speculative method the decoding pools draft with (prefill pools never speculate); it
+  // decides whether the stack keeps its host overlap (ResolveRuntimeDefaults). Unset: none.
+  std::optional<DraftMethod> speculative_method;
 };
 
 // Checks, places and memory-plans every pool. Errors name the pool's deployment object.

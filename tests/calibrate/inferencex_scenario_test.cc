@@ -394,8 +394,14 @@ TEST_CASE(
   CHECK(description.find("Acceptance is an assumption, not a measurement of this row") !=
         std::string::npos);
   CHECK(description.find("TensorRT-LLM tech blog 1") != std::string::npos);
-  // The speculative flags are modelled now; spec_v2 is not.
-  CHECK(description.find("Also passed, not modelled: spec_v2=true.") != std::string::npos);
+  // Every speculative flag is modelled: spec_v2 keeps SGLang's overlap scheduler on for MTP.
+  CHECK(description.find("spec_v2") == std::string::npos);
+  CHECK(d["runtime"]["speculative_host_overlap"] == "mtp");
+  json v1_flags = flags;
+  v1_flags["spec_v2"] = false;
+  auto v1 = MtpScenario("sglang", v1_flags);
+  if (!v1.ok()) FAIL(v1.status().message());
+  CHECK_FALSE(v1->doc["runtime"].contains("speculative_host_overlap"));
 
   // TensorRT-LLM: num_nextn_predict_layers; ATOM: num_speculative_tokens or its recorded default.
   auto trt = MtpScenario("trt", {{"spec_algorithm", "MTP"}, {"mtp_nextn_layers", 3}});

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "../support/preset_fixtures.h"
+#include "models/speculative.h"
 
 namespace moesim {
 namespace {
@@ -87,6 +88,44 @@ TEST_CASE("TensorRT-LLM and ATOM defaults", "[stack_rules]") {
   CHECK(atom.MaxNumSeqs() == 512);
   CHECK(atom.MaxNumBatchedTokens() == 16384);
   CHECK(atom.CudaGraphMaxBatch() == 512);
+}
+
+// Whether the host still overlaps the GPU when a pool decodes speculatively with `method`.
+bool OverlapsWhileDrafting(const std::string& preset, std::optional<DraftMethod> method,
+                           std::optional<SpeculativeOverlap> given = std::nullopt) {
+  RuntimeSpec r = testing::RuntimePreset(preset);
+  if (given) r.speculative_host_overlap = *given;
+  StackPlanShape shape;
+  shape.tp_size = 8;
+  shape.speculative = method;
+  ResolveRuntimeDefaults(r, testing::GpuPreset("H200"), shape);
+  return r.host_overlap;
+}
+
+TEST_CASE("Speculative decoding turns a stack's host overlap off where its source says so",
+          "[stack_rules]") {
+  // Every preset overlaps its host work with the GPU while it does not speculate.
+  for (const char* stack : {"vllm", "sglang", "trtllm", "atom"}) {
+    INFO(stack);
+    CHECK(OverlapsWhileDrafting(stack, std::nullopt));
+  }
+  // SGLang 0.5.x: EAGLE / MTP set disable_overlap_schedule unless SGLANG_ENABLE_SPEC_V2, which
+  // a scenario states as speculative_host_overlap "mtp" (an EAGLE-3 head stays serial).
+  CHECK_FALSE(OverlapsWhileDrafting("sglang", DraftMethod::kMtp));
+  CHECK_FALSE(OverlapsWhileDrafting("sglang", DraftMethod::kEagle));
+  CHECK(OverlapsWhileDrafting("sglang", DraftMethod::kMtp, SpeculativeOverlap::kMtp));
+  CHECK_FALSE(OverlapsWhileDrafting("sglang", DraftMethod::kEagle, SpeculativeOverlap::kMtp));
+  // vLLM 0.14: async scheduling with MTP and EAGLE, not with a separate draft model.
+  CHECK(OverlapsWhileDrafting("vllm", DraftMethod::kMtp));
+  CHECK(OverlapsWhileDrafting("vllm", DraftMethod::kEagle));
+  CHECK_FALSE(OverlapsWhileDrafting("vllm", DraftMethod::kDraftModel));
+  CHECK(OverlapsWhileDrafting("trtllm", DraftMethod::kMtp));
+  CHECK(OverlapsWhileDrafting("atom", DraftMethod::kMtp));
+  // A stack that never overlaps stays serial whatever the method.
+  RuntimeSpec serial = testing::RuntimePreset("vllm");
+  serial.host_overlap = false;
+  ResolveRuntimeDefaults(serial, testing::GpuPreset("H200"), {});
+  CHECK_FALSE(serial.host_overlap);
 }
 
 }  // namespace

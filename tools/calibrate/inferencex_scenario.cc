@@ -83,12 +83,16 @@ const std::set<std::string>& PlanFlags() {
   return s;
 }
 
-// Recipe flags the speculative section consumes (spec_v2, SGLang's overlapped draft path, stays
-// "not modelled").
+// Recipe flags the speculative section consumes (spec_v2: SGLANG_ENABLE_SPEC_V2 seen by the
+// server, SGLang's overlapped draft path, a runtime override).
 const std::set<std::string>& SpeculativeFlags() {
-  static const std::set<std::string> s = {
-      "spec_algorithm",         "speculative_num_steps", "speculative_num_draft_tokens",
-      "speculative_eagle_topk", "mtp_nextn_layers",      "num_speculative_tokens"};
+  static const std::set<std::string> s = {"spec_algorithm",
+                                          "speculative_num_steps",
+                                          "speculative_num_draft_tokens",
+                                          "speculative_eagle_topk",
+                                          "mtp_nextn_layers",
+                                          "num_speculative_tokens",
+                                          "spec_v2"};
   return s;
 }
 
@@ -522,6 +526,10 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
     MOESIM_ASSIGN_OR_RETURN(DraftTokens draft, RecipeDraftTokens(recipe));
     speculative = SpeculativeOf(draft);
     out.draft_tokens = speculative->k;
+    // SGLANG_ENABLE_SPEC_V2 keeps SGLang's overlap scheduler on for its EAGLE (MTP) path; the
+    // preset's default is the v1 path, which turns it off (models/presets/runtimes.json).
+    MOESIM_ASSIGN_OR_RETURN(nlohmann::json spec_v2, recipe.Flag("spec_v2"));
+    if (spec_v2 == true) runtime["speculative_host_overlap"] = "mtp";
   }
 
   // Simulated time, from the row's own latencies.
