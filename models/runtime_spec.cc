@@ -132,6 +132,8 @@ absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const 
   s.kv_block_tokens = static_cast<int>(block);
   MOESIM_ASSIGN_OR_RETURN(s.max_num_seqs,
                           OptionalInt(r, "max_num_seqs", NumberRule::Between(1, 1e7)));
+  MOESIM_ASSIGN_OR_RETURN(s.speculative_max_num_seqs,
+                          OptionalInt(r, "speculative_max_num_seqs", NumberRule::Between(1, 1e7)));
   MOESIM_ASSIGN_OR_RETURN(s.max_num_batched_tokens,
                           OptionalInt(r, "max_num_batched_tokens", NumberRule::Between(1, 1e8)));
   MOESIM_ASSIGN_OR_RETURN(std::string batching, r.Enum("batching", {"mixed", "prefill_first"}));
@@ -193,6 +195,7 @@ nlohmann::json RuntimeSpecToJson(const RuntimeSpec& s) {
   if (s.cuda_graph_max_batch) j["cuda_graph_max_batch"] = *s.cuda_graph_max_batch;
   if (s.activation_reserve_gb) j["activation_reserve_gb"] = *s.activation_reserve_gb;
   if (s.max_num_seqs) j["max_num_seqs"] = *s.max_num_seqs;
+  if (s.speculative_max_num_seqs) j["speculative_max_num_seqs"] = *s.speculative_max_num_seqs;
   if (s.max_num_batched_tokens) j["max_num_batched_tokens"] = *s.max_num_batched_tokens;
   return j;
 }

@@ -100,8 +100,11 @@ struct RuntimeSpec {
   double linear_state_bytes = 2;
 
   // --- Batching ---
-  int kv_block_tokens = 0;                    // paged-KV block (page) size in tokens
-  std::optional<int> max_num_seqs;            // running-sequence cap (resolved)
+  int kv_block_tokens = 0;          // paged-KV block (page) size in tokens
+  std::optional<int> max_num_seqs;  // running-sequence cap (resolved; per DP rank)
+  // The running cap the stack sets when it speculates and max_num_seqs was not given (SGLang:
+  // 48). Absent: speculation leaves the cap to the stack's usual rule.
+  std::optional<int> speculative_max_num_seqs;
   std::optional<int> max_num_batched_tokens;  // token budget per step / prefill chunk (resolved)
   Batching batching = Batching::kMixed;
 

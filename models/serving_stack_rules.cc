@@ -34,6 +34,10 @@ bool OverlapSurvives(SpeculativeOverlap kept, DraftMethod method) {
 
 void ResolveRuntimeDefaults(RuntimeSpec& r, const GpuSpec& gpu, const StackPlanShape& plan) {
   const double gib = GiB(gpu);
+  // A stack that resets its running cap when it speculates (SGLang: 48), unless one was given.
+  if (plan.speculative && !r.max_num_seqs && r.speculative_max_num_seqs) {
+    r.max_num_seqs = r.speculative_max_num_seqs;
+  }
   switch (r.family) {
     case StackFamily::kVllm: {
       const bool large = gib >= 70;
@@ -43,6 +47,12 @@ void ResolveRuntimeDefaults(RuntimeSpec& r, const GpuSpec& gpu, const StackPlanS
       break;
     }
     case StackFamily::kSglang: {
+      // max_running_requests is the DP-attention group's: each rank schedules its share
+      // (scheduler: max_running_requests // attn_dp_size). Left open, it comes from each
+      // rank's own KV pool (ResolveRunningCap), which is per rank already.
+      if (r.max_num_seqs && plan.dp_attention > 1) {
+        r.max_num_seqs = std::max(1, *r.max_num_seqs / plan.dp_attention);
+      }
       if (!r.max_num_batched_tokens) {
         r.max_num_batched_tokens = gib < 35 ? 2048 : gib < 60 ? 4096 : gib < 160 ? 8192 : 16384;
       }

@@ -13,7 +13,9 @@
 //     mem_fraction_static = (GPU MiB - reserved) / GPU MiB with reserved = 512 + 1.5 x
 //     max(chunk, 2048) + 2 x graph bs + TP x PP / 8 x 1024 MiB (+ 3 x graph bs x DP under DP
 //     attention), at least 10 GiB on GPUs over 60 GiB;
-//     max_running_requests from the KV pool (ResolveRunningCap below).
+//     max_running_requests from the KV pool (ResolveRunningCap below); a given one (or the 48
+//     it resets to when speculating, _handle_speculative_decoding) is the DP-attention group's,
+//     each rank scheduling max_running_requests // DP size.
 //   TensorRT-LLM (llmapi/llm_args.py, builder.py): max_batch_size 2048, max_num_tokens 8192,
 //     CUDA graphs up to batch 128.
 //   ATOM (atom/config.py): max_num_seqs 512, max_num_batched_tokens 16384, graphs up to 512.

@@ -128,5 +128,47 @@ TEST_CASE("Speculative decoding turns a stack's host overlap off where its sourc
   CHECK_FALSE(serial.host_overlap);
 }
 
+TEST_CASE("SGLang: max_running_requests is the DP-attention group's; 48 when speculating",
+          "[stack_rules]") {
+  const GpuSpec h200 = testing::GpuPreset("H200");
+  StackPlanShape tp8;
+  tp8.tp_size = 8;
+  StackPlanShape dp8 = tp8;
+  dp8.dp_attention = 8;
+  // Given: each DP-attention rank schedules its share (max_running_requests // dp_size).
+  RuntimeSpec given = testing::RuntimePreset("sglang");
+  given.max_num_seqs = 512;
+  ResolveRuntimeDefaults(given, h200, dp8);
+  CHECK(given.MaxNumSeqs() == 64);
+  RuntimeSpec given_tp = testing::RuntimePreset("sglang");
+  given_tp.max_num_seqs = 512;
+  ResolveRuntimeDefaults(given_tp, h200, tp8);
+  CHECK(given_tp.MaxNumSeqs() == 512);
+  // Speculating without the flag: reset to 48 for the whole group (server_args.py).
+  StackPlanShape spec_tp8 = tp8;
+  spec_tp8.speculative = DraftMethod::kMtp;
+  RuntimeSpec spec = testing::RuntimePreset("sglang");
+  ResolveRuntimeDefaults(spec, h200, spec_tp8);
+  CHECK(spec.MaxNumSeqs() == 48);
+  CHECK(spec.CudaGraphMaxBatch() == 48);
+  StackPlanShape spec_dp8 = dp8;
+  spec_dp8.speculative = DraftMethod::kEagle;
+  RuntimeSpec spec_dp = testing::RuntimePreset("sglang");
+  ResolveRuntimeDefaults(spec_dp, h200, spec_dp8);
+  CHECK(spec_dp.MaxNumSeqs() == 6);
+  // A given cap wins over the reset; without speculation the KV-pool rule stays open.
+  RuntimeSpec spec_given = testing::RuntimePreset("sglang");
+  spec_given.max_num_seqs = 256;
+  ResolveRuntimeDefaults(spec_given, h200, spec_tp8);
+  CHECK(spec_given.MaxNumSeqs() == 256);
+  RuntimeSpec plain = testing::RuntimePreset("sglang");
+  ResolveRuntimeDefaults(plain, h200, tp8);
+  CHECK_FALSE(plain.max_num_seqs.has_value());
+  // Other stacks: speculation leaves their caps alone; their caps are per DP rank.
+  RuntimeSpec vllm = testing::RuntimePreset("vllm");
+  ResolveRuntimeDefaults(vllm, h200, spec_dp8);
+  CHECK(vllm.MaxNumSeqs() == 1024);
+}
+
 }  // namespace
 }  // namespace moesim

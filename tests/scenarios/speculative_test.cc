@@ -362,6 +362,8 @@ TEST_CASE("speculative: MTP with attention/FFN disaggregation pays until the fab
     without["simulation"]["warmup_s"] = 20;
     nlohmann::json with = without;
     with["speculative"] = mtp;
+    // SGLang caps a speculating server at 48 running requests unless told otherwise.
+    with["runtime"]["max_num_seqs"] = clients;
     docs.push_back(with);
     docs.push_back(without);
   }

@@ -578,6 +578,19 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
   }
   if (!env.empty()) absl::StrAppend(&description, " Env: ", absl::StrJoin(env, ", "), ".");
   if (speculative) absl::StrAppend(&description, speculative->text);
+  // SGLang resets max_running_requests to 48 when it speculates without the flag; every
+  // measured MTP row implies more running than that, so the recipe must have passed one.
+  const bool sglang_mtp = speculative && out.stack == "sglang";
+  if (sglang_mtp) {
+    absl::StrAppend(
+        &description,
+        " SGLang caps a speculating server at 48 running requests unless "
+        "--max-running-requests is given; with no recipe, the decode workers are assumed to "
+        "have been given the row's concurrency (",
+        row.conc,
+        "): at high concurrency the measured throughput implies more than "
+        "48 ran.");
+  }
   absl::StrAppend(&description, WindowText(out.window));
 
   out.doc =
@@ -650,6 +663,19 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
       labels.recipes, " does not hold; both pools run the ", out.stack,
       " preset's defaults with a bf16 KV cache.");
   if (speculative) absl::StrAppend(&description, speculative->text);
+  // SGLang resets max_running_requests to 48 when it speculates without the flag; every
+  // measured MTP row implies more running than that, so the recipe must have passed one.
+  const bool sglang_mtp = speculative && out.stack == "sglang";
+  if (sglang_mtp) {
+    absl::StrAppend(
+        &description,
+        " SGLang caps a speculating server at 48 running requests unless "
+        "--max-running-requests is given; with no recipe, the decode workers are assumed to "
+        "have been given the row's concurrency (",
+        row.conc,
+        "): at high concurrency the measured throughput implies more than "
+        "48 ran.");
+  }
   absl::StrAppend(&description, WindowText(out.window));
 
   ojson hardware = {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", per_server}};
@@ -660,6 +686,7 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
   ojson decode_pool = {{"name", "decode"}, {"role", "decode"}};
   decode_pool.update(decode.deployment);
   decode_pool["instances"] = row.decode_workers;
+  if (sglang_mtp) decode_pool["runtime"] = {{"preset", out.stack}, {"max_num_seqs", row.conc}};
 
   out.doc = ojson{{"name", absl::StrCat("inferencex-dsr1-", out.stem)},
                   {"description", description},
