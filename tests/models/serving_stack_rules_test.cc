@@ -120,6 +120,7 @@ TEST_CASE("Speculative decoding turns a stack's host overlap off where its sourc
   CHECK(OverlapsWhileDrafting("vllm", DraftMethod::kEagle));
   CHECK_FALSE(OverlapsWhileDrafting("vllm", DraftMethod::kDraftModel));
   CHECK(OverlapsWhileDrafting("trtllm", DraftMethod::kMtp));
+  CHECK(OverlapsWhileDrafting("trtllm", DraftMethod::kDraftModel));  // chain drafter
   CHECK(OverlapsWhileDrafting("atom", DraftMethod::kMtp));
   // A stack that never overlaps stays serial whatever the method.
   RuntimeSpec serial = testing::RuntimePreset("vllm");
