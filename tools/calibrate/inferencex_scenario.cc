@@ -578,19 +578,6 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
   }
   if (!env.empty()) absl::StrAppend(&description, " Env: ", absl::StrJoin(env, ", "), ".");
   if (speculative) absl::StrAppend(&description, speculative->text);
-  // SGLang resets max_running_requests to 48 when it speculates without the flag; every
-  // measured MTP row implies more running than that, so the recipe must have passed one.
-  const bool sglang_mtp = speculative && out.stack == "sglang";
-  if (sglang_mtp) {
-    absl::StrAppend(
-        &description,
-        " SGLang caps a speculating server at 48 running requests unless "
-        "--max-running-requests is given; with no recipe, the decode workers are assumed to "
-        "have been given the row's concurrency (",
-        row.conc,
-        "): at high concurrency the measured throughput implies more than "
-        "48 ran.");
-  }
   absl::StrAppend(&description, WindowText(out.window));
 
   out.doc =
@@ -663,8 +650,9 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
       labels.recipes, " does not hold; both pools run the ", out.stack,
       " preset's defaults with a bf16 KV cache.");
   if (speculative) absl::StrAppend(&description, speculative->text);
-  // SGLang resets max_running_requests to 48 when it speculates without the flag; every
-  // measured MTP row implies more running than that, so the recipe must have passed one.
+  // SGLang resets max_running_requests to 48 when it speculates without the flag; the
+  // disaggregated rows' high-concurrency throughput implies more ran, so their recipes (not
+  // collected) must have passed one.
   const bool sglang_mtp = speculative && out.stack == "sglang";
   if (sglang_mtp) {
     absl::StrAppend(
