@@ -447,7 +447,7 @@ TEST_CASE("scenario: a disaggregated MTP row assumes 3 draft tokens (no recipe)"
                                {"draft_tokens", 3},
                                {"acceptance", {{"curve", "deepseek-r1-trtllm-mtp-b200"}}}});
   const std::string description = s->doc["description"];
-  CHECK(description.find("assumed: the disaggregated rows have no recipe") != std::string::npos);
+  CHECK(description.find("assumed: the row has no recipe") != std::string::npos);
   CHECK(description.find("--speculative-num-steps 3 --speculative-eagle-topk 1") !=
         std::string::npos);
   CHECK(description.find("Acceptance is an assumption") != std::string::npos);

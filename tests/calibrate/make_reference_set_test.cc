@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 // Scenarios the current CSV and recipes give: 162 aggregated (disagg 0) and 97 disaggregated
 // (disagg 1), of which 75 are MTP rows (49 aggregated, 26 disaggregated; MTP rows with DP
 // attention are skipped).
-constexpr int kExpectedScenarios = 297;
+constexpr int kExpectedScenarios = 303;
 
 std::map<std::string, std::string> ReadFolder(const fs::path& dir) {
   std::map<std::string, std::string> files;
@@ -67,8 +67,10 @@ TEST_CASE(
   fs::remove_all(out);
   const CommandResult r =
       Run(std::string("'") + MAKE_REFERENCE_SET_BINARY + "' '" + MOESIM_REFERENCE_CSV +
-          "' '" MOESIM_SOURCE_DIR "/docs/research/inferencex_recipes.json' --out '" + out.string() +
-          "'");
+          "' '" MOESIM_SOURCE_DIR
+          "/docs/research/inferencex_recipes.json' --disagg-recipes '" MOESIM_SOURCE_DIR
+          "/docs/research/inferencex_disagg_recipes.json' --out '" +
+          out.string() + "'");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("wrote " + std::to_string(kExpectedScenarios) + " scenarios") !=

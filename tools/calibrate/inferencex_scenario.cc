@@ -411,6 +411,97 @@ Speculative SpeculativeOf(const DraftTokens& draft) {
   return out;
 }
 
+// The model's KV cache dtype under the recipe's kv_cache_dtype.
+absl::StatusOr<std::string> KvDtypeOf(const RecipeMatch& recipe) {
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json kv, recipe.Flag("kv_cache_dtype"));
+  if (kv == "fp8" || kv == "fp8_e4m3") return std::string("fp8");
+  if (kv.is_null() || kv == "auto" || kv == "bf16") return std::string("bf16");
+  return BadFlag(recipe, "kv_cache_dtype", kv, "fp8, fp8_e4m3, auto, bf16 or null");
+}
+
+// The runtime section: the stack's preset and an override for each flag the recipe passes.
+absl::StatusOr<ojson> RuntimeOf(const RecipeMatch& recipe, const StackFlags& stack) {
+  ojson runtime = {{"preset", stack.preset}};
+  MOESIM_ASSIGN_OR_RETURN(std::optional<double> mem, FractionFlag(recipe, stack.memory_fraction));
+  if (mem) runtime["memory_fraction"] = *mem;
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> graph_bs,
+                          GraphBatchFlag(recipe, stack.cuda_graph_max_batch));
+  if (graph_bs) runtime["cuda_graph_max_batch"] = *graph_bs;
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> seqs, PositiveIntFlag(recipe, stack.max_num_seqs));
+  if (seqs) runtime["max_num_seqs"] = *seqs;
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> tokens,
+                          PositiveIntFlag(recipe, stack.max_num_batched_tokens));
+  if (tokens) runtime["max_num_batched_tokens"] = *tokens;
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> block,
+                          PositiveIntFlag(recipe, stack.kv_block_tokens));
+  if (!block && stack.preset == "sglang") {
+    MOESIM_ASSIGN_OR_RETURN(nlohmann::json backend, recipe.Flag("attention_backend"));
+    if (backend == "trtllm_mla") block = 64;  // SGLang forces 64-token pages for this backend
+  }
+  if (block) runtime["kv_block_tokens"] = *block;
+  // SGLang --enable-flashinfer-allreduce-fusion: the TP all-reduce fused with residual + RMSNorm.
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json fusion, recipe.Flag("allreduce_fusion"));
+  if (fusion == true) runtime["fuse_allreduce_norm"] = true;
+  // TensorRT-LLM disable_overlap_scheduler: host work runs serially with the GPU.
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json no_overlap, recipe.Flag("disable_overlap_scheduler"));
+  if (no_overlap == true) runtime["host_overlap"] = false;
+  // cuda_graph_config null (TensorRT-LLM) or --disable-cuda-graph (SGLang): every step eager.
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json graphs, recipe.Flag("cuda_graph"));
+  if (graphs == false) runtime["execution_mode"] = "eager";
+  return runtime;
+}
+
+// Flags the recipe passes that no section of the scenario consumes, as "key=value".
+absl::StatusOr<std::vector<std::string>> UnmodelledFlags(const RecipeMatch& recipe,
+                                                         const StackFlags& stack,
+                                                         bool speculative) {
+  std::set<std::string> consumed = PlanFlags();
+  consumed.insert({"allreduce_fusion", "disable_overlap_scheduler", "cuda_graph"});
+  if (speculative) consumed.insert(SpeculativeFlags().begin(), SpeculativeFlags().end());
+  for (const std::string* k :
+       {&stack.memory_fraction, &stack.cuda_graph_max_batch, &stack.max_num_seqs,
+        &stack.max_num_batched_tokens, &stack.kv_block_tokens}) {
+    consumed.insert(*k);
+  }
+  std::vector<std::string> unmodelled;
+  for (const std::string& key : recipe.FlagNames()) {
+    if (consumed.count(key) > 0) continue;
+    MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, recipe.Flag(key));
+    if (!v.is_null()) unmodelled.push_back(absl::StrCat(key, "=", FlagText(v)));
+  }
+  return unmodelled;
+}
+
+std::vector<std::string> EnvOf(const RecipeMatch& recipe) {
+  std::vector<std::string> env;
+  for (const auto& [key, value] : recipe.env().items()) {
+    env.push_back(absl::StrCat(key, "=", FlagText(value)));
+  }
+  return env;
+}
+
+// Where a disaggregated recipe's side disagrees with the CSV row's plan for it ("" when it
+// does not): its tp_size, ep_size and DP-attention flag.
+absl::StatusOr<std::string> PlanDisagreement(const RecipeMatch& side, const char* name, int tp,
+                                             int ep, bool dp_attention) {
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> tp_size, PositiveIntFlag(side, "tp_size"));
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> ep_size, PositiveIntFlag(side, "ep_size"));
+  std::optional<bool> dpa;
+  for (const char* key : {"enable_dp_attention", "enable_attention_dp"}) {
+    MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, side.Flag(key));
+    if (v.is_boolean()) dpa = v.get<bool>();
+  }
+  if (tp_size.value_or(tp) == tp && ep_size.value_or(ep) == ep &&
+      dpa.value_or(dp_attention) == dp_attention) {
+    return std::string();
+  }
+  return absl::StrCat(" The recipe's ", name, " side passes TP ", tp_size.value_or(tp), " EP ",
+                      ep_size.value_or(ep), " DP attention ",
+                      dpa.value_or(dp_attention) ? "on" : "off", " but the CSV row says TP ", tp,
+                      " EP ", ep, " DP attention ", dp_attention ? "on" : "off",
+                      "; the pool follows the CSV.");
+}
+
 // The file name's precision part: "fp4", or "fp4-mtp" for an MTP row.
 std::string PrecisionStem(const InferencexRow& row) {
   return row.spec == "mtp" ? absl::StrCat(row.precision, "-mtp") : row.precision;
@@ -483,38 +574,10 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
   }
 
   // Model.
-  MOESIM_ASSIGN_OR_RETURN(nlohmann::json kv, recipe.Flag("kv_cache_dtype"));
-  std::string kv_dtype;
-  if (kv == "fp8" || kv == "fp8_e4m3") {
-    kv_dtype = "fp8";
-  } else if (kv.is_null() || kv == "auto" || kv == "bf16") {
-    kv_dtype = "bf16";
-  } else {
-    return BadFlag(recipe, "kv_cache_dtype", kv, "fp8, fp8_e4m3, auto, bf16 or null");
-  }
+  MOESIM_ASSIGN_OR_RETURN(std::string kv_dtype, KvDtypeOf(recipe));
 
   // Runtime overrides, only for flags the recipe passes.
-  ojson runtime = {{"preset", stack.preset}};
-  MOESIM_ASSIGN_OR_RETURN(std::optional<double> mem, FractionFlag(recipe, stack.memory_fraction));
-  if (mem) runtime["memory_fraction"] = *mem;
-  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> graph_bs,
-                          GraphBatchFlag(recipe, stack.cuda_graph_max_batch));
-  if (graph_bs) runtime["cuda_graph_max_batch"] = *graph_bs;
-  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> seqs, PositiveIntFlag(recipe, stack.max_num_seqs));
-  if (seqs) runtime["max_num_seqs"] = *seqs;
-  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> tokens,
-                          PositiveIntFlag(recipe, stack.max_num_batched_tokens));
-  if (tokens) runtime["max_num_batched_tokens"] = *tokens;
-  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> block,
-                          PositiveIntFlag(recipe, stack.kv_block_tokens));
-  if (!block && row.framework == "sglang") {
-    MOESIM_ASSIGN_OR_RETURN(nlohmann::json backend, recipe.Flag("attention_backend"));
-    if (backend == "trtllm_mla") block = 64;  // SGLang forces 64-token pages for this backend
-  }
-  if (block) runtime["kv_block_tokens"] = *block;
-  // SGLang --enable-flashinfer-allreduce-fusion: the TP all-reduce fused with residual + RMSNorm.
-  MOESIM_ASSIGN_OR_RETURN(nlohmann::json fusion, recipe.Flag("allreduce_fusion"));
-  if (fusion == true) runtime["fuse_allreduce_norm"] = true;
+  MOESIM_ASSIGN_OR_RETURN(ojson runtime, RuntimeOf(recipe, stack));
 
   // Deployment.
   const WorkerPlan plan = PlanOf(row.tp, out.ep_ran, row.dp_attention);
@@ -541,24 +604,9 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
   const std::string image = ImageOf(row);
 
   // Description: which row, which recipe, what the recipe passes that moesim does not model.
-  std::set<std::string> consumed = PlanFlags();
-  consumed.insert("allreduce_fusion");
-  if (speculative) consumed.insert(SpeculativeFlags().begin(), SpeculativeFlags().end());
-  for (const std::string* k :
-       {&stack.memory_fraction, &stack.cuda_graph_max_batch, &stack.max_num_seqs,
-        &stack.max_num_batched_tokens, &stack.kv_block_tokens}) {
-    consumed.insert(*k);
-  }
-  std::vector<std::string> unmodelled;
-  for (const std::string& key : recipe.FlagNames()) {
-    if (consumed.count(key) > 0) continue;
-    MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, recipe.Flag(key));
-    if (!v.is_null()) unmodelled.push_back(absl::StrCat(key, "=", FlagText(v)));
-  }
-  std::vector<std::string> env;
-  for (const auto& [key, value] : recipe.env().items()) {
-    env.push_back(absl::StrCat(key, "=", FlagText(value)));
-  }
+  MOESIM_ASSIGN_OR_RETURN(std::vector<std::string> unmodelled,
+                          UnmodelledFlags(recipe, stack, speculative.has_value()));
+  const std::vector<std::string> env = EnvOf(recipe);
   std::string description = absl::StrCat(
       "InferenceX DeepSeek-R1-0528, aggregated serving. CSV row (", labels.csv, "): ", row.hardware,
       " ", row.framework, " ", row.precision, ", spec ", row.spec, ", TP", row.tp, " EP", row.ep,
@@ -595,7 +643,8 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
 }
 
 absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow& row,
-                                                             const InputLabels& labels) {
+                                                             const InputLabels& labels,
+                                                             const DisaggRecipeMatch* recipe) {
   MOESIM_RETURN_IF_ERROR(CheckPrecision(row));
   ReferenceScenario out;
   out.disaggregated = true;
@@ -611,10 +660,34 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
   out.decode_instances = row.decode_workers;
   out.servers = DisaggregatedServers(row);
   out.window = WindowFor(row);
-  // Speculative decoding (MTP rows): no recipe, so the default k; the assumed acceptance curve.
+  // Each pool's runtime: the stack's preset, and with a recipe an override for each flag its
+  // side passes. The model's KV dtype is the decode side's.
+  const StackFlags& stack = Stacks().at(row.framework);
+  ojson prefill_runtime = {{"preset", out.stack}}, decode_runtime = {{"preset", out.stack}};
+  std::string kv_dtype = "bf16";
+  if (recipe) {
+    MOESIM_ASSIGN_OR_RETURN(prefill_runtime, RuntimeOf(recipe->prefill(), stack));
+    MOESIM_ASSIGN_OR_RETURN(decode_runtime, RuntimeOf(recipe->decode(), stack));
+    MOESIM_ASSIGN_OR_RETURN(kv_dtype, KvDtypeOf(recipe->decode()));
+    MOESIM_ASSIGN_OR_RETURN(const std::string prefill_kv, KvDtypeOf(recipe->prefill()));
+    if (prefill_kv != kv_dtype) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("recipe ", recipe->recipe_id(), ": prefill KV ", prefill_kv,
+                       " but decode KV ", kv_dtype, " (moesim has one KV dtype per model)"));
+    }
+  }
+  // Speculative decoding (MTP rows): k from the decode side's recipe, else the default; the
+  // assumed acceptance curve.
   std::optional<Speculative> speculative;
   if (row.spec == "mtp") {
-    speculative = SpeculativeOf(DefaultDraftTokens("the disaggregated rows have no recipe"));
+    if (recipe) {
+      MOESIM_ASSIGN_OR_RETURN(DraftTokens draft, RecipeDraftTokens(recipe->decode()));
+      speculative = SpeculativeOf(draft);
+      MOESIM_ASSIGN_OR_RETURN(nlohmann::json spec_v2, recipe->decode().Flag("spec_v2"));
+      if (spec_v2 == true) decode_runtime["speculative_host_overlap"] = "mtp";
+    } else {
+      speculative = SpeculativeOf(DefaultDraftTokens("the row has no recipe"));
+    }
     out.draft_tokens = speculative->k;
   }
   out.stem = absl::StrCat(row.hardware, "-", row.framework, "-", PrecisionStem(row), "-",
@@ -644,16 +717,42 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
       absl::StrFormat("%g", out.output_tok_per_s_per_gpu_all), " per GPU over all ", row.total_gpus,
       "). Pools: prefill ", side(row.prefill_workers, prefill, row.prefill_gpus), ", then decode ",
       side(row.decode_workers, decode, row.decode_gpus), ", on ", out.servers, " servers of ",
-      per_server, " GPUs", row.hardware == "gb300" ? " (GB300 NVL72 compute trays)" : "",
-      ". No server recipe: the per-worker flags of disaggregated rows live in the srt-slurm / "
-      "Dynamo recipe YAMLs, which ",
-      labels.recipes, " does not hold; both pools run the ", out.stack,
-      " preset's defaults with a bf16 KV cache.");
+      per_server, " GPUs", row.hardware == "gb300" ? " (GB300 NVL72 compute trays)" : "", ".");
+  if (recipe) {
+    absl::StrAppend(&description, " Recipe ", recipe->recipe_id(), " (", labels.disagg_recipes,
+                    "): ", recipe->source(), ", named by ", recipe->master_config(), "; KV cache ",
+                    kv_dtype, ".");
+    MOESIM_ASSIGN_OR_RETURN(const std::string prefill_plan,
+                            PlanDisagreement(recipe->prefill(), "prefill", row.prefill_tp,
+                                             row.prefill_ep, row.prefill_dp_attention));
+    MOESIM_ASSIGN_OR_RETURN(
+        const std::string decode_plan,
+        PlanDisagreement(recipe->decode(), "decode", row.tp, row.ep, row.dp_attention));
+    absl::StrAppend(&description, prefill_plan, decode_plan);
+    for (const RecipeMatch* side : {&recipe->prefill(), &recipe->decode()}) {
+      const bool is_prefill = side == &recipe->prefill();
+      MOESIM_ASSIGN_OR_RETURN(std::vector<std::string> unmodelled,
+                              UnmodelledFlags(*side, stack, !is_prefill && speculative));
+      const std::vector<std::string> env = EnvOf(*side);
+      const char* name = is_prefill ? "Prefill" : "Decode";
+      if (!unmodelled.empty()) {
+        absl::StrAppend(&description, " ", name,
+                        " also passes, not modelled: ", absl::StrJoin(unmodelled, ", "), ".");
+      }
+      if (!env.empty()) {
+        absl::StrAppend(&description, " ", name, " env: ", absl::StrJoin(env, ", "), ".");
+      }
+    }
+  } else {
+    absl::StrAppend(&description, " No server recipe: the row's srt-slurm recipe is not in ",
+                    labels.disagg_recipes, "; both pools run the ", out.stack,
+                    " preset's defaults with a bf16 KV cache.");
+  }
   if (speculative) absl::StrAppend(&description, speculative->text);
   // SGLang resets max_running_requests to 48 when it speculates without the flag; the
   // disaggregated rows' high-concurrency throughput implies more ran, so their recipes (not
   // collected) must have passed one.
-  const bool sglang_mtp = speculative && out.stack == "sglang";
+  const bool sglang_mtp = speculative && out.stack == "sglang" && !recipe;
   if (sglang_mtp) {
     absl::StrAppend(
         &description,
@@ -671,15 +770,17 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
   ojson prefill_pool = {{"name", "prefill"}, {"role", "prefill"}};
   prefill_pool.update(prefill.deployment);
   prefill_pool["instances"] = row.prefill_workers;
+  if (prefill_runtime.size() > 1) prefill_pool["runtime"] = prefill_runtime;
   ojson decode_pool = {{"name", "decode"}, {"role", "decode"}};
   decode_pool.update(decode.deployment);
   decode_pool["instances"] = row.decode_workers;
-  if (sglang_mtp) decode_pool["runtime"] = {{"preset", out.stack}, {"max_num_seqs", row.conc}};
+  if (sglang_mtp) decode_runtime["max_num_seqs"] = row.conc;
+  if (decode_runtime.size() > 1) decode_pool["runtime"] = decode_runtime;
 
   out.doc = ojson{{"name", absl::StrCat("inferencex-dsr1-", out.stem)},
                   {"description", description},
                   {"hardware", hardware},
-                  {"model", ModelSection(row, "bf16")},
+                  {"model", ModelSection(row, kv_dtype)},
                   {"runtime", {{"preset", out.stack}}},
                   {"deployment", {{"pools", ojson::array({prefill_pool, decode_pool})}}}};
   if (speculative) out.doc["speculative"] = speculative->section;

@@ -16,24 +16,26 @@
 //   reference  median TPOT (s), output and total tok/s per GPU (each only when > 0), 30 %
 //
 // What a disaggregated row (disagg 1, Dynamo + SGLang / TensorRT-LLM, MoRI + SGLang) becomes:
-//   the same model, workload, simulation and TPOT reference; no recipe (the per-worker flags of
-//   these rows live in srt-slurm / Dynamo recipe YAMLs that docs/research/inferencex_recipes.json
-//   does not hold), so the runtime is the stack preset of the workers (dynamo-sglang and
-//   mori-sglang -> "sglang", dynamo-trt -> "trtllm") with its defaults and the KV cache bf16;
-//   deployment.pools = a "prefill" pool (prefill_workers instances) then a "decode" pool
-//   (decode_workers instances), each side's tp / ep / dpattn mapped as an aggregated row's
-//   (the CSV's ep is what ran: there is no recipe to correct it); the cluster holds both pools
-//   (whole servers each: 8 GPUs, or a GB300 NVL72 compute tray of 4); throughput references per
-//   GPU over all GPUs of both pools (the CSV's output tok/s per decode GPU is rescaled).
+//   the same model, workload, simulation and TPOT reference; deployment.pools = a "prefill"
+//   pool (prefill_workers instances) then a "decode" pool (decode_workers instances), each
+//   side's tp / ep / dpattn mapped as an aggregated row's (the CSV's, which the description
+//   compares with the recipe's); the cluster holds both pools (whole servers each: 8 GPUs, or a
+//   GB300 NVL72 compute tray of 4); throughput references per GPU over all GPUs of both pools
+//   (the CSV's output tok/s per decode GPU is rescaled). With the row's per-worker recipe
+//   (disagg_recipe_book.h: the srt-slurm YAML InferenceX's master config names), each pool's
+//   runtime gets the overrides its side passes (as an aggregated row's, plus TensorRT-LLM's
+//   disable_overlap_scheduler -> host_overlap false and no CUDA graphs -> execution_mode eager)
+//   and the model the decode side's KV dtype; without one (MoRI rows, recipes not found), both
+//   pools run the stack preset of the workers (dynamo-sglang and mori-sglang -> "sglang",
+//   dynamo-trt -> "trtllm") with its defaults and the KV cache bf16.
 //
 // An MTP row (spec mtp) is one of the above plus a top-level "speculative" section: method
 // "mtp", draft_tokens k and the acceptance curve "deepseek-r1-trtllm-mtp-b200" (DeepSeek-R1 MTP
 // acceptance lengths measured by TensorRT-LLM on B200 for k = 1..5: an assumption for every row,
 // not its measurement). k is the recipe's (SGLang speculative_num_steps with topk 1, TensorRT-LLM
-// num_nextn_predict_layers, ATOM num_speculative_tokens or its default), else 3 (disaggregated
-// rows have no recipe; SGLang's DeepSeek MTP example), clamped to 5. The file name's precision
-// part reads "fp4-mtp". moesim simulates speculative decoding on tensor/pipeline-parallel pools
-// only: an MTP row with DP attention on either side is skipped.
+// num_nextn_predict_layers, ATOM num_speculative_tokens or its default; a disaggregated row's
+// decode side), else 3 (SGLang's DeepSeek MTP example), clamped to 5. The file name's precision
+// part reads "fp4-mtp".
 //
 //   if (SkipReason(row).empty()) {
 //     MOESIM_ASSIGN_OR_RETURN(ReferenceScenario s, BuildReferenceScenario(row, match, labels));
@@ -46,6 +48,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "tools/calibrate/disagg_recipe_book.h"
 #include "tools/calibrate/inferencex_row.h"
 #include "tools/calibrate/recipe_book.h"
 #include "tools/calibrate/simulation_window.h"
@@ -57,9 +60,10 @@ namespace moesim::calibrate {
 struct InputLabels {
   std::string csv = "../shared/reference/measurements/inferencex_dsr1_training.csv";
   std::string recipes = "docs/research/inferencex_recipes.json";
+  std::string disagg_recipes = "docs/research/inferencex_disagg_recipes.json";
 };
 
-// Why a CSV row cannot become a scenario yet ("MTP with DP attention is not simulated yet", a
+// Why a CSV row cannot become a scenario yet (a spec other than none / mtp, a
 // disaggregated pool moesim cannot express, ...), or "" when it can. An aggregated row
 // that passes may still lack a recipe.
 std::string SkipReason(const InferencexRow& row);
@@ -90,9 +94,12 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
                                                          const RecipeMatch& recipe,
                                                          const InputLabels& labels = {});
 
-// The scenario of a disaggregated `row` (which SkipReason accepts), without a recipe. Errors: a
-// precision other than fp8 / fp4.
-absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow& row,
-                                                             const InputLabels& labels = {});
+// The scenario of a disaggregated `row` (which SkipReason accepts), under its per-worker
+// `recipe` when there is one (nullptr: both pools on the stack preset's defaults, bf16 KV, MTP
+// k = 3). Errors: a precision other than fp8 / fp4; a recipe flag of the wrong type, or prefill
+// and decode sides with different KV dtypes.
+absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(
+    const InferencexRow& row, const InputLabels& labels = {},
+    const DisaggRecipeMatch* recipe = nullptr);
 
 }  // namespace moesim::calibrate

@@ -3,7 +3,9 @@
 // README.md).
 //
 //   build/make_reference_set ../shared/reference/measurements/inferencex_dsr1_training.csv
-//       docs/research/inferencex_recipes.json [--out scenarios/reference/inferencex]
+//       docs/research/inferencex_recipes.json
+//       [--disagg-recipes docs/research/inferencex_disagg_recipes.json]
+//       [--out scenarios/reference/inferencex]
 //   (one command line)
 //
 // Prints the number of scenarios per (GPU, stack) and the skipped rows per reason. Exit codes:
@@ -13,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -42,6 +45,9 @@ int main(int argc, char** argv) {
   std::string csv_path, recipes_path, out_dir = "scenarios/reference/inferencex";
   app.add_option("csv", csv_path, "inferencex_dsr1_training.csv")->required();
   app.add_option("recipes", recipes_path, "inferencex_recipes.json")->required();
+  std::string disagg_path;
+  app.add_option("--disagg-recipes", disagg_path,
+                 "inferencex_disagg_recipes.json: the disaggregated rows' per-worker recipes");
   app.add_option("--out", out_dir, "output folder (created if missing)");
   try {
     app.parse(argc, argv);
@@ -54,6 +60,12 @@ int main(int argc, char** argv) {
   if (!table.ok()) return Fail(table.status());
   auto book = moesim::calibrate::RecipeBook::Load(recipes_path);
   if (!book.ok()) return Fail(book.status());
+  std::optional<moesim::calibrate::DisaggRecipeBook> disagg_book;
+  if (!disagg_path.empty()) {
+    auto loaded = moesim::calibrate::DisaggRecipeBook::Load(disagg_path);
+    if (!loaded.ok()) return Fail(loaded.status());
+    disagg_book = std::move(*loaded);
+  }
   auto presets = moesim::PresetLibrary::Load(moesim::PresetLibrary::DefaultDir());
   if (!presets.ok()) return Fail(presets.status());
   // Rows moesim cannot deploy (a plan over HBM under the stack's memory rule as moesim models
@@ -68,7 +80,8 @@ int main(int argc, char** argv) {
     }
     return "moesim refuses the generated scenario: " + m;
   };
-  auto set = moesim::calibrate::GenerateReferenceSet(*table, *book, {}, refuses);
+  auto set = moesim::calibrate::GenerateReferenceSet(*table, *book, {}, refuses,
+                                                     disagg_book ? &*disagg_book : nullptr);
   if (!set.ok()) return Fail(set.status());
 
   std::error_code ec;

@@ -28,10 +28,12 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
       "One scenario per usable row of `", labels.csv, "` (InferenceX DeepSeek-R1-0528 sweeps), ",
       "aggregated rows with the server recipe of that row from `", labels.recipes,
       "` (how the recipes were ",
-      "collected: `docs/research/inferencex_recipes.md`). Regenerate after either file "
-      "changes:\n\n",
-      "```sh\n", "build/make_reference_set ", labels.csv, " ", labels.recipes,
-      " --out scenarios/reference/inferencex\n", "```\n\n",
+      "collected: `docs/research/inferencex_recipes.md`), disaggregated rows with their ",
+      "per-worker recipes from `", labels.disagg_recipes,
+      "` (`docs/research/inferencex_disagg_recipes.md`). Regenerate after any of these files ",
+      "changes:\n\n", "```sh\n", "build/make_reference_set ", labels.csv, " ", labels.recipes,
+      " --disagg-recipes ", labels.disagg_recipes, " --out scenarios/reference/inferencex\n",
+      "```\n\n",
       "`tests/calibrate/make_reference_set_test.cc` regenerates the set and checks these files ",
       "are byte-identical. Compare with the simulator: ",
       "`build/moesim validate scenarios/reference/inferencex --summary-only`.\n\n",
@@ -57,13 +59,16 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
       "`throughput.output_tok_per_s_per_gpu` (when the row's value is > 0), ",
       "`throughput.total_tok_per_s_per_gpu`.\n\n",
       "Disaggregated rows (`disagg` 1: Dynamo + SGLang / TensorRT-LLM, MoRI + SGLang):\n\n",
-      "- no recipe: their per-worker flags live in the srt-slurm / Dynamo recipe YAMLs, which `",
-      labels.recipes, "` does not hold. The runtime is the workers' stack preset (`sglang` for ",
-      "dynamo-sglang and mori-sglang, `trtllm` for dynamo-trt) with its defaults; KV cache "
-      "bf16.\n",
+      "- runtime: the workers' stack preset (`sglang` for dynamo-sglang and mori-sglang, ",
+      "`trtllm` for dynamo-trt). With the row's srt-slurm recipe (`", labels.disagg_recipes,
+      "`), each pool's `runtime` takes the overrides its side passes, as above, plus ",
+      "`host_overlap: false` for TensorRT-LLM's disable_overlap_scheduler and `execution_mode: ",
+      "eager` without CUDA graphs; the KV cache is the decode side's kv dtype. Without one ",
+      "(MoRI-SGLang rows, recipes not found): the preset's defaults and a bf16 KV cache.\n",
       "- deployment: `pools` = a `prefill` pool of `prefill_workers` instances, then a `decode` ",
       "pool of `decode_workers` instances, each side's TP / EP / DP attention mapped as above ",
-      "(the CSV's EP is what ran: no recipe corrects it). A side moesim cannot express (DP ",
+      "(the CSV's; where a recipe disagrees, the description says so). A side moesim cannot "
+      "express (DP ",
       "attention with EP 1, EP neither 1 nor TP, EP not dividing the 256 routed experts) or ",
       "whose GPUs are not workers x TP is skipped.\n",
       "- hardware: pools take whole servers (prefill first): servers of 8 GPUs, GB300 NVL72 ",
@@ -76,15 +81,14 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
       "\"deepseek-r1-trtllm-mtp-b200\"}}`. k is the recipe's: SGLang `speculative_num_steps` ",
       "(topk 1: num_draft_tokens = num_steps + 1 counts the verified root), TensorRT-LLM ",
       "`num_nextn_predict_layers`, ATOM `num_speculative_tokens` (default 1 when not passed). ",
-      "Without a recipe (disaggregated rows) k = 3, an assumption: SGLang's DeepSeek MTP example ",
+      "A disaggregated row's k is its decode side's. Without a recipe k = 3, an assumption: "
+      "SGLang's DeepSeek MTP example ",
       "(`--speculative-num-steps 3 --speculative-eagle-topk 1 --speculative-num-draft-tokens 4`). ",
       "k above 5 would be clamped to 5, the curve's last point.\n",
       "- acceptance: an assumption for every row, not its measurement: DeepSeek-R1 MTP acceptance ",
       "lengths measured by TensorRT-LLM on B200 for k = 1..5 (1.92, 2.58, 2.82, 2.99, 3.01; ",
       "TensorRT-LLM tech blog 1 via `../shared/reference/measurements/README.md` §2 P5), ",
-      "`models/presets/acceptance_curves.json`.\n",
-      "- moesim simulates speculative decoding on tensor/pipeline-parallel pools only: MTP rows ",
-      "with DP attention (aggregated, or on either disaggregated side) are skipped.\n\n");
+      "`models/presets/acceptance_curves.json`.\n\n");
   absl::StrAppend(&out, "## Counts\n\n", summary.scenarios, " scenarios (",
                   summary.scenarios - summary.disaggregated, " aggregated, ", summary.disaggregated,
                   " disaggregated), ", summary.mtp, " of them MTP (",
@@ -141,7 +145,8 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
 
 absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const RecipeBook& book,
                                                   const InputLabels& labels,
-                                                  const ScenarioCheck& refuses) {
+                                                  const ScenarioCheck& refuses,
+                                                  const DisaggRecipeBook* disagg_book) {
   ReferenceSet result;
   std::vector<Generated> set;
   for (size_t i = 0; i < table.size(); ++i) {
@@ -152,7 +157,12 @@ absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const R
       continue;
     }
     if (row.disagg) {
-      MOESIM_ASSIGN_OR_RETURN(ReferenceScenario scenario, BuildDisaggregatedScenario(row, labels));
+      std::optional<DisaggRecipeMatch> recipe;
+      if (disagg_book != nullptr) {
+        MOESIM_ASSIGN_OR_RETURN(recipe, disagg_book->Find(row));
+      }
+      MOESIM_ASSIGN_OR_RETURN(ReferenceScenario scenario,
+                              BuildDisaggregatedScenario(row, labels, recipe ? &*recipe : nullptr));
       if (const std::string why = refuses ? refuses(scenario.doc) : ""; !why.empty()) {
         ++result.skipped[why];
         continue;

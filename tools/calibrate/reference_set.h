@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "tools/calibrate/csv_table.h"
+#include "tools/calibrate/disagg_recipe_book.h"
 #include "tools/calibrate/inferencex_scenario.h"
 #include "tools/calibrate/recipe_book.h"
 
@@ -42,10 +43,12 @@ struct ReferenceSet {
 
 // `refuses`, when given, says why moesim cannot deploy a generated scenario (its parser and
 // memory plan; "" when it can): such rows are skipped with that reason instead of written.
+// `disagg_book`, when given, holds the disaggregated rows' per-worker recipes.
 using ScenarioCheck = std::function<std::string(const nlohmann::json& scenario)>;
 
 absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const RecipeBook& book,
                                                   const InputLabels& labels = {},
-                                                  const ScenarioCheck& refuses = nullptr);
+                                                  const ScenarioCheck& refuses = nullptr,
+                                                  const DisaggRecipeBook* disagg_book = nullptr);
 
 }  // namespace moesim::calibrate
