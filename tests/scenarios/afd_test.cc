@@ -88,6 +88,33 @@ TEST_CASE("afd: ping-pong micro-batches hide hop time that one micro-batch waits
         Num(r[0]["attention_ffn"]["expert_side"]["utilisation"]));
 }
 
+TEST_CASE(
+    "afd: redundant expert slots on the expert side even out a skewed routing and hold their "
+    "replicas' weights",
+    "[afd]") {
+  nlohmann::json contiguous = Short(Shipped("deepseek-v3-h200-afd-2to1-400gbe"));
+  contiguous["routing"] = {{"kind", "zipf"}, {"exponent", 1.0}};
+  nlohmann::json redundant = contiguous;
+  redundant["deployment"]["expert_placement"] = {{"kind", "redundant"}, {"redundant_slots", 32}};
+  const std::vector<nlohmann::json> r = testing::RunReports({contiguous, redundant});
+  // Zipf routing over 16 expert GPUs: contiguous placement leaves the busiest ~2.8x the mean;
+  // EPLB-style replicas of the hottest experts bring it near 1.
+  CHECK(Num(r[0]["moe"]["mean_gpu_imbalance"]) > 2.5);
+  CHECK(Num(r[1]["moe"]["mean_gpu_imbalance"]) < 1.1);
+  // (256 + 32) / 16 = 18 expert slots per expert GPU instead of 16; the attention side holds no
+  // routed experts, so its weights do not change.
+  CHECK(Num(r[1]["attention_ffn"]["memory_gb_per_expert_gpu"]["weights"]) ==
+        Approx(Num(r[0]["attention_ffn"]["memory_gb_per_expert_gpu"]["weights"]) * 18 / 16)
+            .epsilon(0.01));
+  CHECK(Num(r[1]["memory_gb_per_gpu"]["weights"]) == Num(r[0]["memory_gb_per_gpu"]["weights"]));
+  // The busiest expert GPU sets the pace of every step: without replicas the run is far slower.
+  CHECK(Num(r[1]["throughput"]["output_tok_per_s"]) >
+        2 * Num(r[0]["throughput"]["output_tok_per_s"]));
+  // A token's copies still go once to each expert GPU holding one of its experts.
+  CHECK(Num(r[1]["attention_ffn"]["expert_gpus_per_token"]) ==
+        Approx(Num(r[0]["attention_ffn"]["expert_gpus_per_token"])));
+}
+
 TEST_CASE("afd: the same scenario and seed give byte-identical reports", "[afd][determinism]") {
   const nlohmann::json doc = Short(Shipped("deepseek-v3-h200-afd-2to1-400gbe"), 30, 10);
   const std::vector<nlohmann::json> r = testing::RunReports({doc, doc});
@@ -149,6 +176,12 @@ TEST_CASE("afd: bad plans are refused with the key at fault", "[afd][bad-input]"
     doc["model"]["max_context_tokens"] = 200000;
     doc["runtime"]["memory_fraction"] = 0.12;
     ExpectError(doc, "$.deployment.attention_ffn.attention_gpus", "one sequence's KV");
+  }
+  {  // redundant slots whose replicas do not fit the expert side's memory: 64 slots per GPU
+    nlohmann::json doc = base;
+    doc["routing"] = {{"kind", "zipf"}, {"exponent", 1.0}};
+    doc["deployment"]["expert_placement"] = {{"kind", "redundant"}, {"redundant_slots", 768}};
+    ExpectError(doc, "$.deployment.attention_ffn.expert_gpus", "hold the routed experts");
   }
   {  // experts that do not divide over the expert side
     nlohmann::json doc = base;
