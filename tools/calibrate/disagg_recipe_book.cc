@@ -1,12 +1,11 @@
 #include "tools/calibrate/disagg_recipe_book.h"
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "models/status_macros.h"
 
 namespace moesim::calibrate {
 namespace {
@@ -44,12 +43,7 @@ std::string DisaggRecipeMatch::source() const { return StringOr(*entry_, "source
 std::string DisaggRecipeMatch::master_config() const { return StringOr(*entry_, "master_config"); }
 
 absl::StatusOr<DisaggRecipeBook> DisaggRecipeBook::Load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read"));
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(path, ": not JSON"));
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json doc, ReadJsonFile(path));
   return FromJson(std::move(doc), path);
 }
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "models/status_macros.h"
 
 namespace moesim::calibrate {
 namespace {
@@ -65,13 +66,18 @@ const nlohmann::json& RecipeMatch::env() const {
   return it != group_->end() && it->is_object() ? *it : empty;
 }
 
-absl::StatusOr<RecipeBook> RecipeBook::Load(const std::string& path) {
+absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read"));
   std::stringstream text;
   text << in.rdbuf();
   nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(path, ": not JSON"));
+  return doc;
+}
+
+absl::StatusOr<RecipeBook> RecipeBook::Load(const std::string& path) {
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json doc, ReadJsonFile(path));
   return FromJson(std::move(doc), path);
 }
 

@@ -46,6 +46,10 @@ class RecipeMatch {
   const nlohmann::json* row_;
 };
 
+// The JSON document in `path`; NotFound when it cannot be read, InvalidArgument when it is not
+// JSON (both name the file). Shared by RecipeBook and DisaggRecipeBook.
+absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path);
+
 class RecipeBook {
  public:
   static absl::StatusOr<RecipeBook> Load(const std::string& path);
