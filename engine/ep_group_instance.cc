@@ -373,6 +373,11 @@ std::vector<StepBatch> EpGroupInstance::Split(const StepBatch& b) const {
     x.full_kv_tokens = b.full_kv_tokens * f;
     x.sliding_pairs = b.sliding_pairs * f;
     x.sliding_kv_tokens = b.sliding_kv_tokens * f;
+    const double fp = b.prefill_seqs > 0 ? double(x.prefill_seqs) / double(b.prefill_seqs) : 0.0;
+    x.prefill_full_pairs = b.prefill_full_pairs * fp;
+    x.prefill_full_kv_tokens = b.prefill_full_kv_tokens * fp;
+    x.prefill_sliding_pairs = b.prefill_sliding_pairs * fp;
+    x.prefill_sliding_kv_tokens = b.prefill_sliding_kv_tokens * fp;
   }
   return out;
 }
@@ -405,13 +410,16 @@ StepGraph EpGroupInstance::BuildGraph(const std::vector<std::vector<StepBatch>>&
 }
 
 // Drafts for the next step on every rank, after the verification: k chained passes of the
-// draft network (the first over every verified position), each with its own all-to-alls when
-// the draft has MoE layers.
+// draft network (the first over every verified position and this step's prompt tokens), each
+// with its own all-to-alls when the draft has MoE layers. The later passes draft for the
+// sequences that verify next step on the rank: the decoding ones and the prompts that finish
+// (not in a prefill pool, whose first drafts go with the KV to the decode pool).
 std::vector<EpGroupInstance::DraftPass> EpGroupInstance::AddDraftPrograms(
     const std::vector<std::vector<StepBatch>>& batches, StepGraph* g) const {
   std::vector<DraftPass> passes;
   if (!draft_model_ || !drafts_) return passes;
   const int k = s_.speculative->draft_tokens;
+  const bool prefill_pool = s_.deployed.spec.role == PoolRole::kPrefill;
   const ParallelPlan draft_plan = DraftParallelPlan(s_.plan(), *s_.speculative);
   const size_t ranks = batches[0].size();
   for (int pass = 0; pass < k; ++pass) {
@@ -423,10 +431,15 @@ std::vector<EpGroupInstance::DraftPass> EpGroupInstance::AddDraftPrograms(
       for (size_t r = 0; r < ranks; ++r) {
         const StepBatch& b = batches[m][r];
         const double context = b.seqs() > 0 ? b.full_kv_tokens / double(b.seqs()) : 0.0;
-        draft[m][r] = pass == 0 ? DraftExtendBatch(*draft_model_, b.decode_seqs, context, k)
-                                : DecodeBatch(*draft_model_, b.decode_seqs, context + pass);
+        if (pass == 0) {
+          draft[m][r] = DraftExtendBatch(*draft_model_, b.decode_seqs, context, k);
+          AddBatch(draft[m][r], PromptPart(b));
+        } else {
+          draft[m][r] =
+              DecodeBatch(*draft_model_, prefill_pool ? 0 : b.sampled_seqs, context + pass);
+        }
         tokens += double(draft[m][r].tokens());
-        any = any || b.decode_seqs > 0;
+        any = any || draft[m][r].tokens() > 0;
       }
       loads[m] = ExpectedGpuLoads(*draft_model_, draft_plan, tokens);
     }

@@ -228,31 +228,37 @@ void InstanceScheduler::Account(StepBatch& b, const Request& r) const {
   const double n = double(r.scheduled_tokens);
   const double ctx = double(r.kv_tokens);  // before this step
   const double end = ctx + n;
+  // Token j of the chunk (1-based) attends to ctx + j tokens.
+  const double full_pairs = n * ctx + n * (n + 1) / 2;
+  double sliding_pairs = 0, sliding_kv = 0;
+  if (config_.sliding_window_tokens > 0) {
+    const double w = config_.sliding_window_tokens;
+    if (end <= w) {
+      sliding_pairs = full_pairs;
+    } else {
+      // Tokens at positions up to w attend to all before them, later ones to w tokens.
+      const double full_part = std::max(0.0, w - ctx);
+      sliding_pairs = full_part * ctx + full_part * (full_part + 1) / 2 + (n - full_part) * w;
+    }
+    sliding_kv = std::min(end, w);
+  }
   if (r.prefilling()) {
     b.prefill_tokens += r.scheduled_tokens;
     ++b.prefill_seqs;
     if (r.prefilled + r.scheduled_tokens >= r.prompt_tokens) ++b.sampled_seqs;
+    b.prefill_full_pairs += full_pairs;
+    b.prefill_full_kv_tokens += end;
+    b.prefill_sliding_pairs += sliding_pairs;
+    b.prefill_sliding_kv_tokens += sliding_kv;
   } else {
     ++b.decode_seqs;
     ++b.sampled_seqs;
     b.speculative_tokens += r.scheduled_tokens - 1;
   }
-  // Token j of the chunk (1-based) attends to ctx + j tokens.
-  b.full_pairs += n * ctx + n * (n + 1) / 2;
+  b.full_pairs += full_pairs;
   b.full_kv_tokens += end;
-  if (config_.sliding_window_tokens > 0) {
-    const double w = config_.sliding_window_tokens;
-    double pairs = 0;
-    if (end <= w) {
-      pairs = n * ctx + n * (n + 1) / 2;
-    } else {
-      // Tokens at positions up to w attend to all before them, later ones to w tokens.
-      const double full_part = std::max(0.0, w - ctx);
-      pairs = full_part * ctx + full_part * (full_part + 1) / 2 + (n - full_part) * w;
-    }
-    b.sliding_pairs += pairs;
-    b.sliding_kv_tokens += std::min(end, w);
-  }
+  b.sliding_pairs += sliding_pairs;
+  b.sliding_kv_tokens += sliding_kv;
 }
 
 int64_t InstanceScheduler::ScheduleRunning(int64_t budget, bool decode_only, bool prefill_only) {

@@ -62,7 +62,41 @@ StepBatch PrefillBatch(const ModelSpec& model, int64_t prompts, int64_t prompt_t
     b.sliding_pairs = k * (full_part * (full_part + 1) / 2 + (n - full_part) * w);
     b.sliding_kv_tokens = k * std::min(n, w);
   }
+  b.prefill_full_pairs = b.full_pairs;
+  b.prefill_full_kv_tokens = b.full_kv_tokens;
+  b.prefill_sliding_pairs = b.sliding_pairs;
+  b.prefill_sliding_kv_tokens = b.sliding_kv_tokens;
   return b;
+}
+
+StepBatch PromptPart(const StepBatch& step) {
+  StepBatch b;
+  b.prefill_tokens = step.prefill_tokens;
+  b.prefill_seqs = step.prefill_seqs;
+  // The prompts that finish this step: every sampled sequence that is not decoding.
+  b.sampled_seqs = step.sampled_seqs - step.decode_seqs;
+  b.full_pairs = b.prefill_full_pairs = step.prefill_full_pairs;
+  b.full_kv_tokens = b.prefill_full_kv_tokens = step.prefill_full_kv_tokens;
+  b.sliding_pairs = b.prefill_sliding_pairs = step.prefill_sliding_pairs;
+  b.sliding_kv_tokens = b.prefill_sliding_kv_tokens = step.prefill_sliding_kv_tokens;
+  return b;
+}
+
+StepBatch& AddBatch(StepBatch& to, const StepBatch& b) {
+  to.decode_seqs += b.decode_seqs;
+  to.prefill_tokens += b.prefill_tokens;
+  to.prefill_seqs += b.prefill_seqs;
+  to.sampled_seqs += b.sampled_seqs;
+  to.speculative_tokens += b.speculative_tokens;
+  to.full_pairs += b.full_pairs;
+  to.full_kv_tokens += b.full_kv_tokens;
+  to.sliding_pairs += b.sliding_pairs;
+  to.sliding_kv_tokens += b.sliding_kv_tokens;
+  to.prefill_full_pairs += b.prefill_full_pairs;
+  to.prefill_full_kv_tokens += b.prefill_full_kv_tokens;
+  to.prefill_sliding_pairs += b.prefill_sliding_pairs;
+  to.prefill_sliding_kv_tokens += b.prefill_sliding_kv_tokens;
+  return to;
 }
 
 StepBatch DecodeBatch(const ModelSpec& model, int64_t seqs, double context_tokens) {

@@ -38,6 +38,13 @@ StepBatch DraftExtendBatch(const ModelSpec& draft, int64_t seqs, double context_
 // cache (every prompt samples its first token).
 StepBatch PrefillBatch(const ModelSpec& model, int64_t prompts, int64_t prompt_tokens);
 
+// The prefill part of a step's batch: its prompt tokens and what they attend to; sampled_seqs
+// counts the prompts that finish this step. A speculative draft network runs over it too (its
+// KV for the prompt, and the first draft of every prompt that finishes).
+StepBatch PromptPart(const StepBatch& step);
+// Adds every field of `b` to `to` (one pass over both batches' tokens); returns `to`.
+StepBatch& AddBatch(StepBatch& to, const StepBatch& b);
+
 // Bytes of activations one stage hands to the next for `batch` (bf16 hidden states).
 double StageActivationBytes(const ModelSpec& model, const StepBatch& batch);
 

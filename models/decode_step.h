@@ -69,6 +69,12 @@ struct StepBatch {
   // Same for sliding-window layers (attended tokens capped at the window).
   double sliding_pairs = 0;
   double sliding_kv_tokens = 0;
+  // The prefill tokens' share of the four sums above (what a speculative draft network's pass
+  // over this step's prompt tokens attends to).
+  double prefill_full_pairs = 0;
+  double prefill_full_kv_tokens = 0;
+  double prefill_sliding_pairs = 0;
+  double prefill_sliding_kv_tokens = 0;
 
   int64_t tokens() const { return decode_seqs + speculative_tokens + prefill_tokens; }
   int64_t seqs() const { return decode_seqs + prefill_seqs; }
@@ -76,7 +82,8 @@ struct StepBatch {
   auto Fields() const {
     return std::make_tuple(decode_seqs, prefill_tokens, prefill_seqs, sampled_seqs,
                            speculative_tokens, full_pairs, full_kv_tokens, sliding_pairs,
-                           sliding_kv_tokens);
+                           sliding_kv_tokens, prefill_full_pairs, prefill_full_kv_tokens,
+                           prefill_sliding_pairs, prefill_sliding_kv_tokens);
   }
 };
 

@@ -61,6 +61,29 @@ TEST_CASE("speculative: pays at small batch, stops paying as the batch grows", "
   CHECK(PerGpu(r[4]) < 1.02 * PerGpu(r[3]));
 }
 
+// The draft network also runs over every prompt token (SGLang's draft extend after a prefill,
+// TensorRT-LLM's MTP context phase): it fills the draft's KV for the prompt and drafts the first
+// tokens. For DeepSeek-V3's one MTP layer against 61 target layers that is ~1/61 more prefill
+// work (plus the layer's share of the LM head), so a prefill-bound run's TTFT grows by about
+// 1.6 %: between 0.5 % and 5 %, and never 0 (before, the prompt pass was not costed). Checked on
+// a TP instance and on a DP-attention EP group.
+TEST_CASE("speculative: the draft network's pass over the prompt is costed", "[speculative]") {
+  for (const char* name : {"deepseek-v3-h200-tp8-c1-mtp1", "deepseek-v3-h200-dpa-ep8-c32-mtp2"}) {
+    nlohmann::json with = Shipped(name);
+    with["workload"]["input_tokens"] = {{"kind", "fixed"}, {"tokens", 8000}};
+    with["workload"]["output_tokens"] = {{"kind", "fixed"}, {"tokens", 2}};
+    with["workload"]["concurrency"] = 1;
+    nlohmann::json without = with;
+    without.erase("speculative");
+    const auto r = testing::RunReports({with, without});
+    const double ttft = r[0]["latency_s"]["ttft"]["p50"].get<double>();
+    const double ttft_without = r[1]["latency_s"]["ttft"]["p50"].get<double>();
+    INFO(name << ": TTFT " << ttft << " s with MTP, " << ttft_without << " s without");
+    CHECK(ttft > 1.005 * ttft_without);
+    CHECK(ttft < 1.05 * ttft_without);
+  }
+}
+
 TEST_CASE("speculative: the same scenario and seed give byte-identical reports",
           "[speculative][determinism]") {
   const nlohmann::json doc = Shipped("deepseek-v3-h200-tp8-c32-mtp2");
