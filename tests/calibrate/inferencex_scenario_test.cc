@@ -381,7 +381,7 @@ TEST_CASE(
   CHECK(d["speculative"] ==
         nlohmann::ordered_json{{"method", "mtp"},
                                {"draft_tokens", 2},
-                               {"acceptance", {{"curve", "deepseek-r1-trtllm-mtp-b200"}}}});
+                               {"acceptance", {{"curve", "deepseek-r1-inferencex-random-chat"}}}});
   // Top-level order: the speculative section follows the deployment.
   std::vector<std::string> keys;
   for (const auto& [key, value] : d.items()) keys.push_back(key);
@@ -391,9 +391,9 @@ TEST_CASE(
   const std::string description = d["description"];
   CHECK(description.find("k = 2 draft tokens") != std::string::npos);
   CHECK(description.find("speculative_num_steps=2") != std::string::npos);
-  CHECK(description.find("Acceptance is an assumption, not a measurement of this row") !=
-        std::string::npos);
-  CHECK(description.find("TensorRT-LLM tech blog 1") != std::string::npos);
+  CHECK(description.find("Acceptance is fitted, not measured on this row") != std::string::npos);
+  CHECK(description.find("tech blog 1") != std::string::npos);
+  CHECK(description.find("tools/calibrate/mtp_acceptance_fit.json") != std::string::npos);
   // Every speculative flag is modelled: spec_v2 keeps SGLang's overlap scheduler on for MTP.
   CHECK(description.find("spec_v2") == std::string::npos);
   CHECK(d["runtime"]["speculative_host_overlap"] == "mtp");
@@ -445,12 +445,12 @@ TEST_CASE("scenario: a disaggregated MTP row assumes 3 draft tokens (no recipe)"
   CHECK(s->doc["speculative"] ==
         nlohmann::ordered_json{{"method", "mtp"},
                                {"draft_tokens", 3},
-                               {"acceptance", {{"curve", "deepseek-r1-trtllm-mtp-b200"}}}});
+                               {"acceptance", {{"curve", "deepseek-r1-inferencex-random-chat"}}}});
   const std::string description = s->doc["description"];
   CHECK(description.find("assumed: the row has no recipe") != std::string::npos);
   CHECK(description.find("--speculative-num-steps 3 --speculative-eagle-topk 1") !=
         std::string::npos);
-  CHECK(description.find("Acceptance is an assumption") != std::string::npos);
+  CHECK(description.find("Acceptance is fitted") != std::string::npos);
 }
 
 }  // namespace

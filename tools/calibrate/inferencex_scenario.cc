@@ -27,11 +27,14 @@ constexpr int kGb300TraysPerRack = 18;
 constexpr int kTolerancePct = 30;
 // DeepSeek-R1's routed experts (n_routed_experts): moesim spreads them evenly over an EP group.
 constexpr int kRoutedExperts = 256;
-// MTP rows: the acceptance curve every one of them assumes (models/presets/acceptance_curves.json:
-// DeepSeek-R1 MTP acceptance lengths measured by TensorRT-LLM on B200 for k = 1..5), the largest k
-// it covers, and the draft tokens where no recipe gives them (SGLang's DeepSeek MTP example:
-// --speculative-num-steps 3 --speculative-eagle-topk 1 --speculative-num-draft-tokens 4).
-constexpr char kAcceptanceCurve[] = "deepseek-r1-trtllm-mtp-b200";
+// MTP rows: the acceptance curve every one of them runs with
+// (models/presets/acceptance_curves.json: InferenceX's chat-templated random-token prompts, the
+// TensorRT-LLM B200 DeepSeek-R1 curve with each per-position acceptance scaled by one factor fitted
+// on half the training set's MTP rows by tools/calibrate/fit_mtp_acceptance.py), the largest k it
+// covers, and the draft tokens where no recipe gives them (SGLang's DeepSeek MTP example:
+// --speculative-num-steps 3
+// --speculative-eagle-topk 1 --speculative-num-draft-tokens 4).
+constexpr char kAcceptanceCurve[] = "deepseek-r1-inferencex-random-chat";
 constexpr int kCurveMaxDraftTokens = 5;
 constexpr int kDefaultDraftTokens = 3;
 
@@ -402,12 +405,14 @@ Speculative SpeculativeOf(const DraftTokens& draft) {
     absl::StrAppend(&out.text, "; clamped from ", draft.k, " to ", out.k,
                     ", the largest k the acceptance curve covers");
   }
-  absl::StrAppend(&out.text,
-                  ". Acceptance is an assumption, not a measurement of this row: the DeepSeek-R1 "
-                  "MTP acceptance lengths measured by TensorRT-LLM on B200 (curve ",
+  absl::StrAppend(&out.text, ". Acceptance is fitted, not measured on this row: curve ",
                   kAcceptanceCurve,
-                  " in models/presets/acceptance_curves.json: TensorRT-LLM tech blog 1, via "
-                  "../shared/reference/measurements/README.md §2 P5).");
+                  " in models/presets/acceptance_curves.json, the DeepSeek-R1 MTP acceptance "
+                  "TensorRT-LLM measured on B200 (tech blog 1, via "
+                  "../shared/reference/measurements/README.md §2 P5) with every per-position "
+                  "probability scaled by the factor tools/calibrate/fit_mtp_acceptance.py fitted "
+                  "to InferenceX's chat-templated random-token prompts on half the training set's "
+                  "MTP rows (tools/calibrate/mtp_acceptance_fit.json).");
   return out;
 }
 

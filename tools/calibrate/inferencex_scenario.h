@@ -30,12 +30,13 @@
 //   dynamo-trt -> "trtllm") with its defaults and the KV cache bf16.
 //
 // An MTP row (spec mtp) is one of the above plus a top-level "speculative" section: method
-// "mtp", draft_tokens k and the acceptance curve "deepseek-r1-trtllm-mtp-b200" (DeepSeek-R1 MTP
-// acceptance lengths measured by TensorRT-LLM on B200 for k = 1..5: an assumption for every row,
-// not its measurement). k is the recipe's (SGLang speculative_num_steps with topk 1, TensorRT-LLM
-// num_nextn_predict_layers, ATOM num_speculative_tokens or its default; a disaggregated row's
-// decode side), else 3 (SGLang's DeepSeek MTP example), clamped to 5. The file name's precision
-// part reads "fp4-mtp".
+// "mtp", draft_tokens k and the acceptance curve "deepseek-r1-inferencex-random-chat" (the
+// DeepSeek-R1 MTP acceptance lengths TensorRT-LLM measured on B200 for k = 1..5, each per-position
+// probability scaled by one factor fitted to InferenceX's prompts on half the training set's MTP
+// rows: tools/calibrate/fit_mtp_acceptance.py; no row measures its own). k is the recipe's (SGLang
+// speculative_num_steps with topk 1, TensorRT-LLM num_nextn_predict_layers, ATOM
+// num_speculative_tokens or its default; a disaggregated row's decode side), else 3 (SGLang's
+// DeepSeek MTP example), clamped to 5. The file name's precision part reads "fp4-mtp".
 //
 //   if (SkipReason(row).empty()) {
 //     MOESIM_ASSIGN_OR_RETURN(ReferenceScenario s, BuildReferenceScenario(row, match, labels));
