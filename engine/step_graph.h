@@ -84,6 +84,7 @@ struct StepNode {
   const CollectivePattern* pattern = nullptr;
   double message_bytes = 0;
   double launch_us = 0;
+  const char* name = "collective";  // kCollective: its op (e.g. "attn_allreduce"), for traces
   // kTransfer: its index in StepGraph::transfers.
   int transfer = -1;
 };

@@ -120,7 +120,7 @@ class StepWalk {
       a.first_gpu = !t.wire.empty() ? t.wire[0].src_gpu : g_.groups[0].gpus[0];
     } else {
       a.kind = StepActivity::Kind::kCollective;
-      a.name = "collective";
+      a.name = n.name;
       a.first_gpu = g_.groups[n.group].gpus[0];
     }
     a.tier = static_cast<int>(c.bottleneck_tier);

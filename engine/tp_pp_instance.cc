@@ -161,6 +161,7 @@ int TpPpInstance::EmitProgram(StepGraph& g, int prog, int group, int previous) c
       add_run({oi, k});
       StepNode ar;
       ar.kind = StepNode::Kind::kCollective;
+      ar.name = ops[k].name;
       ar.group = group;
       ar.pattern = fabric_.AllReduceFor(group, ops[k].message_bytes);
       ar.message_bytes = ops[k].message_bytes;

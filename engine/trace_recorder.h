@@ -13,16 +13,22 @@
 // and each request as an async slice from arrival to its last token with a nested "waiting for
 // the first token" slice. A time window keeps files small on long runs. Pure C++: the
 // simulation hands it steps and requests (engine/instance.h observers) and the runners' activities
-// (engine/step_activity.h), the command line writes ToJson(). The same seed gives the same bytes.
+// (engine/step_activity.h). The same seed gives the same bytes.
+//
+// Events are written as JSON text as they come (a long run has millions), with std::to_chars for
+// the numbers: to an output stream in blocks of about a megabyte when one is given (memory stays
+// flat however long the run), else kept for Text().
 //
 // Not traced: offload I/O (KV offload is not modelled yet).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/instance.h"
@@ -32,8 +38,9 @@ namespace moesim {
 
 class TraceRecorder {
  public:
-  // Events outside [start_s, end_s] are dropped.
-  TraceRecorder(double start_s, double end_s);
+  // Events outside [start_s, end_s] are dropped. With `out`, the file's text goes there as the
+  // run goes (Finish() ends it); without, Text() returns it.
+  TraceRecorder(double start_s, double end_s, std::ostream* out = nullptr);
   ~TraceRecorder();
 
   // The observer of pool `pool` (named `name`) to hand its instances; it lives as long as the
@@ -45,9 +52,11 @@ class TraceRecorder {
   // recorder.
   StepActivitySink* ActivitySink(int pool);
 
-  // The trace file's text: {"displayTimeUnit": "ms", "traceEvents": [...]}. Events are kept as
-  // JSON text as they come (a long run has millions), not as JSON objects.
+  // Without an output stream: the trace file's text,
+  // {"displayTimeUnit": "ms", "traceEvents": [...]}.
   std::string Text() const;
+  // With one: writes what is left and the closing brackets; false if the stream failed.
+  bool Finish();
 
  private:
   class Observer;
@@ -63,10 +72,18 @@ class TraceRecorder {
   std::vector<std::unique_ptr<Observer>> observers_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::set<std::pair<int, int>> tracks_;  // (pool, tid) declared
-  // Appends one event: the fields between the braces, already JSON.
-  void Event(const std::string& fields);
+  // One event's text goes between Open() and Close(); Put* append its pieces.
+  void Open();
+  void Close();
+  void Put(std::string_view text);
+  void PutInt(int64_t v);
+  void PutUs(double seconds);  // microseconds to the nanosecond ("%.3f")
+  void PutG17(double v);       // "%.17g"
+  void PutQuoted(std::string_view text);
 
-  std::string events_;  // the events so far, comma-separated
+  std::ostream* out_;
+  bool any_event_ = false;
+  std::string events_;  // the events not yet written, comma-separated
 };
 
 }  // namespace moesim

@@ -3,6 +3,7 @@
 // a prediction outside its tolerance.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -89,14 +90,27 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
                                                      simulated, duration, finished));
     notice.Update(simulated / duration);
   };
+  // The trace goes to its file as the run goes; a run that fails leaves none.
+  std::unique_ptr<std::ofstream> trace_file;
   std::unique_ptr<moesim::TraceRecorder> trace;
   if (!trace_out.empty()) {
-    trace = std::make_unique<moesim::TraceRecorder>(trace_window.first, trace_window.second);
+    std::ostream* to = &std::cout;
+    if (trace_out != "-") {
+      trace_file = std::make_unique<std::ofstream>(trace_out, std::ios::binary | std::ios::trunc);
+      to = trace_file.get();
+    }
+    trace = std::make_unique<moesim::TraceRecorder>(trace_window.first, trace_window.second, to);
     options.trace = trace.get();
   }
   auto report = moesim::RunSimulation(*scenario, options);
   bar.Finish();
-  if (!report.ok()) return Fail(report.status());
+  if (!report.ok()) {
+    if (trace_file) {
+      trace_file.reset();
+      std::remove(trace_out.c_str());
+    }
+    return Fail(report.status());
+  }
   (*report)["meta"] = moesim::RunMeta(*scenario, path, MOESIM_VERSION);
   if (!quiet) std::cout << moesim::ReportToText(*report);
   if (!json_out.empty() && !WriteFile(json_out, moesim::ReportToJson(*report))) {
@@ -112,7 +126,7 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
       return Fail(absl::InvalidArgumentError(html_out + ": cannot write"));
     }
   }
-  if (trace && !WriteFile(trace_out, trace->Text())) {
+  if (trace && !trace->Finish()) {
     return Fail(absl::InvalidArgumentError(trace_out + ": cannot write"));
   }
   if (!timeseries_out.empty() && !WriteFile(timeseries_out, moesim::TimeSeriesToCsv(*report))) {
