@@ -410,10 +410,8 @@ StepGraph EpGroupInstance::BuildGraph(const std::vector<std::vector<StepBatch>>&
 }
 
 // Drafts for the next step on every rank, after the verification: k chained passes of the
-// draft network (the first over every verified position and this step's prompt tokens), each
-// with its own all-to-alls when the draft has MoE layers. The later passes draft for the
-// sequences that verify next step on the rank: the decoding ones and the prompts that finish
-// (not in a prefill pool, whose first drafts go with the KV to the decode pool).
+// draft network (what each runs over: DraftPassBatch), each with its own all-to-alls when the
+// draft has MoE layers.
 std::vector<EpGroupInstance::DraftPass> EpGroupInstance::AddDraftPrograms(
     const std::vector<std::vector<StepBatch>>& batches, StepGraph* g) const {
   std::vector<DraftPass> passes;
@@ -429,15 +427,7 @@ std::vector<EpGroupInstance::DraftPass> EpGroupInstance::AddDraftPrograms(
     for (int m = 0; m < micro_; ++m) {
       double tokens = 0;
       for (size_t r = 0; r < ranks; ++r) {
-        const StepBatch& b = batches[m][r];
-        const double context = b.seqs() > 0 ? b.full_kv_tokens / double(b.seqs()) : 0.0;
-        if (pass == 0) {
-          draft[m][r] = DraftExtendBatch(*draft_model_, b.decode_seqs, context, k);
-          AddBatch(draft[m][r], PromptPart(b));
-        } else {
-          draft[m][r] =
-              DecodeBatch(*draft_model_, prefill_pool ? 0 : b.sampled_seqs, context + pass);
-        }
+        draft[m][r] = DraftPassBatch(*draft_model_, batches[m][r], k, pass, prefill_pool);
         tokens += double(draft[m][r].tokens());
         any = any || draft[m][r].tokens() > 0;
       }

@@ -99,6 +99,16 @@ StepBatch& AddBatch(StepBatch& to, const StepBatch& b) {
   return to;
 }
 
+StepBatch DraftPassBatch(const ModelSpec& draft, const StepBatch& step, int draft_tokens, int pass,
+                         bool prefill_pool) {
+  const double context = step.seqs() > 0 ? step.full_kv_tokens / double(step.seqs()) : 0.0;
+  if (pass == 0) {
+    StepBatch extend = DraftExtendBatch(draft, step.decode_seqs, context, draft_tokens);
+    return AddBatch(extend, PromptPart(step));
+  }
+  return DecodeBatch(draft, prefill_pool ? 0 : step.sampled_seqs, context + pass);
+}
+
 StepBatch DecodeBatch(const ModelSpec& model, int64_t seqs, double context_tokens) {
   StepBatch b;
   b.decode_seqs = seqs;

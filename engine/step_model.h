@@ -45,6 +45,15 @@ StepBatch PromptPart(const StepBatch& step);
 // Adds every field of `b` to `to` (one pass over both batches' tokens); returns `to`.
 StepBatch& AddBatch(StepBatch& to, const StepBatch& b);
 
+// Draft pass `pass` (0 .. draft_tokens - 1) of speculative decoding after a step that ran `step`
+// (an instance's batch, or one rank's): pass 0 extends the draft network's KV over every verified
+// position (DraftExtendBatch) and over the step's prompt tokens (PromptPart), and proposes the
+// first draft; each later pass proposes one more token, at `pass` tokens more context, for every
+// sequence that verifies next step here: the step's sampled sequences, none in a prefill pool
+// (whose first drafts go to the decode pool with the KV).
+StepBatch DraftPassBatch(const ModelSpec& draft, const StepBatch& step, int draft_tokens, int pass,
+                         bool prefill_pool);
+
 // Bytes of activations one stage hands to the next for `batch` (bf16 hidden states).
 double StageActivationBytes(const ModelSpec& model, const StepBatch& batch);
 

@@ -207,22 +207,18 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
   if (drafts && draft_model_ && (batch.decode_seqs > 0 || batch.prefill_tokens > 0)) {
     // Drafts for the next step, k chained passes of the draft network (an MTP layer or an
     // EAGLE head sharing the target's embedding and LM head, or a separate draft model) on the
-    // last stage's GPUs, with its own KV cache: the first extends the draft's KV over every
-    // verified position (k + 1 per sequence, the accepted ones kept) and over this step's prompt
-    // tokens, and proposes the first draft; each later one proposes one more token for every
-    // sequence that verifies next step here (the decoding ones and the prompts that finish, but
-    // not a prefill pool's, whose first drafts go with the KV to the decode pool).
+    // last stage's GPUs, with its own KV cache; what each pass runs over: DraftPassBatch.
     const int k = s_.speculative->draft_tokens;
-    const double context = batch.seqs() > 0 ? batch.full_kv_tokens / double(batch.seqs()) : 0.0;
+    const bool prefill_pool = s_.deployed.spec.role == PoolRole::kPrefill;
     const ParallelPlan draft_plan = DraftParallelPlan(plan, *s_.speculative);
-    StepBatch extend = DraftExtendBatch(*draft_model_, batch.decode_seqs, context, k);
-    AddBatch(extend, PromptPart(batch));
+    const StepBatch extend = DraftPassBatch(*draft_model_, batch, k, 0, prefill_pool);
     previous = EmitProgram(
         g, g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, extend)),
         plan.pp - 1, previous);
-    const int64_t chained = s_.deployed.spec.role == PoolRole::kPrefill ? 0 : batch.sampled_seqs;
-    if (k > 1 && chained > 0) {
-      const StepBatch next = DecodeBatch(*draft_model_, chained, context + 1);
+    // Passes 1 .. k-1 differ by one token of context each; pass 1's program stands for them all.
+    const StepBatch next =
+        k > 1 ? DraftPassBatch(*draft_model_, batch, k, 1, prefill_pool) : StepBatch();
+    if (next.tokens() > 0) {
       const int prog =
           g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, next));
       for (int pass = 1; pass < k; ++pass) previous = EmitProgram(g, prog, plan.pp - 1, previous);
