@@ -1,10 +1,10 @@
 #include "engine/trace_recorder.h"
 
-#include <charconv>
-#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <ostream>
-
-#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -15,13 +15,10 @@ namespace {
 // Track ids inside a pool's process: instances from 0, link tiers and GPUs above them.
 constexpr int kTierTrack = 1000000;
 constexpr int kGpuTrack = 2000000;
-constexpr const char* kTierNames[4] = {"scale_up", "scale_out", "inter_rack", "host"};
-// With an output stream, events are written once this many bytes have gathered.
-constexpr size_t kWriteBlockBytes = size_t(1) << 20;
-constexpr std::string_view kHead = R"({"displayTimeUnit":"ms","traceEvents":[)";
-constexpr std::string_view kTail =
-    R"({"ph":"M","name":"process_name","pid":-1,"args":{"name":"requests"}}]})"
-    "\n";
+// Events per batch handed to the writer thread, and batches it may be behind before the run
+// waits for it (about 0.8 MB of events per batch).
+constexpr size_t kBatchEvents = 4096;
+constexpr size_t kMaxQueuedBatches = 16;
 
 }  // namespace
 
@@ -30,7 +27,7 @@ class TraceRecorder::Observer : public StepObserver {
   Observer(TraceRecorder* r, int pool, const std::array<double, 4>& capacity)
       : r_(r), pool_(pool), capacity_(capacity) {}
   void OnStep(int instance, const StepRecord& step, const TimeBreakdown& gpu_time) override {
-    r_->Step(pool_, instance, step, gpu_time, capacity_);
+    r_->Step(pool_, instance, step, gpu_time, &capacity_);
   }
   void OnRequestFinished(const Request& request) override { r_->Finished(request); }
 
@@ -50,84 +47,120 @@ class TraceRecorder::Sink : public StepActivitySink {
   int pool_;
 };
 
-TraceRecorder::TraceRecorder(double start_s, double end_s, std::ostream* out)
-    : start_s_(start_s), end_s_(end_s), out_(out) {
-  if (out_ != nullptr) {
-    *out_ << kHead;
-    events_.reserve(kWriteBlockBytes + 4096);
+// Formats batches of events on its own thread and writes them to the stream in order.
+class TraceRecorder::Writer {
+ public:
+  explicit Writer(std::ostream* out) : out_(out) {
+    *out_ << TraceEventText::kHead;
+    thread_ = std::thread([this] { Loop(); });
   }
+  ~Writer() { Close(); }
+
+  // Hands `batch` over (waiting while the writer is kMaxQueuedBatches behind) and returns an
+  // empty one to fill next: a written batch's storage when there is one, so memory is reused.
+  TraceBatch Submit(TraceBatch batch) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [this] { return queue_.size() < kMaxQueuedBatches; });
+    queue_.push_back(std::move(batch));
+    ready_.notify_one();
+    TraceBatch next;
+    if (!written_.empty()) {
+      next = std::move(written_.back());
+      written_.pop_back();
+    }
+    return next;
+  }
+
+  // Writes everything handed over and the closing brackets; false if the stream failed.
+  bool Close() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return ok_;
+      closed_ = true;
+    }
+    ready_.notify_one();
+    thread_.join();
+    return ok_;
+  }
+
+ private:
+  void Loop() {
+    TraceEventText text;
+    for (;;) {
+      TraceBatch batch;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        ready_.wait(lock, [this] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) break;
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+        space_.notify_one();
+      }
+      text.Append(batch);
+      out_->write(text.view().data(), static_cast<std::streamsize>(text.view().size()));
+      text.clear();
+      batch.events.clear();
+      batch.details.clear();
+      batch.texts.clear();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (written_.size() < kMaxQueuedBatches) written_.push_back(std::move(batch));
+    }
+    if (text.any()) *out_ << ",\n";
+    *out_ << TraceEventText::kTail;
+    out_->flush();
+    ok_ = static_cast<bool>(*out_);
+  }
+
+  std::ostream* out_;
+  std::mutex mu_;
+  std::condition_variable ready_, space_;
+  std::deque<TraceBatch> queue_;
+  std::vector<TraceBatch> written_;  // emptied batches whose storage the recorder reuses
+  bool closed_ = false;
+  bool ok_ = false;  // written by the thread before it ends, read after the join
+  std::thread thread_;
+};
+
+TraceRecorder::TraceRecorder(double start_s, double end_s, std::ostream* out)
+    : start_s_(start_s), end_s_(end_s) {
+  if (out != nullptr) writer_ = std::make_unique<Writer>(out);
+  batch_.events.reserve(kBatchEvents + 1);
 }
+
 TraceRecorder::~TraceRecorder() = default;
 
-void TraceRecorder::Open() {
-  if (any_event_) events_ += ",\n";
-  any_event_ = true;
-  events_ += '{';
-}
-
-void TraceRecorder::Close() {
-  events_ += '}';
-  if (out_ != nullptr && events_.size() >= kWriteBlockBytes) {
-    out_->write(events_.data(), static_cast<std::streamsize>(events_.size()));
-    events_.clear();
-  }
-}
-
-void TraceRecorder::Put(std::string_view text) { events_.append(text); }
-
-void TraceRecorder::PutInt(int64_t v) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  events_.append(buf, static_cast<size_t>(r.ptr - buf));
-}
-
-// Trace-event timestamps are microseconds, written to the nanosecond so the text is stable: the
-// digits of the whole nanoseconds with a point before the last three, which is what "%.3f" prints
-// for nanoseconds / 1e3.
-void TraceRecorder::PutUs(double seconds) {
-  int64_t ns = std::llround(seconds * 1e9);
-  if (ns < 0) {
-    events_ += '-';
-    ns = -ns;
-  }
-  PutInt(ns / 1000);
-  char frac[4] = {'.', char('0' + ns % 1000 / 100), char('0' + ns % 100 / 10), char('0' + ns % 10)};
-  events_.append(frac, sizeof frac);
-}
-
-// "%.17g": a whole number below 1e17 prints as its digits, anything else through to_chars.
-void TraceRecorder::PutG17(double v) {
-  if (v == std::floor(v) && std::fabs(v) < 1e17 && !(v == 0 && std::signbit(v))) {
-    PutInt(static_cast<int64_t>(v));
-    return;
-  }
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 17);
-  events_.append(buf, static_cast<size_t>(r.ptr - buf));
-}
-
-// A JSON string literal (escaped by the JSON library only when it needs escaping).
-void TraceRecorder::PutQuoted(std::string_view text) {
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) {
-      events_ += nlohmann::json(std::string(text)).dump();
-      return;
+TraceEvent& TraceRecorder::NewEvent(TraceEvent::Kind kind) {
+  if (batch_.events.size() >= kBatchEvents) {
+    if (writer_) {
+      batch_ = writer_->Submit(std::move(batch_));
+    } else {
+      kept_.Append(batch_);
+      batch_ = TraceBatch();
     }
+    batch_.events.reserve(kBatchEvents + 1);
   }
-  events_ += '"';
-  events_.append(text);
-  events_ += '"';
+  TraceEvent& e = batch_.events.emplace_back();
+  e.kind = kind;
+  return e;
+}
+
+TraceEventDetail& TraceRecorder::NewDetailedEvent(TraceEvent::Kind kind, TraceEvent** event) {
+  TraceEvent& e = NewEvent(kind);
+  e.detail = static_cast<int64_t>(batch_.details.size());
+  *event = &e;
+  return batch_.details.emplace_back();
+}
+
+void TraceRecorder::AddMetadata(std::string fields) {
+  TraceEvent& e = NewEvent(TraceEvent::Kind::kMetadata);
+  e.detail = static_cast<int64_t>(batch_.texts.size());
+  batch_.texts.push_back(std::move(fields));
 }
 
 StepObserver* TraceRecorder::PoolObserver(int pool, const std::string& name,
                                           const std::array<double, 4>& tier_capacity) {
-  Open();
-  Put(R"("ph":"M","name":"process_name","pid":)");
-  PutInt(pool);
-  Put(R"(,"args":{"name":)");
-  PutQuoted("pool " + name);
-  Put("}");
-  Close();
+  AddMetadata(absl::StrCat(R"("ph":"M","name":"process_name","pid":)", pool, R"(,"args":{"name":)",
+                           TraceEventText::Quoted("pool " + name), "}"));
   observers_.push_back(std::make_unique<Observer>(this, pool, tier_capacity));
   return observers_.back().get();
 }
@@ -139,15 +172,8 @@ StepActivitySink* TraceRecorder::ActivitySink(int pool) {
 
 void TraceRecorder::Track(int pool, int tid, const std::string& name) {
   if (!tracks_.insert({pool, tid}).second) return;
-  Open();
-  Put(R"("ph":"M","name":"thread_name","pid":)");
-  PutInt(pool);
-  Put(R"(,"tid":)");
-  PutInt(tid);
-  Put(R"(,"args":{"name":)");
-  PutQuoted(name);
-  Put("}");
-  Close();
+  AddMetadata(absl::StrCat(R"("ph":"M","name":"thread_name","pid":)", pool, R"(,"tid":)", tid,
+                           R"(,"args":{"name":)", TraceEventText::Quoted(name), "}"));
 }
 
 void TraceRecorder::Activity(int pool, const StepActivity& a) {
@@ -157,140 +183,57 @@ void TraceRecorder::Activity(int pool, const StepActivity& a) {
   if (tracks_.count({pool, tid}) == 0) {
     Track(pool, tid,
           kernel ? absl::StrCat("GPU ", a.first_gpu)
-                 : absl::StrCat("link tier ", kTierNames[a.tier]));
+                 : absl::StrCat("link tier ", kTraceTierNames[a.tier]));
   }
-  Open();
-  Put(R"("ph":"X","name":)");
-  PutQuoted(a.name);
-  Put(kernel ? R"(,"cat":"kernel","pid":)" : R"(,"cat":"communication","pid":)");
-  PutInt(pool);
-  Put(R"(,"tid":)");
-  PutInt(tid);
-  Put(R"(,"ts":)");
-  PutUs(a.start_s);
-  Put(R"(,"dur":)");
-  PutUs(a.end_s - a.start_s);
-  if (!kernel) {
-    Put(R"(,"args":{"bytes":)");
-    PutG17(a.bytes);
-    Put(R"(,"from_gpu":)");
-    PutInt(a.first_gpu);
-    Put("}");
-  }
-  Close();
+  TraceEvent& e = NewEvent(kernel ? TraceEvent::Kind::kKernel : TraceEvent::Kind::kCommunication);
+  e.name = a.name;
+  e.pool = pool;
+  e.tid = tid;
+  e.first_gpu = a.first_gpu;
+  e.start_s = a.start_s;
+  e.end_s = a.end_s;
+  e.bytes = a.bytes;
 }
 
 void TraceRecorder::Step(int pool, int instance, const StepRecord& s, const TimeBreakdown& gpu_time,
-                         const std::array<double, 4>& tier_capacity) {
+                         const std::array<double, 4>* tier_capacity) {
   if (s.end_s < start_s_ || s.start_s > end_s_) return;
   Track(pool, instance, absl::StrCat("instance ", instance));
-  Open();
-  Put(R"("ph":"X","name":"step","cat":"step","pid":)");
-  PutInt(pool);
-  Put(R"(,"tid":)");
-  PutInt(instance);
-  Put(R"(,"ts":)");
-  PutUs(s.start_s);
-  Put(R"(,"dur":)");
-  PutUs(s.end_s - s.start_s);
-  Put(R"(,"args":{"tokens":)");
-  PutInt(s.tokens);
-  Put(R"(,"output_tokens":)");
-  PutInt(s.output_tokens);
-  Put(R"(,"running":)");
-  PutInt(s.running);
-  Put(R"(,"queued":)");
-  PutInt(s.waiting);
-  Put("}");
-  Close();
-  // A counter event of the instance at the step's end: its name, then its arguments.
-  auto counter = [&](std::string_view name) {
-    Open();
-    Put(R"("ph":"C","name":")");
-    Put(name);
-    PutInt(instance);
-    Put(R"(","pid":)");
-    PutInt(pool);
-    Put(R"(,"ts":)");
-    PutUs(s.end_s);
-    Put(R"(,"args":{)");
-  };
-  counter("instance ");
-  Put(R"("running":)");
-  PutInt(s.running);
-  Put(R"(,"queued":)");
-  PutInt(s.waiting);
-  Put(R"(,"kv_blocks_in_use":)");
-  PutInt(s.kv_used_blocks);
-  Put("}");
-  Close();
-  // Each tier's payload bytes over the step, as GB/s and as a share of the instance's links of
-  // that tier (one counter series per tier each).
-  const double d = s.end_s > s.start_s ? s.end_s - s.start_s : 1.0;
-  for (const bool share : {false, true}) {
-    counter(share ? "link utilisation, instance " : "fabric GB/s, instance ");
-    for (int t = 0; t < 4; ++t) {
-      const double rate = gpu_time.tier_bytes[t] / d;
-      Put(t > 0 ? R"(,")" : R"(")");
-      Put(kTierNames[t]);
-      Put(R"(":)");
-      if (share) {
-        PutG17(tier_capacity[t] > 0 ? rate / tier_capacity[t] : 0.0);
-      } else {
-        PutG17(rate / 1e9);
-      }
-    }
-    Put("}");
-    Close();
-  }
+  TraceEvent* e = nullptr;
+  TraceEventDetail& d = NewDetailedEvent(TraceEvent::Kind::kStep, &e);
+  e->pool = pool;
+  e->tid = instance;
+  e->start_s = s.start_s;
+  e->end_s = s.end_s;
+  d.counts = {s.tokens, s.output_tokens, s.running, s.waiting, s.kv_used_blocks};
+  for (int t = 0; t < 4; ++t) d.tier_bytes[t] = gpu_time.tier_bytes[t];
+  d.tier_capacity = tier_capacity;
 }
 
 void TraceRecorder::Finished(const Request& r) {
   if (!r.finish_s || *r.finish_s < start_s_ || r.arrival_s > end_s_) return;
-  const double first = r.first_token_s.value_or(*r.finish_s);
-  // Async slices on the "requests" track of process -1 (all pools).
-  auto slice = [&](std::string_view phase_and_name, double at) {
-    Open();
-    Put(phase_and_name);
-    Put(R"(,"cat":"request","id":)");
-    PutInt(r.id);
-    Put(R"(,"pid":-1,"tid":0,"ts":)");
-    PutUs(at);
-  };
-  slice(R"("ph":"b","name":"request")", r.arrival_s);
-  Put(R"(,"args":{"input_tokens":)");
-  PutInt(r.input_tokens);
-  Put(R"(,"output_tokens":)");
-  PutInt(r.output_tokens);
-  Put(R"(,"preemptions":)");
-  PutInt(r.preemptions);
-  Put("}");
-  Close();
-  slice(R"("ph":"b","name":"until first token")", r.arrival_s);
-  Close();
-  slice(R"("ph":"e","name":"until first token")", first);
-  Close();
-  slice(R"("ph":"e","name":"request")", *r.finish_s);
-  Close();
+  TraceEvent* e = nullptr;
+  TraceEventDetail& d = NewDetailedEvent(TraceEvent::Kind::kRequest, &e);
+  e->start_s = r.arrival_s;
+  e->end_s = *r.finish_s;
+  d.counts = {r.id, r.input_tokens, r.output_tokens, r.preemptions, 0};
+  d.first_token_s = r.first_token_s.value_or(*r.finish_s);
 }
 
 std::string TraceRecorder::Text() const {
-  std::string out(kHead);
-  out.reserve(events_.size() + 128);
-  out += events_;
-  if (any_event_) out += ",\n";
-  out.append(kTail);
+  TraceEventText text = kept_;
+  text.Append(batch_);
+  std::string out(TraceEventText::kHead);
+  out += text.view();
+  if (text.any()) out += ",\n";
+  out.append(TraceEventText::kTail);
   return out;
 }
 
 bool TraceRecorder::Finish() {
-  if (out_ == nullptr) return false;
-  if (any_event_) events_ += ",\n";
-  events_.append(kTail);
-  out_->write(events_.data(), static_cast<std::streamsize>(events_.size()));
-  events_.clear();
-  out_->flush();
-  return static_cast<bool>(*out_);
+  if (!writer_) return false;
+  batch_ = writer_->Submit(std::move(batch_));
+  return writer_->Close();
 }
 
 }  // namespace moesim

@@ -15,24 +15,24 @@
 // simulation hands it steps and requests (engine/instance.h observers) and the runners' activities
 // (engine/step_activity.h). The same seed gives the same bytes.
 //
-// Events are written as JSON text as they come (a long run has millions), with std::to_chars for
-// the numbers: to an output stream in blocks of about a megabyte when one is given (memory stays
-// flat however long the run), else kept for Text().
+// Recording only copies each event's numbers (engine/trace_event_text.h); with an output stream,
+// a writer thread turns batches of them into JSON text and writes it as the run goes, so the
+// simulation does not wait on the text and memory stays flat however long the run (a bounded
+// queue: the run waits when the writer is that far behind). Without one, Text() returns it.
 //
 // Not traced: offload I/O (KV offload is not modelled yet).
 #pragma once
 
 #include <array>
-#include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "engine/instance.h"
 #include "engine/step_activity.h"
+#include "engine/trace_event_text.h"
 
 namespace moesim {
 
@@ -41,6 +41,7 @@ class TraceRecorder {
   // Events outside [start_s, end_s] are dropped. With `out`, the file's text goes there as the
   // run goes (Finish() ends it); without, Text() returns it.
   TraceRecorder(double start_s, double end_s, std::ostream* out = nullptr);
+  // Stops the writer thread (after writing what it was handed) if Finish() has not.
   ~TraceRecorder();
 
   // The observer of pool `pool` (named `name`) to hand its instances; it lives as long as the
@@ -55,35 +56,34 @@ class TraceRecorder {
   // Without an output stream: the trace file's text,
   // {"displayTimeUnit": "ms", "traceEvents": [...]}.
   std::string Text() const;
-  // With one: writes what is left and the closing brackets; false if the stream failed.
+  // With one: writes everything recorded and the closing brackets, and stops the writer thread;
+  // false if the stream failed. Nothing may be recorded after it.
   bool Finish();
 
  private:
   class Observer;
   class Sink;
+  class Writer;
   void Step(int pool, int instance, const StepRecord& s, const TimeBreakdown& gpu_time,
-            const std::array<double, 4>& tier_capacity);
+            const std::array<double, 4>* tier_capacity);
   void Activity(int pool, const StepActivity& a);
   // A named track (thread) of `pool`, declared once.
   void Track(int pool, int tid, const std::string& name);
   void Finished(const Request& r);
+  // A new event at the end of the batch (handed to the writer once the batch is full: after
+  // the caller has filled it in, at the next NewEvent or Finish).
+  TraceEvent& NewEvent(TraceEvent::Kind kind);
+  // NewEvent with a detail record, returned.
+  TraceEventDetail& NewDetailedEvent(TraceEvent::Kind kind, TraceEvent** event);
+  void AddMetadata(std::string fields);
 
   double start_s_, end_s_;
   std::vector<std::unique_ptr<Observer>> observers_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::set<std::pair<int, int>> tracks_;  // (pool, tid) declared
-  // One event's text goes between Open() and Close(); Put* append its pieces.
-  void Open();
-  void Close();
-  void Put(std::string_view text);
-  void PutInt(int64_t v);
-  void PutUs(double seconds);  // microseconds to the nanosecond ("%.3f")
-  void PutG17(double v);       // "%.17g"
-  void PutQuoted(std::string_view text);
-
-  std::ostream* out_;
-  bool any_event_ = false;
-  std::string events_;  // the events not yet written, comma-separated
+  std::unique_ptr<Writer> writer_;        // with an output stream
+  TraceBatch batch_;                      // events not yet handed to the writer (or formatted)
+  TraceEventText kept_;                   // without one: the text so far
 };
 
 }  // namespace moesim

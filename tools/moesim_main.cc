@@ -106,6 +106,7 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
   bar.Finish();
   if (!report.ok()) {
     if (trace_file) {
+      trace.reset();  // its writer thread first, then the file it writes to
       trace_file.reset();
       std::remove(trace_out.c_str());
     }
