@@ -145,6 +145,7 @@ EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHit
       micro_(micro),
       host_syncs_at_dispatch_(c.pool.deployment().moe_dispatch ==
                               DeploymentSpec::MoeDispatch::kNormal),
+      activity_sink_(c.activity_sink),
       footprint_(c.pool.Footprint()),
       planner_(c.pool, c.fabric, std::move(hits)),
       runner_(MakeRunner(c.pool, static_cast<int>(c.gpus.size()))) {
@@ -321,26 +322,34 @@ void EpGroupInstance::CheckKvTiers() const {
   }
 }
 
-std::vector<std::unique_ptr<PendingTransfer>> EpGroupInstance::StartHostCopies(Fabric& fabric,
-                                                                               StepRecord* rec) {
-  std::vector<std::unique_ptr<PendingTransfer>> loads;
+EpGroupInstance::HostLoads EpGroupInstance::StartHostCopies(Fabric& fabric, StepRecord* rec) {
+  HostLoads loads;
   if (tiers_.empty()) return loads;
-  std::vector<KvTierStats> stats(ranks_.size());
-  for (size_t r = 0; r < ranks_.size(); ++r) {
+  const size_t ranks = ranks_.size();
+  std::vector<KvTierStats> stats(ranks);
+  for (size_t r = 0; r < ranks; ++r) {
     stats[r] = ranks_[r]->TakeTiers();
     stats[r].ssd_write_blocks = tiers_[r]->TakeSsdWrites();
   }
   if (!host_io_.empty()) {
+    const double save_start = fabric.Now();
+    std::vector<double> unsaved(ranks);
     std::vector<std::unique_ptr<PendingTransfer>> saves;
-    for (size_t r = 0; r < ranks_.size(); ++r) {
+    for (size_t r = 0; r < ranks; ++r) {
+      unsaved[r] = stats[r].to_host_bytes;
       if (auto t = host_io_[r]->StartSaves(&stats[r], fabric)) saves.push_back(std::move(t));
     }
     for (auto& t : saves) fabric.FinishHostCopies(*t);
-    for (size_t r = 0; r < ranks_.size(); ++r) {
-      if (auto t = host_io_[r]->StartLoads(&stats[r], fabric)) loads.push_back(std::move(t));
+    for (size_t r = 0; r < ranks; ++r) {
+      ReportHostCopy(activity_sink_, "kv save to host", gpus_[r], save_start, fabric.Now(),
+                     stats[r].to_host_bytes - unsaved[r]);
+      if (auto t = host_io_[r]->StartLoads(&stats[r], fabric))
+        loads.pending.push_back(std::move(t));
+      loads.load_bytes.push_back(stats[r].from_host_bytes);
+      loads.ssd_bytes.push_back(stats[r].ssd_read_bytes + stats[r].ssd_write_bytes);
     }
   }
-  for (size_t r = 0; r < ranks_.size(); ++r) {
+  for (size_t r = 0; r < ranks; ++r) {
     rec->kv_tiers.Add(stats[r]);
     rec->kv_tiers.host_used_blocks =
         std::max(rec->kv_tiers.host_used_blocks, tiers_[r]->host_used());
@@ -348,6 +357,16 @@ std::vector<std::unique_ptr<PendingTransfer>> EpGroupInstance::StartHostCopies(F
         std::max(rec->kv_tiers.ssd_used_blocks, tiers_[r]->ssd_blocks());
   }
   return loads;
+}
+
+void EpGroupInstance::FinishHostLoads(HostLoads& loads, double gpu_start, Fabric& fabric) const {
+  for (const auto& t : loads.pending) fabric.FinishHostCopies(*t);
+  for (size_t r = 0; r < loads.load_bytes.size(); ++r) {
+    ReportHostCopy(activity_sink_, "kv load from host", gpus_[r], gpu_start, fabric.Now(),
+                   loads.load_bytes[r]);
+    ReportHostCopy(activity_sink_, "kv ssd reads and writes", gpus_[r], gpu_start, fabric.Now(),
+                   loads.ssd_bytes[r]);
+  }
 }
 
 bool EpGroupInstance::HasWork(int) const {
@@ -479,12 +498,12 @@ absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {
       for (Request* q : rank->CompletingPrompts()) on_prompt_completing_(q);
     }
   }
-  const std::vector<std::unique_ptr<PendingTransfer>> host_loads = StartHostCopies(fabric, &rec);
+  HostLoads host_loads = StartHostCopies(fabric, &rec);
   const double gpu_start = fabric.Now();
   const StepTiming timing =
       runner_.Run(BuildGraph(micro, running, loads, !fabric.Analytic()), fabric);
   const double gpu_end = fabric.Now();
-  for (const auto& t : host_loads) fabric.FinishHostCopies(*t);
+  FinishHostLoads(host_loads, gpu_start, fabric);
   rec.end_s = fabric.Now();
   if (!tiers_.empty()) rec.kv_tiers.io_wait_s = (gpu_start - rec.start_s) + (rec.end_s - gpu_end);
   EndStep(timing, &rec, &out);

@@ -80,9 +80,15 @@ class EpGroupInstance : public Instance {
   // GPUs of the context (each with its own KV pool) and run `micro` micro-batches per step.
   EpGroupInstance(const InstanceContext& context, std::vector<ExpertHitRates> hits, int micro);
   static absl::Status Init(InstanceContext& context, int ranks, EpGroupInstance* instance);
-  // KV hierarchy: every rank's saves to host DRAM (waited for before the step's GPU work), then
-  // its loads started alongside it; returns the loads and sums what moved into `rec`.
-  std::vector<std::unique_ptr<PendingTransfer>> StartHostCopies(Fabric& fabric, StepRecord* rec);
+  // KV hierarchy: every rank's saves to host DRAM (waited for before the step's GPU work, and
+  // traced), then its loads started alongside it; sums what moved into `rec`.
+  struct HostLoads {
+    std::vector<std::unique_ptr<PendingTransfer>> pending;
+    std::vector<double> load_bytes, ssd_bytes;  // per rank: host loads, SSD reads and writes
+  };
+  HostLoads StartHostCopies(Fabric& fabric, StepRecord* rec);
+  // Waits for `loads`, started with the GPU work at `gpu_start`, and traces them per rank.
+  void FinishHostLoads(HostLoads& loads, double gpu_start, Fabric& fabric) const;
   // Adds what a kind records beside the common fields, before the observers see the step.
   virtual void RecordStep(const StepTiming& timing, StepRecord* rec) const {}
   int ranks() const { return static_cast<int>(ranks_.size()); }
@@ -125,6 +131,7 @@ class EpGroupInstance : public Instance {
   // DeepEP normal kernels: the host polls each dispatch's received-token count (a CPU-GPU sync,
   // the reason they cannot be graph-captured), so it cannot launch past a dispatch early.
   bool host_syncs_at_dispatch_ = false;
+  StepActivitySink* activity_sink_ = nullptr;  // traces (nullptr: none)
   KvFootprint footprint_;
   std::vector<std::unique_ptr<PagedKvPool>> pools_;
   std::vector<std::unique_ptr<InstanceScheduler>> ranks_;

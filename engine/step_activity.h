@@ -23,4 +23,24 @@ class StepActivitySink {
   virtual void OnActivity(const StepActivity& activity) = 0;
 };
 
+// The host-link tier's index (LinkTier::kHost in topology/cluster_graph.h, kept out of this
+// header's includes).
+inline constexpr int kHostLinkTier = 3;
+
+// A KV copy between GPU `gpu` and its host tier (offload saves and loads, SSD I/O) of `bytes`
+// over [start_s, end_s] to `sink`; nothing without a sink or bytes.
+inline void ReportHostCopy(StepActivitySink* sink, const char* name, int gpu, double start_s,
+                           double end_s, double bytes) {
+  if (sink == nullptr || bytes <= 0) return;
+  StepActivity a;
+  a.kind = StepActivity::Kind::kTransfer;
+  a.name = name;
+  a.first_gpu = gpu;
+  a.tier = kHostLinkTier;
+  a.start_s = start_s;
+  a.end_s = end_s;
+  a.bytes = bytes;
+  sink->OnActivity(a);
+}
+
 }  // namespace moesim

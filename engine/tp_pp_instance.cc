@@ -10,6 +10,8 @@
 
 namespace moesim {
 
+static_assert(kHostLinkTier == static_cast<int>(LinkTier::kHost), "the trace's host tier");
+
 namespace {
 
 // Separates the acceptance stream from the routing stream of the same seed (any odd constant
@@ -255,7 +257,8 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   if (host_io_) {
     const double saved = tiers.to_host_bytes;
     host_io_->Save(&tiers, fabric);
-    TraceHostCopy("kv save to host", start, fabric.Now(), tiers.to_host_bytes - saved);
+    ReportHostCopy(activity_sink_, "kv save to host", gpus_[0], start, fabric.Now(),
+                   tiers.to_host_bytes - saved);
     loads = host_io_->StartLoads(&tiers, fabric);
   }
   const double gpu_start = fabric.Now();
@@ -263,9 +266,10 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   const double gpu_end = fabric.Now();
   if (loads) {
     host_io_->Wait(*loads, fabric);
-    TraceHostCopy("kv load from host", gpu_start, fabric.Now(), tiers.from_host_bytes);
-    TraceHostCopy("kv ssd reads and writes", gpu_start, fabric.Now(),
-                  tiers.ssd_read_bytes + tiers.ssd_write_bytes);
+    ReportHostCopy(activity_sink_, "kv load from host", gpus_[0], gpu_start, fabric.Now(),
+                   tiers.from_host_bytes);
+    ReportHostCopy(activity_sink_, "kv ssd reads and writes", gpus_[0], gpu_start, fabric.Now(),
+                   tiers.ssd_read_bytes + tiers.ssd_write_bytes);
   }
   if (tiers_) {
     tiers.io_wait_s = (gpu_start - start) + (fabric.Now() - gpu_end);
@@ -304,20 +308,6 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
     for (StepObserver* o : observers_) o->OnRequestFinished(*r);
   }
   return out;
-}
-
-void TpPpInstance::TraceHostCopy(const char* name, double start_s, double end_s,
-                                 double bytes) const {
-  if (activity_sink_ == nullptr || bytes <= 0) return;
-  StepActivity a;
-  a.kind = StepActivity::Kind::kTransfer;
-  a.name = name;
-  a.first_gpu = gpus_[0];
-  a.tier = static_cast<int>(LinkTier::kHost);
-  a.start_s = start_s;
-  a.end_s = end_s;
-  a.bytes = bytes;
-  activity_sink_->OnActivity(a);
 }
 
 void TpPpInstance::CheckKvTiers() const {

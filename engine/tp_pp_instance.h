@@ -62,8 +62,6 @@ class TpPpInstance : public Instance {
   int EmitProgram(StepGraph& g, int prog, int group, int previous) const;
   // The virtual engine with the fewest running + waiting sequences (lowest index on ties).
   int LeastLoadedEngine() const;
-  // A step's KV copies to or from host DRAM, on the trace's host-tier track (with a sink).
-  void TraceHostCopy(const char* name, double start_s, double end_s, double bytes) const;
 
   const PoolContext& s_;
   const InstanceFabric& fabric_;

@@ -6,8 +6,8 @@
 //    first GPU stands for the group);
 //  * one track per link tier (scale-up, scale-out, inter-rack, host) with every collective and
 //    transfer whose bottleneck is there (all-reduces, MoE dispatches and combines, attention/FFN
-//    hops, pipeline sends; prefill/decode KV transfers on the decode pool's), named by role,
-//    with their bytes;
+//    hops, pipeline sends; prefill/decode KV transfers on the decode pool's; the KV hierarchy's
+//    host copies and SSD I/O on the host tier's), named by op or role, with their bytes;
 //  * counters per instance: running and queued sequences, KV blocks in use, and each tier's
 //    GB/s and utilisation (of the instance's links of that tier) over the step that just ended;
 // and each request as an async slice from arrival to its last token with a nested "waiting for
@@ -19,8 +19,6 @@
 // a writer thread turns batches of them into JSON text and writes it as the run goes, so the
 // simulation does not wait on the text and memory stays flat however long the run (a bounded
 // queue: the run waits when the writer is that far behind). Without one, Text() returns it.
-//
-// Not traced: offload I/O (KV offload is not modelled yet).
 #pragma once
 
 #include <array>
