@@ -581,18 +581,20 @@ StepTiming EpGroupInstance::EstimateDecode(int64_t seqs, double context_tokens) 
   return EstimateGraph(DecodeGraph(seqs, context_tokens, false));
 }
 
-StepTiming EpGroupInstance::EstimateBatch(const StepBatch& batch, bool all_ranks) const {
-  const size_t ranks = ranks_.size();
-  std::vector<std::vector<StepBatch>> micro(micro_, std::vector<StepBatch>(ranks));
+StepTiming EpGroupInstance::EstimateBatch(const StepBatch& batch, int ranks,
+                                          const StepBatch& others) const {
+  const size_t all = ranks_.size();
+  const size_t busy = std::clamp<size_t>(static_cast<size_t>(std::max(ranks, 1)), 1, all);
+  std::vector<std::vector<StepBatch>> micro(micro_, std::vector<StepBatch>(all));
   std::vector<GroupLayerLoads> loads(micro_);
-  std::vector<int64_t> running(ranks, all_ranks ? batch.seqs() : 0);
-  running[0] = batch.seqs();
+  std::vector<int64_t> running(all, others.seqs());
+  for (size_t r = 0; r < busy; ++r) running[r] = batch.seqs();
   const std::vector<StepBatch> split = Split(batch);
+  const std::vector<StepBatch> split_others = Split(others);
   for (int m = 0; m < micro_; ++m) {
-    for (size_t r = 0; r < ranks; ++r) {
-      if (r == 0 || all_ranks) micro[m][r] = split[m];
-    }
-    const double tokens = double(split[m].tokens()) * (all_ranks ? double(ranks) : 1.0);
+    for (size_t r = 0; r < all; ++r) micro[m][r] = r < busy ? split[m] : split_others[m];
+    const double tokens = double(split[m].tokens()) * double(busy) +
+                          double(split_others[m].tokens()) * double(all - busy);
     loads[m] = ExpectedGpuLoads(s_.model, s_.plan(), tokens);
   }
   return EstimateGraph(BuildGraph(micro, running, loads, false));

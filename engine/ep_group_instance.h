@@ -45,7 +45,8 @@ class EpGroupInstance : public Instance {
   bool HasWork(int lane) const override;
   absl::StatusOr<StepOutcome> RunStep(int lane, Fabric& fabric) override;
   StepTiming EstimateDecode(int64_t seqs, double context_tokens) const override;
-  StepTiming EstimateBatch(const StepBatch& batch, bool all_ranks) const override;
+  StepTiming EstimateBatch(const StepBatch& batch, int ranks,
+                           const StepBatch& others) const override;
   StepTiming RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) override;
   std::vector<KvShard> KvShards(int rank) const override { return WholeKvShard(gpus_[rank]); }
   bool ReserveKv(Request* request) override;

@@ -72,9 +72,10 @@ class Instance {
   // on an idle fabric (analytic; no SimGrid): for bounds, `moesim step` and sweeps.
   virtual StepTiming EstimateDecode(int64_t seqs, double context_tokens) const = 0;
   // The same for one step of any `batch` (e.g. prefill chunks, engine/step_model.h), on the
-  // instance (tp_pp) or on one rank while the other ranks of a DP-attention group step empty
-  // (`all_ranks`: on every rank).
-  virtual StepTiming EstimateBatch(const StepBatch& batch, bool all_ranks) const = 0;
+  // instance (tp_pp), or on the first `ranks` ranks of a DP-attention group (at least one, at
+  // most all) while the others step `others` (an empty batch: they step empty).
+  virtual StepTiming EstimateBatch(const StepBatch& batch, int ranks,
+                                   const StepBatch& others) const = 0;
   // The same decode step run on `fabric` with the instance's own runner (its host-overlap
   // state carries over), without touching its schedulers: the other side of EstimateDecode.
   virtual StepTiming RunDecode(int64_t seqs, double context_tokens, Fabric& fabric) = 0;

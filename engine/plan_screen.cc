@@ -38,21 +38,34 @@ class PoolEstimator {
   int ranks() const { return context_.plan().dp_attention ? context_.plan().ep : 1; }
   int pp() const { return context_.plan().pp; }
 
-  // One step of `batch` on the instance (DP attention: on one rank, the others empty).
-  double Seconds(const StepBatch& batch) const {
-    const StepTiming t = instance_->EstimateBatch(batch, false);
+  // One step of `batch` on the instance (DP attention: on `busy_ranks` ranks, the others
+  // stepping `others`, by default nothing).
+  double Seconds(const StepBatch& batch, int busy_ranks = 1,
+                 const StepBatch& others = StepBatch()) const {
+    const StepTiming t = instance_->EstimateBatch(batch, busy_ranks, others);
     return t.end_s - t.start_s;
   }
 
+  // One rank's steady decode batch when the instance runs `rows` rows at `context_tokens` each
+  // (speculative: verifying k + 1 positions per sequence).
+  StepBatch RankDecodeBatch(int64_t rows, double context_tokens) const {
+    const int64_t seqs = std::max<int64_t>(1, rows / ranks());
+    const int k = context_.speculative ? context_.speculative->draft_tokens : 0;
+    return VerifyBatch(context_.model, seqs, context_tokens, k);
+  }
+
   // Rows per instance in flight (`rows` tokens spread over the ranks and micro-batches) at
-  // `context_tokens` each: the round's seconds and the rows it advances.
+  // `context_tokens` each: the round's seconds and the rows it advances. Fewer rows than ranks
+  // and micro-batches leave some empty: the round is costed with one row on each, and advances
+  // only the rows there are.
   std::pair<double, double> Round(int64_t rows, double context_tokens) const {
-    const int64_t per_batch = std::max<int64_t>(1, rows / (int64_t(ranks()) * pp()));
+    const int64_t slots = int64_t(ranks()) * pp();
+    const int64_t per_batch = std::max<int64_t>(1, rows / slots);
     const StepTiming e = instance_->EstimateDecode(per_batch, context_tokens);
     double max_stage = 0;
     for (double span : e.group_span_s) max_stage = std::max(max_stage, span);
     const double round = std::max(e.end_s - e.start_s, pp() * max_stage);
-    return {round, double(per_batch) * pp() * ranks()};
+    return {round, double(std::min(std::max<int64_t>(rows, 1), per_batch * slots))};
   }
 
  private:
@@ -68,24 +81,45 @@ struct Lengths {
   double mean_context() const { return prompt + 0.5 * output; }
 };
 
-// Prefill of one instance (or of one rank of a DP-attention group, the others stepping empty:
-// ranks take prompts independently but step in lockstep, so a prefill step costs the whole
-// group): the seconds of one prompt alone (TTFT) and the seconds per prompt token when
-// `prompts_per_step` prompts share a step (up to max_num_batched_tokens tokens).
+// Prefill of one instance: the seconds of one prompt alone (TTFT) and the seconds per prompt
+// token when `prompts_per_step` prompts share a step (up to max_num_batched_tokens tokens each),
+// as time the instance's decoding loses to them.
+// The ranks of a DP-attention group take prompts independently but step in lockstep: a step's
+// prompts are spread over as many ranks as there are prompts (n per rank, n as small as they
+// allow). Where a waiting prompt gets a step of its own (prefill-first batching), the group's
+// other ranks still decode in that step (`decoding`: a rank's steady decode batch; empty when
+// not known): it costs the lockstep step less the decode round share those ranks advance
+// (`decode_round_s`).
 struct PrefillCost {
   double one_prompt_s = 0;
   double s_per_token = 0;
 };
-PrefillCost EstimatePrefill(const PoolEstimator& e, const Lengths& len, double prompts_per_step) {
+PrefillCost EstimatePrefill(const PoolEstimator& e, const Lengths& len, double prompts_per_step,
+                            const StepBatch& decoding = StepBatch(), double decode_round_s = 0) {
   const int64_t prompt = std::max<int64_t>(1, static_cast<int64_t>(std::llround(len.prompt)));
   const int64_t budget = e.context().runtime().MaxNumBatchedTokens();
   const int64_t fit = std::max<int64_t>(1, budget / prompt);
-  const int64_t n = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(prompts_per_step)), 1, fit);
+  const int ranks = e.ranks();
+  const double prompts = std::max(1.0, prompts_per_step);
+  const int64_t n =
+      std::clamp<int64_t>(static_cast<int64_t>(std::ceil(prompts / double(ranks))), 1, fit);
+  // The ranks that prefill, and the prompts the step takes: n on each of them (a group's last
+  // rank may take fewer).
+  const int busy = static_cast<int>(std::min<double>(ranks, std::ceil(prompts / double(n))));
+  const double in_step = ranks == 1 ? double(n) : std::min(prompts, double(n) * busy);
   const ModelSpec& model = e.context().model;
   PrefillCost c;
   c.one_prompt_s = e.Seconds(PrefillBatch(model, 1, prompt));
-  c.s_per_token = n == 1 ? c.one_prompt_s / double(prompt)
-                         : e.Seconds(PrefillBatch(model, n, prompt)) / double(n * prompt);
+  const bool others_decode = ranks > busy && decoding.seqs() > 0 &&
+                             e.context().runtime().batching == Batching::kPrefillFirst;
+  double step_s =
+      n == 1 && busy == 1 && !others_decode
+          ? c.one_prompt_s
+          : e.Seconds(PrefillBatch(model, n, prompt), busy, others_decode ? decoding : StepBatch());
+  if (others_decode) {
+    step_s = std::max(0.0, step_s - decode_round_s * double(ranks - busy) / double(ranks));
+  }
+  c.s_per_token = step_s / (in_step * double(prompt));
   return c;
 }
 
@@ -142,7 +176,8 @@ absl::StatusOr<PlanScreen> ScreenPlan(const Scenario& s) {
       const double decode = rows * tokens_per_step / round;
       if (disaggregated) return decode;
       const double prompts_per_round = rows * tokens_per_step / len.output;
-      const PrefillCost pf = EstimatePrefill(e, len, prompts_per_round);
+      const PrefillCost pf = EstimatePrefill(e, len, prompts_per_round,
+                                             e.RankDecodeBatch(b, len.mean_context()), round);
       last_prefill_per_token = pf.s_per_token;
       ttft_prefill_s = pf.one_prompt_s;
       return decode / (1 + decode * (len.prompt / len.output) * pf.s_per_token);

@@ -14,7 +14,9 @@
 //    acceptance length);
 //  * prefill as a step of one max_num_batched_tokens chunk of prompt tokens at half the mean
 //    prompt's context (the decode graph with one token per row: GEMM and MoE costs exact,
-//    attention approximate), charged per prompt token;
+//    attention approximate), charged per prompt token; in a DP-attention group a step's prompts
+//    are spread over as many ranks as there are prompts, and under prefill-first batching the
+//    other ranks decode in that step (costed together, less the decode they advance);
 //  * colocated pools share each instance's time between prefill and decode; disaggregated plans
 //    are limited by the slower of the prefill pools' request rate and the decode pools' tokens.
 // TTFT is the prefill of one mean prompt plus, when clients outnumber the batch cap, the queue

@@ -329,7 +329,8 @@ StepTiming TpPpInstance::EstimateDecode(int64_t seqs, double context_tokens) con
   return StepRunner::Estimate(BuildGraph(batch, seqs, nullptr), s_.runtime(), s_.gpu());
 }
 
-StepTiming TpPpInstance::EstimateBatch(const StepBatch& batch, bool all_ranks) const {
+StepTiming TpPpInstance::EstimateBatch(const StepBatch& batch, int /*ranks*/,
+                                       const StepBatch& /*others*/) const {
   return StepRunner::Estimate(BuildGraph(batch, batch.seqs(), nullptr), s_.runtime(), s_.gpu());
 }
 

@@ -64,6 +64,28 @@ TEST_CASE("the screen agrees with the simulation where the batch is steady", "[s
   }
 }
 
+// The same base as two DP-attention EP8 groups. SGLang gives a waiting prompt a step of its own,
+// but only on the rank that holds it: the group's other ranks decode in that step. Before the
+// screen costed that (it stalled the whole group for every prompt, and one prompt at a time), it
+// was 4 %, 11 % and 30 % low at 32, 128 and 512 clients; now 1 %, 3 % and 13 %.
+TEST_CASE("the screen of a DP-attention group: other ranks decode while one prefills",
+          "[screen][dp-attention]") {
+  for (const auto& [clients, tolerance] : {std::pair{32, 0.03}, {128, 0.05}, {512, 0.16}}) {
+    INFO(clients << " clients");
+    nlohmann::json doc = TwoTp8(clients);
+    doc["deployment"] = {{"attention", "data_parallel"},
+                         {"tensor_parallel", 1},
+                         {"expert_parallel", 8},
+                         {"instances", 2}};
+    const Scenario s = Parse(doc);
+    auto screen = ScreenPlan(s);
+    REQUIRE(screen.ok());
+    const nlohmann::json sim = Simulate(s);
+    CHECK(screen->output_tok_per_s_per_gpu ==
+          Approx(sim["throughput"]["output_tok_per_s_per_gpu"].get<double>()).epsilon(tolerance));
+  }
+}
+
 TEST_CASE("the screen flags arrivals faster than the plan completes", "[screen]") {
   nlohmann::json doc = TwoTp8(32);
   doc["workload"]["arrival"] = "poisson";
