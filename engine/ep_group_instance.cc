@@ -632,6 +632,7 @@ std::vector<Request*> EpGroupInstance::EvictDroppedRanks() {
   for (size_t r = 0; r < dropped_.size(); ++r) {
     if (dropped_[r] == 0) continue;
     for (Request* q : ranks_[r]->EvictAll()) out.push_back(q);
+    if (!tiers_.empty()) tiers_[r]->Clear();
   }
   for (auto it = affinity_ranks_.begin(); it != affinity_ranks_.end();) {
     it = dropped_[it->second] > 0 ? affinity_ranks_.erase(it) : std::next(it);
@@ -651,8 +652,9 @@ void EpGroupInstance::RestoreRanks(const std::vector<int>& positions) {
 
 std::vector<Request*> EpGroupInstance::Evict(int) {
   std::vector<Request*> out;
-  for (auto& rank : ranks_) {
-    for (Request* r : rank->EvictAll()) out.push_back(r);
+  for (size_t r = 0; r < ranks_.size(); ++r) {
+    for (Request* q : ranks_[r]->EvictAll()) out.push_back(q);
+    if (!tiers_.empty()) tiers_[r]->Clear();
   }
   affinity_ranks_.clear();
   return out;

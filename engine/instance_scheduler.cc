@@ -146,23 +146,40 @@ void InstanceScheduler::Preempt(Request* r) {
 }
 
 std::vector<Request*> InstanceScheduler::EvictAll() {
-  MOESIM_CHECK(config_.tiers == nullptr && ready_.empty() && reserved_ == 0 && handed_off_.empty(),
-               "evicting a scheduler with a KV hierarchy (", config_.tiers != nullptr,
-               ") or disaggregation state (", ready_.size(), " ready, ", reserved_, " reserved, ",
-               handed_off_.size(), " handed off)");
-  std::vector<Request*> out;
-  for (Request* r : running_) {
-    pool_->Give(r->kv_blocks);
-    r->kv_blocks = 0;
+  MOESIM_CHECK(ready_.empty() && reserved_ == 0 && handed_off_.empty(),
+               "evicting a scheduler with disaggregation state (", ready_.size(), " ready, ",
+               reserved_, " reserved, ", handed_off_.size(), " handed off)");
+  // Everything it held is lost with the instance: its private and referenced HBM blocks, and
+  // (KV hierarchy) its offloaded and swapped blocks in host DRAM; each request starts over.
+  auto restart = [](Request* r) {
     r->kv_tokens = 0;
     r->prefilled = 0;
     r->scheduled_tokens = 0;
     r->prompt_tokens = r->input_tokens + r->generated;
+  };
+  std::vector<Request*> out;
+  for (Request* r : running_) {
+    if (config_.tiers != nullptr && config_.prefix_caching && r->cached_blocks > 0) {
+      config_.tiers->Release(Hashes(*r, r->cached_blocks), 0, r->cached_blocks);
+    }
+    pool_->Give(r->kv_blocks);
+    r->kv_blocks = 0;
+    r->cached_blocks = 0;
+    if (r->offloaded_blocks > 0) {
+      config_.tiers->GiveHostSwap(r->offloaded_blocks);
+      r->offloaded_blocks = 0;
+    }
+    restart(r);
     out.push_back(r);
   }
   for (Request* r : waiting_) {
     MOESIM_CHECK(r->kv_blocks == 0, "waiting request ", r->id, " holds ", r->kv_blocks,
                  " KV blocks");
+    if (r->swapped_blocks > 0) {
+      config_.tiers->GiveHostSwap(r->swapped_blocks);
+      r->swapped_blocks = 0;
+      restart(r);
+    }
     out.push_back(r);
   }
   running_.clear();

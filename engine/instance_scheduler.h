@@ -110,8 +110,11 @@ class InstanceScheduler {
   // Fault injection (engine/fault_injection.h): the instance's GPUs failed. Every request it
   // holds leaves, running ones with their KV lost (blocks freed; progress kept as after a
   // recompute preemption: its prompt becomes input + generated tokens, to prefill again
-  // elsewhere), waiting ones as they are; running ones first, in admission order. Only for
-  // schedulers without a KV hierarchy or disaggregation (the scenario refuses faults there).
+  // elsewhere), waiting ones as they are (a swapped one's host copy lost too, so it restarts
+  // the same way); running ones first, in admission order. Cache references, offloaded and
+  // swapped blocks go back to the KV hierarchy's tiers, whose cached blocks the instance then
+  // drops (PrefixCache::Clear) once no lane holds any. Not for disaggregated pools' schedulers
+  // (the scenario refuses faults there).
   std::vector<Request*> EvictAll();
   void EnqueueTransferred(Request* request);
   // Prefill side: the requests of the step just scheduled whose prompt it completes and that

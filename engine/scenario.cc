@@ -543,11 +543,6 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
   const JsonLocation where = root.Key("faults");
   if (s.faults.empty()) return absl::OkStatus();
   if (s.rlvr) return BadInput(where, "not simulated with an rlvr section yet");
-  if (s.kv_hierarchy) {
-    return BadInput(where,
-                    "not simulated with a kv_hierarchy yet (a failed GPU's cached and "
-                    "host-held KV would have to be dropped from every tier)");
-  }
   for (const PoolSpec& p : s.plan.pools) {
     if (p.role != PoolRole::kServe) {
       return BadInput(where,

@@ -356,6 +356,14 @@ SpeculationCounts TpPpInstance::Speculation() const {
   return c;
 }
 
-std::vector<Request*> TpPpInstance::Evict(int lane) { return engines_[lane]->EvictAll(); }
+std::vector<Request*> TpPpInstance::Evict(int lane) {
+  std::vector<Request*> out = engines_[lane]->EvictAll();
+  // The lanes share the KV hierarchy's cache: it goes once none of them holds a request.
+  if (tiers_ &&
+      std::none_of(engines_.begin(), engines_.end(), [](const auto& e) { return e->HasWork(); })) {
+    tiers_->Clear();
+  }
+  return out;
+}
 
 }  // namespace moesim

@@ -209,6 +209,23 @@ bool PrefixCache::TakeHostSwap(int64_t blocks) {
 
 void PrefixCache::GiveHostSwap(int64_t blocks) { host_swap_ -= blocks; }
 
+void PrefixCache::Clear() {
+  MOESIM_CHECK(host_swap_ == 0, "clearing a cache whose host tier holds ", host_swap_,
+               " swapped blocks");
+  for (const auto& [hash, e] : entries_) {
+    MOESIM_CHECK(e.refs == 0 && e.host_pins == 0 && e.ssd_pins == 0, "clearing block ", hash,
+                 " with ", e.refs, " references, ", e.host_pins, " host and ", e.ssd_pins,
+                 " SSD pins");
+  }
+  hbm_->Give(hbm_blocks_);
+  dropped_ += static_cast<int64_t>(entries_.size());
+  hbm_blocks_ = 0;
+  entries_.clear();
+  hbm_lru_.clear();
+  host_lru_.clear();
+  ssd_lru_.clear();
+}
+
 void PrefixCache::Check() const {
   int64_t in_hbm = 0, evictable = 0, in_host = 0, in_ssd = 0;
   for (const auto& [hash, e] : entries_) {

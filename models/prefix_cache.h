@@ -87,6 +87,11 @@ class PrefixCache {
   bool TakeHostSwap(int64_t blocks);
   void GiveHostSwap(int64_t blocks);
 
+  // Its instance failed (fault injection): every cached block of every tier is lost (counted in
+  // dropped_blocks()) and the HBM ones return to the pool. Every sequence must have released
+  // its references, pins and swapped blocks first.
+  void Clear();
+
   int64_t hbm_blocks() const { return hbm_blocks_; }  // cached in HBM, referenced or not
   int64_t evictable_hbm_blocks() const { return static_cast<int64_t>(hbm_lru_.size()); }
   int64_t host_cached_blocks() const { return static_cast<int64_t>(host_lru_.size()); }
@@ -102,7 +107,7 @@ class PrefixCache {
     return n;
   }
   // Cached blocks lost from every tier so far (evicted from the lowest tier that held them with
-  // no room below).
+  // no room below, or lost with a failed instance).
   int64_t dropped_blocks() const { return dropped_; }
 
   // The invariants above, each a MOESIM_CHECK (a broken one stops the process naming this file

@@ -204,5 +204,25 @@ TEST_CASE("prefix cache: a full SSD tier drops its least recently used block", "
   cache.Check();  // a broken invariant aborts the test
 }
 
+TEST_CASE("prefix cache: a failed instance's cache is lost from every tier", "[prefix-cache]") {
+  PagedKvPool pool(8);
+  PrefixCache cache(&pool, 4, 4);
+  const auto a = Names(1, 6);
+  Leave(cache, pool, a);
+  CHECK(cache.EvictHbm(3).written == 3);  // three in host DRAM, three still in HBM
+  REQUIRE(cache.hbm_blocks() == 3);
+  REQUIRE(cache.host_cached_blocks() == 3);
+  const int64_t dropped = cache.dropped_blocks();
+  cache.Clear();
+  CHECK(pool.used() == 0);
+  CHECK(cache.hbm_blocks() == 0);
+  CHECK(cache.host_cached_blocks() == 0);
+  CHECK(cache.ssd_blocks() == 0);
+  CHECK(cache.dropped_blocks() == dropped + 6);
+  CHECK(cache.Lookup(a).hbm == 0);
+  CHECK(cache.Lookup(a).host == 0);
+  cache.Check();
+}
+
 }  // namespace
 }  // namespace moesim
