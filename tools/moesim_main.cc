@@ -76,10 +76,15 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
   for (const std::string& out : {json_out, csv_out, timeseries_out, trace_out, html_out}) {
     if (absl::Status s = CheckWritable(out); !s.ok()) return Fail(s);
   }
-  // A report written to standard output replaces the text report there.
-  if (json_out == "-" || csv_out == "-" || timeseries_out == "-" || trace_out == "-") {
-    quiet = true;
+  // A report written to standard output replaces the text report there; one at most.
+  const int to_stdout =
+      (json_out == "-") + (csv_out == "-") + (timeseries_out == "-") + (trace_out == "-");
+  if (to_stdout > 1) {
+    return Fail(absl::InvalidArgumentError(
+        "--json, --csv, --timeseries and --trace: got '-' (standard output) for " +
+        std::to_string(to_stdout) + " of them, expected at most one"));
   }
+  if (to_stdout == 1) quiet = true;
   // A progress line on a terminal for runs longer than a couple of seconds.
   moesim::ProgressBar bar("", 1, !quiet);
   // And, on a terminal or not, one notice when the run's pace says it will be long.
@@ -112,6 +117,10 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
     }
     return Fail(report.status());
   }
+  // The trace's writer thread ends before anything else is written.
+  if (trace && !trace->Finish()) {
+    return Fail(absl::InvalidArgumentError(trace_out + ": cannot write"));
+  }
   (*report)["meta"] = moesim::RunMeta(*scenario, path, MOESIM_VERSION);
   if (!quiet) std::cout << moesim::ReportToText(*report);
   if (!json_out.empty() && !WriteFile(json_out, moesim::ReportToJson(*report))) {
@@ -126,9 +135,6 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
     if (!WriteFile(html_out, *html)) {
       return Fail(absl::InvalidArgumentError(html_out + ": cannot write"));
     }
-  }
-  if (trace && !trace->Finish()) {
-    return Fail(absl::InvalidArgumentError(trace_out + ": cannot write"));
   }
   if (!timeseries_out.empty() && !WriteFile(timeseries_out, moesim::TimeSeriesToCsv(*report))) {
     return Fail(absl::InvalidArgumentError(timeseries_out + ": cannot write"));

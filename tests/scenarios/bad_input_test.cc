@@ -1050,5 +1050,22 @@ TEST_CASE("cli: --json - writes the report to standard output", "[cli]") {
   std::remove(out.c_str());
 }
 
+TEST_CASE("cli: --trace - writes the trace alone to standard output; two '-' are refused",
+          "[cli][trace]") {
+  const std::string out = "/tmp/moesim_stdout_trace_" + std::to_string(getpid()) + ".json";
+  const std::string cmd = Quote(MOESIM_BINARY) + " run --trace - " +
+                          Quote(MOESIM_SOURCE_DIR "/scenarios/default.json") + " > " + Quote(out);
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream in(out);
+  const json trace = json::parse(in);  // nothing but the trace on stdout
+  CHECK(trace["traceEvents"].size() > 1000);
+  std::remove(out.c_str());
+  // Two outputs on standard output would interleave: refused before simulating.
+  const CliResult r =
+      RunMoesim("run --json - --trace - " + Quote(MOESIM_SOURCE_DIR "/scenarios/default.json"));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("expected at most one"));
+}
+
 }  // namespace
 }  // namespace moesim
