@@ -123,6 +123,13 @@ void TraceEventText::Append(const TraceEvent& e, const TraceBatch& batch) {
   Put('}');
 }
 
+void TraceEventText::PutRunningQueued(int64_t running, int64_t queued) {
+  Put(R"("running":)");
+  PutInt(running);
+  Put(R"(,"queued":)");
+  PutInt(queued);
+}
+
 void TraceEventText::Step(const TraceEvent& e, const TraceEventDetail& d) {
   const auto& [tokens, output_tokens, running, queued, kv_blocks] = d.counts;
   Open();
@@ -138,10 +145,8 @@ void TraceEventText::Step(const TraceEvent& e, const TraceEventDetail& d) {
   PutInt(tokens);
   Put(R"(,"output_tokens":)");
   PutInt(output_tokens);
-  Put(R"(,"running":)");
-  PutInt(running);
-  Put(R"(,"queued":)");
-  PutInt(queued);
+  Put(",");
+  PutRunningQueued(running, queued);
   Put("}}");
   // A counter event of the instance at the step's end: its name, then its arguments.
   auto counter = [&](std::string_view name) {
@@ -156,10 +161,7 @@ void TraceEventText::Step(const TraceEvent& e, const TraceEventDetail& d) {
     Put(R"(,"args":{)");
   };
   counter("instance ");
-  Put(R"("running":)");
-  PutInt(running);
-  Put(R"(,"queued":)");
-  PutInt(queued);
+  PutRunningQueued(running, queued);
   Put(R"(,"kv_blocks_in_use":)");
   PutInt(kv_blocks);
   Put("}}");

@@ -97,6 +97,7 @@ class TraceEventText {
   void PutUs(double seconds);
   void PutG17(double v);
   void PutQuoted(std::string_view text);
+  void PutRunningQueued(int64_t running, int64_t queued);  // "running":N,"queued":M
   void Append(const TraceEvent& e, const TraceBatch& batch);
   void Step(const TraceEvent& e, const TraceEventDetail& d);
   void Request(const TraceEvent& e, const TraceEventDetail& d);
