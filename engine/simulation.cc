@@ -402,7 +402,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
   if (options.trace != nullptr) {
     for (size_t p = 0; p < s.plan.pools.size(); ++p) {
       if (s.plan.pools[p].role == PoolRole::kDecode) {
-        run.kv_trace = options.trace->ActivitySink(static_cast<int>(p));
+        run.kv_trace = options.trace->ActivitySink(static_cast<int>(p), /*kernel_fidelity=*/false);
         break;
       }
     }
@@ -451,7 +451,8 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
       ic.observers = {pool.observer.get(), &series};
       if (options.trace != nullptr) {
         ic.observers.push_back(trace_observer);
-        ic.activity_sink = options.trace->ActivitySink(static_cast<int>(p));
+        ic.activity_sink = options.trace->ActivitySink(static_cast<int>(p),
+                                                       s.simulation.fidelity == Fidelity::kKernel);
       }
       if (!one_pool) ic.observers.push_back(&request_observer);
       if (context.deployed.spec.role == PoolRole::kPrefill && s.plan.kv_transfer.layerwise) {

@@ -15,12 +15,19 @@ struct StepActivity {
   double start_s = 0;
   double end_s = 0;
   double bytes = 0;  // communication: payload bytes x links crossed, all tiers
+  // Collectives merged into this one activity (engine/collective_merger.h): how many, and the
+  // seconds they ran in all (0 for a single activity: end_s - start_s).
+  int count = 1;
+  double busy_s = 0;
 };
 
 class StepActivitySink {
  public:
   virtual ~StepActivitySink() = default;
   virtual void OnActivity(const StepActivity& activity) = 0;
+  // True when the sink wants a step's collectives merged, one activity per (group, tier) per
+  // step (engine/collective_merger.h), rather than each one.
+  virtual bool MergesCollectives() const { return false; }
 };
 
 // The host-link tier's index (LinkTier::kHost in topology/cluster_graph.h, kept out of this

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "engine/analytic_fabric.h"
+#include "engine/collective_merger.h"
 #include "engine/step_costs.h"
 
 namespace moesim {
@@ -319,7 +320,13 @@ class StepWalk {
 }  // namespace
 
 StepTiming StepRunner::Run(const StepGraph& g, Fabric& fabric) {
-  return StepWalk(g, fabric, cost_, second_cost_, second_from_, pipes_, sink_).Run();
+  if (sink_ == nullptr || !sink_->MergesCollectives()) {
+    return StepWalk(g, fabric, cost_, second_cost_, second_from_, pipes_, sink_).Run();
+  }
+  CollectiveMerger merger(sink_);
+  StepTiming timing = StepWalk(g, fabric, cost_, second_cost_, second_from_, pipes_, &merger).Run();
+  merger.Flush();
+  return timing;
 }
 
 namespace {

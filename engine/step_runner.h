@@ -55,7 +55,8 @@ class StepRunner {
 
   // Runs `graph` from fabric.Now(); returns when the step has ended (fabric.Now() == end_s).
   StepTiming Run(const StepGraph& graph, Fabric& fabric);
-  // Where the walk reports its kernels, collectives and transfers (nullptr: nowhere).
+  // Where the walk reports its kernels, collectives and transfers (nullptr: nowhere); a sink
+  // that MergesCollectives() gets each step's collectives merged (engine/collective_merger.h).
   void set_activity_sink(StepActivitySink* sink) { sink_ = sink; }
 
   // The steady state of repeating `graph` on an idle fabric: a fresh runner runs it twice on an

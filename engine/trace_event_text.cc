@@ -118,6 +118,12 @@ void TraceEventText::Append(const TraceEvent& e, const TraceBatch& batch) {
     PutG17(e.bytes);
     Put(R"(,"from_gpu":)");
     PutInt(e.first_gpu);
+    if (e.count > 1) {
+      Put(R"(,"collectives":)");
+      PutInt(e.count);
+      Put(R"(,"busy_us":)");
+      PutUs(e.busy_s);
+    }
     Put('}');
   }
   Put('}');

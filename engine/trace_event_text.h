@@ -24,7 +24,8 @@ struct TraceEvent {
   enum class Kind : uint8_t {
     kMetadata,       // texts[detail] of its batch: a process_name / thread_name event's fields
     kKernel,         // `name` on GPU track `tid`, [start_s, end_s]
-    kCommunication,  // `name` on link-tier track `tid`, [start_s, end_s], `bytes`, `first_gpu`
+    kCommunication,  // `name` on link-tier track `tid`, [start_s, end_s], `bytes`, `first_gpu`;
+                     // `count` > 1: that many collectives merged, `busy_s` the seconds they ran
     kStep,           // instance `tid`'s step [start_s, end_s]; details[detail]: its counters
     kRequest,        // a request from arrival start_s to finish end_s; details[detail]: the rest
   };
@@ -37,6 +38,8 @@ struct TraceEvent {
   double end_s = 0;
   double bytes = 0;
   int64_t detail = 0;  // kMetadata, kStep, kRequest: the index of what else it carries
+  int count = 1;       // kCommunication
+  double busy_s = 0;   // kCommunication with count > 1
 };
 
 // What a step or a request event carries beyond the slice.

@@ -41,12 +41,14 @@ class TraceRecorder::Observer : public StepObserver {
 
 class TraceRecorder::Sink : public StepActivitySink {
  public:
-  Sink(TraceRecorder* r, int pool) : r_(r), pool_(pool) {}
+  Sink(TraceRecorder* r, int pool, bool merge) : r_(r), pool_(pool), merge_(merge) {}
   void OnActivity(const StepActivity& a) override { r_->Activity(pool_, a); }
+  bool MergesCollectives() const override { return merge_; }
 
  private:
   TraceRecorder* r_;
   int pool_;
+  bool merge_;
 };
 
 // Formats batches of events on its own thread and writes them to the stream in order.
@@ -123,8 +125,9 @@ class TraceRecorder::Writer {
   std::thread thread_;
 };
 
-TraceRecorder::TraceRecorder(double start_s, double end_s, std::ostream* out)
-    : start_s_(start_s), end_s_(end_s) {
+TraceRecorder::TraceRecorder(double start_s, double end_s, std::ostream* out,
+                             TraceCollectives collectives)
+    : start_s_(start_s), end_s_(end_s), collectives_(collectives) {
   if (out != nullptr) writer_ = std::make_unique<Writer>(out);
   batch_.events.reserve(kBatchEvents + 1);
 }
@@ -167,8 +170,9 @@ StepObserver* TraceRecorder::PoolObserver(int pool, const std::string& name,
   return observers_.back().get();
 }
 
-StepActivitySink* TraceRecorder::ActivitySink(int pool) {
-  sinks_.push_back(std::make_unique<Sink>(this, pool));
+StepActivitySink* TraceRecorder::ActivitySink(int pool, bool kernel_fidelity) {
+  const bool merge = !kernel_fidelity && collectives_ == TraceCollectives::kPerStep;
+  sinks_.push_back(std::make_unique<Sink>(this, pool, merge));
   return sinks_.back().get();
 }
 
@@ -195,6 +199,8 @@ void TraceRecorder::Activity(int pool, const StepActivity& a) {
   e.start_s = a.start_s;
   e.end_s = a.end_s;
   e.bytes = a.bytes;
+  e.count = a.count;
+  e.busy_s = a.busy_s;
 }
 
 void TraceRecorder::Step(int pool, int instance, const StepRecord& s, const TimeBreakdown& gpu_time,

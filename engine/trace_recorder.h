@@ -7,7 +7,11 @@
 //  * one track per link tier (scale-up, scale-out, inter-rack, host) with every collective and
 //    transfer whose bottleneck is there (all-reduces, MoE dispatches and combines, attention/FFN
 //    hops, pipeline sends; prefill/decode KV transfers on the decode pool's; the KV hierarchy's
-//    host copies and SSD I/O on the host tier's), named by op or role, with their bytes;
+//    host copies and SSD I/O on the host tier's), named by op or role, with their bytes. Below
+//    `kernel` fidelity a step's collectives are one slice per group and tier (TraceCollectives::
+//    kPerStep: from the first one's start to the last one's end, with their count, bytes and
+//    busy time; a TP step has two all-reduces per layer, and a slice each made writing the file
+//    cost more than the simulation) unless kEach is asked for; at `kernel` fidelity each one;
 //  * counters per instance: running and queued sequences, KV blocks in use, and each tier's
 //    GB/s and utilisation (of the instance's links of that tier) over the step that just ended;
 // and each request as an async slice from arrival to its last token with a nested "waiting for
@@ -34,11 +38,16 @@
 
 namespace moesim {
 
+// How collectives appear at `step` and `layer` fidelity (at `kernel` fidelity: each one, beside
+// the kernels).
+enum class TraceCollectives { kPerStep, kEach };
+
 class TraceRecorder {
  public:
   // Events outside [start_s, end_s] are dropped. With `out`, the file's text goes there as the
   // run goes (Finish() ends it); without, Text() returns it.
-  TraceRecorder(double start_s, double end_s, std::ostream* out = nullptr);
+  TraceRecorder(double start_s, double end_s, std::ostream* out = nullptr,
+                TraceCollectives collectives = TraceCollectives::kPerStep);
   // Stops the writer thread (after writing what it was handed) if Finish() has not.
   ~TraceRecorder();
 
@@ -49,7 +58,8 @@ class TraceRecorder {
                              const std::array<double, 4>& tier_capacity);
   // The sink of pool `pool`'s step runners (engine/step_activity.h); lives as long as the
   // recorder.
-  StepActivitySink* ActivitySink(int pool);
+  // `kernel_fidelity`: the run traces each kernel, so each collective too.
+  StepActivitySink* ActivitySink(int pool, bool kernel_fidelity);
 
   // Without an output stream: the trace file's text,
   // {"displayTimeUnit": "ms", "traceEvents": [...]}.
@@ -76,6 +86,7 @@ class TraceRecorder {
   void AddMetadata(std::string fields);
 
   double start_s_, end_s_;
+  TraceCollectives collectives_;
   std::vector<std::unique_ptr<Observer>> observers_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::set<std::pair<int, int>> tracks_;  // (pool, tid) declared

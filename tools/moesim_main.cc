@@ -67,10 +67,17 @@ std::string CommandWord(int argc, char** argv) {
   return "";
 }
 
+// What `run --trace` asked for.
+struct TraceRequest {
+  std::string path;                            // empty: no trace
+  std::pair<double, double> window{0, 1e300};  // simulated seconds kept
+  moesim::TraceCollectives collectives = moesim::TraceCollectives::kPerStep;
+};
+
 int CmdRun(const PresetLibrary& presets, const std::string& path, const std::string& json_out,
            const std::string& csv_out, const std::string& timeseries_out,
-           const std::string& trace_out, std::pair<double, double> trace_window,
-           const std::string& html_out, bool quiet) {
+           const TraceRequest& trace_request, const std::string& html_out, bool quiet) {
+  const std::string& trace_out = trace_request.path;
   auto scenario = moesim::LoadScenario(path, presets);
   if (!scenario.ok()) return Fail(scenario.status());
   for (const std::string& out : {json_out, csv_out, timeseries_out, trace_out, html_out}) {
@@ -104,7 +111,8 @@ int CmdRun(const PresetLibrary& presets, const std::string& path, const std::str
       trace_file = std::make_unique<std::ofstream>(trace_out, std::ios::binary | std::ios::trunc);
       to = trace_file.get();
     }
-    trace = std::make_unique<moesim::TraceRecorder>(trace_window.first, trace_window.second, to);
+    trace = std::make_unique<moesim::TraceRecorder>(
+        trace_request.window.first, trace_request.window.second, to, trace_request.collectives);
     options.trace = trace.get();
   }
   auto report = moesim::RunSimulation(*scenario, options);
@@ -343,14 +351,21 @@ int main(int argc, char** argv) {
                   "write the time series (per interval: throughput, running, queued, KV use, "
                   "latencies, fabric load per tier) as CSV (- : stdout)");
   std::string trace_out, trace_window_text;
-  run->add_option("--trace", trace_out,
-                  "write a trace (Chrome trace-event JSON: open in ui.perfetto.dev) of steps, "
-                  "requests and counters (- : stdout)");
+  bool trace_each_collective = false;
+  CLI::Option* trace_option =
+      run->add_option("--trace", trace_out,
+                      "write a trace (Chrome trace-event JSON: open in ui.perfetto.dev) of steps, "
+                      "requests and counters (- : stdout)");
   std::string html_out;
   run->add_option("--html", html_out,
                   "write a self-contained HTML report with charts (Chart.js inlined)");
   run->add_option("--trace-window", trace_window_text,
-                  "START:END simulated seconds the trace keeps (default: the whole run)");
+                  "START:END simulated seconds the trace keeps (default: the whole run)")
+      ->needs(trace_option);
+  run->add_flag("--trace-each-collective", trace_each_collective,
+                "a slice for each collective (below kernel fidelity the trace merges a step's "
+                "collectives into one slice per group and link tier)")
+      ->needs(trace_option);
   run->add_flag("--quiet", quiet, "do not print the text report");
   auto* validate = app.add_subcommand(
       "validate", "run every reference scenario in DIR and compare with its measurements");
@@ -432,7 +447,10 @@ int main(int argc, char** argv) {
     auto presets = PresetLibrary::Load(preset_dir);
     if (!presets.ok()) return Fail(presets.status());
     if (*run) {
-      std::pair<double, double> window{0, 1e300};
+      TraceRequest trace;
+      trace.path = trace_out;
+      if (trace_each_collective) trace.collectives = moesim::TraceCollectives::kEach;
+      std::pair<double, double>& window = trace.window;
       if (!trace_window_text.empty()) {
         const size_t colon = trace_window_text.find(':');
         char* end = nullptr;
@@ -452,8 +470,8 @@ int main(int argc, char** argv) {
               "\", expected START:END in simulated seconds with 0 <= START < END"));
         }
       }
-      return CmdRun(*presets, scenario_path, json_out, csv_out, timeseries_out, trace_out, window,
-                    html_out, quiet);
+      return CmdRun(*presets, scenario_path, json_out, csv_out, timeseries_out, trace, html_out,
+                    quiet);
     }
     if (*validate) return CmdValidate(*presets, dir, jobs, summary_only, json_out);
     if (*explain) return CmdExplain(*presets, scenario_path);

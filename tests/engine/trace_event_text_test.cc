@@ -41,6 +41,10 @@ TEST_CASE("trace event text: each kind of event", "[trace]") {
     c.start_s = i == 0 ? 0.0000015 : 2.5;
     c.end_s = c.start_s + 0.0001234564;
     c.bytes = i == 0 ? 4096.0 : 0.1;
+    if (i == 1) {  // three collectives of a step merged into one slice
+      c.count = 3;
+      c.busy_s = 0.00005;
+    }
     b.events.push_back(c);
   }
   TraceEvent k;
@@ -91,6 +95,8 @@ TEST_CASE("trace event text: each kind of event", "[trace]") {
   CHECK(text.find(R"("ts":1.500,"dur":123.456,"args":{"bytes":4096,"from_gpu":8})") !=
         std::string::npos);
   CHECK(e[2]["ts"].get<double>() == 2500000.0);
+  CHECK_FALSE(e[1]["args"].contains("collectives"));
+  CHECK(text.find(R"("from_gpu":8,"collectives":3,"busy_us":50.000})") != std::string::npos);
   CHECK(text.find(R"("bytes":0.10000000000000001,)") != std::string::npos);  // "%.17g"
   CHECK(e[3]["cat"] == "kernel");
   CHECK_FALSE(e[3].contains("args"));

@@ -17,7 +17,7 @@ namespace {
 // Feeds the same events to `r`: a pool, `steps` steps with a collective each, and a request.
 void Feed(TraceRecorder& r, int steps) {
   StepObserver* obs = r.PoolObserver(0, "serve", {1e11, 5e10, 0, 0});
-  StepActivitySink* sink = r.ActivitySink(0);
+  StepActivitySink* sink = r.ActivitySink(0, /*kernel_fidelity=*/false);
   for (int i = 0; i < steps; ++i) {
     StepRecord s;
     s.start_s = 0.0123456789 * i;

@@ -120,6 +120,30 @@ TEST_CASE("empty samples are n/a, not zero; an open-loop overload is called out"
             .output.find("overloaded") == std::string::npos);
 }
 
+// A trace's collective slices (merged or not; KV transfers aside): how many slices, how many
+// collectives they stand for, their bytes and the microseconds the collectives ran.
+struct CollectiveTotals {
+  int64_t slices = 0, collectives = 0;
+  double bytes = 0, busy_us = 0;
+};
+
+CollectiveTotals Collectives(const nlohmann::json& trace) {
+  CollectiveTotals t;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] != "X" || e.value("cat", "") != "communication" || e["name"] == "kv transfer") {
+      continue;
+    }
+    const auto& args = e["args"];
+    ++t.slices;
+    t.collectives += args.value("collectives", 1);
+    t.bytes += args["bytes"].get<double>();
+    t.busy_us += args.contains("busy_us") ? args["busy_us"].get<double>() : e["dur"].get<double>();
+  }
+  return t;
+}
+
+nlohmann::json ParseFile(const std::string& path) { return nlohmann::json::parse(ReadFile(path)); }
+
 TEST_CASE("moesim run --trace writes a trace-event file Perfetto opens, the same each run",
           "[scenarios][cli][trace]") {
   const std::string scenario =
@@ -159,8 +183,21 @@ TEST_CASE("moesim run --trace writes a trace-event file Perfetto opens, the same
   // per tier.
   CHECK(counters == 3 * steps);
   CHECK(processes == std::set<std::string>{"pool prefill", "pool decode", "requests"});
+  // Below kernel fidelity a step's collectives are one slice per group and link tier; with
+  // --trace-each-collective each is its own. The two traces hold the same collectives and bytes.
+  CHECK(comms >= steps);
+  const std::string each = "/tmp/moesim-trace-each.json";
+  REQUIRE(
+      Run("run --quiet " + scenario + " --trace " + each + " --trace-each-collective").exit_code ==
+      0);
+  CollectiveTotals merged = Collectives(trace), single = Collectives(ParseFile(each));
+  CHECK(merged.slices < single.slices / 50);
+  CHECK(merged.collectives == single.slices);
+  CHECK(single.collectives == single.slices);
+  CHECK(merged.bytes == Approx(single.bytes).epsilon(1e-9));
+  CHECK(merged.busy_us == Approx(single.busy_us).epsilon(1e-4));  // durations print to the ns
   // TP8 all-reduces on NVLink: at least one per layer of every step, on the scale-up track.
-  CHECK(comms > 61 * steps);
+  CHECK(single.slices > 61 * steps);
   CHECK(tracks.count("link tier scale_up") == 1);
   CHECK(tracks.count("instance 0") == 1);
   // Every prompt's KV moves from prefill to decode: one slice per finished request at least.
@@ -214,6 +251,12 @@ TEST_CASE("moesim run --trace writes a trace-event file Perfetto opens, the same
   const CommandResult bad = Run("run --quiet " + scenario + " --trace " + w + " --trace-window 5");
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("--trace-window: got \"5\", expected START:END") != std::string::npos);
+  // The trace's options without a trace are refused, not ignored.
+  for (const std::string option : {"--trace-window 1:2", "--trace-each-collective"}) {
+    const CommandResult alone = Run("run --quiet " + scenario + " " + option);
+    CHECK(alone.exit_code == 2);
+    CHECK(alone.output.find("requires --trace") != std::string::npos);
+  }
 }
 
 TEST_CASE("moesim validate scenarios/reference passes (seed 000 within tolerance)",

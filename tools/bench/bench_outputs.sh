@@ -3,7 +3,11 @@
 # shipped scenarios): each scenario run plainly, with --trace and with --html, best of three
 # wall times each, and the overheads in percent. The trace covers the whole run unless
 # TRACE_WINDOW=START:END is set (then --trace-window START:END).
-# Usage: [TRACE_WINDOW=S:E] tools/bench/bench_outputs.sh [SCENARIO ...]   (after tools/build.sh)
+# REPEAT=N takes the best of N instead (REPEAT=1 for a pass over every shipped scenario:
+# tools/bench/bench_outputs.sh $(find scenarios -name '*.json' -not -path '*/reference/*'
+# -not -path '*/sweeps/*')).
+# Usage: [TRACE_WINDOW=S:E] [REPEAT=N] tools/bench/bench_outputs.sh [SCENARIO ...]
+# (after tools/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scenarios=("$@")
@@ -14,11 +18,12 @@ if ((${#scenarios[@]} == 0)); then
              scenarios/disaggregation/deepseek-v3-h200-afd-2to1-400gbe.json)
 fi
 out=$(mktemp -d)
-best() {  # best of three wall times of "build/moesim run --quiet $*"
+best() {  # best of REPEAT (3) wall times of "build/moesim run --quiet $*"
   python3 - "$@" <<'PY'
 import subprocess, sys, time
 times = []
-for _ in range(3):
+import os
+for _ in range(int(os.environ.get("REPEAT", "3"))):
     t = time.perf_counter()
     subprocess.run(["build/moesim", "run", "--quiet"] + sys.argv[1:], check=True,
                    stdout=subprocess.DEVNULL)
