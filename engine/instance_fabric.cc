@@ -10,6 +10,27 @@ namespace {
 constexpr int kMaxCustomAllReduceGpus = 8;
 constexpr double kMaxCustomAllReduceBytes = 8192.0 * 1024;
 
+// The all-reduces a TP group of `gpus` may run (none for one GPU), appended as the next stage's.
+absl::Status AddAllReduces(const ClusterGraph& graph, const std::vector<int>& gpus,
+                           InstanceFabric& f) {
+  f.stage_rings.push_back(nullptr);
+  f.stage_one_shot.push_back(nullptr);
+  f.stage_two_shot.push_back(nullptr);
+  if (gpus.size() < 2) return absl::OkStatus();
+  auto ring = CollectivePattern::RingAllReduce(graph, gpus);
+  if (!ring.ok()) return ring.status();
+  f.stage_rings.back() = std::make_unique<CollectivePattern>(std::move(*ring));
+  auto one = CollectivePattern::OneShotAllReduce(graph, gpus);
+  if (!one.ok()) return one.status();
+  if (static_cast<int>(gpus.size()) <= kMaxCustomAllReduceGpus && one->ScaleUpOnly()) {
+    auto two = CollectivePattern::TwoShotAllReduce(graph, gpus);
+    if (!two.ok()) return two.status();
+    f.stage_one_shot.back() = std::make_unique<CollectivePattern>(std::move(*one));
+    f.stage_two_shot.back() = std::make_unique<CollectivePattern>(std::move(*two));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const CollectivePattern* InstanceFabric::AllReduceFor(int stage, double message_bytes) const {
@@ -55,22 +76,7 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const PoolContext& s, const C
   }
   for (int stage = 0; stage < p.pp; ++stage) {
     const std::vector<int> gpus = s.StageGpus(instance, stage);
-    f.stage_rings.push_back(nullptr);
-    f.stage_one_shot.push_back(nullptr);
-    f.stage_two_shot.push_back(nullptr);
-    if (p.tp > 1) {
-      auto ring = CollectivePattern::RingAllReduce(graph, gpus);
-      if (!ring.ok()) return ring.status();
-      f.stage_rings.back() = std::make_unique<CollectivePattern>(std::move(*ring));
-      auto one = CollectivePattern::OneShotAllReduce(graph, gpus);
-      if (!one.ok()) return one.status();
-      if (p.tp <= kMaxCustomAllReduceGpus && one->ScaleUpOnly()) {
-        auto two = CollectivePattern::TwoShotAllReduce(graph, gpus);
-        if (!two.ok()) return two.status();
-        f.stage_one_shot.back() = std::make_unique<CollectivePattern>(std::move(*one));
-        f.stage_two_shot.back() = std::make_unique<CollectivePattern>(std::move(*two));
-      }
-    }
+    if (absl::Status st = AddAllReduces(graph, gpus, f); !st.ok()) return st;
     if (stage + 1 < p.pp) {
       const std::vector<int> next = s.StageGpus(instance, stage + 1);
       std::vector<Transfer> shares;
@@ -83,6 +89,20 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const PoolContext& s, const C
       if (!send.ok()) return send.status();
       f.stage_sends.push_back(std::make_unique<CollectivePattern>(std::move(*send)));
     }
+  }
+  const int draft_gpus = s.deployment().draft_gpus;
+  if (draft_gpus > 0) {
+    // A draft model on GPUs of its own: its all-reduces as one more stage's, the verified tokens
+    // from the last stage's first GPU to the draft's first, the drafts back to the first stage's.
+    const std::vector<int> draft = s.deployed.DraftGpus(instance);
+    if (absl::Status st = AddAllReduces(graph, draft, f); !st.ok()) return st;
+    const int last = s.StageGpus(instance, p.pp - 1)[0], first = s.StageGpus(instance, 0)[0];
+    auto in = CollectivePattern::Custom(graph, {last, draft[0]}, {{last, draft[0], 1.0}}, 1);
+    if (!in.ok()) return in.status();
+    auto out = CollectivePattern::Custom(graph, {draft[0], first}, {{draft[0], first, 1.0}}, 1);
+    if (!out.ok()) return out.status();
+    f.draft_in = std::make_unique<CollectivePattern>(std::move(*in));
+    f.draft_out = std::make_unique<CollectivePattern>(std::move(*out));
   }
   return f;
 }
@@ -106,6 +126,10 @@ std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
       for (const Transfer& t : p->WireTransfers(1.0)) pairs.emplace_back(t.src_gpu, t.dst_gpu);
     }
   }
+  for (const auto* draft : {draft_in.get(), draft_out.get()}) {
+    if (draft == nullptr) continue;
+    for (const Transfer& t : draft->WireTransfers(1.0)) pairs.emplace_back(t.src_gpu, t.dst_gpu);
+  }
   return pairs;
 }
 
@@ -125,6 +149,10 @@ std::vector<int> InstanceFabric::LinkDirections() const {
       if (!p) continue;
       for (int d : p->LinkDirections()) dirs.push_back(d);
     }
+  }
+  for (const auto* draft : {draft_in.get(), draft_out.get()}) {
+    if (draft == nullptr) continue;
+    for (int d : draft->LinkDirections()) dirs.push_back(d);
   }
   std::sort(dirs.begin(), dirs.end());
   dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());

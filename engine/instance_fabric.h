@@ -28,6 +28,10 @@ struct InstanceFabric {
   std::vector<std::unique_ptr<CollectivePattern>> stage_one_shot;
   std::vector<std::unique_ptr<CollectivePattern>> stage_two_shot;
   std::vector<std::unique_ptr<CollectivePattern>> stage_sends;  // per boundary s -> s+1
+  // A separate draft model on GPUs of its own: its all-reduces are stage pp's above; the
+  // verified tokens go from the last stage to it and its drafts back to the first (else null).
+  std::unique_ptr<CollectivePattern> draft_in;
+  std::unique_ptr<CollectivePattern> draft_out;
   std::unique_ptr<CollectivePattern> all_to_all;  // DP-attention EP group: dispatch / combine
   // The same group's DeepEP normal-kernel traffic ("moe_dispatch": "normal"; else null).
   std::unique_ptr<DeepEpNormalPattern> deepep_normal;

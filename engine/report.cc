@@ -109,6 +109,7 @@ nlohmann::json PlanSection(const Scenario& s, const PoolContext& p) {
                          {"gpus", p.total_gpus()},
                          {"fidelity", FidelityName(s.simulation.fidelity)},
                          {"collectives", CollectiveFidelityName(p.collectives)}};
+  if (p.deployment().draft_gpus > 0) plan["draft_gpus_per_instance"] = p.deployment().draft_gpus;
   if (p.deployment().attention_ffn.enabled()) {
     const DeploymentSpec::AttentionFfn& a = p.deployment().attention_ffn;
     plan["attention"] = "attention_ffn_disaggregated";
@@ -154,6 +155,16 @@ void AddMemory(const ReportInputs& in, nlohmann::json& r) {
                             {"activation_reserve", p.memory().reserve_bytes / 1e9},
                             {"linear_state_pool", p.memory().state_pool_bytes / 1e9},
                             {"kv_cache", p.memory().kv_budget_bytes / 1e9}};
+  if (p.deployment().draft_gpus > 0) {
+    // A draft model on GPUs of its own: its weights and KV there; the instance's KV capacity
+    // above is the smaller of the target's and the draft's.
+    const MemoryPlan& d = p.deployed.draft_memory;
+    r["memory_gb_per_draft_gpu"] = {{"usable", d.usable_bytes / 1e9},
+                                    {"weights", d.weight_bytes / 1e9},
+                                    {"activation_reserve", d.reserve_bytes / 1e9},
+                                    {"kv_cache", d.kv_budget_bytes / 1e9},
+                                    {"kv_capacity_tokens", d.kv_capacity_tokens}};
+  }
 }
 
 void AddUtilisation(const ReportInputs& in, nlohmann::json& r) {

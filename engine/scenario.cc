@@ -423,7 +423,8 @@ absl::StatusOr<Deployment> DeployScenario(const Scenario& s) {
   std::optional<DraftMethod> method;
   if (s.speculative) method = s.speculative->method;
   return Deploy(s.plan, {s.model, s.cluster(), s.LongestSequenceTokens(), DraftLayersOf(s),
-                         separate ? &s.speculative->draft_model : nullptr, method});
+                         separate ? &s.speculative->draft_model : nullptr,
+                         separate ? s.speculative->draft_gpus : 0, method});
 }
 
 CollectiveFidelity CollectivesFor(const Scenario& s, const PoolDeployment& pool) {

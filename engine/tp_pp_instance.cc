@@ -18,6 +18,10 @@ namespace {
 // does; this one is the 64-bit golden ratio).
 constexpr uint64_t kAcceptanceSeedSalt = 0x9E3779B97F4A7C15ULL;
 
+// A token id on the wire between a target and its draft model's own GPUs (int32, as vLLM and
+// SGLang hold them).
+constexpr double kTokenIdBytes = 4;
+
 }  // namespace
 
 TpPpInstance::TpPpInstance(const InstanceContext& c)
@@ -28,7 +32,8 @@ TpPpInstance::TpPpInstance(const InstanceContext& c)
       on_prompt_completing_(c.on_prompt_completing),
       gpus_(c.gpus),
       footprint_(c.pool.Footprint()),
-      runner_(c.pool.runtime(), c.pool.gpu(), c.pool.plan().pp) {
+      runner_(c.pool.runtime(), c.pool.gpu(),
+              c.pool.plan().pp + (c.pool.deployment().draft_gpus > 0 ? 1 : 0)) {
   runner_.set_activity_sink(c.activity_sink);
   activity_sink_ = c.activity_sink;
 }
@@ -40,6 +45,10 @@ absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c)
   for (int stage = 0; stage < plan.pp; ++stage) {
     inst->stage_gpus_.emplace_back(c.gpus.begin() + stage * plan.tp,
                                    c.gpus.begin() + (stage + 1) * plan.tp);
+    inst->stage_resources_.push_back(c.new_resource());
+  }
+  if (s.deployment().draft_gpus > 0) {  // the draft model's own GPUs: group pp
+    inst->stage_gpus_.emplace_back(c.gpus.end() - s.deployment().draft_gpus, c.gpus.end());
     inst->stage_resources_.push_back(c.new_resource());
   }
   inst->pool_ = std::make_unique<PagedKvPool>(s.memory().kv_blocks);
@@ -140,6 +149,19 @@ void TpPpInstance::ReleaseHandedOff(Request* r) {
 
 // Adds `prog`'s kernels to group `group`'s stream, split at every all-reduce (a collective
 // node); the first node waits for `previous` (-1: nothing). Returns the last node.
+int TpPpInstance::AddTokenSend(StepGraph& g, const CollectivePattern* pattern, const char* name,
+                               double bytes, int previous) const {
+  StepNode send;
+  StepTransfer blocking;
+  blocking.blocking = true;
+  blocking.name = name;
+  send.pattern = pattern;
+  send.message_bytes = bytes;
+  send.launch_us = s_.runtime().p2p_latency_us;
+  if (previous >= 0) send.deps.push_back(previous);
+  return g.AddTransfer(std::move(send), std::move(blocking));
+}
+
 int TpPpInstance::EmitProgram(StepGraph& g, int prog, int group, int previous) const {
   const StepProgram& p = g.programs[prog];
   OpPosition begin;
@@ -213,17 +235,35 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
     const int k = s_.speculative->draft_tokens;
     const bool prefill_pool = s_.deployed.spec.role == PoolRole::kPrefill;
     const ParallelPlan draft_plan = DraftParallelPlan(plan, *s_.speculative);
+    // A draft model on GPUs of its own (group pp) gets the verified tokens first and sends its
+    // drafts back after: token ids, 4 bytes each.
+    const bool own_gpus = s_.deployment().draft_gpus > 0;
+    const int draft_group = own_gpus ? plan.pp : plan.pp - 1;
+    const double seqs = static_cast<double>(batch.seqs());
+    if (own_gpus) {
+      StepGroup group;
+      group.gpus = stage_gpus_[draft_group];
+      group.running_seqs = running_seqs;
+      group.resource = stage_resources_[draft_group];
+      g.groups.push_back(std::move(group));
+      previous = AddTokenSend(g, fabric_.draft_in.get(), "verified tokens to draft",
+                              seqs * (k + 1) * kTokenIdBytes, previous);
+    }
     const StepBatch extend = DraftPassBatch(*draft_model_, batch, k, 0, prefill_pool);
     previous = EmitProgram(
         g, g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, extend)),
-        plan.pp - 1, previous);
+        draft_group, previous);
     // Passes 1 .. k-1 differ by one token of context each; pass 1's program stands for them all.
     const StepBatch next =
         k > 1 ? DraftPassBatch(*draft_model_, batch, k, 1, prefill_pool) : StepBatch();
     if (next.tokens() > 0) {
       const int prog =
           g.AddProgram(BuildStepProgram(*draft_model_, s_.runtime(), draft_plan, next));
-      for (int pass = 1; pass < k; ++pass) previous = EmitProgram(g, prog, plan.pp - 1, previous);
+      for (int pass = 1; pass < k; ++pass) previous = EmitProgram(g, prog, draft_group, previous);
+    }
+    if (own_gpus) {
+      previous = AddTokenSend(g, fabric_.draft_out.get(), "drafts to target",
+                              seqs * k * kTokenIdBytes, previous);
     }
   }
   return g;
@@ -277,13 +317,31 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
     tiers.ssd_used_blocks = tiers_->ssd_blocks();
   }
 
-  // Per GPU: the stages' time averaged (each stage is tp of the instance's GPUs).
+  // Per GPU: the stages' time averaged (each stage is tp of the instance's GPUs; a draft
+  // model's own GPUs, group pp, weigh by their number).
   const int pp = s_.plan().pp;
+  const int draft_gpus = s_.deployment().draft_gpus;
   TimeBreakdown breakdown;
-  for (const TimeBreakdown& b : timing.groups) breakdown.Add(b);
-  breakdown.Add(timing.blocking);
-  const std::array<double, 4> tier_bytes = breakdown.tier_bytes;
-  breakdown.Scale(1.0 / pp);
+  std::array<double, 4> tier_bytes = timing.blocking.tier_bytes;  // payload, unweighted
+  for (const TimeBreakdown& b : timing.groups) {
+    for (size_t t = 0; t < tier_bytes.size(); ++t) tier_bytes[t] += b.tier_bytes[t];
+  }
+  if (draft_gpus == 0) {
+    for (const TimeBreakdown& b : timing.groups) breakdown.Add(b);
+    breakdown.Add(timing.blocking);
+  } else {
+    const double tp = s_.plan().tp;
+    for (size_t gi = 0; gi < timing.groups.size(); ++gi) {
+      TimeBreakdown b = timing.groups[gi];
+      b.Scale(static_cast<int>(gi) < pp ? tp : draft_gpus);
+      breakdown.Add(b);
+    }
+    TimeBreakdown blocking = timing.blocking;
+    blocking.Scale(tp);
+    breakdown.Add(blocking);
+  }
+  if (draft_gpus == 0) tier_bytes = breakdown.tier_bytes;  // the same sum, in the old order
+  breakdown.Scale(draft_gpus == 0 ? 1.0 / pp : 1.0 / (pp * s_.plan().tp + draft_gpus));
   breakdown.tier_bytes = tier_bytes;
 
   const double end = fabric.Now();

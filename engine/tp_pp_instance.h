@@ -60,6 +60,10 @@ class TpPpInstance : public Instance {
   StepBatch SteadyDecodeBatch(int64_t seqs, double context_tokens) const;
   // Adds a program's kernels to a group's stream, split at its all-reduces; returns the last
   // node (the first waits for `previous`, -1: none).
+  // A blocking send of `bytes` of token ids over `pattern` after node `previous` (a draft model
+  // on GPUs of its own); returns its node.
+  int AddTokenSend(StepGraph& g, const CollectivePattern* pattern, const char* name, double bytes,
+                   int previous) const;
   int EmitProgram(StepGraph& g, int prog, int group, int previous) const;
   // The virtual engine with the fewest running + waiting sequences (lowest index on ties).
   int LeastLoadedEngine() const;

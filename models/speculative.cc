@@ -84,6 +84,8 @@ absl::StatusOr<SpeculativeSpec> ParseSpeculativeSpec(const nlohmann::json& value
   if (method == "draft_model") {
     s.method = DraftMethod::kDraftModel;
     MOESIM_ASSIGN_OR_RETURN(s.draft_model, ParseDraftModel(r, where, model, presets));
+    MOESIM_ASSIGN_OR_RETURN(int64_t gpus, r.IntegerOr("draft_gpus", 0, NumberRule::Between(1, 64)));
+    s.draft_gpus = static_cast<int>(gpus);
   } else if (method == "eagle") {
     s.method = DraftMethod::kEagle;
     MOESIM_ASSIGN_OR_RETURN(
@@ -183,6 +185,7 @@ nlohmann::json SpeculativeSpecToJson(const SpeculativeSpec& s) {
   if (s.method == DraftMethod::kDraftModel) {
     j["draft_model"] = s.draft_model.name;
     j["draft_model_params_b"] = s.draft_model.TotalParams() / 1e9;
+    if (s.draft_gpus > 0) j["draft_gpus"] = s.draft_gpus;
   }
   return j;
 }
@@ -238,10 +241,19 @@ ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec) {
 }
 
 ParallelPlan DraftParallelPlan(const ParallelPlan& target, const SpeculativeSpec& spec) {
+  if (spec.method == DraftMethod::kDraftModel && spec.draft_gpus > 0) {
+    return OwnDraftGpusPlan(spec.draft_gpus);
+  }
   if (spec.method == DraftMethod::kDraftModel) return SeparateDraftModelPlan(target);
   ParallelPlan p = target;
   p.pp = 1;
   return p;
+}
+
+ParallelPlan OwnDraftGpusPlan(int gpus) {
+  ParallelPlan own;
+  own.tp = gpus;
+  return own;
 }
 
 ParallelPlan SeparateDraftModelPlan(const ParallelPlan& target) {

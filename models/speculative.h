@@ -14,7 +14,10 @@
 //    or MoE, with the target's vocabulary) on the same GPUs: k chained passes of its every
 //    layer, sharded like the target (tensor parallel over the stage's GPUs, its experts over the
 //    target's EP ranks), its weights and its own KV cache in every GPU's memory. (vLLM's
-//    "draft_model" method and SGLang's STANDALONE speculative algorithm.)
+//    "draft_model" method and SGLang's STANDALONE speculative algorithm.) With "draft_gpus": N
+//    it runs on N GPUs of its own instead, added to each drafting instance (tensor parallel
+//    over them, its weights and KV there): the verified tokens go to them and the drafts come
+//    back every step (engine/tp_pp_instance.h; TP/PP pools only).
 //
 // Acceptance is stochastic per sequence and step: draft i is accepted with probability p_i given
 // that drafts 1..i-1 were, so the acceptance length (tokens emitted per verification) is
@@ -51,6 +54,7 @@ struct SpeculativeSpec {
   DraftMethod method = DraftMethod::kMtp;
   int draft_intermediate = 0;  // "eagle": the head's FFN width
   ModelSpec draft_model;       // "draft_model": the separate draft network
+  int draft_gpus = 0;          // "draft_model": GPUs of its own per instance (0: the target's)
   int draft_tokens = 0;        // k, per sequence and step
   // p_1 .. p_k: probability that draft i is accepted given that drafts 1..i-1 were.
   std::vector<double> accept_probability;
@@ -77,8 +81,10 @@ ModelSpec EagleDraftModel(const ModelSpec& target, int intermediate);
 ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec);
 // The plan the draft network runs under on the target's GPUs: one pipeline stage (the target's
 // last), the stage's tensor and expert parallelism; a separate draft model has no redundant
-// expert slots (those are the target's).
+// expert slots (those are the target's). On GPUs of its own: tensor parallel over them.
 ParallelPlan DraftParallelPlan(const ParallelPlan& target, const SpeculativeSpec& spec);
+// A separate draft model on `gpus` GPUs of its own: tensor parallel over them.
+ParallelPlan OwnDraftGpusPlan(int gpus);
 // The same for a separate draft model (method "draft_model"), which memory planning needs
 // before the speculative section is at hand.
 ParallelPlan SeparateDraftModelPlan(const ParallelPlan& target);

@@ -27,11 +27,18 @@ std::vector<int> PoolDeployment::StageGpus(int i, int stage) const {
   return gpus;
 }
 
+std::vector<int> PoolDeployment::DraftGpus(int i) const {
+  std::vector<int> gpus;
+  const int n = gpus_per_instance(), draft = deployment().draft_gpus;
+  for (int g = n - draft; g < n; ++g) gpus.push_back(slots[i * n + g]);
+  return gpus;
+}
+
 KvFootprint PoolDeployment::Footprint(const ModelSpec& model) const {
   KvFootprint footprint(draft_layers > 0 ? WithAppendedLayers(model, draft_layers) : model,
                         plan().tp, spec.runtime.kv_block_tokens, plan().pp,
                         StateLayoutOf(spec.runtime));
-  if (draft_model) footprint.AddDraftKv(*draft_model, plan().tp);
+  if (draft_model && deployment().draft_gpus == 0) footprint.AddDraftKv(*draft_model, plan().tp);
   return footprint;
 }
 
@@ -56,7 +63,8 @@ absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
   const ParallelPlan& p = d.plan();
   const DeploymentSpec::AttentionFfn& afd = d.deployment().attention_ffn;
   StackPlanShape shape;
-  shape.tp_size = afd.enabled() ? afd.attention_gpus : d.gpus_per_instance() / p.pp;
+  shape.tp_size = afd.enabled() ? afd.attention_gpus
+                                : (d.gpus_per_instance() - d.deployment().draft_gpus) / p.pp;
   shape.pp = p.pp;
   shape.dp_attention = afd.enabled() ? afd.attention_gpus : p.dp_attention ? p.ep : 1;
   if (d.spec.role != PoolRole::kPrefill) shape.speculative = in.speculative_method;
@@ -67,7 +75,8 @@ absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
   ParallelPlan attention_plan = p;
   if (afd.enabled()) attention_plan.holds = ParallelPlan::Holds::kAttentionSide;
   double draft_weights = 0;
-  if (in.draft_model) {
+  const bool own_draft_gpus = d.deployment().draft_gpus > 0;
+  if (in.draft_model && !own_draft_gpus) {
     const ModelSpec& draft = *in.draft_model;
     if (!draft.IsDense() && draft.moe.routed_experts % p.ep != 0) {
       return BadValue(d.spec.where.Key("expert_parallel"), p.ep,
@@ -85,7 +94,7 @@ absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
                                    "and one sequence's KV: ",
                                    mem.status().message()));
     }
-    if (in.draft_model) {
+    if (in.draft_model && !own_draft_gpus) {
       return BadInput(
           d.spec.where,
           absl::StrFormat("%s (the weights include the draft model %s's %.2f GB "
@@ -115,6 +124,27 @@ absl::Status PlanPool(const DeployInputs& in, PoolDeployment& d) {
     d.expert_memory = *experts;
   }
   d.memory = *mem;
+  if (own_draft_gpus) {
+    // The draft model's GPUs hold its weights (tensor parallel over them) and its KV of every
+    // running sequence: the instance holds as many tokens as the smaller of the two caches.
+    const ParallelPlan draft_plan = OwnDraftGpusPlan(d.deployment().draft_gpus);
+    const KvFootprint draft_kv(*in.draft_model, draft_plan.tp, runtime.kv_block_tokens, 1,
+                               StateLayoutOf(runtime));
+    auto draft_mem = PlanMemory(*in.draft_model, d.spec.gpu, runtime, draft_plan, draft_kv,
+                                in.longest_sequence_tokens);
+    if (!draft_mem.ok()) {
+      return BadInput(
+          d.spec.where,
+          absl::StrCat("speculative.draft_gpus = ", d.deployment().draft_gpus,
+                       ": expected enough GPUs for the draft model ", in.draft_model->name,
+                       " and its KV of one sequence: ", draft_mem.status().message()));
+    }
+    d.draft_memory = *draft_mem;
+    if (draft_mem->kv_capacity_tokens < d.memory.kv_capacity_tokens) {
+      d.memory.kv_capacity_tokens = draft_mem->kv_capacity_tokens;
+      d.memory.kv_blocks = d.memory.kv_capacity_tokens / std::max(1, runtime.kv_block_tokens);
+    }
+  }
   ResolveRunningCap(runtime, d.memory.kv_capacity_tokens, in.model.max_context_tokens);
   if (d.memory.running_cap_by_state > 0 && runtime.MaxNumSeqs() > d.memory.running_cap_by_state) {
     // SGLang caps running requests at the linear-state pool's slots / 3.
@@ -136,7 +166,17 @@ absl::StatusOr<Deployment> Deploy(const Plan& plan, const DeployInputs& in) {
     d.spec = spec;
     d.draft_layers = in.draft_layers;
     if (in.draft_model) d.draft_model = std::make_shared<const ModelSpec>(*in.draft_model);
-    const int needed = (spec.deployment.total_gpus() + cl.gpus_per_server - 1) / cl.gpus_per_server;
+    if (in.draft_gpus > 0 && spec.role != PoolRole::kPrefill) {
+      if (spec.deployment.attention_ffn.enabled() || spec.deployment.plan.dp_attention) {
+        const bool afd = spec.deployment.attention_ffn.enabled();
+        return BadValue(spec.where.Key(afd ? "attention_ffn" : "attention"),
+                        afd ? nlohmann::json("attention_ffn") : nlohmann::json("data_parallel"),
+                        "a tensor/pipeline-parallel pool: a draft model on GPUs of its own "
+                        "(speculative.draft_gpus) drafts for TP/PP instances only");
+      }
+      d.spec.deployment.draft_gpus = in.draft_gpus;
+    }
+    const int needed = (d.total_gpus() + cl.gpus_per_server - 1) / cl.gpus_per_server;
     const int first_rack = spec.deployment.first_rack;
     if (first_rack >= cl.racks) {
       return BadValue(spec.where.Key("first_rack"), first_rack,

@@ -38,9 +38,13 @@ struct PoolDeployment {
   const ParallelPlan& plan() const { return spec.deployment.plan; }
   int gpus_per_instance() const { return spec.deployment.gpus_per_instance(); }
   int total_gpus() const { return spec.deployment.total_gpus(); }
-  // Global GPU indices of instance `i` and of its pipeline stage `stage` (tp GPUs).
+  // Global GPU indices of instance `i`, of its pipeline stage `stage` (tp GPUs) and of its
+  // draft model's own GPUs (none unless deployment().draft_gpus).
   std::vector<int> InstanceGpus(int i) const;
   std::vector<int> StageGpus(int i, int stage) const;
+  std::vector<int> DraftGpus(int i) const;
+  // A separate draft model on GPUs of its own: its memory there (per draft GPU); else unset.
+  MemoryPlan draft_memory;
   // The KV cache's per-token footprint of `model` under this pool's plan and stack.
   KvFootprint Footprint(const ModelSpec& model) const;
 };
@@ -63,6 +67,8 @@ struct DeployInputs {
   // (each token's KV of every draft layer sits in the target's block, sharded like the
   // target's attention). Null: none.
   const ModelSpec* draft_model = nullptr;
+  // Its GPUs per drafting instance when it has GPUs of its own (0: the target's).
+  int draft_gpus = 0;
   // The speculative method the decoding pools draft with (prefill pools never speculate); it
   // decides whether the stack keeps its host overlap (ResolveRuntimeDefaults). Unset: none.
   std::optional<DraftMethod> speculative_method;

@@ -63,9 +63,13 @@ struct DeploymentSpec {
   };
   AttentionFfn attention_ffn;
 
+  // GPUs of each instance that run a separate speculative draft model (speculative.draft_gpus;
+  // set on drafting TP/PP pools when deployed): the instance's last GPUs, after its stages.
+  int draft_gpus = 0;
+
   int gpus_per_instance() const {
     if (attention_ffn.enabled()) return attention_ffn.attention_gpus + attention_ffn.expert_gpus;
-    return plan.dp_attention ? plan.ep : plan.tp * plan.pp;
+    return plan.dp_attention ? plan.ep : plan.tp * plan.pp + draft_gpus;
   }
   int total_gpus() const { return instances * gpus_per_instance(); }
 };

@@ -442,7 +442,7 @@ std::string ReportToText(const nlohmann::json& r) {
   absl::StrAppendFormat(&s, "moesim report: %s\n", r["scenario"].get<std::string>());
   absl::StrAppendFormat(
       &s,
-      "plan: %s x%d, %s via %s (%s), TP=%d PP=%d EP=%d%s%s%s, %d instance(s), fidelity %s, "
+      "plan: %s x%d, %s via %s (%s), TP=%d PP=%d EP=%d%s%s%s%s, %d instance(s), fidelity %s, "
       "collectives %s\n",
       p["gpu"].get<std::string>(), p["gpus"].get<int>(), p["model"].get<std::string>(),
       p["runtime"].get<std::string>(), p["execution_mode"].get<std::string>(),
@@ -450,7 +450,10 @@ std::string ReportToText(const nlohmann::json& r) {
       p["expert_parallel"].get<int>(), p["attention"] == "data_parallel" ? " (DP attention)" : "",
       p.value("two_batch_overlap", false) ? " with two-batch overlap" : "",
       p.value("moe_dispatch", "low_latency") == "normal" ? ", DeepEP normal kernels" : "",
-
+      p.contains("draft_gpus_per_instance")
+          ? absl::StrFormat(", draft model on %d GPU(s) of its own",
+                            p["draft_gpus_per_instance"].get<int>())
+          : "",
       p["instances"].get<int>(), p["fidelity"].get<std::string>(),
       p["collectives"].get<std::string>());
   absl::StrAppendFormat(&s, "measured over %.1f s of simulated time\n\n", Num(r["window_s"]));

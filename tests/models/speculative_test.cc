@@ -130,6 +130,17 @@ TEST_CASE("speculative: bad input names the path, the value and the expectation"
   j["draft_model"] = "Qwen3-1.7B";  // only with method "draft_model"
   CHECK_THAT(Error(j), Contains("$.speculative.draft_model: unknown key"));
   j = ok;
+  j["draft_gpus"] = 1;  // only with method "draft_model"
+  CHECK_THAT(Error(j), Contains("$.speculative.draft_gpus: unknown key"));
+  j = ok;
+  j["method"] = "draft_model";
+  j["draft_model"] = "Qwen3-1.7B";
+  for (const nlohmann::json bad : {nlohmann::json(0), nlohmann::json(-2), nlohmann::json(1.5),
+                                   nlohmann::json(65), nlohmann::json("one")}) {
+    j["draft_gpus"] = bad;
+    CHECK_THAT(Error(j, "Qwen3-235B-A22B"), Contains("$.speculative.draft_gpus: got "));
+  }
+  j = ok;
   j["method"] = "eagle";
   j["draft_intermediate_size"] = 0;
   CHECK_THAT(Error(j), Contains("$.speculative.draft_intermediate_size: got 0"));
@@ -210,6 +221,23 @@ TEST_CASE("speculative: a separate draft model is a preset with the target's voc
   CHECK(dp.tp == 8);
   CHECK(dp.ep == 8);
   CHECK(dp.redundant_experts == 0);
+  CHECK(s->draft_gpus == 0);  // the target's GPUs unless it has its own
+  CHECK_FALSE(SpeculativeSpecToJson(*s).contains("draft_gpus"));
+  // On GPUs of its own: tensor parallel over them, whatever the target's plan.
+  auto own = Parse({{"method", "draft_model"},
+                    {"draft_model", "Qwen3-1.7B"},
+                    {"draft_gpus", 2},
+                    {"draft_tokens", 4},
+                    {"acceptance", {{"curve", "qwen3-32b-qwen3-1.7b-draft-instructcoder"}}}},
+                   "Qwen3-235B-A22B");
+  REQUIRE(own.ok());
+  CHECK(own->draft_gpus == 2);
+  CHECK(SpeculativeSpecToJson(*own)["draft_gpus"] == 2);
+  const ParallelPlan op = DraftParallelPlan(plan, *own);
+  CHECK(op.tp == 2);
+  CHECK(op.pp == 1);
+  CHECK(op.ep == 1);
+  CHECK(op.redundant_experts == 0);
   // An MoE draft (Qwen3-30B-A3B for Qwen3-235B-A22B) is allowed too.
   s = Parse({{"method", "draft_model"},
              {"draft_model", "Qwen3-30B-A3B"},

@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
+
 #include "../engine/test_scenarios.h"
 #include "engine/simulation.h"
 
@@ -290,6 +292,86 @@ TEST_CASE("speculative: draft models that cannot run are refused by path",
                                      {"moe", {{"routed_experts", 12}}}};
   CHECK_THAT(error(j), Contains("$.deployment.expert_parallel: got 8, expected an expert-parallel "
                                 "size that divides the draft model's 12 routed experts"));
+}
+
+TEST_CASE("speculative: a separate draft model on a GPU of its own, against the target's GPUs",
+          "[speculative]") {
+  std::vector<nlohmann::json> docs;
+  for (const char* users : {"c1", "c64"}) {
+    docs.push_back(
+        Shipped(absl::StrCat("qwen3-235b-h200-tp8-", users, "-draft-qwen3-1.7b-own-gpu")));
+    docs.push_back(Shipped(absl::StrCat("qwen3-235b-h200-tp8-", users, "-draft-qwen3-1.7b")));
+  }
+  nlohmann::json without = docs[0];
+  without.erase("speculative");
+  docs.push_back(without);
+  const auto r = testing::RunReports(docs);
+  for (int i : {0, 2}) {
+    const nlohmann::json& own = r[i];
+    const nlohmann::json& shared = r[i + 1];
+    INFO(own["scenario"].dump());
+    // The instance has the draft's GPU besides the target's 8, and pays for it.
+    CHECK(own["plan"]["gpus"] == 9);
+    CHECK(own["plan"]["draft_gpus_per_instance"] == 1);
+    CHECK(own["cost"]["usd_per_hour"].get<double>() ==
+          Approx(9.0 / 8.0 * shared["cost"]["usd_per_hour"].get<double>()));
+    CHECK(own["speculative"]["measured_acceptance_length"].get<double>() ==
+          Approx(2.80).epsilon(0.03));
+    // Verified tokens to the draft GPU and drafts back, on the scale-out tier (it sits on the
+    // second server): 4-byte token ids, (k + 1) + k per sequence and step, over a few links.
+    const double steps = own["batch"]["steps"].get<double>();
+    const double seqs = own["batch"]["mean_running"].get<double>();
+    const double per_step = own["fabric"]["tiers"]["scale_out"]["bytes"].get<double>() / steps;
+    CHECK(per_step >= 0.9 * seqs * (4 + 3) * 4);
+    CHECK(per_step <= 4.0 * (seqs + 1) * (4 + 3) * 4);
+    CHECK(shared["fabric"]["tiers"]["scale_out"]["bytes"].get<double>() == 0);
+    // Nothing overlaps the drafts: each side idles while the other works.
+    CHECK(own["utilisation"]["gpu_busy"].get<double>() <
+          0.75 * shared["utilisation"]["gpu_busy"].get<double>());
+    // One GPU streams the whole draft per pass (3.4 GB), slower than sharded 8 ways.
+    CHECK(own["speculative"]["draft_time_share"].get<double>() >
+          shared["speculative"]["draft_time_share"].get<double>());
+    CHECK(PerUser(own) < PerUser(shared));
+    // The draft's weights and KV live on its GPU: the target's weights are the model's alone,
+    // and the instance holds as many tokens as the smaller of the two caches.
+    const nlohmann::json& draft_mem = own["memory_gb_per_draft_gpu"];
+    CHECK(draft_mem["weights"].get<double>() == Approx(3.44).epsilon(0.02));
+    CHECK(own["kv"]["capacity_tokens"].get<double>() <=
+          draft_mem["kv_capacity_tokens"].get<double>());
+    CHECK(own["memory_gb_per_gpu"]["weights"].get<double>() <
+          shared["memory_gb_per_gpu"]["weights"].get<double>());
+  }
+  // Still faster for a lone user than no speculation at all.
+  CHECK(PerUser(r[0]) > 1.3 * PerUser(r[4]));
+  CHECK(r[4]["memory_gb_per_gpu"]["weights"] == r[0]["memory_gb_per_gpu"]["weights"]);
+}
+
+TEST_CASE("speculative: a draft model's own GPUs are refused where they cannot run",
+          "[speculative][bad-input]") {
+  const nlohmann::json doc = Shipped("qwen3-235b-h200-tp8-c1-draft-qwen3-1.7b-own-gpu");
+  auto error = [](const nlohmann::json& d) {
+    auto s = ParseScenario(d, "spec.json", testing::Presets());
+    if (s.ok()) {
+      auto dep = DeployScenario(*s);
+      REQUIRE_FALSE(dep.ok());
+      return std::string(dep.status().message());
+    }
+    return std::string(s.status().message());
+  };
+  // The whole 235B model as its own draft does not fit one GPU.
+  nlohmann::json j = doc;
+  j["speculative"]["draft_model"] = "Qwen3-235B-A22B";
+  CHECK_THAT(error(j), Contains("spec.json: $.deployment: speculative.draft_gpus = 1: expected "
+                                "enough GPUs for the draft model Qwen3-235B-A22B"));
+  // DP-attention groups draft on their own ranks.
+  j = doc;
+  j["deployment"] = {{"expert_parallel", 8}, {"attention", "data_parallel"}};
+  CHECK_THAT(error(j), Contains("$.deployment.attention: got \"data_parallel\", expected a "
+                                "tensor/pipeline-parallel pool"));
+  // Nine GPUs need two servers.
+  j = doc;
+  j["hardware"].erase("servers_per_rack");
+  CHECK_THAT(error(j), Contains("instances of 9 GPUs"));
 }
 
 // Reference: vLLM's draft_model method, Qwen3-32B (bf16, dense) on one H100 80 GB with

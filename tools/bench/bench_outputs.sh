@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # What writing a trace or an HTML report costs (issue 18: under 20 % extra wall time on the
 # shipped scenarios): each scenario run plainly, with --trace and with --html, best of three
-# wall times each, and the overheads in percent. The trace covers the whole run unless
+# wall times each (of one for runs of 2 s and more, where the spread is small against the
+# run), and the overheads in percent. The trace covers the whole run unless
 # TRACE_WINDOW=START:END is set (then --trace-window START:END).
-# REPEAT=N takes the best of N instead (REPEAT=1 for a pass over every shipped scenario:
+# REPEAT=N takes the best of N instead. Every shipped scenario:
 # tools/bench/bench_outputs.sh $(find scenarios -name '*.json' -not -path '*/reference/*'
-# -not -path '*/sweeps/*')).
+# -not -path '*/sweeps/*' | sort)
 # Usage: [TRACE_WINDOW=S:E] [REPEAT=N] tools/bench/bench_outputs.sh [SCENARIO ...]
 # (after tools/build.sh)
 set -euo pipefail
@@ -18,16 +19,20 @@ if ((${#scenarios[@]} == 0)); then
              scenarios/disaggregation/deepseek-v3-h200-afd-2to1-400gbe.json)
 fi
 out=$(mktemp -d)
-best() {  # best of REPEAT (3) wall times of "build/moesim run --quiet $*"
+best() {  # best of REPEAT (3; 1 from 2 s) wall times of "build/moesim run --quiet $*"
   python3 - "$@" <<'PY'
 import subprocess, sys, time
 times = []
 import os
-for _ in range(int(os.environ.get("REPEAT", "3"))):
+repeat = os.environ.get("REPEAT")
+while True:
     t = time.perf_counter()
     subprocess.run(["build/moesim", "run", "--quiet"] + sys.argv[1:], check=True,
                    stdout=subprocess.DEVNULL)
     times.append(time.perf_counter() - t)
+    wanted = int(repeat) if repeat else (3 if times[0] < 2 else 1)
+    if len(times) >= wanted:
+        break
 print(f"{min(times):.3f}")
 PY
 }
