@@ -12,6 +12,12 @@ namespace moesim {
 
 namespace {
 
+// The GPUs of an instance that hold the policy's weights: all but a separate draft model's own
+// GPUs (the draft is not trained, so no sync reaches them).
+int PolicyGpus(const PoolDeployment& p) {
+  return p.gpus_per_instance() - p.deployment().draft_gpus;
+}
+
 // Message size at which the sync's efficiency is read off the fabric's curve: weight shards are
 // hundreds of MB to GB, where NCCL runs its Simple protocol at its plateau.
 constexpr double kSyncMessageBytes = double(1ull << 30);
@@ -73,8 +79,8 @@ absl::StatusOr<RlvrSetup> PlanRlvr(const Scenario& s, const Deployment& deployme
                         s.cluster().host.protocol_efficiency.At(kSyncMessageBytes);
     double weights_per_gpu = 0;
     for (const PoolDeployment& p : deployment.pools) {
-      weights_per_gpu =
-          std::max(weights_per_gpu, setup.sync_bytes_per_instance / double(p.gpus_per_instance()));
+      weights_per_gpu = std::max(weights_per_gpu,
+                                 setup.sync_bytes_per_instance / double(PolicyGpus(p)));
     }
     setup.switch_to_train_s = state / host;
     setup.switch_to_rollout_s = state / host + weights_per_gpu / gpu.HbmBytesPerSecond();
@@ -82,10 +88,11 @@ absl::StatusOr<RlvrSetup> PlanRlvr(const Scenario& s, const Deployment& deployme
   }
   size_t next = 0;
   for (const PoolDeployment& p : deployment.pools) {
-    const double per_gpu = setup.sync_bytes_per_instance / double(p.gpus_per_instance());
+    const double per_gpu = setup.sync_bytes_per_instance / double(PolicyGpus(p));
     for (int i = 0; i < p.deployment().instances; ++i) {
-      for (int g : p.InstanceGpus(i)) {
-        setup.sync.push_back({setup.trainer_gpus[next++ % trainers], g, per_gpu});
+      const std::vector<int> gpus = p.InstanceGpus(i);
+      for (int k = 0; k < PolicyGpus(p); ++k) {
+        setup.sync.push_back({setup.trainer_gpus[next++ % trainers], gpus[k], per_gpu});
       }
     }
   }
