@@ -231,13 +231,15 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
   if (drafts && draft_model_ && (batch.decode_seqs > 0 || batch.prefill_tokens > 0)) {
     // Drafts for the next step, k chained passes of the draft network (an MTP layer or an
     // EAGLE head sharing the target's embedding and LM head, or a separate draft model) on the
-    // last stage's GPUs, with its own KV cache; what each pass runs over: DraftPassBatch.
+    // last stage's GPUs (a separate draft model on GPUs of its own: on those), with its own KV
+    // cache; what each pass runs over: DraftPassBatch.
     const int k = s_.speculative->draft_tokens;
     const bool prefill_pool = s_.deployed.spec.role == PoolRole::kPrefill;
-    const ParallelPlan draft_plan = DraftParallelPlan(plan, *s_.speculative);
     // A draft model on GPUs of its own (group pp) gets the verified tokens first and sends its
     // drafts back after: token ids, 4 bytes each.
     const bool own_gpus = s_.deployment().draft_gpus > 0;
+    const ParallelPlan draft_plan = own_gpus ? OwnDraftGpusPlan(s_.deployment().draft_gpus)
+                                             : DraftParallelPlan(plan, *s_.speculative);
     const int draft_group = own_gpus ? plan.pp : plan.pp - 1;
     const double seqs = static_cast<double>(batch.seqs());
     if (own_gpus) {

@@ -241,9 +241,6 @@ ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec) {
 }
 
 ParallelPlan DraftParallelPlan(const ParallelPlan& target, const SpeculativeSpec& spec) {
-  if (spec.method == DraftMethod::kDraftModel && spec.draft_gpus > 0) {
-    return OwnDraftGpusPlan(spec.draft_gpus);
-  }
   if (spec.method == DraftMethod::kDraftModel) return SeparateDraftModelPlan(target);
   ParallelPlan p = target;
   p.pp = 1;

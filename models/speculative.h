@@ -81,7 +81,8 @@ ModelSpec EagleDraftModel(const ModelSpec& target, int intermediate);
 ModelSpec DraftModelFor(const ModelSpec& target, const SpeculativeSpec& spec);
 // The plan the draft network runs under on the target's GPUs: one pipeline stage (the target's
 // last), the stage's tensor and expert parallelism; a separate draft model has no redundant
-// expert slots (those are the target's). On GPUs of its own: tensor parallel over them.
+// expert slots (those are the target's). (A pool whose draft model has GPUs of its own runs it
+// under OwnDraftGpusPlan instead; pools without them, e.g. a prefill pool, under this one.)
 ParallelPlan DraftParallelPlan(const ParallelPlan& target, const SpeculativeSpec& spec);
 // A separate draft model on `gpus` GPUs of its own: tensor parallel over them.
 ParallelPlan OwnDraftGpusPlan(int gpus);

@@ -323,9 +323,12 @@ std::string PlanReportToText(const nlohmann::json& r) {
     const auto& q = *it;
     const auto& qp = q["plan"];
     const std::string plan = absl::StrFormat(
-        "%s TP%d PP%d EP%d%s x%d", qp["runtime"].get<std::string>(),
+        "%s TP%d PP%d EP%d%s%s x%d", qp["runtime"].get<std::string>(),
         qp["tensor_parallel"].get<int>(), qp["pipeline_parallel"].get<int>(),
         qp["expert_parallel"].get<int>(), qp["attention"] == "data_parallel" ? " DPA" : "",
+        qp.contains("draft_gpus_per_instance")
+            ? absl::StrFormat("+%dD", qp["draft_gpus_per_instance"].get<int>())
+            : "",
         qp["instances"].get<int>());
     absl::StrAppendFormat(
         &s, "%-14s %-8s %-6s %5d %-26s %9.1f %11.1f %7.1f  %s\n", it.key(),

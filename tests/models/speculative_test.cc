@@ -223,7 +223,8 @@ TEST_CASE("speculative: a separate draft model is a preset with the target's voc
   CHECK(dp.redundant_experts == 0);
   CHECK(s->draft_gpus == 0);  // the target's GPUs unless it has its own
   CHECK_FALSE(SpeculativeSpecToJson(*s).contains("draft_gpus"));
-  // On GPUs of its own: tensor parallel over them, whatever the target's plan.
+  // On GPUs of its own (a pool that has them): tensor parallel over them, whatever the
+  // target's plan; a pool without them (a prefill pool) shards it like the target.
   auto own = Parse({{"method", "draft_model"},
                     {"draft_model", "Qwen3-1.7B"},
                     {"draft_gpus", 2},
@@ -233,7 +234,8 @@ TEST_CASE("speculative: a separate draft model is a preset with the target's voc
   REQUIRE(own.ok());
   CHECK(own->draft_gpus == 2);
   CHECK(SpeculativeSpecToJson(*own)["draft_gpus"] == 2);
-  const ParallelPlan op = DraftParallelPlan(plan, *own);
+  CHECK(DraftParallelPlan(plan, *own).tp == 8);
+  const ParallelPlan op = OwnDraftGpusPlan(own->draft_gpus);
   CHECK(op.tp == 2);
   CHECK(op.pp == 1);
   CHECK(op.ep == 1);

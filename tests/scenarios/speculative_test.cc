@@ -346,6 +346,30 @@ TEST_CASE("speculative: a separate draft model on a GPU of its own, against the 
   CHECK(r[4]["memory_gb_per_gpu"]["weights"] == r[0]["memory_gb_per_gpu"]["weights"]);
 }
 
+TEST_CASE("speculative: a draft model on its own GPU in a prefill/decode-disaggregated plan",
+          "[speculative]") {
+  std::ifstream in(std::string(MOESIM_SOURCE_DIR) +
+                   "/scenarios/kv/qwen3-235b-h200-2p1d-chat-think20-least-loaded.json");
+  REQUIRE(in.good());
+  nlohmann::json doc = nlohmann::json::parse(in);
+  doc["hardware"]["servers_per_rack"] = 4;  // 2 x 8 prefill GPUs, then 9 decode GPUs
+  doc["simulation"]["duration_s"] = 40;
+  doc["simulation"]["warmup_s"] = 10;
+  doc["speculative"] = {{"method", "draft_model"},
+                        {"draft_model", "Qwen3-1.7B"},
+                        {"draft_tokens", 3},
+                        {"draft_gpus", 1},
+                        {"acceptance", {{"curve", "qwen3-32b-qwen3-1.7b-draft-mtbench"}}}};
+  const nlohmann::json r = testing::RunReports({doc})[0];
+  // Only the decode pool drafts with GPUs of its own; the prefill pool keeps its 8 per instance.
+  CHECK(r["pools"]["decode"]["plan"]["gpus"] == 9);
+  CHECK(r["pools"]["decode"]["plan"]["draft_gpus_per_instance"] == 1);
+  CHECK(r["pools"]["prefill"]["plan"]["gpus"] == 16);
+  CHECK_FALSE(r["pools"]["prefill"]["plan"].contains("draft_gpus_per_instance"));
+  CHECK(r["pools"]["decode"]["speculative"]["measured_acceptance_length"].get<double>() ==
+        Approx(2.80).epsilon(0.05));
+}
+
 TEST_CASE("speculative: a draft model's own GPUs are refused where they cannot run",
           "[speculative][bad-input]") {
   const nlohmann::json doc = Shipped("qwen3-235b-h200-tp8-c1-draft-qwen3-1.7b-own-gpu");

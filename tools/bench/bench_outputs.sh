@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # What writing a trace or an HTML report costs (issue 18: under 20 % extra wall time on the
-# shipped scenarios): each scenario run plainly, with --trace and with --html, best of three
-# wall times each (of one for runs of 2 s and more, where the spread is small against the
-# run), and the overheads in percent. The trace covers the whole run unless
-# TRACE_WINDOW=START:END is set (then --trace-window START:END).
-# REPEAT=N takes the best of N instead. Every shipped scenario:
-# tools/bench/bench_outputs.sh $(find scenarios -name '*.json' -not -path '*/reference/*'
-# -not -path '*/sweeps/*' | sort)
+# shipped scenarios): each scenario run plainly, with --trace and with --html, and the overheads
+# in percent. The three are run in rounds (plain, trace, html, plain, ...) so that a burst of
+# noise on the machine hits all three alike, and the best time of each is kept: 7 rounds for runs
+# under 0.5 s, 3 under 10 s, 1 from there (REPEAT=N: N rounds for every scenario). The trace covers
+# the whole run unless TRACE_WINDOW=START:END is set (then --trace-window START:END).
+# Every shipped scenario:
+#   tools/bench/bench_outputs.sh $(find scenarios -name '*.json' -not -path '*/reference/*' \
+#     -not -path '*/sweeps/*' | sort)
 # Usage: [TRACE_WINDOW=S:E] [REPEAT=N] tools/bench/bench_outputs.sh [SCENARIO ...]
 # (after tools/build.sh)
 set -euo pipefail
@@ -19,30 +20,28 @@ if ((${#scenarios[@]} == 0)); then
              scenarios/disaggregation/deepseek-v3-h200-afd-2to1-400gbe.json)
 fi
 out=$(mktemp -d)
-best() {  # best of REPEAT (3; 1 from 2 s) wall times of "build/moesim run --quiet $*"
-  python3 - "$@" <<'PY'
-import subprocess, sys, time
-times = []
-import os
-repeat = os.environ.get("REPEAT")
-while True:
-    t = time.perf_counter()
-    subprocess.run(["build/moesim", "run", "--quiet"] + sys.argv[1:], check=True,
-                   stdout=subprocess.DEVNULL)
-    times.append(time.perf_counter() - t)
-    wanted = int(repeat) if repeat else (3 if times[0] < 2 else 1)
-    if len(times) >= wanted:
-        break
-print(f"{min(times):.3f}")
-PY
-}
 printf "%-60s %8s %8s %7s %8s %7s\n" scenario plain_s trace_s "+%" html_s "+%"
 for s in "${scenarios[@]}"; do
-  plain=$(best "$s")
-  window=()
-  [[ -n "${TRACE_WINDOW:-}" ]] && window=(--trace-window "$TRACE_WINDOW")
-  trace=$(best "$s" --trace "$out/t.json" "${window[@]}")
-  html=$(best "$s" --html "$out/r.html")
-  python3 -c "import sys; p,t,h=map(float,sys.argv[2:]); print(f'{sys.argv[1]:60s} {p:8.2f} {t:8.2f} {100*(t/p-1):6.1f}% {h:8.2f} {100*(h/p-1):6.1f}%')" \
-    "$s" "$plain" "$trace" "$html"
+  python3 - "$s" "$out" "${TRACE_WINDOW:-}" <<'PY'
+import os, subprocess, sys, time
+scenario, out, window = sys.argv[1], sys.argv[2], sys.argv[3]
+trace = ["--trace", f"{out}/t.json"] + (["--trace-window", window] if window else [])
+modes = {"plain": [], "trace": trace, "html": ["--html", f"{out}/r.html"]}
+best = {m: float("inf") for m in modes}
+def run(extra):
+    t = time.perf_counter()
+    subprocess.run(["build/moesim", "run", "--quiet", scenario] + extra, check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+rounds, done = os.environ.get("REPEAT"), 0
+while True:
+    for m, extra in modes.items():
+        best[m] = min(best[m], run(extra))
+    done += 1
+    wanted = int(rounds) if rounds else (7 if best["plain"] < 0.5 else 3 if best["plain"] < 10 else 1)
+    if done >= wanted:
+        break
+p, t, h = best["plain"], best["trace"], best["html"]
+print(f"{scenario:60s} {p:8.2f} {t:8.2f} {100*(t/p-1):6.1f}% {h:8.2f} {100*(h/p-1):6.1f}%")
+PY
 done
