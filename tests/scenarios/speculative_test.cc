@@ -24,6 +24,17 @@ nlohmann::json Shipped(const std::string& name) {
   return nlohmann::json::parse(in);
 }
 
+// Why `d` does not parse or deploy (it must not).
+std::string RefusalOf(const nlohmann::json& d) {
+  auto s = ParseScenario(d, "spec.json", testing::Presets());
+  if (s.ok()) {
+    auto dep = DeployScenario(*s);
+    REQUIRE_FALSE(dep.ok());
+    return std::string(dep.status().message());
+  }
+  return std::string(s.status().message());
+}
+
 double PerUser(const nlohmann::json& r) {
   return r["throughput"]["per_user_output_tok_per_s"].get<double>();
 }
@@ -259,39 +270,32 @@ TEST_CASE("speculative: a separate draft model on the target's GPUs, at 1 and 64
 TEST_CASE("speculative: draft models that cannot run are refused by path",
           "[speculative][bad-input]") {
   nlohmann::json doc = Shipped("qwen3-235b-h200-tp8-c1-draft-qwen3-1.7b");
-  auto error = [](const nlohmann::json& d) {
-    auto s = ParseScenario(d, "spec.json", testing::Presets());
-    if (s.ok()) {
-      auto dep = DeployScenario(*s);
-      REQUIRE_FALSE(dep.ok());
-      return std::string(dep.status().message());
-    }
-    return std::string(s.status().message());
-  };
   nlohmann::json j = doc;
   // The whole 235B model again as its own draft on 8 x H100: 2 x 470 GB does not fit 8 x 80 GB
   // (the target alone does).
   j["hardware"]["gpu"] = "H100";
   j["speculative"]["draft_model"] = "Qwen3-235B-A22B";
-  CHECK_THAT(error(j), Contains("spec.json: $.deployment: the plan does not fit in HBM"));
-  CHECK_THAT(error(j), Contains("the weights include the draft model Qwen3-235B-A22B's 58.86 GB"));
+  CHECK_THAT(RefusalOf(j), Contains("spec.json: $.deployment: the plan does not fit in HBM"));
+  CHECK_THAT(RefusalOf(j),
+             Contains("the weights include the draft model Qwen3-235B-A22B's 58.86 GB"));
   j = doc;
   j["speculative"]["draft_model"] = "DeepSeek-V3";
-  CHECK_THAT(error(j), Contains("$.speculative.draft_model.vocab: got 129280"));
+  CHECK_THAT(RefusalOf(j), Contains("$.speculative.draft_model.vocab: got 129280"));
   // A dense model is a target only without expert parallelism or routing.
   j = doc;
   j["model"] = "Qwen3-32B";
-  CHECK_THAT(error(j), Contains("$.deployment.expert_parallel: got 8, expected no expert "
-                                "parallelism: Qwen3-32B is a dense model"));
+  CHECK_THAT(RefusalOf(j), Contains("$.deployment.expert_parallel: got 8, expected no expert "
+                                    "parallelism: Qwen3-32B is a dense model"));
   j["deployment"] = {{"tensor_parallel", 8}};
   j["routing"] = {{"kind", "uniform"}};
-  CHECK_THAT(error(j), Contains("$.routing: no routing section: Qwen3-32B is a dense model"));
+  CHECK_THAT(RefusalOf(j), Contains("$.routing: no routing section: Qwen3-32B is a dense model"));
   // An MoE draft needs an expert-parallel size that divides its experts.
   j = doc;
   j["speculative"]["draft_model"] = {{"preset", "Qwen3-30B-A3B"},
                                      {"moe", {{"routed_experts", 12}}}};
-  CHECK_THAT(error(j), Contains("$.deployment.expert_parallel: got 8, expected an expert-parallel "
-                                "size that divides the draft model's 12 routed experts"));
+  CHECK_THAT(RefusalOf(j),
+             Contains("$.deployment.expert_parallel: got 8, expected an expert-parallel "
+                      "size that divides the draft model's 12 routed experts"));
 }
 
 TEST_CASE("speculative: a separate draft model on a GPU of its own, against the target's GPUs",
@@ -373,29 +377,20 @@ TEST_CASE("speculative: a draft model on its own GPU in a prefill/decode-disaggr
 TEST_CASE("speculative: a draft model's own GPUs are refused where they cannot run",
           "[speculative][bad-input]") {
   const nlohmann::json doc = Shipped("qwen3-235b-h200-tp8-c1-draft-qwen3-1.7b-own-gpu");
-  auto error = [](const nlohmann::json& d) {
-    auto s = ParseScenario(d, "spec.json", testing::Presets());
-    if (s.ok()) {
-      auto dep = DeployScenario(*s);
-      REQUIRE_FALSE(dep.ok());
-      return std::string(dep.status().message());
-    }
-    return std::string(s.status().message());
-  };
   // The whole 235B model as its own draft does not fit one GPU.
   nlohmann::json j = doc;
   j["speculative"]["draft_model"] = "Qwen3-235B-A22B";
-  CHECK_THAT(error(j), Contains("spec.json: $.deployment: speculative.draft_gpus = 1: expected "
-                                "enough GPUs for the draft model Qwen3-235B-A22B"));
+  CHECK_THAT(RefusalOf(j), Contains("spec.json: $.deployment: speculative.draft_gpus = 1: expected "
+                                    "enough GPUs for the draft model Qwen3-235B-A22B"));
   // DP-attention groups draft on their own ranks.
   j = doc;
   j["deployment"] = {{"expert_parallel", 8}, {"attention", "data_parallel"}};
-  CHECK_THAT(error(j), Contains("$.deployment.attention: got \"data_parallel\", expected a "
-                                "tensor/pipeline-parallel pool"));
+  CHECK_THAT(RefusalOf(j), Contains("$.deployment.attention: got \"data_parallel\", expected a "
+                                    "tensor/pipeline-parallel pool"));
   // Nine GPUs need two servers.
   j = doc;
   j["hardware"].erase("servers_per_rack");
-  CHECK_THAT(error(j), Contains("instances of 9 GPUs"));
+  CHECK_THAT(RefusalOf(j), Contains("instances of 9 GPUs"));
 }
 
 // Reference: vLLM's draft_model method, Qwen3-32B (bf16, dense) on one H100 80 GB with
