@@ -147,8 +147,6 @@ void TpPpInstance::ReleaseHandedOff(Request* r) {
   engines_[r->handoff.prefill_rank]->ReleaseHandedOff(r);
 }
 
-// Adds `prog`'s kernels to group `group`'s stream, split at every all-reduce (a collective
-// node); the first node waits for `previous` (-1: nothing). Returns the last node.
 int TpPpInstance::AddTokenSend(StepGraph& g, const CollectivePattern* pattern, const char* name,
                                double bytes, int previous) const {
   StepNode send;
@@ -162,6 +160,8 @@ int TpPpInstance::AddTokenSend(StepGraph& g, const CollectivePattern* pattern, c
   return g.AddTransfer(std::move(send), std::move(blocking));
 }
 
+// Adds `prog`'s kernels to group `group`'s stream, split at every all-reduce (a collective
+// node); the first node waits for `previous` (-1: nothing). Returns the last node.
 int TpPpInstance::EmitProgram(StepGraph& g, int prog, int group, int previous) const {
   const StepProgram& p = g.programs[prog];
   OpPosition begin;
@@ -323,11 +323,7 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   // model's own GPUs, group pp, weigh by their number).
   const int pp = s_.plan().pp;
   const int draft_gpus = s_.deployment().draft_gpus;
-  TimeBreakdown breakdown;
-  std::array<double, 4> tier_bytes = timing.blocking.tier_bytes;  // payload, unweighted
-  for (const TimeBreakdown& b : timing.groups) {
-    for (size_t t = 0; t < tier_bytes.size(); ++t) tier_bytes[t] += b.tier_bytes[t];
-  }
+  TimeBreakdown breakdown;  // Scale leaves tier_bytes (whole-instance payload) as they are
   if (draft_gpus == 0) {
     for (const TimeBreakdown& b : timing.groups) breakdown.Add(b);
     breakdown.Add(timing.blocking);
@@ -342,7 +338,7 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
     blocking.Scale(tp);
     breakdown.Add(blocking);
   }
-  if (draft_gpus == 0) tier_bytes = breakdown.tier_bytes;  // the same sum, in the old order
+  const std::array<double, 4> tier_bytes = breakdown.tier_bytes;
   breakdown.Scale(draft_gpus == 0 ? 1.0 / pp : 1.0 / (pp * s_.plan().tp + draft_gpus));
   breakdown.tier_bytes = tier_bytes;
 
