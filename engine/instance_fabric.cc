@@ -101,8 +101,8 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const PoolContext& s, const C
     if (!in.ok()) return in.status();
     auto out = CollectivePattern::Custom(graph, {draft[0], first}, {{draft[0], first, 1.0}}, 1);
     if (!out.ok()) return out.status();
-    f.draft_in = std::make_unique<CollectivePattern>(std::move(*in));
-    f.draft_out = std::make_unique<CollectivePattern>(std::move(*out));
+    f.draft_sends.push_back(std::make_unique<CollectivePattern>(std::move(*in)));
+    f.draft_sends.push_back(std::make_unique<CollectivePattern>(std::move(*out)));
   }
   return f;
 }
@@ -120,15 +120,12 @@ std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
     if (afd == nullptr) continue;
     for (const Transfer& t : afd->WireTransfers(1.0)) pairs.emplace_back(t.src_gpu, t.dst_gpu);
   }
-  for (const auto* list : {&stage_rings, &stage_sends, &stage_one_shot, &stage_two_shot}) {
+  for (const auto* list :
+       {&stage_rings, &stage_sends, &stage_one_shot, &stage_two_shot, &draft_sends}) {
     for (const auto& p : *list) {
       if (!p) continue;
       for (const Transfer& t : p->WireTransfers(1.0)) pairs.emplace_back(t.src_gpu, t.dst_gpu);
     }
-  }
-  for (const auto* draft : {draft_in.get(), draft_out.get()}) {
-    if (draft == nullptr) continue;
-    for (const Transfer& t : draft->WireTransfers(1.0)) pairs.emplace_back(t.src_gpu, t.dst_gpu);
   }
   return pairs;
 }
@@ -144,15 +141,12 @@ std::vector<int> InstanceFabric::LinkDirections() const {
     for (int d : afd->LinkDirections()) dirs.push_back(d);
   }
 
-  for (const auto* list : {&stage_rings, &stage_sends, &stage_one_shot, &stage_two_shot}) {
+  for (const auto* list :
+       {&stage_rings, &stage_sends, &stage_one_shot, &stage_two_shot, &draft_sends}) {
     for (const auto& p : *list) {
       if (!p) continue;
       for (int d : p->LinkDirections()) dirs.push_back(d);
     }
-  }
-  for (const auto* draft : {draft_in.get(), draft_out.get()}) {
-    if (draft == nullptr) continue;
-    for (int d : draft->LinkDirections()) dirs.push_back(d);
   }
   std::sort(dirs.begin(), dirs.end());
   dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());

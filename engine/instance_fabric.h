@@ -29,9 +29,10 @@ struct InstanceFabric {
   std::vector<std::unique_ptr<CollectivePattern>> stage_two_shot;
   std::vector<std::unique_ptr<CollectivePattern>> stage_sends;  // per boundary s -> s+1
   // A separate draft model on GPUs of its own: its all-reduces are stage pp's above; the
-  // verified tokens go from the last stage to it and its drafts back to the first (else null).
-  std::unique_ptr<CollectivePattern> draft_in;
-  std::unique_ptr<CollectivePattern> draft_out;
+  // verified tokens go from the last stage to it and its drafts back to the first (else empty).
+  std::vector<std::unique_ptr<CollectivePattern>> draft_sends;  // {to the draft, back}
+  const CollectivePattern* DraftIn() const { return draft_sends[0].get(); }
+  const CollectivePattern* DraftOut() const { return draft_sends[1].get(); }
   std::unique_ptr<CollectivePattern> all_to_all;  // DP-attention EP group: dispatch / combine
   // The same group's DeepEP normal-kernel traffic ("moe_dispatch": "normal"; else null).
   std::unique_ptr<DeepEpNormalPattern> deepep_normal;

@@ -248,7 +248,7 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
       group.running_seqs = running_seqs;
       group.resource = stage_resources_[draft_group];
       g.groups.push_back(std::move(group));
-      previous = AddTokenSend(g, fabric_.draft_in.get(), "verified tokens to draft",
+      previous = AddTokenSend(g, fabric_.DraftIn(), "verified tokens to draft",
                               seqs * (k + 1) * kTokenIdBytes, previous);
     }
     const StepBatch extend = DraftPassBatch(*draft_model_, batch, k, 0, prefill_pool);
@@ -264,8 +264,8 @@ StepGraph TpPpInstance::BuildGraph(const StepBatch& batch, int64_t running_seqs,
       for (int pass = 1; pass < k; ++pass) previous = EmitProgram(g, prog, draft_group, previous);
     }
     if (own_gpus) {
-      previous = AddTokenSend(g, fabric_.draft_out.get(), "drafts to target",
-                              seqs * k * kTokenIdBytes, previous);
+      previous = AddTokenSend(g, fabric_.DraftOut(), "drafts to target", seqs * k * kTokenIdBytes,
+                              previous);
     }
   }
   return g;
