@@ -32,9 +32,11 @@ int TimeSeriesObserver::BucketOf(double t) const {
 }
 
 void TimeSeriesObserver::OnStep(int, const StepRecord& s, const TimeBreakdown& gpu_time) {
-  Bucket& end = buckets_[BucketOf(s.end_s)];
-  end.output_tokens += s.output_tokens;
-  for (size_t t = 0; t < end.tier_bytes.size(); ++t) end.tier_bytes[t] += gpu_time.tier_bytes[t];
+  if (s.end_s <= duration_s_) {
+    Bucket& end = buckets_[BucketOf(s.end_s)];
+    end.output_tokens += s.output_tokens;
+    for (size_t t = 0; t < end.tier_bytes.size(); ++t) end.tier_bytes[t] += gpu_time.tier_bytes[t];
+  }
   const double kv = s.kv_total_blocks > 0 ? double(s.kv_used_blocks) / s.kv_total_blocks : 0.0;
   for (int b = BucketOf(s.start_s); b <= BucketOf(s.end_s); ++b) {
     const double lo = std::max(s.start_s, b * interval_s_);
@@ -50,7 +52,7 @@ void TimeSeriesObserver::OnStep(int, const StepRecord& s, const TimeBreakdown& g
 }
 
 void TimeSeriesObserver::OnRequestFinished(const Request& r) {
-  if (!r.finish_s) return;
+  if (!r.finish_s || *r.finish_s > duration_s_) return;
   Bucket& b = buckets_[BucketOf(*r.finish_s)];
   const double first = r.first_token_s.value_or(*r.finish_s);
   b.ttft.push_back(first - r.arrival_s);

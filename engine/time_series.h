@@ -6,7 +6,9 @@
 // disaggregation section.) An observer of every
 // instance's steps and finished requests (engine/instance.h); pure C++, no SimGrid.
 //
-// A step's tokens and fabric bytes count in the interval where the step ends; running, queued
+// A step's tokens and fabric bytes count in the interval where the step ends (not at all when
+// it ends after the run's end, like a request that finishes then, as the report counts them);
+// running, queued
 // and KV use are weighted by the part of each step inside each interval, and summed over the
 // instances (KV use: averaged over them). Intervals with no finished request have null latencies.
 #pragma once
