@@ -147,6 +147,7 @@ EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHit
                               DeploymentSpec::MoeDispatch::kNormal),
       activity_sink_(c.activity_sink),
       footprint_(c.pool.Footprint()),
+      expected_(c.pool.model, c.pool.plan()),
       planner_(c.pool, c.fabric, std::move(hits)),
       runner_(MakeRunner(c.pool, static_cast<int>(c.gpus.size()))) {
   runner_.set_activity_sink(c.activity_sink);
@@ -188,6 +189,8 @@ absl::Status EpGroupInstance::Init(InstanceContext& c, int ranks, EpGroupInstanc
   if (s.speculative) {
     config.draft_tokens = s.speculative->draft_tokens;
     inst->draft_model_ = std::make_unique<ModelSpec>(DraftModelFor(s.model, *s.speculative));
+    inst->draft_expected_ = std::make_unique<ExpectedLoadMemo>(
+        *inst->draft_model_, DraftParallelPlan(s.plan(), *s.speculative));
   }
   if (s.kv_hierarchy) {
     const KvHierarchySpec& h = *s.kv_hierarchy;
@@ -450,7 +453,7 @@ std::vector<EpGroupInstance::DraftPass> EpGroupInstance::AddDraftPrograms(
         tokens += double(draft[m][r].tokens());
         any = any || draft[m][r].tokens() > 0;
       }
-      loads[m] = ExpectedGpuLoads(*draft_model_, draft_plan, tokens);
+      loads[m] = draft_expected_->PerGpu(tokens);
     }
     if (!any) return passes;
     const RankPrograms ranked = AddRankPrograms(*draft_model_, s_.runtime(), draft_plan, draft, g);
@@ -517,7 +520,7 @@ absl::StatusOr<double> EpGroupInstance::SampleLoads(
     int64_t tokens = 0;
     for (const StepBatch& b : micro[m]) tokens += b.tokens();
     if (!sampler_) {
-      (*loads)[m] = ExpectedGpuLoads(s_.model, s_.plan(), double(tokens));
+      (*loads)[m] = expected_.PerGpu(double(tokens));
       continue;
     }
     std::vector<MoeLayerLoad> busiest;
@@ -562,7 +565,7 @@ StepGraph EpGroupInstance::DecodeGraph(int64_t seqs, double context_tokens, bool
   const std::vector<StepBatch> split = Split(batch);
   for (int m = 0; m < micro_; ++m) {
     for (size_t r = 0; r < ranks; ++r) micro[m][r] = split[m];
-    loads[m] = ExpectedGpuLoads(s_.model, s_.plan(), double(split[m].tokens()) * double(ranks));
+    loads[m] = expected_.PerGpu(double(split[m].tokens()) * double(ranks));
   }
   return BuildGraph(micro, std::vector<int64_t>(ranks, seqs), loads, wire);
 }
@@ -595,7 +598,7 @@ StepTiming EpGroupInstance::EstimateBatch(const StepBatch& batch, int ranks,
     for (size_t r = 0; r < all; ++r) micro[m][r] = r < busy ? split[m] : split_others[m];
     const double tokens = double(split[m].tokens()) * double(busy) +
                           double(split_others[m].tokens()) * double(all - busy);
-    loads[m] = ExpectedGpuLoads(s_.model, s_.plan(), tokens);
+    loads[m] = expected_.PerGpu(tokens);
   }
   return EstimateGraph(BuildGraph(micro, running, loads, false));
 }

@@ -25,6 +25,7 @@
 #include "engine/kv_host_io.h"
 #include "engine/moe_load_sampler.h"
 #include "engine/moe_step_script.h"
+#include "engine/step_model.h"
 #include "models/speculative.h"
 
 namespace moesim {
@@ -142,8 +143,10 @@ class EpGroupInstance : public Instance {
   std::vector<std::unique_ptr<KvHostIo>> host_io_;
   // Cache-aware: each session's or prefix group's rank (Request::CacheAffinity()).
   std::map<int64_t, size_t> affinity_ranks_;
-  std::unique_ptr<MoeLoadSampler> sampler_;  // sampled routing (nullptr: expected load)
-  std::vector<int> dropped_;                 // per rank: faults that hold it out of service
+  std::unique_ptr<MoeLoadSampler> sampler_;           // sampled routing (nullptr: expected load)
+  ExpectedLoadMemo expected_;                         // uniform routing's expected loads, by tokens
+  std::unique_ptr<ExpectedLoadMemo> draft_expected_;  // the draft network's (with drafts)
+  std::vector<int> dropped_;  // per rank: faults that hold it out of service
   // Speculative decoding: the draft layer, each rank's acceptance stream, and whether graphs
   // include the draft passes (off only while EstimateDraftShare times a step without them).
   std::unique_ptr<ModelSpec> draft_model_;

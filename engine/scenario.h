@@ -98,7 +98,8 @@ struct Scenario {
   SimulationSpec simulation;
   EconomicsSpec economics;
   std::vector<ReferenceMeasurement> references;
-  // Per-step routing samples (stragglers, imbalance); absent: uniform routing's expected load.
+  // Per-step routing samples (stragglers, imbalance); absent: uniform routing's expected load
+  // of the busiest GPU (models/routing.h).
   std::optional<RoutingSpec> routing;
   // Speculative decoding (models/speculative.h); absent: none.
   std::optional<SpeculativeSpec> speculative;

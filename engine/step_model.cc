@@ -12,23 +12,67 @@ double StageActivationBytes(const ModelSpec& model, const StepBatch& batch) {
   return double(batch.tokens()) * model.hidden * 2.0;
 }
 
+namespace {
+
+// Every GPU's load given the busiest's: layer l's busiest GPU is rank l mod ep; the others share
+// the rest of the layer's pairs evenly.
+std::vector<std::vector<MoeLayerLoad>> SpreadLoads(const MoeSpec& moe, const ParallelPlan& plan,
+                                                   int moe_layers, double group_tokens,
+                                                   const MoeLayerLoad& busiest) {
+  const int ep = std::max(1, plan.ep);
+  MoeLayerLoad rest = busiest;
+  if (ep > 1) {
+    const double total = group_tokens * moe.top_k;
+    rest.assignments = std::max(0.0, total - busiest.assignments) / (ep - 1);
+    const double slots = (double(moe.routed_experts) + plan.redundant_experts) / ep;
+    rest.active_experts = ExpectedDistinctSlots(slots, rest.assignments);
+  }
+  std::vector<std::vector<MoeLayerLoad>> out;
+  out.reserve(moe_layers);
+  for (int layer = 0; layer < moe_layers; ++layer) {
+    std::vector<MoeLayerLoad> gpus(ep, rest);
+    gpus[layer % ep] = busiest;
+    out.push_back(std::move(gpus));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<MoeLayerLoad> ExpectedGroupLoads(const ModelSpec& model, const ParallelPlan& plan,
                                              double group_tokens) {
-  const MoeSpec& e = model.moe;
-  const double ep = plan.ep;
-  MoeLayerLoad load;
-  load.assignments = group_tokens * e.top_k / ep;
-  load.active_experts = ExpectedDistinctExperts(e.routed_experts, e.top_k, group_tokens) / ep;
-  return std::vector<MoeLayerLoad>(model.MoeLayerCount(), load);
+  return std::vector<MoeLayerLoad>(
+      model.MoeLayerCount(),
+      ExpectedBusiestGpuLoad(model.moe, plan.redundant_experts, plan.ep, group_tokens));
 }
 
 std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const ModelSpec& model,
                                                         const ParallelPlan& plan,
                                                         double group_tokens) {
-  const std::vector<MoeLayerLoad> layers = ExpectedGroupLoads(model, plan, group_tokens);
-  std::vector<std::vector<MoeLayerLoad>> out;
-  for (const MoeLayerLoad& l : layers) out.emplace_back(plan.ep, l);
-  return out;
+  return SpreadLoads(
+      model.moe, plan, model.MoeLayerCount(), group_tokens,
+      ExpectedBusiestGpuLoad(model.moe, plan.redundant_experts, plan.ep, group_tokens));
+}
+
+ExpectedLoadMemo::ExpectedLoadMemo(const ModelSpec& model, const ParallelPlan& plan)
+    : moe_(model.moe), moe_layers_(model.MoeLayerCount()), plan_(plan) {}
+
+MoeLayerLoad ExpectedLoadMemo::BusiestLoad(double group_tokens) const {
+  auto it = busiest_.find(group_tokens);
+  if (it != busiest_.end()) return it->second;
+  if (busiest_.size() >= kMaxEntries) busiest_.clear();
+  const MoeLayerLoad load =
+      ExpectedBusiestGpuLoad(moe_, plan_.redundant_experts, plan_.ep, group_tokens);
+  busiest_.emplace(group_tokens, load);
+  return load;
+}
+
+std::vector<MoeLayerLoad> ExpectedLoadMemo::Busiest(double group_tokens) const {
+  return std::vector<MoeLayerLoad>(moe_layers_, BusiestLoad(group_tokens));
+}
+
+std::vector<std::vector<MoeLayerLoad>> ExpectedLoadMemo::PerGpu(double group_tokens) const {
+  return SpreadLoads(moe_, plan_, moe_layers_, group_tokens, BusiestLoad(group_tokens));
 }
 
 StepBatch VerifyBatch(const ModelSpec& model, int64_t seqs, double context_tokens,

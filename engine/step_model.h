@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "models/decode_step.h"
@@ -12,14 +13,36 @@
 
 namespace moesim {
 
-// Expected (uniform routing) load of every MoE layer's GPU in a DP-attention EP group that
-// processes `group_tokens` tokens in all.
+// Uniform routing's expected load of every MoE layer's busiest GPU in a DP-attention EP group
+// that processes `group_tokens` tokens in all (ExpectedBusiestGpuLoad, labelled analytic).
 std::vector<MoeLayerLoad> ExpectedGroupLoads(const ModelSpec& model, const ParallelPlan& plan,
                                              double group_tokens);
-// The same load for every GPU of the group: [MoE layer][rank].
+// Every GPU's load: [MoE layer][rank]. Layer l's busiest GPU is rank l mod ep (the straggler
+// moves from layer to layer, as sampled routing's does); the others share the remaining
+// (token, expert) pairs evenly, so the group's pairs are conserved.
 std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const ModelSpec& model,
                                                         const ParallelPlan& plan,
                                                         double group_tokens);
+
+// ExpectedGroupLoads / ExpectedGpuLoads of one model and plan, remembered by token count: an
+// instance asks every step and the answer depends on nothing else. Holds a copy of what it
+// needs; at most kMaxEntries token counts (then it starts over).
+class ExpectedLoadMemo {
+ public:
+  ExpectedLoadMemo(const ModelSpec& model, const ParallelPlan& plan);
+  // Every MoE layer's busiest-GPU load (ExpectedGroupLoads).
+  std::vector<MoeLayerLoad> Busiest(double group_tokens) const;
+  // Every GPU's load, [MoE layer][rank] (ExpectedGpuLoads).
+  std::vector<std::vector<MoeLayerLoad>> PerGpu(double group_tokens) const;
+
+ private:
+  static constexpr size_t kMaxEntries = 1 << 16;
+  MoeLayerLoad BusiestLoad(double group_tokens) const;
+  MoeSpec moe_;
+  int moe_layers_ = 0;
+  ParallelPlan plan_;
+  mutable std::unordered_map<double, MoeLayerLoad> busiest_;
+};
 
 // A steady decode batch of `seqs` sequences that each hold `context_tokens` tokens.
 StepBatch DecodeBatch(const ModelSpec& model, int64_t seqs, double context_tokens);

@@ -1,6 +1,7 @@
 #include "models/decode_step.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "models/moe_traffic.h"
 #include "models/routing.h"
@@ -302,11 +303,16 @@ class Builder {
  private:
   void ExpertSegment(bool routed = true, bool shared = true) {
     const MoeSpec& e = m_.moe;
-    const double experts = e.routed_experts;
-    const double ep = p_.ep;
-    const double assignments = moe_load_ != nullptr ? moe_load_->assignments : t_ * e.top_k / ep;
-    const double active = moe_load_ != nullptr ? moe_load_->active_experts
-                                               : ExpectedDistinctExperts(experts, e.top_k, t_) / ep;
+    // Sampled: the busiest GPU's load; otherwise uniform routing's expected busiest GPU (the
+    // same for every layer of the step: computed once).
+    // Under DP attention every rank of the EP group is taken to run this batch.
+    if (moe_load_ == nullptr && !expected_load_) {
+      const double group_tokens = p_.dp_attention ? t_ * p_.ep : t_;
+      expected_load_ = ExpectedBusiestGpuLoad(e, p_.redundant_experts, p_.ep, group_tokens);
+    }
+    const MoeLayerLoad load = moe_load_ != nullptr ? *moe_load_ : *expected_load_;
+    const double assignments = load.assignments;
+    const double active = load.active_experts;
     const ExpertBlockWork w = ExpertBlock(m_, t_, assignments, active, 1.0 / double(p_.MoeTp()));
     if (routed) PushExpertBlock(w, assignments, active);
     if (shared && e.shared_experts > 0) {
@@ -355,7 +361,8 @@ class Builder {
   const double t_;
   const int stage_;
   const std::vector<MoeLayerLoad>* moe_loads_;
-  const MoeLayerLoad* moe_load_ = nullptr;  // the MoE layer being built, when sampled
+  const MoeLayerLoad* moe_load_ = nullptr;     // the MoE layer being built, when sampled
+  std::optional<MoeLayerLoad> expected_load_;  // the expected busiest GPU's, once needed
   std::vector<Op>* ops_ = nullptr;
 };
 
@@ -387,6 +394,19 @@ double StepProgram::TotalMessageBytes() const {
   for (int b : order)
     for (const Op& op : blocks[b]) x += op.message_bytes;
   return x;
+}
+
+MoeLayerLoad ExpectedBusiestGpuLoad(const MoeSpec& moe, double redundant, int ep, double tokens) {
+  MoeLayerLoad load;
+  if (ep <= 1) {
+    load.assignments = tokens * moe.top_k;
+    load.active_experts = ExpectedDistinctExperts(moe.routed_experts, moe.top_k, tokens);
+    return load;
+  }
+  load.assignments = ExpectedBusiestGpuPairs(moe, ep, tokens);
+  load.active_experts =
+      ExpectedDistinctSlots((moe.routed_experts + redundant) / ep, load.assignments);
+  return load;
 }
 
 LayerRange StageLayers(int layers, int stages, int stage) {

@@ -136,6 +136,12 @@ struct MoeLayerLoad {
   double active_experts = 0;  // distinct experts (replicas) it runs
 };
 
+// Uniform routing's expected load of the busiest GPU of `ep` that share `moe`'s routed experts
+// plus `redundant` replicas (models/routing.h, labelled analytic), for `tokens` tokens. One GPU
+// (ep <= 1) holds a slice of every expert: all the pairs and the expected distinct experts.
+// Replicas only add slots here (uniform routing needs no rebalancing).
+MoeLayerLoad ExpectedBusiestGpuLoad(const MoeSpec& moe, double redundant, int ep, double tokens);
+
 // The kernels one GPU of pipeline stage `stage` runs for `batch`: the embedding on the first
 // stage, its layers, the LM head and sampling on the last stage. `moe_loads` (indexed by MoE
 // layer ordinal over the whole model), when given, sizes every MoE layer for its busiest GPU

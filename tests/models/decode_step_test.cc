@@ -2,6 +2,7 @@
 // tensor parallelism, dense layers with their own TP degree, redundant slots) and the kernels a
 // stack fuses.
 #include "models/decode_step.h"
+#include "models/routing.h"
 
 #include <string>
 
@@ -41,8 +42,16 @@ TEST_CASE("TP8 with EP2: 128 whole experts per group, each split 4 ways", "[deco
   tp8ep2.ep = 2;
   ParallelPlan tp8ep8 = tp8ep2;
   tp8ep8.ep = 8;
-  const StepProgram a = BuildStepProgram(m, Stack(), tp8ep2, Decode(64));
-  const StepProgram b = BuildStepProgram(m, Stack(), tp8ep8, Decode(64));
+  // Both at uniform routing's mean load per GPU (the busiest GPU's excess is checked below).
+  const auto mean_loads = [&](int ep) {
+    MoeLayerLoad l;
+    l.assignments = 64.0 * m.moe.top_k / ep;
+    l.active_experts = ExpectedDistinctExperts(m.moe.routed_experts, m.moe.top_k, 64) / ep;
+    return std::vector<MoeLayerLoad>(m.MoeLayerCount(), l);
+  };
+  const std::vector<MoeLayerLoad> mean2 = mean_loads(2), mean8 = mean_loads(8);
+  const StepProgram a = BuildStepProgram(m, Stack(), tp8ep2, Decode(64), 0, &mean2);
+  const StepProgram b = BuildStepProgram(m, Stack(), tp8ep8, Decode(64), 0, &mean8);
   const Op* moe_a = Find(a, 2, "fused_moe");
   const Op* moe_b = Find(b, 2, "fused_moe");
   REQUIRE(moe_a != nullptr);
@@ -56,6 +65,14 @@ TEST_CASE("TP8 with EP2: 128 whole experts per group, each split 4 ways", "[deco
   // Each expert sees the same tokens however the experts are grouped.
   CHECK(moe_a->gemm_rows == Approx(moe_b->gemm_rows));
   CHECK(Find(a, 2, "moe_allreduce") != nullptr);  // the groups' partial sums still all-reduce
+  // Without a routing sample each group runs at its expected busiest GPU's load
+  // (models/routing.h): above the mean, and further above it among 8 groups than among 2.
+  const StepProgram a_busiest = BuildStepProgram(m, Stack(), tp8ep2, Decode(64));
+  const StepProgram b_busiest = BuildStepProgram(m, Stack(), tp8ep8, Decode(64));
+  const double excess2 = Find(a_busiest, 2, "fused_moe")->flops / moe_a->flops;
+  const double excess8 = Find(b_busiest, 2, "fused_moe")->flops / moe_b->flops;
+  CHECK(excess2 > 1.0);
+  CHECK(excess8 > excess2);
 }
 
 TEST_CASE("dense_tp 1: dense layers and shared experts replicated, no FFN all-reduce",

@@ -4,19 +4,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/moe_spec_fixture.h"
 #include "models/expert_hits.h"
 
 namespace moesim {
 namespace {
 
-MoeSpec Moe(int experts, int top_k, int n_group, int topk_group) {
-  MoeSpec m;
-  m.routed_experts = experts;
-  m.top_k = top_k;
-  m.n_group = n_group;
-  m.topk_group = topk_group;
-  return m;
-}
+using testing::MoeOf;
 
 // P(a uniform top-k token misses a set of `hit` experts out of `experts`): C(E-h, k) / C(E, k).
 double MissAll(int experts, int hit, int k) {
@@ -39,7 +33,7 @@ std::vector<int> Servers(int ep, int gpus_per_server) {
 
 TEST_CASE("Uniform routing: GPU and server hit rates match C(E-h,k)/C(E,k)", "[expert_hits]") {
   // 256 experts, top-8, EP32 on 4 servers of 8 GPUs (8 experts per GPU, 64 per server).
-  ExpertRouter router(RoutingSpec(), Moe(256, 8, 1, 1), 1, 7);
+  ExpertRouter router(RoutingSpec(), MoeOf(256, 8, 1, 1), 1, 7);
   const int64_t tokens = 40000;  // standard error <= 0.0025
   auto hits = EstimateHitRates(&router, 0, Contiguous(256, 32), Servers(32, 8), tokens);
   REQUIRE(hits.ok());
@@ -54,7 +48,7 @@ TEST_CASE("Uniform routing: GPU and server hit rates match C(E-h,k)/C(E,k)", "[e
 
 TEST_CASE("Group-limited routing reaches at most topk_group servers", "[expert_hits]") {
   // DeepSeek-V3 (n_group 8, topk_group 4) at EP64 on 8 servers: server n holds group n.
-  ExpertRouter router(RoutingSpec(), Moe(256, 8, 8, 4), 1, 11);
+  ExpertRouter router(RoutingSpec(), MoeOf(256, 8, 8, 4), 1, 11);
   auto hits = EstimateHitRates(&router, 0, Contiguous(256, 64), Servers(64, 8), 20000);
   REQUIRE(hits.ok());
   // Each token picks 4 groups, then its 8 experts among their 128 (uniform here), so a picked
@@ -76,7 +70,7 @@ TEST_CASE("Replicated experts split their copies over the replicas", "[expert_hi
   hot.kind = RoutingSpec::Kind::kHotSet;
   hot.hot_experts = 1;
   hot.hot_share = 0.4;
-  ExpertRouter router(hot, Moe(8, 2, 1, 1), 1, 3);
+  ExpertRouter router(hot, MoeOf(8, 2, 1, 1), 1, 3);
   auto shares = router.ExpectedShares(0);
   REQUIRE(shares.ok());
   PlacementSpec spec;
@@ -95,7 +89,7 @@ TEST_CASE("Replicated experts split their copies over the replicas", "[expert_hi
 
 TEST_CASE("Hit rates are deterministic and reject mismatched inputs", "[expert_hits]") {
   auto run = [] {
-    ExpertRouter router(RoutingSpec(), Moe(64, 4, 1, 1), 1, 5);
+    ExpertRouter router(RoutingSpec(), MoeOf(64, 4, 1, 1), 1, 5);
     return EstimateHitRates(&router, 0, Contiguous(64, 8), Servers(8, 4), 1000);
   };
   auto a = run(), b = run();
@@ -103,7 +97,7 @@ TEST_CASE("Hit rates are deterministic and reject mismatched inputs", "[expert_h
   REQUIRE(b.ok());
   CHECK(a->rank_hit == b->rank_hit);
   CHECK(a->node_hit == b->node_hit);
-  ExpertRouter router(RoutingSpec(), Moe(64, 4, 1, 1), 1, 5);
+  ExpertRouter router(RoutingSpec(), MoeOf(64, 4, 1, 1), 1, 5);
   CHECK_FALSE(EstimateHitRates(&router, 0, Contiguous(64, 8), Servers(4, 4), 1000).ok());
   CHECK_FALSE(EstimateHitRates(&router, 0, Contiguous(64, 8), Servers(8, 4), 0).ok());
 }

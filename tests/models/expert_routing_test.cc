@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../support/moe_spec_fixture.h"
 #include "models/routing.h"
 
 namespace moesim {
@@ -20,14 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-MoeSpec Moe(int experts, int top_k, int n_group = 1, int topk_group = 1) {
-  MoeSpec m;
-  m.routed_experts = experts;
-  m.top_k = top_k;
-  m.n_group = n_group;
-  m.topk_group = topk_group;
-  return m;
-}
+using testing::MoeOf;
 
 RoutingSpec Uniform() { return RoutingSpec{}; }
 
@@ -111,7 +105,7 @@ TEST_CASE("Uniform routing matches the seed 003 distinct-experts formula", "[exp
   uint64_t seed = 3;
   for (const Case& c : cases) {
     INFO("E=" << c.experts << " k=" << c.top_k << " M=" << c.tokens);
-    ExpertRouter router(Uniform(), Moe(c.experts, c.top_k), 1, seed++);
+    ExpertRouter router(Uniform(), MoeOf(c.experts, c.top_k), 1, seed++);
     constexpr int kTrials = 20000;
     double distinct = 0;
     for (int t = 0; t < kTrials; ++t) {
@@ -134,16 +128,16 @@ TEST_CASE("Every token hits exactly top_k distinct experts", "[expert_routing]")
     MoeSpec moe;
   };
   const Case cases[] = {
-      {"uniform 256/8", Uniform(), Moe(256, 8)},
-      {"zipf 1.2", Zipf(1.2), Moe(256, 8)},
-      {"zipf 2.0", Zipf(2.0), Moe(256, 8)},
-      {"hot_set 8/0.5", HotSet(8, 0.5), Moe(256, 8)},
-      {"hot_set share 1", HotSet(8, 1.0), Moe(256, 8)},
-      {"table", Table({{5, 0, 1, 1, 0, 3, 2, 9}}), Moe(8, 3)},
-      {"top_k = E", Uniform(), Moe(6, 6)},
-      {"grouped uniform", Uniform(), Moe(256, 8, 8, 4)},
-      {"grouped zipf 1.5", Zipf(1.5), Moe(256, 8, 8, 4)},
-      {"grouped hot_set", HotSet(16, 0.9), Moe(256, 8, 8, 4)},
+      {"uniform 256/8", Uniform(), MoeOf(256, 8)},
+      {"zipf 1.2", Zipf(1.2), MoeOf(256, 8)},
+      {"zipf 2.0", Zipf(2.0), MoeOf(256, 8)},
+      {"hot_set 8/0.5", HotSet(8, 0.5), MoeOf(256, 8)},
+      {"hot_set share 1", HotSet(8, 1.0), MoeOf(256, 8)},
+      {"table", Table({{5, 0, 1, 1, 0, 3, 2, 9}}), MoeOf(8, 3)},
+      {"top_k = E", Uniform(), MoeOf(6, 6)},
+      {"grouped uniform", Uniform(), MoeOf(256, 8, 8, 4)},
+      {"grouped zipf 1.5", Zipf(1.5), MoeOf(256, 8, 8, 4)},
+      {"grouped hot_set", HotSet(16, 0.9), MoeOf(256, 8, 8, 4)},
   };
   for (const Case& c : cases) {
     INFO(c.name);
@@ -169,7 +163,7 @@ TEST_CASE("Every token hits exactly top_k distinct experts", "[expert_routing]")
     }
   }
   // Zero tokens: all-zero counts of the right size.
-  ExpertRouter router(Uniform(), Moe(16, 2), 1, 1);
+  ExpertRouter router(Uniform(), MoeOf(16, 2), 1, 1);
   const std::vector<int64_t> none = SampleOrDie(&router, 0, 0);
   CHECK(none == std::vector<int64_t>(16, 0));
 }
@@ -191,14 +185,14 @@ TEST_CASE("Per-expert counts match the expected shares", "[expert_routing]") {
   std::vector<double> lone(64, 1.0);
   lone[0] = 40.0;  // group 0 (experts 0..7) mostly expert 0
   const Case cases[] = {
-      {"zipf 0.8", Zipf(0.8), Moe(256, 8)},
-      {"zipf 1.2 (capped)", Zipf(1.2), Moe(256, 8)},
-      {"hot_set", HotSet(8, 0.5), Moe(256, 8)},
-      {"table", Table({{5, 0, 1, 1, 0, 3, 2, 9}}), Moe(8, 3)},  // 9 -> pi = 1 (capped)
-      {"grouped uniform", Uniform(), Moe(256, 8, 8, 4)},
-      {"grouped zipf 1.2", Zipf(1.2), Moe(256, 8, 8, 4)},
-      {"grouped hot_set 16/0.9", HotSet(16, 0.9), Moe(256, 8, 8, 4)},
-      {"grouped lone hot expert", Table({lone}), Moe(64, 6, 8, 3)},
+      {"zipf 0.8", Zipf(0.8), MoeOf(256, 8)},
+      {"zipf 1.2 (capped)", Zipf(1.2), MoeOf(256, 8)},
+      {"hot_set", HotSet(8, 0.5), MoeOf(256, 8)},
+      {"table", Table({{5, 0, 1, 1, 0, 3, 2, 9}}), MoeOf(8, 3)},  // 9 -> pi = 1 (capped)
+      {"grouped uniform", Uniform(), MoeOf(256, 8, 8, 4)},
+      {"grouped zipf 1.2", Zipf(1.2), MoeOf(256, 8, 8, 4)},
+      {"grouped hot_set 16/0.9", HotSet(16, 0.9), MoeOf(256, 8, 8, 4)},
+      {"grouped lone hot expert", Table({lone}), MoeOf(64, 6, 8, 3)},
   };
   for (const Case& c : cases) {
     INFO(c.name);
@@ -213,12 +207,12 @@ TEST_CASE("Per-expert counts match the expected shares", "[expert_routing]") {
   // group is picked with probability rho_0 = 0.5 · 1.556 ≈ 0.78 (water-filled group masses:
   // 1 + 7·5/63 for group 0, 8·5/63 for the others, scaled to sum 3), so its realised share is
   // rho_0 / k ≈ 0.13 rather than 1/6.
-  ExpertRouter lone_router(Table({lone}), Moe(64, 6, 8, 3), 1, 1234);
+  ExpertRouter lone_router(Table({lone}), MoeOf(64, 6, 8, 3), 1, 1234);
   const double rho0 = 3.0 * (1 + 7 * 5.0 / 63) / (6.0);  // sum of group masses = k = 6
   CHECK(SharesOrDie(&lone_router, 0)[0] == Approx(rho0 / 6).epsilon(1e-9));
   // Zipf 1.2 over 256 experts: the top weight 1/H(256, 1.2) ≈ 0.25 exceeds 1/k, so the hottest
   // expert is capped at share exactly 1/8 (picked by every token).
-  ExpertRouter zipf(Zipf(1.2), Moe(256, 8), 1, 1234);
+  ExpertRouter zipf(Zipf(1.2), MoeOf(256, 8), 1, 1234);
   const std::vector<double> shares = SharesOrDie(&zipf, 0);
   CHECK(*std::max_element(shares.begin(), shares.end()) == Approx(0.125).epsilon(1e-12));
 }
@@ -233,7 +227,7 @@ TEST_CASE("Per-expert counts match the expected shares", "[expert_routing]") {
 // for 0.8, 1.2, 1.5).
 TEST_CASE("Zipf routing: exponent 0 is uniform, larger exponents are more skewed",
           "[expert_routing]") {
-  ExpertRouter flat(Zipf(0.0), Moe(256, 8), 1, 77);
+  ExpertRouter flat(Zipf(0.0), MoeOf(256, 8), 1, 77);
   double distinct = 0;
   constexpr int kTrials = 20000;
   for (int t = 0; t < kTrials; ++t) {
@@ -248,7 +242,7 @@ TEST_CASE("Zipf routing: exponent 0 is uniform, larger exponents are more skewed
   double previous = 0;
   for (double exponent : {0.0, 0.3, 0.6, 0.8}) {
     INFO("exponent " << exponent);
-    ExpertRouter router(Zipf(exponent), Moe(256, 8), 1, 78);
+    ExpertRouter router(Zipf(exponent), MoeOf(256, 8), 1, 78);
     const double skew = MaxOverMean(SampleOrDie(&router, 0, 65536));
     CHECK(skew > previous);
     previous = skew;
@@ -256,7 +250,7 @@ TEST_CASE("Zipf routing: exponent 0 is uniform, larger exponents are more skewed
   double previous_top16 = 0;
   for (double exponent : {0.8, 1.2, 1.5}) {
     INFO("exponent " << exponent);
-    ExpertRouter router(Zipf(exponent), Moe(256, 8), 1, 78);
+    ExpertRouter router(Zipf(exponent), MoeOf(256, 8), 1, 78);
     const double skew = MaxOverMean(SampleOrDie(&router, 0, 65536));
     CHECK(skew >= previous);
     CHECK(skew <= 32.0);
@@ -278,7 +272,7 @@ TEST_CASE("Hot-set routing gives the hot experts hot_share of the assignments",
           "[expert_routing]") {
   for (double share : {0.5, 0.25, 0.9}) {
     INFO("hot_share " << share);
-    ExpertRouter router(HotSet(8, share), Moe(256, 8), 2, 5);
+    ExpertRouter router(HotSet(8, share), MoeOf(256, 8), 2, 5);
     std::vector<std::set<int>> hot_sets;
     for (int layer = 0; layer < 2; ++layer) {
       const std::vector<double> shares = SharesOrDie(&router, layer);
@@ -295,7 +289,7 @@ TEST_CASE("Hot-set routing gives the hot experts hot_share of the assignments",
     CHECK(hot_sets[0] != hot_sets[1]);
   }
   // "top_k * hot_share > hot_experts is an error": 4 hot experts cannot take 80% of 8 picks.
-  ExpertRouter bad(HotSet(4, 0.8), Moe(256, 8), 1, 5);
+  ExpertRouter bad(HotSet(4, 0.8), MoeOf(256, 8), 1, 5);
   std::vector<int64_t> counts;
   const absl::Status s = bad.Sample(0, 10, &counts);
   REQUIRE_FALSE(s.ok());
@@ -309,7 +303,7 @@ TEST_CASE("Hot-set routing gives the hot experts hot_share of the assignments",
 // holds (tokens are independent; 1% as above). Most tokens (> 90%) span more than one group, and
 // without the limit ("group_limited": false) some token spans more than 4 groups.
 TEST_CASE("Group-limited routing keeps each token within topk_group groups", "[expert_routing]") {
-  const MoeSpec ds = Moe(256, 8, 8, 4);
+  const MoeSpec ds = MoeOf(256, 8, 8, 4);
   for (const RoutingSpec& spec : {Uniform(), Zipf(1.2), HotSet(8, 0.5)}) {
     INFO("kind " << int(spec.kind));
     ExpertRouter router(spec, ds, 4, 99);
@@ -364,7 +358,7 @@ TEST_CASE("Group-limited routing keeps each token within topk_group groups", "[e
 // and SampleTokens() make the same draws.
 TEST_CASE("Routing is deterministic for a seed", "[expert_routing]") {
   for (const RoutingSpec& spec : {Uniform(), Zipf(1.2), HotSet(8, 0.5)}) {
-    for (const MoeSpec& moe : {Moe(256, 8), Moe(256, 8, 8, 4)}) {
+    for (const MoeSpec& moe : {MoeOf(256, 8), MoeOf(256, 8, 8, 4)}) {
       ExpertRouter a(spec, moe, 3, 42), b(spec, moe, 3, 42), c(spec, moe, 3, 43);
       // [layer * 2 + call]; b visits the layers in reverse order.
       std::vector<std::vector<int64_t>> sa(6), sb(6), sc(6);
@@ -382,7 +376,7 @@ TEST_CASE("Routing is deterministic for a seed", "[expert_routing]") {
       CHECK(sa != sc);
     }
   }
-  ExpertRouter x(Zipf(1.0), Moe(64, 4), 1, 7), y(Zipf(1.0), Moe(64, 4), 1, 7);
+  ExpertRouter x(Zipf(1.0), MoeOf(64, 4), 1, 7), y(Zipf(1.0), MoeOf(64, 4), 1, 7);
   const std::vector<int32_t> picks = TokensOrDie(&x, 0, 1000);
   std::vector<int64_t> from_tokens(64, 0);
   for (int32_t e : picks) ++from_tokens[size_t(e)];
@@ -394,31 +388,31 @@ TEST_CASE("Routing is deterministic for a seed", "[expert_routing]") {
 // a group limit that cannot supply top_k experts.
 TEST_CASE("The router rejects specs that do not fit the model", "[expert_routing]") {
   std::vector<int64_t> counts;
-  ExpertRouter short_row(Table({{1, 2, 3}}), Moe(8, 2), 4, 1);
+  ExpertRouter short_row(Table({{1, 2, 3}}), MoeOf(8, 2), 4, 1);
   absl::Status s = short_row.Validate();
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(std::string(s.message()),
              Catch::Contains("row 0 has 3 weights, expected one per routed expert (8)"));
   CHECK_FALSE(short_row.Sample(0, 10, &counts).ok());
 
-  ExpertRouter rows(Table({{1, 1, 1, 1}, {1, 1, 1, 1}}), Moe(4, 2), 3, 1);
+  ExpertRouter rows(Table({{1, 1, 1, 1}, {1, 1, 1, 1}}), MoeOf(4, 2), 3, 1);
   s = rows.Sample(0, 10, &counts);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(std::string(s.message()),
              Catch::Contains("2 rows, expected 1 (all layers) or 3 (one per MoE layer)"));
 
-  ExpertRouter sparse(Table({{1, 0, 0, 0}}), Moe(4, 2), 1, 1);
+  ExpertRouter sparse(Table({{1, 0, 0, 0}}), MoeOf(4, 2), 1, 1);
   s = sparse.Sample(0, 10, &counts);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(std::string(s.message()), Catch::Contains("1 positive weights, expected >= top_k"));
 
-  ExpertRouter per_layer(Table({{1, 1, 1, 1}, {4, 3, 2, 1}}), Moe(4, 2), 2, 1);
+  ExpertRouter per_layer(Table({{1, 1, 1, 1}, {4, 3, 2, 1}}), MoeOf(4, 2), 2, 1);
   CHECK(per_layer.Validate().ok());
   const std::vector<double> shares = SharesOrDie(&per_layer, 1);
   CHECK(shares[0] == Approx(0.4));
   CHECK(shares[3] == Approx(0.1));
 
-  ExpertRouter ok(Uniform(), Moe(16, 2), 2, 1);
+  ExpertRouter ok(Uniform(), MoeOf(16, 2), 2, 1);
   s = ok.Sample(2, 10, &counts);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(std::string(s.message()), Catch::Contains("MoE layer 2, expected 0..1"));
@@ -426,7 +420,7 @@ TEST_CASE("The router rejects specs that do not fit the model", "[expert_routing
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(std::string(s.message()), Catch::Contains("expected >= 0"));
 
-  ExpertRouter groups(Uniform(), Moe(16, 6, 8, 2), 1, 1);  // 2 groups of 2 experts < 6
+  ExpertRouter groups(Uniform(), MoeOf(16, 6, 8, 2), 1, 1);  // 2 groups of 2 experts < 6
   s = groups.Validate();
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(std::string(s.message()), Catch::Contains("top_k 6 exceeds"));
@@ -434,7 +428,7 @@ TEST_CASE("The router rejects specs that do not fit the model", "[expert_routing
   // A table that leaves only 3 positive experts in some pair of groups cannot route top-4.
   std::vector<double> w(16, 0.0);
   for (int e : {0, 1, 2, 4, 5, 6, 8, 12}) w[size_t(e)] = 1.0;
-  ExpertRouter thin(Table({w}), Moe(16, 4, 4, 2), 1, 1);
+  ExpertRouter thin(Table({w}), MoeOf(16, 4, 4, 2), 1, 1);
   s = thin.Sample(0, 10, &counts);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(std::string(s.message()), Catch::Contains("group-limited routing"));
@@ -496,6 +490,47 @@ TEST_CASE("ParseRoutingSpec parses, round-trips and rejects bad input", "[expert
     auto spec = ParseRoutingSpec(json::parse(b.text), at);
     REQUIRE_FALSE(spec.ok());
     CHECK_THAT(std::string(spec.status().message()), Catch::Contains(b.message));
+  }
+}
+
+}  // namespace
+}  // namespace moesim
+
+namespace moesim {
+namespace {
+
+// models/routing.h's busiest-GPU shortcut against sampled routing (this file's router, uniform,
+// group-limited where the model is): GPU g holds experts [g·E/G, (g+1)·E/G); the mean over
+// trials of the busiest GPU's pairs. The shortcut takes the GPUs' counts as independent, which
+// its header says puts it low by up to 10 % at one token and 5 % from four tokens on;
+// tolerances: −12 % / +3 % at one token, ±6 % above (sampling noise of the means: under 1 %
+// with these trial counts).
+TEST_CASE("ExpectedBusiestGpuPairs against sampled uniform routing", "[expert_routing]") {
+  struct Model {
+    int experts, top_k, groups, chosen;
+  };
+  for (const Model& m : {Model{256, 8, 8, 4}, Model{128, 8, 1, 1}}) {
+    const MoeSpec moe = MoeOf(m.experts, m.top_k, m.groups, m.chosen);
+    ExpertRouter router(Uniform(), moe, 1, 4242);
+    for (int gpus : {8, 16, 32}) {
+      for (int tokens : {1, 4, 16, 64, 256}) {
+        INFO("E " << m.experts << ", groups " << m.groups << ", gpus " << gpus << ", tokens "
+                  << tokens);
+        const int trials = std::max(400, 8000 / tokens);
+        const int per_gpu = m.experts / gpus;
+        double busiest = 0;
+        for (int t = 0; t < trials; ++t) {
+          const std::vector<int64_t> counts = SampleOrDie(&router, 0, tokens);
+          std::vector<int64_t> on_gpu(gpus, 0);
+          for (int e = 0; e < m.experts; ++e) on_gpu[e / per_gpu] += counts[e];
+          busiest += double(*std::max_element(on_gpu.begin(), on_gpu.end()));
+        }
+        busiest /= trials;
+        const double analytic = ExpectedBusiestGpuPairs(moe, gpus, tokens);
+        CHECK(analytic / busiest >= (tokens == 1 ? 0.88 : 0.94));
+        CHECK(analytic / busiest <= (tokens == 1 ? 1.03 : 1.06));
+      }
+    }
   }
 }
 

