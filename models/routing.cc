@@ -24,6 +24,10 @@ double Choose(double n, double r) {
 std::vector<double> Hypergeometric(double population, double marked, int draws) {
   std::vector<double> pmf(draws + 1, 0.0);
   const double all = Choose(population, draws);
+  if (!(all > 0)) {  // more draws than the population: no such routing; nothing lands
+    pmf[0] = 1.0;
+    return pmf;
+  }
   for (int x = 0; x <= draws; ++x) {
     pmf[x] = Choose(marked, x) * Choose(population - marked, draws - x) / all;
   }
@@ -36,10 +40,13 @@ std::vector<double> TokenPairsOnGpu(const MoeSpec& moe, int gpus) {
   const int k = moe.top_k;
   const double per_gpu = experts / gpus;
   const int groups = moe.n_group, chosen = moe.topk_group;
-  if (groups <= 1 || chosen >= groups) return Hypergeometric(experts, per_gpu, k);
-  // Group-limited: the token picks `chosen` of `groups` groups, then its k experts among theirs.
-  const double group_experts = experts / groups;
+  // Group-limited: the token picks `chosen` of `groups` groups, then its k experts among theirs
+  // (not when the picked groups could not hold k experts: then routing is not group-limited).
+  const double group_experts = experts / std::max(1, groups);
   const double reachable = chosen * group_experts;
+  if (groups <= 1 || chosen >= groups || chosen < 1 || reachable < k) {
+    return Hypergeometric(experts, per_gpu, k);
+  }
   std::vector<double> pmf(k + 1, 0.0);
   if (gpus >= groups) {  // the GPU's experts lie in one group, picked with chosen / groups
     const double picked = double(chosen) / groups;

@@ -123,6 +123,18 @@ TEST_CASE("ExpectedBusiestGpuPairs: bounds and edge cases", "[routing]") {
   }
 }
 
+// Models the router would refuse (top_k above the experts, or above what the picked groups
+// hold) still give a finite load within the bounds, never NaN (the analytic path runs without
+// the router's validation).
+TEST_CASE("ExpectedBusiestGpuPairs: degenerate models stay finite", "[routing]") {
+  for (const MoeSpec& moe : {MoeOf(4, 8), MoeOf(16, 8, 8, 2), MoeOf(16, 4, 8, 0)}) {
+    const double busiest = ExpectedBusiestGpuPairs(moe, 4, 3);
+    CHECK(std::isfinite(busiest));
+    CHECK(busiest >= 0.0);
+    CHECK(busiest <= 3.0 * moe.top_k);
+  }
+}
+
 // The exact convolution hands over to the normal approximation at a mean of 16 pairs per GPU
 // (models/routing.cc): the two sides of the switch (means 16 and 17, E = 256, k = 8, 8 GPUs)
 // stay within 3 % of each other beyond one token's worth of growth (the header's bound).
