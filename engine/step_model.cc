@@ -39,13 +39,6 @@ std::vector<std::vector<MoeLayerLoad>> SpreadLoads(const MoeSpec& moe, const Par
 
 }  // namespace
 
-std::vector<MoeLayerLoad> ExpectedGroupLoads(const ModelSpec& model, const ParallelPlan& plan,
-                                             double group_tokens) {
-  return std::vector<MoeLayerLoad>(
-      model.MoeLayerCount(),
-      ExpectedBusiestGpuLoad(model.moe, plan.redundant_experts, plan.ep, group_tokens));
-}
-
 std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const ModelSpec& model,
                                                         const ParallelPlan& plan,
                                                         double group_tokens) {
@@ -65,10 +58,6 @@ MoeLayerLoad ExpectedLoadMemo::BusiestLoad(double group_tokens) const {
       ExpectedBusiestGpuLoad(moe_, plan_.redundant_experts, plan_.ep, group_tokens);
   busiest_.emplace(group_tokens, load);
   return load;
-}
-
-std::vector<MoeLayerLoad> ExpectedLoadMemo::Busiest(double group_tokens) const {
-  return std::vector<MoeLayerLoad>(moe_layers_, BusiestLoad(group_tokens));
 }
 
 std::vector<std::vector<MoeLayerLoad>> ExpectedLoadMemo::PerGpu(double group_tokens) const {

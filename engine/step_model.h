@@ -13,25 +13,21 @@
 
 namespace moesim {
 
-// Uniform routing's expected load of every MoE layer's busiest GPU in a DP-attention EP group
-// that processes `group_tokens` tokens in all (ExpectedBusiestGpuLoad, labelled analytic).
-std::vector<MoeLayerLoad> ExpectedGroupLoads(const ModelSpec& model, const ParallelPlan& plan,
-                                             double group_tokens);
-// Every GPU's load: [MoE layer][rank]. Layer l's busiest GPU is rank l mod ep (the straggler
+// Uniform routing's expected load of every GPU of a DP-attention EP group that processes
+// `group_tokens` tokens in all (ExpectedBusiestGpuLoad, labelled analytic): [MoE layer][rank].
+// Layer l's busiest GPU is rank l mod ep (the straggler
 // moves from layer to layer, as sampled routing's does); the others share the remaining
 // (token, expert) pairs evenly, so the group's pairs are conserved.
 std::vector<std::vector<MoeLayerLoad>> ExpectedGpuLoads(const ModelSpec& model,
                                                         const ParallelPlan& plan,
                                                         double group_tokens);
 
-// ExpectedGroupLoads / ExpectedGpuLoads of one model and plan, remembered by token count: an
+// ExpectedGpuLoads of one model and plan, its busiest GPU's load remembered by token count: an
 // instance asks every step and the answer depends on nothing else. Holds a copy of what it
 // needs; at most kMaxEntries token counts (then it starts over).
 class ExpectedLoadMemo {
  public:
   ExpectedLoadMemo(const ModelSpec& model, const ParallelPlan& plan);
-  // Every MoE layer's busiest-GPU load (ExpectedGroupLoads).
-  std::vector<MoeLayerLoad> Busiest(double group_tokens) const;
   // Every GPU's load, [MoE layer][rank] (ExpectedGpuLoads).
   std::vector<std::vector<MoeLayerLoad>> PerGpu(double group_tokens) const;
 

@@ -40,15 +40,29 @@ TEST_CASE("ExpectedGpuLoads: a rotating busiest GPU, pairs conserved", "[step_mo
   }
 }
 
-// One GPU (ep 1) holds a slice of every expert: all pairs, and the seed-003 distinct count.
-TEST_CASE("ExpectedGroupLoads without expert parallelism", "[step_model]") {
+// The memo answers what ExpectedGpuLoads computes, asked twice (the second from its cache), and
+// one GPU (ep 1) holds a slice of every expert: all pairs, and the seed-003 distinct count.
+TEST_CASE("ExpectedLoadMemo equals ExpectedGpuLoads; ep 1 takes every pair", "[step_model]") {
   const ModelSpec m = DeepSeekLike();
   ParallelPlan plan;
+  plan.ep = 8;
+  plan.dp_attention = true;
+  const ExpectedLoadMemo memo(m, plan);
+  for (int pass = 0; pass < 2; ++pass) {
+    const auto a = memo.PerGpu(40), b = ExpectedGpuLoads(m, plan, 40);
+    REQUIRE(a.size() == b.size());
+    for (size_t l = 0; l < a.size(); ++l) {
+      for (size_t g = 0; g < a[l].size(); ++g) {
+        CHECK(a[l][g].assignments == b[l][g].assignments);
+        CHECK(a[l][g].active_experts == b[l][g].active_experts);
+      }
+    }
+  }
   plan.ep = 1;
-  const auto loads = ExpectedGroupLoads(m, plan, 10);
-  REQUIRE(!loads.empty());
-  CHECK(loads[0].assignments == Approx(80.0));
-  CHECK(loads[0].active_experts == Approx(ExpectedDistinctExperts(256, 8, 10)));
+  const auto one = ExpectedGpuLoads(m, plan, 10);
+  REQUIRE(!one.empty());
+  CHECK(one[0][0].assignments == Approx(80.0));
+  CHECK(one[0][0].active_experts == Approx(ExpectedDistinctExperts(256, 8, 10)));
 }
 
 }  // namespace
