@@ -259,13 +259,19 @@ TEST_CASE("moesim run --trace writes a trace-event file Perfetto opens, the same
   }
 }
 
-TEST_CASE("moesim validate scenarios/reference passes (seed 000 within tolerance)",
+TEST_CASE("moesim validate scenarios/reference passes (seed 000 and gpt-oss P6 within tolerance)",
           "[scenarios][reference][seed000]") {
   const CommandResult r = Run("validate " MOESIM_SOURCE_DIR "/scenarios/reference");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("all predictions within tolerance") != std::string::npos);
   CHECK(r.output.find("FAIL") == std::string::npos);
+  // The lmsys gpt-oss batch-1 points (held out, measurements README §2 P6) are among them.
+  for (const char* name :
+       {"lmsys-gpt-oss-120b-h100-tp8-fp4-bs1", "lmsys-gpt-oss-120b-h100-tp8-bf16-bs1",
+        "lmsys-gpt-oss-120b-b200-tp4-fp4-bs1", "lmsys-gpt-oss-120b-b200-tp4-bf16-bs1"}) {
+    CHECK(r.output.find(name) != std::string::npos);
+  }
 }
 
 TEST_CASE("moesim explain shows resolved presets and defaults", "[scenarios][cli]") {
