@@ -468,15 +468,50 @@ std::vector<EpGroupInstance::DraftPass> EpGroupInstance::AddDraftPrograms(
   return passes;
 }
 
+// TensorRT-LLM py_executor.py _balance_adp_requests, for the ranks in service: context runs when
+// every rank has context work and a free slot (after batching_wait_iters iterations when every
+// rank also decodes); otherwise it waits, until timeout_iters iterations have waited or some
+// rank has nothing to decode. The counters advance once per step, as TensorRT-LLM's do once
+// per iteration (also while no rank has context work).
+bool EpGroupInstance::BalanceAllowsContext() {
+  const auto& balance = s_.runtime().attention_dp_balance;
+  if (!balance) return true;
+  bool all_context = true, all_decoding = true, all_free = true;
+  for (size_t r = 0; r < ranks_.size(); ++r) {
+    if (!dropped_.empty() && dropped_[r] > 0) continue;
+    const InstanceScheduler& rank = *ranks_[r];
+    all_context &= rank.ContextReady();
+    all_decoding &= rank.decoding() > 0;
+    all_free &= rank.decoding() < s_.runtime().MaxNumSeqs();
+  }
+  if (all_free && all_context) {
+    balance_waiting_iters_ = 0;
+    if (!all_decoding) return true;
+    if (balance_batching_iters_ < balance->batching_wait_iters) {
+      ++balance_batching_iters_;
+      return false;
+    }
+    balance_batching_iters_ = 0;
+    return true;
+  }
+  ++balance_waiting_iters_;
+  if (balance_waiting_iters_ >= balance->timeout_iters || !all_decoding) {
+    balance_waiting_iters_ = 0;
+    return true;
+  }
+  return false;
+}
+
 absl::StatusOr<StepOutcome> EpGroupInstance::RunStep(int, Fabric& fabric) {
   const size_t ranks = ranks_.size();
   StepRecord rec;
   rec.start_s = fabric.Now();
   std::vector<StepBatch> batches(ranks);
   std::vector<int64_t> running(ranks);
+  const bool allow_context = BalanceAllowsContext();
   for (size_t r = 0; r < ranks; ++r) {
     const int64_t preempted_before = ranks_[r]->preemptions();
-    batches[r] = ranks_[r]->Schedule(rec.start_s);
+    batches[r] = ranks_[r]->Schedule(rec.start_s, allow_context);
     rec.preemptions += ranks_[r]->preemptions() - preempted_before;
     running[r] = ranks_[r]->running();
     rec.tokens += batches[r].tokens();

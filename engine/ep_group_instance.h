@@ -147,6 +147,12 @@ class EpGroupInstance : public Instance {
   ExpectedLoadMemo expected_;                         // uniform routing's expected loads, by tokens
   std::unique_ptr<ExpectedLoadMemo> draft_expected_;  // the draft network's (with drafts)
   std::vector<int> dropped_;  // per rank: faults that hold it out of service
+  // TensorRT-LLM's attention-DP balancing (RuntimeSpec::attention_dp_balance): iterations
+  // context has waited for every rank to have some, and iterations it has waited to batch more.
+  int balance_waiting_iters_ = 0;
+  int balance_batching_iters_ = 0;
+  // Whether this step may run context work under that balancing (true without it).
+  bool BalanceAllowsContext();
   // Speculative decoding: the draft layer, each rank's acceptance stream, and whether graphs
   // include the draft passes (off only while EstimateDraftShare times a step without them).
   std::unique_ptr<ModelSpec> draft_model_;

@@ -355,12 +355,20 @@ void InstanceScheduler::AdmitTransferred(double now_s) {
   }
 }
 
-StepBatch InstanceScheduler::Schedule(double now_s) {
+int64_t InstanceScheduler::decoding() const {
+  int64_t n = 0;
+  for (const Request* r : running_) n += r->prefilling() ? 0 : 1;
+  return n;
+}
+
+StepBatch InstanceScheduler::Schedule(double now_s, bool allow_context) {
   StepBatch batch;
   scheduled_.clear();
   AdmitTransferred(now_s);
   int64_t budget = config_.max_num_batched_tokens;
-  if (config_.prefill_first && PrefillPending()) {
+  if (!allow_context) {
+    ScheduleRunning(budget, /*decode_only=*/true, /*prefill_only=*/false);
+  } else if (config_.prefill_first && PrefillPending()) {
     // A prefill-only step: chunks of prompts in progress, then new admissions; when no chunk
     // fits the free blocks, the step decodes instead (so that blocks get freed).
     budget = ScheduleRunning(budget, /*decode_only=*/false, /*prefill_only=*/true);

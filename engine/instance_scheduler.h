@@ -94,8 +94,15 @@ class InstanceScheduler {
   bool HasWork() const { return !running_.empty() || !waiting_.empty() || !ready_.empty(); }
 
   // Forms the next step at simulated time `now_s`. An empty batch (tokens() == 0) means nothing
-  // can run now.
-  StepBatch Schedule(double now_s);
+  // can run now. Without `allow_context` the step only decodes: no prompt chunk runs and no
+  // waiting request is admitted (TensorRT-LLM's attention-DP balancing holds context back,
+  // RuntimeSpec::attention_dp_balance).
+  StepBatch Schedule(double now_s, bool allow_context = true);
+  // Whether the next step would run context work if allowed: a running request part-way
+  // through its prompt, or a waiting one whose first chunk fits.
+  bool ContextReady() const { return PrefillPending(); }
+  // Running requests past their prompt (decoding).
+  int64_t decoding() const;
   // Applies the last scheduled step at simulated time `now_s`; returns finished requests.
   std::vector<Request*> Complete(double now_s);
 

@@ -120,6 +120,10 @@ nlohmann::json PlanSection(const Scenario& s, const PoolContext& p) {
     plan["two_batch_overlap"] = p.deployment().two_batch_overlap;
     plan["moe_dispatch"] = MoeDispatchName(p.deployment().moe_dispatch);
   }
+  if (const auto& balance = p.runtime().attention_dp_balance) {
+    plan["attention_dp_balance"] = {{"timeout_iters", balance->timeout_iters},
+                                    {"batching_wait_iters", balance->batching_wait_iters}};
+  }
   return plan;
 }
 

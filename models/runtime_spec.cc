@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "models/status_macros.h"
 
 namespace moesim {
@@ -138,6 +139,25 @@ absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const 
                           OptionalInt(r, "max_num_batched_tokens", NumberRule::Between(1, 1e8)));
   MOESIM_ASSIGN_OR_RETURN(std::string batching, r.Enum("batching", {"mixed", "prefill_first"}));
   s.batching = batching == "prefill_first" ? Batching::kPrefillFirst : Batching::kMixed;
+  if (r.Has("attention_dp_balance")) {
+    if (s.family != StackFamily::kTrtllm) {
+      return BadInput(where.Key("attention_dp_balance"),
+                      absl::StrCat("TensorRT-LLM's attention_dp_config.enable_balance: only with "
+                                   "a trtllm-family runtime (this one is ",
+                                   StackFamilyName(s.family), ")"));
+    }
+    MOESIM_ASSIGN_OR_RETURN(JsonObjectReader b, r.Object("attention_dp_balance"));
+    RuntimeSpec::AttentionDpBalance balance;
+    const NumberRule iters = NumberRule::Between(0, 1e6);
+    MOESIM_ASSIGN_OR_RETURN(int64_t timeout,
+                            b.IntegerOr("timeout_iters", balance.timeout_iters, iters));
+    MOESIM_ASSIGN_OR_RETURN(int64_t wait,
+                            b.IntegerOr("batching_wait_iters", balance.batching_wait_iters, iters));
+    MOESIM_RETURN_IF_ERROR(b.Finish());
+    balance.timeout_iters = static_cast<int>(timeout);
+    balance.batching_wait_iters = static_cast<int>(wait);
+    s.attention_dp_balance = balance;
+  }
 
   MOESIM_ASSIGN_OR_RETURN(s.dynamic_activation_quant, r.Bool("dynamic_activation_quant"));
   MOESIM_ASSIGN_OR_RETURN(s.fuse_act_quant, r.Bool("fuse_act_quant"));
@@ -197,6 +217,11 @@ nlohmann::json RuntimeSpecToJson(const RuntimeSpec& s) {
   if (s.max_num_seqs) j["max_num_seqs"] = *s.max_num_seqs;
   if (s.speculative_max_num_seqs) j["speculative_max_num_seqs"] = *s.speculative_max_num_seqs;
   if (s.max_num_batched_tokens) j["max_num_batched_tokens"] = *s.max_num_batched_tokens;
+  if (s.attention_dp_balance) {
+    j["attention_dp_balance"] = {
+        {"timeout_iters", s.attention_dp_balance->timeout_iters},
+        {"batching_wait_iters", s.attention_dp_balance->batching_wait_iters}};
+  }
   return j;
 }
 

@@ -107,6 +107,19 @@ struct RuntimeSpec {
   std::optional<int> speculative_max_num_seqs;
   std::optional<int> max_num_batched_tokens;  // token budget per step / prefill chunk (resolved)
   Batching batching = Batching::kMixed;
+  // TensorRT-LLM's attention-DP context balancing (attention_dp_config.enable_balance; absent:
+  // off, TensorRT-LLM's default). Each iteration the DP-attention ranks all-gather how many
+  // context and generation requests they would schedule; context runs only when every rank has
+  // context work and a free batch slot (after batching_wait_iters such iterations when every
+  // rank also decodes), when timeout_iters iterations have waited, or when some rank has nothing
+  // to decode; otherwise the step decodes only (tensorrt_llm/_torch/pyexecutor/py_executor.py
+  // _balance_adp_requests). Scenario key "attention_dp_balance": {"timeout_iters",
+  // "batching_wait_iters"}; only for a trtllm-family runtime on a DP-attention pool.
+  struct AttentionDpBalance {
+    int timeout_iters = 50;        // AttentionDpConfig.timeout_iters default (TensorRT-LLM 1.x)
+    int batching_wait_iters = 10;  // AttentionDpConfig.batching_wait_iters default
+  };
+  std::optional<AttentionDpBalance> attention_dp_balance;
 
   // --- Kernels the stack fuses (each fused pair is one kernel fewer per layer) ---
   bool dynamic_activation_quant = false;  // fp8 GEMMs quantise activations per token

@@ -128,6 +128,13 @@ absl::Status CheckPoolShape(const PoolSpec& pool, const ModelSpec& model,
         "kernels wait on the host for receive counts and cannot be graph-captured, "
         "as SGLang and rtp-llm enforce); set \"execution_mode\": \"eager\" to use them");
   }
+  if (pool.runtime.attention_dp_balance && !pool.deployment.plan.dp_attention) {
+    // TensorRT-LLM balances context phases across attention-DP ranks only.
+    return BadValue(pool.where.Key("attention"), "tensor_parallel",
+                    "\"data_parallel\": runtime.attention_dp_balance (TensorRT-LLM's "
+                    "attention_dp_config.enable_balance) aligns the context phases of DP-attention "
+                    "ranks; drop it for a tensor-parallel pool");
+  }
   if (absl::Status s = CheckTiling(pool, model, cluster); !s.ok()) return s;
   return CheckDivisibility(pool, model);
 }

@@ -55,6 +55,41 @@ TEST_CASE("mixed batching: a new prompt's chunk rides along with the running dec
   CHECK(mixed.prefill_tokens == 6);  // ...in the same step as b's prompt
 }
 
+TEST_CASE("a step without context (attention-DP balancing) only decodes and admits nothing",
+          "[scheduler]") {
+  const ModelSpec model = TinyModel();
+  const KvFootprint fp(model, 1, 4);
+  PagedKvPool pool(100);
+  InstanceScheduler s({8, 4, 0, /*prefill_first=*/false}, fp, &pool);
+  Request a, b;
+  a.input_tokens = 3;
+  b.input_tokens = 6;  // two chunks of the 4-token budget
+  a.output_tokens = b.output_tokens = 5;
+  s.Enqueue(&a);
+  CHECK(s.ContextReady());
+  CHECK(s.decoding() == 0);
+  s.Schedule(0);
+  s.Complete(1.0);  // a prefilled
+  CHECK_FALSE(s.ContextReady());
+  CHECK(s.decoding() == 1);
+  s.Enqueue(&b);
+  CHECK(s.ContextReady());  // b waits and its first chunk fits
+  const StepBatch held = s.Schedule(1.0, /*allow_context=*/false);
+  CHECK(held.decode_seqs == 1);
+  CHECK(held.prefill_tokens == 0);
+  CHECK(s.running() == 1);  // b not admitted
+  s.Complete(2.0);
+  const StepBatch first_chunk = s.Schedule(2.0);
+  CHECK(first_chunk.prefill_tokens == 3);  // the budget left after a's decode token
+  s.Complete(3.0);
+  CHECK(s.ContextReady());  // b is part-way through its prompt
+  const StepBatch paused = s.Schedule(3.0, /*allow_context=*/false);
+  CHECK(paused.prefill_tokens == 0);  // its next chunk waits too
+  CHECK(paused.decode_seqs == 1);
+  s.Complete(4.0);
+  CHECK(b.prefilled == 3);
+}
+
 TEST_CASE("prefill-first batching (SGLang): a waiting prompt gets a prefill-only step",
           "[scheduler]") {
   const ModelSpec model = TinyModel();

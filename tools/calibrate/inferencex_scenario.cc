@@ -116,6 +116,16 @@ absl::StatusOr<std::optional<int64_t>> PositiveIntFlag(const RecipeMatch& recipe
   return std::optional<int64_t>(v.get<int64_t>());
 }
 
+absl::StatusOr<std::optional<int64_t>> NonNegativeIntFlag(const RecipeMatch& recipe,
+                                                          const std::string& key) {
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, recipe.Flag(key));
+  if (v.is_null()) return std::optional<int64_t>();
+  if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+    return BadFlag(recipe, key, v, "a non-negative integer or null");
+  }
+  return std::optional<int64_t>(v.get<int64_t>());
+}
+
 absl::StatusOr<std::optional<double>> FractionFlag(const RecipeMatch& recipe,
                                                    const std::string& key) {
   MOESIM_ASSIGN_OR_RETURN(nlohmann::json v, recipe.Flag(key));
@@ -453,6 +463,19 @@ absl::StatusOr<ojson> RuntimeOf(const RecipeMatch& recipe, const StackFlags& sta
   // cuda_graph_config null (TensorRT-LLM) or --disable-cuda-graph (SGLang): every step eager.
   MOESIM_ASSIGN_OR_RETURN(nlohmann::json graphs, recipe.Flag("cuda_graph"));
   if (graphs == false) runtime["execution_mode"] = "eager";
+  // TensorRT-LLM attention_dp_config: enable_balance with its timeout_iters and
+  // batching_wait_iters (TensorRT-LLM's defaults 50 and 10 when the recipe leaves them out).
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json balance, recipe.Flag("attention_dp_balance"));
+  if (balance == true) {
+    ojson b = ojson::object();
+    MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> timeout,
+                            NonNegativeIntFlag(recipe, "attention_dp_timeout_iters"));
+    if (timeout) b["timeout_iters"] = *timeout;
+    MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> wait,
+                            NonNegativeIntFlag(recipe, "attention_dp_batching_wait_iters"));
+    if (wait) b["batching_wait_iters"] = *wait;
+    runtime["attention_dp_balance"] = b;
+  }
   return runtime;
 }
 
@@ -461,7 +484,9 @@ absl::StatusOr<std::vector<std::string>> UnmodelledFlags(const RecipeMatch& reci
                                                          const StackFlags& stack,
                                                          bool speculative) {
   std::set<std::string> consumed = PlanFlags();
-  consumed.insert({"allreduce_fusion", "disable_overlap_scheduler", "cuda_graph"});
+  consumed.insert({"allreduce_fusion", "disable_overlap_scheduler", "cuda_graph",
+                   "attention_dp_balance", "attention_dp_timeout_iters",
+                   "attention_dp_batching_wait_iters"});
   if (speculative) consumed.insert(SpeculativeFlags().begin(), SpeculativeFlags().end());
   for (const std::string* k :
        {&stack.memory_fraction, &stack.cuda_graph_max_batch, &stack.max_num_seqs,

@@ -8,7 +8,8 @@
 //   runtime    the stack preset (sglang -> "sglang", trt -> "trtllm", atom -> "atom") and an
 //              override only for each flag the recipe passes: memory_fraction,
 //              cuda_graph_max_batch, max_num_seqs, max_num_batched_tokens, kv_block_tokens
-//              (SGLang's trtllm_mla attention backend forces 64-token pages)
+//              (SGLang's trtllm_mla attention backend forces 64-token pages),
+//              attention_dp_balance (TensorRT-LLM attention_dp_config.enable_balance)
 //   deployment TP and the EP that ran (the recipe's ep_size, which corrects CSV rows that say
 //              ep=1); with DP attention: attention data_parallel, TP 1, EP = the row's TP
 //   workload   closed loop of `conc` clients, lengths uniform in [floor(0.8 x), x] for ISL / OSL

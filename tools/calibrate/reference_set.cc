@@ -45,7 +45,9 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
       "free_gpu_memory_fraction, ATOM gpu_memory_utilization), `cuda_graph_max_batch`, ",
       "`max_num_seqs` (max_running_requests / max_batch_size / max_num_seqs), ",
       "`max_num_batched_tokens` (chunked_prefill_size / max_num_tokens), `kv_block_tokens` ",
-      "(SGLang's trtllm_mla attention backend forces 64; ATOM block_size). Values that depend on ",
+      "(SGLang's trtllm_mla attention backend forces 64; ATOM block_size), ",
+      "`attention_dp_balance` (TensorRT-LLM attention_dp_config.enable_balance with its ",
+      "timeout_iters and batching_wait_iters). Values that depend on ",
       "the row (conc, ISL) are the row's.\n",
       "- deployment: TP and the EP that ran (the recipe's ep_size; some 2025 rows say ep=1 but "
       "ran ",
