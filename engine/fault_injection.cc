@@ -47,6 +47,10 @@ std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& gra
         case FaultKind::kLeafSwitch:
           hit = in_rack && spans_domains;
           break;
+        case FaultKind::kSpineSwitch:
+          // The only spine switch: every rack is cut off from the others.
+          hit = s.cluster().spine_switches == 1 && spans_racks;
+          break;
       }
       if (!hit) continue;
       record.instances.push_back(static_cast<int>(k));
@@ -55,7 +59,8 @@ std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& gra
         const bool failed = f.kind == FaultKind::kServer ? server_of(gpus[p]) == f.target
                             : f.kind == FaultKind::kGpu || f.kind == FaultKind::kNic
                                 ? gpus[p] == f.target
-                                : rack_of(gpus[p]) == f.target;
+                            : f.kind == FaultKind::kSpineSwitch ? true
+                                                                : rack_of(gpus[p]) == f.target;
         if (failed) at.push_back(static_cast<int>(p));
       }
     }
@@ -65,10 +70,28 @@ std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& gra
 }
 
 bool IsolatesRack(const ClusterSpec& c, const FaultSpec& f) {
-  return f.kind == FaultKind::kLink && c.UplinkCutOff(double(f.ports));
+  return (f.kind == FaultKind::kLink && c.UplinkCutOff(double(f.ports))) ||
+         (f.kind == FaultKind::kSpineSwitch && c.spine_switches == 1);
 }
 
 namespace {
+
+// A fault that thins rack uplinks without cutting any off: a link fault on part of one rack's
+// ports, or one spine switch of several (its ports on every rack). The racks and the ports each
+// loses.
+struct UplinkLoss {
+  std::vector<int> racks;
+  double ports = 0;
+};
+std::optional<UplinkLoss> ThinsUplinks(const ClusterSpec& c, const FaultSpec& f) {
+  if (IsolatesRack(c, f)) return std::nullopt;
+  if (f.kind == FaultKind::kLink) return UplinkLoss{{static_cast<int>(f.target)}, double(f.ports)};
+  if (f.kind != FaultKind::kSpineSwitch) return std::nullopt;
+  UplinkLoss loss;
+  for (int r = 0; r < c.racks; ++r) loss.racks.push_back(r);
+  loss.ports = c.uplink_ports_per_spine();
+  return loss;
+}
 
 // A partial link fault: rack `rack`'s uplink runs on the ports left, in the analytic estimates
 // (the graph's up share) and in SimGrid (both directions' bandwidth).
@@ -76,7 +99,7 @@ void ApplyUplinkPorts(Run* run, int rack) {
   const ClusterSpec& c = run->scenario.cluster();
   const int link = run->graph->RackUplink(rack);
   MOESIM_CHECK(link >= 0, "rack ", rack, " has no uplink");
-  const double share = 1.0 - double(run->uplink_ports_down[rack]) / c.uplink_ports();
+  const double share = 1.0 - run->uplink_ports_down[rack] / c.uplink_ports();
   MOESIM_CHECK(share > 0 && share <= 1, "rack ", rack, " uplink share ", share);
   run->graph->SetUpShare(link, share);
   if (sg4::Link* l = run->platform->links[link]) {
@@ -90,14 +113,16 @@ void ApplyUplinkPorts(Run* run, int rack) {
 void FaultActor(Run* run, size_t index) {
   const FaultSpec& spec = run->scenario.faults[index];
   FaultRecord& record = run->faults[index];
-  const bool slows_uplink =
-      spec.kind == FaultKind::kLink && !IsolatesRack(run->scenario.cluster(), spec);
+  const std::optional<UplinkLoss> thins = ThinsUplinks(run->scenario.cluster(), spec);
   sg4::this_actor::sleep_until(spec.at_s);
   if (run->stopped) return;
-  if (slows_uplink) {
-    run->uplink_ports_down[spec.target] += spec.ports;
-    ApplyUplinkPorts(run, static_cast<int>(spec.target));
-    record.uplink_share = run->graph->links()[run->graph->RackUplink(spec.target)].up_share;
+  if (thins) {
+    for (int rack : thins->racks) {
+      run->uplink_ports_down[rack] += thins->ports;
+      ApplyUplinkPorts(run, rack);
+    }
+    record.uplink_share =
+        run->graph->links()[run->graph->RackUplink(thins->racks.front())].up_share;
   }
   if (spec.ep_group_continue) {
     // EP groups that can go on without the failed ranks drop them instead of stopping.
@@ -132,9 +157,11 @@ void FaultActor(Run* run, size_t index) {
   if (!spec.recover_after_s) return;
   sg4::this_actor::sleep_until(spec.at_s + *spec.recover_after_s);
   if (run->stopped || sg4::Engine::get_clock() >= run->scenario.simulation.duration_s) return;
-  if (slows_uplink) {
-    run->uplink_ports_down[spec.target] -= spec.ports;
-    ApplyUplinkPorts(run, static_cast<int>(spec.target));
+  if (thins) {
+    for (int rack : thins->racks) {
+      run->uplink_ports_down[rack] -= thins->ports;
+      ApplyUplinkPorts(run, rack);
+    }
     record.recovered_s = sg4::Engine::get_clock();
   }
   for (size_t i = 0; i < record.degraded.size(); ++i) {
@@ -232,7 +259,12 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
     if (f.kind == FaultKind::kLink) {
       e["ports"] = f.ports;
       e["uplink_ports"] = s.cluster().uplink_ports();
-      // The share of the uplink's capacity left while the fault lasts (0: the rack is cut off).
+    }
+    if (f.kind == FaultKind::kSpineSwitch) e["spine_switches"] = s.cluster().spine_switches;
+    const bool uplinks = f.kind == FaultKind::kLink || f.kind == FaultKind::kSpineSwitch;
+    if (uplinks) {
+      // The share of an uplink's capacity left while the fault lasts (0: the rack is cut off;
+      // a spine switch thins every rack's uplink alike).
       e["uplink_share_during"] = IsolatesRack(s.cluster(), f) ? 0.0 : r.uplink_share;
     }
     // Throughput around the fault, from the time series: the mean of the intervals that end
@@ -247,7 +279,7 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
       }
     }
     // A fault that stops nothing and slows nothing has no throughput to compare.
-    if (n > 0 && (!r.instances.empty() || !r.degraded.empty() || f.kind == FaultKind::kLink)) {
+    if (n > 0 && (!r.instances.empty() || !r.degraded.empty() || uplinks)) {
       before /= n;
       // Recovered: from the first interval after the fault that is within 5 % of before and
       // whose next kRecoveryIntervals (or what is left of the run) average within 5 % of before

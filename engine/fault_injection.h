@@ -18,7 +18,9 @@
 // fault with fewer ports stops nothing: from its time the rack's uplink carries its traffic
 // on the ports left (ECMP around the dead ports: the aggregated link's capacity × the share
 // left), in the analytic collective estimates (ClusterGraph::SetUpShare) and in SimGrid (the
-// link's bandwidth), until it recovers; every collective crossing it slows.
+// link's bandwidth), until it recovers; every collective crossing it slows. A "switch" fault
+// on one spine switch of several (hardware.spine_switches) does that to every rack at once, by
+// the ports that reach that spine; the only spine switch cuts every rack off.
 //
 // The report's `faults` section: per fault, the instances it stopped, when they came back, the
 // requests re-routed and the KV tokens to recompute, the most requests stranded at once, and
@@ -56,7 +58,8 @@ struct FaultRecord {
   double uplink_share = 1;        // a partial link fault: the uplink's share left during it
 };
 
-// Whether a link fault takes every uplink port of its rack (cutting it off the spine).
+// Whether a fault cuts racks off the spine: a link fault with every uplink port of its rack, or
+// the only spine switch.
 bool IsolatesRack(const ClusterSpec& cluster, const FaultSpec& f);
 
 // The global instances each fault stops, in the scenario's order, and the positions of the

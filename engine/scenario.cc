@@ -562,13 +562,16 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
     const ClusterSpec& c = s.cluster();
     const char* key = FaultTargetKey(f.kind);
     const bool rack = f.kind == FaultKind::kLink || f.kind == FaultKind::kLeafSwitch;
+    const bool spine = f.kind == FaultKind::kSpineSwitch;
     const int64_t count = rack                           ? c.racks
+                          : spine                        ? c.spine_switches
                           : f.kind == FaultKind::kServer ? c.servers()
                                                          : c.total_gpus();
     if (f.target >= count) {
       return BadValue(at.Key(key), f.target,
                       absl::StrCat("an index below the cluster's ", count,
-                                   rack                           ? " racks"
+                                   rack    ? " racks"
+                                   : spine ? " spine switches (hardware.spine_switches)"
                                    : f.kind == FaultKind::kServer ? " servers"
                                                                   : " GPUs"));
     }
@@ -590,6 +593,9 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
     if (f.kind == FaultKind::kLeafSwitch && c.servers() < 2) {
       return BadInput(at, "the cluster is one server: it has no leaf switch to fail");
     }
+    if (spine && c.racks < 2) {
+      return BadInput(at, "the cluster is one rack: it has no spine switch to fail");
+    }
     if (f.kind == FaultKind::kLink) {
       if (c.racks < 2) {
         return BadInput(at, "the cluster is one rack: it has no uplink to the spine to fail");
@@ -606,16 +612,20 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
   // cut the rack off with no single fault to restart its instances: refused (one fault with
   // every port down says it).
   for (int64_t r = 0; r < s.cluster().racks; ++r) {
-    int64_t partial = 0;
+    double partial = 0;
     for (const FaultSpec& f : s.faults) {
       if (f.kind == FaultKind::kLink && f.target == r &&
           !s.cluster().UplinkCutOff(double(f.ports))) {
-        partial += f.ports;
+        partial += double(f.ports);
+      }
+      // A spine switch of several takes its share of every rack's uplink.
+      if (f.kind == FaultKind::kSpineSwitch && s.cluster().spine_switches > 1) {
+        partial += s.cluster().uplink_ports_per_spine();
       }
     }
-    if (partial > 0 && s.cluster().UplinkCutOff(double(partial))) {
-      return BadInput(where, absl::StrCat("link faults on rack ", r, " take ", partial, " of its ",
-                                          s.cluster().uplink_ports(),
+    if (partial > 0 && s.cluster().UplinkCutOff(partial)) {
+      return BadInput(where, absl::StrCat("link and spine-switch faults take ", partial,
+                                          " of rack ", r, "'s ", s.cluster().uplink_ports(),
                                           " uplink ports in all: overlapping faults that cut a "
                                           "rack off are not simulated; give one fault with "
                                           "every port down"));

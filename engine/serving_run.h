@@ -105,11 +105,11 @@ struct Run {
   // with no live entry instance to go to.
   std::vector<FaultRecord> faults;
   std::deque<Request*> stranded;
-  ClusterGraph* graph = nullptr;           // link faults change its links' up shares
-  std::vector<int64_t> uplink_ports_down;  // by rack: ports of its uplink that partial link
-                                           // faults have taken down now
-  absl::Status error;                      // first failure (ends the run)
-  std::deque<Request*> finished;           // finished requests waiting for the workload source
+  ClusterGraph* graph = nullptr;          // link faults change its links' up shares
+  std::vector<double> uplink_ports_down;  // by rack: ports of its uplink that partial link
+                                          // and spine-switch faults have taken down now
+  absl::Status error;                     // first failure (ends the run)
+  std::deque<Request*> finished;          // finished requests waiting for the workload source
   sg4::MutexPtr source_mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr source_wake = sg4::ConditionVariable::create();
 

@@ -503,7 +503,7 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
     }
     run.faults = FaultTargets(s, *graph, instance_gpus);
     run.graph = &*graph;
-    run.uplink_ports_down.assign(s.cluster().racks, 0);
+    run.uplink_ports_down.assign(s.cluster().racks, 0.0);
     StartFaultActors(&run);
   }
   std::unique_ptr<KvTransferRunner> sync_runner;

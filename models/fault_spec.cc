@@ -17,6 +17,7 @@ const char* FaultKindName(FaultKind k) {
     case FaultKind::kLink:
       return "link";
     case FaultKind::kLeafSwitch:
+    case FaultKind::kSpineSwitch:
       return "switch";
   }
   return "?";
@@ -30,6 +31,8 @@ const char* FaultTargetKey(FaultKind k) {
       return "rack";
     case FaultKind::kLeafSwitch:
       return "leaf";
+    case FaultKind::kSpineSwitch:
+      return "spine";
     default:
       return "gpu";
   }
@@ -54,14 +57,13 @@ absl::StatusOr<std::vector<FaultSpec>> ParseFaults(const nlohmann::json& value,
       MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer("rack", index));
       MOESIM_ASSIGN_OR_RETURN(f.ports, r.IntegerOr("ports", 1, NumberRule::Between(1, 1e6)));
     } else if (kind == "switch") {
-      f.kind = FaultKind::kLeafSwitch;
-      if (r.Has("spine")) {
-        return BadInput(at.Key("spine"),
-                        "a failing spine switch is not simulated (the spine is one logical "
-                        "switch); take ports off a rack's uplink with kind \"link\", or fail a "
-                        "rack's leaf with \"leaf\"");
+      if (r.Has("spine") == r.Has("leaf")) {
+        return BadInput(at,
+                        "a \"switch\" fault names one switch: \"leaf\" (a rack's leaf) or "
+                        "\"spine\" (a spine switch), not both");
       }
-      MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer("leaf", index));
+      f.kind = r.Has("spine") ? FaultKind::kSpineSwitch : FaultKind::kLeafSwitch;
+      MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer(FaultTargetKey(f.kind), index));
     } else {
       f.kind = kind == "gpu"      ? FaultKind::kGpu
                : kind == "server" ? FaultKind::kServer

@@ -6,7 +6,8 @@
 //     {"at_s": 60, "kind": "server", "server": 3},
 //     {"at_s": 80, "kind": "nic", "gpu": 40},
 //     {"at_s": 90, "kind": "link", "rack": 1, "ports": 4, "recover_after_s": 20},
-//     {"at_s": 95, "kind": "switch", "leaf": 2}
+//     {"at_s": 95, "kind": "switch", "leaf": 2},
+//     {"at_s": 99, "kind": "switch", "spine": 1}
 //   ]
 //
 // kind "gpu": one GPU (global index) fails; every instance that runs on it stops. "server": all
@@ -22,7 +23,10 @@
 // span it and another rack stop. "switch": rack `leaf`'s leaf switch fails: its servers lose the
 // scale-out fabric, and every instance with a GPU in the rack that spans scale-up domains stops.
 // With `recover_after_s` the hardware comes back (capacity restored, instances restart).
-// A spine switch is not modelled as failing (the spine is one logical switch): refused.
+// "switch" with "spine": spine switch `spine` (of hardware.spine_switches, over which every
+// rack's uplink ports are spread evenly) fails: every rack's uplink loses the ports that reach
+// it, 1 / spine_switches of its capacity, as a partial "link" fault on every rack at once; with
+// a single spine switch that is the whole uplink, and every instance spanning racks stops.
 // "ep_group": "continue" (gpu, server, nic): a DP-attention EP group that loses ranks goes on
 // with the rest when each expert has a replica left on them (EPLB redundant slots): the lost
 // ranks' requests move, their experts' tokens go to the other replicas; otherwise it stops.
@@ -38,15 +42,16 @@
 
 namespace moesim {
 
-enum class FaultKind { kGpu, kServer, kNic, kLink, kLeafSwitch };
+enum class FaultKind { kGpu, kServer, kNic, kLink, kLeafSwitch, kSpineSwitch };
 const char* FaultKindName(FaultKind k);
-// The key that names a fault's target: "gpu", "server", "rack" (link) or "leaf" (switch).
+// The key that names a fault's target: "gpu", "server", "rack" (link), "leaf" or "spine"
+// (switch).
 const char* FaultTargetKey(FaultKind k);
 
 struct FaultSpec {
   double at_s = 0;
   FaultKind kind = FaultKind::kGpu;
-  int64_t target = 0;  // a GPU (gpu, nic), a server (server) or a rack (link, switch)
+  int64_t target = 0;  // a GPU (gpu, nic), a server, a rack (link, leaf switch) or a spine
   int64_t ports = 0;   // link: uplink ports down
   // gpu, server, nic: "ep_group": "continue" — a DP-attention EP group that loses GPUs goes on
   // with the others when every expert keeps a replica there (redundant slots); "stop"

@@ -61,6 +61,15 @@ absl::StatusOr<ClusterSpec> ParseClusterSpec(JsonObjectReader& r, const GpuSpec&
   }
   MOESIM_ASSIGN_OR_RETURN(c.leaf_oversubscription,
                           r.NumberOr("leaf_oversubscription", 1.0, NumberRule::Between(1, 1e3)));
+  MOESIM_ASSIGN_OR_RETURN(int64_t spines,
+                          r.IntegerOr("spine_switches", 1, NumberRule::Between(1, 1024)));
+  c.spine_switches = static_cast<int>(spines);
+  if (c.uplink_ports_per_spine() < 1 - 1e-9) {
+    return BadValue(where.Key("spine_switches"), spines,
+                    absl::StrCat("at most the ", c.uplink_ports(),
+                                 " uplink ports of a rack (NICs per rack / "
+                                 "leaf_oversubscription): every spine takes one port or more"));
+  }
 
   nlohmann::json fabrics = nlohmann::json::object();
   JsonLocation fabrics_where = where.Key("fabrics");
@@ -94,17 +103,20 @@ nlohmann::json ClusterSpecToJson(const ClusterSpec& c) {
     j["preset_resolved"] = f.name;
     return j;
   };
-  return {{"gpus_per_server", c.gpus_per_server},
-          {"servers_per_rack", c.servers_per_rack},
-          {"racks", c.racks},
-          {"scaleup_domain", c.scaleup_domain == ScaleUpDomain::kRack ? "rack" : "server"},
-          {"nics_per_server", c.nics_per_server},
-          {"leaf_oversubscription", c.leaf_oversubscription},
-          {"fabrics",
-           {{"scaleup", fabric(c.scaleup)},
-            {"scaleout", fabric(c.scaleout)},
-            {"interrack", fabric(c.interrack)},
-            {"host", fabric(c.host)}}}};
+  nlohmann::json j = {
+      {"gpus_per_server", c.gpus_per_server},
+      {"servers_per_rack", c.servers_per_rack},
+      {"racks", c.racks},
+      {"scaleup_domain", c.scaleup_domain == ScaleUpDomain::kRack ? "rack" : "server"},
+      {"nics_per_server", c.nics_per_server},
+      {"leaf_oversubscription", c.leaf_oversubscription},
+      {"fabrics",
+       {{"scaleup", fabric(c.scaleup)},
+        {"scaleout", fabric(c.scaleout)},
+        {"interrack", fabric(c.interrack)},
+        {"host", fabric(c.host)}}}};
+  if (c.spine_switches != 1) j["spine_switches"] = c.spine_switches;
+  return j;
 }
 
 }  // namespace moesim

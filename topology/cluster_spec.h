@@ -6,7 +6,7 @@
 //   "gpus_per_server": 8, "servers_per_rack": 4, "racks": 2,
 //   "scaleup_domain": "server" | "rack",        (default: the GPU preset's scaleup_scope:
 //                                                 "rack" for NVL72 systems, else "server")
-//   "nics_per_server": 8, "leaf_oversubscription": 2.0,
+//   "nics_per_server": 8, "leaf_oversubscription": 2.0, "spine_switches": 4,
 //   "fabrics": {"scaleup": "nvlink4", "scaleout": "ib-ndr-400", "interrack": "ib-ndr-400",
 //               "host": "pcie5-x16"}            (defaults: the GPU preset's fabrics; interrack =
 //                                                 scaleout)
@@ -34,6 +34,10 @@ struct ClusterSpec {
   ScaleUpDomain scaleup_domain = ScaleUpDomain::kServer;
   int nics_per_server = 1;
   double leaf_oversubscription = 1.0;  // NIC bandwidth below a leaf / its uplink bandwidth
+  // Spine switches above the leaves; each rack's uplink ports are spread evenly over them (a
+  // leaf-spine fabric), so one spine carries 1 / spine_switches of every rack's uplink. Only
+  // faults see them (the spine is otherwise one logical switch).
+  int spine_switches = 1;
   FabricSpec scaleup;
   FabricSpec scaleout;
   FabricSpec interrack;
@@ -50,6 +54,8 @@ struct ClusterSpec {
   // Whether `ports_down` of a rack's uplink ports leave it none (the count may be fractional:
   // the last port is whatever is left; 1e-9 absorbs the division's rounding).
   bool UplinkCutOff(double ports_down) const { return ports_down >= uplink_ports() - 1e-9; }
+  // A rack's uplink ports that reach one spine switch.
+  double uplink_ports_per_spine() const { return uplink_ports() / spine_switches; }
   int scaleup_domain_gpus() const {
     return scaleup_domain == ScaleUpDomain::kRack ? gpus_per_rack() : gpus_per_server;
   }

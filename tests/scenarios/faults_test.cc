@@ -23,6 +23,7 @@ const char* kTp8 = "qwen3-235b-h200-8x-tp8-gpu-and-server-failure";
 const char* kEp64 = "deepseek-v3-h200-2x-dp-attention-ep64-nic-failure";
 const char* kSpine = "deepseek-v3-h200-ep64-two-racks-spine-link-failure";
 const char* kRedundant = "deepseek-v3-h200-2x-dp-attention-ep64-gpu-failure-redundant-experts";
+const char* kSpineSwitch = "deepseek-v3-h200-ep64-two-racks-spine-switch-failure";
 
 // Qwen3-30B-A3B TP16 over two racks of one 8-GPU server (leaves 2:1 oversubscribed: 4 uplink
 // ports a rack), so its all-reduces cross the spine; three of rack 0's four ports fail from 2 s
@@ -163,6 +164,46 @@ TEST_CASE("faults: a spine link down slows the EP group that spans racks, stops 
   CHECK(link["time_to_recover_s"].get<double>() >= 18.0);
   CHECK(r[0]["throughput"]["output_tok_per_s"].get<double>() <
         0.97 * r[1]["throughput"]["output_tok_per_s"].get<double>());
+}
+
+TEST_CASE("faults: one spine switch of four down thins every rack's uplink, stops nothing",
+          "[faults]") {
+  nlohmann::json healthy = Shipped(kSpineSwitch);
+  healthy.erase("faults");
+  const auto r = testing::RunReports({Shipped(kSpineSwitch), healthy});
+  const nlohmann::json& f = r[0]["faults"];
+  const nlohmann::json& spine = f["events"][0];
+  INFO(f.dump(1));
+  CHECK(spine["kind"] == "switch");
+  CHECK(spine["spine"] == 1);
+  CHECK(spine["spine_switches"] == 4);
+  // Each rack's 8 uplink ports reach the 4 spines two by two: 6 of 8 are left, on both racks.
+  CHECK(spine["uplink_share_during"].get<double>() == Approx(0.75));
+  CHECK(spine["instances_stopped"].empty());
+  CHECK(f["requests_retried"] == 0);
+  CHECK(spine["recovered_at_s"].get<double>() == Approx(40.0));
+  CHECK(spine["output_tok_per_s_lowest_after"].get<double>() <
+        0.97 * spine["output_tok_per_s_before"].get<double>());
+  CHECK(r[0]["throughput"]["output_tok_per_s"].get<double>() <
+        r[1]["throughput"]["output_tok_per_s"].get<double>());
+}
+
+TEST_CASE(
+    "faults: the only spine switch down cuts the racks apart and stops the instance across them",
+    "[faults]") {
+  nlohmann::json doc = Tp16AcrossRacks("analytic");  // one spine switch (the default)
+  doc["faults"] =
+      nlohmann::json::parse(R"([{"at_s": 2, "kind": "switch", "spine": 0, "recover_after_s": 2}])");
+  const auto r = testing::RunReports({doc});
+  const nlohmann::json& spine = r[0]["faults"]["events"][0];
+  INFO(spine.dump(1));
+  CHECK(spine["instances_stopped"] == nlohmann::json::array({0}));
+  CHECK(spine["uplink_share_during"].get<double>() == 0.0);
+  CHECK(spine["requests_retried"].get<int64_t>() > 0);
+  // The only instance is down: its requests wait for it, none is lost.
+  CHECK(spine["max_requests_stranded"].get<int64_t>() > 0);
+  CHECK(spine["recovered_at_s"].get<double>() == Approx(4.0));
+  CHECK(r[0]["faults"]["retried_requests_finished"].get<int64_t>() > 0);
 }
 
 TEST_CASE("faults: a thinner uplink is seen alike by the closed form and by SimGrid", "[faults]") {
@@ -311,11 +352,15 @@ TEST_CASE("faults: bad input names the key and what was expected", "[faults][bad
              Contains("$.faults[0].at_s") && Contains("before the end of the run"));
   CHECK_THAT(with("/faults/0/at_s", -1), Contains("$.faults[0].at_s"));
   CHECK_THAT(with("/faults/0/recover_after_s", 0), Contains("$.faults[0].recover_after_s"));
-  // Links and switches: a rack in the cluster, ports its uplink has, no spine switch.
+  // Links and switches: a rack in the cluster, ports its uplink has, a spine switch there is.
   CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "link"}, {"rack", 0}}),
              Contains("$.faults[0]") && Contains("one rack"));
   CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}, {"spine", 0}}),
-             Contains("$.faults[0].spine") && Contains("not simulated"));
+             Contains("$.faults[0]") && Contains("no spine switch"));
+  CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}, {"spine", 0}, {"leaf", 0}}),
+             Contains("$.faults[0]") && Contains("not both"));
+  CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}}),
+             Contains("$.faults[0]") && Contains("\"leaf\""));
   CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}, {"leaf", 1}}),
              Contains("$.faults[0].leaf") && Contains("1 racks"));
   CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "link"}, {"gpu", 1}}),
@@ -345,6 +390,24 @@ TEST_CASE("faults: bad input names the key and what was expected", "[faults][bad
             return doc;
           }())
               .ok());
+    // Spine switches: one the hardware has, at most one per uplink port, and with link faults
+    // never all of a rack's ports in all (a spine of four takes two of each rack's eight).
+    CHECK_THAT(spine_with(nlohmann::json::parse(R"([{"at_s": 1, "kind": "switch", "spine": 1}])")),
+               Contains("$.faults[0].spine") && Contains("1 spine switches"));
+    nlohmann::json spines = Shipped(kSpineSwitch);
+    REQUIRE(ParseWith(spines).ok());
+    spines["faults"] = nlohmann::json::parse(
+        R"([{"at_s": 1, "kind": "switch", "spine": 3},
+            {"at_s": 9, "kind": "link", "rack": 0, "ports": 6}])");
+    CHECK_THAT(std::string(ParseWith(spines).message()),
+               Contains("$.faults") && Contains("rack 0") && Contains("spine-switch faults"));
+    spines["faults"] = nlohmann::json::parse(
+        R"([{"at_s": 1, "kind": "switch", "spine": 3},
+            {"at_s": 9, "kind": "link", "rack": 0, "ports": 5}])");
+    CHECK(ParseWith(spines).ok());
+    spines["hardware"]["spine_switches"] = 9;
+    CHECK_THAT(std::string(ParseWith(spines).message()),
+               Contains("$.hardware.spine_switches") && Contains("8 uplink ports"));
   }
   CHECK_THAT(with("/faults/0/kind", "psu"), Contains("$.faults[0].kind"));
   // Going on without a GPU needs a DP-attention EP group with redundant experts.
