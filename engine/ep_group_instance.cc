@@ -297,6 +297,14 @@ void EpGroupInstance::ReleaseHandedOff(Request* request) {
   ranks_[request->handoff.prefill_rank]->ReleaseHandedOff(request);
 }
 
+void EpGroupInstance::DiscardHandedOff(Request* request) {
+  ranks_[request->handoff.prefill_rank]->DiscardHandedOff(request);
+}
+
+void EpGroupInstance::CancelReservation(Request* request) {
+  ranks_[request->handoff.decode_rank]->CancelReservation(request);
+}
+
 SpeculationCounts EpGroupInstance::Speculation() const {
   SpeculationCounts c;
   for (const auto& r : ranks_) c += r->counts();

@@ -53,6 +53,8 @@ class EpGroupInstance : public Instance {
   bool ReserveKv(Request* request) override;
   int AdmitTransferred(Request* request) override;
   void ReleaseHandedOff(Request* request) override;
+  void DiscardHandedOff(Request* request) override;
+  void CancelReservation(Request* request) override;
   int64_t KvBlocksInUse() const override;
   int64_t KvBlocksSwapped() const override;
   void CheckKvTiers() const override;

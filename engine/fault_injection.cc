@@ -12,18 +12,36 @@
 namespace moesim {
 
 std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& graph,
-                                      const std::vector<std::vector<int>>& instance_gpus) {
+                                      const std::vector<std::vector<int>>& instance_gpus,
+                                      const std::vector<PoolRole>& roles) {
   const auto& devices = graph.devices();
   const int domain_gpus = s.cluster().scaleup_domain_gpus();
   auto server_of = [&](int g) { return devices[graph.Gpu(g)].server; };
   auto rack_of = [&](int g) { return devices[graph.Gpu(g)].rack; };
+  // Disaggregation: whether an instance's KV transfers (to or from any instance of the other
+  // role) leave its scale-up domain or its rack, judged from its first GPU as its collectives
+  // are.
+  std::vector<char> kv_spans_domains(instance_gpus.size(), 0);
+  std::vector<char> kv_spans_racks(instance_gpus.size(), 0);
+  for (size_t k = 0; k < instance_gpus.size() && !roles.empty(); ++k) {
+    if (roles[k] == PoolRole::kServe) continue;
+    const int first = instance_gpus[k][0];
+    for (size_t j = 0; j < instance_gpus.size(); ++j) {
+      if (roles[j] == roles[k] || roles[j] == PoolRole::kServe) continue;
+      for (int g : instance_gpus[j]) {
+        kv_spans_domains[k] |= g / domain_gpus != first / domain_gpus;
+        kv_spans_racks[k] |= rack_of(g) != rack_of(first);
+      }
+    }
+  }
   std::vector<FaultRecord> targets;
   for (const FaultSpec& f : s.faults) {
     FaultRecord record;
     for (size_t k = 0; k < instance_gpus.size(); ++k) {
       const std::vector<int>& gpus = instance_gpus[k];
-      // Whether the instance's collectives leave its scale-up domain (NVLink) or its rack.
-      bool spans_domains = false, spans_racks = false, in_rack = false;
+      // Whether the instance's collectives or KV transfers leave its scale-up domain (NVLink)
+      // or its rack.
+      bool spans_domains = kv_spans_domains[k], spans_racks = kv_spans_racks[k], in_rack = false;
       for (int g : gpus) {
         spans_domains |= g / domain_gpus != gpus[0] / domain_gpus;
         spans_racks |= rack_of(g) != rack_of(gpus[0]);
@@ -40,6 +58,8 @@ std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& gra
         case FaultKind::kNic:
           hit = spans_domains && std::find(gpus.begin(), gpus.end(), f.target) != gpus.end();
           break;
+        case FaultKind::kScaleUpLink:
+          break;  // slows the GPU's NVLink traffic, stops nothing
         case FaultKind::kLink:
           // Only a fault that takes every uplink port cuts the rack off; fewer ports slow it.
           hit = IsolatesRack(s.cluster(), f) && in_rack && spans_racks;
@@ -93,14 +113,9 @@ std::optional<UplinkLoss> ThinsUplinks(const ClusterSpec& c, const FaultSpec& f)
   return loss;
 }
 
-// A partial link fault: rack `rack`'s uplink runs on the ports left, in the analytic estimates
-// (the graph's up share) and in SimGrid (both directions' bandwidth).
-void ApplyUplinkPorts(Run* run, int rack) {
-  const ClusterSpec& c = run->scenario.cluster();
-  const int link = run->graph->RackUplink(rack);
-  MOESIM_CHECK(link >= 0, "rack ", rack, " has no uplink");
-  const double share = 1.0 - run->uplink_ports_down[rack] / c.uplink_ports();
-  MOESIM_CHECK(share > 0 && share <= 1, "rack ", rack, " uplink share ", share);
+// Graph link `link` carries `share` of its capacity, in the analytic estimates (the graph's up
+// share) and in SimGrid (both directions' bandwidth).
+void SetLinkShare(Run* run, int link, double share) {
   run->graph->SetUpShare(link, share);
   if (sg4::Link* l = run->platform->links[link]) {
     const double bytes_per_s = run->graph->links()[link].UpGbPerS() * 1e9;
@@ -110,12 +125,38 @@ void ApplyUplinkPorts(Run* run, int rack) {
   }
 }
 
+// A partial link fault: rack `rack`'s uplink runs on the ports left.
+void ApplyUplinkPorts(Run* run, int rack) {
+  const ClusterSpec& c = run->scenario.cluster();
+  const int link = run->graph->RackUplink(rack);
+  MOESIM_CHECK(link >= 0, "rack ", rack, " has no uplink");
+  const double share = 1.0 - run->uplink_ports_down[rack] / c.uplink_ports();
+  MOESIM_CHECK(share > 0 && share <= 1, "rack ", rack, " uplink share ", share);
+  SetLinkShare(run, link, share);
+}
+
+// A scale-up link fault: the GPU's NVLink port (graph link `link`) runs on the links left.
+void ApplyScaleUpPorts(Run* run, int link) {
+  const int links = run->scenario.cluster().scaleup.links_per_gpu;
+  const double share = 1.0 - run->scaleup_ports_down[link] / links;
+  MOESIM_CHECK(share > 0 && share <= 1, "scale-up link ", link, " share ", share);
+  SetLinkShare(run, link, share);
+}
+
 void FaultActor(Run* run, size_t index) {
   const FaultSpec& spec = run->scenario.faults[index];
   FaultRecord& record = run->faults[index];
   const std::optional<UplinkLoss> thins = ThinsUplinks(run->scenario.cluster(), spec);
+  const int scaleup_link = spec.kind == FaultKind::kScaleUpLink
+                               ? run->graph->GpuScaleUpLink(static_cast<int>(spec.target))
+                               : -1;
   sg4::this_actor::sleep_until(spec.at_s);
   if (run->stopped) return;
+  if (scaleup_link >= 0) {
+    run->scaleup_ports_down[scaleup_link] += double(spec.ports);
+    ApplyScaleUpPorts(run, scaleup_link);
+    record.uplink_share = run->graph->links()[scaleup_link].up_share;
+  }
   if (thins) {
     for (int rack : thins->racks) {
       run->uplink_ports_down[rack] += thins->ports;
@@ -151,12 +192,19 @@ void FaultActor(Run* run, size_t index) {
     if (ir.active_faults++ > 0) continue;  // an earlier fault already stopped it
     ir.failed = true;
     ir.failure = static_cast<int>(index);
+    ir.last_failure = static_cast<int>(index);
+    ++ir.failures;
     ir.lane_evicted.assign(ir.lane_wake.size(), 0);
     ir.WakeAll();
   }
   if (!spec.recover_after_s) return;
   sg4::this_actor::sleep_until(spec.at_s + *spec.recover_after_s);
   if (run->stopped || sg4::Engine::get_clock() >= run->scenario.simulation.duration_s) return;
+  if (scaleup_link >= 0) {
+    run->scaleup_ports_down[scaleup_link] -= double(spec.ports);
+    ApplyScaleUpPorts(run, scaleup_link);
+    record.recovered_s = sg4::Engine::get_clock();
+  }
   if (thins) {
     for (int rack : thins->racks) {
       run->uplink_ports_down[rack] -= thins->ports;
@@ -184,6 +232,43 @@ void FaultActor(Run* run, size_t index) {
   std::deque<Request*> waiting;
   waiting.swap(run->stranded);
   for (Request* r : waiting) run->Route(r);
+  // A decode instance back: prompts waiting for a reservation may take its blocks.
+  if (any && run->disaggregated()) run->WakeDispatcher();
+}
+
+// A lost request starts over at the router, counted by `record`.
+void Retry(Run* run, FaultRecord& record, Request* r) {
+  r->StartOver();
+  ++r->fault_retries;
+  ++record.requests_retried;
+  record.tokens_recomputed += r->prompt_tokens;
+  run->Route(r);
+}
+
+// Disaggregation: the prompts that instance `index` (failed) prefilled and still holds the KV
+// of lose it. Those waiting for a decode reservation start over now; those whose transfer is
+// in flight keep their place until it lands (TransferLost). Their cache references go back
+// before the instance drops its cache.
+void DropHandoffs(Run* run, int index, FaultRecord& record) {
+  InstanceRun& ir = run->instances[index];
+  std::vector<Request*> lost;
+  for (Request& r : run->requests) {
+    const Request::Handoff& h = r.handoff;
+    if (r.finish_s || h.prefill_instance != index || !h.prefill_end_s || h.transfer_end_s) {
+      continue;
+    }
+    ir.instance->DiscardHandedOff(&r);
+    if (h.decode_instance < 0) lost.push_back(&r);
+  }
+  if (lost.empty()) return;
+  auto& queue = run->awaiting_decode;
+  queue.erase(std::remove_if(queue.begin(), queue.end(),
+                             [&lost](Request* r) {
+                               return std::find(lost.begin(), lost.end(), r) != lost.end();
+                             }),
+              queue.end());
+  run->handoff->OnWaiting(sg4::Engine::get_clock(), int64_t(queue.size()));
+  for (Request* r : lost) Retry(run, record, r);
 }
 
 }  // namespace
@@ -199,8 +284,13 @@ void EvictFailedLane(Run* run, int index, int lane) {
   MOESIM_CHECK(ir.failed && ir.failure >= 0, "instance ", index, " lane ", lane,
                " evicted while live");
   if (ir.lane_evicted[lane]) return;
-  ir.lane_evicted[lane] = 1;
   FaultRecord& record = run->faults[ir.failure];
+  // The first lane to hand back drops the instance's handed-off prompts (all lanes' at once).
+  if (run->disaggregated() &&
+      std::none_of(ir.lane_evicted.begin(), ir.lane_evicted.end(), [](char e) { return e; })) {
+    DropHandoffs(run, index, record);
+  }
+  ir.lane_evicted[lane] = 1;
   const std::vector<Request*> evicted = ir.instance->Evict(lane);
   for (Request* r : evicted) {
     ++r->fault_retries;
@@ -209,6 +299,35 @@ void EvictFailedLane(Run* run, int index, int lane) {
   }
   // Freed KV and queued work elsewhere: route them to the live instances.
   for (Request* r : evicted) run->Route(r);
+}
+
+bool TransferLost(Run* run, Request* r, int64_t from_failures, int64_t to_failures) {
+  InstanceRun& from = run->instances[r->handoff.prefill_instance];
+  InstanceRun& to = run->instances[r->handoff.decode_instance];
+  const bool source_lost = from.failures != from_failures;
+  const bool target_lost = to.failures != to_failures;
+  if (!source_lost && !target_lost) return false;
+  to.instance->CancelReservation(r);
+  if (source_lost) {
+    // The prompt's KV went with the prefill GPUs: prefill again.
+    from.instance->DiscardHandedOff(r);
+    FaultRecord& record = run->faults[from.last_failure];
+    ++record.transfers_lost;
+    Retry(run, record, r);
+    return true;
+  }
+  // Only the decode side failed: the prefill instance still holds the KV; the prompt waits
+  // for another reservation at the head of the queue (it had its turn).
+  FaultRecord& record = run->faults[to.last_failure];
+  ++record.transfers_redone;
+  r->handoff.decode_instance = -1;
+  r->handoff.decode_rank = 0;
+  r->handoff.transfer_start_s.reset();
+  r->handoff.transfer_end_s.reset();
+  run->awaiting_decode.push_front(r);
+  run->handoff->OnWaiting(sg4::Engine::get_clock(), int64_t(run->awaiting_decode.size()));
+  run->WakeDispatcher();
+  return true;
 }
 
 void EvictDroppedRanks(Run* run, int index) {
@@ -261,7 +380,37 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
       e["uplink_ports"] = s.cluster().uplink_ports();
     }
     if (f.kind == FaultKind::kSpineSwitch) e["spine_switches"] = s.cluster().spine_switches;
+    if (f.kind == FaultKind::kScaleUpLink) {
+      // The GPU's scale-up bandwidth left while the fault lasts.
+      e["ports"] = f.ports;
+      e["links_per_gpu"] = s.cluster().scaleup.links_per_gpu;
+      e["scaleup_share_during"] = r.uplink_share;
+    }
+    // Disaggregation: KV transfers whose prefill instance failed under them (the request
+    // prefilled again: counted in requests_retried), and those whose decode instance failed
+    // under them, sent again from the prefill instance that still held the KV.
+    if (s.plan.pools.size() > 1) {
+      // Several pools: the stopped instances by pool (global indices run over the pools in
+      // declaration order), e.g. {"decode": [0]}.
+      nlohmann::json by_pool = nlohmann::json::object();
+      for (int k : r.instances) {
+        int first = 0;
+        for (const PoolSpec& p : s.plan.pools) {
+          if (k < first + p.deployment.instances) {
+            by_pool[p.name].push_back(k - first);
+            break;
+          }
+          first += p.deployment.instances;
+        }
+      }
+      e["instances_stopped_by_pool"] = by_pool;
+    }
+    if (s.plan.Disaggregated()) {
+      e["kv_transfers_lost"] = r.transfers_lost;
+      e["kv_transfers_redone"] = r.transfers_redone;
+    }
     const bool uplinks = f.kind == FaultKind::kLink || f.kind == FaultKind::kSpineSwitch;
+    const bool thins_links = uplinks || f.kind == FaultKind::kScaleUpLink;
     if (uplinks) {
       // The share of an uplink's capacity left while the fault lasts (0: the rack is cut off;
       // a spine switch thins every rack's uplink alike).
@@ -279,7 +428,7 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
       }
     }
     // A fault that stops nothing and slows nothing has no throughput to compare.
-    if (n > 0 && (!r.instances.empty() || !r.degraded.empty() || uplinks)) {
+    if (n > 0 && (!r.instances.empty() || !r.degraded.empty() || thins_links)) {
       before /= n;
       // Recovered: from the first interval after the fault that is within 5 % of before and
       // whose next kRecoveryIntervals (or what is left of the run) average within 5 % of before

@@ -20,7 +20,17 @@
 // left), in the analytic collective estimates (ClusterGraph::SetUpShare) and in SimGrid (the
 // link's bandwidth), until it recovers; every collective crossing it slows. A "switch" fault
 // on one spine switch of several (hardware.spine_switches) does that to every rack at once, by
-// the ports that reach that spine; the only spine switch cuts every rack off.
+// the ports that reach that spine; the only spine switch cuts every rack off. A "link" fault
+// on a GPU's scale-up links does the same to that GPU's NVLink port (its link to the NVSwitch):
+// every collective or transfer it takes part in over NVLink slows; nothing stops.
+//
+// Prefill/decode pools: a failed prefill instance's prompts lose their KV — those running or
+// waiting there as above, those waiting for a decode reservation at once, those whose KV is
+// moving when the transfer lands — and start over at the router (prefilled again). A failed
+// decode instance's sequences (running, or transferred and waiting for a slot) start over at
+// the router the same way; a transfer into it that is in flight is sent again to another
+// decode instance when it lands (the prefill side still holds the KV). No decode instance live:
+// prompts wait for a reservation, holding their prefill KV, as when decode is full.
 //
 // The report's `faults` section: per fault, the instances it stopped, when they came back, the
 // requests re-routed and the KV tokens to recompute, the most requests stranded at once, and
@@ -55,7 +65,10 @@ struct FaultRecord {
   int64_t requests_retried = 0;
   int64_t tokens_recomputed = 0;  // KV tokens lost with the evicted requests (prefilled again)
   int64_t max_stranded = 0;       // requests waiting for a live instance at once, at most
-  double uplink_share = 1;        // a partial link fault: the uplink's share left during it
+  double uplink_share = 1;        // a partial link fault: the uplink's (or the GPU's scale-up
+                                  // link's) share left during it
+  int64_t transfers_lost = 0;     // KV transfers whose prefill instance failed (prefill redone)
+  int64_t transfers_redone = 0;   // KV transfers whose decode instance failed, sent again
 };
 
 // Whether a fault cuts racks off the spine: a link fault with every uplink port of its rack, or
@@ -64,9 +77,12 @@ bool IsolatesRack(const ClusterSpec& cluster, const FaultSpec& f);
 
 // The global instances each fault stops, in the scenario's order, and the positions of the
 // failed GPUs in each (FaultRecord::instances and ::positions). `instance_gpus[k]`: the GPUs of
-// global instance k.
+// global instance k; `roles[k]`: its pool's role (empty: all serve). A prefill or decode
+// instance whose KV transfers cross the failed NIC, leaf switch or rack uplink stops as one
+// whose collectives do (it can no longer hand off or take prompts).
 std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& graph,
-                                      const std::vector<std::vector<int>>& instance_gpus);
+                                      const std::vector<std::vector<int>>& instance_gpus,
+                                      const std::vector<PoolRole>& roles = {});
 
 // Starts one actor per fault on the frontend host (Run::faults must hold the records).
 void StartFaultActors(Run* run);
@@ -77,6 +93,22 @@ void EvictFailedLane(Run* run, int index, int lane);
 // Called by instance `index`'s lane between steps after a fault dropped some of its ranks
 // ("ep_group": "continue"): hands their requests to the router.
 void EvictDroppedRanks(Run* run, int index);
+
+// Disaggregation: a KV transfer of `r` has landed; `from_failures` / `to_failures`: its
+// prefill and decode instances' InstanceRun::failures when it started. When either failed
+// since, the transfer is lost: the decode reservation goes back; if the prefill side failed
+// the request starts over at the router (prefilled again), otherwise it waits at the head of
+// the decode queue for another reservation (its KV still on the prefill GPUs). Returns
+// whether it was lost (then the caller admits nothing).
+bool TransferLost(Run* run, Request* r, int64_t from_failures, int64_t to_failures);
+
+// Disaggregation: a KV transfer of `r` has landed; `from_failures` / `to_failures`: its
+// prefill and decode instances' InstanceRun::failures when it started. When either failed
+// since, the transfer is lost: the decode reservation goes back; if the prefill side failed
+// the request starts over at the router (prefilled again), otherwise it waits at the head of
+// the decode queue for another reservation (its KV still on the prefill GPUs). Returns
+// whether it was lost (then the caller admits nothing).
+bool TransferLost(Run* run, Request* r, int64_t from_failures, int64_t to_failures);
 
 // The report's `faults` section, from the records, the run's requests and the report's time
 // series: {"events": [...], "requests_retried", "retried_requests_finished",

@@ -36,7 +36,9 @@ double HandoffMetrics::mean_waiting() const {
 void HandoffMetrics::OnRequestFinished(const Request& r) {
   if (!r.finish_s || *r.finish_s < warmup_s_ || *r.finish_s > end_s_) return;
   const Request::Handoff& h = r.handoff;
-  // Requests whose only token came from the prefill never moved.
+  // Requests whose only token came from the prefill never moved; a request that a fault sent
+  // back to prefill saw its first token on an earlier trip (its stages would not add up).
+  if (r.fault_retries > 0) return;
   if (!h.prefill_start_s || !h.prefill_end_s || !h.transfer_start_s || !h.transfer_end_s) return;
   TtftStages s;
   s.prefill_queue = *h.prefill_start_s - r.arrival_s;

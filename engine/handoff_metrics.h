@@ -36,6 +36,7 @@ class HandoffMetrics {
                   const std::array<double, kLinkTierCount>& tier_bytes, int bottleneck_tier);
   // The number of requests waiting for a decode reservation became `waiting` at `now_s`.
   void OnWaiting(double now_s, int64_t waiting);
+  // A request finished: its TTFT stages (requests that a fault sent back to prefill left out).
   void OnRequestFinished(const Request& r);
   // Closes the waiting count's integral at the end of the window.
   void Finish();

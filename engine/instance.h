@@ -91,6 +91,11 @@ class Instance {
   virtual int AdmitTransferred(Request* request) = 0;
   // Prefill side: frees the blocks the request held since its prompt completed.
   virtual void ReleaseHandedOff(Request* request) = 0;
+  // Fault injection: the request's prompt KV is lost on the prefill side (its blocks go back
+  // without joining the prefix cache; idempotent), or the transfer into its reservation on the
+  // decode side was lost (the reserved blocks go back).
+  virtual void DiscardHandedOff(Request* request) = 0;
+  virtual void CancelReservation(Request* request) = 0;
   // KV blocks the instance's sequences hold over all of its pools (conservation checks).
   virtual int64_t KvBlocksInUse() const = 0;
   // KV hierarchy (models/prefix_cache.h): blocks of swapped-out (or offloaded) sequences in

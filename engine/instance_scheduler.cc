@@ -146,30 +146,21 @@ void InstanceScheduler::Preempt(Request* r) {
 }
 
 std::vector<Request*> InstanceScheduler::EvictAll() {
-  MOESIM_CHECK(ready_.empty() && reserved_ == 0 && handed_off_.empty(),
-               "evicting a scheduler with disaggregation state (", ready_.size(), " ready, ",
-               reserved_, " reserved, ", handed_off_.size(), " handed off)");
+  MOESIM_CHECK(handed_off_.empty(), "evicting a scheduler with ", handed_off_.size(),
+               " prompts handed off but not taken");
   // Everything it held is lost with the instance: its private and referenced HBM blocks, and
   // (KV hierarchy) its offloaded and swapped blocks in host DRAM; each request starts over.
-  auto restart = [](Request* r) {
-    r->kv_tokens = 0;
-    r->prefilled = 0;
-    r->scheduled_tokens = 0;
-    r->prompt_tokens = r->input_tokens + r->generated;
-  };
   std::vector<Request*> out;
   for (Request* r : running_) {
-    if (config_.tiers != nullptr && config_.prefix_caching && r->cached_blocks > 0) {
-      config_.tiers->Release(Hashes(*r, r->cached_blocks), 0, r->cached_blocks);
-    }
-    pool_->Give(r->kv_blocks);
-    r->kv_blocks = 0;
-    r->cached_blocks = 0;
-    if (r->offloaded_blocks > 0) {
-      config_.tiers->GiveHostSwap(r->offloaded_blocks);
-      r->offloaded_blocks = 0;
-    }
-    restart(r);
+    DropKv(r);
+    r->StartOver();
+    out.push_back(r);
+  }
+  // Decode side: transferred requests waiting for a running slot lose their KV too. Blocks
+  // reserved for transfers still in flight stay taken until each lands (CancelReservation).
+  for (Request* r : ready_) {
+    DropKv(r);
+    r->StartOver();
     out.push_back(r);
   }
   for (Request* r : waiting_) {
@@ -178,14 +169,43 @@ std::vector<Request*> InstanceScheduler::EvictAll() {
     if (r->swapped_blocks > 0) {
       config_.tiers->GiveHostSwap(r->swapped_blocks);
       r->swapped_blocks = 0;
-      restart(r);
+      r->StartOver();
     }
     out.push_back(r);
   }
   running_.clear();
   scheduled_.clear();
+  ready_.clear();
   waiting_.clear();
   return out;
+}
+
+void InstanceScheduler::DropKv(Request* r) {
+  if (config_.tiers != nullptr && config_.prefix_caching && r->cached_blocks > 0) {
+    config_.tiers->Release(Hashes(*r, r->cached_blocks), 0, r->cached_blocks);
+  }
+  pool_->Give(r->kv_blocks);
+  r->kv_blocks = 0;
+  r->cached_blocks = 0;
+  if (r->offloaded_blocks > 0) {
+    config_.tiers->GiveHostSwap(r->offloaded_blocks);
+    r->offloaded_blocks = 0;
+  }
+}
+
+void InstanceScheduler::DiscardHandedOff(Request* r) {
+  r->kv_blocks += r->handoff.prefill_blocks;
+  r->handoff.prefill_blocks = 0;
+  DropKv(r);
+}
+
+void InstanceScheduler::CancelReservation(Request* r) {
+  MOESIM_CHECK(reserved_ > 0 && r->handoff.decode_blocks > 0, "request ", r->id,
+               " cancels a reservation of ", r->handoff.decode_blocks, " blocks (", reserved_,
+               " reserved)");
+  pool_->Give(r->handoff.decode_blocks);
+  r->handoff.decode_blocks = 0;
+  --reserved_;
 }
 
 bool InstanceScheduler::AdmitSwapped(Request* r, int64_t budget, int64_t* scheduled) {

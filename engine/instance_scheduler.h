@@ -115,14 +115,21 @@ class InstanceScheduler {
   // step with a free max_num_seqs slot (its first token reaches the user then).
   bool Reserve(Request* request);
   // Fault injection (engine/fault_injection.h): the instance's GPUs failed. Every request it
-  // holds leaves, running ones with their KV lost (blocks freed; progress kept as after a
-  // recompute preemption: its prompt becomes input + generated tokens, to prefill again
-  // elsewhere), waiting ones as they are (a swapped one's host copy lost too, so it restarts
-  // the same way); running ones first, in admission order. Cache references, offloaded and
-  // swapped blocks go back to the KV hierarchy's tiers, whose cached blocks the instance then
-  // drops (PrefixCache::Clear) once no lane holds any. Not for disaggregated pools' schedulers
-  // (the scenario refuses faults there).
+  // holds leaves, running ones (and, decode side, transferred ones waiting for a slot) with
+  // their KV lost (blocks freed; Request::StartOver: its prompt becomes input + generated
+  // tokens, to prefill again elsewhere), waiting ones as they are (a swapped one's host copy
+  // lost too, so it restarts the same way); running ones first, in admission order. Cache
+  // references, offloaded and swapped blocks go back to the KV hierarchy's tiers, whose cached
+  // blocks the instance then drops (PrefixCache::Clear) once no lane holds any. Blocks reserved
+  // for KV transfers still in flight stay taken until each lands (CancelReservation).
   std::vector<Request*> EvictAll();
+  // Fault injection, prefill side: a handed-off request's KV is lost with the instance (or the
+  // transfer of it failed): its blocks and cache references go back without joining the
+  // cache. Idempotent.
+  void DiscardHandedOff(Request* request);
+  // Fault injection, decode side: the transfer into `request`'s reservation was lost; its
+  // blocks go back.
+  void CancelReservation(Request* request);
   void EnqueueTransferred(Request* request);
   // Prefill side: the requests of the step just scheduled whose prompt it completes and that
   // will be handed off (layer-wise transfers start with that step).
@@ -167,6 +174,8 @@ class InstanceScheduler {
   // A sequence leaving HBM (finished or recomputed): its full blocks pass to the prefix cache,
   // its references are dropped, the rest of its blocks return to the pool.
   void ReleaseKv(Request* r);
+  // A sequence's KV is lost: its blocks and references go back, nothing joins the cache.
+  void DropKv(Request* r);
   // Block names of r's first `blocks` blocks.
   std::vector<uint64_t> Hashes(const Request& r, int64_t blocks) const;
   // Prefix caching: r's private blocks that are now full join the cache, still referenced by r.

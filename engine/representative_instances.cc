@@ -7,6 +7,8 @@ namespace moesim {
 std::optional<RepresentativeSet> RepresentativeInstances(const Scenario& s,
                                                          const nlohmann::json& document) {
   if (s.plan.pools.size() != 1 || s.plan.pools[0].role != PoolRole::kServe) return std::nullopt;
+  // Faults name GPUs and hit some instances only: the instances are no longer alike.
+  if (!s.faults.empty()) return std::nullopt;
   if (!document.contains("deployment") || document["deployment"].contains("pools")) {
     return std::nullopt;
   }

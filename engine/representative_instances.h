@@ -30,8 +30,9 @@ struct RepresentativeSet {
 };
 
 // For `scenario` (parsed from `document`): the reduced document when the plan qualifies and
-// k < instances; nullopt otherwise (several pools, collectives on SimGrid between servers, a
-// load that does not split evenly, or nothing to save).
+// k < instances; nullopt otherwise (several pools, collectives on SimGrid between servers,
+// faults (they hit some instances only), a load that does not split evenly, or nothing to
+// save).
 std::optional<RepresentativeSet> RepresentativeInstances(const Scenario& scenario,
                                                          const nlohmann::json& document);
 

@@ -57,6 +57,16 @@ struct Request {
   Handoff handoff;
 
   bool prefilling() const { return prefilled < prompt_tokens; }
+  // Its KV is lost (fault injection): it starts over as after a recompute preemption, its
+  // prompt being input + generated tokens to prefill again, and (disaggregation) it goes
+  // through prefill, transfer and decode admission anew. Blocks must have been given back.
+  void StartOver() {
+    kv_tokens = 0;
+    prefilled = 0;
+    scheduled_tokens = 0;
+    prompt_tokens = input_tokens + generated;
+    handoff = Handoff{};
+  }
   // Cache-aware routing's key: its session (>= 0), else its prefix group (<= -2), else -1 (none:
   // routed by load).
   int64_t CacheAffinity() const {

@@ -544,13 +544,6 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
   const JsonLocation where = root.Key("faults");
   if (s.faults.empty()) return absl::OkStatus();
   if (s.rlvr) return BadInput(where, "not simulated with an rlvr section yet");
-  for (const PoolSpec& p : s.plan.pools) {
-    if (p.role != PoolRole::kServe) {
-      return BadInput(where,
-                      "not simulated with prefill/decode pools yet (requests whose KV is "
-                      "moving between pools would have to be re-routed); use serve pools");
-    }
-  }
   for (size_t i = 0; i < s.faults.size(); ++i) {
     const FaultSpec& f = s.faults[i];
     const JsonLocation at = where.Index(i);
@@ -575,6 +568,11 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
                                    : f.kind == FaultKind::kServer ? " servers"
                                                                   : " GPUs"));
     }
+    if (f.ep_group_continue && s.plan.Disaggregated()) {
+      return BadValue(at.Key("ep_group"), "continue",
+                      "\"stop\" with prefill/decode pools (an EP group that drops ranks while "
+                      "KV moves to or from them is not simulated)");
+    }
     if (f.ep_group_continue) {
       bool redundant_group = false;
       for (const PoolSpec& p : s.plan.pools) {
@@ -595,6 +593,27 @@ absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
     }
     if (spine && c.racks < 2) {
       return BadInput(at, "the cluster is one rack: it has no spine switch to fail");
+    }
+    if (f.kind == FaultKind::kScaleUpLink) {
+      if (c.scaleup_domain_gpus() < 2) {
+        return BadInput(at, "the scale-up domain is one GPU: it has no scale-up link to fail");
+      }
+      if (c.scaleup.links_per_gpu < 1) {
+        return BadInput(at, absl::StrCat("the scale-up fabric \"", c.scaleup.name,
+                                         "\" gives no links_per_gpu (how many links a GPU has "
+                                         "on it): set it in hardware.fabrics.scaleup"));
+      }
+      int64_t down = 0;  // this and every other fault on the same GPU's links
+      for (const FaultSpec& g : s.faults) {
+        if (g.kind == FaultKind::kScaleUpLink && g.target == f.target) down += g.ports;
+      }
+      if (down >= c.scaleup.links_per_gpu) {
+        return BadValue(
+            at.Key("ports"), f.ports,
+            absl::StrCat("fewer than the GPU's ", c.scaleup.links_per_gpu, " ", c.scaleup.name,
+                         " links with every fault on GPU ", f.target, " counted (", down,
+                         " in all); a GPU with no link left is a \"gpu\" fault"));
+      }
     }
     if (f.kind == FaultKind::kLink) {
       if (c.racks < 2) {

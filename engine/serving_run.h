@@ -62,6 +62,10 @@ struct InstanceRun {
   bool failed = false;
   int active_faults = 0;
   int failure = -1;
+  // Times it has failed, and the fault that last stopped it (kept after recovery): a KV
+  // transfer that started before a failure of either end is lost (disaggregation).
+  int64_t failures = 0;
+  int last_failure = -1;
   std::vector<char> lane_evicted;
   // "ep_group": "continue": a fault (index) dropped some ranks, whose requests leave at the
   // next step boundary.
@@ -105,11 +109,12 @@ struct Run {
   // with no live entry instance to go to.
   std::vector<FaultRecord> faults;
   std::deque<Request*> stranded;
-  ClusterGraph* graph = nullptr;          // link faults change its links' up shares
-  std::vector<double> uplink_ports_down;  // by rack: ports of its uplink that partial link
-                                          // and spine-switch faults have taken down now
-  absl::Status error;                     // first failure (ends the run)
-  std::deque<Request*> finished;          // finished requests waiting for the workload source
+  ClusterGraph* graph = nullptr;             // link faults change its links' up shares
+  std::vector<double> uplink_ports_down;     // by rack: ports of its uplink that partial link
+                                             // and spine-switch faults have taken down now
+  std::map<int, double> scaleup_ports_down;  // by GPU scale-up link: its links down now
+  absl::Status error;                        // first failure (ends the run)
+  std::deque<Request*> finished;             // finished requests waiting for the workload source
   sg4::MutexPtr source_mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr source_wake = sg4::ConditionVariable::create();
 

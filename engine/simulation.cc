@@ -61,6 +61,8 @@ void TransferActor(Run* run, Request* r, bool layerwise) {
   InstanceRun& to = run->instances[r->handoff.decode_instance];
   const PoolContext& prefill = run->pools[from.pool]->context;
   r->handoff.transfer_start_s = sg4::Engine::get_clock();
+  // Fault injection: a failure of either end while the KV moves loses the transfer.
+  const int64_t from_failures = from.failures, to_failures = to.failures;
   const double bytes = run->scenario.model.SequenceKvBytes(r->prompt_tokens, 1,
                                                            prefill.runtime().linear_state_bytes);
   const std::vector<KvShard> source = from.instance->KvShards(r->handoff.prefill_rank);
@@ -113,16 +115,26 @@ void TransferActor(Run* run, Request* r, bool layerwise) {
   }
   run->handoff->OnTransfer(*r, *r->handoff.transfer_end_s - *r->handoff.transfer_start_s,
                            moved_bytes, tiers, bottleneck_tier);
+  // The bytes crossed the fabric either way; a lost transfer admits nothing (shortcut: a
+  // failure is seen when the transfer ends, not when it happens, so a lost transfer's flows
+  // load the links until their natural end).
+  if (TransferLost(run, r, from_failures, to_failures)) {
+    from.WakeAll();
+    return;
+  }
   from.instance->ReleaseHandedOff(r);
   from.WakeAll();
   const int lane = to.instance->AdmitTransferred(r);
   to.lane_wake[lane]->notify_all();
 }
 
-// Reserves `r`'s KV on the decode instance with the fewest sequences among those with room,
-// and starts its transfer; false when no decode instance has room.
+// Reserves `r`'s KV on the live decode instance with the fewest sequences among those with
+// room, and starts its transfer; false when no decode instance has room.
 bool StartTransfer(Run* run, Request* r, bool layerwise) {
-  std::vector<int> order = run->decode;
+  std::vector<int> order;
+  for (int d : run->decode) {
+    if (!run->instances[d].failed) order.push_back(d);
+  }
   std::stable_sort(order.begin(), order.end(), [run](int a, int b) {
     return run->instances[a].instance->Load() < run->instances[b].instance->Load();
   });
@@ -140,11 +152,18 @@ bool StartTransfer(Run* run, Request* r, bool layerwise) {
 
 // Waiting prompts reserve decode KV in arrival order; a prompt that fits nowhere holds the
 // queue until a decode instance frees blocks.
+// Prompts of a failed prefill instance stay where they are until it hands them back
+// (EvictFailedLane: their KV is lost).
 void DispatchWaiting(Run* run) {
-  while (!run->awaiting_decode.empty()) {
-    if (!StartTransfer(run, run->awaiting_decode.front(), /*layerwise=*/false)) return;
-    run->awaiting_decode.pop_front();
-    run->handoff->OnWaiting(sg4::Engine::get_clock(), int64_t(run->awaiting_decode.size()));
+  auto& queue = run->awaiting_decode;
+  for (auto it = queue.begin(); it != queue.end();) {
+    if (run->instances[(*it)->handoff.prefill_instance].failed) {
+      ++it;
+      continue;
+    }
+    if (!StartTransfer(run, *it, /*layerwise=*/false)) return;
+    it = queue.erase(it);
+    run->handoff->OnWaiting(sg4::Engine::get_clock(), int64_t(queue.size()));
   }
 }
 
@@ -496,12 +515,14 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
   }
   if (!s.faults.empty()) {
     std::vector<std::vector<int>> instance_gpus(run.instances.size());
+    std::vector<PoolRole> roles(run.instances.size(), PoolRole::kServe);
     for (const auto& pool : run.pools) {
       for (size_t i = 0; i < pool->instances.size(); ++i) {
         instance_gpus[pool->instances[i]] = pool->context.InstanceGpus(static_cast<int>(i));
+        roles[pool->instances[i]] = pool->context.deployed.spec.role;
       }
     }
-    run.faults = FaultTargets(s, *graph, instance_gpus);
+    run.faults = FaultTargets(s, *graph, instance_gpus, roles);
     run.graph = &*graph;
     run.uplink_ports_down.assign(s.cluster().racks, 0.0);
     StartFaultActors(&run);

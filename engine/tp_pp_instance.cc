@@ -147,6 +147,14 @@ void TpPpInstance::ReleaseHandedOff(Request* r) {
   engines_[r->handoff.prefill_rank]->ReleaseHandedOff(r);
 }
 
+void TpPpInstance::DiscardHandedOff(Request* r) {
+  engines_[r->handoff.prefill_rank]->DiscardHandedOff(r);
+}
+
+void TpPpInstance::CancelReservation(Request* r) {
+  engines_[r->handoff.decode_rank]->CancelReservation(r);
+}
+
 int TpPpInstance::AddTokenSend(StepGraph& g, const CollectivePattern* pattern, const char* name,
                                double bytes, int previous) const {
   StepNode send;

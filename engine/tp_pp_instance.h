@@ -37,6 +37,8 @@ class TpPpInstance : public Instance {
   bool ReserveKv(Request* request) override;
   int AdmitTransferred(Request* request) override;
   void ReleaseHandedOff(Request* request) override;
+  void DiscardHandedOff(Request* request) override;
+  void CancelReservation(Request* request) override;
   // Blocks the sequences hold privately (cached prefix blocks belong to the cache).
   int64_t KvBlocksInUse() const override {
     return pool_->used() - (tiers_ ? tiers_->hbm_blocks() : 0);

@@ -29,6 +29,10 @@ struct FabricSpec {
   // and host to GPU (nvbandwidth measurements, calibration.md §6); 0: not given.
   double copy_efficiency_to_host = 0;
   double copy_efficiency_from_host = 0;
+  // Scale-up fabrics: the links (ports) each GPU has on it, which its bandwidth is the sum of
+  // (NVLink links to the NVSwitches, xGMI links to the peers); a fault on some of them leaves
+  // the rest (models/fault_spec.h). 0: not given.
+  int links_per_gpu = 0;
 
   double BytesPerSecond() const { return gb_per_s * 1e9; }
 };

@@ -15,6 +15,7 @@ const char* FaultKindName(FaultKind k) {
     case FaultKind::kNic:
       return "nic";
     case FaultKind::kLink:
+    case FaultKind::kScaleUpLink:
       return "link";
     case FaultKind::kLeafSwitch:
     case FaultKind::kSpineSwitch:
@@ -53,14 +54,19 @@ absl::StatusOr<std::vector<FaultSpec>> ParseFaults(const nlohmann::json& value,
                             r.Enum("kind", {"gpu", "server", "nic", "link", "switch"}));
     const NumberRule index = NumberRule::Between(0, 1e9);
     if (kind == "link") {
-      f.kind = FaultKind::kLink;
-      MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer("rack", index));
+      if (r.Has("rack") == r.Has("gpu")) {
+        return BadInput(at,
+                        "a \"link\" fault names one link: \"rack\" (ports of a rack's uplink "
+                        "to the spine) or \"gpu\" (ports of a GPU's scale-up links), one of them");
+      }
+      f.kind = r.Has("gpu") ? FaultKind::kScaleUpLink : FaultKind::kLink;
+      MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer(FaultTargetKey(f.kind), index));
       MOESIM_ASSIGN_OR_RETURN(f.ports, r.IntegerOr("ports", 1, NumberRule::Between(1, 1e6)));
     } else if (kind == "switch") {
       if (r.Has("spine") == r.Has("leaf")) {
         return BadInput(at,
                         "a \"switch\" fault names one switch: \"leaf\" (a rack's leaf) or "
-                        "\"spine\" (a spine switch), not both");
+                        "\"spine\" (a spine switch), one of them");
       }
       f.kind = r.Has("spine") ? FaultKind::kSpineSwitch : FaultKind::kLeafSwitch;
       MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer(FaultTargetKey(f.kind), index));
@@ -87,7 +93,7 @@ nlohmann::json FaultsToJson(const std::vector<FaultSpec>& faults) {
   for (const FaultSpec& f : faults) {
     nlohmann::json e = {{"at_s", f.at_s}, {"kind", FaultKindName(f.kind)}};
     e[FaultTargetKey(f.kind)] = f.target;
-    if (f.kind == FaultKind::kLink) e["ports"] = f.ports;
+    if (f.kind == FaultKind::kLink || f.kind == FaultKind::kScaleUpLink) e["ports"] = f.ports;
     if (f.ep_group_continue) e["ep_group"] = "continue";
     if (f.recover_after_s) e["recover_after_s"] = *f.recover_after_s;
     j.push_back(e);

@@ -6,6 +6,7 @@
 //     {"at_s": 60, "kind": "server", "server": 3},
 //     {"at_s": 80, "kind": "nic", "gpu": 40},
 //     {"at_s": 90, "kind": "link", "rack": 1, "ports": 4, "recover_after_s": 20},
+//     {"at_s": 92, "kind": "link", "gpu": 5, "ports": 9},
 //     {"at_s": 95, "kind": "switch", "leaf": 2},
 //     {"at_s": 99, "kind": "switch", "spine": 1}
 //   ]
@@ -23,6 +24,11 @@
 // span it and another rack stop. "switch": rack `leaf`'s leaf switch fails: its servers lose the
 // scale-out fabric, and every instance with a GPU in the rack that spans scale-up domains stops.
 // With `recover_after_s` the hardware comes back (capacity restored, instances restart).
+// "link" with "gpu" instead of "rack": `ports` (default 1) of that GPU's scale-up links fail
+// (NVLink links to the NVSwitches, xGMI links to its peers; fewer than the fabric preset's
+// links_per_gpu): its scale-up bandwidth drops to the share left, both directions, and every
+// collective and transfer it takes part in over NVLink slows (a GPU with none left is a "gpu"
+// fault). Nothing stops.
 // "switch" with "spine": spine switch `spine` (of hardware.spine_switches, over which every
 // rack's uplink ports are spread evenly) fails: every rack's uplink loses the ports that reach
 // it, 1 / spine_switches of its capacity, as a partial "link" fault on every rack at once; with
@@ -42,17 +48,18 @@
 
 namespace moesim {
 
-enum class FaultKind { kGpu, kServer, kNic, kLink, kLeafSwitch, kSpineSwitch };
+enum class FaultKind { kGpu, kServer, kNic, kLink, kScaleUpLink, kLeafSwitch, kSpineSwitch };
 const char* FaultKindName(FaultKind k);
-// The key that names a fault's target: "gpu", "server", "rack" (link), "leaf" or "spine"
-// (switch).
+// The key that names a fault's target: "gpu", "server", "rack" (link), "gpu" (link: scale-up
+// ports), "leaf" or "spine" (switch).
 const char* FaultTargetKey(FaultKind k);
 
 struct FaultSpec {
   double at_s = 0;
   FaultKind kind = FaultKind::kGpu;
-  int64_t target = 0;  // a GPU (gpu, nic), a server, a rack (link, leaf switch) or a spine
-  int64_t ports = 0;   // link: uplink ports down
+  int64_t target = 0;  // a GPU (gpu, nic, scale-up link), a server, a rack (link, leaf switch)
+                       // or a spine
+  int64_t ports = 0;   // link: uplink ports (or the GPU's scale-up links) down
   // gpu, server, nic: "ep_group": "continue" — a DP-attention EP group that loses GPUs goes on
   // with the others when every expert keeps a replica there (redundant slots); "stop"
   // (default) — it stops like any instance.

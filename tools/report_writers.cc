@@ -167,23 +167,45 @@ void AppendWarnings(const nlohmann::json& r, std::string& s) {
 void AppendFaults(const nlohmann::json& f, std::string& s) {
   for (const auto& e : f["events"]) {
     const std::string kind = e["kind"].get<std::string>();
-    const std::string what = kind == "link"     ? "rack " + e["rack"].dump() + " uplink"
-                             : kind == "switch" ? "rack " + e["leaf"].dump() + " leaf switch"
-                             : kind == "server" ? "server " + e["server"].dump()
-                                                : kind + " " + e["gpu"].dump();
+    const bool spine = kind == "switch" && e.contains("spine");
+    const bool scaleup = kind == "link" && e.contains("links_per_gpu");
+    const std::string what =
+        scaleup ? absl::StrFormat(
+                      "gpu %d scale-up links (%d of %d; %.0f %% of its capacity "
+                      "left)",
+                      e["gpu"].get<int64_t>(), e["ports"].get<int64_t>(),
+                      e["links_per_gpu"].get<int64_t>(), 100 * Num(e["scaleup_share_during"]))
+        : kind == "link" ? "rack " + e["rack"].dump() + " uplink"
+        : spine          ? absl::StrFormat(
+                               "spine switch %d of %d (every rack's uplink at "
+                                        "%.0f %% of its capacity)",
+                               e["spine"].get<int64_t>(), e["spine_switches"].get<int64_t>(),
+                               100 * Num(e["uplink_share_during"]))
+        : kind == "switch" ? "rack " + e["leaf"].dump() + " leaf switch"
+        : kind == "server" ? "server " + e["server"].dump()
+                           : kind + " " + e["gpu"].dump();
     std::string stopped;
-    for (const auto& k : e["instances_stopped"]) {
-      absl::StrAppend(&stopped, stopped.empty() ? "" : ", ", k.get<int>());
+    if (e.contains("instances_stopped_by_pool")) {
+      for (const auto& [pool, ks] : e["instances_stopped_by_pool"].items()) {
+        for (const auto& k : ks) {
+          absl::StrAppend(&stopped, stopped.empty() ? "" : ", ", pool, " ", k.get<int>());
+        }
+      }
+    } else {
+      for (const auto& k : e["instances_stopped"]) {
+        absl::StrAppend(&stopped, stopped.empty() ? "" : ", ", k.get<int>());
+      }
     }
     absl::StrAppendFormat(
         &s,
         "fault at %.1f s: %s down%s; instances stopped: %s; %s; %d requests re-routed, "
         "%d KV tokens to recompute, at most %d waiting for a live instance\n",
         Num(e["at_s"]), what,
-        kind == "link" ? absl::StrFormat(" (%d of %.4g ports; %.0f %% of its capacity left)",
-                                         e["ports"].get<int64_t>(), Num(e["uplink_ports"]),
-                                         100 * Num(e["uplink_share_during"]))
-                       : std::string(),
+        kind == "link" && !scaleup
+            ? absl::StrFormat(" (%d of %.4g ports; %.0f %% of its capacity left)",
+                              e["ports"].get<int64_t>(), Num(e["uplink_ports"]),
+                              100 * Num(e["uplink_share_during"]))
+            : std::string(),
         stopped.empty() ? "none" : stopped,
         e["recovered_at_s"].is_null() ? std::string("not back within the run")
                                       : absl::StrFormat("back at %.1f s", Num(e["recovered_at_s"])),
@@ -198,6 +220,13 @@ void AppendFaults(const nlohmann::json& f, std::string& s) {
                             "  EP groups that went on without the failed GPUs (their experts' "
                             "replicas elsewhere): %s; %d ranks dropped\n",
                             went_on, e["ranks_dropped"].get<int64_t>());
+    }
+    if (e.contains("kv_transfers_lost")) {
+      absl::StrAppendFormat(&s,
+                            "  KV transfers: %d lost with their prefill GPUs (prefilled again), "
+                            "%d sent again after their decode instance failed\n",
+                            e["kv_transfers_lost"].get<int64_t>(),
+                            e["kv_transfers_redone"].get<int64_t>());
     }
     if (e.contains("output_tok_per_s_before")) {
       absl::StrAppendFormat(
@@ -347,6 +376,7 @@ std::string PlanReportToText(const nlohmann::json& r) {
   absl::StrAppendFormat(&s, "\nlimit: pool %s, %s (%s)\n", r["limit"]["pool"].get<std::string>(),
                         r["limit"]["subsystem"].get<std::string>(),
                         r["limit"]["evidence"].get<std::string>());
+  if (r.contains("faults")) AppendFaults(r["faults"], s);
   AppendWarnings(r, s);
   absl::StrAppendFormat(&s, "power: %.0f W in all, %.2f J per output token\n",
                         Num(r["power"]["total_w"]), Num(r["power"]["joules_per_output_token"]));

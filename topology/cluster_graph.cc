@@ -171,6 +171,8 @@ int ClusterGraph::RackUplink(int rack) const {
   return impl_->rack_uplinks[rack];
 }
 
+int ClusterGraph::GpuScaleUpLink(int gpu) const { return impl_->ports.at(Gpu(gpu)).scaleup; }
+
 void ClusterGraph::SetUpShare(int link, double share) {
   impl_->links.at(link).up_share = share;
   ++impl_->capacity_version;

@@ -92,6 +92,9 @@ class ClusterGraph {
 
   // The link from rack `rack`'s leaf to the spine, or -1 with a single rack.
   int RackUplink(int rack) const;
+  // The link from GPU `gpu` (global index) to its scale-up switch (NVLink port), or -1 when
+  // its scale-up domain is that GPU alone.
+  int GpuScaleUpLink(int gpu) const;
   // Fault injection: sets links()[link].up_share (in (0, 1]) and bumps capacity_version(), so
   // memoised estimates know to recompute.
   void SetUpShare(int link, double share);

@@ -52,6 +52,11 @@ TEST_CASE("representative instances: which plans qualify and what is simulated",
   doc["workload"]["concurrency"] = 3;  // gcd 1: nothing to save
   CHECK_FALSE(RepresentativeInstances(Parse(doc), doc).has_value());
 
+  // A fault hits some instances only: every instance is simulated.
+  doc = FourInstances();
+  doc["faults"] = nlohmann::json::parse(R"([{"at_s": 40, "kind": "gpu", "gpu": 0}])");
+  CHECK_FALSE(RepresentativeInstances(Parse(doc), doc).has_value());
+
   doc = FourInstances();
   doc["workload"] = nlohmann::json::parse(R"({"arrival": "poisson", "rate_per_s": 8,
       "input_tokens": {"kind": "fixed", "tokens": 1000},

@@ -11,6 +11,7 @@
 #include "../engine/test_scenarios.h"
 #include "engine/instance_scheduler.h"
 #include "engine/scenario.h"
+#include "tools/report_writers.h"
 
 namespace moesim {
 namespace {
@@ -24,6 +25,22 @@ const char* kEp64 = "deepseek-v3-h200-2x-dp-attention-ep64-nic-failure";
 const char* kSpine = "deepseek-v3-h200-ep64-two-racks-spine-link-failure";
 const char* kRedundant = "deepseek-v3-h200-2x-dp-attention-ep64-gpu-failure-redundant-experts";
 const char* kSpineSwitch = "deepseek-v3-h200-ep64-two-racks-spine-switch-failure";
+const char* kPd = "deepseek-v3-h200-2p2d-tp8-prefill-and-decode-failures";
+const char* kNvlink = "deepseek-v3-h200-tp8-nvlink-ports-failure";
+
+// The mean of a time-series column over the intervals that start in [from_s, to_s).
+double MeanOver(const nlohmann::json& ts, const char* column, double from_s, double to_s) {
+  double sum = 0;
+  int n = 0;
+  for (size_t k = 0; k < ts["t_s"].size(); ++k) {
+    const double t = ts["t_s"][k].get<double>();
+    if (t < from_s || t >= to_s || ts[column][k].is_null()) continue;
+    sum += ts[column][k].get<double>();
+    ++n;
+  }
+  REQUIRE(n > 0);
+  return sum / n;
+}
 
 // Qwen3-30B-A3B TP16 over two racks of one 8-GPU server (leaves 2:1 oversubscribed: 4 uplink
 // ports a rack), so its all-reduces cross the spine; three of rack 0's four ports fail from 2 s
@@ -179,6 +196,8 @@ TEST_CASE("faults: one spine switch of four down thins every rack's uplink, stop
   CHECK(spine["spine_switches"] == 4);
   // Each rack's 8 uplink ports reach the 4 spines two by two: 6 of 8 are left, on both racks.
   CHECK(spine["uplink_share_during"].get<double>() == Approx(0.75));
+  CHECK_THAT(ReportToText(r[0]),
+             Contains("spine switch 1 of 4 (every rack's uplink at 75 % of its capacity) down"));
   CHECK(spine["instances_stopped"].empty());
   CHECK(f["requests_retried"] == 0);
   CHECK(spine["recovered_at_s"].get<double>() == Approx(40.0));
@@ -358,13 +377,13 @@ TEST_CASE("faults: bad input names the key and what was expected", "[faults][bad
   CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}, {"spine", 0}}),
              Contains("$.faults[0]") && Contains("no spine switch"));
   CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}, {"spine", 0}, {"leaf", 0}}),
-             Contains("$.faults[0]") && Contains("not both"));
+             Contains("$.faults[0]") && Contains("one of them"));
   CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}}),
              Contains("$.faults[0]") && Contains("\"leaf\""));
   CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "switch"}, {"leaf", 1}}),
              Contains("$.faults[0].leaf") && Contains("1 racks"));
-  CHECK_THAT(with("/faults/0", {{"at_s", 10}, {"kind", "link"}, {"gpu", 1}}),
-             Contains("$.faults[0]") && Contains("rack"));
+  // "link" with "gpu": that GPU's NVLink links (below).
+  CHECK(with("/faults/0", {{"at_s", 10}, {"kind", "link"}, {"gpu", 1}}).empty());
   {
     const nlohmann::json spine = Shipped(kSpine);
     auto spine_with = [&](nlohmann::json faults) {
@@ -410,6 +429,35 @@ TEST_CASE("faults: bad input names the key and what was expected", "[faults][bad
                Contains("$.hardware.spine_switches") && Contains("8 uplink ports"));
   }
   CHECK_THAT(with("/faults/0/kind", "psu"), Contains("$.faults[0].kind"));
+  {
+    // A GPU's scale-up links: fewer than the fabric's links per GPU, all faults on it counted.
+    nlohmann::json nv = Shipped(kNvlink);
+    REQUIRE(ParseWith(nv).ok());
+    nv["faults"][0]["ports"] = 18;
+    CHECK_THAT(std::string(ParseWith(nv).message()),
+               Contains("$.faults[0].ports") && Contains("18 nvlink4 links"));
+    nv["faults"][0]["ports"] = 9;
+    nv["faults"].push_back({{"at_s", 100}, {"kind", "link"}, {"gpu", 3}, {"ports", 9}});
+    CHECK_THAT(std::string(ParseWith(nv).message()), Contains("18 in all"));
+    nv["faults"][1]["gpu"] = 4;
+    CHECK(ParseWith(nv).ok());
+    nv["faults"][1]["rack"] = 0;
+    CHECK_THAT(std::string(ParseWith(nv).message()),
+               Contains("$.faults[1]") && Contains("\"rack\"") && Contains("\"gpu\""));
+    nv["faults"][1].erase("gpu");
+    nv["faults"][1].erase("rack");
+    CHECK_THAT(std::string(ParseWith(nv).message()), Contains("one of them"));
+    nv["faults"].erase(1);
+    nv["hardware"]["fabrics"] = {{"scaleup", "pcie5-x16"}};
+    CHECK_THAT(std::string(ParseWith(nv).message()),
+               Contains("$.faults[0]") && Contains("links_per_gpu"));
+    nv["hardware"].erase("fabrics");
+    nv["hardware"]["gpus_per_server"] = 1;
+    nv["deployment"] = {{"tensor_parallel", 1}};
+    nv["model"]["preset"] = "Qwen3-30B-A3B";
+    nv["faults"][0]["gpu"] = 0;
+    CHECK_THAT(std::string(ParseWith(nv).message()), Contains("no scale-up link"));
+  }
   // Going on without a GPU needs a DP-attention EP group with redundant experts.
   CHECK_THAT(with("/faults/0/ep_group", "continue"),
              Contains("$.faults[0].ep_group") && Contains("redundant"));
@@ -417,11 +465,172 @@ TEST_CASE("faults: bad input names the key and what was expected", "[faults][bad
   CHECK_THAT(with("/faults/0/when", 3), Contains("when"));
   CHECK_THAT(with("/faults", nlohmann::json::array()), Contains("$.faults"));
   {
+    // Prefill/decode pools take faults, but not an EP group going on without a rank.
     nlohmann::json doc = testing::ShippedScenario("disaggregation", "deepseek-v3-h200-1p1d-tp8");
     doc["faults"] = nlohmann::json::parse(R"([{"at_s": 10, "kind": "gpu", "gpu": 0}])");
+    CHECK(ParseWith(doc).ok());
+    doc["faults"][0]["ep_group"] = "continue";
     CHECK_THAT(std::string(ParseWith(doc).message()),
-               Contains("$.faults") && Contains("prefill/decode"));
+               Contains("$.faults[0].ep_group") && Contains("prefill/decode"));
   }
+}
+
+TEST_CASE("faults: prefill and decode instances fail, their requests start over, none lost",
+          "[faults][disaggregation]") {
+  nlohmann::json healthy = Shipped(kPd);
+  healthy.erase("faults");
+  const auto r = testing::RunReports({Shipped(kPd), healthy, Shipped(kPd)});
+  const nlohmann::json& f = r[0]["faults"];
+  INFO(f.dump(1));
+  CHECK(r[0].dump() == r[2].dump());  // deterministic
+  const nlohmann::json& decode = f["events"][0];
+  const nlohmann::json& prefill = f["events"][1];
+  // GPU 17 is decode instance 0 (global 2, after the two prefill instances); server 0 holds
+  // prefill instance 0.
+  CHECK(decode["instances_stopped"] == nlohmann::json::array({2}));
+  CHECK(prefill["instances_stopped"] == nlohmann::json::array({0}));
+  CHECK(decode["instances_stopped_by_pool"] == nlohmann::json::parse(R"({"decode": [0]})"));
+  CHECK(prefill["instances_stopped_by_pool"] == nlohmann::json::parse(R"({"prefill": [0]})"));
+  const std::string text = ReportToText(r[0]);
+  CHECK_THAT(text, Contains("gpu 17 down; instances stopped: decode 0; back at 80.0 s"));
+  CHECK_THAT(text, Contains("KV transfers: 0 lost with their prefill GPUs"));
+  // The decode instance's running sequences lost their KV and were prefilled again.
+  CHECK(decode["requests_retried"].get<int64_t>() > 20);
+  CHECK(decode["tokens_recomputed"].get<int64_t>() >
+        2000 * decode["requests_retried"].get<int64_t>());
+  CHECK(prefill["requests_retried"].get<int64_t>() >= 1);
+  for (const auto& e : f["events"]) {
+    CHECK(e.contains("kv_transfers_lost"));
+    CHECK(e.contains("kv_transfers_redone"));
+    CHECK(e["max_requests_stranded"] == 0);  // the other instance of each pool stayed live
+    REQUIRE(e["time_to_recover_s"].is_number());
+  }
+  CHECK(decode["output_tok_per_s_lowest_after"].get<double>() <
+        0.8 * decode["output_tok_per_s_before"].get<double>());
+  CHECK(decode["recovered_at_s"].get<double>() == Approx(80.0));
+  CHECK(f["retried_requests_finished"].get<int64_t>() +
+            f["retried_requests_unfinished"].get<int64_t>() ==
+        f["requests_retried"].get<int64_t>());
+  // Below capacity the window's throughput is the offered load either way (the delayed tokens
+  // still come inside it); the cost shows in the dip above and in the latency tail.
+  CHECK(r[0]["latency_s"]["ttft"]["p99"].get<double>() >
+        r[1]["latency_s"]["ttft"]["p99"].get<double>());
+  CHECK(r[0]["latency_s"]["e2e"]["p99"].get<double>() >
+        r[1]["latency_s"]["e2e"]["p99"].get<double>());
+}
+
+TEST_CASE("faults: KV transfers in flight when either end fails are lost or sent again",
+          "[faults][disaggregation]") {
+  // The shipped 2P2D plan with one 1 GB/s NIC per server and more prompts than it can move:
+  // every prefill server's NIC always carries transfers, so a failure always catches some.
+  nlohmann::json doc = Shipped(kPd);
+  doc["hardware"]["nics_per_server"] = 1;
+  doc["hardware"]["fabrics"] = {{"scaleout", {{"preset", "ib-ndr-400"}, {"gb_per_s", 1}}}};
+  doc["workload"]["rate_per_s"] = 2.4;
+  doc["simulation"]["duration_s"] = 60;
+  doc["simulation"]["warmup_s"] = 10;
+  doc["simulation"]["timeseries_interval_s"] = 1;
+  // Both decode instances at once (servers 2 and 3), then prefill server 0.
+  doc["faults"] = nlohmann::json::parse(
+      R"([{"at_s": 20, "kind": "gpu", "gpu": 16, "recover_after_s": 5},
+          {"at_s": 20, "kind": "gpu", "gpu": 24, "recover_after_s": 5},
+          {"at_s": 40, "kind": "server", "server": 0, "recover_after_s": 5}])");
+  const nlohmann::json f = testing::RunReports({doc})[0]["faults"];
+  INFO(f.dump(1));
+  const nlohmann::json& e = f["events"];
+  // Transfers into the failed decode instances went again from the prefill GPUs that still
+  // held the KV, once a decode instance was back; nothing was prefilled again for them.
+  CHECK(e[0]["kv_transfers_redone"].get<int64_t>() + e[1]["kv_transfers_redone"].get<int64_t>() >=
+        1);
+  CHECK(e[0]["kv_transfers_lost"] == 0);
+  // Transfers out of the failed prefill server lost their KV: prefilled again.
+  CHECK(e[2]["kv_transfers_lost"].get<int64_t>() >= 1);
+  CHECK(e[2]["kv_transfers_redone"] == 0);
+  CHECK(e[2]["requests_retried"].get<int64_t>() >= e[2]["kv_transfers_lost"].get<int64_t>());
+  // Every run checks conservation (requests, tokens, KV blocks) at its end; none lost here.
+  CHECK(f["retried_requests_finished"].get<int64_t>() +
+            f["retried_requests_unfinished"].get<int64_t>() ==
+        f["requests_retried"].get<int64_t>());
+}
+
+TEST_CASE("faults: prefill/decode failures with prefix caching lose no block", "[faults][kv]") {
+  // Two prefill instances with prefix caches and cache-aware routing, one decode instance; one
+  // 1 GB/s NIC per server so that KV transfers are in flight when either end fails. The run's
+  // checks (KV blocks, cache references and pins, requests, tokens) hold through both faults.
+  nlohmann::json doc =
+      testing::ShippedScenario("kv", "qwen3-235b-h200-2p1d-chat-think20-cache-aware");
+  doc["hardware"]["nics_per_server"] = 1;
+  doc["hardware"]["fabrics"] = {{"scaleout", {{"preset", "ib-ndr-400"}, {"gb_per_s", 1}}}};
+  doc["faults"] = nlohmann::json::parse(
+      R"([{"at_s": 90, "kind": "gpu", "gpu": 3, "recover_after_s": 30},
+          {"at_s": 130, "kind": "server", "server": 2, "recover_after_s": 20}])");
+  const nlohmann::json r = testing::RunReports({doc})[0];
+  const nlohmann::json& f = r["faults"];
+  INFO(f.dump(1));
+  CHECK(f["events"][0]["instances_stopped_by_pool"] ==
+        nlohmann::json::parse(R"({"prefill": [0]})"));
+  CHECK(f["events"][1]["instances_stopped_by_pool"] == nlohmann::json::parse(R"({"decode": [0]})"));
+  CHECK(f["events"][0]["kv_transfers_lost"].get<int64_t>() >= 1);
+  CHECK(f["events"][1]["kv_transfers_redone"].get<int64_t>() >= 1);
+  // The only decode instance was down: sequences waited for it, none was lost.
+  CHECK(f["retried_requests_finished"].get<int64_t>() +
+            f["retried_requests_unfinished"].get<int64_t>() ==
+        f["requests_retried"].get<int64_t>());
+  CHECK(r["pools"]["prefill"]["kv_hierarchy"]["prefix_cache"]["hit_ratio"]["total"].get<double>() >
+        0.2);
+}
+
+TEST_CASE("faults: a NIC stops a prefill instance whose KV leaves its server", "[faults]") {
+  nlohmann::json doc = Shipped(kPd);
+  doc["faults"] = nlohmann::json::parse(R"([{"at_s": 60, "kind": "nic", "gpu": 9}])");
+  // Each TP8 instance fits in its server (no collective crosses a NIC), but every KV
+  // transfer does.
+  const auto r = testing::RunReports({doc});
+  CHECK(r[0]["faults"]["events"][0]["instances_stopped"] == nlohmann::json::array({1}));
+}
+
+TEST_CASE("faults: NVLink links down slow a TP8 instance without stopping it", "[faults]") {
+  nlohmann::json healthy = Shipped(kNvlink);
+  healthy.erase("faults");
+  const auto r = testing::RunReports({Shipped(kNvlink), healthy});
+  const nlohmann::json& e = r[0]["faults"]["events"][0];
+  INFO(e.dump(1));
+  CHECK(e["kind"] == "link");
+  CHECK(e["gpu"] == 3);
+  CHECK(e["ports"] == 12);
+  CHECK(e["links_per_gpu"] == 18);  // NVLink4 (fabric preset links_per_gpu)
+  CHECK(e["scaleup_share_during"].get<double>() == Approx(1.0 / 3));
+  CHECK(e["instances_stopped"].empty());
+  CHECK(e["requests_retried"] == 0);
+  CHECK(e["recovered_at_s"].get<double>() == Approx(90.0));
+  // The decode step waits for GPU 3's port: TPOT rises while the links are down, and is as
+  // before once they are back.
+  const nlohmann::json& ts = r[0]["timeseries"];
+  const double before = MeanOver(ts, "tpot_p50_s", 34, 58);
+  const double during = MeanOver(ts, "tpot_p50_s", 64, 88);
+  CHECK(during > 1.1 * before);
+  CHECK(MeanOver(r[1]["timeseries"], "tpot_p50_s", 64, 88) < 1.05 * before);
+  CHECK(r[0]["latency_s"]["tpot"]["p99"].get<double>() >
+        r[1]["latency_s"]["tpot"]["p99"].get<double>());
+  CHECK_THAT(ReportToText(r[0]),
+             Contains("gpu 3 scale-up links (12 of 18; 33 % of its capacity left) down"));
+}
+
+TEST_CASE("faults: NVLink links down slow the closed form and SimGrid alike", "[faults]") {
+  nlohmann::json doc = Shipped(kNvlink);
+  doc["simulation"]["duration_s"] = 40;
+  doc["simulation"]["warmup_s"] = 10;
+  doc["faults"][0]["at_s"] = 15;
+  doc["faults"][0]["recover_after_s"] = 15;
+  nlohmann::json ptask = doc;
+  ptask["simulation"]["collectives"] = "ptask";
+  const auto r = testing::RunReports({doc, ptask});
+  // Collectives on SimGrid links whose bandwidth the fault set, against the closed form's link
+  // shares: the same steps.
+  CHECK(r[1]["latency_s"]["tpot"]["p50"].get<double>() ==
+        Approx(r[0]["latency_s"]["tpot"]["p50"].get<double>()).epsilon(0.01));
+  CHECK(MeanOver(r[1]["timeseries"], "tpot_p50_s", 18, 30) ==
+        Approx(MeanOver(r[0]["timeseries"], "tpot_p50_s", 18, 30)).epsilon(0.01));
 }
 
 TEST_CASE("faults: a scheduler hands back its requests with their KV freed and progress kept",
@@ -455,6 +664,60 @@ TEST_CASE("faults: a scheduler hands back its requests with their KV freed and p
   CHECK(a.kv_tokens == 0);
   CHECK(a.kv_blocks == 0);
   CHECK(c.generated == 0);
+}
+
+TEST_CASE("faults: disaggregation state leaves a failed scheduler without a block lost",
+          "[faults][scheduler][disaggregation]") {
+  const nlohmann::json doc = testing::SmallScenarioJson(1, 4, "layer");
+  const ModelSpec model = testing::MustParse(doc).model;
+  const KvFootprint fp(model, 1, 16);
+  SECTION("prefill side: a handed-off prompt's blocks go back once, without joining a cache") {
+    PagedKvPool pool(1000);
+    SchedulerConfig config{8, 4096, 0};
+    config.hand_off_prefilled = true;
+    InstanceScheduler s(config, fp, &pool);
+    Request a;
+    a.input_tokens = 100;
+    a.output_tokens = 50;
+    s.Enqueue(&a);
+    s.Schedule(0);
+    s.Complete(1.0);
+    REQUIRE(s.TakeHandedOff().size() == 1);
+    REQUIRE(a.handoff.prefill_blocks == fp.BlocksFor(100));
+    CHECK(pool.used() == a.handoff.prefill_blocks);
+    s.DiscardHandedOff(&a);
+    CHECK(pool.used() == 0);
+    CHECK(a.handoff.prefill_blocks == 0);
+    s.DiscardHandedOff(&a);  // idempotent: the transfer that lands later finds nothing
+    CHECK(pool.used() == 0);
+    a.StartOver();
+    CHECK(a.prompt_tokens == 101);  // the token sampled at the end of prefill is kept
+    CHECK_FALSE(a.handoff.prefill_end_s.has_value());
+  }
+  SECTION("decode side: transferred sequences are evicted, reservations cancelled on landing") {
+    PagedKvPool pool(1000);
+    InstanceScheduler s({8, 4096, 0}, fp, &pool);
+    Request moved, moving;
+    for (Request* r : {&moved, &moving}) {
+      r->input_tokens = 100;
+      r->output_tokens = 50;
+      r->prompt_tokens = 100;
+      r->generated = 1;
+      REQUIRE(s.Reserve(r));
+    }
+    s.EnqueueTransferred(&moved);  // KV in place, waiting for a slot
+    const std::vector<Request*> out = s.EvictAll();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == &moved);
+    CHECK(moved.kv_blocks == 0);
+    CHECK(moved.prompt_tokens == 101);
+    CHECK(s.waiting() == 1);  // the transfer still in flight holds its reservation
+    CHECK(pool.used() == moving.handoff.decode_blocks);
+    s.CancelReservation(&moving);
+    CHECK(pool.used() == 0);
+    CHECK(s.waiting() == 0);
+    CHECK_FALSE(s.HasWork());
+  }
 }
 
 }  // namespace
