@@ -488,9 +488,10 @@ bool EpGroupInstance::BalanceAllowsContext() {
   for (size_t r = 0; r < ranks_.size(); ++r) {
     if (!dropped_.empty() && dropped_[r] > 0) continue;
     const InstanceScheduler& rank = *ranks_[r];
+    const int64_t decoding = rank.decoding();
     all_context &= rank.ContextReady();
-    all_decoding &= rank.decoding() > 0;
-    all_free &= rank.decoding() < s_.runtime().MaxNumSeqs();
+    all_decoding &= decoding > 0;
+    all_free &= decoding < s_.runtime().MaxNumSeqs();
   }
   if (all_free && all_context) {
     balance_waiting_iters_ = 0;

@@ -8,6 +8,7 @@
 
 #include "engine/serving_run.h"
 #include "models/invariant.h"
+#include "models/json_reader.h"
 
 namespace moesim {
 
@@ -76,17 +77,58 @@ std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& gra
       record.instances.push_back(static_cast<int>(k));
       std::vector<int>& at = record.positions.emplace_back();
       for (size_t p = 0; p < gpus.size(); ++p) {
-        const bool failed = f.kind == FaultKind::kServer ? server_of(gpus[p]) == f.target
-                            : f.kind == FaultKind::kGpu || f.kind == FaultKind::kNic
-                                ? gpus[p] == f.target
-                            : f.kind == FaultKind::kSpineSwitch ? true
-                                                                : rack_of(gpus[p]) == f.target;
+        // A GPU, NIC or server: the GPUs there; a rack's leaf or uplink: the rack's GPUs; the
+        // only spine switch: every GPU (the instance spans the racks it cuts apart).
+        bool failed = f.kind == FaultKind::kSpineSwitch;
+        if (f.kind == FaultKind::kServer) {
+          failed = server_of(gpus[p]) == f.target;
+        } else if (f.kind == FaultKind::kGpu || f.kind == FaultKind::kNic) {
+          failed = gpus[p] == f.target;
+        } else if (f.kind == FaultKind::kLink || f.kind == FaultKind::kLeafSwitch) {
+          failed = rack_of(gpus[p]) == f.target;
+        }
         if (failed) at.push_back(static_cast<int>(p));
       }
     }
     targets.push_back(std::move(record));
   }
   return targets;
+}
+
+absl::Status MarkTrainerFaults(const Scenario& s, const ClusterGraph& graph,
+                               const std::vector<int>& trainer_gpus,
+                               std::vector<FaultRecord>* records) {
+  if (trainer_gpus.empty()) return absl::OkStatus();
+  const int domain_gpus = s.cluster().scaleup_domain_gpus();
+  bool spans_domains = false;
+  for (int g : trainer_gpus) spans_domains |= g / domain_gpus != trainer_gpus[0] / domain_gpus;
+  for (size_t i = 0; i < s.faults.size(); ++i) {
+    const FaultSpec& f = s.faults[i];
+    bool hit = false;
+    for (int g : trainer_gpus) {
+      switch (f.kind) {
+        case FaultKind::kGpu:
+          hit |= g == f.target;
+          break;
+        case FaultKind::kServer:
+          hit |= graph.devices()[graph.Gpu(g)].server == f.target;
+          break;
+        case FaultKind::kNic:
+          hit |= spans_domains && g == f.target;
+          break;
+        default:
+          break;
+      }
+    }
+    if (!hit) continue;
+    if (!f.recover_after_s) {
+      return BadInput(JsonLocation{s.file, "$"}.Key("faults").Index(i),
+                      "stops the RLVR trainer's GPUs for good, so no step could finish: give "
+                      "recover_after_s (the trainer then trains the step again)");
+    }
+    (*records)[i].trainer = true;
+  }
+  return absl::OkStatus();
 }
 
 bool IsolatesRack(const ClusterSpec& c, const FaultSpec& f) {
@@ -187,6 +229,12 @@ void FaultActor(Run* run, size_t index) {
     record.instances = std::move(stopped);
     record.positions = std::move(stopped_positions);
   }
+  if (record.trainer) {
+    ++run->trainer_active_faults;
+    ++run->trainer_failures;
+    run->trainer_last_failure = static_cast<int>(index);
+    run->trainer_wake->notify_all();
+  }
   for (int k : record.instances) {
     InstanceRun& ir = run->instances[k];
     if (ir.active_faults++ > 0) continue;  // an earlier fault already stopped it
@@ -216,6 +264,11 @@ void FaultActor(Run* run, size_t index) {
     InstanceRun& ir = run->instances[record.degraded[i]];
     ir.instance->RestoreRanks(record.degraded_positions[i]);
     ir.WakeAll();
+    record.recovered_s = sg4::Engine::get_clock();
+  }
+  if (record.trainer) {
+    --run->trainer_active_faults;
+    run->trainer_wake->notify_all();
     record.recovered_s = sg4::Engine::get_clock();
   }
   // An instance comes back when the last active fault that stopped it has recovered.
@@ -405,6 +458,10 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
       }
       e["instances_stopped_by_pool"] = by_pool;
     }
+    if (r.trainer) {
+      e["trainer_stopped"] = true;
+      e["training_restarts"] = r.training_restarts;
+    }
     if (s.plan.Disaggregated()) {
       e["kv_transfers_lost"] = r.transfers_lost;
       e["kv_transfers_redone"] = r.transfers_redone;
@@ -427,8 +484,9 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
         ++n;
       }
     }
-    // A fault that stops nothing and slows nothing has no throughput to compare.
-    if (n > 0 && (!r.instances.empty() || !r.degraded.empty() || thins_links)) {
+    // A fault that stops nothing and slows nothing has no throughput to compare; nor has an
+    // RLVR run, whose output comes in rollout phases (its steps' split shows what a fault cost).
+    if (n > 0 && !s.rlvr && (!r.instances.empty() || !r.degraded.empty() || thins_links)) {
       before /= n;
       // Recovered: from the first interval after the fault that is within 5 % of before and
       // whose next kRecoveryIntervals (or what is left of the run) average within 5 % of before

@@ -43,6 +43,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/status/status.h"
 #include "engine/request.h"
 #include "engine/scenario.h"
 #include "topology/cluster_graph.h"
@@ -69,6 +70,10 @@ struct FaultRecord {
                                   // link's) share left during it
   int64_t transfers_lost = 0;     // KV transfers whose prefill instance failed (prefill redone)
   int64_t transfers_redone = 0;   // KV transfers whose decode instance failed, sent again
+  // RLVR: it stops the trainer (a failed GPU, server or NIC of the trainer's GPUs), and the
+  // steps whose training (and weight sync) it made start again.
+  bool trainer = false;
+  int64_t training_restarts = 0;
 };
 
 // Whether a fault cuts racks off the spine: a link fault with every uplink port of its rack, or
@@ -83,6 +88,14 @@ bool IsolatesRack(const ClusterSpec& cluster, const FaultSpec& f);
 std::vector<FaultRecord> FaultTargets(const Scenario& s, const ClusterGraph& graph,
                                       const std::vector<std::vector<int>>& instance_gpus,
                                       const std::vector<PoolRole>& roles = {});
+
+// RLVR: marks the faults that stop the trainer on `trainer_gpus` (a GPU or server fault on one
+// of them, a NIC fault on one when the trainer spans scale-up domains; link and switch faults
+// do not stop it: its collectives are not simulated, the trainer is costed from its MFU).
+// Such a fault needs recover_after_s: an error naming it otherwise.
+absl::Status MarkTrainerFaults(const Scenario& s, const ClusterGraph& graph,
+                               const std::vector<int>& trainer_gpus,
+                               std::vector<FaultRecord>* records);
 
 // Starts one actor per fault on the frontend host (Run::faults must hold the records).
 void StartFaultActors(Run* run);

@@ -116,41 +116,98 @@ void ControllerActor(RlvrState* st) {
   run->Stop();
 }
 
-void TrainerActor(RlvrState* st) {
+// Fault injection: waits while the trainer's GPUs are down (or until the run's cap).
+void WaitTrainerUp(Run* run) {
+  const double cap = run->scenario.simulation.duration_s;
+  std::unique_lock<sg4::Mutex> lock(*run->trainer_mutex);
+  while (run->trainer_down() && sg4::Engine::get_clock() < cap) {
+    run->trainer_wake->wait_until(lock, cap);
+  }
+}
+
+// `seconds` of trainer work on SimGrid's clock; false when a trainer fault comes first (the
+// work is lost) — without faults, a plain sleep.
+bool TrainerWork(Run* run, double seconds, int64_t failures) {
+  if (run->faults.empty()) {
+    sg4::this_actor::sleep_for(seconds);
+    return true;
+  }
+  const double end = sg4::Engine::get_clock() + seconds;
+  std::unique_lock<sg4::Mutex> lock(*run->trainer_mutex);
+  while (sg4::Engine::get_clock() < end && run->trainer_failures == failures) {
+    run->trainer_wake->wait_until(lock, end);
+  }
+  return run->trainer_failures == failures;
+}
+
+// Step k's training, optimizer step and weight sync (colocated: the switches each way). A fault
+// on a trainer GPU before the new weights have reached the rollout GPUs loses them (a restart
+// from the state at the step's start: a checkpoint every step, the shortcut taken here): the
+// trainer waits for its GPUs and does it all again. A weight sync in flight is a SimGrid
+// transfer that runs to its end before the loss is seen. False when the run's cap came first
+// (the step did not finish: sync_end_s stays 0).
+bool TrainStep(RlvrState* st, RlvrStepRecord& rec) {
   Run* run = st->run;
   const RlvrSetup& setup = *st->setup;
-  const RlvrSpec& spec = *setup.spec;
-  const bool colocated = spec.schedule == RlvrSchedule::kColocated;
-  for (int k = 0; k < spec.steps; ++k) {
-    if (!WaitFor(st, [&] { return st->rolled_out >= k || !run->error.ok(); })) return;
-    if (!run->error.ok()) break;
-    RlvrStepRecord& rec = st->out->steps[k];
-    rec.train_start_s = sg4::Engine::get_clock();
+  const bool colocated = setup.spec->schedule == RlvrSchedule::kColocated;
+  rec.train_start_s = sg4::Engine::get_clock();
+  while (run->error.ok()) {
+    WaitTrainerUp(run);
+    const int64_t failures = run->trainer_failures;
+    const double attempt_s = sg4::Engine::get_clock();
+    bool ok = true;
     if (colocated) {
-      sg4::this_actor::sleep_for(setup.switch_to_train_s);
+      ok = TrainerWork(run, setup.switch_to_train_s, failures);
       rec.switch_in_s = setup.switch_to_train_s;
     }
-    for (int64_t id : st->finished_by_step[k]) {
-      const Sample& s = st->samples[id];
-      rec.train_tokens += s.prompt + s.response;
-      rec.train_flops +=
-          TrainSampleFlops(run->scenario.model, s.prompt, s.response, spec.trainer.reference_model);
-    }
-    sg4::this_actor::sleep_for(rec.train_flops / setup.trainer_flops_per_s + setup.optimizer_s);
+    ok = ok && TrainerWork(run, rec.train_flops / setup.trainer_flops_per_s + setup.optimizer_s,
+                           failures);
     rec.train_end_s = rec.sync_start_s = sg4::Engine::get_clock();
-    if (colocated) {
-      sg4::this_actor::sleep_for(setup.switch_to_rollout_s);
+    if (ok && colocated) {
+      ok = TrainerWork(run, setup.switch_to_rollout_s, failures);
       rec.switch_out_s = setup.switch_to_rollout_s;
-    } else if (!setup.sync.empty()) {
+    } else if (ok && !setup.sync.empty()) {
       auto moved = setup.sync_runner->Run(setup.sync, /*setup=*/true);
       if (!moved.ok()) {
         run->error = moved.status();
       } else {
         rec.sync_bytes = moved->bytes;
         rec.sync_tier_bytes = moved->tier_bytes;
+        rec.sync_bytes_redone += moved->bytes;
       }
+      ok = run->trainer_failures == failures;
     }
-    rec.sync_end_s = sg4::Engine::get_clock();
+    if (ok) {
+      rec.sync_end_s = sg4::Engine::get_clock();
+      // The bytes of the sync that delivered are sync_bytes; those before it were lost.
+      rec.sync_bytes_redone -= rec.sync_bytes;
+      return true;
+    }
+    if (sg4::Engine::get_clock() >= run->scenario.simulation.duration_s) break;
+    ++rec.training_restarts;
+    rec.train_lost_s += sg4::Engine::get_clock() - attempt_s;
+    ++run->faults[run->trainer_last_failure].training_restarts;
+  }
+  return false;
+}
+
+void TrainerActor(RlvrState* st) {
+  Run* run = st->run;
+  const RlvrSpec& spec = *st->setup->spec;
+  for (int k = 0; k < spec.steps; ++k) {
+    if (!WaitFor(st, [&] { return st->rolled_out >= k || !run->error.ok(); })) return;
+    if (!run->error.ok()) break;
+    RlvrStepRecord& rec = st->out->steps[k];
+    for (int64_t id : st->finished_by_step[k]) {
+      const Sample& s = st->samples[id];
+      rec.train_tokens += s.prompt + s.response;
+      rec.train_flops +=
+          TrainSampleFlops(run->scenario.model, s.prompt, s.response, spec.trainer.reference_model);
+    }
+    if (!TrainStep(st, rec)) {
+      Signal(st);
+      return;
+    }
     st->synced = k;
     Signal(st);
   }

@@ -9,6 +9,10 @@
 //  * one_step_off_policy: rollout k starts when rollout k - 1 has ended and the weights of step
 //    k - 2 have arrived, so rollout k overlaps training k - 1;
 //  * colocated: synchronous on shared GPUs, plus the switch each way.
+// Faults (engine/fault_injection.h): a rollout instance that fails hands its samples to the
+// others like any serving instance; a fault on a trainer GPU (FaultRecord::trainer) loses the
+// step's training and weight sync in progress, and the trainer does them again once its GPUs
+// are back.
 // With partial rollouts a sample stops at the step's token budget and continues in the next
 // step's rollout (its prompt and generated tokens prefilled again); training takes the samples
 // that finished.
@@ -55,6 +59,11 @@ struct RlvrStepRecord {
   double train_flops = 0;
   double sync_bytes = 0;
   std::array<double, kLinkTierCount> sync_tier_bytes{};
+  // Fault injection: times a trainer fault made the step train (and sync) again, the trainer
+  // time those attempts took, and the weight-sync bytes they sent for nothing.
+  int64_t training_restarts = 0;
+  double train_lost_s = 0;
+  double sync_bytes_redone = 0;
 };
 
 struct RlvrTimeline {

@@ -79,8 +79,8 @@ absl::StatusOr<RlvrSetup> PlanRlvr(const Scenario& s, const Deployment& deployme
                         s.cluster().host.protocol_efficiency.At(kSyncMessageBytes);
     double weights_per_gpu = 0;
     for (const PoolDeployment& p : deployment.pools) {
-      weights_per_gpu = std::max(weights_per_gpu,
-                                 setup.sync_bytes_per_instance / double(PolicyGpus(p)));
+      weights_per_gpu =
+          std::max(weights_per_gpu, setup.sync_bytes_per_instance / double(PolicyGpus(p)));
     }
     setup.switch_to_train_s = state / host;
     setup.switch_to_rollout_s = state / host + weights_per_gpu / gpu.HbmBytesPerSecond();

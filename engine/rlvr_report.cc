@@ -121,6 +121,12 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
                      {"train_tokens", r.train_tokens},
                      {"train_pflop", r.train_flops / 1e15},
                      {"sync_bytes", r.sync_bytes}});
+    if (!s.faults.empty()) {
+      // Trainer faults: attempts lost (inside train_s and sync_s above) and their sync bytes.
+      steps.back()["training_restarts"] = r.training_restarts;
+      steps.back()["train_lost_s"] = r.train_lost_s;
+      steps.back()["sync_bytes_lost"] = r.sync_bytes_redone;
+    }
   }
   const GroupTime rollout_time = Account(rollout_busy, end, "rollout");
   GroupTime trainer_time;

@@ -543,7 +543,6 @@ absl::Status CheckSimulationAgainstPlan(const Scenario& s, const JsonLocation& r
 absl::Status CheckFaults(const Scenario& s, const JsonLocation& root) {
   const JsonLocation where = root.Key("faults");
   if (s.faults.empty()) return absl::OkStatus();
-  if (s.rlvr) return BadInput(where, "not simulated with an rlvr section yet");
   for (size_t i = 0; i < s.faults.size(); ++i) {
     const FaultSpec& f = s.faults[i];
     const JsonLocation at = where.Index(i);
@@ -657,7 +656,6 @@ absl::Status CheckKvHierarchy(const Scenario& s, const JsonLocation& root) {
   if (!s.kv_hierarchy) return absl::OkStatus();
   const KvHierarchySpec& tiers = *s.kv_hierarchy;
   const JsonLocation where = root.Key("kv_hierarchy");
-  if (s.rlvr) return BadInput(where, "not simulated with an rlvr section yet");
   for (const PoolSpec& pool : s.plan.pools) {
     if (pool.deployment.attention_ffn.enabled()) {
       return BadInput(where,

@@ -113,8 +113,16 @@ struct Run {
   std::vector<double> uplink_ports_down;     // by rack: ports of its uplink that partial link
                                              // and spine-switch faults have taken down now
   std::map<int, double> scaleup_ports_down;  // by GPU scale-up link: its links down now
-  absl::Status error;                        // first failure (ends the run)
-  std::deque<Request*> finished;             // finished requests waiting for the workload source
+  // RLVR: faults on the trainer's GPUs (FaultRecord::trainer). While any is active the trainer
+  // is down; each failure loses the step's training in progress (engine/rlvr_controller.h).
+  int trainer_active_faults = 0;
+  int64_t trainer_failures = 0;
+  int trainer_last_failure = -1;  // the fault that last stopped it
+  sg4::MutexPtr trainer_mutex = sg4::Mutex::create();
+  sg4::ConditionVariablePtr trainer_wake = sg4::ConditionVariable::create();
+  bool trainer_down() const { return trainer_active_faults > 0; }
+  absl::Status error;             // first failure (ends the run)
+  std::deque<Request*> finished;  // finished requests waiting for the workload source
   sg4::MutexPtr source_mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr source_wake = sg4::ConditionVariable::create();
 

@@ -523,6 +523,8 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
       }
     }
     run.faults = FaultTargets(s, *graph, instance_gpus, roles);
+    if (s.rlvr)
+      MOESIM_RETURN_IF_ERROR(MarkTrainerFaults(s, *graph, rlvr.trainer_gpus, &run.faults));
     run.graph = &*graph;
     run.uplink_ports_down.assign(s.cluster().racks, 0.0);
     StartFaultActors(&run);
@@ -567,7 +569,12 @@ absl::StatusOr<nlohmann::json> RunSimulation(const Scenario& s, const RunOptions
     for (const auto& pool : run.pools)
       rlvr_timeline.rollout_preemptions += pool->metrics->preemptions();
     auto report = BuildRlvrReport(s, rlvr, rlvr_timeline);
-    if (report.ok()) (*report)["timeseries"] = series.ToJson();
+    if (report.ok()) {
+      (*report)["timeseries"] = series.ToJson();
+      if (!run.faults.empty()) {
+        (*report)["faults"] = FaultsReport(s, run.faults, run.requests, (*report)["timeseries"]);
+      }
+    }
     return report;
   }
 

@@ -221,6 +221,10 @@ void AppendFaults(const nlohmann::json& f, std::string& s) {
                             "replicas elsewhere): %s; %d ranks dropped\n",
                             went_on, e["ranks_dropped"].get<int64_t>());
     }
+    if (e.value("trainer_stopped", false)) {
+      absl::StrAppendFormat(&s, "  stopped the RLVR trainer: %d steps trained again\n",
+                            e["training_restarts"].get<int64_t>());
+    }
     if (e.contains("kv_transfers_lost")) {
       absl::StrAppendFormat(&s,
                             "  KV transfers: %d lost with their prefill GPUs (prefilled again), "
@@ -456,6 +460,18 @@ std::string RlvrReportToText(const nlohmann::json& r) {
                           st["switch_s"].get<double>(), st["samples_finished"].get<int64_t>(),
                           st["samples_carried"].get<int64_t>(),
                           st["response_tokens"].get<int64_t>());
+    if (st.value("training_restarts", int64_t{0}) > 0) {
+      absl::StrAppendFormat(&s,
+                            "      trained again %d times after trainer faults: %.1f s lost "
+                            "(in train s and sync s), %.3g GB of weight sync lost\n",
+                            st["training_restarts"].get<int64_t>(),
+                            st["train_lost_s"].get<double>(),
+                            st["sync_bytes_lost"].get<double>() / 1e9);
+    }
+  }
+  if (r.contains("faults")) {
+    s += "\n";
+    AppendFaults(r["faults"], s);
   }
   return s;
 }

@@ -27,6 +27,7 @@ const char* kRedundant = "deepseek-v3-h200-2x-dp-attention-ep64-gpu-failure-redu
 const char* kSpineSwitch = "deepseek-v3-h200-ep64-two-racks-spine-switch-failure";
 const char* kPd = "deepseek-v3-h200-2p2d-tp8-prefill-and-decode-failures";
 const char* kNvlink = "deepseek-v3-h200-tp8-nvlink-ports-failure";
+const char* kRlvr = "deepseek-v3-h200-rlvr-rollout-and-trainer-failures";
 
 // The mean of a time-series column over the intervals that start in [from_s, to_s).
 double MeanOver(const nlohmann::json& ts, const char* column, double from_s, double to_s) {
@@ -631,6 +632,86 @@ TEST_CASE("faults: NVLink links down slow the closed form and SimGrid alike", "[
         Approx(r[0]["latency_s"]["tpot"]["p50"].get<double>()).epsilon(0.01));
   CHECK(MeanOver(r[1]["timeseries"], "tpot_p50_s", 18, 30) ==
         Approx(MeanOver(r[0]["timeseries"], "tpot_p50_s", 18, 30)).epsilon(0.01));
+}
+
+TEST_CASE("faults: an RLVR rollout instance and a trainer GPU fail; the step pays, none lost",
+          "[faults][rlvr]") {
+  nlohmann::json healthy = Shipped(kRlvr);
+  healthy.erase("faults");
+  const auto r = testing::RunReports({Shipped(kRlvr), healthy});
+  const nlohmann::json& f = r[0]["faults"];
+  INFO(f.dump(1));
+  const nlohmann::json& rollout = f["events"][0];
+  const nlohmann::json& trainer = f["events"][1];
+  // Server 2 holds rollout instance 2; its samples moved with their progress and finished.
+  CHECK(rollout["instances_stopped"] == nlohmann::json::array({2}));
+  CHECK(rollout["requests_retried"].get<int64_t>() > 50);
+  CHECK(f["retried_requests_finished"] == f["requests_retried"]);
+  CHECK_FALSE(rollout.contains("trainer_stopped"));
+  // GPU 200 is the trainer's (GPUs 128-255): step 1's training started again after it.
+  CHECK(trainer["trainer_stopped"] == true);
+  CHECK(trainer["training_restarts"] == 1);
+  CHECK(trainer["instances_stopped"].empty());
+  CHECK_FALSE(trainer.contains("output_tok_per_s_before"));  // RLVR: the steps tell the cost
+  const nlohmann::json& faulted = r[0]["rlvr"]["steps"];
+  const nlohmann::json& plain = r[1]["rlvr"]["steps"];
+  CHECK(faulted[0]["training_restarts"] == 0);
+  CHECK(faulted[1]["training_restarts"] == 1);
+  // Training began when step 1's rollout ended; the fault at 1,100 s lost what it had done.
+  const double train_start =
+      faulted[1]["rollout_start_s"].get<double>() + faulted[1]["rollout_s"].get<double>();
+  CHECK(faulted[1]["train_lost_s"].get<double>() == Approx(1100 - train_start).margin(1e-6));
+  // Step 1's training: the lost attempt, the wait until the GPU is back at 1,220 s, the full
+  // training again.
+  CHECK(faulted[1]["train_s"].get<double>() ==
+        Approx(1220 - train_start + plain[1]["train_s"].get<double>()).epsilon(1e-6));
+  CHECK(faulted[2]["train_s"].get<double>() ==
+        Approx(plain[2]["train_s"].get<double>()).epsilon(1e-9));
+  // Every sample generated to its length: the run's checks held; the same tokens either way.
+  for (int k = 0; k < 3; ++k) {
+    CHECK(faulted[k]["samples_finished"] == plain[k]["samples_finished"]);
+    CHECK(faulted[k]["response_tokens"] == plain[k]["response_tokens"]);
+  }
+  CHECK(r[0]["rlvr"]["step_time_s"].get<double>() > r[1]["rlvr"]["step_time_s"].get<double>());
+  const std::string text = ReportToText(r[0]);
+  CHECK_THAT(text, Contains("trained again 1 times after trainer faults"));
+  CHECK_THAT(text, Contains("stopped the RLVR trainer: 1 steps trained again"));
+}
+
+TEST_CASE("faults: a colocated RLVR GPU fault stops its rollout instance and the training",
+          "[faults][rlvr]") {
+  nlohmann::json doc = testing::ShippedScenario("rlvr", "deepseek-v3-h200-colocated");
+  doc["rlvr"]["prompts_per_step"] = 128;
+  doc["rlvr"]["steps"] = 2;
+  // Step 0's rollout ends at ~244 s; GPU 5 (rollout instance 0, and the trainer) fails at 255 s.
+  doc["faults"] =
+      nlohmann::json::parse(R"([{"at_s": 255, "kind": "gpu", "gpu": 5, "recover_after_s": 30}])");
+  const nlohmann::json r = testing::RunReports({doc})[0];
+  const nlohmann::json& e = r["faults"]["events"][0];
+  INFO(r["faults"].dump(1));
+  CHECK(e["instances_stopped"] == nlohmann::json::array({0}));
+  CHECK(e["trainer_stopped"] == true);
+  CHECK(e["training_restarts"] == 1);
+  const nlohmann::json& step = r["rlvr"]["steps"][0];
+  CHECK(step["training_restarts"] == 1);
+  CHECK(step["train_lost_s"].get<double>() > 0);
+  // Step 1's rollout waited for the training (and the GPU) to finish.
+  CHECK(r["rlvr"]["steps"][1]["rollout_start_s"].get<double>() > 285);
+}
+
+TEST_CASE("faults: a fault that stops the RLVR trainer for good is refused by name",
+          "[faults][rlvr][bad-input]") {
+  nlohmann::json doc = Shipped(kRlvr);
+  doc["faults"][1].erase("recover_after_s");
+  const auto report = testing::SimulateInChild(testing::MustParse(doc));
+  REQUIRE_FALSE(report.ok());
+  CHECK_THAT(std::string(report.status().message()),
+             Contains("$.faults[1]") && Contains("trainer") && Contains("recover_after_s"));
+  // A rollout fault may stay down for good.
+  doc = Shipped(kRlvr);
+  doc["faults"][0].erase("recover_after_s");
+  doc["faults"].erase(1);
+  CHECK(ParseWith(doc).ok());
 }
 
 TEST_CASE("faults: a scheduler hands back its requests with their KV freed and progress kept",
