@@ -53,23 +53,23 @@ absl::StatusOr<std::vector<FaultSpec>> ParseFaults(const nlohmann::json& value,
     MOESIM_ASSIGN_OR_RETURN(std::string kind,
                             r.Enum("kind", {"gpu", "server", "nic", "link", "switch"}));
     const NumberRule index = NumberRule::Between(0, 1e9);
-    if (kind == "link") {
-      if (r.Has("rack") == r.Has("gpu")) {
-        return BadInput(at,
-                        "a \"link\" fault names one link: \"rack\" (ports of a rack's uplink "
-                        "to the spine) or \"gpu\" (ports of a GPU's scale-up links), one of them");
+    if (kind == "link" || kind == "switch") {
+      // Each names its target by one of two keys.
+      const bool link = kind == "link";
+      const FaultKind first = link ? FaultKind::kLink : FaultKind::kLeafSwitch;
+      const FaultKind second = link ? FaultKind::kScaleUpLink : FaultKind::kSpineSwitch;
+      if (r.Has(FaultTargetKey(first)) == r.Has(FaultTargetKey(second))) {
+        return BadInput(at, link ? "a \"link\" fault names one link: \"rack\" (ports of a "
+                                   "rack's uplink to the spine) or \"gpu\" (ports of a GPU's "
+                                   "scale-up links), one of them"
+                                 : "a \"switch\" fault names one switch: \"leaf\" (a rack's "
+                                   "leaf) or \"spine\" (a spine switch), one of them");
       }
-      f.kind = r.Has("gpu") ? FaultKind::kScaleUpLink : FaultKind::kLink;
+      f.kind = r.Has(FaultTargetKey(second)) ? second : first;
       MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer(FaultTargetKey(f.kind), index));
-      MOESIM_ASSIGN_OR_RETURN(f.ports, r.IntegerOr("ports", 1, NumberRule::Between(1, 1e6)));
-    } else if (kind == "switch") {
-      if (r.Has("spine") == r.Has("leaf")) {
-        return BadInput(at,
-                        "a \"switch\" fault names one switch: \"leaf\" (a rack's leaf) or "
-                        "\"spine\" (a spine switch), one of them");
+      if (link) {
+        MOESIM_ASSIGN_OR_RETURN(f.ports, r.IntegerOr("ports", 1, NumberRule::Between(1, 1e6)));
       }
-      f.kind = r.Has("spine") ? FaultKind::kSpineSwitch : FaultKind::kLeafSwitch;
-      MOESIM_ASSIGN_OR_RETURN(f.target, r.Integer(FaultTargetKey(f.kind), index));
     } else {
       f.kind = kind == "gpu"      ? FaultKind::kGpu
                : kind == "server" ? FaultKind::kServer
