@@ -42,6 +42,18 @@ const MetricRow kMetrics[] = {
     {"inter-rack bytes", "fabric.tiers.inter_rack.bytes", 1},
     {"$ per M output tokens", "cost.usd_per_million_output_tokens", 1},
     {"mean acceptance length", "speculative.measured_acceptance_length", 1},
+    // RLVR reports (engine/rlvr_report.h): the step, its split, its cost and cadence.
+    {"RLVR step (s)", "rlvr.step_time_s", 1},
+    {"  rollout (s)", "rlvr.split_s.rollout", 1},
+    {"  slowest 10 % (s)", "rlvr.split_s.rollout_slowest_10pct", 1},
+    {"  training (s)", "rlvr.split_s.training", 1},
+    {"  weight sync (s)", "rlvr.split_s.weight_sync", 1},
+    {"  colocated switch (s)", "rlvr.split_s.switch", 1},
+    {"response tokens/step", "rlvr.response_tokens_per_step", 1},
+    {"GPU-hours per step", "rlvr.gpu_hours_per_step", 1},
+    {"$ per step", "rlvr.usd_per_step", 1},
+    {"steps per day", "rlvr.steps_per_day", 1},
+    {"rollout $ per M tokens", "rlvr.rollout_usd_per_million_tokens", 1},
 };
 
 // A value (scaled), or nullopt when the report has none (e.g. no request finished).
@@ -59,6 +71,13 @@ std::optional<double> Value(const nlohmann::json& report, const MetricRow& m) {
 }
 
 std::string Limit(const nlohmann::json& report) {
+  // An RLVR report: the phase that limits the step, and what limits that phase.
+  if (const nlohmann::json* step = JsonAtPath(report, "rlvr.limits.step");
+      step != nullptr && step->is_string()) {
+    const nlohmann::json* why = JsonAtPath(report, "rlvr.limits." + step->get<std::string>());
+    return step->get<std::string>() +
+           (why != nullptr && why->is_string() ? ": " + why->get<std::string>() : std::string());
+  }
   const nlohmann::json* l = JsonAtPath(report, "limit.subsystem");
   if (l == nullptr || !l->is_string()) return "n/a";
   const nlohmann::json* pool = JsonAtPath(report, "limit.pool");

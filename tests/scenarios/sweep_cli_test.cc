@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -92,6 +93,41 @@ TEST_CASE("moesim compare prints reports side by side with ratios and the limit"
   CHECK(
       Run("compare " MOESIM_SOURCE_DIR "/scenarios/default.json --without-speculation").exit_code ==
       2);
+}
+
+TEST_CASE("moesim compare sets RLVR schedules side by side: step, split, cost, limit",
+          "[compare][cli][rlvr]") {
+  // The shipped synchronous and one-step off-policy DeepSeek-V3 runs, made smaller (64 prompts a
+  // step, two steps) so that the test stays short.
+  std::vector<std::string> files;
+  for (const char* name :
+       {"deepseek-v3-h200-synchronous", "deepseek-v3-h200-one-step-off-policy"}) {
+    std::ifstream in(std::string(MOESIM_SOURCE_DIR "/scenarios/rlvr/") + name + ".json");
+    nlohmann::json doc = nlohmann::json::parse(in);
+    doc["rlvr"]["prompts_per_step"] = 64;
+    doc["rlvr"]["steps"] = 2;
+    files.push_back(std::string("/tmp/moesim-cmp-rlvr-") + name + ".json");
+    std::ofstream(files.back()) << doc.dump();
+  }
+  const CommandResult r =
+      Run("compare " + files[0] + " " + files[1] + " --jobs 2 --json /tmp/moesim-cmp-rlvr.json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (const char* row : {"RLVR step (s)", "  rollout (s)", "  training (s)", "$ per step",
+                          "steps per day", "rollout $ per M tokens"}) {
+    CHECK(r.output.find(row) != std::string::npos);
+  }
+  CHECK(r.output.find("TPOT p50") == std::string::npos);  // no serving rows: none has a value
+  CHECK(r.output.find("rollout: the longest samples") != std::string::npos);  // the limit
+  const auto doc = nlohmann::json::parse(ReadFile("/tmp/moesim-cmp-rlvr.json"));
+  bool found = false;
+  for (const auto& m : doc["metrics"]) {
+    if (m["metric"] != "rlvr.step_time_s") continue;
+    found = true;
+    // Rollout overlapping the previous step's training: a shorter step.
+    CHECK(m["ratios"][1].get<double>() < 1.0);
+  }
+  CHECK(found);
 }
 
 }  // namespace
