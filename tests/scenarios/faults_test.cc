@@ -554,6 +554,31 @@ TEST_CASE("faults: KV transfers in flight when either end fails are lost or sent
         f["requests_retried"].get<int64_t>());
 }
 
+TEST_CASE("faults: a DP-attention decode group and layer-wise transfers under P/D faults",
+          "[faults][disaggregation]") {
+  // Two TP8 prefill instances and one DP-attention EP16 decode group, KV streamed layer by layer
+  // through one 2 GB/s NIC per server: the decode group's failure catches transfers into it
+  // (sent again), the prefill instance's catches transfers out of it (prefilled again).
+  nlohmann::json doc = testing::ShippedScenario("disaggregation", "deepseek-v3-h200-2p1d-dpa-ep16");
+  doc["hardware"]["nics_per_server"] = 1;
+  doc["hardware"]["fabrics"] = {{"scaleout", {{"preset", "ib-ndr-400"}, {"gb_per_s", 2}}}};
+  doc["deployment"]["kv_transfer"]["layerwise"] = true;
+  doc["faults"] = nlohmann::json::parse(
+      R"([{"at_s": 40, "kind": "gpu", "gpu": 20, "recover_after_s": 10},
+          {"at_s": 60, "kind": "gpu", "gpu": 3, "recover_after_s": 10}])");
+  const nlohmann::json f = testing::RunReports({doc})[0]["faults"];
+  INFO(f.dump(1));
+  const nlohmann::json& e = f["events"];
+  CHECK(e[0]["instances_stopped_by_pool"] == nlohmann::json::parse(R"({"decode": [0]})"));
+  CHECK(e[0]["requests_retried"].get<int64_t>() > 100);  // the group's sequences, all ranks
+  CHECK(e[0]["kv_transfers_redone"].get<int64_t>() >= 1);
+  CHECK(e[1]["instances_stopped_by_pool"] == nlohmann::json::parse(R"({"prefill": [0]})"));
+  CHECK(e[1]["kv_transfers_lost"].get<int64_t>() >= 1);
+  CHECK(f["retried_requests_finished"].get<int64_t>() +
+            f["retried_requests_unfinished"].get<int64_t>() ==
+        f["requests_retried"].get<int64_t>());
+}
+
 TEST_CASE("faults: prefill/decode failures with prefix caching lose no block", "[faults][kv]") {
   // Two prefill instances with prefix caches and cache-aware routing, one decode instance; one
   // 1 GB/s NIC per server so that KV transfers are in flight when either end fails. The run's
