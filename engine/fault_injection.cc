@@ -338,11 +338,10 @@ void EvictFailedLane(Run* run, int index, int lane) {
                " evicted while live");
   if (ir.lane_evicted[lane]) return;
   FaultRecord& record = run->faults[ir.failure];
-  // The first lane to hand back drops the instance's handed-off prompts (all lanes' at once).
-  if (run->disaggregated() &&
-      std::none_of(ir.lane_evicted.begin(), ir.lane_evicted.end(), [](char e) { return e; })) {
-    DropHandoffs(run, index, record);
-  }
+  // Each lane, as it hands back, drops the prompts the instance handed off so far (another
+  // lane's step in flight may still hand off more before that lane hands back; the last lane
+  // drops them before the instance drops its prefix cache).
+  if (run->disaggregated()) DropHandoffs(run, index, record);
   ir.lane_evicted[lane] = 1;
   const std::vector<Request*> evicted = ir.instance->Evict(lane);
   for (Request* r : evicted) {
@@ -439,9 +438,6 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
       e["links_per_gpu"] = s.cluster().scaleup.links_per_gpu;
       e["scaleup_share_during"] = r.uplink_share;
     }
-    // Disaggregation: KV transfers whose prefill instance failed under them (the request
-    // prefilled again: counted in requests_retried), and those whose decode instance failed
-    // under them, sent again from the prefill instance that still held the KV.
     if (s.plan.pools.size() > 1) {
       // Several pools: the stopped instances by pool (global indices run over the pools in
       // declaration order), e.g. {"decode": [0]}.
@@ -462,6 +458,9 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
       e["trainer_stopped"] = true;
       e["training_restarts"] = r.training_restarts;
     }
+    // Disaggregation: KV transfers whose prefill instance failed under them (the request
+    // prefilled again: counted in requests_retried), and those whose decode instance failed
+    // under them, sent again from the prefill instance that still held the KV.
     if (s.plan.Disaggregated()) {
       e["kv_transfers_lost"] = r.transfers_lost;
       e["kv_transfers_redone"] = r.transfers_redone;

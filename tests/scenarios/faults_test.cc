@@ -583,6 +583,8 @@ TEST_CASE("faults: prefill/decode failures with prefix caching lose no block", "
   // Two prefill instances with prefix caches and cache-aware routing, one decode instance; one
   // 1 GB/s NIC per server so that KV transfers are in flight when either end fails. The run's
   // checks (KV blocks, cache references and pins, requests, tokens) hold through both faults.
+  // Also with prefill instances of two pipeline stages, whose lanes hand back one by one while
+  // the other's step may still hand prompts off.
   nlohmann::json doc =
       testing::ShippedScenario("kv", "qwen3-235b-h200-2p1d-chat-think20-cache-aware");
   doc["hardware"]["nics_per_server"] = 1;
@@ -590,9 +592,15 @@ TEST_CASE("faults: prefill/decode failures with prefix caching lose no block", "
   doc["faults"] = nlohmann::json::parse(
       R"([{"at_s": 90, "kind": "gpu", "gpu": 3, "recover_after_s": 30},
           {"at_s": 130, "kind": "server", "server": 2, "recover_after_s": 20}])");
-  const nlohmann::json r = testing::RunReports({doc})[0];
+  nlohmann::json staged = doc;
+  staged["deployment"]["pools"][0].update(
+      {{"tensor_parallel", 4}, {"pipeline_parallel", 2}, {"expert_parallel", 4}});
+  const auto reports = testing::RunReports({doc, staged});
+  const nlohmann::json& r = reports[0];
   const nlohmann::json& f = r["faults"];
   INFO(f.dump(1));
+  INFO(reports[1]["faults"].dump(1));
+  CHECK(reports[1]["faults"]["events"][0]["kv_transfers_lost"].get<int64_t>() >= 1);
   CHECK(f["events"][0]["instances_stopped_by_pool"] ==
         nlohmann::json::parse(R"({"prefill": [0]})"));
   CHECK(f["events"][1]["instances_stopped_by_pool"] == nlohmann::json::parse(R"({"decode": [0]})"));
