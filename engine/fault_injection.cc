@@ -197,15 +197,14 @@ void FaultActor(Run* run, size_t index) {
   if (scaleup_link >= 0) {
     run->scaleup_ports_down[scaleup_link] += double(spec.ports);
     ApplyScaleUpPorts(run, scaleup_link);
-    record.uplink_share = run->graph->links()[scaleup_link].up_share;
+    record.link_share = run->graph->links()[scaleup_link].up_share;
   }
   if (thins) {
     for (int rack : thins->racks) {
       run->uplink_ports_down[rack] += thins->ports;
       ApplyUplinkPorts(run, rack);
     }
-    record.uplink_share =
-        run->graph->links()[run->graph->RackUplink(thins->racks.front())].up_share;
+    record.link_share = run->graph->links()[run->graph->RackUplink(thins->racks.front())].up_share;
   }
   if (spec.ep_group_continue) {
     // EP groups that can go on without the failed ranks drop them instead of stopping.
@@ -436,7 +435,7 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
       // The GPU's scale-up bandwidth left while the fault lasts.
       e["ports"] = f.ports;
       e["links_per_gpu"] = s.cluster().scaleup.links_per_gpu;
-      e["scaleup_share_during"] = r.uplink_share;
+      e["scaleup_share_during"] = r.link_share;
     }
     if (s.plan.pools.size() > 1) {
       // Several pools: the stopped instances by pool (global indices run over the pools in
@@ -470,7 +469,7 @@ nlohmann::json FaultsReport(const Scenario& s, const std::vector<FaultRecord>& r
     if (uplinks) {
       // The share of an uplink's capacity left while the fault lasts (0: the rack is cut off;
       // a spine switch thins every rack's uplink alike).
-      e["uplink_share_during"] = IsolatesRack(s.cluster(), f) ? 0.0 : r.uplink_share;
+      e["uplink_share_during"] = IsolatesRack(s.cluster(), f) ? 0.0 : r.link_share;
     }
     // Throughput around the fault, from the time series: the mean of the intervals that end
     // after the warm-up and before the fault, the lowest interval from the fault on, and the

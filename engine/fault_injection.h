@@ -66,7 +66,7 @@ struct FaultRecord {
   int64_t requests_retried = 0;
   int64_t tokens_recomputed = 0;  // KV tokens lost with the evicted requests (prefilled again)
   int64_t max_stranded = 0;       // requests waiting for a live instance at once, at most
-  double uplink_share = 1;        // a partial link fault: the uplink's (or the GPU's scale-up
+  double link_share = 1;          // a partial link fault: the uplink's (or the GPU's scale-up
                                   // link's) share left during it
   int64_t transfers_lost = 0;     // KV transfers whose prefill instance failed (prefill redone)
   int64_t transfers_redone = 0;   // KV transfers whose decode instance failed, sent again

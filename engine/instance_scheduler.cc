@@ -82,22 +82,16 @@ void InstanceScheduler::CacheFullBlocks(Request* r) {
 }
 
 void InstanceScheduler::ReleaseKv(Request* r) {
-  int64_t give = r->kv_blocks;
   if (config_.tiers != nullptr && config_.prefix_caching) {
     const int64_t full = r->kv_tokens / footprint_.block_tokens();
     const std::vector<uint64_t> hashes = Hashes(*r, std::max(full, r->cached_blocks));
     config_.tiers->Release(hashes, 0, r->cached_blocks);
     const int64_t donated = std::min(r->kv_blocks, std::max<int64_t>(0, full - r->cached_blocks));
     config_.tiers->Donate(hashes, r->cached_blocks, donated);  // duplicates return to the pool
-    give -= donated;
+    r->kv_blocks -= donated;
+    r->cached_blocks = 0;  // references released above
   }
-  pool_->Give(give);
-  r->kv_blocks = 0;
-  r->cached_blocks = 0;
-  if (r->offloaded_blocks > 0) {
-    config_.tiers->GiveHostSwap(r->offloaded_blocks);
-    r->offloaded_blocks = 0;
-  }
+  DropKv(r);  // the rest goes back to the pool and the host tier
 }
 
 int64_t InstanceScheduler::swapped_blocks() const {

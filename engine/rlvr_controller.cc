@@ -168,19 +168,18 @@ bool TrainStep(RlvrState* st, RlvrStepRecord& rec) {
       rec.switch_out_s = setup.switch_to_rollout_s;
     } else if (ok && !setup.sync.empty()) {
       auto moved = setup.sync_runner->Run(setup.sync, /*setup=*/true);
+      ok = run->trainer_failures == failures;
       if (!moved.ok()) {
         run->error = moved.status();
+      } else if (!ok) {
+        rec.sync_bytes_lost += moved->bytes;  // weights of an attempt the fault lost
       } else {
         rec.sync_bytes = moved->bytes;
         rec.sync_tier_bytes = moved->tier_bytes;
-        rec.sync_bytes_redone += moved->bytes;
       }
-      ok = run->trainer_failures == failures;
     }
     if (ok) {
       rec.sync_end_s = sg4::Engine::get_clock();
-      // The bytes of the sync that delivered are sync_bytes; those before it were lost.
-      rec.sync_bytes_redone -= rec.sync_bytes;
       return true;
     }
     if (sg4::Engine::get_clock() >= run->scenario.simulation.duration_s) break;

@@ -63,7 +63,7 @@ struct RlvrStepRecord {
   // time those attempts took, and the weight-sync bytes they sent for nothing.
   int64_t training_restarts = 0;
   double train_lost_s = 0;
-  double sync_bytes_redone = 0;
+  double sync_bytes_lost = 0;
 };
 
 struct RlvrTimeline {

@@ -125,7 +125,7 @@ absl::StatusOr<nlohmann::json> BuildRlvrReport(const Scenario& s, const RlvrSetu
       // Trainer faults: attempts lost (inside train_s and sync_s above) and their sync bytes.
       steps.back()["training_restarts"] = r.training_restarts;
       steps.back()["train_lost_s"] = r.train_lost_s;
-      steps.back()["sync_bytes_lost"] = r.sync_bytes_redone;
+      steps.back()["sync_bytes_lost"] = r.sync_bytes_lost;
     }
   }
   const GroupTime rollout_time = Account(rollout_busy, end, "rollout");
