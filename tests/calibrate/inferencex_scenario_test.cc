@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "tools/calibrate/recipe_book.h"
 
 namespace moesim::calibrate {
@@ -135,6 +136,41 @@ TEST_CASE("scenario: SGLang row with an old ep=1 that ran EP=TP, trtllm_mla page
   CHECK(description.find("stream_interval=10") != std::string::npos);
   CHECK(description.find("benchmarks/x.sh@abc") != std::string::npos);
   CHECK(description.find("Env: A=1") != std::string::npos);
+}
+
+// Little's law: 64 clients, mean OSL 0.9 x 8192 = 7,373, TTFT 4.605 s, TPOT 8.89 ms deliver
+// 64 x 7373 / (4.605 + 7373 x 0.00889) = 6,727 output tok/s, 840.8 per GPU of the TP8 worker.
+TEST_CASE("scenario: a row whose throughput contradicts its own latencies keeps only its TPOT",
+          "[calibrate]") {
+  const json flags = {{"tp_size", 8}, {"ep_size", 8}, {"enable_dp_attention", false}};
+  auto book = RecipeBook::FromJson(
+      json::array({Group("sglang", 8, 1, false, flags, json::object())}), "r.json");
+  REQUIRE(book.ok());
+  InferencexRow row = Row("sglang", 8, 1, false);
+  auto match = book->Find(row);
+  REQUIRE(match.ok());
+  REQUIRE(match->has_value());
+  const auto metrics = [&](double output_per_gpu) {
+    row.output_tput_per_gpu = output_per_gpu;
+    row.output_tput_per_gpu_text = absl::StrCat(output_per_gpu);
+    auto s = BuildReferenceScenario(row, **match);
+    REQUIRE(s.ok());
+    std::vector<std::string> names;
+    for (const auto& r : s->doc["reference"]) names.push_back(r["metric"]);
+    return std::make_pair(names, s->doc["description"].get<std::string>());
+  };
+  // Within [1/2, 2] of 841: all three references.
+  for (double consistent : {430.0, 841.0, 1650.0}) {
+    const auto [names, description] = metrics(consistent);
+    CHECK(names.size() == 3);
+    CHECK(description.find("Little's law") == std::string::npos);
+  }
+  // Outside (a run with failed requests: 25.3 of 1,028 in the training set's MI355X ATOM c512).
+  for (double contradicting : {25.3, 410.0, 1700.0}) {
+    const auto [names, description] = metrics(contradicting);
+    CHECK(names == std::vector<std::string>{"latency_s.tpot.p50"});
+    CHECK(description.find("Little's law (840.8)") != std::string::npos);
+  }
 }
 
 TEST_CASE(
