@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "models/rlvr_trainer_cost.h"
+#include "models/status_macros.h"
 
 namespace moesim {
 
@@ -23,6 +24,20 @@ int PolicyGpus(const PoolDeployment& p) {
 constexpr double kSyncMessageBytes = double(1ull << 30);
 
 }  // namespace
+
+absl::Status CheckTrainerFits(const Scenario& s, int trainers) {
+  const RlvrSpec& spec = *s.rlvr;
+  const JsonLocation trainer_at = JsonLocation{s.file, "$"}.Key("rlvr").Key("trainer");
+  const GpuSpec& gpu = s.hardware.gpu;
+  const double state = TrainerStateBytesPerGpu(s.model, trainers);
+  if (state <= gpu.HbmBytes()) return absl::OkStatus();
+  return BadValue(
+      spec.schedule == RlvrSchedule::kColocated ? trainer_at : trainer_at.Key("gpus"), trainers,
+      absl::StrCat("enough GPUs to hold the fully sharded training state (",
+                   kAdamStateBytesPerParam, " bytes per parameter: ",
+                   s.model.TotalParams() * kAdamStateBytesPerParam / 1e9, " GB over ", trainers,
+                   " GPUs is ", state / 1e9, " GB per GPU, above the ", gpu.hbm_gb, " GB of HBM)"));
+}
 
 KvConnectorSpec RlvrSyncLink(const Scenario& s) {
   KvConnectorSpec c;
@@ -57,16 +72,8 @@ absl::StatusOr<RlvrSetup> PlanRlvr(const Scenario& s, const Deployment& deployme
     }
   }
   const int trainers = static_cast<int>(setup.trainer_gpus.size());
+  MOESIM_RETURN_IF_ERROR(CheckTrainerFits(s, trainers));
   const double state = TrainerStateBytesPerGpu(s.model, trainers);
-  if (state > gpu.HbmBytes()) {
-    return BadValue(
-        spec.schedule == RlvrSchedule::kColocated ? trainer_at : trainer_at.Key("gpus"), trainers,
-        absl::StrCat(
-            "enough GPUs to hold the fully sharded training state (", kAdamStateBytesPerParam,
-            " bytes per parameter: ", s.model.TotalParams() * kAdamStateBytesPerParam / 1e9,
-            " GB over ", trainers, " GPUs is ", state / 1e9, " GB per GPU, above the ", gpu.hbm_gb,
-            " GB of HBM)"));
-  }
   setup.trainer_flops_per_s = trainers * gpu.PeakFlops(DType::kBf16) * spec.trainer.mfu;
   setup.optimizer_s = OptimizerStepSeconds(s.model, gpu, trainers);
   setup.sync_bytes_per_instance =

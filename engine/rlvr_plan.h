@@ -14,6 +14,11 @@
 
 namespace moesim {
 
+// Whether `trainers` GPUs hold the trainer's fully sharded state (an error naming
+// $.rlvr.trainer.gpus, or $.rlvr.trainer when colocated, otherwise). PlanRlvr checks it; a sweep
+// checks it before simulating.
+absl::Status CheckTrainerFits(const Scenario& s, int trainers);
+
 // `deployed_gpus`: the rollout pools' GPUs (global indices).
 absl::StatusOr<RlvrSetup> PlanRlvr(const Scenario& s, const Deployment& deployment,
                                    const std::vector<int>& deployed_gpus);

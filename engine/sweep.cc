@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/representative_instances.h"
+#include "engine/rlvr_plan.h"
 #include "engine/simulation.h"
 #include "plan/pareto.h"
 #include "plan/sweep_expansion.h"
@@ -177,7 +178,8 @@ absl::StatusOr<Sweep> PrepareSweep(const nlohmann::json& doc, const std::string&
   }
   Sweep sweep;
   sweep.file = file;
-  auto spec = ParseSweepSpec(doc["sweep"], JsonLocation{file, "$"}.Key("sweep"));
+  auto spec =
+      ParseSweepSpec(doc["sweep"], JsonLocation{file, "$"}.Key("sweep"), doc.contains("rlvr"));
   if (!spec.ok()) return spec.status();
   sweep.spec = std::move(*spec);
   sweep.columns = SweepColumns(sweep.spec);
@@ -196,18 +198,36 @@ absl::StatusOr<Sweep> PrepareSweep(const nlohmann::json& doc, const std::string&
       p.reason = WithoutFilePrefix(std::string(scenario.status().message()), file);
       continue;
     }
-    if (scenario->rlvr) {
-      p.reason = "an RLVR scenario: sweeps search serving plans (run it with `moesim run`)";
+    if (bool(scenario->rlvr) != sweep.spec.rlvr) {
+      p.reason = sweep.spec.rlvr
+                     ? "no \"rlvr\" section left in this plan (an axis removed it)"
+                     : "an \"rlvr\" section set by an axis (the base scenario has none)";
       continue;
     }
     int gpus = 0;
     for (const PoolSpec& pool : scenario->plan.pools) gpus += pool.deployment.total_gpus();
+    if (scenario->rlvr) {
+      // The trainer: the rollout's GPUs when colocated, its own GPUs otherwise.
+      const bool colocated = scenario->rlvr->schedule == RlvrSchedule::kColocated;
+      if (absl::Status fits =
+              CheckTrainerFits(*scenario, colocated ? gpus : scenario->rlvr->trainer.gpus);
+          !fits.ok()) {
+        p.reason = WithoutFilePrefix(std::string(fits.message()), file);
+        continue;
+      }
+      if (!colocated) gpus += scenario->rlvr->trainer.gpus;
+    }
     if (sweep.spec.max_gpus && gpus > *sweep.spec.max_gpus) {
       p.reason = absl::StrCat("over the GPU budget (max_gpus ", *sweep.spec.max_gpus, ")");
       continue;
     }
     if (sweep.spec.min_gpus && gpus < *sweep.spec.min_gpus) {
       p.reason = absl::StrCat("under the GPU range (min_gpus ", *sweep.spec.min_gpus, ")");
+      continue;
+    }
+    if (sweep.spec.rlvr) {  // no screen: every valid plan is simulated
+      p.scenario = std::move(*scenario);
+      p.selected = true;
       continue;
     }
     auto screen = ScreenPlan(*scenario);
@@ -228,11 +248,11 @@ absl::StatusOr<Sweep> PrepareSweep(const nlohmann::json& doc, const std::string&
     p.screen = std::move(*screen);
   }
   for (const SweepPlan& p : sweep.plans) {
-    if (!p.screen) ++sweep.skip_reasons[p.reason];
+    if (!p.scenario) ++sweep.skip_reasons[p.reason];
   }
   if (sweep.skip_reasons.size() > 0 &&
       std::none_of(sweep.plans.begin(), sweep.plans.end(),
-                   [](const SweepPlan& p) { return p.screen.has_value(); })) {
+                   [](const SweepPlan& p) { return p.scenario.has_value(); })) {
     std::string reasons;
     for (const auto& [reason, count] : sweep.skip_reasons) {
       absl::StrAppend(&reasons, "\n  ", count, " plan(s): ", reason);
@@ -261,6 +281,11 @@ absl::StatusOr<std::string> SimulatePlan(const Sweep& sweep, size_t i) {
 SweepMetrics SweepMetricsFromReport(const nlohmann::json& r) {
   SweepMetrics m;
   m.gpus = r["plan"]["gpus"].get<int>();
+  if (r.value("kind", std::string()) == "rlvr") {
+    m.rlvr = RlvrSweepMetricsFromReport(r["rlvr"]);
+    m.limit = RlvrStepLimit(r["rlvr"]);
+    return m;
+  }
   m.output_tok_per_s = r["throughput"]["output_tok_per_s"].get<double>();
   m.output_tok_per_s_per_gpu = r["throughput"]["output_tok_per_s_per_gpu"].get<double>();
   m.tok_per_s_per_user = r["throughput"]["per_user_output_tok_per_s"].get<double>();
@@ -284,6 +309,12 @@ SweepMetrics SweepMetricsFromReport(const nlohmann::json& r) {
 
 nlohmann::json SweepMetricsToJson(const SweepMetrics& m) {
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nullptr; };
+  if (m.rlvr) {
+    nlohmann::json j = RlvrSweepMetricsToJson(*m.rlvr);
+    j["gpus"] = m.gpus;
+    j["limit"] = m.limit;
+    return j;
+  }
   return {{"gpus", m.gpus},
           {"output_tok_per_s", m.output_tok_per_s},
           {"output_tok_per_s_per_gpu", m.output_tok_per_s_per_gpu},
@@ -303,6 +334,11 @@ SweepMetrics SweepMetricsFromJson(const nlohmann::json& j) {
   };
   SweepMetrics m;
   m.gpus = j["gpus"].get<int>();
+  if (j.contains("step_time_s")) {
+    m.rlvr = RlvrSweepMetricsFromJson(j);
+    m.limit = j["limit"].get<std::string>();
+    return m;
+  }
   m.output_tok_per_s = j["output_tok_per_s"].get<double>();
   m.output_tok_per_s_per_gpu = j["output_tok_per_s_per_gpu"].get<double>();
   m.tok_per_s_per_user = j["tok_per_s_per_user"].get<double>();
@@ -315,6 +351,58 @@ SweepMetrics SweepMetricsFromJson(const nlohmann::json& j) {
   m.finished_requests = j["finished_requests"].get<int64_t>();
   return m;
 }
+
+namespace {
+
+// The objective, SLOs and frontier of a serving or an RLVR sweep, on one plan's metrics.
+double Score(const Sweep& sweep, const SweepMetrics& m) {
+  if (m.rlvr) return RlvrObjectiveScore(sweep.spec.objective, *m.rlvr);
+  return ObjectiveScore(sweep.spec.objective, m.output_tok_per_s_per_gpu,
+                        m.usd_per_million_output_tokens.value_or(1e300));
+}
+
+bool MeetsSlo(const SweepSlo& slo, const SweepMetrics& m) {
+  return m.rlvr ? RlvrMeets(slo, *m.rlvr) : Meets(slo, m);
+}
+
+// The largest ratio of a metric to its bound (the plan closest to an SLO has the smallest).
+double SloRatio(const SweepSlo& slo, const SweepMetrics& m) {
+  if (m.rlvr) return RlvrSloRatio(slo, *m.rlvr);
+  double ratio = 1;
+  if (slo.ttft_p90_s) ratio = std::max(ratio, m.ttft_p90_s.value_or(1e300) / *slo.ttft_p90_s);
+  if (slo.tpot_p90_ms)
+    ratio = std::max(ratio, m.tpot_p90_s.value_or(1e300) * 1e3 / *slo.tpot_p90_ms);
+  if (slo.min_tok_per_s_per_user)
+    ratio = std::max(ratio, *slo.min_tok_per_s_per_user / std::max(1e-300, m.tok_per_s_per_user));
+  return ratio;
+}
+
+std::string SloText(const SweepSlo& slo, const SweepMetrics& m) {
+  return m.rlvr ? DescribeRlvrSlo(slo, *m.rlvr) : DescribeSlo(slo, m);
+}
+
+// Serving: (tok/s per GPU, tok/s per user); RLVR: (steps per second, steps per $), so that the
+// frontier keeps the plans no other beats on both step time and $ per step.
+ParetoPoint FrontierPoint(const SweepMetrics& m) {
+  if (m.rlvr) {
+    return {1 / std::max(1e-300, m.rlvr->step_time_s), 1 / std::max(1e-300, m.rlvr->usd_per_step)};
+  }
+  return {m.output_tok_per_s_per_gpu, m.tok_per_s_per_user};
+}
+
+std::string MetricsText(const SweepMetrics& m) {
+  if (m.rlvr) {
+    return absl::StrFormat("%s on %d GPUs; limit: %s", DescribeRlvrStep(*m.rlvr), m.gpus, m.limit);
+  }
+  return absl::StrFormat(
+      "%.4g output tok/s per GPU, %.4g tok/s per user, %s $/Mtok on %d GPUs; limit: %s",
+      m.output_tok_per_s_per_gpu, m.tok_per_s_per_user,
+      m.usd_per_million_output_tokens ? absl::StrFormat("%.3g", *m.usd_per_million_output_tokens)
+                                      : std::string("n/a"),
+      m.gpus, m.limit);
+}
+
+}  // namespace
 
 void FinishSweep(Sweep& sweep, const std::vector<absl::StatusOr<std::string>>& results) {
   const std::vector<size_t> selected = sweep.Selected();
@@ -329,15 +417,14 @@ void FinishSweep(Sweep& sweep, const std::vector<absl::StatusOr<std::string>>& r
     }
     p.state = SweepPlanState::kSimulated;
     p.metrics = SweepMetricsFromJson(nlohmann::json::parse(*r));
-    for (const SweepSlo& slo : sweep.spec.slos) p.meets_slo.push_back(Meets(slo, *p.metrics));
+    for (const SweepSlo& slo : sweep.spec.slos) p.meets_slo.push_back(MeetsSlo(slo, *p.metrics));
   }
   std::vector<size_t> simulated;
   std::vector<ParetoPoint> points;
   for (size_t i = 0; i < sweep.plans.size(); ++i) {
     if (sweep.plans[i].state != SweepPlanState::kSimulated) continue;
     simulated.push_back(i);
-    points.push_back({sweep.plans[i].metrics->output_tok_per_s_per_gpu,
-                      sweep.plans[i].metrics->tok_per_s_per_user});
+    points.push_back(FrontierPoint(*sweep.plans[i].metrics));
   }
   sweep.frontier.clear();
   for (size_t k : ParetoFrontier(points)) {
@@ -345,19 +432,7 @@ void FinishSweep(Sweep& sweep, const std::vector<absl::StatusOr<std::string>>& r
     sweep.plans[simulated[k]].on_frontier = true;
   }
   // The best plan by the objective: overall, then per SLO among the plans that meet it.
-  auto score = [&](const SweepPlan& p) {
-    return ObjectiveScore(sweep.spec.objective, p.metrics->output_tok_per_s_per_gpu,
-                          p.metrics->usd_per_million_output_tokens.value_or(1e300));
-  };
-  auto objective_text = [&](const SweepPlan& p) {
-    const SweepMetrics& m = *p.metrics;
-    return absl::StrFormat(
-        "%.4g output tok/s per GPU, %.4g tok/s per user, %s $/Mtok on %d GPUs; limit: %s",
-        m.output_tok_per_s_per_gpu, m.tok_per_s_per_user,
-        m.usd_per_million_output_tokens ? absl::StrFormat("%.3g", *m.usd_per_million_output_tokens)
-                                        : std::string("n/a"),
-        m.gpus, m.limit);
-  };
+  auto score = [&](const SweepPlan& p) { return Score(sweep, *p.metrics); };
   sweep.best.clear();
   std::vector<std::optional<size_t>> best(sweep.spec.slos.size() + 1);
   for (size_t i : simulated) {
@@ -372,8 +447,9 @@ void FinishSweep(Sweep& sweep, const std::vector<absl::StatusOr<std::string>>& r
   const std::string objective = SweepObjectiveName(sweep.spec.objective);
   SweepBest overall{"", best[0], "no plan was simulated"};
   if (best[0]) {
-    overall.reason = absl::StrCat(PlanLabel(sweep, sweep.plans[*best[0]]), " has the best ",
-                                  objective, ": ", objective_text(sweep.plans[*best[0]]));
+    const SweepPlan& p = sweep.plans[*best[0]];
+    overall.reason = absl::StrCat(PlanLabel(sweep, p), " has the best ", objective, ": ",
+                                  MetricsText(*p.metrics));
   }
   sweep.best.push_back(overall);
   for (size_t s = 0; s < sweep.spec.slos.size(); ++s) {
@@ -382,21 +458,14 @@ void FinishSweep(Sweep& sweep, const std::vector<absl::StatusOr<std::string>>& r
     if (best[s + 1]) {
       const SweepPlan& p = sweep.plans[*best[s + 1]];
       b.reason = absl::StrCat(PlanLabel(sweep, p), " has the best ", objective,
-                              " of the plans that meet it: ", objective_text(p), "; ",
-                              DescribeSlo(slo, *p.metrics));
+                              " of the plans that meet it: ", MetricsText(*p.metrics), "; ",
+                              SloText(slo, *p.metrics));
     } else {
       // The simulated plan that comes closest: the smallest worst ratio to a bound.
       std::optional<size_t> closest;
       double closest_ratio = 0;
       for (size_t i : simulated) {
-        const SweepMetrics& m = *sweep.plans[i].metrics;
-        double ratio = 1;
-        if (slo.ttft_p90_s) ratio = std::max(ratio, m.ttft_p90_s.value_or(1e300) / *slo.ttft_p90_s);
-        if (slo.tpot_p90_ms)
-          ratio = std::max(ratio, m.tpot_p90_s.value_or(1e300) * 1e3 / *slo.tpot_p90_ms);
-        if (slo.min_tok_per_s_per_user)
-          ratio =
-              std::max(ratio, *slo.min_tok_per_s_per_user / std::max(1e-300, m.tok_per_s_per_user));
+        const double ratio = SloRatio(slo, *sweep.plans[i].metrics);
         if (!closest || ratio < closest_ratio) {
           closest = i;
           closest_ratio = ratio;
@@ -404,7 +473,7 @@ void FinishSweep(Sweep& sweep, const std::vector<absl::StatusOr<std::string>>& r
       }
       b.reason = closest ? absl::StrCat("no simulated plan meets it; the closest, ",
                                         PlanLabel(sweep, sweep.plans[*closest]), ", has ",
-                                        DescribeSlo(slo, *sweep.plans[*closest].metrics))
+                                        SloText(slo, *sweep.plans[*closest].metrics))
                          : "no plan was simulated";
     }
     sweep.best.push_back(b);
@@ -438,7 +507,7 @@ nlohmann::json SweepToJson(const Sweep& sweep) {
                                                     ? p.scenario->plan.pools[0].deployment.instances
                                                     : 0;
       row["screen_error_pct"] =
-          p.metrics->output_tok_per_s_per_gpu > 0
+          p.screen && p.metrics->output_tok_per_s_per_gpu > 0
               ? nlohmann::json(
                     100 *
                     (p.screen->output_tok_per_s_per_gpu / p.metrics->output_tok_per_s_per_gpu - 1))
@@ -465,7 +534,8 @@ nlohmann::json SweepToJson(const Sweep& sweep) {
     counts[SweepPlanStateName(st)] = std::count_if(
         sweep.plans.begin(), sweep.plans.end(), [&](const SweepPlan& p) { return p.state == st; });
   }
-  return {{"plans", plans},
+  return {{"kind", sweep.spec.rlvr ? "rlvr" : "serving"},
+          {"plans", plans},
           {"counts", counts},
           {"columns", sweep.columns},
           {"objective", SweepObjectiveName(sweep.spec.objective)},

@@ -12,6 +12,9 @@
 //     process, engine/subprocess.h), returning the metrics the table keeps as JSON text.
 //  3. FinishSweep: the simulated metrics joined to the plans, SLOs checked on the simulated
 //     percentiles, the simulated Pareto frontier, and the best plan per SLO by the objective.
+// An RLVR sweep (a scenario with an "rlvr" section) skips the screen and simulates every valid
+// plan; its frontier is the plans no other beats on both step time and $ per step, its SLOs
+// bound the mean step (engine/sweep_rlvr.h).
 #pragma once
 
 #include <cstddef>
@@ -25,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "engine/plan_screen.h"
 #include "engine/scenario.h"
+#include "engine/sweep_rlvr.h"
 #include "plan/sweep_spec.h"
 
 namespace moesim {
@@ -33,7 +37,8 @@ namespace moesim {
 enum class SweepPlanState { kSkipped, kScreenedOut, kScreened, kSimulated, kFailed };
 const char* SweepPlanStateName(SweepPlanState s);
 
-// What a simulation of one plan measured (the report's headline numbers).
+// What a simulation of one plan measured (the report's headline numbers). An RLVR plan has its
+// GPUs, limit and `rlvr`; the serving fields stay 0 / empty.
 struct SweepMetrics {
   int gpus = 0;
   double output_tok_per_s = 0;
@@ -43,6 +48,7 @@ struct SweepMetrics {
   std::optional<double> usd_per_million_output_tokens;
   std::string limit;  // limiting subsystem (and pool, for plans of several pools)
   int64_t finished_requests = 0;
+  std::optional<RlvrSweepMetrics> rlvr;  // RLVR sweeps
 };
 
 struct SweepPlan {

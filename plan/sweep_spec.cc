@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "models/status_macros.h"
@@ -119,18 +120,41 @@ absl::StatusOr<SweepAxis> ParseAxis(const nlohmann::json& value, const JsonLocat
 }
 
 absl::StatusOr<SweepSlo> ParseSlo(const nlohmann::json& value, const JsonLocation& where,
-                                  size_t index) {
+                                  size_t index, bool rlvr) {
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
   SweepSlo slo;
   MOESIM_ASSIGN_OR_RETURN(slo.name, r.StringOr("name", absl::StrCat("slo", index + 1)));
-  MOESIM_ASSIGN_OR_RETURN(slo.ttft_p90_s, r.OptionalNumber("ttft_p90_s", NumberRule::Positive()));
-  MOESIM_ASSIGN_OR_RETURN(slo.tpot_p90_ms, r.OptionalNumber("tpot_p90_ms", NumberRule::Positive()));
-  MOESIM_ASSIGN_OR_RETURN(slo.min_tok_per_s_per_user,
-                          r.OptionalNumber("min_tok_per_s_per_user", NumberRule::Positive()));
-  if (!slo.ttft_p90_s && !slo.tpot_p90_ms && !slo.min_tok_per_s_per_user) {
-    return BadInput(where,
-                    "an SLO needs at least one of ttft_p90_s, tpot_p90_ms, "
-                    "min_tok_per_s_per_user");
+  // Each kind of sweep's bounds; the other kind's are named in the error.
+  const std::vector<const char*> serving = {"ttft_p90_s", "tpot_p90_ms", "min_tok_per_s_per_user"};
+  const std::vector<const char*> step = {"step_time_s", "usd_per_step"};
+  for (const char* key : rlvr ? serving : step) {
+    if (!r.Has(key)) continue;
+    MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* v, r.Value(key));
+    return BadValue(where.Key(key), *v,
+                    rlvr ? "no serving bound in an RLVR sweep (its SLOs bound the mean step: "
+                           "step_time_s, usd_per_step)"
+                         : "no RLVR bound in a serving sweep (a scenario with an \"rlvr\" "
+                           "section makes an RLVR sweep)");
+  }
+  if (rlvr) {
+    MOESIM_ASSIGN_OR_RETURN(slo.step_time_s,
+                            r.OptionalNumber("step_time_s", NumberRule::Positive()));
+    MOESIM_ASSIGN_OR_RETURN(slo.usd_per_step,
+                            r.OptionalNumber("usd_per_step", NumberRule::Positive()));
+    if (!slo.step_time_s && !slo.usd_per_step) {
+      return BadInput(where, "an RLVR SLO needs at least one of step_time_s, usd_per_step");
+    }
+  } else {
+    MOESIM_ASSIGN_OR_RETURN(slo.ttft_p90_s, r.OptionalNumber("ttft_p90_s", NumberRule::Positive()));
+    MOESIM_ASSIGN_OR_RETURN(slo.tpot_p90_ms,
+                            r.OptionalNumber("tpot_p90_ms", NumberRule::Positive()));
+    MOESIM_ASSIGN_OR_RETURN(slo.min_tok_per_s_per_user,
+                            r.OptionalNumber("min_tok_per_s_per_user", NumberRule::Positive()));
+    if (!slo.ttft_p90_s && !slo.tpot_p90_ms && !slo.min_tok_per_s_per_user) {
+      return BadInput(where,
+                      "an SLO needs at least one of ttft_p90_s, tpot_p90_ms, "
+                      "min_tok_per_s_per_user");
+    }
   }
   MOESIM_RETURN_IF_ERROR(r.Finish());
   return slo;
@@ -139,8 +163,17 @@ absl::StatusOr<SweepSlo> ParseSlo(const nlohmann::json& value, const JsonLocatio
 }  // namespace
 
 const char* SweepObjectiveName(SweepObjective o) {
-  return o == SweepObjective::kOutputTokPerSPerGpu ? "output_tok_per_s_per_gpu"
-                                                   : "usd_per_million_output_tokens";
+  switch (o) {
+    case SweepObjective::kOutputTokPerSPerGpu:
+      return "output_tok_per_s_per_gpu";
+    case SweepObjective::kUsdPerMillionOutputTokens:
+      return "usd_per_million_output_tokens";
+    case SweepObjective::kRlvrStepTime:
+      return "rlvr_step_time_s";
+    case SweepObjective::kRlvrUsdPerStep:
+      return "rlvr_usd_per_step";
+  }
+  return "";
 }
 
 size_t SweepSpec::PlanCount() const {
@@ -185,9 +218,11 @@ absl::StatusOr<std::vector<SweepPathStep>> ParseSweepPath(const std::string& pat
   return steps;
 }
 
-absl::StatusOr<SweepSpec> ParseSweepSpec(const nlohmann::json& value, const JsonLocation& where) {
+absl::StatusOr<SweepSpec> ParseSweepSpec(const nlohmann::json& value, const JsonLocation& where,
+                                         bool rlvr) {
   MOESIM_ASSIGN_OR_RETURN(JsonObjectReader r, JsonObjectReader::Open(value, where));
   SweepSpec spec;
+  spec.rlvr = rlvr;
   MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* axes, r.Array("axes"));
   if (axes->empty()) return BadValue(where.Key("axes"), *axes, "a non-empty array of axes");
   double plans = 1;
@@ -221,7 +256,8 @@ absl::StatusOr<SweepSpec> ParseSweepSpec(const nlohmann::json& value, const Json
   if (r.Has("slos")) {
     MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* slos, r.Array("slos"));
     for (size_t i = 0; i < slos->size(); ++i) {
-      MOESIM_ASSIGN_OR_RETURN(SweepSlo slo, ParseSlo((*slos)[i], where.Key("slos").Index(i), i));
+      MOESIM_ASSIGN_OR_RETURN(SweepSlo slo,
+                              ParseSlo((*slos)[i], where.Key("slos").Index(i), i, rlvr));
       for (const SweepSlo& s : spec.slos) {
         if (s.name == slo.name) {
           return BadValue(where.Key("slos").Index(i).Key("name"), slo.name, "a name used once");
@@ -229,6 +265,27 @@ absl::StatusOr<SweepSpec> ParseSweepSpec(const nlohmann::json& value, const Json
       }
       spec.slos.push_back(std::move(slo));
     }
+  }
+  if (rlvr) {
+    MOESIM_ASSIGN_OR_RETURN(
+        std::string objective,
+        r.EnumOr("objective", "rlvr_step_time_s", {"rlvr_step_time_s", "rlvr_usd_per_step"}));
+    spec.objective = objective == "rlvr_step_time_s" ? SweepObjective::kRlvrStepTime
+                                                     : SweepObjective::kRlvrUsdPerStep;
+    // Every plan is simulated, every instance of it: the screen and the representative set
+    // estimate serving plans.
+    for (const char* key : {"screen", "instances"}) {
+      if (!r.Has(key)) continue;
+      MOESIM_ASSIGN_OR_RETURN(const nlohmann::json* v, r.Value(key));
+      return BadValue(where.Key(key), *v,
+                      "absent in an RLVR sweep (every plan is simulated with every instance: "
+                      "the analytic screen and the representative instances estimate serving "
+                      "plans)");
+    }
+    spec.simulate_all = true;
+    spec.representative_instances = false;
+    MOESIM_RETURN_IF_ERROR(r.Finish());
+    return spec;
   }
   MOESIM_ASSIGN_OR_RETURN(std::string objective,
                           r.EnumOr("objective", "output_tok_per_s_per_gpu",

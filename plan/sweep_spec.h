@@ -17,6 +17,12 @@
 //                                                            instances.h)
 //   }
 //
+// A scenario with an "rlvr" section makes an RLVR sweep (plans of rollout, trainer and
+// schedule): every valid plan is simulated (the analytic screen estimates serving plans, so
+// "screen" and "instances" are refused), its objective is "rlvr_step_time_s" (the default: the
+// shortest mean step) or "rlvr_usd_per_step" (the cheapest step), and its SLOs bound the mean
+// step: {"name": "two_steps_an_hour", "step_time_s": 1800, "usd_per_step": 500}.
+//
 // Plans are the Cartesian product of the axes, in order (the last axis varies fastest). A path
 // is any scenario key ("$.a.b", "$.deployment.pools[1].instances"); keys that do not exist are
 // created, so an axis may set a key the base scenario leaves to its default.
@@ -44,12 +50,21 @@ struct SweepSlo {
   std::optional<double> ttft_p90_s;
   std::optional<double> tpot_p90_ms;
   std::optional<double> min_tok_per_s_per_user;
+  // RLVR sweeps: bounds on the mean step.
+  std::optional<double> step_time_s;
+  std::optional<double> usd_per_step;
 };
 
-enum class SweepObjective { kOutputTokPerSPerGpu, kUsdPerMillionOutputTokens };
+enum class SweepObjective {
+  kOutputTokPerSPerGpu,
+  kUsdPerMillionOutputTokens,
+  kRlvrStepTime,   // RLVR: the shortest mean step
+  kRlvrUsdPerStep  // RLVR: the cheapest mean step
+};
 const char* SweepObjectiveName(SweepObjective o);
 
 struct SweepSpec {
+  bool rlvr = false;  // an RLVR sweep (the scenario has an "rlvr" section)
   std::vector<SweepAxis> axes;
   std::optional<int> min_gpus;  // plans on fewer GPUs are skipped
   std::optional<int> max_gpus;  // plans on more GPUs are skipped
@@ -68,8 +83,9 @@ struct SweepSpec {
   size_t PlanCount() const;
 };
 
-// Parses `value` (the "sweep" object) at `where`.
-absl::StatusOr<SweepSpec> ParseSweepSpec(const nlohmann::json& value, const JsonLocation& where);
+// Parses `value` (the "sweep" object) at `where`; `rlvr`: the scenario has an "rlvr" section.
+absl::StatusOr<SweepSpec> ParseSweepSpec(const nlohmann::json& value, const JsonLocation& where,
+                                         bool rlvr = false);
 
 // One step of a key path: an object key, or an array index ("[2]").
 struct SweepPathStep {

@@ -145,17 +145,20 @@ constexpr const char* kSweepJs = R"(
 const w = DATA;
 document.getElementById('title').textContent = 'moesim sweep';
 const c = w.counts;
-$('p', undefined, w.plans.length + ' plans: ' + c.simulated + ' simulated, ' + c.screened_out + ' screened out, ' + c.skipped + ' skipped, ' + c.failed + ' failed');
+$('p', undefined, w.plans.length + (w.kind === 'rlvr' ? ' RLVR' : '') + ' plans: ' + c.simulated + ' simulated, ' + c.screened_out + ' screened out, ' + c.skipped + ' skipped, ' + c.failed + ' failed');
 const label = p => '#' + p.index + ' ' + Object.keys(p.axes).map(k => k + '=' + JSON.stringify(p.axes[k])).join(', ');
 const sim = w.plans.filter(p => p.state === 'simulated');
-const pts = ps => ps.map(p => ({x: p.simulated.output_tok_per_s_per_gpu, y: p.simulated.tok_per_s_per_user, plan: label(p)}));
+const rlvr = w.kind === 'rlvr';
+const ax = rlvr ? {x: 'step_time_s', y: 'usd_per_step', xt: 'mean step (s)', yt: '$ per step', xu: ' s', yu: ' $/step'}
+                : {x: 'output_tok_per_s_per_gpu', y: 'tok_per_s_per_user', xt: 'output tok/s per GPU', yt: 'tok/s per user', xu: ' tok/s/GPU', yu: ' tok/s/user'};
+const pts = ps => ps.map(p => ({x: p.simulated[ax.x], y: p.simulated[ax.y], plan: label(p)}));
 const frontier = w.frontier.map(i => w.plans[i]);
 section('Pareto frontier');
-chart('tok/s per GPU against tok/s per user', {type: 'scatter', data: {datasets: [
+chart(ax.xt + ' against ' + ax.yt, {type: 'scatter', data: {datasets: [
   {label: 'simulated plans', data: pts(sim.filter(p => !p.on_frontier))},
   {label: 'Pareto frontier', data: pts(frontier), showLine: true, pointRadius: 5}]},
-  options: {plugins: {tooltip: {callbacks: {label: ctx => ctx.raw.plan + ': ' + fmt(ctx.raw.x, 1) + ' tok/s/GPU, ' + fmt(ctx.raw.y, 1) + ' tok/s/user'}}},
-            scales: {x: {title: {display: true, text: 'output tok/s per GPU'}}, y: {title: {display: true, text: 'tok/s per user'}}}}});
+  options: {plugins: {tooltip: {callbacks: {label: ctx => ctx.raw.plan + ': ' + fmt(ctx.raw.x, 1) + ax.xu + ', ' + fmt(ctx.raw.y, 1) + ax.yu}}},
+            scales: {x: {title: {display: true, text: ax.xt}}, y: {title: {display: true, text: ax.yt}}}}});
 section('Best plan by ' + w.objective);
 table(w.best.map(b => [b.slo === null ? '(no SLO)' : b.slo, b.reason]), ['SLO', 'plan']);
 )";

@@ -25,9 +25,148 @@ std::string AxisText(const nlohmann::json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
+// Width of each axis column of the text tables: its name's or its widest value's, at least 8.
+std::vector<size_t> AxisWidths(const nlohmann::json& sweep) {
+  std::vector<size_t> widths;
+  for (const auto& c : sweep["columns"]) {
+    size_t w = std::max<size_t>(8, c.get<std::string>().size());
+    for (const auto& p : sweep["plans"]) {
+      w = std::max(w, AxisText(p["axes"][c.get<std::string>()]).size());
+    }
+    widths.push_back(w);
+  }
+  return widths;
+}
+
+bool IsRlvr(const nlohmann::json& sweep) { return sweep.value("kind", std::string()) == "rlvr"; }
+
+// The per-plan columns of an RLVR sweep (engine/sweep_rlvr.h) after index, axes, state and GPUs.
+constexpr const char* kRlvrColumns[] = {"step_time_s",
+                                        "rollout_s",
+                                        "rollout_slowest_10pct_s",
+                                        "training_s",
+                                        "weight_sync_s",
+                                        "switch_s",
+                                        "usd_per_step",
+                                        "gpu_hours_per_step",
+                                        "steps_per_day",
+                                        "response_tokens_per_step",
+                                        "rollout_usd_per_million_tokens"};
+
+std::vector<std::string> SloNames(const nlohmann::json& sweep) {
+  std::vector<std::string> slos;
+  for (const auto& b : sweep["best"]) {
+    if (!b["slo"].is_null()) slos.push_back(b["slo"].get<std::string>());
+  }
+  return slos;
+}
+
+std::string RlvrSweepToCsv(const nlohmann::json& sweep) {
+  std::vector<std::string> header = {"index"};
+  for (const auto& c : sweep["columns"]) header.push_back(c.get<std::string>());
+  header.push_back("state");
+  header.push_back("gpus");
+  for (const char* h : kRlvrColumns) header.push_back(h);
+  header.push_back("limit");
+  const std::vector<std::string> slos = SloNames(sweep);
+  for (const auto& s : slos) header.push_back("meets_" + s);
+  header.push_back("on_frontier");
+  header.push_back("reason");
+  std::string out;
+  for (auto& h : header) h = CsvField(h);
+  absl::StrAppend(&out, absl::StrJoin(header, ","), "\n");
+  for (const auto& p : sweep["plans"]) {
+    std::vector<std::string> row = {std::to_string(p["index"].get<size_t>())};
+    for (const auto& c : sweep["columns"]) row.push_back(AxisText(p["axes"][c.get<std::string>()]));
+    row.push_back(p["state"].get<std::string>());
+    const nlohmann::json sim = p.contains("simulated") ? p["simulated"] : nlohmann::json();
+    row.push_back(sim.is_object() ? std::to_string(sim["gpus"].get<int>()) : "");
+    for (const char* k : kRlvrColumns) row.push_back(Num(sim, k));
+    row.push_back(sim.is_object() ? sim["limit"].get<std::string>() : "");
+    for (const auto& s : slos) {
+      row.push_back(p.contains("meets_slo") ? (p["meets_slo"][s].get<bool>() ? "yes" : "no") : "");
+    }
+    row.push_back(p.contains("on_frontier") ? (p["on_frontier"].get<bool>() ? "yes" : "no") : "");
+    row.push_back(p["reason"].get<std::string>());
+    for (auto& c : row) c = CsvField(c);
+    absl::StrAppend(&out, absl::StrJoin(row, ","), "\n");
+  }
+  return out;
+}
+
+// The skip reasons and the best plans: the parts of the text both kinds of sweep share.
+std::string SkipReasonsText(const nlohmann::json& sweep) {
+  std::string s;
+  if (!sweep["skip_reasons"].empty()) {
+    absl::StrAppend(&s, "\nskipped (plans: reason)\n");
+    for (const auto& [reason, n] : sweep["skip_reasons"].items()) {
+      absl::StrAppendFormat(&s, "  %4d: %s\n", n.get<int>(), reason);
+    }
+  }
+  return s;
+}
+
+std::string BestPlansText(const nlohmann::json& sweep) {
+  std::string s = absl::StrCat("\nbest plan by ", sweep["objective"].get<std::string>(), "\n");
+  for (const auto& b : sweep["best"]) {
+    absl::StrAppendFormat(
+        &s, "  %-14s %s\n",
+        b["slo"].is_null() ? std::string("(no SLO)") : b["slo"].get<std::string>(),
+        b["reason"].get<std::string>());
+  }
+  return s;
+}
+
+std::string RlvrSweepToText(const nlohmann::json& sweep) {
+  const auto& counts = sweep["counts"];
+  std::string s = absl::StrFormat(
+      "%d RLVR plans: %d simulated, %d skipped, %d failed (no screen: every valid plan is "
+      "simulated)\n",
+      sweep["plans"].size(), counts["simulated"].get<int>(), counts["skipped"].get<int>(),
+      counts["failed"].get<int>());
+  absl::StrAppend(&s, SkipReasonsText(sweep));
+  std::vector<std::string> columns;
+  for (const auto& c : sweep["columns"]) columns.push_back(c.get<std::string>());
+  absl::StrAppend(&s,
+                  "\nsimulated plans (mean step; * on the frontier of step time against $ per "
+                  "step)\n");
+  const std::vector<size_t> widths = AxisWidths(sweep);
+  std::string head = "     #  ";
+  for (size_t c = 0; c < columns.size(); ++c) {
+    absl::StrAppendFormat(&head, "%-*s ", widths[c], columns[c]);
+  }
+  absl::StrAppendFormat(&head, "%5s %9s %9s %9s %8s %9s %9s %8s  %s\n", "GPUs", "step s",
+                        "rollout s", "train s", "sync s", "switch s", "$/step", "steps/d", "limit");
+  absl::StrAppend(&s, head);
+  for (const auto& p : sweep["plans"]) {
+    const std::string state = p["state"].get<std::string>();
+    if (state != "simulated" && state != "failed") continue;
+    std::string line = absl::StrFormat("%s %4d  ", p.value("on_frontier", false) ? "*" : " ",
+                                       p["index"].get<int>());
+    for (size_t c = 0; c < columns.size(); ++c) {
+      absl::StrAppendFormat(&line, "%-*s ", widths[c], AxisText(p["axes"][columns[c]]));
+    }
+    if (state == "failed") {
+      absl::StrAppend(&s, line, "failed: ", p["reason"].get<std::string>(), "\n");
+      continue;
+    }
+    const auto& m = p["simulated"];
+    absl::StrAppendFormat(&line, "%5d %9.4g %9.4g %9.4g %8.3g %9.3g %9.4g %8.3g  %s\n",
+                          m["gpus"].get<int>(), m["step_time_s"].get<double>(),
+                          m["rollout_s"].get<double>(), m["training_s"].get<double>(),
+                          m["weight_sync_s"].get<double>(), m["switch_s"].get<double>(),
+                          m["usd_per_step"].get<double>(), m["steps_per_day"].get<double>(),
+                          m["limit"].get<std::string>());
+    absl::StrAppend(&s, line);
+  }
+  absl::StrAppend(&s, BestPlansText(sweep));
+  return s;
+}
+
 }  // namespace
 
 std::string SweepJsonToCsv(const nlohmann::json& sweep) {
+  if (IsRlvr(sweep)) return RlvrSweepToCsv(sweep);
   std::vector<std::string> header = {"index"};
   for (const auto& c : sweep["columns"]) header.push_back(c.get<std::string>());
   for (const char* h :
@@ -35,10 +174,7 @@ std::string SweepJsonToCsv(const nlohmann::json& sweep) {
         "ttft_p90_s", "tpot_p50_ms", "tpot_p90_ms", "usd_per_million_output_tokens", "limit"}) {
     header.push_back(h);
   }
-  std::vector<std::string> slos;
-  for (const auto& b : sweep["best"]) {
-    if (!b["slo"].is_null()) slos.push_back(b["slo"].get<std::string>());
-  }
+  const std::vector<std::string> slos = SloNames(sweep);
   for (const auto& s : slos) header.push_back("meets_" + s);
   for (const char* h :
        {"on_frontier", "screen_output_tok_per_s_per_gpu", "screen_tok_per_s_per_user",
@@ -81,6 +217,7 @@ std::string SweepJsonToCsv(const nlohmann::json& sweep) {
 }
 
 std::string SweepJsonToText(const nlohmann::json& sweep) {
+  if (IsRlvr(sweep)) return RlvrSweepToText(sweep);
   std::string s;
   const auto& counts = sweep["counts"];
   const size_t plans = sweep["plans"].size();
@@ -91,21 +228,18 @@ std::string SweepJsonToText(const nlohmann::json& sweep) {
       counts["screened"].get<int>() > 0
           ? absl::StrFormat(", %d screened only (not simulated)", counts["screened"].get<int>())
           : std::string());
-  if (!sweep["skip_reasons"].empty()) {
-    absl::StrAppend(&s, "\nskipped (plans: reason)\n");
-    for (const auto& [reason, n] : sweep["skip_reasons"].items()) {
-      absl::StrAppendFormat(&s, "  %4d: %s\n", n.get<int>(), reason);
-    }
-  }
+  absl::StrAppend(&s, SkipReasonsText(sweep));
   // Simulated (and failed) plans: their axes and headline numbers; * marks the frontier.
   std::vector<std::string> columns;
   for (const auto& c : sweep["columns"]) columns.push_back(c.get<std::string>());
   absl::StrAppend(&s,
                   "\nsimulated plans (* on the Pareto frontier of tok/s per GPU against "
                   "tok/s per user)\n");
+  const std::vector<size_t> widths = AxisWidths(sweep);
   std::string head = "     #  ";
-  for (const auto& c : columns)
-    absl::StrAppendFormat(&head, "%-*s ", std::max<size_t>(8, c.size()), c);
+  for (size_t c = 0; c < columns.size(); ++c) {
+    absl::StrAppendFormat(&head, "%-*s ", widths[c], columns[c]);
+  }
   absl::StrAppendFormat(&head, "%5s %10s %9s %9s %9s %9s %8s  %s\n", "GPUs", "tok/s/GPU",
                         "tok/s/usr", "TTFT p90", "TPOT p90", "$/Mtok", "screen", "limit");
   absl::StrAppend(&s, head);
@@ -115,8 +249,8 @@ std::string SweepJsonToText(const nlohmann::json& sweep) {
     if (state != "simulated" && state != "failed") continue;
     std::string line = absl::StrFormat("%s %4d  ", p.value("on_frontier", false) ? "*" : " ",
                                        p["index"].get<int>());
-    for (const auto& c : columns) {
-      absl::StrAppendFormat(&line, "%-*s ", std::max<size_t>(8, c.size()), AxisText(p["axes"][c]));
+    for (size_t c = 0; c < columns.size(); ++c) {
+      absl::StrAppendFormat(&line, "%-*s ", widths[c], AxisText(p["axes"][columns[c]]));
     }
     if (state == "failed") {
       absl::StrAppend(&line, "failed: ", p["reason"].get<std::string>(), "\n");
@@ -160,13 +294,7 @@ std::string SweepJsonToText(const nlohmann::json& sweep) {
                           "(every plan's screen is in --json / --csv)\n",
                           counts["screened_out"].get<int>(), least, most);
   }
-  absl::StrAppend(&s, "\nbest plan by ", sweep["objective"].get<std::string>(), "\n");
-  for (const auto& b : sweep["best"]) {
-    absl::StrAppendFormat(
-        &s, "  %-14s %s\n",
-        b["slo"].is_null() ? std::string("(no SLO)") : b["slo"].get<std::string>(),
-        b["reason"].get<std::string>());
-  }
+  absl::StrAppend(&s, BestPlansText(sweep));
   return s;
 }
 

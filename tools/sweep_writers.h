@@ -7,7 +7,10 @@
 // usd_per_million_output_tokens, limit, one meets_<slo> per SLO, on_frontier,
 // screen_output_tok_per_s_per_gpu, screen_tok_per_s_per_user, screen_shortfall_pct,
 // screen_error_pct, reason. Empty cells: not measured (plan not simulated, or no request
-// finished).
+// finished). An RLVR sweep ("kind": "rlvr"): index, one per axis key, state, gpus, step_time_s,
+// rollout_s, rollout_slowest_10pct_s, training_s, weight_sync_s, switch_s, usd_per_step,
+// gpu_hours_per_step, steps_per_day, response_tokens_per_step, rollout_usd_per_million_tokens,
+// limit, one meets_<slo> per SLO, on_frontier, reason.
 #pragma once
 
 #include <string>

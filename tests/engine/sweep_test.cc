@@ -1,6 +1,6 @@
 // Sweeps (engine/sweep.h): invalid plans skipped with their reason counted, the GPU budget,
 // screening, a failing plan that does not take the sweep down, SLOs and the best plan per SLO,
-// and a table that is the same bytes run after run.
+// and a table that is the same bytes run after run; RLVR sweeps (engine/sweep_rlvr.h).
 #include <fstream>
 #include <sstream>
 
@@ -8,17 +8,33 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/preset_fixtures.h"
+#include "engine/simulation.h"
 #include "engine/subprocess.h"
 #include "engine/sweep.h"
+#include "tools/sweep_writers.h"
 
 namespace moesim {
 namespace {
 
-nlohmann::json SmallSweep() {
-  std::ifstream in(MOESIM_SOURCE_DIR "/scenarios/sweeps/deepseek-v3-h200-small.json");
+nlohmann::json ReadSweep(const std::string& name) {
+  std::ifstream in(MOESIM_SOURCE_DIR "/scenarios/sweeps/" + name);
   std::stringstream text;
   text << in.rdbuf();
   return nlohmann::json::parse(text.str());
+}
+
+nlohmann::json SmallSweep() { return ReadSweep("deepseek-v3-h200-small.json"); }
+
+// The shipped RLVR split sweep with a step of 64 prompts x 4 samples of ~400 tokens and two
+// steps, so that its eight plans simulate in about a second.
+nlohmann::json SmallRlvrSweep() {
+  nlohmann::json doc = ReadSweep("deepseek-v3-h200-rlvr-split.json");
+  doc["rlvr"]["prompts_per_step"] = 64;
+  doc["rlvr"]["samples_per_prompt"] = 4;
+  doc["rlvr"]["output_tokens"] = {
+      {"kind", "lognormal"}, {"median_tokens", 400}, {"sigma", 0.8}, {"max_tokens", 2000}};
+  doc["rlvr"]["steps"] = 2;
+  return doc;
 }
 
 // Phase 2 in child processes, as `moesim sweep` runs it.
@@ -150,6 +166,121 @@ TEST_CASE("simulation metrics survive the trip through a child process", "[sweep
   CHECK(*back.ttft_p90_s == 1.5);
   CHECK_FALSE(back.tpot_p90_s.has_value());  // none finished: no percentile, not 0
   CHECK(back.limit == "decode: hbm");
+}
+
+TEST_CASE("an RLVR sweep simulates every plan that fits and ranks them by step time",
+          "[sweep][rlvr]") {
+  const PresetLibrary presets = testing::LoadPresets();
+  nlohmann::json doc = SmallRlvrSweep();
+  doc["sweep"]["slos"] = {{{"name", "fast"}, {"step_time_s", 26}},
+                          {{"name", "cheap"}, {"usd_per_step", 6}},
+                          {{"name", "impossible"}, {"step_time_s", 1}}};
+  auto sweep = PrepareSweep(doc, "rlvr.json", presets);
+  INFO(sweep.status().message());
+  REQUIRE(sweep.ok());
+  REQUIRE(sweep->plans.size() == 8);  // 2 schedules x 4 splits
+  // A 64-GPU trainer cannot hold DeepSeek-V3's training state: skipped before any simulation,
+  // with the reason; every other plan is simulated (no screen).
+  REQUIRE(sweep->skip_reasons.size() == 1);
+  CHECK(sweep->skip_reasons.begin()->first.find("$.rlvr.trainer.gpus: got 64") == 0);
+  CHECK(sweep->skip_reasons.begin()->second == 2);
+  CHECK(sweep->Selected().size() == 6);
+  for (const SweepPlan& p : sweep->plans) CHECK_FALSE(p.screen.has_value());
+  FinishSweep(*sweep, SimulateAll(*sweep));
+  const GpuSpec h200 = testing::GpuPreset("H200");
+  std::optional<size_t> fastest;
+  for (const SweepPlan& p : sweep->plans) {
+    if (p.state != SweepPlanState::kSimulated) continue;
+    REQUIRE(p.metrics->rlvr.has_value());
+    const RlvrSweepMetrics& m = *p.metrics->rlvr;
+    // GPUs: the rollout's instances of 8 plus the trainer's.
+    CHECK(p.metrics->gpus == 8 * p.values[1].get<int>() + p.values[2].get<int>());
+    CHECK(m.step_time_s > 0);
+    // At the H200 preset's price per GPU-hour.
+    CHECK(m.usd_per_step == Approx(m.gpu_hours_per_step * h200.usd_per_hour));
+    CHECK(m.steps_per_day == Approx(86400 / m.step_time_s));
+    CHECK(p.metrics->limit.find("rollout") == 0);
+    if (!fastest || m.step_time_s < sweep->plans[*fastest].metrics->rlvr->step_time_s) {
+      fastest = p.index;
+    }
+  }
+  // The best plan: the shortest step; it is one-step off-policy with 16 instances.
+  REQUIRE(sweep->best.size() == 4);
+  REQUIRE(sweep->best[0].plan.has_value());
+  CHECK(*sweep->best[0].plan == *fastest);
+  CHECK(sweep->plans[*fastest].values[0] == "one_step_off_policy");
+  // Each SLO's best meets it and has the shortest step among those that do.
+  for (size_t s = 0; s < 2; ++s) {
+    REQUIRE(sweep->best[s + 1].plan.has_value());
+    const SweepPlan& b = sweep->plans[*sweep->best[s + 1].plan];
+    CHECK(b.meets_slo[s]);
+    for (const SweepPlan& p : sweep->plans) {
+      if (p.state == SweepPlanState::kSimulated && p.meets_slo[s]) {
+        CHECK(p.metrics->rlvr->step_time_s >= b.metrics->rlvr->step_time_s);
+      }
+    }
+  }
+  // "cheap" ($6 per step) is met only by a plan on fewer GPUs (192), which is slower.
+  CHECK(sweep->plans[*sweep->best[2].plan].metrics->gpus == 192);
+  CHECK_FALSE(sweep->best[3].plan.has_value());
+  CHECK(sweep->best[3].reason.find("no simulated plan meets it; the closest, #" +
+                                   std::to_string(*fastest)) == 0);
+  // The frontier: no simulated plan is both faster and cheaper than a frontier plan; the fastest
+  // and the cheapest are on it.
+  for (size_t f : sweep->frontier) {
+    const RlvrSweepMetrics& a = *sweep->plans[f].metrics->rlvr;
+    for (const SweepPlan& p : sweep->plans) {
+      if (p.state != SweepPlanState::kSimulated) continue;
+      const RlvrSweepMetrics& b = *p.metrics->rlvr;
+      CHECK_FALSE((b.step_time_s < a.step_time_s && b.usd_per_step <= a.usd_per_step));
+    }
+  }
+  CHECK(sweep->frontier.size() >= 2);
+  // A plan's metrics are those of its own run (one SimGrid engine per process: in a child).
+  const SweepPlan& best = sweep->plans[*fastest];
+  const auto runs = RunInSubprocesses({[&best]() -> absl::StatusOr<std::string> {
+                                        auto r = RunSimulation(*best.scenario);
+                                        if (!r.ok()) return r.status();
+                                        return r->dump();
+                                      }},
+                                      1);
+  REQUIRE(runs[0].ok());
+  const nlohmann::json report = nlohmann::json::parse(*runs[0]);
+  CHECK(report["rlvr"]["step_time_s"].get<double>() == best.metrics->rlvr->step_time_s);
+  CHECK(report["rlvr"]["usd_per_step"].get<double>() == best.metrics->rlvr->usd_per_step);
+  // The table: RLVR columns in the text and the CSV; the same bytes run after run.
+  const nlohmann::json table = SweepToJson(*sweep);
+  CHECK(table["kind"] == "rlvr");
+  CHECK(table["objective"] == "rlvr_step_time_s");
+  const std::string text = SweepJsonToText(table);
+  CHECK(text.find("8 RLVR plans: 6 simulated, 2 skipped, 0 failed") == 0);
+  CHECK(text.find("$/step") != std::string::npos);
+  const std::string csv = SweepJsonToCsv(table);
+  CHECK(csv.find("state,gpus,step_time_s,rollout_s") != std::string::npos);
+  CHECK(csv.find("meets_fast,meets_cheap,meets_impossible,on_frontier") != std::string::npos);
+  auto again = PrepareSweep(doc, "rlvr.json", presets);
+  REQUIRE(again.ok());
+  FinishSweep(*again, SimulateAll(*again));
+  CHECK(SweepToJson(*again).dump() == table.dump());
+}
+
+TEST_CASE("an RLVR sweep's GPU budget counts the trainer's GPUs", "[sweep][rlvr]") {
+  const PresetLibrary presets = testing::LoadPresets();
+  nlohmann::json doc = SmallRlvrSweep();
+  doc["sweep"]["max_gpus"] = 200;  // 192-GPU plans fit (64 rollout + 128 trainer), 256 do not
+  auto sweep = PrepareSweep(doc, "rlvr.json", presets);
+  REQUIRE(sweep.ok());
+  for (size_t i : sweep->Selected()) CHECK(sweep->plans[i].values[2] == 128);
+  CHECK(sweep->Selected().size() == 2);
+  // An axis that drops the trainer of a plan: that plan is an error, the others go on.
+  doc["sweep"]["axes"][1]["values"].push_back({8, -4});
+  auto bad = PrepareSweep(doc, "rlvr.json", presets);
+  REQUIRE(bad.ok());
+  bool named = false;
+  for (const auto& [reason, n] : bad->skip_reasons) {
+    named |= reason.find("$.rlvr.trainer.gpus") == 0 && reason.find("-4") != std::string::npos;
+  }
+  CHECK(named);
 }
 
 }  // namespace

@@ -84,6 +84,52 @@ TEST_CASE("bad sweep sections are errors naming the key", "[sweep]") {
               "at most");
 }
 
+absl::StatusOr<SweepSpec> ParseRlvr(const std::string& text) {
+  return ParseSweepSpec(nlohmann::json::parse(text), {"s.json", "$.sweep"}, true);
+}
+
+TEST_CASE("an RLVR sweep ranks by step time or $ per step and bounds the mean step",
+          "[sweep][rlvr]") {
+  auto s = ParseRlvr(R"({"axes": [{"path": "$.rlvr.schedule", "values": ["synchronous"]}],
+      "slos": [{"name": "hourly", "step_time_s": 3600}, {"usd_per_step": 500}]})");
+  INFO(s.status().message());
+  REQUIRE(s.ok());
+  CHECK(s->rlvr);
+  CHECK(s->objective == SweepObjective::kRlvrStepTime);  // the default
+  CHECK(s->simulate_all);                                // no screen
+  CHECK_FALSE(s->representative_instances);
+  REQUIRE(s->slos.size() == 2);
+  CHECK(*s->slos[0].step_time_s == 3600);
+  CHECK_FALSE(s->slos[0].usd_per_step.has_value());
+  CHECK(*s->slos[1].usd_per_step == 500);
+  auto cheap = ParseRlvr(R"({"axes": [{"path": "$.a", "values": [1]}],
+      "objective": "rlvr_usd_per_step"})");
+  REQUIRE(cheap.ok());
+  CHECK(cheap->objective == SweepObjective::kRlvrUsdPerStep);
+  CHECK(std::string(SweepObjectiveName(cheap->objective)) == "rlvr_usd_per_step");
+}
+
+TEST_CASE("serving and RLVR sweep keys do not mix", "[sweep][rlvr]") {
+  const auto rlvr_error = [](const std::string& text, const std::string& fragment) {
+    auto s = ParseRlvr(text);
+    REQUIRE_FALSE(s.ok());
+    INFO(s.status().message());
+    CHECK(std::string(s.status().message()).find(fragment) != std::string::npos);
+  };
+  const std::string axes = R"("axes": [{"path": "$.a", "values": [1]}])";
+  rlvr_error("{" + axes + R"(, "objective": "output_tok_per_s_per_gpu"})", "$.sweep.objective");
+  rlvr_error("{" + axes + R"(, "slos": [{"tpot_p90_ms": 30}]})",
+             "$.sweep.slos[0].tpot_p90_ms: got 30, expected no serving bound in an RLVR sweep");
+  rlvr_error("{" + axes + R"(, "slos": [{"name": "x"}]})", "at least one of step_time_s");
+  rlvr_error("{" + axes + R"(, "slos": [{"step_time_s": -1}]})", "$.sweep.slos[0].step_time_s");
+  rlvr_error("{" + axes + R"(, "screen": {"keep_within_pct": 10}})",
+             "$.sweep.screen: got {\"keep_within_pct\":10}, expected absent in an RLVR sweep");
+  rlvr_error("{" + axes + R"(, "instances": "all"})", "$.sweep.instances");
+  ExpectError("{" + axes + R"(, "slos": [{"step_time_s": 600}]})",
+              "$.sweep.slos[0].step_time_s: got 600, expected no RLVR bound in a serving sweep");
+  ExpectError("{" + axes + R"(, "objective": "rlvr_step_time_s"})", "$.sweep.objective");
+}
+
 TEST_CASE("sweep paths split into keys and indices", "[sweep]") {
   auto p = ParseSweepPath("$.deployment.pools[1].instances", {"s.json", "$.x"});
   REQUIRE(p.ok());

@@ -10,11 +10,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/cli.h"
 
@@ -134,6 +136,23 @@ TEST_CASE("the sweep report renders in headless Chromium with the Pareto chart d
           "[html][browser][sweep]") {
   CheckRendersInBrowser("sweep " MOESIM_SOURCE_DIR "/scenarios/sweeps/deepseek-v3-h200-small.json",
                         "html-sweep", 1);
+}
+
+TEST_CASE("an RLVR sweep's report renders its step-time against cost chart in Chromium",
+          "[html][browser][sweep][rlvr]") {
+  // The shipped split sweep with a small step (64 prompts x 4 samples of ~400 tokens, 2 steps).
+  nlohmann::json doc = nlohmann::json::parse(
+      ReadTextFile(MOESIM_SOURCE_DIR "/scenarios/sweeps/deepseek-v3-h200-rlvr-split.json"));
+  doc["rlvr"]["prompts_per_step"] = 64;
+  doc["rlvr"]["samples_per_prompt"] = 4;
+  doc["rlvr"]["output_tokens"] = {
+      {"kind", "lognormal"}, {"median_tokens", 400}, {"sigma", 0.8}, {"max_tokens", 2000}};
+  doc["rlvr"]["steps"] = 2;
+  const fs::path file = ArtifactDir() / "rlvr-sweep.json";
+  std::ofstream(file) << doc.dump(2);
+  CheckRendersInBrowser("sweep " + file.string(), "html-sweep-rlvr", 1);
+  CHECK(ReadTextFile(ArtifactDir() / "html-sweep-rlvr.html").find("\"kind\":\"rlvr\"") !=
+        std::string::npos);
 }
 
 TEST_CASE("the compare report renders in headless Chromium with the ratio chart drawn",
