@@ -62,6 +62,9 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const PoolContext& s, const C
     if (!dispatch.ok()) return dispatch.status();
     auto combine = CollectivePattern::Custom(graph, gpus, std::move(back), 1);
     if (!combine.ok()) return combine.status();
+    // StepMesh / MegaScale-Infer hops are RDMA writes into registered buffers, not collectives.
+    dispatch->UseBulkWrites();
+    combine->UseBulkWrites();
     f.afd_dispatch = std::make_unique<CollectivePattern>(std::move(*dispatch));
     f.afd_combine = std::make_unique<CollectivePattern>(std::move(*combine));
   } else if (p.dp_attention) {

@@ -24,6 +24,8 @@ absl::StatusOr<FabricSpec> ParseFabricSpec(const nlohmann::json& value, const Js
                           r.NumberOr("copy_efficiency_to_host", 0, NumberRule::Between(0, 1)));
   MOESIM_ASSIGN_OR_RETURN(f.copy_efficiency_from_host,
                           r.NumberOr("copy_efficiency_from_host", 0, NumberRule::Between(0, 1)));
+  MOESIM_ASSIGN_OR_RETURN(f.bulk_write_efficiency,
+                          r.NumberOr("bulk_write_efficiency", 0, NumberRule::Between(0, 1)));
   MOESIM_ASSIGN_OR_RETURN(int64_t links,
                           r.IntegerOr("links_per_gpu", 0, NumberRule::Between(0, 1024)));
   f.links_per_gpu = static_cast<int>(links);
@@ -41,6 +43,7 @@ nlohmann::json FabricSpecToJson(const FabricSpec& f) {
   if (f.copy_efficiency_from_host > 0) {
     j["copy_efficiency_from_host"] = f.copy_efficiency_from_host;
   }
+  if (f.bulk_write_efficiency > 0) j["bulk_write_efficiency"] = f.bulk_write_efficiency;
   if (f.links_per_gpu > 0) j["links_per_gpu"] = f.links_per_gpu;
   return j;
 }

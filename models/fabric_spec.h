@@ -29,6 +29,11 @@ struct FabricSpec {
   // and host to GPU (nvbandwidth measurements, calibration.md §6); 0: not given.
   double copy_efficiency_to_host = 0;
   double copy_efficiency_from_host = 0;
+  // GPU to GPU one-sided bulk writes (RDMA writes of registered buffers, NVLink peer copies) as
+  // StepMesh's attention/FFN hops make them: achieved / raw bandwidth at large sizes, with no
+  // collective protocol in between (topology/collective_pattern.h UseBulkWrites); 0: not given
+  // (such transfers then use protocol_efficiency).
+  double bulk_write_efficiency = 0;
   // Scale-up fabrics: the links (ports) each GPU has on it, which its bandwidth is the sum of
   // (NVLink links to the NVSwitches, xGMI links to the peers); a fault on some of them leaves
   // the rest (models/fault_spec.h). 0: not given.

@@ -190,14 +190,37 @@ absl::StatusOr<CollectivePattern> CollectivePattern::Custom(const ClusterGraph& 
 
 std::vector<double> CollectivePattern::Efficiencies(double message_bytes) const {
   std::vector<double> eff;
-  for (const FabricSpec* f : fabrics_) eff.push_back(f->protocol_efficiency.At(message_bytes));
+  for (const FabricSpec* f : fabrics_) {
+    eff.push_back(bulk_writes_ && f->bulk_write_efficiency > 0
+                      ? f->bulk_write_efficiency
+                      : f->protocol_efficiency.At(message_bytes));
+  }
   return eff;
 }
 
-double CollectivePattern::MinEfficiency(const Flow& f, const std::vector<double>& eff) {
-  double e = 1.0;
+double CollectivePattern::MinEfficiency(const Flow& f, const std::vector<double>& eff) const {
+  return RouteEfficiency(f.fabric_mask, eff);
+}
+
+double CollectivePattern::RouteEfficiency(unsigned mask, const std::vector<double>& eff) const {
+  // A collective: the slowest protocol of the route sets its wire bytes. Bulk writes: the
+  // fabric where the write is slowest (rate x efficiency) sets the pace, and its efficiency the
+  // wire bytes (a GPUDirect RDMA write crosses the PCIe link to the NIC at PCIe's rate, which is
+  // not what limits it).
+  double e = 1.0, slowest = 0;
+  bool any = false;
   for (size_t i = 0; i < eff.size(); ++i) {
-    if (f.fabric_mask & (1u << i)) e = std::min(e, eff[i]);
+    if (!(mask & (1u << i))) continue;
+    if (!bulk_writes_) {
+      e = std::min(e, eff[i]);
+      continue;
+    }
+    const double rate = fabrics_[i]->gb_per_s * eff[i];
+    if (!any || rate < slowest) {
+      slowest = rate;
+      e = eff[i];
+      any = true;
+    }
   }
   return e;
 }
@@ -208,7 +231,9 @@ double CollectivePattern::WireBytes(const Flow& f, double message_bytes) const {
 
 double CollectivePattern::LatencySeconds(double launch_us) const {
   if (flows_.empty()) return 0.0;
-  return launch_us * 1e-6 + steps_ * step_latency_s_;
+  // One-sided bulk writes have no synchronising steps: the last packet (a write with immediate
+  // data) is the completion, so the route's latency is all they wait.
+  return launch_us * 1e-6 + (bulk_writes_ ? 0.0 : steps_ * step_latency_s_);
 }
 
 uint64_t CollectivePattern::capacity_version() const { return graph_->capacity_version(); }
@@ -226,11 +251,7 @@ CollectiveCost CollectivePattern::Estimate(double message_bytes, double launch_u
   const std::vector<double> eff = Efficiencies(message_bytes);
   std::vector<double> inv_eff(size_t(1) << fabrics_.size(), 1.0);
   for (unsigned mask = 1; mask < inv_eff.size(); ++mask) {
-    double e = 1.0;
-    for (size_t i = 0; i < fabrics_.size(); ++i) {
-      if (mask >> i & 1) e = std::min(e, eff[i]);
-    }
-    inv_eff[mask] = 1.0 / e;
+    inv_eff[mask] = 1.0 / RouteEfficiency(mask, eff);
   }
   std::vector<double> payload, wire;  // per link direction, per byte of message
   index_.Loads(w.src, w.dst, inv_eff, &payload, &wire);

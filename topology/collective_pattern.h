@@ -86,6 +86,15 @@ class CollectivePattern {
   // Whether every transfer stays on scale-up (NVLink / xGMI) links.
   bool ScaleUpOnly() const;
 
+  // The transfers are one-sided bulk writes (RDMA writes of registered buffers, NVLink peer
+  // copies: StepMesh's attention/FFN hops), not a collective's protocol: each fabric that gives
+  // a bulk_write_efficiency (models/fabric_spec.h) carries them at that fraction of its line
+  // rate whatever the message size (the others keep their protocol curve); the fabric where a
+  // write is slowest, not the least efficient one, sets a route's pace; and there are no ring
+  // steps to synchronise (the route's latency is all a write waits).
+  void UseBulkWrites() { bulk_writes_ = true; }
+  bool bulk_writes() const { return bulk_writes_; }
+
  private:
   struct Flow {
     int src = 0;
@@ -102,9 +111,12 @@ class CollectivePattern {
                                                 std::vector<int> gpus,
                                                 std::vector<Transfer> unit_transfers, int steps);
   double WireBytes(const Flow& f, double message_bytes) const;
-  // Protocol efficiency at `message_bytes` of every distinct fabric the pattern crosses.
+  // Protocol efficiency at `message_bytes` of every distinct fabric the pattern crosses (the
+  // bulk-write efficiency where UseBulkWrites() and the fabric gives one).
   std::vector<double> Efficiencies(double message_bytes) const;
-  static double MinEfficiency(const Flow& f, const std::vector<double>& eff);
+  double MinEfficiency(const Flow& f, const std::vector<double>& eff) const;
+  // The efficiency of a route crossing the fabrics of `mask` (see UseBulkWrites).
+  double RouteEfficiency(unsigned mask, const std::vector<double>& eff) const;
 
   const ClusterGraph* graph_ = nullptr;
   Kind kind_ = Kind::kSend;
@@ -115,6 +127,7 @@ class CollectivePattern {
   LinkLoadIndex index_;                     // flows grouped per link direction (fast loads)
 
   int steps_ = 1;
+  bool bulk_writes_ = false;
   double step_latency_s_ = 0;
   double max_route_latency_s_ = 0;
 };

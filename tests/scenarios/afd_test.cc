@@ -215,16 +215,22 @@ TEST_CASE("afd: bad plans are refused with the key at fault", "[afd][bad-input]"
 }
 
 // StepMesh (stepfun-ai/StepMesh Introduction.md, via ../shared/reference/measurements/README.md
-// §3): Step-3 2A2F over CPU-driven IB RC, 128 tokens per FFN GPU of hidden 7,168: A -> F 896 KB
-// (FP8) and F -> A 1.75 MB (BF16) per FFN GPU, "approximately 37 us and 18 us". Shape: the same
-// pattern the "afd" kind builds (each attention GPU to each expert GPU, shares 1/N) on four
-// servers of one GPU behind a ConnectX-7 NIC (ib-ndr-400 preset, its protocol efficiency
-// calibrated on DeepEP's internode RDMA). A -> F is reproduced within 25 %. F -> A is not: 1.75
-// MB in 18 us is 97 GB/s, twice what one 400G NIC carries, so no model of one NIC per GPU can
-// give it (the two times may be listed in swapped order; then A -> F would be 18 us, 1.7x
-// faster than our 31 us, i.e. at line rate, where DeepEP measures 0.8 of it at these sizes).
-// The test pins F -> A between line rate and 1.5x line-rate time and says so.
-TEST_CASE("afd reference: StepMesh 2A2F A->F time within 25%, F->A near line rate",
+// §3): Step-3 2A2F, 128 tokens per FFN GPU of hidden 7,168: A -> F 896 KB (FP8) and F -> A
+// 1.75 MB (BF16) per FFN GPU; "the transmission times for these tensors are approximately 37 us
+// and 18 us". Read in that order, F -> A would move 1.75 MB in 18 us, 97 GB/s, twice what the
+// one 400G NIC of each GPU carries; read swapped, both run at 49-50 GB/s, the line rate, which is
+// what RDMA writes of registered buffers reach (NCCL's maintainer: 24 GB/s per 200G NIC; perftest
+// 96.6 of 100 Gb/s: the ib-ndr-400 preset's bulk_write_efficiency 0.96). The swapped reading is
+// the physically possible one, and the one tested. Shape: the pattern the "afd" kind builds
+// (each attention GPU to each expert GPU, shares 1/N, bulk writes) on four servers of one GPU
+// behind a ConnectX-7 NIC. Nothing here is fitted to StepMesh: the efficiency comes from the NIC
+// sources above, the latency from the presets. F -> A (37 us) is reproduced within 25 %. A -> F
+// (18 us) is not: moesim gives 24 us, 34 % over, because a route GPU -> PCIe -> NIC -> switch ->
+// NIC -> PCIe -> GPU costs 5 us in the presets (1 us per PCIe hop assumed, 1.5 us per IB hop:
+// the top of the 2-5 us calibration.md §3.3 cites for raw RDMA through one switch), while
+// StepMesh's "approximately 18 us" is the line-rate time of 896 KB (18.4 us) with no latency at
+// all; the test pins A -> F within 35 % and says why.
+TEST_CASE("afd reference: StepMesh 2A2F hops at the RDMA write rate, F->A 37 us within 25%",
           "[afd][reference][calibration]") {
   const FabricSpec ib = testing::FabricPreset("ib-ndr-400");
   ClusterSpec c;
@@ -252,13 +258,23 @@ TEST_CASE("afd reference: StepMesh 2A2F A->F time within 25%, F->A near line rat
   // Each attention GPU sends 128 tokens' worth in total (64 to each FFN GPU): 896 KB lands on
   // each FFN GPU; the combine returns it in BF16.
   const double a2f_bytes = 128 * 7168.0, f2a_bytes = 128 * 7168.0 * 2;
+  // As a collective (the preset's protocol curve, fitted on DeepEP) the hops are slower.
+  const double a2f_collective_us = a2f->Estimate(a2f_bytes, 0.0).seconds * 1e6;
+  a2f->UseBulkWrites();
+  f2a->UseBulkWrites();
   const double a2f_us = a2f->Estimate(a2f_bytes, 0.0).seconds * 1e6;
   const double f2a_us = f2a->Estimate(f2a_bytes, 0.0).seconds * 1e6;
-  INFO("A->F " << a2f_us << " us, F->A " << f2a_us << " us");
-  CHECK(a2f_us == Approx(37).epsilon(0.25));
-  const double line_rate_us = f2a_bytes / 50e9 * 1e6;  // 36.7 us
-  CHECK(f2a_us >= line_rate_us);
-  CHECK(f2a_us <= 1.5 * line_rate_us);
+  INFO("A->F " << a2f_us << " us (as a collective " << a2f_collective_us << " us), F->A " << f2a_us
+               << " us");
+  CHECK(f2a_us == Approx(37).epsilon(0.25));
+  CHECK(a2f_us == Approx(18).epsilon(0.35));
+  // The gap is the route's latency: what is left of A -> F is the line-rate write.
+  CHECK(a2f->max_route_latency_s() * 1e6 == Approx(5.0));
+  CHECK(a2f_us - 5.0 == Approx(a2f_bytes / (0.96 * 50e9) * 1e6));
+  CHECK(a2f_collective_us > 1.25 * 18);
+  // Never faster than the line rate.
+  CHECK(a2f_us >= a2f_bytes / 50e9 * 1e6);
+  CHECK(f2a_us >= f2a_bytes / 50e9 * 1e6);
   // Both fit the 273 us per-layer stage budget of a 3-stage pipeline at 20 tok/s (StepMesh).
   CHECK(a2f_us + f2a_us < 273);
 }
