@@ -2,24 +2,47 @@
 
 #include <algorithm>
 
+#include "models/dtype.h"
 #include "models/moe_traffic.h"
 
 namespace moesim {
 
 double EpDispatchPlanner::FloorSeconds(bool dispatch) const {
+  if (fabric_.dp_gather) return 0;  // NCCL's collectives: the launch is in their cost
   const GpuSpec& gpu = s_.gpu();
   return (dispatch ? gpu.moe_dispatch_floor_us : gpu.moe_combine_floor_us) * 1e-6;
 }
 
 CollectiveCost EpDispatchPlanner::Plan(bool dispatch, int layer, const std::vector<double>& tokens,
-                                       const std::vector<MoeLayerLoad>& loads,
+                                       const std::vector<MoeLayerLoad>& loads, bool extend,
                                        std::vector<Transfer>* wire) const {
   if (*std::max_element(tokens.begin(), tokens.end()) <= 0) return CollectiveCost();
+  if (fabric_.dp_gather) return Gather(tokens, extend, wire);
   const double floor_us = FloorSeconds(dispatch) * 1e6;
   const double copy_bytes =
       dispatch ? DispatchBytesPerCopy(s_.model) : CombineBytesPerCopy(s_.model);
   return fabric_.deepep_normal ? Normal(dispatch, layer, tokens, loads, copy_bytes, floor_us, wire)
                                : LowLatency(dispatch, tokens, loads, copy_bytes, floor_us, wire);
+}
+
+CollectiveCost EpDispatchPlanner::Gather(const std::vector<double>& tokens, bool extend,
+                                         std::vector<Transfer>* wire) const {
+  const double bytes_per_token = s_.model.hidden * ElementBytes(DType::kBf16);
+  if (extend) {
+    // SUM_LEN: each rank writes its tokens into a zero buffer of the group's summed tokens and
+    // the group all-reduces it (and all-reduces the experts' partial outputs back).
+    double sum = 0;
+    for (double t : tokens) sum += t;
+    const double message = sum * bytes_per_token;
+    const CollectivePattern* ar = fabric_.AllReduceFor(fabric_.group_all_reduce_stage, message);
+    if (wire != nullptr) *wire = ar->WireTransfers(message);
+    return ar->Estimate(message, s_.runtime().allreduce_latency_us);
+  }
+  // MAX_LEN: every rank pads to the largest rank's tokens; the buffer holds the whole group's.
+  const double max_tokens = *std::max_element(tokens.begin(), tokens.end());
+  const double message = max_tokens * double(tokens.size()) * bytes_per_token;
+  if (wire != nullptr) *wire = fabric_.dp_gather->WireTransfers(message);
+  return fabric_.dp_gather->Estimate(message, s_.runtime().allreduce_latency_us);
 }
 
 CollectiveCost EpDispatchPlanner::Normal(bool dispatch, int layer,

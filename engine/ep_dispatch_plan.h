@@ -12,6 +12,12 @@
 //    but not the correlation between one step's hot GPUs and its server hits.
 // Dispatch copies are fp8 with block scales, combine copies bf16 (models/moe_traffic.h); the
 // kernels' floors are the low-latency kernels' (DeepEP publishes none for its normal ones).
+//  * Gather (SGLang without DeepEP, plan/pool_spec.h), as dp_attention.py DpPaddingMode picks
+//    it: in a decode step (MAX_LEN) an NCCL ring all-gather of every rank's hidden states padded
+//    to the largest rank's tokens (bf16) and a reduce-scatter of the same size back; in a step
+//    with prompt tokens (SUM_LEN) an all-reduce of the group's summed tokens each way (the
+//    stack's all-reduce for that size: custom one- or two-shot inside an NVLink domain, else the
+//    ring). Launched as the stack's all-reduce is (runtime allreduce_latency_us); no DeepEP floor.
 #pragma once
 
 #include <vector>
@@ -32,9 +38,11 @@ class EpDispatchPlanner {
       : s_(s), fabric_(fabric), hit_rates_(std::move(hit_rates)) {}
 
   // Analytic cost of MoE layer `layer`'s dispatch (or combine) for `tokens` per rank and the
-  // layer's per-GPU `loads`; `wire`, when given, receives the transfers the SimGrid paths move.
+  // layer's per-GPU `loads`; `extend`: some rank's batch holds prompt tokens (the gather's
+  // padding mode); `wire`, when given, receives the transfers the SimGrid paths move.
   CollectiveCost Plan(bool dispatch, int layer, const std::vector<double>& tokens,
-                      const std::vector<MoeLayerLoad>& loads, std::vector<Transfer>* wire) const;
+                      const std::vector<MoeLayerLoad>& loads, bool extend,
+                      std::vector<Transfer>* wire) const;
   // The kernel's fixed cost (its SM-holding part under two-batch overlap), seconds.
   double FloorSeconds(bool dispatch) const;
 
@@ -42,6 +50,8 @@ class EpDispatchPlanner {
   CollectiveCost LowLatency(bool dispatch, const std::vector<double>& tokens,
                             const std::vector<MoeLayerLoad>& loads, double copy_bytes,
                             double floor_us, std::vector<Transfer>* wire) const;
+  CollectiveCost Gather(const std::vector<double>& tokens, bool extend,
+                        std::vector<Transfer>* wire) const;
   CollectiveCost Normal(bool dispatch, int layer, const std::vector<double>& tokens,
                         const std::vector<MoeLayerLoad>& loads, double copy_bytes, double floor_us,
                         std::vector<Transfer>* wire) const;

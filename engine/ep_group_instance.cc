@@ -30,12 +30,15 @@ constexpr int64_t kHitRateTokens = 4096;
 // compute nodes and one transfer per all-to-all that waits for every rank (a barrier).
 class EpGraphEmitter {
  public:
+  // `extend`: the step carries prompt tokens on some rank (the gather's padding mode).
   EpGraphEmitter(const PoolContext& s, const EpDispatchPlanner& planner,
-                 const std::vector<int>& gpus, bool host_syncs, int micro, bool wire, StepGraph* g)
+                 const std::vector<int>& gpus, bool host_syncs, bool extend, int micro, bool wire,
+                 StepGraph* g)
       : s_(s),
         planner_(planner),
         gpus_(gpus),
         host_syncs_(host_syncs),
+        extend_(extend),
         micro_(micro),
         wire_(wire),
         g_(*g),
@@ -73,7 +76,8 @@ class EpGraphEmitter {
     if (n.deps.empty() && last_transfer_[m] >= 0) n.deps.push_back(last_transfer_[m]);
     StepTransfer t;
     t.name = dispatch ? "dispatch" : "combine";
-    t.cost = planner_.Plan(dispatch, item.moe_layer, tokens, load, wire_ ? &t.wire : nullptr);
+    t.cost =
+        planner_.Plan(dispatch, item.moe_layer, tokens, load, extend_, wire_ ? &t.wire : nullptr);
     t.gpus = &gpus_;
     if (micro_ > 1) {
       t.hold_groups = all_ranks_;
@@ -123,6 +127,7 @@ class EpGraphEmitter {
   const PoolContext& s_;
   const EpDispatchPlanner& planner_;
   const std::vector<int>& gpus_;
+  bool extend_;
   bool host_syncs_;
   int micro_;
   bool wire_;
@@ -431,7 +436,11 @@ StepGraph EpGroupInstance::BuildGraph(const std::vector<std::vector<StepBatch>>&
   g.nodes.reserve(static_cast<size_t>(micro_) * script.items.size());
   std::vector<int> prog_set(micro_);
   for (int m = 0; m < micro_; ++m) prog_set[m] = g.AddProgramSet(prog[m]);
-  EpGraphEmitter emit(s_, planner_, gpus_, host_syncs_at_dispatch_, micro_, wire, &g);
+  bool extend = false;
+  for (const auto& micro_batch : batches) {
+    for (const StepBatch& b : micro_batch) extend = extend || b.prefill_tokens > 0;
+  }
+  EpGraphEmitter emit(s_, planner_, gpus_, host_syncs_at_dispatch_, extend, micro_, wire, &g);
   emit.Script(script, prog_set, tokens, loads);
   for (const DraftPass& d : AddDraftPrograms(batches, &g)) {
     emit.Script(d.script, d.prog_set, d.tokens, d.loads);

@@ -76,7 +76,15 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const PoolContext& s, const C
       if (!normal.ok()) return normal.status();
       f.deepep_normal = std::make_unique<DeepEpNormalPattern>(std::move(*normal));
     }
+    if (s.deployment().moe_dispatch == DeploymentSpec::MoeDispatch::kGather) {
+      auto gather = CollectivePattern::RingAllGather(graph, s.InstanceGpus(instance));
+      if (!gather.ok()) return gather.status();
+      f.dp_gather = std::make_unique<CollectivePattern>(std::move(*gather));
+    }
   }
+  // The group's all-reduces (a gather in a step with prompt tokens), after the stages' entries.
+  const bool group_all_reduces =
+      p.dp_attention && s.deployment().moe_dispatch == DeploymentSpec::MoeDispatch::kGather;
   for (int stage = 0; stage < p.pp; ++stage) {
     const std::vector<int> gpus = s.StageGpus(instance, stage);
     if (absl::Status st = AddAllReduces(graph, gpus, f); !st.ok()) return st;
@@ -92,6 +100,10 @@ absl::StatusOr<InstanceFabric> BuildInstanceFabric(const PoolContext& s, const C
       if (!send.ok()) return send.status();
       f.stage_sends.push_back(std::make_unique<CollectivePattern>(std::move(*send)));
     }
+  }
+  if (group_all_reduces) {
+    f.group_all_reduce_stage = static_cast<int>(f.stage_rings.size());
+    if (absl::Status st = AddAllReduces(graph, s.InstanceGpus(instance), f); !st.ok()) return st;
   }
   const int draft_gpus = s.deployment().draft_gpus;
   if (draft_gpus > 0) {
@@ -119,6 +131,10 @@ std::vector<std::pair<int, int>> InstanceFabric::Pairs() const {
   if (deepep_normal) {
     for (const Transfer& t : deepep_normal->Pairs()) pairs.emplace_back(t.src_gpu, t.dst_gpu);
   }
+  if (dp_gather) {
+    for (const Transfer& t : dp_gather->WireTransfers(1.0))
+      pairs.emplace_back(t.src_gpu, t.dst_gpu);
+  }
   for (const auto* afd : {afd_dispatch.get(), afd_combine.get()}) {
     if (afd == nullptr) continue;
     for (const Transfer& t : afd->WireTransfers(1.0)) pairs.emplace_back(t.src_gpu, t.dst_gpu);
@@ -139,11 +155,10 @@ std::vector<int> InstanceFabric::LinkDirections() const {
   if (deepep_normal) {
     for (int d : deepep_normal->LinkDirections()) dirs.push_back(d);
   }
-  for (const auto* afd : {afd_dispatch.get(), afd_combine.get()}) {
-    if (afd == nullptr) continue;
-    for (int d : afd->LinkDirections()) dirs.push_back(d);
+  for (const auto* p : {afd_dispatch.get(), afd_combine.get(), dp_gather.get()}) {
+    if (p == nullptr) continue;
+    for (int d : p->LinkDirections()) dirs.push_back(d);
   }
-
   for (const auto* list :
        {&stage_rings, &stage_sends, &stage_one_shot, &stage_two_shot, &draft_sends}) {
     for (const auto& p : *list) {

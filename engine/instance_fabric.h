@@ -36,6 +36,11 @@ struct InstanceFabric {
   std::unique_ptr<CollectivePattern> all_to_all;  // DP-attention EP group: dispatch / combine
   // The same group's DeepEP normal-kernel traffic ("moe_dispatch": "normal"; else null).
   std::unique_ptr<DeepEpNormalPattern> deepep_normal;
+  // The same group's gather and reduce-scatter ("moe_dispatch": "gather"; else null): NCCL's
+  // ring all-gather over the group's GPUs; and its all-reduces (for steps with prompt tokens),
+  // the stage entries at index group_all_reduce_stage (-1: none).
+  std::unique_ptr<CollectivePattern> dp_gather;
+  int group_all_reduce_stage = -1;
   // Attention/FFN disaggregation: every attention GPU sends to every expert GPU (dispatch) and
   // back (combine); shares 1 / expert GPUs per pair (a whole rank message over N), weighted per
   // step by tokens and loads (AfdHopPlanner).

@@ -148,14 +148,22 @@ absl::Status ParseDeployment(JsonObjectReader r, const PresetLibrary& presets, D
                     "false unless \"attention\": \"data_parallel\" (it overlaps the MoE "
                     "all-to-alls of an expert-parallel group)");
   }
-  MOESIM_ASSIGN_OR_RETURN(std::string dispatch,
-                          r.EnumOr("moe_dispatch", "low_latency", {"low_latency", "normal"}));
-  d.moe_dispatch = dispatch == "normal" ? DeploymentSpec::MoeDispatch::kNormal
-                                        : DeploymentSpec::MoeDispatch::kLowLatency;
-  if (!d.plan.dp_attention && d.moe_dispatch == DeploymentSpec::MoeDispatch::kNormal) {
+  MOESIM_ASSIGN_OR_RETURN(std::string dispatch, r.EnumOr("moe_dispatch", "low_latency",
+                                                         {"low_latency", "normal", "gather"}));
+  d.moe_dispatch = dispatch == "normal"   ? DeploymentSpec::MoeDispatch::kNormal
+                   : dispatch == "gather" ? DeploymentSpec::MoeDispatch::kGather
+                                          : DeploymentSpec::MoeDispatch::kLowLatency;
+  if (!d.plan.dp_attention && d.moe_dispatch != DeploymentSpec::MoeDispatch::kLowLatency) {
     return BadValue(r.where().Key("moe_dispatch"), dispatch,
-                    "\"low_latency\" unless \"attention\": \"data_parallel\" (it chooses the "
-                    "DeepEP kernels of an expert-parallel group's all-to-alls)");
+                    "\"low_latency\" unless \"attention\": \"data_parallel\" (it chooses what "
+                    "carries an expert-parallel group's dispatch and combine)");
+  }
+  if (d.two_batch_overlap && d.moe_dispatch == DeploymentSpec::MoeDispatch::kGather) {
+    // SGLang's two-batch overlap interleaves DeepEP's dispatch and combine with the other
+    // micro-batch's compute (two_batch_overlap.py); moesim models it on those only.
+    return BadValue(r.where().Key("moe_dispatch"), dispatch,
+                    "\"low_latency\" or \"normal\" with two_batch_overlap (SGLang overlaps "
+                    "DeepEP's all-to-alls, not the gather)");
   }
   if (d.plan.dp_attention) {
     if (d.plan.tp != 1 || d.plan.pp != 1) {

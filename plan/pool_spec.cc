@@ -34,7 +34,15 @@ bool Plan::Disaggregated() const {
 }
 
 const char* MoeDispatchName(DeploymentSpec::MoeDispatch d) {
-  return d == DeploymentSpec::MoeDispatch::kNormal ? "normal" : "low_latency";
+  switch (d) {
+    case DeploymentSpec::MoeDispatch::kNormal:
+      return "normal";
+    case DeploymentSpec::MoeDispatch::kGather:
+      return "gather";
+    case DeploymentSpec::MoeDispatch::kLowLatency:
+      break;
+  }
+  return "low_latency";
 }
 
 }  // namespace moesim

@@ -39,11 +39,15 @@ struct DeploymentSpec {
   // batch into two micro-batches and interleaves them so that one's dispatch / combine runs
   // while the other computes.
   bool two_batch_overlap = false;
-  // DP-attention EP groups only: which DeepEP kernels carry dispatch and combine. Low-latency
-  // (SGLang's decode default): every expert copy goes straight to its GPU. Normal
-  // (high-throughput): one RDMA send per (token, server) to the same local rank there, then
-  // NVLink forwarding (topology/deepep_normal_pattern.h).
-  enum class MoeDispatch { kLowLatency, kNormal };
+  // DP-attention EP groups only: what carries dispatch and combine. DeepEP's kernels:
+  // low-latency (SGLang's decode default with DeepEP): every expert copy goes straight to its
+  // GPU; normal (high-throughput): one RDMA send per (token, server) to the same local rank
+  // there, then NVLink forwarding (topology/deepep_normal_pattern.h). Gather (SGLang's DP
+  // attention without DeepEP, moe_a2a_backend unset): every rank's hidden states are gathered to
+  // every GPU of the group (padded to the largest rank's tokens, all_gather_into_tensor: SGLang
+  // dp_attention.py DpPaddingMode.MAX_LEN, its CUDA-graph default), each GPU runs its local
+  // experts on them, and the partial outputs are reduce-scattered back (bf16 both ways).
+  enum class MoeDispatch { kLowLatency, kNormal, kGather };
   MoeDispatch moe_dispatch = MoeDispatch::kLowLatency;
 
   // Attention/FFN disaggregation (engine/afd_instance.h); off unless attention_gpus > 0.
@@ -74,7 +78,8 @@ struct DeploymentSpec {
   int total_gpus() const { return instances * gpus_per_instance(); }
 };
 
-const char* MoeDispatchName(DeploymentSpec::MoeDispatch d);  // "low_latency" / "normal"
+// "low_latency" / "normal" / "gather"
+const char* MoeDispatchName(DeploymentSpec::MoeDispatch d);
 
 struct PoolSpec {
   std::string name;

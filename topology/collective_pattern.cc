@@ -88,11 +88,20 @@ absl::StatusOr<CollectivePattern> CollectivePattern::Make(const ClusterGraph& gr
   return p;
 }
 
-absl::StatusOr<CollectivePattern> CollectivePattern::RingAllReduce(const ClusterGraph& graph,
-                                                                   std::vector<int> gpus) {
-  const int n = static_cast<int>(gpus.size());
+namespace {
+
+// The ring of an all-reduce (passes 2: reduce-scatter then all-gather) or of one of its halves
+// (passes 1): each pass moves (n-1)/n of the message per GPU in n-1 steps.
+struct RingShape {
   std::vector<Transfer> unit;
-  if (n <= 1) return Make(graph, Kind::kRingAllReduce, std::move(gpus), std::move(unit), 0);
+  int steps = 0;
+};
+
+absl::StatusOr<RingShape> Ring(const ClusterGraph& graph, const std::vector<int>& gpus,
+                               double passes) {
+  const int n = static_cast<int>(gpus.size());
+  RingShape r;
+  if (n <= 1) return r;
   // Group the GPUs by server (in the given order).
   std::vector<int> servers;
   std::vector<std::vector<int>> local;
@@ -115,22 +124,43 @@ absl::StatusOr<CollectivePattern> CollectivePattern::RingAllReduce(const Cluster
   for (const auto& l : local) even = even && static_cast<int>(l.size()) == per;
   if (m == 1 || per == 1 || !even) {
     // One ring through every GPU.
-    for (int i = 0; i < n; ++i) unit.push_back({gpus[i], gpus[(i + 1) % n], 2.0 * (n - 1) / n});
-    return Make(graph, Kind::kRingAllReduce, std::move(gpus), std::move(unit), 2 * (n - 1));
+    for (int i = 0; i < n; ++i) {
+      r.unit.push_back({gpus[i], gpus[(i + 1) % n], passes * (n - 1) / n});
+    }
+    r.steps = static_cast<int>(passes * (n - 1));
+    return r;
   }
-  // Hierarchical (NCCL-like, rail-aligned): reduce-scatter and all-gather inside each server
-  // (a ring of `per` GPUs: 2(per-1)/per of the message per GPU), and between servers one ring
-  // per local rank over its shard (2(m-1)/m of message/per per GPU, on that GPU's NIC).
+  // Hierarchical (NCCL-like, rail-aligned): the passes inside each server (a ring of `per` GPUs:
+  // passes x (per-1)/per of the message per GPU), and between servers one ring per local rank
+  // over its shard (passes x (m-1)/m of message/per per GPU, on that GPU's NIC).
   for (const auto& l : local) {
-    for (int i = 0; i < per; ++i) unit.push_back({l[i], l[(i + 1) % per], 2.0 * (per - 1) / per});
+    for (int i = 0; i < per; ++i) {
+      r.unit.push_back({l[i], l[(i + 1) % per], passes * (per - 1) / per});
+    }
   }
   for (int k = 0; k < per; ++k) {
     for (int s = 0; s < m; ++s) {
-      unit.push_back({local[s][k], local[(s + 1) % m][k], 2.0 * (m - 1) / m / per});
+      r.unit.push_back({local[s][k], local[(s + 1) % m][k], passes * (m - 1) / m / per});
     }
   }
-  return Make(graph, Kind::kRingAllReduce, std::move(gpus), std::move(unit),
-              2 * (per - 1) + 2 * (m - 1));
+  r.steps = static_cast<int>(passes * (per - 1) + passes * (m - 1));
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<CollectivePattern> CollectivePattern::RingAllReduce(const ClusterGraph& graph,
+                                                                   std::vector<int> gpus) {
+  auto ring = Ring(graph, gpus, 2.0);
+  if (!ring.ok()) return ring.status();
+  return Make(graph, Kind::kRingAllReduce, std::move(gpus), std::move(ring->unit), ring->steps);
+}
+
+absl::StatusOr<CollectivePattern> CollectivePattern::RingAllGather(const ClusterGraph& graph,
+                                                                   std::vector<int> gpus) {
+  auto ring = Ring(graph, gpus, 1.0);
+  if (!ring.ok()) return ring.status();
+  return Make(graph, Kind::kRingAllGather, std::move(gpus), std::move(ring->unit), ring->steps);
 }
 
 absl::StatusOr<CollectivePattern> CollectivePattern::OneShotAllReduce(const ClusterGraph& graph,

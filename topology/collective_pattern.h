@@ -40,9 +40,21 @@ struct CollectiveCost {
 
 class CollectivePattern {
  public:
-  enum class Kind { kRingAllReduce, kOneShotAllReduce, kTwoShotAllReduce, kAllToAll, kSend };
+  enum class Kind {
+    kRingAllReduce,
+    kRingAllGather,
+    kOneShotAllReduce,
+    kTwoShotAllReduce,
+    kAllToAll,
+    kSend
+  };
 
   static absl::StatusOr<CollectivePattern> RingAllReduce(const ClusterGraph& graph,
+                                                         std::vector<int> gpus);
+  // NCCL's ring all-gather of a `message_bytes` buffer (each GPU contributes 1/n of it): half a
+  // ring all-reduce, (n-1)/n of the message per GPU in n-1 steps (hierarchical across servers as
+  // the all-reduce). A reduce-scatter moves the same bytes in the same steps.
+  static absl::StatusOr<CollectivePattern> RingAllGather(const ClusterGraph& graph,
                                                          std::vector<int> gpus);
   static absl::StatusOr<CollectivePattern> OneShotAllReduce(const ClusterGraph& graph,
                                                             std::vector<int> gpus);

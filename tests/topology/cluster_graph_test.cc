@@ -168,6 +168,26 @@ TEST_CASE("ring all-reduce pattern: ring bytes, steps, and protocol efficiency",
   CHECK(c.bottleneck_tier == LinkTier::kScaleUp);
 }
 
+TEST_CASE("ring all-gather: half a ring all-reduce's bytes and steps", "[topology]") {
+  ClusterSpec s = Spec(8, 2, 1);
+  auto g = ClusterGraph::Build(s);
+  REQUIRE(g.ok());
+  std::vector<int> gpus(16);
+  for (int i = 0; i < 16; ++i) gpus[i] = i;
+  auto ar = CollectivePattern::RingAllReduce(*g, gpus);
+  auto ag = CollectivePattern::RingAllGather(*g, gpus);
+  REQUIRE(ar.ok());
+  REQUIRE(ag.ok());
+  // Hierarchical over two servers: 2(8-1) + 2(2-1) steps for the all-reduce, half for a gather.
+  CHECK(ar->steps() == 16);
+  CHECK(ag->steps() == 8);
+  CHECK(ag->kind() == CollectivePattern::Kind::kRingAllGather);
+  const CollectiveCost r = ar->Estimate(64e6, 0.0), a = ag->Estimate(64e6, 0.0);
+  for (size_t t = 0; t < r.tier_bytes.size(); ++t) {
+    CHECK(a.tier_bytes[t] == Approx(r.tier_bytes[t] / 2));
+  }
+}
+
 TEST_CASE("bad cluster shapes are rejected", "[topology]") {
   ClusterSpec s = Spec(8, 1, 1);
   s.nics_per_server = 3;

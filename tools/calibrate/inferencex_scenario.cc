@@ -504,6 +504,16 @@ absl::StatusOr<ojson> RuntimeOf(const RecipeMatch& recipe, const StackFlags& sta
   return runtime;
 }
 
+// Whether an SGLang side with DP attention carries its MoE tokens by gather rather than DeepEP:
+// SGLang's default when the recipe sets no moe_a2a_backend (or "none"): dp_attention.py gathers
+// every rank's hidden states before the MoE layer and scatters the outputs back.
+absl::StatusOr<bool> SglangGathers(const RecipeMatch& side, const std::string& stack,
+                                   bool dp_attention) {
+  if (stack != "sglang" || !dp_attention) return false;
+  MOESIM_ASSIGN_OR_RETURN(nlohmann::json backend, side.Flag("moe_a2a_backend"));
+  return backend.is_null() || backend == "none";
+}
+
 // Flags the recipe passes that no section of the scenario consumes, as "key=value".
 absl::StatusOr<std::vector<std::string>> UnmodelledFlags(const RecipeMatch& recipe,
                                                          const StackFlags& stack,
@@ -827,13 +837,22 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
 
   ojson hardware = {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", per_server}};
   if (out.servers > 1) hardware["servers_per_rack"] = out.servers;
+  std::string decode_dispatch;
   ojson prefill_pool = {{"name", "prefill"}, {"role", "prefill"}};
   prefill_pool.update(prefill.deployment);
   prefill_pool["instances"] = row.prefill_workers;
+  if (recipe) {
+    MOESIM_ASSIGN_OR_RETURN(bool gather,
+                            SglangGathers(recipe->prefill(), out.stack, row.prefill_dp_attention));
+    if (gather) prefill_pool["moe_dispatch"] = "gather";
+    MOESIM_ASSIGN_OR_RETURN(gather, SglangGathers(recipe->decode(), out.stack, row.dp_attention));
+    if (gather) decode_dispatch = "gather";
+  }
   if (prefill_runtime.size() > 1) prefill_pool["runtime"] = prefill_runtime;
   ojson decode_pool = {{"name", "decode"}, {"role", "decode"}};
   decode_pool.update(decode.deployment);
   decode_pool["instances"] = row.decode_workers;
+  if (!decode_dispatch.empty()) decode_pool["moe_dispatch"] = decode_dispatch;
   if (sglang_mtp) decode_runtime["max_num_seqs"] = row.conc;
   if (decode_runtime.size() > 1) decode_pool["runtime"] = decode_runtime;
 

@@ -75,7 +75,9 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
       "(the CSV's; where a recipe disagrees, the description says so). A side moesim cannot "
       "express (DP ",
       "attention with EP 1, EP neither 1 nor TP, EP not dividing the 256 routed experts) or ",
-      "whose GPUs are not workers x TP is skipped.\n",
+      "whose GPUs are not workers x TP is skipped. An SGLang side with DP attention whose ",
+      "recipe sets no `moe_a2a_backend` runs without DeepEP: `moe_dispatch: gather` (SGLang's ",
+      "dp_attention.py gather and scatter around each MoE layer).\n",
       "- hardware: pools take whole servers (prefill first): servers of 8 GPUs, GB300 NVL72 ",
       "compute trays of 4 in one rack; `servers_per_rack` holds both pools.\n",
       "- reference: as above, throughput per GPU over all GPUs of both pools (`total_gpus`); the ",
