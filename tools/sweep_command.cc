@@ -63,6 +63,12 @@ int CmdSweep(const PresetLibrary& presets, const std::string& path, int jobs, bo
   }
   auto sweep = LoadSweep(path, presets);
   if (!sweep.ok()) return Fail(sweep.status());
+  if (screen_only && sweep->spec.rlvr) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": --screen-only: an RLVR sweep has no analytic screen (every valid "
+                     "plan is simulated); run it without --screen-only")));
+  }
   if (screen_only) sweep->SelectNone();
   const std::vector<size_t> selected = sweep->Selected();
   std::vector<SubprocessJob> work;

@@ -55,6 +55,36 @@ TEST_CASE("moesim sweep writes its table as text, CSV and JSON", "[sweep][cli]")
   CHECK(to_stdout.output.find("screened") != std::string::npos);
 }
 
+TEST_CASE("moesim sweep runs an RLVR sweep and refuses --screen-only for it",
+          "[sweep][cli][rlvr]") {
+  // The shipped split sweep with a small step (64 prompts x 4 samples of ~400 tokens, 2 steps).
+  nlohmann::json doc = nlohmann::json::parse(
+      ReadFile(MOESIM_SOURCE_DIR "/scenarios/sweeps/deepseek-v3-h200-rlvr-split.json"));
+  doc["rlvr"]["prompts_per_step"] = 64;
+  doc["rlvr"]["samples_per_prompt"] = 4;
+  doc["rlvr"]["output_tokens"] = {
+      {"kind", "lognormal"}, {"median_tokens", 400}, {"sigma", 0.8}, {"max_tokens", 2000}};
+  doc["rlvr"]["steps"] = 2;
+  const std::string file = "/tmp/moesim-sweep-cli-rlvr.json",
+                    csv = "/tmp/moesim-sweep-cli-rlvr.csv";
+  std::ofstream(file) << doc.dump(2);
+  const CommandResult r = Run("sweep " + file + " --jobs 2 --csv " + csv);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("8 RLVR plans: 6 simulated, 2 skipped, 0 failed") != std::string::npos);
+  CHECK(r.output.find("best plan by rlvr_step_time_s") != std::string::npos);
+  std::istringstream lines(ReadFile(csv));
+  std::string header;
+  std::getline(lines, header);
+  CHECK(header.rfind("index,rlvr.schedule,deployment.instances,rlvr.trainer.gpus,state,gpus,"
+                     "step_time_s,",
+                     0) == 0);
+  const CommandResult screen = Run("sweep " + file + " --screen-only");
+  CHECK(screen.exit_code == 2);
+  CHECK(screen.output.find("--screen-only: an RLVR sweep has no analytic screen") !=
+        std::string::npos);
+}
+
 TEST_CASE("sweep files and run files are not confused", "[sweep][cli]") {
   const CommandResult run = Run("run " + kSmall);
   CHECK(run.exit_code == 2);
