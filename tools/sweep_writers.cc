@@ -38,6 +38,28 @@ std::vector<size_t> AxisWidths(const nlohmann::json& sweep) {
   return widths;
 }
 
+// The first columns of a text table's header (plan number, then each axis) and of a plan's row
+// (`*` on the frontier, its number, its axis values).
+std::string AxisHead(const nlohmann::json& sweep) {
+  const std::vector<size_t> widths = AxisWidths(sweep);
+  std::string head = "     #  ";
+  for (size_t c = 0; c < widths.size(); ++c) {
+    absl::StrAppendFormat(&head, "%-*s ", widths[c], sweep["columns"][c].get<std::string>());
+  }
+  return head;
+}
+
+std::string AxisCells(const nlohmann::json& sweep, const nlohmann::json& p) {
+  const std::vector<size_t> widths = AxisWidths(sweep);
+  std::string line =
+      absl::StrFormat("%s %4d  ", p.value("on_frontier", false) ? "*" : " ", p["index"].get<int>());
+  for (size_t c = 0; c < widths.size(); ++c) {
+    absl::StrAppendFormat(&line, "%-*s ", widths[c],
+                          AxisText(p["axes"][sweep["columns"][c].get<std::string>()]));
+  }
+  return line;
+}
+
 bool IsRlvr(const nlohmann::json& sweep) { return sweep.value("kind", std::string()) == "rlvr"; }
 
 // The per-plan columns of an RLVR sweep (engine/sweep_rlvr.h) after index, axes, state and GPUs.
@@ -125,27 +147,17 @@ std::string RlvrSweepToText(const nlohmann::json& sweep) {
       sweep["plans"].size(), counts["simulated"].get<int>(), counts["skipped"].get<int>(),
       counts["failed"].get<int>());
   absl::StrAppend(&s, SkipReasonsText(sweep));
-  std::vector<std::string> columns;
-  for (const auto& c : sweep["columns"]) columns.push_back(c.get<std::string>());
   absl::StrAppend(&s,
                   "\nsimulated plans (mean step; * on the frontier of step time against $ per "
                   "step)\n");
-  const std::vector<size_t> widths = AxisWidths(sweep);
-  std::string head = "     #  ";
-  for (size_t c = 0; c < columns.size(); ++c) {
-    absl::StrAppendFormat(&head, "%-*s ", widths[c], columns[c]);
-  }
+  std::string head = AxisHead(sweep);
   absl::StrAppendFormat(&head, "%5s %9s %9s %9s %8s %9s %9s %8s  %s\n", "GPUs", "step s",
                         "rollout s", "train s", "sync s", "switch s", "$/step", "steps/d", "limit");
   absl::StrAppend(&s, head);
   for (const auto& p : sweep["plans"]) {
     const std::string state = p["state"].get<std::string>();
     if (state != "simulated" && state != "failed") continue;
-    std::string line = absl::StrFormat("%s %4d  ", p.value("on_frontier", false) ? "*" : " ",
-                                       p["index"].get<int>());
-    for (size_t c = 0; c < columns.size(); ++c) {
-      absl::StrAppendFormat(&line, "%-*s ", widths[c], AxisText(p["axes"][columns[c]]));
-    }
+    std::string line = AxisCells(sweep, p);
     if (state == "failed") {
       absl::StrAppend(&s, line, "failed: ", p["reason"].get<std::string>(), "\n");
       continue;
@@ -230,16 +242,10 @@ std::string SweepJsonToText(const nlohmann::json& sweep) {
           : std::string());
   absl::StrAppend(&s, SkipReasonsText(sweep));
   // Simulated (and failed) plans: their axes and headline numbers; * marks the frontier.
-  std::vector<std::string> columns;
-  for (const auto& c : sweep["columns"]) columns.push_back(c.get<std::string>());
   absl::StrAppend(&s,
                   "\nsimulated plans (* on the Pareto frontier of tok/s per GPU against "
                   "tok/s per user)\n");
-  const std::vector<size_t> widths = AxisWidths(sweep);
-  std::string head = "     #  ";
-  for (size_t c = 0; c < columns.size(); ++c) {
-    absl::StrAppendFormat(&head, "%-*s ", widths[c], columns[c]);
-  }
+  std::string head = AxisHead(sweep);
   absl::StrAppendFormat(&head, "%5s %10s %9s %9s %9s %9s %8s  %s\n", "GPUs", "tok/s/GPU",
                         "tok/s/usr", "TTFT p90", "TPOT p90", "$/Mtok", "screen", "limit");
   absl::StrAppend(&s, head);
@@ -247,11 +253,7 @@ std::string SweepJsonToText(const nlohmann::json& sweep) {
   for (const auto& p : sweep["plans"]) {
     const std::string state = p["state"].get<std::string>();
     if (state != "simulated" && state != "failed") continue;
-    std::string line = absl::StrFormat("%s %4d  ", p.value("on_frontier", false) ? "*" : " ",
-                                       p["index"].get<int>());
-    for (size_t c = 0; c < columns.size(); ++c) {
-      absl::StrAppendFormat(&line, "%-*s ", widths[c], AxisText(p["axes"][columns[c]]));
-    }
+    std::string line = AxisCells(sweep, p);
     if (state == "failed") {
       absl::StrAppend(&line, "failed: ", p["reason"].get<std::string>(), "\n");
       absl::StrAppend(&s, line);
