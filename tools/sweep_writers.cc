@@ -60,6 +60,20 @@ std::string AxisCells(const nlohmann::json& sweep, const nlohmann::json& p) {
   return line;
 }
 
+// One CSV line of `cells` (quoted where needed).
+std::string CsvLine(std::vector<std::string> cells) {
+  for (auto& c : cells) c = CsvField(c);
+  return absl::StrCat(absl::StrJoin(cells, ","), "\n");
+}
+
+// A plan's first CSV cells: its number, its axis values, its state.
+std::vector<std::string> PlanCells(const nlohmann::json& sweep, const nlohmann::json& p) {
+  std::vector<std::string> row = {std::to_string(p["index"].get<size_t>())};
+  for (const auto& c : sweep["columns"]) row.push_back(AxisText(p["axes"][c.get<std::string>()]));
+  row.push_back(p["state"].get<std::string>());
+  return row;
+}
+
 bool IsRlvr(const nlohmann::json& sweep) { return sweep.value("kind", std::string()) == "rlvr"; }
 
 // The per-plan columns of an RLVR sweep (engine/sweep_rlvr.h) after index, axes, state and GPUs.
@@ -94,13 +108,9 @@ std::string RlvrSweepToCsv(const nlohmann::json& sweep) {
   for (const auto& s : slos) header.push_back("meets_" + s);
   header.push_back("on_frontier");
   header.push_back("reason");
-  std::string out;
-  for (auto& h : header) h = CsvField(h);
-  absl::StrAppend(&out, absl::StrJoin(header, ","), "\n");
+  std::string out = CsvLine(header);
   for (const auto& p : sweep["plans"]) {
-    std::vector<std::string> row = {std::to_string(p["index"].get<size_t>())};
-    for (const auto& c : sweep["columns"]) row.push_back(AxisText(p["axes"][c.get<std::string>()]));
-    row.push_back(p["state"].get<std::string>());
+    std::vector<std::string> row = PlanCells(sweep, p);
     const nlohmann::json sim = p.contains("simulated") ? p["simulated"] : nlohmann::json();
     row.push_back(sim.is_object() ? std::to_string(sim["gpus"].get<int>()) : "");
     for (const char* k : kRlvrColumns) row.push_back(Num(sim, k));
@@ -110,8 +120,7 @@ std::string RlvrSweepToCsv(const nlohmann::json& sweep) {
     }
     row.push_back(p.contains("on_frontier") ? (p["on_frontier"].get<bool>() ? "yes" : "no") : "");
     row.push_back(p["reason"].get<std::string>());
-    for (auto& c : row) c = CsvField(c);
-    absl::StrAppend(&out, absl::StrJoin(row, ","), "\n");
+    absl::StrAppend(&out, CsvLine(row));
   }
   return out;
 }
@@ -193,13 +202,9 @@ std::string SweepJsonToCsv(const nlohmann::json& sweep) {
         "screen_shortfall_pct", "screen_error_pct", "reason"}) {
     header.push_back(h);
   }
-  std::string out;
-  for (auto& h : header) h = CsvField(h);
-  absl::StrAppend(&out, absl::StrJoin(header, ","), "\n");
+  std::string out = CsvLine(header);
   for (const auto& p : sweep["plans"]) {
-    std::vector<std::string> row = {std::to_string(p["index"].get<size_t>())};
-    for (const auto& c : sweep["columns"]) row.push_back(AxisText(p["axes"][c.get<std::string>()]));
-    row.push_back(p["state"].get<std::string>());
+    std::vector<std::string> row = PlanCells(sweep, p);
     const nlohmann::json sim = p.contains("simulated") ? p["simulated"] : nlohmann::json();
     const nlohmann::json screen = p.contains("screen") ? p["screen"] : nlohmann::json();
     row.push_back(sim.is_object()      ? std::to_string(sim["gpus"].get<int>())
@@ -222,8 +227,7 @@ std::string SweepJsonToCsv(const nlohmann::json& sweep) {
     row.push_back(Num(screen, "shortfall_pct"));
     row.push_back(Num(p, "screen_error_pct"));
     row.push_back(p["reason"].get<std::string>());
-    for (auto& c : row) c = CsvField(c);
-    absl::StrAppend(&out, absl::StrJoin(row, ","), "\n");
+    absl::StrAppend(&out, CsvLine(row));
   }
   return out;
 }
