@@ -98,8 +98,23 @@ class EpGraphEmitter {
     if (last_transfer_[m] >= 0 && last_[m] < 0) c.deps.push_back(last_transfer_[m]);
     if (item.kind == ScriptItem::kExperts) {
       std::vector<int> experts(gpus_.size());
-      for (size_t r = 0; r < gpus_.size(); ++r) {
-        experts[r] = Experts(tokens[r], loads[item.moe_layer][r]);
+      if (s_.deployment().moe_tensor_sharded) {
+        // Every GPU runs every routed expert's 1/N slice on all the group's gathered tokens.
+        double all_tokens = 0;
+        MoeLayerLoad all;
+        for (size_t r = 0; r < gpus_.size(); ++r) {
+          all_tokens += tokens[r];
+          all.assignments += loads[item.moe_layer][r].assignments;
+          all.active_experts += loads[item.moe_layer][r].active_experts;
+        }
+        all.active_experts = std::min(all.active_experts, double(s_.model.moe.routed_experts));
+        for (size_t r = 0; r < gpus_.size(); ++r) {
+          experts[r] = TensorShardedExperts(tokens[r], all_tokens, all);
+        }
+      } else {
+        for (size_t r = 0; r < gpus_.size(); ++r) {
+          experts[r] = Experts(tokens[r], loads[item.moe_layer][r]);
+        }
       }
       c.program_set = g_.AddProgramSet(std::move(experts));
       c.begin = {0, 0};
@@ -118,6 +133,29 @@ class EpGraphEmitter {
     if (it != expert_prog_.end()) return it->second;
     StepProgram p;
     p.blocks.push_back(MoeExpertOps(s_.model, s_.runtime(), s_.plan(), tokens, &load));
+    p.order.push_back(0);
+    const int id = g_.AddProgram(std::move(p));
+    expert_prog_.emplace(key, id);
+    return id;
+  }
+
+  // The expert program of a rank under tensor-sharded experts: the routed experts' slices on
+  // the group's `all_tokens` with its whole `load`, then the shared experts on the rank's own
+  // `tokens` (dense TP as the plan says).
+  int TensorShardedExperts(double tokens, double all_tokens, const MoeLayerLoad& load) {
+    const auto key = std::make_tuple(-tokens, all_tokens, load.assignments);
+    auto it = expert_prog_.find(key);
+    if (it != expert_prog_.end()) return it->second;
+    ParallelPlan sliced = s_.plan();
+    sliced.dp_attention = false;
+    sliced.tp = static_cast<int>(gpus_.size());
+    sliced.ep = 1;
+    sliced.redundant_experts = 0;
+    StepProgram p;
+    p.blocks.push_back(RoutedExpertOps(s_.model, s_.runtime(), sliced, all_tokens, load));
+    for (Op& op : SharedExpertOps(s_.model, s_.runtime(), s_.plan(), tokens)) {
+      p.blocks.back().push_back(op);
+    }
     p.order.push_back(0);
     const int id = g_.AddProgram(std::move(p));
     expert_prog_.emplace(key, id);

@@ -119,6 +119,7 @@ nlohmann::json PlanSection(const Scenario& s, const PoolContext& p) {
   } else if (p.plan().dp_attention) {
     plan["two_batch_overlap"] = p.deployment().two_batch_overlap;
     plan["moe_dispatch"] = MoeDispatchName(p.deployment().moe_dispatch);
+    if (p.deployment().moe_tensor_sharded) plan["moe_sharding"] = "tensor";
   }
   if (const auto& balance = p.runtime().attention_dp_balance) {
     plan["attention_dp_balance"] = {{"timeout_iters", balance->timeout_iters},

@@ -158,6 +158,20 @@ absl::Status ParseDeployment(JsonObjectReader r, const PresetLibrary& presets, D
                     "\"low_latency\" unless \"attention\": \"data_parallel\" (it chooses what "
                     "carries an expert-parallel group's dispatch and combine)");
   }
+  MOESIM_ASSIGN_OR_RETURN(std::string sharding,
+                          r.EnumOr("moe_sharding", "expert", {"expert", "tensor"}));
+  d.moe_tensor_sharded = sharding == "tensor";
+  if (d.moe_tensor_sharded && d.moe_dispatch != DeploymentSpec::MoeDispatch::kGather) {
+    return BadValue(r.where().Key("moe_sharding"), sharding,
+                    "\"expert\" unless \"moe_dispatch\": \"gather\" (tensor-parallel experts run "
+                    "on every rank's gathered tokens, SGLang's DP attention without expert "
+                    "parallelism)");
+  }
+  if (d.moe_tensor_sharded && d.expert_placement_given) {
+    return BadValue(r.where().Key("moe_sharding"), sharding,
+                    "\"expert\" with an expert_placement (tensor-parallel experts are split over "
+                    "every GPU, not placed)");
+  }
   if (d.two_batch_overlap && d.moe_dispatch == DeploymentSpec::MoeDispatch::kGather) {
     // SGLang's two-batch overlap interleaves DeepEP's dispatch and combine with the other
     // micro-batch's compute (two_batch_overlap.py); moesim models it on those only.
@@ -824,6 +838,7 @@ nlohmann::json DeploymentToJson(const DeploymentSpec& d) {
   } else if (d.plan.dp_attention) {
     j["two_batch_overlap"] = d.two_batch_overlap;
     j["moe_dispatch"] = MoeDispatchName(d.moe_dispatch);
+    if (d.moe_tensor_sharded) j["moe_sharding"] = "tensor";
   }
   return j;
 }

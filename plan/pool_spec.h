@@ -49,6 +49,10 @@ struct DeploymentSpec {
   // experts on them, and the partial outputs are reduce-scattered back (bf16 both ways).
   enum class MoeDispatch { kLowLatency, kNormal, kGather };
   MoeDispatch moe_dispatch = MoeDispatch::kLowLatency;
+  // DP-attention groups with the gather only: the routed experts are split tensor-parallel over
+  // the group's GPUs (SGLang's DP attention with ep_size 1, its default: every GPU runs every
+  // expert's 1/N slice on all the gathered tokens) instead of placed whole (expert parallel).
+  bool moe_tensor_sharded = false;
 
   // Attention/FFN disaggregation (engine/afd_instance.h); off unless attention_gpus > 0.
   struct AttentionFfn {
