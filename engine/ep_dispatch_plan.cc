@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "models/dtype.h"
+#include "models/invariant.h"
 #include "models/moe_traffic.h"
 
 namespace moesim {
@@ -34,7 +35,10 @@ CollectiveCost EpDispatchPlanner::Gather(const std::vector<double>& tokens, bool
     double sum = 0;
     for (double t : tokens) sum += t;
     const double message = sum * bytes_per_token;
+    // The parser guarantees a group of two GPUs or more under the gather (the patterns exist).
+    MOESIM_CHECK(fabric_.group_all_reduce_stage >= 0, "a gather without the group's all-reduces");
     const CollectivePattern* ar = fabric_.AllReduceFor(fabric_.group_all_reduce_stage, message);
+    MOESIM_CHECK(ar != nullptr, "a gather over a one-GPU group");
     if (wire != nullptr) *wire = ar->WireTransfers(message);
     return ar->Estimate(message, s_.runtime().allreduce_latency_us);
   }

@@ -143,9 +143,9 @@ class EpGraphEmitter {
   // the group's `all_tokens` with its whole `load`, then the shared experts on the rank's own
   // `tokens` (dense TP as the plan says).
   int TensorShardedExperts(double tokens, double all_tokens, const MoeLayerLoad& load) {
-    const auto key = std::make_tuple(-tokens, all_tokens, load.assignments);
-    auto it = expert_prog_.find(key);
-    if (it != expert_prog_.end()) return it->second;
+    const auto key = std::make_tuple(tokens, all_tokens, load.assignments, load.active_experts);
+    auto it = sharded_prog_.find(key);
+    if (it != sharded_prog_.end()) return it->second;
     ParallelPlan sliced = s_.plan();
     sliced.dp_attention = false;
     sliced.tp = static_cast<int>(gpus_.size());
@@ -158,15 +158,15 @@ class EpGraphEmitter {
     }
     p.order.push_back(0);
     const int id = g_.AddProgram(std::move(p));
-    expert_prog_.emplace(key, id);
+    sharded_prog_.emplace(key, id);
     return id;
   }
 
   const PoolContext& s_;
   const EpDispatchPlanner& planner_;
   const std::vector<int>& gpus_;
-  bool extend_;
   bool host_syncs_;
+  bool extend_;
   int micro_;
   bool wire_;
   StepGraph& g_;
@@ -175,6 +175,9 @@ class EpGraphEmitter {
   std::vector<int> all_ranks_;      // 0 .. ranks-1
   using ExpertKey = std::tuple<double, double, double>;
   std::unordered_map<ExpertKey, int, boost::hash<ExpertKey>> expert_prog_;
+  // Tensor-sharded experts: (rank tokens, group tokens, group pairs, group active experts).
+  using ShardedKey = std::tuple<double, double, double, double>;
+  std::unordered_map<ShardedKey, int, boost::hash<ShardedKey>> sharded_prog_;
 };
 
 EpGroupInstance::EpGroupInstance(const InstanceContext& c, std::vector<ExpertHitRates> hits,

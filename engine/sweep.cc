@@ -311,6 +311,7 @@ nlohmann::json SweepMetricsToJson(const SweepMetrics& m) {
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nullptr; };
   if (m.rlvr) {
     nlohmann::json j = RlvrSweepMetricsToJson(*m.rlvr);
+    j["kind"] = "rlvr";
     j["gpus"] = m.gpus;
     j["limit"] = m.limit;
     return j;
@@ -334,7 +335,7 @@ SweepMetrics SweepMetricsFromJson(const nlohmann::json& j) {
   };
   SweepMetrics m;
   m.gpus = j["gpus"].get<int>();
-  if (j.contains("step_time_s")) {
+  if (j.value("kind", std::string()) == "rlvr") {
     m.rlvr = RlvrSweepMetricsFromJson(j);
     m.limit = j["limit"].get<std::string>();
     return m;

@@ -1,6 +1,7 @@
 #include "engine/sweep_rlvr.h"
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -45,17 +46,21 @@ nlohmann::json RlvrSweepMetricsToJson(const RlvrSweepMetrics& m) {
 }
 
 RlvrSweepMetrics RlvrSweepMetricsFromJson(const nlohmann::json& j) {
+  // JSON writes a non-finite number as null: read it back as NaN rather than throw.
+  const auto num = [&](const char* key) {
+    return j[key].is_number() ? j[key].get<double>() : std::numeric_limits<double>::quiet_NaN();
+  };
   RlvrSweepMetrics m;
-  m.step_time_s = j["step_time_s"].get<double>();
-  m.rollout_s = j["rollout_s"].get<double>();
-  m.rollout_slowest_10pct_s = j["rollout_slowest_10pct_s"].get<double>();
-  m.training_s = j["training_s"].get<double>();
-  m.weight_sync_s = j["weight_sync_s"].get<double>();
-  m.switch_s = j["switch_s"].get<double>();
-  m.usd_per_step = j["usd_per_step"].get<double>();
-  m.gpu_hours_per_step = j["gpu_hours_per_step"].get<double>();
-  m.steps_per_day = j["steps_per_day"].get<double>();
-  m.response_tokens_per_step = j["response_tokens_per_step"].get<double>();
+  m.step_time_s = num("step_time_s");
+  m.rollout_s = num("rollout_s");
+  m.rollout_slowest_10pct_s = num("rollout_slowest_10pct_s");
+  m.training_s = num("training_s");
+  m.weight_sync_s = num("weight_sync_s");
+  m.switch_s = num("switch_s");
+  m.usd_per_step = num("usd_per_step");
+  m.gpu_hours_per_step = num("gpu_hours_per_step");
+  m.steps_per_day = num("steps_per_day");
+  m.response_tokens_per_step = num("response_tokens_per_step");
   if (j["rollout_usd_per_million_tokens"].is_number()) {
     m.rollout_usd_per_million_tokens = j["rollout_usd_per_million_tokens"].get<double>();
   }

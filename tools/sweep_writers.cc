@@ -38,10 +38,9 @@ std::vector<size_t> AxisWidths(const nlohmann::json& sweep) {
   return widths;
 }
 
-// The first columns of a text table's header (plan number, then each axis) and of a plan's row
-// (`*` on the frontier, its number, its axis values).
-std::string AxisHead(const nlohmann::json& sweep) {
-  const std::vector<size_t> widths = AxisWidths(sweep);
+// The first columns of a text table's header (plan number, then each axis, `widths` wide) and of
+// a plan's row (`*` on the frontier, its number, its axis values).
+std::string AxisHead(const nlohmann::json& sweep, const std::vector<size_t>& widths) {
   std::string head = "     #  ";
   for (size_t c = 0; c < widths.size(); ++c) {
     absl::StrAppendFormat(&head, "%-*s ", widths[c], sweep["columns"][c].get<std::string>());
@@ -49,8 +48,8 @@ std::string AxisHead(const nlohmann::json& sweep) {
   return head;
 }
 
-std::string AxisCells(const nlohmann::json& sweep, const nlohmann::json& p) {
-  const std::vector<size_t> widths = AxisWidths(sweep);
+std::string AxisCells(const nlohmann::json& sweep, const std::vector<size_t>& widths,
+                      const nlohmann::json& p) {
   std::string line =
       absl::StrFormat("%s %4d  ", p.value("on_frontier", false) ? "*" : " ", p["index"].get<int>());
   for (size_t c = 0; c < widths.size(); ++c) {
@@ -159,14 +158,15 @@ std::string RlvrSweepToText(const nlohmann::json& sweep) {
   absl::StrAppend(&s,
                   "\nsimulated plans (mean step; * on the frontier of step time against $ per "
                   "step)\n");
-  std::string head = AxisHead(sweep);
+  const std::vector<size_t> widths = AxisWidths(sweep);
+  std::string head = AxisHead(sweep, widths);
   absl::StrAppendFormat(&head, "%5s %9s %9s %9s %8s %9s %9s %8s  %s\n", "GPUs", "step s",
                         "rollout s", "train s", "sync s", "switch s", "$/step", "steps/d", "limit");
   absl::StrAppend(&s, head);
   for (const auto& p : sweep["plans"]) {
     const std::string state = p["state"].get<std::string>();
     if (state != "simulated" && state != "failed") continue;
-    std::string line = AxisCells(sweep, p);
+    std::string line = AxisCells(sweep, widths, p);
     if (state == "failed") {
       absl::StrAppend(&s, line, "failed: ", p["reason"].get<std::string>(), "\n");
       continue;
@@ -249,7 +249,8 @@ std::string SweepJsonToText(const nlohmann::json& sweep) {
   absl::StrAppend(&s,
                   "\nsimulated plans (* on the Pareto frontier of tok/s per GPU against "
                   "tok/s per user)\n");
-  std::string head = AxisHead(sweep);
+  const std::vector<size_t> widths = AxisWidths(sweep);
+  std::string head = AxisHead(sweep, widths);
   absl::StrAppendFormat(&head, "%5s %10s %9s %9s %9s %9s %8s  %s\n", "GPUs", "tok/s/GPU",
                         "tok/s/usr", "TTFT p90", "TPOT p90", "$/Mtok", "screen", "limit");
   absl::StrAppend(&s, head);
@@ -257,7 +258,7 @@ std::string SweepJsonToText(const nlohmann::json& sweep) {
   for (const auto& p : sweep["plans"]) {
     const std::string state = p["state"].get<std::string>();
     if (state != "simulated" && state != "failed") continue;
-    std::string line = AxisCells(sweep, p);
+    std::string line = AxisCells(sweep, widths, p);
     if (state == "failed") {
       absl::StrAppend(&line, "failed: ", p["reason"].get<std::string>(), "\n");
       absl::StrAppend(&s, line);

@@ -245,6 +245,8 @@ double CollectivePattern::RouteEfficiency(unsigned mask, const std::vector<doubl
       e = std::min(e, eff[i]);
       continue;
     }
+    // The fabric's rated per-port rate: which fabric is slower does not change when a fault
+    // takes some ports of an aggregated link (the link's load bound sees UpGbPerS()).
     const double rate = fabrics_[i]->gb_per_s * eff[i];
     if (!any || rate < slowest) {
       slowest = rate;

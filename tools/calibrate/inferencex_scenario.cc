@@ -1,6 +1,7 @@
 #include "tools/calibrate/inferencex_scenario.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -323,6 +324,7 @@ std::string ThroughputContradiction(const InferencexRow& row) {
   const double step_s = row.median_tpot_ms / 1000;
   const double expected_per_gpu =
       row.conc * mean_osl / (row.median_ttft_s + mean_osl * step_s) / row.tp;  // TP GPUs
+  if (!(expected_per_gpu > 0) || !std::isfinite(expected_per_gpu)) return "";
   const double ratio = row.output_tput_per_gpu / expected_per_gpu;
   if (ratio >= 1 / kLittleLawFactor && ratio <= kLittleLawFactor) return "";
   return absl::StrFormat(
