@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/preset_fixtures.h"
+#include "../support/rlvr_sweep_fixture.h"
 #include "engine/simulation.h"
 #include "engine/subprocess.h"
 #include "engine/sweep.h"
@@ -24,18 +25,6 @@ nlohmann::json ReadSweep(const std::string& name) {
 }
 
 nlohmann::json SmallSweep() { return ReadSweep("deepseek-v3-h200-small.json"); }
-
-// The shipped RLVR split sweep with a step of 64 prompts x 4 samples of ~400 tokens and two
-// steps, so that its eight plans simulate in about a second.
-nlohmann::json SmallRlvrSweep() {
-  nlohmann::json doc = ReadSweep("deepseek-v3-h200-rlvr-split.json");
-  doc["rlvr"]["prompts_per_step"] = 64;
-  doc["rlvr"]["samples_per_prompt"] = 4;
-  doc["rlvr"]["output_tokens"] = {
-      {"kind", "lognormal"}, {"median_tokens", 400}, {"sigma", 0.8}, {"max_tokens", 2000}};
-  doc["rlvr"]["steps"] = 2;
-  return doc;
-}
 
 // Phase 2 in child processes, as `moesim sweep` runs it.
 std::vector<absl::StatusOr<std::string>> SimulateAll(const Sweep& sweep) {
@@ -171,7 +160,7 @@ TEST_CASE("simulation metrics survive the trip through a child process", "[sweep
 TEST_CASE("an RLVR sweep simulates every plan that fits and ranks them by step time",
           "[sweep][rlvr]") {
   const PresetLibrary presets = testing::LoadPresets();
-  nlohmann::json doc = SmallRlvrSweep();
+  nlohmann::json doc = testing::SmallRlvrSplitSweep();
   doc["sweep"]["slos"] = {{{"name", "fast"}, {"step_time_s", 26}},
                           {{"name", "cheap"}, {"usd_per_step", 6}},
                           {{"name", "impossible"}, {"step_time_s", 1}}};
@@ -266,7 +255,7 @@ TEST_CASE("an RLVR sweep simulates every plan that fits and ranks them by step t
 
 TEST_CASE("an RLVR sweep's GPU budget counts the trainer's GPUs", "[sweep][rlvr]") {
   const PresetLibrary presets = testing::LoadPresets();
-  nlohmann::json doc = SmallRlvrSweep();
+  nlohmann::json doc = testing::SmallRlvrSplitSweep();
   doc["sweep"]["max_gpus"] = 200;  // 192-GPU plans fit (64 rollout + 128 trainer), 256 do not
   auto sweep = PrepareSweep(doc, "rlvr.json", presets);
   REQUIRE(sweep.ok());

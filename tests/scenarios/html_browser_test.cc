@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cli.h"
+#include "tests/support/rlvr_sweep_fixture.h"
 
 namespace moesim {
 namespace {
@@ -140,14 +141,7 @@ TEST_CASE("the sweep report renders in headless Chromium with the Pareto chart d
 
 TEST_CASE("an RLVR sweep's report renders its step-time against cost chart in Chromium",
           "[html][browser][sweep][rlvr]") {
-  // The shipped split sweep with a small step (64 prompts x 4 samples of ~400 tokens, 2 steps).
-  nlohmann::json doc = nlohmann::json::parse(
-      ReadTextFile(MOESIM_SOURCE_DIR "/scenarios/sweeps/deepseek-v3-h200-rlvr-split.json"));
-  doc["rlvr"]["prompts_per_step"] = 64;
-  doc["rlvr"]["samples_per_prompt"] = 4;
-  doc["rlvr"]["output_tokens"] = {
-      {"kind", "lognormal"}, {"median_tokens", 400}, {"sigma", 0.8}, {"max_tokens", 2000}};
-  doc["rlvr"]["steps"] = 2;
+  const nlohmann::json doc = testing::SmallRlvrSplitSweep();
   const fs::path file = ArtifactDir() / "rlvr-sweep.json";
   std::ofstream(file) << doc.dump(2);
   CheckRendersInBrowser("sweep " + file.string(), "html-sweep-rlvr", 1);

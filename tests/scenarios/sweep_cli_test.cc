@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/cli.h"
+#include "../support/rlvr_sweep_fixture.h"
 
 namespace moesim {
 namespace {
@@ -57,14 +58,7 @@ TEST_CASE("moesim sweep writes its table as text, CSV and JSON", "[sweep][cli]")
 
 TEST_CASE("moesim sweep runs an RLVR sweep and refuses --screen-only for it",
           "[sweep][cli][rlvr]") {
-  // The shipped split sweep with a small step (64 prompts x 4 samples of ~400 tokens, 2 steps).
-  nlohmann::json doc = nlohmann::json::parse(
-      ReadFile(MOESIM_SOURCE_DIR "/scenarios/sweeps/deepseek-v3-h200-rlvr-split.json"));
-  doc["rlvr"]["prompts_per_step"] = 64;
-  doc["rlvr"]["samples_per_prompt"] = 4;
-  doc["rlvr"]["output_tokens"] = {
-      {"kind", "lognormal"}, {"median_tokens", 400}, {"sigma", 0.8}, {"max_tokens", 2000}};
-  doc["rlvr"]["steps"] = 2;
+  const nlohmann::json doc = testing::SmallRlvrSplitSweep();
   const std::string file = "/tmp/moesim-sweep-cli-rlvr.json",
                     csv = "/tmp/moesim-sweep-cli-rlvr.csv";
   std::ofstream(file) << doc.dump(2);
