@@ -18,7 +18,7 @@ CollectiveCost EpDispatchPlanner::Plan(bool dispatch, int layer, const std::vect
                                        const std::vector<MoeLayerLoad>& loads, bool extend,
                                        std::vector<Transfer>* wire) const {
   if (*std::max_element(tokens.begin(), tokens.end()) <= 0) return CollectiveCost();
-  if (fabric_.dp_gather) return Gather(tokens, extend, wire);
+  if (fabric_.dp_gather) return Gather(dispatch, tokens, extend, wire);
   const double floor_us = FloorSeconds(dispatch) * 1e6;
   const double copy_bytes =
       dispatch ? DispatchBytesPerCopy(s_.model) : CombineBytesPerCopy(s_.model);
@@ -26,9 +26,16 @@ CollectiveCost EpDispatchPlanner::Plan(bool dispatch, int layer, const std::vect
                                : LowLatency(dispatch, tokens, loads, copy_bytes, floor_us, wire);
 }
 
-CollectiveCost EpDispatchPlanner::Gather(const std::vector<double>& tokens, bool extend,
-                                         std::vector<Transfer>* wire) const {
+CollectiveCost EpDispatchPlanner::Gather(bool dispatch, const std::vector<double>& tokens,
+                                         bool extend, std::vector<Transfer>* wire) const {
   const double bytes_per_token = s_.model.hidden * ElementBytes(DType::kBf16);
+  if (s_.runtime().dp_gather == DpGather::kSizes) {
+    double sum = 0;
+    for (double t : tokens) sum += t;
+    const double message = sum * (dispatch ? SizedGatherBytesPerToken(s_.model) : bytes_per_token);
+    if (wire != nullptr) *wire = fabric_.dp_gather->WireTransfers(message);
+    return fabric_.dp_gather->Estimate(message, s_.runtime().allreduce_latency_us);
+  }
   if (extend) {
     // SUM_LEN: each rank writes its tokens into a zero buffer of the group's summed tokens and
     // the group all-reduces it (and all-reduces the experts' partial outputs back).

@@ -12,12 +12,18 @@
 //    but not the correlation between one step's hot GPUs and its server hits.
 // Dispatch copies are fp8 with block scales, combine copies bf16 (models/moe_traffic.h); the
 // kernels' floors are the low-latency kernels' (DeepEP publishes none for its normal ones).
-//  * Gather (SGLang without DeepEP, plan/pool_spec.h), as dp_attention.py DpPaddingMode picks
-//    it: in a decode step (MAX_LEN) an NCCL ring all-gather of every rank's hidden states padded
-//    to the largest rank's tokens (bf16) and a reduce-scatter of the same size back; in a step
-//    with prompt tokens (SUM_LEN) an all-reduce of the group's summed tokens each way (the
-//    stack's all-reduce for that size: custom one- or two-shot inside an NVLink domain, else the
-//    ring). Launched as the stack's all-reduce is (runtime allreduce_latency_us); no DeepEP floor.
+//  * Gather (DP attention without an all-to-all kernel, plan/pool_spec.h), in the stack's form
+//    (RuntimeSpec::dp_gather). SGLang's ("max_len", dp_attention.py DpPaddingMode): in a decode
+//    step (MAX_LEN) an NCCL ring all-gather of every rank's hidden states padded to the largest
+//    rank's tokens (bf16) and a reduce-scatter of the same size back; in a step with prompt
+//    tokens (SUM_LEN) an all-reduce of the group's summed tokens each way (the stack's all-reduce
+//    for that size: custom one- or two-shot inside an NVLink domain, else the ring).
+//    TensorRT-LLM's ("sizes"): in every step a ring all-gather of each rank's own tokens as the
+//    expert kernel takes them (nvfp4 values and their fp8 scale per 16 for fp4 experts, fp8 for
+//    per-tensor fp8 experts, else bf16) with each token's top-k expert ids (int32) and weights
+//    (fp32), and a reduce-scatter of the bf16 outputs back (unequal shares ride one ring: the
+//    fluid equivalent of the per-rank broadcasts that carry them). Launched as the stack's
+//    all-reduce is (runtime allreduce_latency_us); no DeepEP floor.
 #pragma once
 
 #include <vector>
@@ -50,7 +56,7 @@ class EpDispatchPlanner {
   CollectiveCost LowLatency(bool dispatch, const std::vector<double>& tokens,
                             const std::vector<MoeLayerLoad>& loads, double copy_bytes,
                             double floor_us, std::vector<Transfer>* wire) const;
-  CollectiveCost Gather(const std::vector<double>& tokens, bool extend,
+  CollectiveCost Gather(bool dispatch, const std::vector<double>& tokens, bool extend,
                         std::vector<Transfer>* wire) const;
   CollectiveCost Normal(bool dispatch, int layer, const std::vector<double>& tokens,
                         const std::vector<MoeLayerLoad>& loads, double copy_bytes, double floor_us,

@@ -46,6 +46,8 @@ double RuntimeSpec::HostStepSeconds(int64_t running) const {
   return (step + per_seq * double(running)) * 1e-6;
 }
 
+const char* DpGatherName(DpGather g) { return g == DpGather::kSizes ? "sizes" : "max_len"; }
+
 namespace {
 
 const char* MemoryFractionOfName(MemoryFractionOf m) {
@@ -139,6 +141,8 @@ absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const 
                           OptionalInt(r, "max_num_batched_tokens", NumberRule::Between(1, 1e8)));
   MOESIM_ASSIGN_OR_RETURN(std::string batching, r.Enum("batching", {"mixed", "prefill_first"}));
   s.batching = batching == "prefill_first" ? Batching::kPrefillFirst : Batching::kMixed;
+  MOESIM_ASSIGN_OR_RETURN(std::string gather, r.Enum("dp_gather", {"max_len", "sizes"}));
+  s.dp_gather = gather == "sizes" ? DpGather::kSizes : DpGather::kMaxLen;
   if (r.Has("attention_dp_balance")) {
     if (s.family != StackFamily::kTrtllm) {
       return BadInput(where.Key("attention_dp_balance"),
@@ -202,6 +206,7 @@ nlohmann::json RuntimeSpecToJson(const RuntimeSpec& s) {
       {"linear_state_dtype", s.linear_state_bytes == 4.0 ? "fp32" : "bf16"},
       {"kv_block_tokens", s.kv_block_tokens},
       {"batching", s.batching == Batching::kPrefillFirst ? "prefill_first" : "mixed"},
+      {"dp_gather", DpGatherName(s.dp_gather)},
       {"dynamic_activation_quant", s.dynamic_activation_quant},
       {"fuse_act_quant", s.fuse_act_quant},
       {"fuse_allreduce_norm", s.fuse_allreduce_norm},

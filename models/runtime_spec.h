@@ -54,6 +54,20 @@ const char* SpeculativeOverlapName(SpeculativeOverlap o);
 
 // How a step that a full CUDA graph cannot cover (prefill tokens, or more sequences than the
 // capture cap) launches its kernels.
+// How a DP-attention group without an all-to-all kernel gathers its tokens for tensor-sharded
+// or replicated experts and scatters the outputs back ("moe_dispatch": "gather").
+enum class DpGather {
+  // SGLang dp_attention.py: a decode step all-gathers every rank's bf16 hidden states padded to
+  // the largest rank's tokens (MAX_LEN) and reduce-scatters as much back; a step with prompt
+  // tokens all-reduces a buffer of the group's summed tokens each way (SUM_LEN).
+  kMaxLen,
+  // TensorRT-LLM (and vLLM's all_gatherv backends): every step all-gathers each rank's own
+  // tokens as the expert kernel takes them (nvfp4 with its scales for fp4 experts, else bf16)
+  // with their top-k expert ids and weights, and reduce-scatters the bf16 outputs back.
+  kSizes,
+};
+const char* DpGatherName(DpGather g);  // "max_len", "sizes"
+
 enum class UncapturedLaunch {
   kEager,      // every kernel from the host
   kPiecewise,  // vLLM FULL_AND_PIECEWISE: graph pieces between attention layers, attention eager
@@ -107,6 +121,7 @@ struct RuntimeSpec {
   std::optional<int> speculative_max_num_seqs;
   std::optional<int> max_num_batched_tokens;  // token budget per step / prefill chunk (resolved)
   Batching batching = Batching::kMixed;
+  DpGather dp_gather = DpGather::kMaxLen;
   // TensorRT-LLM's attention-DP context balancing (attention_dp_config.enable_balance; absent:
   // off, TensorRT-LLM's default). Each iteration the DP-attention ranks all-gather how many
   // context and generation requests they would schedule; context runs only when every rank has

@@ -42,16 +42,18 @@ struct DeploymentSpec {
   // DP-attention EP groups only: what carries dispatch and combine. DeepEP's kernels:
   // low-latency (SGLang's decode default with DeepEP): every expert copy goes straight to its
   // GPU; normal (high-throughput): one RDMA send per (token, server) to the same local rank
-  // there, then NVLink forwarding (topology/deepep_normal_pattern.h). Gather (SGLang's DP
-  // attention without DeepEP, moe_a2a_backend unset): every rank's hidden states are gathered to
-  // every GPU of the group (padded to the largest rank's tokens, all_gather_into_tensor: SGLang
-  // dp_attention.py DpPaddingMode.MAX_LEN, its CUDA-graph default), each GPU runs its local
-  // experts on them, and the partial outputs are reduce-scattered back (bf16 both ways).
+  // there, then NVLink forwarding (topology/deepep_normal_pattern.h). Gather (DP attention
+  // without an all-to-all kernel: SGLang with moe_a2a_backend unset, TensorRT-LLM with EP 1):
+  // every rank's tokens are gathered to every GPU of the group, each GPU runs its local experts
+  // (or slices) on them, and the partial outputs are reduce-scattered back, in the stack's form
+  // (RuntimeSpec::dp_gather, engine/ep_dispatch_plan.h: SGLang pads to the largest rank's
+  // tokens, TensorRT-LLM gathers each rank's own).
   enum class MoeDispatch { kLowLatency, kNormal, kGather };
   MoeDispatch moe_dispatch = MoeDispatch::kLowLatency;
   // DP-attention groups with the gather only: the routed experts are split tensor-parallel over
-  // the group's GPUs (SGLang's DP attention with ep_size 1, its default: every GPU runs every
-  // expert's 1/N slice on all the gathered tokens) instead of placed whole (expert parallel).
+  // the group's GPUs (SGLang's DP attention with ep_size 1, its default; TensorRT-LLM's attention
+  // DP with moe_expert_parallel_size 1: every GPU runs every expert's 1/N slice on all the
+  // gathered tokens) instead of placed whole (expert parallel).
   bool moe_tensor_sharded = false;
 
   // Attention/FFN disaggregation (engine/afd_instance.h); off unless attention_gpus > 0.
