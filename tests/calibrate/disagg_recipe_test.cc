@@ -226,6 +226,39 @@ TEST_CASE(
   CHECK(std::string(s->doc["description"]).find("assumed to have been given") == std::string::npos);
 }
 
+// SGLang's EP48 and EP24 decode groups ran 256 + 32 slots (ep_num_redundant_experts, CSV lines
+// 139-145 and 155): without the recipe the row is skipped, with it the pool places the experts
+// with 32 redundant slots (6 or 12 per GPU), and the flag is no longer listed as unmodelled.
+TEST_CASE("disagg recipes: redundant expert slots let EP24 divide the experts", "[calibrate]") {
+  InferencexRow row = H100Row("none");
+  row.tp = row.ep = 24;
+  row.decode_gpus = 24;
+  row.total_gpus = 56;
+  CHECK(SkipReason(row).find("decode: EP does not divide") != std::string::npos);
+  json e = Entry("none", {{"tp_size", 24}, {"ep_size", 24}, {"ep_num_redundant_experts", 32}});
+  auto book = Book(e);
+  REQUIRE(book.ok());
+  auto m = book->Find(row);
+  REQUIRE(m.ok());
+  REQUIRE(m->has_value());
+  CHECK(SkipReason(row, &**m).empty());
+  auto s = BuildDisaggregatedScenario(row, {}, &**m);
+  if (!s.ok()) FAIL(s.status().message());
+  const nlohmann::ordered_json& pools = s->doc["deployment"]["pools"];
+  CHECK(pools[1]["expert_placement"] ==
+        nlohmann::ordered_json{{"kind", "redundant"}, {"redundant_slots", 32}});
+  CHECK_FALSE(pools[0].contains("expert_placement"));  // the prefill side gives none
+  CHECK(std::string(s->doc["description"]).find("ep_num_redundant_experts") == std::string::npos);
+  // 31 more slots would not divide: still skipped.
+  e["decode"]["ep_num_redundant_experts"] = 31;
+  book = Book(e);
+  REQUIRE(book.ok());
+  m = book->Find(row);
+  REQUIRE(m.ok());
+  REQUIRE(m->has_value());
+  CHECK(SkipReason(row, &**m).find("decode: EP does not divide") != std::string::npos);
+}
+
 TEST_CASE("disagg recipes: prefill and decode KV dtypes must agree", "[calibrate]") {
   json e = Entry("none");
   e["prefill"]["kv_cache_dtype"] = "auto";

@@ -352,14 +352,7 @@ TEST_CASE("scenario: GB300 pools take NVL72 compute trays of 4 GPUs, dynamo-trt 
 
 TEST_CASE("scenario: a disaggregated side moesim cannot express is skipped with a reason",
           "[calibrate]") {
-  InferencexRow r = DisaggRow("dynamo-trt");
-  r.prefill_tp = 8;
-  r.prefill_ep = 1;  // TRT attention DP with a tensor-parallel MoE
-  r.prefill_gpus = 8;
-  r.total_gpus = 48;
-  CHECK(SkipReason(r).find("prefill: DP attention with EP 1") != std::string::npos);
-
-  r = DisaggRow("mori-sglang");
+  InferencexRow r = DisaggRow("mori-sglang");
   r.tp = 1;  // TP1 EP8: neither EP 1 nor EP = TP
   r.ep = 8;
   r.decode_workers = 1;
@@ -369,7 +362,7 @@ TEST_CASE("scenario: a disaggregated side moesim cannot express is skipped with 
         std::string::npos);
 
   r = DisaggRow("dynamo-sglang");
-  r.tp = r.ep = 48;  // SGLang ran 256 + 32 redundant experts over 48 GPUs: not in the row
+  r.tp = r.ep = 48;  // SGLang ran 256 + 32 redundant experts over 48 GPUs: in no recipe here
   r.dp_attention = true;
   r.decode_workers = 1;
   r.decode_gpus = 48;
@@ -384,6 +377,28 @@ TEST_CASE("scenario: a disaggregated side moesim cannot express is skipped with 
   r = DisaggRow("mori-sglang");
   r.total_gpus = 45;
   CHECK(SkipReason(r).find("total GPUs") != std::string::npos);
+}
+
+// TensorRT-LLM's attention DP with a tensor-parallel MoE (EP 1): each of the worker's GPUs is a
+// DP-attention rank, the tokens gathered for experts tensor-sharded over the worker.
+TEST_CASE("scenario: a DP-attention side with EP 1 gathers for tensor-sharded experts",
+          "[calibrate]") {
+  InferencexRow r = DisaggRow("dynamo-trt");
+  r.prefill_tp = 8;
+  r.prefill_ep = 1;
+  r.prefill_gpus = 8;
+  r.total_gpus = 48;
+  REQUIRE(SkipReason(r).empty());
+  auto s = BuildDisaggregatedScenario(r, {}, nullptr);
+  if (!s.ok()) FAIL(s.status().message());
+  const nlohmann::ordered_json& prefill = s->doc["deployment"]["pools"][0];
+  CHECK(prefill["attention"] == "data_parallel");
+  CHECK(prefill["tensor_parallel"] == 1);
+  CHECK(prefill["expert_parallel"] == 8);
+  CHECK(prefill["moe_dispatch"] == "gather");
+  CHECK(prefill["moe_sharding"] == "tensor");
+  CHECK(s->prefill_plan == "DP-attention MoE-TP8");
+  CHECK(s->stem.find("-1p-dpa8-ep1-") != std::string::npos);
 }
 
 // An aggregated MTP row of `framework` under a recipe with `flags` (spec mtp).

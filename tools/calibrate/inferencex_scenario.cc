@@ -88,8 +88,8 @@ const std::map<std::string, StackFlags>& Stacks() {
 // Flags the scenario's hardware, model or deployment sections consume (beyond the runtime's).
 const std::set<std::string>& PlanFlags() {
   static const std::set<std::string> s = {
-      "tp_size", "ep_size",       "enable_dp_attention", "enable_attention_dp",
-      "dp_size", "kv_cache_dtype"};
+      "tp_size", "ep_size",        "enable_dp_attention",     "enable_attention_dp",
+      "dp_size", "kv_cache_dtype", "ep_num_redundant_experts"};
   return s;
 }
 
@@ -186,11 +186,13 @@ ojson Reference(const std::string& metric, double value, const std::string& unit
                {"tolerance_pct", kTolerancePct}};
 }
 
-// The plans moesim has for one worker of TP GPUs: without DP attention the MoE is
-// tensor-parallel (EP 1) or expert-parallel over all TP GPUs (EP = TP); with DP attention the
-// worker is an expert-parallel group of TP GPUs (EP = TP).
+// The plans moesim has for one worker of TP GPUs: the MoE is tensor-parallel (EP 1) or
+// expert-parallel over all TP GPUs (EP = TP); with DP attention the worker is a group of TP
+// single-GPU attention ranks whose MoE layers all-to-all (EP = TP) or gather their tokens for
+// experts tensor-sharded over the group (EP 1: TensorRT-LLM's allgather / reducescatter,
+// SGLang's gather).
 bool EpFits(int tp, int ep, bool dp_attention) {
-  return dp_attention ? ep == tp : (ep == 1 || ep == tp);
+  return dp_attention ? (ep == tp || ep == 1) : (ep == 1 || ep == tp);
 }
 
 // One worker's plan (EpFits holds) as deployment keys, the README's label and the file name's
@@ -203,7 +205,15 @@ struct WorkerPlan {
 
 WorkerPlan PlanOf(int tp, int ep, bool dp_attention) {
   WorkerPlan p;
-  if (dp_attention) {
+  if (dp_attention && ep == 1) {
+    p.deployment = {{"attention", "data_parallel"},
+                    {"tensor_parallel", 1},
+                    {"expert_parallel", tp},
+                    {"moe_dispatch", "gather"},
+                    {"moe_sharding", "tensor"}};
+    p.label = absl::StrCat("DP-attention MoE-TP", tp);
+    p.stem = absl::StrCat("dpa", tp, "-ep1");
+  } else if (dp_attention) {
     p.deployment = {
         {"attention", "data_parallel"}, {"tensor_parallel", 1}, {"expert_parallel", ep}};
     p.label = absl::StrCat("DP-attention EP", ep);
@@ -218,24 +228,19 @@ WorkerPlan PlanOf(int tp, int ep, bool dp_attention) {
 
 // Why one side of a disaggregated row has no moesim pool, or "".
 std::string PoolProblem(const std::string& side, int tp, int ep, bool dp_attention, int workers,
-                        int gpus) {
+                        int gpus, int redundant_slots) {
   if (workers < 1 || tp < 1 || ep < 1) {
     return absl::StrCat(side, ": workers, TP and EP must be at least 1");
-  }
-  if (dp_attention && ep == 1 && tp > 1) {
-    return absl::StrCat(side,
-                        ": DP attention with EP 1 (attention data-parallel, MoE "
-                        "tensor-parallel) is not modelled");
   }
   if (!EpFits(tp, ep, dp_attention) || (dp_attention && tp < 2)) {
     return absl::StrCat(side,
                         ": TP / EP / DP attention have no moesim plan (expected EP 1 or EP = "
-                        "TP; with DP attention EP = TP >= 2)");
+                        "TP; with DP attention TP >= 2)");
   }
-  if (kRoutedExperts % ep != 0) {
+  if ((kRoutedExperts + redundant_slots) % ep != 0) {
     return absl::StrCat(side,
                         ": EP does not divide DeepSeek-R1's 256 routed experts (the run's "
-                        "redundant experts are not in the row)");
+                        "redundant experts are neither in the row nor in a recipe)");
   }
   if (gpus != workers * tp) {
     return absl::StrCat(side, ": GPUs are not workers x TP (inconsistent CSV columns)");
@@ -516,6 +521,26 @@ absl::StatusOr<bool> SglangGathers(const RecipeMatch& side, const std::string& s
   return backend.is_null() || backend == "none";
 }
 
+// The expert placement of a side whose recipe adds redundant expert slots (SGLang's
+// ep_num_redundant_experts: every EP rank holds (256 + R) / EP slots, replicas of some experts),
+// or null: none given, or an EP 1 side (no placement).
+absl::StatusOr<ojson> RedundantPlacement(const RecipeMatch& side, int ep) {
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> slots,
+                          NonNegativeIntFlag(side, "ep_num_redundant_experts"));
+  if (!slots || *slots == 0 || ep <= 1) return ojson();
+  return ojson{{"kind", "redundant"}, {"redundant_slots", *slots}};
+}
+
+// A placement with redundant slots sends each token to one of an expert's replicas, which needs
+// routing sampled per step (engine/moe_load_sampler.h): uniform top-k, the expected-load model's
+// assumption for the other rows, sampled. Says so in the description.
+void AddSampledRouting(ojson& doc) {
+  doc["routing"] = {{"kind", "uniform"}};
+  absl::StrAppend(&doc["description"].get_ref<std::string&>(),
+                  " The recipe's redundant expert slots are placed (expert_placement redundant), "
+                  "so routing is sampled per step (uniform top-k).");
+}
+
 // Flags the recipe passes that no section of the scenario consumes, as "key=value".
 absl::StatusOr<std::vector<std::string>> UnmodelledFlags(const RecipeMatch& recipe,
                                                          const StackFlags& stack,
@@ -576,7 +601,18 @@ std::string PrecisionStem(const InferencexRow& row) {
 
 }  // namespace
 
-std::string SkipReason(const InferencexRow& row) {
+// The redundant expert slots a recipe side adds (SGLang's ep_num_redundant_experts), 0 without
+// one; a value that is not a non-negative integer counts as 0 here and is refused when the
+// scenario is built.
+namespace {
+int RedundantSlotsOf(const RecipeMatch* side) {
+  if (side == nullptr) return 0;
+  auto v = NonNegativeIntFlag(*side, "ep_num_redundant_experts");
+  return v.ok() && v->has_value() ? static_cast<int>(**v) : 0;
+}
+}  // namespace
+
+std::string SkipReason(const InferencexRow& row, const DisaggRecipeMatch* recipe) {
   if (row.spec != "none" && row.spec != "mtp") {
     return absl::StrCat("speculative decoding (spec=", row.spec, ") is not modelled");
   }
@@ -592,10 +628,12 @@ std::string SkipReason(const InferencexRow& row) {
   if (!row.disagg) return "";
   const std::string prefill =
       PoolProblem("disaggregated prefill", row.prefill_tp, row.prefill_ep, row.prefill_dp_attention,
-                  row.prefill_workers, row.prefill_gpus);
+                  row.prefill_workers, row.prefill_gpus,
+                  RedundantSlotsOf(recipe ? &recipe->prefill() : nullptr));
   if (!prefill.empty()) return prefill;
-  const std::string decode = PoolProblem("disaggregated decode", row.tp, row.ep, row.dp_attention,
-                                         row.decode_workers, row.decode_gpus);
+  const std::string decode =
+      PoolProblem("disaggregated decode", row.tp, row.ep, row.dp_attention, row.decode_workers,
+                  row.decode_gpus, RedundantSlotsOf(recipe ? &recipe->decode() : nullptr));
   if (!decode.empty()) return decode;
   if (row.total_gpus != row.prefill_gpus + row.decode_gpus) {
     return "disaggregated: total GPUs are not prefill + decode GPUs (inconsistent CSV columns)";
@@ -647,8 +685,10 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
   MOESIM_ASSIGN_OR_RETURN(ojson runtime, RuntimeOf(recipe, stack));
 
   // Deployment.
-  const WorkerPlan plan = PlanOf(row.tp, out.ep_ran, row.dp_attention);
+  WorkerPlan plan = PlanOf(row.tp, out.ep_ran, row.dp_attention);
   out.plan = plan.label;
+  MOESIM_ASSIGN_OR_RETURN(ojson placement, RedundantPlacement(recipe, out.ep_ran));
+  if (!placement.is_null()) plan.deployment["expert_placement"] = placement;
 
   // Speculative decoding (MTP rows): k from the recipe, the assumed acceptance curve.
   std::optional<Speculative> speculative;
@@ -704,6 +744,7 @@ absl::StatusOr<ReferenceScenario> BuildReferenceScenario(const InferencexRow& ro
             {"deployment", plan.deployment}};
   if (speculative) out.doc["speculative"] = speculative->section;
   out.doc["workload"] = WorkloadSection(row);
+  if (!placement.is_null()) AddSampledRouting(out.doc);
   out.doc["simulation"] = SimulationSection(out.window);
   const std::string contradiction = ThroughputContradiction(row);
   if (!contradiction.empty())
@@ -840,6 +881,7 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
   ojson hardware = {{"gpu", {{"preset", out.gpu}}}, {"gpus_per_server", per_server}};
   if (out.servers > 1) hardware["servers_per_rack"] = out.servers;
   std::string decode_dispatch;
+  ojson prefill_placement, decode_placement;  // null: experts placed once each
   ojson prefill_pool = {{"name", "prefill"}, {"role", "prefill"}};
   prefill_pool.update(prefill.deployment);
   prefill_pool["instances"] = row.prefill_workers;
@@ -849,12 +891,17 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
     if (gather) prefill_pool["moe_dispatch"] = "gather";
     MOESIM_ASSIGN_OR_RETURN(gather, SglangGathers(recipe->decode(), out.stack, row.dp_attention));
     if (gather) decode_dispatch = "gather";
+    MOESIM_ASSIGN_OR_RETURN(prefill_placement,
+                            RedundantPlacement(recipe->prefill(), row.prefill_ep));
+    MOESIM_ASSIGN_OR_RETURN(decode_placement, RedundantPlacement(recipe->decode(), row.ep));
   }
+  if (!prefill_placement.is_null()) prefill_pool["expert_placement"] = prefill_placement;
   if (prefill_runtime.size() > 1) prefill_pool["runtime"] = prefill_runtime;
   ojson decode_pool = {{"name", "decode"}, {"role", "decode"}};
   decode_pool.update(decode.deployment);
   decode_pool["instances"] = row.decode_workers;
   if (!decode_dispatch.empty()) decode_pool["moe_dispatch"] = decode_dispatch;
+  if (!decode_placement.is_null()) decode_pool["expert_placement"] = decode_placement;
   if (sglang_mtp) decode_runtime["max_num_seqs"] = row.conc;
   if (decode_runtime.size() > 1) decode_pool["runtime"] = decode_runtime;
 
@@ -866,6 +913,7 @@ absl::StatusOr<ReferenceScenario> BuildDisaggregatedScenario(const InferencexRow
                   {"deployment", {{"pools", ojson::array({prefill_pool, decode_pool})}}}};
   if (speculative) out.doc["speculative"] = speculative->section;
   out.doc["workload"] = WorkloadSection(row);
+  if (!prefill_placement.is_null() || !decode_placement.is_null()) AddSampledRouting(out.doc);
   out.doc["simulation"] = SimulationSection(out.window);
   out.doc["reference"] =
       References(row, out.output_tok_per_s_per_gpu_all, row.tput_per_gpu_total, labels);

@@ -67,8 +67,9 @@ struct InputLabels {
 
 // Why a CSV row cannot become a scenario yet (a spec other than none / mtp, a
 // disaggregated pool moesim cannot express, ...), or "" when it can. An aggregated row
-// that passes may still lack a recipe.
-std::string SkipReason(const InferencexRow& row);
+// that passes may still lack a recipe. A disaggregated row's `recipe` (nullptr: none) may add
+// redundant expert slots that let an EP degree divide the expert slots (EP48 with 256 + 32).
+std::string SkipReason(const InferencexRow& row, const DisaggRecipeMatch* recipe = nullptr);
 
 struct ReferenceScenario {
   std::string stem;  // file name without ".json": b200-sglang-fp8-tp8-ep1-isl1024-osl1024-c64

@@ -73,11 +73,14 @@ std::string Readme(const std::vector<Generated>& set, const ReferenceSet& summar
       "- deployment: `pools` = a `prefill` pool of `prefill_workers` instances, then a `decode` ",
       "pool of `decode_workers` instances, each side's TP / EP / DP attention mapped as above ",
       "(the CSV's; where a recipe disagrees, the description says so). A side moesim cannot "
-      "express (DP ",
-      "attention with EP 1, EP neither 1 nor TP, EP not dividing the 256 routed experts) or ",
+      "express (EP neither 1 nor TP, EP not dividing the 256 routed experts) or ",
       "whose GPUs are not workers x TP is skipped. An SGLang side with DP attention whose ",
       "recipe sets no `moe_a2a_backend` runs without DeepEP: `moe_dispatch: gather` (SGLang's ",
-      "dp_attention.py gather and scatter around each MoE layer).\n",
+      "dp_attention.py gather and scatter around each MoE layer). A side with DP attention and ",
+      "EP 1 gathers its tokens for experts tensor-sharded over the worker's GPUs ",
+      "(`moe_dispatch: gather`, `moe_sharding: tensor`), in the stack's form (TensorRT-LLM's ",
+      "allgather / reducescatter of each rank's own tokens, `dp_gather` in the runtime ",
+      "presets).\n",
       "- hardware: pools take whole servers (prefill first): servers of 8 GPUs, GB300 NVL72 ",
       "compute trays of 4 in one rack; `servers_per_rack` holds both pools.\n",
       "- reference: as above, throughput per GPU over all GPUs of both pools (`total_gpus`); the ",
@@ -164,18 +167,19 @@ absl::StatusOr<ReferenceSet> GenerateReferenceSet(const CsvTable& table, const R
   std::vector<Generated> set;
   for (size_t i = 0; i < table.size(); ++i) {
     MOESIM_ASSIGN_OR_RETURN(InferencexRow row, ParseInferencexRow(table, i));
-    const std::string reason = SkipReason(row);
+    std::optional<DisaggRecipeMatch> disagg_recipe;
+    if (row.disagg && disagg_book != nullptr) {
+      MOESIM_ASSIGN_OR_RETURN(disagg_recipe, disagg_book->Find(row));
+    }
+    const std::string reason = SkipReason(row, disagg_recipe ? &*disagg_recipe : nullptr);
     if (!reason.empty()) {
       ++result.skipped[reason];
       continue;
     }
     if (row.disagg) {
-      std::optional<DisaggRecipeMatch> recipe;
-      if (disagg_book != nullptr) {
-        MOESIM_ASSIGN_OR_RETURN(recipe, disagg_book->Find(row));
-      }
-      MOESIM_ASSIGN_OR_RETURN(ReferenceScenario scenario,
-                              BuildDisaggregatedScenario(row, labels, recipe ? &*recipe : nullptr));
+      MOESIM_ASSIGN_OR_RETURN(
+          ReferenceScenario scenario,
+          BuildDisaggregatedScenario(row, labels, disagg_recipe ? &*disagg_recipe : nullptr));
       if (const std::string why = refuses ? refuses(scenario.doc) : ""; !why.empty()) {
         ++result.skipped[why];
         continue;
