@@ -641,6 +641,7 @@ void EpGroupInstance::EndStep(const StepTiming& timing, StepRecord* rec, StepOut
   for (const auto& rank : ranks_) {
     for (Request* q : rank->Complete(rec->end_s)) out->finished.push_back(q);
     rec->output_tokens += rank->last_emitted();
+    rec->input_tokens += rank->last_input_served();
     for (Request* q : rank->TakeHandedOff()) out->handed_off.push_back(q);
   }
   for (Request* q : out->finished) {

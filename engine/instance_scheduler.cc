@@ -407,6 +407,7 @@ StepBatch InstanceScheduler::Schedule(double now_s, bool allow_context) {
 std::vector<Request*> InstanceScheduler::Complete(double now_s) {
   std::vector<Request*> finished;
   last_emitted_ = 0;
+  last_input_served_ = 0;
   for (Request* r : scheduled_) {
     const int64_t n = r->scheduled_tokens;
     r->scheduled_tokens = 0;
@@ -416,6 +417,7 @@ std::vector<Request*> InstanceScheduler::Complete(double now_s) {
       r->kv_tokens += n;
       r->prefilled += n;
       samples = !r->prefilling();
+      if (samples && r->generated == 0) last_input_served_ += r->input_tokens;
     } else if (config_.draft_tokens > 0) {
       // Verification: the accepted drafts and the bonus token stay; the rejected positions'
       // KV is dropped (their blocks return below).

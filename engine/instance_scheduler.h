@@ -156,6 +156,9 @@ class InstanceScheduler {
   // Tokens sampled so far and speculative verifications; tokens sampled by the last Complete().
   const SpeculationCounts& counts() const { return counts_; }
   int64_t last_emitted() const { return last_emitted_; }
+  // Input tokens of the prompts whose prefill the last Complete() finished for the first time
+  // (cached tokens included; a recomputation after a preemption is not counted again).
+  int64_t last_input_served() const { return last_input_served_; }
 
  private:
   bool Grow(Request* r, int64_t new_tokens);  // takes blocks for kv_tokens + new_tokens
@@ -203,6 +206,7 @@ class InstanceScheduler {
   KvTierStats tiers_stats_;
   SpeculationCounts counts_;
   int64_t last_emitted_ = 0;
+  int64_t last_input_served_ = 0;
 };
 
 }  // namespace moesim

@@ -21,7 +21,8 @@ void AfdStepStats::Add(const AfdStepStats& o) {
 
 void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreakdown& b) {
   MOESIM_CHECK(s.end_s >= s.start_s && s.tokens >= 0 && s.output_tokens >= 0 &&
-                   s.kv_used_blocks >= 0 && s.kv_used_blocks <= s.kv_total_blocks,
+                   s.input_tokens >= 0 && s.kv_used_blocks >= 0 &&
+                   s.kv_used_blocks <= s.kv_total_blocks,
                "instance ", instance, "'s step [", s.start_s, ", ", s.end_s, "] s: ", s.tokens,
                " tokens, ", s.output_tokens, " sampled, ", s.kv_used_blocks, " of ",
                s.kv_total_blocks, " KV blocks in use");
@@ -34,6 +35,7 @@ void MetricsCollector::OnStep(int instance, const StepRecord& s, const TimeBreak
   const double d = s.end_s - std::max(s.start_s, warmup_s_);
   const double inside = s.end_s > s.start_s ? d / (s.end_s - s.start_s) : 1.0;
   t.tokens += s.tokens;
+  t.input_tokens += s.input_tokens;
   t.output_tokens += s.output_tokens;
   t.running_weighted += double(s.running) * d;
   t.waiting_weighted += double(s.waiting) * d;

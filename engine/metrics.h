@@ -35,8 +35,11 @@ struct AfdStepStats {
 struct StepRecord {
   double start_s = 0;
   double end_s = 0;
-  int64_t tokens = 0;         // new tokens processed (decode + prefill)
+  int64_t tokens = 0;         // new tokens processed (decode + prefill + speculative)
   int64_t output_tokens = 0;  // tokens sampled
+  // Input tokens served: the prompts whose prefill completed this step, cached tokens included,
+  // a recomputation after a preemption not counted again (what serving benchmarks count).
+  int64_t input_tokens = 0;
   int64_t running = 0;
   int64_t waiting = 0;
   int64_t kv_used_blocks = 0;
@@ -65,6 +68,7 @@ struct InstanceTotals {
   double step_time_s = 0;  // Σ whole step durations (for the mean step time)
   int64_t steps = 0;
   int64_t tokens = 0;
+  int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   double running_weighted = 0;  // Σ running × step duration
   double waiting_weighted = 0;

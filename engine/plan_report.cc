@@ -123,13 +123,14 @@ nlohmann::json BuildPlanReport(const Scenario& s, const std::vector<PoolReportIn
     f.busy = section["utilisation"]["gpu_busy"].get<double>();
     f.output_tps = section["throughput"]["output_tok_per_s"].get<double>();
     f.total_tps = section["throughput"]["total_tok_per_s"].get<double>();
+    const double input_tps = section["throughput"]["input_tok_per_s"].get<double>();
     f.usd_per_hour = section["cost"]["usd_per_hour"].get<double>();
     f.watts = section["power"]["total_w"].get<double>();
     f.limit = section["limit"];
     section["role"] = PoolRoleName(f.role);
     // A prefill pool's work is its prompts; its sampled first tokens travel on to decode.
     if (f.role == PoolRole::kPrefill) {
-      section["throughput"]["input_tok_per_s_per_gpu"] = f.total_tps / f.gpus;
+      section["throughput"]["input_tok_per_s_per_gpu"] = input_tps / f.gpus;
     }
     sections[f.name] = std::move(section);
     gpus += f.gpus;

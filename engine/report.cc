@@ -81,6 +81,7 @@ InstanceTotals SumInstances(const MetricsCollector& m) {
     all.step_time_s += t.step_time_s;
     all.steps += t.steps;
     all.tokens += t.tokens;
+    all.input_tokens += t.input_tokens;
     all.output_tokens += t.output_tokens;
     all.running_weighted += t.running_weighted;
     all.waiting_weighted += t.waiting_weighted;
@@ -131,9 +132,17 @@ nlohmann::json PlanSection(const Scenario& s, const PoolContext& p) {
 // throughput and batch.
 void AddThroughput(const ReportInputs& in, nlohmann::json& r) {
   const double per_user_mean = MeanPerUserTokPerS(in.m.requests());
-  const double total_tps = double(in.all.tokens) / in.window;
+  // Input + output tokens, as serving benchmarks count them (vLLM's and InferenceX's total
+  // token throughput): each prompt once, cached tokens included, and the tokens sampled; not
+  // the verification positions a speculative step also processes.
+  const double input_tps = double(in.all.input_tokens) / in.window;
+  const double total_tps = input_tps + in.out_tps;
   r["throughput"] = {{"output_tok_per_s", in.out_tps},
+                     {"input_tok_per_s", input_tps},
                      {"total_tok_per_s", total_tps},
+                     // What the GPUs computed: prompt tokens prefilled (cache hits not, a
+                     // recomputation again), decode tokens and verified draft positions.
+                     {"processed_tok_per_s", double(in.all.tokens) / in.window},
                      {"output_tok_per_s_per_instance", in.out_tps / in.pool.deployment().instances},
                      {"output_tok_per_s_per_gpu", in.out_tps / in.gpus},
                      {"total_tok_per_s_per_gpu", total_tps / in.gpus},

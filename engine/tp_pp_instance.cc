@@ -358,6 +358,7 @@ absl::StatusOr<StepOutcome> TpPpInstance::RunStep(int lane, Fabric& fabric) {
   rec.end_s = end;
   rec.tokens = batch.tokens();
   rec.output_tokens = sched.last_emitted();
+  rec.input_tokens = sched.last_input_served();
   rec.preemptions = sched.preemptions() - preempted_before;
   rec.running = running;
   rec.waiting = waiting;
