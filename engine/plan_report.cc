@@ -113,7 +113,8 @@ nlohmann::json BuildPlanReport(const Scenario& s, const std::vector<PoolReportIn
   nlohmann::json sections = nlohmann::json::object();
   std::vector<PoolFigures> figures;
   int gpus = 0, decode_gpus = 0;
-  double output_tps = 0, total_tps = 0, usd_per_hour = 0, watts = 0;
+  double output_tps = 0, input_tps = 0, total_tps = 0, processed_tps = 0, usd_per_hour = 0,
+         watts = 0;
   for (const PoolReportInputs& p : pools) {
     nlohmann::json section = BuildPoolSection(s, *p.pool, *p.metrics, p.fabric, &p.speculation);
     PoolFigures f;
@@ -123,20 +124,23 @@ nlohmann::json BuildPlanReport(const Scenario& s, const std::vector<PoolReportIn
     f.busy = section["utilisation"]["gpu_busy"].get<double>();
     f.output_tps = section["throughput"]["output_tok_per_s"].get<double>();
     f.total_tps = section["throughput"]["total_tok_per_s"].get<double>();
-    const double input_tps = section["throughput"]["input_tok_per_s"].get<double>();
+    const double pool_input_tps = section["throughput"]["input_tok_per_s"].get<double>();
+    const double pool_processed_tps = section["throughput"]["processed_tok_per_s"].get<double>();
     f.usd_per_hour = section["cost"]["usd_per_hour"].get<double>();
     f.watts = section["power"]["total_w"].get<double>();
     f.limit = section["limit"];
     section["role"] = PoolRoleName(f.role);
     // A prefill pool's work is its prompts; its sampled first tokens travel on to decode.
     if (f.role == PoolRole::kPrefill) {
-      section["throughput"]["input_tok_per_s_per_gpu"] = input_tps / f.gpus;
+      section["throughput"]["input_tok_per_s_per_gpu"] = pool_input_tps / f.gpus;
     }
     sections[f.name] = std::move(section);
     gpus += f.gpus;
     if (f.role != PoolRole::kPrefill) decode_gpus += f.gpus;
     output_tps += f.output_tps;
     total_tps += f.total_tps;
+    input_tps += pool_input_tps;
+    processed_tps += pool_processed_tps;
     usd_per_hour += f.usd_per_hour;
     watts += f.watts;
     figures.push_back(std::move(f));
@@ -150,7 +154,9 @@ nlohmann::json BuildPlanReport(const Scenario& s, const std::vector<PoolReportIn
                {"fidelity", FidelityName(s.simulation.fidelity)}};
   r["throughput"] = {
       {"output_tok_per_s", output_tps},
+      {"input_tok_per_s", input_tps},
       {"total_tok_per_s", total_tps},
+      {"processed_tok_per_s", processed_tps},
       {"output_tok_per_s_per_gpu", output_tps / gpus},
       {"total_tok_per_s_per_gpu", total_tps / gpus},
       {"output_tok_per_s_per_decode_gpu", output_tps / decode_gpus},

@@ -308,7 +308,11 @@ std::string PlanReportToText(const nlohmann::json& r) {
   absl::StrAppendFormat(&s, "measured over %.1f s of simulated time\n\n", Num(r["window_s"]));
   absl::StrAppendFormat(&s, "%-34s %14s\n", "throughput (all pools)", "");
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s", Num(t["output_tok_per_s"]));
-  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "total tok/s", Num(t["total_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "input tok/s", Num(t["input_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "total tok/s (input + output)",
+                        Num(t["total_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "tokens processed/s",
+                        Num(t["processed_tok_per_s"]));
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "total tok/s per GPU",
                         Num(t["total_tok_per_s_per_gpu"]));
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per GPU",
@@ -508,7 +512,11 @@ std::string ReportToText(const nlohmann::json& r) {
   absl::StrAppendFormat(&s, "measured over %.1f s of simulated time\n\n", Num(r["window_s"]));
   absl::StrAppendFormat(&s, "%-34s %14s\n", "throughput", "");
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s", Num(t["output_tok_per_s"]));
-  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "total tok/s", Num(t["total_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "input tok/s", Num(t["input_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "total tok/s (input + output)",
+                        Num(t["total_tok_per_s"]));
+  absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "tokens processed/s",
+                        Num(t["processed_tok_per_s"]));
   absl::StrAppendFormat(&s, "  %-32s %14.1f\n", "output tok/s per GPU",
                         Num(t["output_tok_per_s_per_gpu"]));
   absl::StrAppendFormat(&s, "  %-32s %14s\n", "output tok/s per user",
