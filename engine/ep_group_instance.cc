@@ -232,6 +232,9 @@ absl::Status EpGroupInstance::Init(InstanceContext& c, int ranks, EpGroupInstanc
   SchedulerConfig config{
       s.runtime().MaxNumSeqs(), s.runtime().MaxNumBatchedTokens(), s.model.sliding_window_tokens,
       s.runtime().batching == Batching::kPrefillFirst, s.deployed.spec.role == PoolRole::kPrefill};
+  if (s.deployed.spec.role == PoolRole::kDecode && s.runtime().decode_reserved_tokens) {
+    config.decode_reserved_tokens = *s.runtime().decode_reserved_tokens;
+  }
   if (s.speculative) {
     config.draft_tokens = s.speculative->draft_tokens;
     inst->draft_model_ = std::make_unique<ModelSpec>(DraftModelFor(s.model, *s.speculative));
@@ -320,9 +323,8 @@ int EpGroupInstance::Admit(Request* request) {
 bool EpGroupInstance::ReserveKv(Request* request) {
   // The rank with the fewest running + waiting sequences among those with room.
   int best = -1;
-  const int64_t need = footprint_.BlocksFor(request->prompt_tokens);
   for (size_t r = 0; r < ranks_.size(); ++r) {
-    if (pools_[r]->free() < need || (!dropped_.empty() && dropped_[r] > 0)) continue;
+    if (!ranks_[r]->CanReserve(*request) || (!dropped_.empty() && dropped_[r] > 0)) continue;
     if (best < 0 || ranks_[r]->running() + ranks_[r]->waiting() <
                         ranks_[best]->running() + ranks_[best]->waiting()) {
       best = static_cast<int>(r);

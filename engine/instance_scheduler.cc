@@ -486,7 +486,28 @@ void InstanceScheduler::ReleaseHandedOff(Request* r) {
   ReleaseKv(r);
 }
 
+bool InstanceScheduler::CanReserve(const Request& r) const {
+  const int64_t need = footprint_.BlocksFor(r.prompt_tokens);
+  if (pool_->free() < need) return false;
+  const int64_t headroom = config_.decode_reserved_tokens;
+  if (headroom <= 0) return true;
+  constexpr int64_t kClipMaxNewTokens = 4096;  // SGLANG_CLIP_MAX_NEW_TOKENS_ESTIMATION default
+  const int64_t active = running() + waiting();
+  int64_t retractable = 0;
+  for (const Request* q : running_) retractable += q->input_tokens + q->generated;
+  int64_t single = 0;  // what one running request may still need once all are retracted
+  for (const Request* q : running_) {
+    single = std::max(
+        single, q->input_tokens + std::min(q->output_tokens, kClipMaxNewTokens) - retractable);
+  }
+  const int64_t allocatable =
+      pool_->free() * footprint_.block_tokens() - std::max(headroom * active, single);
+  const int64_t own = r.input_tokens + std::min(r.output_tokens, kClipMaxNewTokens) - retractable;
+  return std::max(r.prompt_tokens + headroom, own) <= allocatable;
+}
+
 bool InstanceScheduler::Reserve(Request* r) {
+  if (!CanReserve(*r)) return false;
   const int64_t need = footprint_.BlocksFor(r->prompt_tokens);
   if (!pool_->TryTake(need)) return false;
   r->handoff.decode_blocks = need;

@@ -82,6 +82,9 @@ struct SchedulerConfig {
   bool prefix_caching = false;
   bool swap = false;
   bool capacity_offload = false;
+  // Decode side of prefill/decode disaggregation: RuntimeSpec::decode_reserved_tokens (0: off,
+  // a request's prompt blocks need only be free).
+  int64_t decode_reserved_tokens = 0;
 };
 
 class InstanceScheduler {
@@ -114,6 +117,12 @@ class InstanceScheduler {
   // not fit), then, once the KV has arrived, queues it to join the running batch at the next
   // step with a free max_num_seqs slot (its first token reaches the user then).
   bool Reserve(Request* request);
+  // Whether Reserve(request) would take its blocks. With decode_reserved_tokens (SGLang's
+  // DecodePreallocQueue), the free KV tokens less that headroom for every request taken
+  // (running, waiting, reserved) must hold the prompt plus the headroom, and the longest that
+  // the running ones could still need beyond what retracting all of them frees (output
+  // estimate capped at 4,096 tokens, SGLANG_CLIP_MAX_NEW_TOKENS_ESTIMATION's default).
+  bool CanReserve(const Request& request) const;
   // Fault injection (engine/fault_injection.h): the instance's GPUs failed. Every request it
   // holds leaves, running ones (and, decode side, transferred ones waiting for a slot) with
   // their KV lost (blocks freed; Request::StartOver: its prompt becomes input + generated

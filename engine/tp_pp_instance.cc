@@ -63,6 +63,10 @@ absl::StatusOr<std::unique_ptr<Instance>> TpPpInstance::Make(InstanceContext& c)
       (s.runtime().MaxNumSeqs() + plan.pp - 1) / plan.pp,
       (s.runtime().MaxNumBatchedTokens() + plan.pp - 1) / plan.pp, s.model.sliding_window_tokens,
       s.runtime().batching == Batching::kPrefillFirst, s.deployed.spec.role == PoolRole::kPrefill};
+  if (s.deployed.spec.role == PoolRole::kDecode && s.runtime().decode_reserved_tokens) {
+    // Each virtual engine applies the rule to its own requests (exact without pipelining).
+    config.decode_reserved_tokens = *s.runtime().decode_reserved_tokens;
+  }
   if (s.speculative) {
     config.draft_tokens = s.speculative->draft_tokens;
     config.acceptance = inst->acceptance_.get();

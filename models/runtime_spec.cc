@@ -139,6 +139,8 @@ absl::StatusOr<RuntimeSpec> ParseRuntimeSpec(const nlohmann::json& value, const 
                           OptionalInt(r, "speculative_max_num_seqs", NumberRule::Between(1, 1e7)));
   MOESIM_ASSIGN_OR_RETURN(s.max_num_batched_tokens,
                           OptionalInt(r, "max_num_batched_tokens", NumberRule::Between(1, 1e8)));
+  MOESIM_ASSIGN_OR_RETURN(s.decode_reserved_tokens,
+                          OptionalInt(r, "decode_reserved_tokens", NumberRule::Between(0, 1e7)));
   MOESIM_ASSIGN_OR_RETURN(std::string batching, r.Enum("batching", {"mixed", "prefill_first"}));
   s.batching = batching == "prefill_first" ? Batching::kPrefillFirst : Batching::kMixed;
   MOESIM_ASSIGN_OR_RETURN(std::string gather, r.Enum("dp_gather", {"max_len", "sizes"}));
@@ -222,6 +224,7 @@ nlohmann::json RuntimeSpecToJson(const RuntimeSpec& s) {
   if (s.max_num_seqs) j["max_num_seqs"] = *s.max_num_seqs;
   if (s.speculative_max_num_seqs) j["speculative_max_num_seqs"] = *s.speculative_max_num_seqs;
   if (s.max_num_batched_tokens) j["max_num_batched_tokens"] = *s.max_num_batched_tokens;
+  if (s.decode_reserved_tokens) j["decode_reserved_tokens"] = *s.decode_reserved_tokens;
   if (s.attention_dp_balance) {
     j["attention_dp_balance"] = {
         {"timeout_iters", s.attention_dp_balance->timeout_iters},

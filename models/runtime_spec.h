@@ -120,6 +120,11 @@ struct RuntimeSpec {
   // 48). Absent: speculation leaves the cap to the stack's usual rule.
   std::optional<int> speculative_max_num_seqs;
   std::optional<int> max_num_batched_tokens;  // token budget per step / prefill chunk (resolved)
+  // Prefill/decode disaggregation, decode side: KV tokens of headroom held for every request
+  // the decode instance has taken (running, waiting, or with its KV in flight); a request's KV
+  // is reserved only if its prompt plus this headroom fits beside all of theirs (SGLang's
+  // DecodePreallocQueue, --num-reserved-decode-tokens). Absent: the prompt's blocks fit.
+  std::optional<int> decode_reserved_tokens;
   Batching batching = Batching::kMixed;
   DpGather dp_gather = DpGather::kMaxLen;
   // TensorRT-LLM's attention-DP context balancing (attention_dp_config.enable_balance; absent:

@@ -210,6 +210,40 @@ TEST_CASE("decode side: reserved blocks, then the transferred request joins when
   CHECK(b.first_token_s == 3.2);
 }
 
+// SGLang's decode-side preallocation (DecodePreallocQueue): a request's KV is taken only if
+// its prompt plus 512 tokens of headroom fits in the free tokens less 512 per request already
+// taken. 4-token blocks, 1,000 blocks (4,000 tokens), 1,000-token prompts (250 blocks each).
+TEST_CASE("decode side: SGLang's reserved decode tokens hold headroom for every request taken",
+          "[scheduler][disaggregation]") {
+  const ModelSpec model = TinyModel();
+  const KvFootprint fp(model, 1, 4);
+  auto make = [](Request* r) {
+    r->input_tokens = r->prompt_tokens = r->prefilled = r->kv_tokens = 1000;
+    r->generated = 1;
+    r->output_tokens = 100;
+  };
+  PagedKvPool plain_pool(1000), reserving_pool(1000);
+  SchedulerConfig plain{64, 4096, 0};
+  SchedulerConfig reserving = plain;
+  reserving.decode_reserved_tokens = 512;
+  InstanceScheduler without(plain, fp, &plain_pool), with(reserving, fp, &reserving_pool);
+  Request a[4], b[4];
+  int taken_without = 0, taken_with = 0;
+  for (int i = 0; i < 4; ++i) {
+    make(&a[i]);
+    make(&b[i]);
+    taken_without += without.Reserve(&a[i]) ? 1 : 0;
+    taken_with += with.Reserve(&b[i]) ? 1 : 0;
+  }
+  // Without: four prompts fill the 4,000 tokens. With: the first needs 1,512 of 4,000; the
+  // second 1,512 of 4,000 - 1,000 - 512 = 2,488; the third 1,512 of 2,000 - 1,024 = 976: no.
+  CHECK(taken_without == 4);
+  CHECK(taken_with == 2);
+  CHECK(reserving_pool.used() == 500);  // only the prompts' blocks are taken, not the headroom
+  CHECK_FALSE(with.CanReserve(b[2]));
+  CHECK(b[2].handoff.decode_blocks == 0);
+}
+
 TEST_CASE(
     "speculative decode: k + 1 positions verified, accepted drafts and the bonus token "
     "kept, rejected KV released, never past the output length",

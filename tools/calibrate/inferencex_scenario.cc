@@ -486,6 +486,10 @@ absl::StatusOr<ojson> RuntimeOf(const RecipeMatch& recipe, const StackFlags& sta
     if (backend == "trtllm_mla") block = 64;  // SGLang forces 64-token pages for this backend
   }
   if (block) runtime["kv_block_tokens"] = *block;
+  // SGLang --num-reserved-decode-tokens: the decode side's KV headroom per request taken.
+  MOESIM_ASSIGN_OR_RETURN(std::optional<int64_t> reserved,
+                          NonNegativeIntFlag(recipe, "num_reserved_decode_tokens"));
+  if (reserved) runtime["decode_reserved_tokens"] = *reserved;
   // SGLang --enable-flashinfer-allreduce-fusion: the TP all-reduce fused with residual + RMSNorm.
   MOESIM_ASSIGN_OR_RETURN(nlohmann::json fusion, recipe.Flag("allreduce_fusion"));
   if (fusion == true) runtime["fuse_allreduce_norm"] = true;
@@ -547,8 +551,8 @@ absl::StatusOr<std::vector<std::string>> UnmodelledFlags(const RecipeMatch& reci
                                                          bool speculative) {
   std::set<std::string> consumed = PlanFlags();
   consumed.insert({"allreduce_fusion", "disable_overlap_scheduler", "cuda_graph",
-                   "attention_dp_balance", "attention_dp_timeout_iters",
-                   "attention_dp_batching_wait_iters"});
+                   "num_reserved_decode_tokens", "attention_dp_balance",
+                   "attention_dp_timeout_iters", "attention_dp_batching_wait_iters"});
   if (speculative) consumed.insert(SpeculativeFlags().begin(), SpeculativeFlags().end());
   for (const std::string* k :
        {&stack.memory_fraction, &stack.cuda_graph_max_batch, &stack.max_num_seqs,
