@@ -493,13 +493,14 @@ bool InstanceScheduler::CanReserve(const Request& r) const {
   if (headroom <= 0) return true;
   constexpr int64_t kClipMaxNewTokens = 4096;  // SGLANG_CLIP_MAX_NEW_TOKENS_ESTIMATION default
   const int64_t active = running() + waiting();
-  int64_t retractable = 0;
-  for (const Request* q : running_) retractable += q->input_tokens + q->generated;
-  int64_t single = 0;  // what one running request may still need once all are retracted
+  // What retracting every running request frees, and what the longest of them may still need
+  // once all are retracted: max(input + capped output) - retractable, in one pass.
+  int64_t retractable = 0, longest = 0;
   for (const Request* q : running_) {
-    single = std::max(
-        single, q->input_tokens + std::min(q->output_tokens, kClipMaxNewTokens) - retractable);
+    retractable += q->input_tokens + q->generated;
+    longest = std::max(longest, q->input_tokens + std::min(q->output_tokens, kClipMaxNewTokens));
   }
+  const int64_t single = std::max<int64_t>(0, longest - retractable);
   const int64_t allocatable =
       pool_->free() * footprint_.block_tokens() - std::max(headroom * active, single);
   const int64_t own = r.input_tokens + std::min(r.output_tokens, kClipMaxNewTokens) - retractable;
